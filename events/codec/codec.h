@@ -1,0 +1,72 @@
+// The canonical JSON form of events (SPEC section 2) <-> the protobuf encoding in
+// schemas/tori/events/v1/events.proto.
+//
+// Parsing does every check that needs nothing but the line itself: JSON syntax and
+// UTF-8, field presence and types, unknown and duplicate fields, decimal precision
+// and ranges, enumerations, id syntax, the Y-tunnus check digit, and personal
+// identity codes in any string. Checks that need state (references, uniqueness,
+// the clock) belong to the validator in events/validate.
+//
+// Writing produces the canonical text: fields in SPEC order, instants in RFC 3339
+// UTC, money as "1234.50". JSON -> event -> JSON is stable after one pass.
+//
+// Thread safety: a JsonEventParser is used by one thread at a time (it owns a
+// simdjson parser and its buffers); EventToJson is a pure function.
+#ifndef TORI_EVENTS_CODEC_CODEC_H_
+#define TORI_EVENTS_CODEC_CODEC_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/codec/rejection.h"
+#include "tori/schema/v1/events.pb.h"
+
+namespace tori {
+
+namespace events = ::tori::schema::v1;
+
+// The schema version this build writes and the highest it reads.
+inline constexpr uint32_t kSchemaVersion = 1;
+
+// Longest line accepted as an event; longer lines are rejected as MALFORMED.
+inline constexpr size_t kEventLineBytesMax = 1 << 20;
+
+// Bytes a caller may leave readable after a line so the parser need not copy it.
+size_t JsonParserPaddingBytes();
+
+class JsonEventParser {
+ public:
+  JsonEventParser();
+  ~JsonEventParser();
+  JsonEventParser(const JsonEventParser&) = delete;
+  JsonEventParser& operator=(const JsonEventParser&) = delete;
+
+  // Parses one event line (without its newline) into `event`. Returns the rejection
+  // when the line is not a valid event; `event` is then unspecified.
+  // `readable_bytes` >= line.size(): how many bytes from line.data() may be read;
+  // with JsonParserPaddingBytes() to spare the line is parsed in place.
+  std::optional<Rejection> Parse(std::string_view line, size_t readable_bytes,
+                                 events::Event& event);
+  std::optional<Rejection> Parse(std::string_view line, events::Event& event) {
+    return Parse(line, line.size(), event);
+  }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The SPEC `type` of an event ("contact_recorded", ...).
+std::string_view EventTypeName(const events::Event& event);
+
+// The canonical JSON text of `event`, one line, no trailing newline.
+std::string EventToJson(const events::Event& event);
+
+// RFC 3339 UTC text of an instant in Unix nanoseconds: "2026-03-31T22:30:00Z".
+std::string FormatInstant(int64_t unix_ns);
+
+}  // namespace tori
+
+#endif  // TORI_EVENTS_CODEC_CODEC_H_

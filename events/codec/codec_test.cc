@@ -1,0 +1,159 @@
+// Pins the canonical JSON form: every event type round-trips, and every check that
+// needs only the line rejects with the right code, field and rule.
+#include "events/codec/codec.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tori {
+namespace {
+
+using ::testing::HasSubstr;
+
+// One canonical line per event type (SPEC section 2), fields in canonical order.
+const char* const kCanonicalEvents[] = {
+    R"({"event_id":"e1","type":"agency_registered","occurred_at":"2026-01-02T08:00:00Z","agency_id":"kela","name":"Kela","kind":"kela","business_id":"0246246-0","einvoice_address":"003702462460"})",
+    R"({"event_id":"e2","type":"agency_registered","occurred_at":"2026-01-02T08:00:00Z","agency_id":"espoo","name":"Espoon kaupunki","kind":"municipality","business_id":"0101263-6"})",
+    R"({"event_id":"e3","type":"service_point_opened","occurred_at":"2026-01-02T08:00:00.5Z","service_point_id":"iso-omena","name":"Iso Omena palvelutori","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"6500.00"})",
+    R"({"event_id":"e4","type":"space_allocated","occurred_at":"2026-01-02T08:00:00Z","service_point_id":"iso-omena","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"120.50"},{"agency_id":"espoo","area_m2":"800.00"}],"shared_area_m2":"1500.00"})",
+    R"({"event_id":"e5","type":"agreement_signed","occurred_at":"2026-01-02T08:00:00Z","agreement_id":"a1","version":2,"service_point_id":"iso-omena","effective_from":"2026-01-01","effective_to":"2027-01-01","parties":["espoo","kela"],"pools":{"premises":{"tranches":[{"weight_pct":"70.0000","key":"dedicated_area"},{"weight_pct":"30.0000","key":"equal"}],"fallback_key":"equal"},"shared_staff":{"tranches":[{"weight_pct":"100.0000","key":"advisor_time"}]}},"service_weights":{"KELA-1":"1.5000","VERO-2":"0.2500"},"fixed_shares":{"espoo":"66.6667","kela":"33.3333"},"subsidies":[{"program_id":"vm-2009","claimant_agency_id":"espoo","rate_pct":"50.0000","basis":"pool_total","pools":["premises","shared_staff"],"annual_cap":"100000.00"}]})",
+    R"({"event_id":"e6","type":"agreement_signed","occurred_at":"2026-01-02T08:00:00Z","agreement_id":"a2","version":1,"service_point_id":"iso-omena","effective_from":"2026-01-01","parties":["espoo"],"pools":{"premises":{"tranches":[{"weight_pct":"100.0000","key":"equal"}]}}})",
+    R"({"event_id":"e7","type":"contact_recorded","occurred_at":"2026-03-31T22:30:00Z","contact_id":"c1","service_point_id":"iso-omena","agency_id":"kela","service_code":"KELA-1","channel":"in_person","handled_by":"shared_advisor","duration_s":540})",
+    R"({"event_id":"e8","type":"contact_corrected","occurred_at":"2026-04-01T08:00:00Z","contact_id":"c1","changes":{"agency_id":"espoo","channel":"video","handled_by":"agency_staff","duration_s":0},"reason":"wrong agency"})",
+    R"({"event_id":"e9","type":"contact_voided","occurred_at":"2026-04-01T08:00:00Z","contact_id":"c1","reason":"test entry"})",
+    R"({"event_id":"e10","type":"cost_posted","occurred_at":"2026-04-01T08:00:00Z","cost_id":"k1","service_point_id":"iso-omena","pool":"premises","period":"2026-03","amount":"-1234.50","description":"Rent credit","document_ref":"INV-99"})",
+    R"({"event_id":"e11","type":"room_booked","occurred_at":"2026-04-01T08:00:00Z","booking_id":"b1","service_point_id":"iso-omena","room_id":"sali-1","agency_id":"kela","start":"2026-04-02T07:00:00Z","end":"2026-04-02T08:30:00Z"})",
+};
+
+TEST(Codec, EveryEventTypeRoundTripsCanonically) {
+  JsonEventParser parser;
+  for (const char* line : kCanonicalEvents) {
+    SCOPED_TRACE(line);
+    events::Event event;
+    auto rejection = parser.Parse(line, event);
+    ASSERT_FALSE(rejection.has_value()) << rejection->field << ": " << rejection->message;
+    EXPECT_EQ(EventToJson(event), line);
+    // The binary form round-trips too.
+    events::Event decoded;
+    ASSERT_TRUE(decoded.ParseFromString(event.SerializeAsString()));
+    EXPECT_EQ(EventToJson(decoded), line);
+  }
+}
+
+TEST(Codec, NormalizesOffsetsToUtcAndSortsKeyedObjects) {
+  JsonEventParser parser;
+  events::Event event;
+  ASSERT_FALSE(parser.Parse(
+      R"({"type":"agreement_signed","event_id":"x","occurred_at":"2026-04-01T01:30:00+03:00","agreement_id":"a","version":1,"service_point_id":"p","effective_from":"2026-01-01","parties":["b","a"],"pools":{"z":{"tranches":[{"weight_pct":"100","key":"equal"}]},"a":{"tranches":[{"weight_pct":"100","key":"contacts"}]}}})",
+      event));
+  EXPECT_EQ(EventToJson(event),
+            R"({"event_id":"x","type":"agreement_signed","occurred_at":"2026-03-31T22:30:00Z","agreement_id":"a","version":1,"service_point_id":"p","effective_from":"2026-01-01","parties":["b","a"],"pools":{"a":{"tranches":[{"weight_pct":"100.0000","key":"contacts"}]},"z":{"tranches":[{"weight_pct":"100.0000","key":"equal"}]}}})");
+}
+
+struct RejectCase {
+  const char* name;
+  std::string line;
+  RejectReason reason;
+  const char* field;
+  const char* message_part;
+};
+
+std::string Contact(const std::string& fields) {
+  return R"({"event_id":"e1","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z",)" +
+         fields + "}";
+}
+const std::string kContactFields =
+    R"("contact_id":"c1","service_point_id":"p","agency_id":"kela","service_code":"S","channel":"phone","handled_by":"shared_advisor")";
+
+TEST(Codec, RejectsWithCodeFieldAndRule) {
+  const RejectCase cases[] = {
+      {"not json", "{nope", RejectReason::kMalformed, "", "not a JSON value"},
+      {"invalid utf8", "{\"event_id\":\"\xFF\"}", RejectReason::kMalformed, "", "UTF-8"},
+      {"trailing garbage", Contact(kContactFields + R"(,"duration_s":1)") + "x",
+       RejectReason::kMalformed, "", "not a JSON value"},
+      {"not an object", "[1,2]", RejectReason::kSchema, "", "JSON object"},
+      {"missing field", Contact(kContactFields), RejectReason::kSchema, "duration_s",
+       "missing required field"},
+      {"mistyped field", Contact(kContactFields + R"(,"duration_s":"60")"), RejectReason::kSchema,
+       "duration_s", "integer"},
+      {"unknown field", Contact(kContactFields + R"(,"duration_s":6,"ssn":"x")"),
+       RejectReason::kSchema, "ssn", "unknown field"},
+      {"duplicate field", Contact(kContactFields + R"(,"duration_s":6,"duration_s":7)"),
+       RejectReason::kSchema, "duration_s", "twice"},
+      {"unknown type", R"({"event_id":"e","type":"party","occurred_at":"2026-01-01T00:00:00Z"})",
+       RejectReason::kSchema, "type", "unknown event type"},
+      {"bad enum", Contact(R"("contact_id":"c1","service_point_id":"p","agency_id":"kela","service_code":"S","channel":"fax","handled_by":"shared_advisor","duration_s":1)"),
+       RejectReason::kSchema, "channel", "not one of"},
+      {"no offset", R"({"event_id":"e","type":"contact_voided","occurred_at":"2026-01-01T00:00:00","contact_id":"c","reason":"r"})",
+       RejectReason::kSchema, "occurred_at", "RFC 3339"},
+      {"negative duration", Contact(kContactFields + R"(,"duration_s":-1)"), RejectReason::kRange,
+       "duration_s", "0..86400"},
+      {"too long duration", Contact(kContactFields + R"(,"duration_s":86401)"),
+       RejectReason::kRange, "duration_s", "0..86400"},
+      {"three decimals", R"({"event_id":"e","type":"cost_posted","occurred_at":"2026-01-01T00:00:00Z","cost_id":"k","service_point_id":"p","pool":"premises","period":"2026-01","amount":"10.005","description":"d"})",
+       RejectReason::kRange, "amount", "more than 2 decimals"},
+      {"money as number", R"({"event_id":"e","type":"cost_posted","occurred_at":"2026-01-01T00:00:00Z","cost_id":"k","service_point_id":"p","pool":"premises","period":"2026-01","amount":10.5,"description":"d"})",
+       RejectReason::kSchema, "amount", "decimal string"},
+      {"bad month", R"({"event_id":"e","type":"cost_posted","occurred_at":"2026-01-01T00:00:00Z","cost_id":"k","service_point_id":"p","pool":"premises","period":"2026-13","amount":"1","description":"d"})",
+       RejectReason::kRange, "period", "not a month"},
+      {"weights not 100", R"({"event_id":"e","type":"agreement_signed","occurred_at":"2026-01-01T00:00:00Z","agreement_id":"a","version":1,"service_point_id":"p","effective_from":"2026-01-01","parties":["x"],"pools":{"premises":{"tranches":[{"weight_pct":"60","key":"equal"},{"weight_pct":"30","key":"contacts"}]}}})",
+       RejectReason::kRange, "pools.premises.tranches", "sum to 90.0000 %"},
+      {"unknown key", R"({"event_id":"e","type":"agreement_signed","occurred_at":"2026-01-01T00:00:00Z","agreement_id":"a","version":1,"service_point_id":"p","effective_from":"2026-01-01","parties":["x"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"height"}]}}})",
+       RejectReason::kSchema, "pools.premises.tranches[0].key", "unknown key"},
+      {"bad business id", R"({"event_id":"e","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"a","name":"A","kind":"state","business_id":"0101263-5"})",
+       RejectReason::kRange, "business_id", "check digit"},
+      {"personal data", R"({"event_id":"e","type":"contact_voided","occurred_at":"2026-01-01T00:00:00Z","contact_id":"c","reason":"asiakas 131052-308T soitti"})",
+       RejectReason::kPersonalData, "reason", "personal identity code"},
+      {"escaped personal data", R"({"event_id":"e","type":"contact_voided","occurred_at":"2026-01-01T00:00:00Z","contact_id":"c","reason":"\u0031\u0033\u0031\u0030\u0035\u0032-308T"})",
+       RejectReason::kPersonalData, "reason", "personal identity code"},
+      {"id too long", Contact(R"("contact_id":")" + std::string(129, 'c') + R"(","service_point_id":"p","agency_id":"kela","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":1)"),
+       RejectReason::kRange, "contact_id", "1..128"},
+      {"area in allocation", R"({"event_id":"e","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"p","effective_from":"2026-01-01","allocations":[{"agency_id":"a","area_m2":"1.001"}],"shared_area_m2":"0"})",
+       RejectReason::kRange, "allocations[0].area_m2", "more than 2 decimals"},
+      {"booking ends first", R"({"event_id":"e","type":"room_booked","occurred_at":"2026-01-01T00:00:00Z","booking_id":"b","service_point_id":"p","room_id":"r","agency_id":"a","start":"2026-01-02T10:00:00Z","end":"2026-01-02T09:00:00Z"})",
+       RejectReason::kRange, "end", "later than start"},
+      {"invoice from outside", R"({"event_id":"e","type":"invoice_issued","occurred_at":"2026-01-01T00:00:00Z"})",
+       RejectReason::kSchema, "type", "tori bill"},
+  };
+  JsonEventParser parser;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    events::Event event;
+    auto rejection = parser.Parse(c.line, event);
+    ASSERT_TRUE(rejection.has_value());
+    EXPECT_EQ(RejectReasonName(rejection->reason), RejectReasonName(c.reason));
+    EXPECT_EQ(rejection->field, c.field);
+    EXPECT_THAT(rejection->message, HasSubstr(c.message_part));
+  }
+}
+
+TEST(Codec, AcceptsPersonalIdentityCodeLookAlike) {
+  JsonEventParser parser;
+  events::Event event;
+  auto rejection = parser.Parse(
+      R"({"event_id":"e","type":"contact_voided","occurred_at":"2026-01-01T00:00:00Z","contact_id":"c","reason":"ticket 131052-308A"})",
+      event);
+  EXPECT_FALSE(rejection.has_value());
+}
+
+TEST(Codec, SurvivesHostileInput) {
+  JsonEventParser parser;
+  events::Event event;
+  const std::string deep = std::string(20'000, '[') + std::string(20'000, ']');
+  EXPECT_EQ(parser.Parse(deep, event)->reason, RejectReason::kMalformed);
+  const std::string deep_object = std::string(20'000, '{');
+  EXPECT_EQ(parser.Parse(deep_object, event)->reason, RejectReason::kMalformed);
+  const std::string huge(10 << 20, 'x');
+  auto rejection = parser.Parse(huge, event);
+  EXPECT_EQ(rejection->reason, RejectReason::kMalformed);
+  EXPECT_THAT(rejection->message, HasSubstr("longer than the limit"));
+  EXPECT_EQ(parser.Parse("", event)->reason, RejectReason::kMalformed);
+  EXPECT_EQ(parser.Parse(std::string("\0\0\0", 3), event)->reason, RejectReason::kMalformed);
+  // The parser still works after all that.
+  EXPECT_FALSE(parser.Parse(kCanonicalEvents[6], event).has_value());
+}
+
+}  // namespace
+}  // namespace tori

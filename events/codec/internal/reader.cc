@@ -1,0 +1,254 @@
+#include "events/codec/internal/reader.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "events/base/decimal.h"
+#include "events/base/identifiers.h"
+#include "fmt/format.h"
+
+namespace tori::codec_internal {
+namespace {
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+int ToInt(std::string_view digits) {
+  int v = 0;
+  for (char c : digits) v = v * 10 + (c - '0');
+  return v;
+}
+
+// Instants outside this window are surely typos (and would overflow int64 ns).
+const absl::Time kInstantMin = absl::FromCivil(absl::CivilSecond(2000, 1, 1), absl::UTCTimeZone());
+const absl::Time kInstantMax = absl::FromCivil(absl::CivilSecond(2200, 1, 1), absl::UTCTimeZone());
+
+}  // namespace
+
+bool Reader::Fail(RejectReason reason, std::string field, std::string message) {
+  if (!failure_) failure_ = Rejection{reason, std::move(field), std::move(message)};
+  return false;
+}
+
+std::string Reader::Path(std::string_view parent, std::string_view name) {
+  if (parent.empty()) return std::string(name);
+  return absl::StrCat(absl::string_view(parent.data(), parent.size()), ".",
+                      absl::string_view(name.data(), name.size()));
+}
+
+std::string Reader::Index(std::string_view parent, size_t i) {
+  return fmt::format("{}[{}]", parent, i);
+}
+
+bool Reader::CheckFields(dom::object obj, std::string_view path,
+                         std::initializer_list<std::string_view> allowed) {
+  // Bounded: objects with more fields than allowed must repeat or add one.
+  std::string_view seen[32];
+  size_t seen_count = 0;
+  for (dom::key_value_pair field : obj) {
+    const std::string_view key = field.key;
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return Fail(RejectReason::kSchema, Path(path, key),
+                  fmt::format("unknown field '{}'; allowed here: {}", key,
+                              fmt::join(allowed.begin(), allowed.end(), ", ")));
+    }
+    if (std::find(seen, seen + seen_count, key) != seen + seen_count) {
+      return Fail(RejectReason::kSchema, Path(path, key),
+                  fmt::format("field '{}' appears twice", key));
+    }
+    if (seen_count < 32) seen[seen_count++] = key;
+  }
+  return true;
+}
+
+std::optional<dom::element> Reader::Field(dom::object obj, std::string_view path,
+                                          std::string_view name, bool required) {
+  dom::element el;
+  if (obj.at_key(name).get(el) != simdjson::SUCCESS || el.is_null()) {
+    if (required) Fail(RejectReason::kSchema, Path(path, name), "missing required field");
+    return std::nullopt;
+  }
+  return el;
+}
+
+bool Reader::CheckText(std::string_view value, const std::string& path, Text kind) {
+  if (auto at = FindPersonalIdentityCode(value)) {
+    return Fail(RejectReason::kPersonalData, path,
+                fmt::format("contains a Finnish personal identity code at character {}; "
+                            "personal data must never enter the event log, remove it",
+                            *at));
+  }
+  switch (kind) {
+    case Text::kId:
+      if (value.empty() || value.size() > kIdBytesMax) {
+        return Fail(RejectReason::kRange, path,
+                    fmt::format("an id must be 1..{} characters, got {}", kIdBytesMax,
+                                value.size()));
+      }
+      for (char c : value) {
+        if (c < 0x20 || c > 0x7E) {
+          return Fail(RejectReason::kRange, path, "an id must be printable ASCII");
+        }
+      }
+      return true;
+    case Text::kName:
+      if (value.empty()) return Fail(RejectReason::kRange, path, "must not be empty");
+      [[fallthrough]];
+    case Text::kFree:
+      if (value.size() > kTextBytesMax) {
+        return Fail(RejectReason::kRange, path,
+                    fmt::format("text longer than {} bytes", kTextBytesMax));
+      }
+      return true;
+  }
+  return true;
+}
+
+bool Reader::StringValue(dom::element el, const std::string& path, Text kind, std::string* out) {
+  std::string_view value;
+  if (el.get_string().get(value) != simdjson::SUCCESS) {
+    return Fail(RejectReason::kSchema, path, "must be a string");
+  }
+  if (!CheckText(value, path, kind)) return false;
+  out->assign(value);
+  return true;
+}
+
+bool Reader::String(dom::object obj, std::string_view path, std::string_view name, Text kind,
+                    std::string* out) {
+  auto el = Field(obj, path, name, /*required=*/true);
+  return el && StringValue(*el, Path(path, name), kind, out);
+}
+
+bool Reader::OptionalString(dom::object obj, std::string_view path, std::string_view name,
+                            Text kind, std::string* out, bool* present) {
+  auto el = Field(obj, path, name, /*required=*/false);
+  *present = el.has_value();
+  return !el || StringValue(*el, Path(path, name), kind, out);
+}
+
+bool Reader::DecimalValue(dom::element el, const std::string& path, int scale,
+                          bool allow_negative, int64_t* out) {
+  std::string_view text;
+  if (el.get_string().get(text) != simdjson::SUCCESS) {
+    return Fail(RejectReason::kSchema, path,
+                fmt::format("must be a decimal string with at most {} decimals, like \"{}\"",
+                            scale, scale == 2 ? "120.50" : "33.3333"));
+  }
+  auto parsed = ParseDecimal(text, scale, allow_negative);
+  if (!parsed.ok()) {
+    const auto reason = parsed.status().code() == absl::StatusCode::kOutOfRange
+                            ? RejectReason::kRange
+                            : RejectReason::kSchema;
+    return Fail(reason, path, std::string(parsed.status().message()));
+  }
+  *out = *parsed;
+  return true;
+}
+
+bool Reader::Decimal(dom::object obj, std::string_view path, std::string_view name, int scale,
+                     bool allow_negative, int64_t* out) {
+  auto el = Field(obj, path, name, /*required=*/true);
+  return el && DecimalValue(*el, Path(path, name), scale, allow_negative, out);
+}
+
+bool Reader::Integer(dom::object obj, std::string_view path, std::string_view name, int64_t min,
+                     int64_t max, int64_t* out) {
+  auto el = Field(obj, path, name, /*required=*/true);
+  if (!el) return false;
+  int64_t value;
+  if (el->get_int64().get(value) != simdjson::SUCCESS) {
+    return Fail(RejectReason::kSchema, Path(path, name), "must be an integer");
+  }
+  if (value < min || value > max) {
+    return Fail(RejectReason::kRange, Path(path, name),
+                fmt::format("must be in {}..{}, got {}", min, max, value));
+  }
+  *out = value;
+  return true;
+}
+
+bool Reader::Object(dom::object obj, std::string_view path, std::string_view name, bool required,
+                    std::optional<dom::object>* out) {
+  auto el = Field(obj, path, name, required);
+  if (!el) return !required;
+  dom::object value;
+  if (el->get_object().get(value) != simdjson::SUCCESS) {
+    return Fail(RejectReason::kSchema, Path(path, name), "must be an object");
+  }
+  *out = value;
+  return true;
+}
+
+bool Reader::Array(dom::object obj, std::string_view path, std::string_view name, bool required,
+                   std::optional<dom::array>* out) {
+  auto el = Field(obj, path, name, required);
+  if (!el) return !required;
+  dom::array value;
+  if (el->get_array().get(value) != simdjson::SUCCESS) {
+    return Fail(RejectReason::kSchema, Path(path, name), "must be an array");
+  }
+  *out = value;
+  return true;
+}
+
+bool Reader::Date(dom::object obj, std::string_view path, std::string_view name, bool required,
+                  std::string* out, bool* present) {
+  auto el = Field(obj, path, name, required);
+  *present = el.has_value();
+  if (!el) return !required;
+  const std::string field = Path(path, name);
+  if (!StringValue(*el, field, Text::kFree, out)) return false;
+  const std::string_view s = *out;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !AllDigits(s.substr(0, 4)) ||
+      !AllDigits(s.substr(5, 2)) || !AllDigits(s.substr(8, 2))) {
+    return Fail(RejectReason::kSchema, field, "must be a date like 2026-01-31");
+  }
+  const int year = ToInt(s.substr(0, 4)), month = ToInt(s.substr(5, 2)), day = ToInt(s.substr(8, 2));
+  const absl::CivilDay date(year, month, day);
+  if (year < 2000 || date.month() != month || date.day() != day) {
+    return Fail(RejectReason::kRange, field, fmt::format("'{}' is not a calendar date", s));
+  }
+  return true;
+}
+
+bool Reader::Month(dom::object obj, std::string_view path, std::string_view name,
+                   std::string* out) {
+  if (!String(obj, path, name, Text::kFree, out)) return false;
+  const std::string_view s = *out;
+  if (s.size() != 7 || s[4] != '-' || !AllDigits(s.substr(0, 4)) || !AllDigits(s.substr(5, 2))) {
+    return Fail(RejectReason::kSchema, Path(path, name), "must be a month like 2026-01");
+  }
+  const int year = ToInt(s.substr(0, 4)), month = ToInt(s.substr(5, 2));
+  if (year < 2000 || month < 1 || month > 12) {
+    return Fail(RejectReason::kRange, Path(path, name), fmt::format("'{}' is not a month", s));
+  }
+  return true;
+}
+
+bool Reader::Instant(dom::object obj, std::string_view path, std::string_view name,
+                     int64_t* out) {
+  std::string text;
+  if (!String(obj, path, name, Text::kFree, &text)) return false;
+  const std::string field = Path(path, name);
+  absl::Time t;
+  std::string error;
+  // absl tolerates surrounding spaces; RFC 3339 does not.
+  const bool spaced = text.empty() || text.front() == ' ' || text.back() == ' ';
+  if (spaced || !absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+    return Fail(RejectReason::kSchema, field,
+                fmt::format("'{}' is not an RFC 3339 instant with offset, like "
+                            "2026-03-31T22:30:00Z",
+                            text));
+  }
+  if (t < kInstantMin || t >= kInstantMax) {
+    return Fail(RejectReason::kRange, field, "instant must lie in years 2000..2199");
+  }
+  *out = absl::ToUnixNanos(t);
+  return true;
+}
+
+}  // namespace tori::codec_internal

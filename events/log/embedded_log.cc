@@ -1,0 +1,376 @@
+#include "events/log/embedded_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "events/base/check.h"
+#include "events/base/crc32c.h"
+#include "fmt/format.h"
+
+namespace tori {
+namespace {
+
+constexpr std::string_view kSegmentMagic = "TORILOG1";
+constexpr size_t kHeaderBytes = 20;
+// A record's payload is one event: bounded well below 4 GiB.
+constexpr uint32_t kPayloadBytesMax = 64u << 20;
+constexpr size_t kReadChunkBytes = 1 << 20;
+
+void PutU32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
+void PutU64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
+uint32_t GetU32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+uint64_t GetU64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
+
+std::string SegmentName(int64_t first_offset) { return fmt::format("{:020d}.log", first_offset); }
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
+}
+
+absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, data, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Errno("cannot write", path);
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncDirectory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return Errno("cannot open directory", dir);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : Errno("cannot fsync directory", dir);
+}
+
+// Sequential reader of one segment file through a 1 MiB buffer.
+class SegmentReader {
+ public:
+  SegmentReader(std::string path, int64_t first_offset)
+      : path_(std::move(path)), expected_offset_(first_offset) {}
+  ~SegmentReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  absl::Status Open() {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return Errno("cannot open log segment", path_);
+    const off_t size = ::lseek(fd_, 0, SEEK_END);
+    if (size < 0) return Errno("cannot size log segment", path_);
+    file_bytes_ = static_cast<uint64_t>(size);
+    std::string magic(kSegmentMagic.size(), '\0');
+    if (::pread(fd_, magic.data(), magic.size(), 0) != static_cast<ssize_t>(magic.size()) ||
+        magic != kSegmentMagic) {
+      return absl::DataLossError(fmt::format("log segment {} does not start with {}: not a tori "
+                                             "log segment, or its first bytes are damaged",
+                                             path_, kSegmentMagic));
+    }
+    position_ = kSegmentMagic.size();
+    return absl::OkStatus();
+  }
+
+  enum class Outcome { kRecord, kEnd, kTorn, kCorrupt };
+
+  // Reads the record at the current position. On kTorn/kCorrupt, `problem` says why
+  // and record_start() is where the bad record begins.
+  Outcome Next(LogRecord& record, std::string& problem) {
+    record_start_ = position_;
+    if (position_ == file_bytes_) return Outcome::kEnd;
+    if (file_bytes_ - position_ < kHeaderBytes) {
+      problem = "incomplete record header";
+      return Outcome::kTorn;
+    }
+    if (!Fill(kHeaderBytes)) return ReadFailed(problem);
+    const char* h = buffer_.data() + buffer_pos_;
+    const uint32_t payload_bytes = GetU32(h);
+    const uint64_t offset = GetU64(h + 4);
+    const uint32_t payload_crc = GetU32(h + 12);
+    if (GetU32(h + 16) != Crc32c(0, h, 16) || payload_bytes > kPayloadBytesMax) {
+      problem = "record header checksum mismatch";
+      return RestIsZero() ? Outcome::kTorn : Outcome::kCorrupt;
+    }
+    if (file_bytes_ - position_ - kHeaderBytes < payload_bytes) {
+      problem = "record payload cut short";
+      return Outcome::kTorn;
+    }
+    if (!Fill(kHeaderBytes + payload_bytes)) return ReadFailed(problem);
+    const char* payload = buffer_.data() + buffer_pos_ + kHeaderBytes;
+    if (Crc32c(0, payload, payload_bytes) != payload_crc) {
+      problem = "record payload checksum mismatch";
+      const bool is_last = position_ + kHeaderBytes + payload_bytes == file_bytes_;
+      return is_last ? Outcome::kTorn : Outcome::kCorrupt;
+    }
+    if (static_cast<int64_t>(offset) != expected_offset_) {
+      problem = fmt::format("record has offset {} where {} was expected (records missing or "
+                            "out of order)",
+                            offset, expected_offset_);
+      return Outcome::kCorrupt;
+    }
+    record.partition = 0;
+    record.offset = expected_offset_++;
+    record.payload = std::string_view(payload, payload_bytes);
+    buffer_pos_ += kHeaderBytes + payload_bytes;
+    position_ += kHeaderBytes + payload_bytes;
+    return Outcome::kRecord;
+  }
+
+  uint64_t record_start() const { return record_start_; }
+  int64_t expected_offset() const { return expected_offset_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  // Makes `n` bytes from position_ available at buffer_[buffer_pos_].
+  bool Fill(size_t n) {
+    if (buffer_.size() - buffer_pos_ >= n) return true;
+    buffer_.erase(0, buffer_pos_);
+    buffer_pos_ = 0;
+    const size_t want = std::max(n, kReadChunkBytes);
+    const size_t have = buffer_.size();
+    if (have >= want) return true;
+    buffer_.resize(want);
+    const uint64_t file_pos = position_ + have;
+    const size_t to_read = static_cast<size_t>(std::min<uint64_t>(want - have, file_bytes_ - file_pos));
+    size_t got = 0;
+    while (got < to_read) {
+      const ssize_t r = ::pread(fd_, buffer_.data() + have + got, to_read - got,
+                                static_cast<off_t>(file_pos + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      got += static_cast<size_t>(r);
+    }
+    buffer_.resize(have + got);
+    return buffer_.size() >= n;
+  }
+
+  bool RestIsZero() {
+    char chunk[4096];
+    for (uint64_t pos = position_; pos < file_bytes_;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(chunk), file_bytes_ - pos));
+      if (::pread(fd_, chunk, n, static_cast<off_t>(pos)) != static_cast<ssize_t>(n)) return false;
+      if (std::any_of(chunk, chunk + n, [](char c) { return c != 0; })) return false;
+      pos += n;
+    }
+    return true;
+  }
+
+  Outcome ReadFailed(std::string& problem) {
+    problem = fmt::format("read error: {}", std::strerror(errno));
+    return Outcome::kCorrupt;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  uint64_t file_bytes_ = 0;
+  uint64_t position_ = 0;  // file offset of buffer_[buffer_pos_]
+  uint64_t record_start_ = 0;
+  int64_t expected_offset_;
+  std::string buffer_;
+  size_t buffer_pos_ = 0;
+};
+
+absl::Status CorruptionError(const SegmentReader& reader, const std::string& problem) {
+  return absl::DataLossError(fmt::format(
+      "event log corrupt: {} at byte offset {} of segment {} (record offset {}). The log is "
+      "the source of truth: restore this segment from a backup; tori never skips a record",
+      problem, reader.record_start(), reader.path(), reader.expected_offset()));
+}
+
+class EmbeddedCursor : public LogCursor {
+ public:
+  EmbeddedCursor(std::vector<std::pair<int64_t, std::string>> segments, int64_t from,
+                 int64_t end)
+      : segments_(std::move(segments)), from_(from), end_(end) {}
+
+  absl::StatusOr<bool> Next(LogRecord& record) override {
+    while (true) {
+      if (next_offset_ >= end_) return false;
+      if (!reader_) {
+        if (segment_index_ >= segments_.size()) return false;
+        const auto& [first, path] = segments_[segment_index_++];
+        reader_ = std::make_unique<SegmentReader>(path, first);
+        TORI_RETURN_IF_ERROR(reader_->Open());
+      }
+      std::string problem;
+      switch (reader_->Next(record, problem)) {
+        case SegmentReader::Outcome::kRecord:
+          next_offset_ = record.offset + 1;
+          if (record.offset < from_) continue;
+          return true;
+        case SegmentReader::Outcome::kEnd:
+          reader_.reset();
+          continue;
+        case SegmentReader::Outcome::kTorn:
+        case SegmentReader::Outcome::kCorrupt:
+          // After Open's recovery a bad record anywhere below the end is corruption.
+          return CorruptionError(*reader_, problem);
+      }
+    }
+  }
+
+ private:
+  std::vector<std::pair<int64_t, std::string>> segments_;
+  size_t segment_index_ = 0;
+  std::unique_ptr<SegmentReader> reader_;
+  int64_t from_;
+  int64_t end_;
+  int64_t next_offset_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string& dir,
+                                                               EmbeddedLogOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::InternalError(fmt::format("cannot create log directory {}: {}", dir, ec.message()));
+  }
+  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, options));
+  const std::string lock_path = dir + "/LOCK";
+  log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (log->lock_fd_ < 0) return Errno("cannot open", lock_path);
+  if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the event log in {} is in use by another tori process; wait for it to finish", dir));
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != 24 || !name.ends_with(".log")) continue;
+    int64_t first = 0;
+    bool digits = true;
+    for (char c : name.substr(0, 20)) {
+      if (c < '0' || c > '9') digits = false;
+      first = first * 10 + (c - '0');
+    }
+    if (digits) log->segments_.push_back({first, entry.path().string()});
+  }
+  if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", dir, ec.message()));
+  std::sort(log->segments_.begin(), log->segments_.end(),
+            [](const Segment& a, const Segment& b) { return a.first_offset < b.first_offset; });
+  TORI_RETURN_IF_ERROR(log->Recover());
+  return log;
+}
+
+EmbeddedLog::~EmbeddedLog() {
+  if (tail_fd_ >= 0) ::close(tail_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
+
+absl::Status EmbeddedLog::Recover() {
+  if (segments_.empty()) return StartSegment(0);
+  const Segment& last = segments_.back();
+  if (std::filesystem::file_size(last.path) < kSegmentMagic.size()) {
+    // A crash right after creating the segment: start it again.
+    const Segment torn = last;
+    segments_.pop_back();
+    if (::unlink(torn.path.c_str()) != 0) return Errno("cannot remove torn segment", torn.path);
+    recovery_note_ = fmt::format("removed segment {} cut short at creation", torn.path);
+    next_offset_ = torn.first_offset;
+    return StartSegment(torn.first_offset);
+  }
+  SegmentReader reader(last.path, last.first_offset);
+  TORI_RETURN_IF_ERROR(reader.Open());
+  LogRecord record;
+  std::string problem;
+  while (true) {
+    const auto outcome = reader.Next(record, problem);
+    if (outcome == SegmentReader::Outcome::kRecord) continue;
+    if (outcome == SegmentReader::Outcome::kCorrupt) return CorruptionError(reader, problem);
+    break;
+  }
+  tail_bytes_ = reader.record_start();
+  next_offset_ = reader.expected_offset();
+  tail_fd_ = ::open(last.path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (tail_fd_ < 0) return Errno("cannot open log segment", last.path);
+  const off_t file_bytes = ::lseek(tail_fd_, 0, SEEK_END);
+  if (file_bytes < 0) return Errno("cannot size", last.path);
+  if (static_cast<uint64_t>(file_bytes) != tail_bytes_) {
+    recovery_note_ = fmt::format("cut {} bytes of torn tail ({}) at byte offset {} of {}",
+                                 static_cast<uint64_t>(file_bytes) - tail_bytes_, problem,
+                                 tail_bytes_, last.path);
+    if (::ftruncate(tail_fd_, static_cast<off_t>(tail_bytes_)) != 0 || ::fdatasync(tail_fd_) != 0) {
+      return Errno("cannot cut torn tail of", last.path);
+    }
+    if (::lseek(tail_fd_, 0, SEEK_END) < 0) return Errno("cannot seek", last.path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EmbeddedLog::StartSegment(int64_t first_offset) {
+  const std::string path = dir_ + "/" + SegmentName(first_offset);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot create log segment", path);
+  TORI_RETURN_IF_ERROR(WriteAll(fd, kSegmentMagic.data(), kSegmentMagic.size(), path));
+  if (::fdatasync(fd) != 0) {
+    ::close(fd);
+    return Errno("cannot sync", path);
+  }
+  TORI_RETURN_IF_ERROR(SyncDirectory(dir_));
+  if (tail_fd_ >= 0) ::close(tail_fd_);
+  tail_fd_ = fd;
+  tail_bytes_ = kSegmentMagic.size();
+  segments_.push_back({first_offset, path});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogPosition> EmbeddedLog::Append(absl::Span<const AppendRecord> records) {
+  if (records.empty()) return End();
+  if (tail_bytes_ >= options_.segment_bytes_target) TORI_RETURN_IF_ERROR(StartSegment(next_offset_));
+  write_buffer_.clear();
+  int64_t offset = next_offset_;
+  for (const AppendRecord& r : records) {
+    if (r.payload.size() > kPayloadBytesMax) {
+      return absl::InvalidArgumentError(
+          fmt::format("event of {} bytes exceeds the log's record limit", r.payload.size()));
+    }
+    char header[kHeaderBytes];
+    PutU32(header, static_cast<uint32_t>(r.payload.size()));
+    PutU64(header + 4, static_cast<uint64_t>(offset++));
+    PutU32(header + 12, Crc32c(0, r.payload.data(), r.payload.size()));
+    PutU32(header + 16, Crc32c(0, header, 16));
+    write_buffer_.append(header, kHeaderBytes);
+    write_buffer_.append(r.payload);
+  }
+  const std::string& path = segments_.back().path;
+  absl::Status written = WriteAll(tail_fd_, write_buffer_.data(), write_buffer_.size(), path);
+  if (written.ok() && ::fdatasync(tail_fd_) != 0) written = Errno("cannot sync", path);
+  if (!written.ok()) {
+    // Leave the file as it was, so a later append does not follow a partial batch.
+    if (::ftruncate(tail_fd_, static_cast<off_t>(tail_bytes_)) == 0) {
+      (void)::lseek(tail_fd_, 0, SEEK_END);
+    }
+    return written;
+  }
+  tail_bytes_ += write_buffer_.size();
+  next_offset_ = offset;
+  return End();
+}
+
+absl::StatusOr<std::unique_ptr<LogCursor>> EmbeddedLog::Read(const LogPosition& from) {
+  if (from.next_offsets.size() != 1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "position {} does not fit the embedded log, which has one partition", from.ToString()));
+  }
+  const int64_t start = from.next_offsets[0];
+  std::vector<std::pair<int64_t, std::string>> segments;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    const bool next_starts_after = i + 1 == segments_.size() || segments_[i + 1].first_offset > start;
+    if (next_starts_after) segments.push_back({segments_[i].first_offset, segments_[i].path});
+  }
+  return std::make_unique<EmbeddedCursor>(std::move(segments), start, next_offset_);
+}
+
+LogPosition EmbeddedLog::End() const { return LogPosition{{next_offset_}}; }
+
+}  // namespace tori

@@ -1,0 +1,302 @@
+#include "events/validate/validator.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "events/base/check.h"
+#include "events/base/decimal.h"
+#include "fmt/format.h"
+
+namespace tori {
+namespace {
+
+// Index key kinds: one byte, then the id. Fixed forever (stored in RocksDB).
+constexpr char kEventKey = 'E';      // event_id -> 16-byte content hash
+constexpr char kAgencyKey = 'A';     // agency_id -> ""
+constexpr char kPointKey = 'P';      // point -> 8-byte total area (centi-m2) + host id
+constexpr char kContactKey = 'C';    // contact_id -> 'a'|'v' (active/voided) + point id
+constexpr char kCostKey = 'K';       // cost_id -> ""
+constexpr char kBookingKey = 'B';    // booking_id -> ""
+constexpr char kAgreementKey = 'G';  // agreement_id -> point id
+constexpr char kVersionKey = 'V';    // agreement_id \0 version -> ""
+
+constexpr absl::Duration kFutureSlack = absl::Hours(24);
+
+std::string Key(char kind, std::string_view id) {
+  std::string key;
+  key.reserve(1 + id.size());
+  key.push_back(kind);
+  key.append(id);
+  return key;
+}
+
+std::string ContentHash(std::string_view encoded) {
+  const XXH128_hash_t h = XXH3_128bits(encoded.data(), encoded.size());
+  char bytes[16];
+  std::memcpy(bytes, &h.low64, 8);
+  std::memcpy(bytes + 8, &h.high64, 8);
+  return std::string(bytes, 16);
+}
+
+std::string PointValue(const events::ServicePointOpened& e) {
+  std::string value(8, '\0');
+  const int64_t area = e.total_area_centi_m2();
+  std::memcpy(value.data(), &area, 8);
+  value += e.host_agency_id();
+  return value;
+}
+
+int64_t PointTotalArea(const std::string& value) {
+  TORI_CHECK(value.size() >= 8);
+  int64_t area;
+  std::memcpy(&area, value.data(), 8);
+  return area;
+}
+
+std::string VersionKey(const events::AgreementSigned& e) {
+  return absl::StrCat(std::string(1, kVersionKey), e.agreement_id(), std::string(1, '\0'),
+                      e.version());
+}
+
+Rejection Reject(RejectReason reason, std::string field, std::string message) {
+  return Rejection{reason, std::move(field), std::move(message)};
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key) {
+  if (auto it = pending_.find(key); it != pending_.end()) return it->second;
+  const bool cacheable = key[0] == kAgencyKey || key[0] == kPointKey;
+  if (cacheable) {
+    if (auto it = reference_cache_.find(key); it != reference_cache_.end()) return it->second;
+  }
+  TORI_ASSIGN_OR_RETURN(std::optional<std::string> value, lookup_.Get(key));
+  if (cacheable && value) reference_cache_.emplace(key, *value);
+  return value;
+}
+
+void Validator::Put(std::string key, std::string value) {
+  pending_[key] = value;
+  writes_.emplace_back(std::move(key), std::move(value));
+}
+
+std::vector<IndexWrite> Validator::TakeWrites() {
+  pending_.clear();
+  std::vector<IndexWrite> writes;
+  writes.swap(writes_);
+  return writes;
+}
+
+absl::StatusOr<std::optional<ContactInfo>> Validator::FindContact(std::string_view contact_id) {
+  TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kContactKey, contact_id)));
+  if (!value) return std::nullopt;
+  TORI_CHECK(!value->empty());
+  return ContactInfo{(*value)[0] == 'v', value->substr(1)};
+}
+
+absl::StatusOr<Verdict> Validator::Check(const events::Event& event, std::string_view encoded,
+                                         Rejection& rejection) {
+  TORI_ASSIGN_OR_RETURN(auto known_hash, Get(Key(kEventKey, event.event_id())));
+  if (known_hash) {
+    if (*known_hash == ContentHash(encoded)) return Verdict::kDuplicate;
+    rejection = Reject(RejectReason::kDuplicateConflict, "event_id",
+                       fmt::format("event_id '{}' was accepted before with different content; "
+                                   "send a correction event with a new event_id instead",
+                                   event.event_id()));
+    return Verdict::kReject;
+  }
+  if (absl::FromUnixNanos(event.occurred_at_unix_ns()) > now_ + kFutureSlack) {
+    rejection = Reject(RejectReason::kClock, "occurred_at",
+                       fmt::format("occurred_at {} is more than 24 h after the ingest clock {}",
+                                   FormatInstant(event.occurred_at_unix_ns()),
+                                   FormatInstant(absl::ToUnixNanos(now_))));
+    return Verdict::kReject;
+  }
+  TORI_ASSIGN_OR_RETURN(std::optional<Rejection> problem, CheckReferences(event));
+  if (problem) {
+    rejection = std::move(*problem);
+    return Verdict::kReject;
+  }
+  TORI_RETURN_IF_ERROR(Record(event, encoded));
+  return Verdict::kAccept;
+}
+
+absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events::Event& event) {
+  // Helpers that turn a missing or present index entry into a rejection.
+  auto must_exist = [&](char kind, const std::string& id, std::string field,
+                        std::string_view what) -> absl::StatusOr<std::optional<Rejection>> {
+    TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kind, id)));
+    if (value) return std::nullopt;
+    return Reject(RejectReason::kUnknownReference, std::move(field),
+                  fmt::format("{} '{}' is not known; send its {} event first", what, id,
+                              kind == kAgencyKey  ? "agency_registered"
+                              : kind == kPointKey ? "service_point_opened"
+                                                  : "contact_recorded"));
+  };
+  auto must_be_new = [&](char kind, const std::string& id, std::string field,
+                         std::string_view what) -> absl::StatusOr<std::optional<Rejection>> {
+    TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kind, id)));
+    if (!value) return std::nullopt;
+    return Reject(RejectReason::kDuplicateConflict, std::move(field),
+                  fmt::format("{} '{}' already exists; ids of new entities are unique", what, id));
+  };
+#define TORI_CHECK_REF(expr)                           \
+  do {                                                 \
+    TORI_ASSIGN_OR_RETURN(auto problem_, (expr));      \
+    if (problem_) return problem_;                     \
+  } while (0)
+
+  switch (event.payload_case()) {
+    case events::Event::kAgencyRegistered:
+      TORI_CHECK_REF(must_be_new(kAgencyKey, event.agency_registered().agency_id(), "agency_id",
+                                 "agency"));
+      break;
+    case events::Event::kServicePointOpened: {
+      const auto& e = event.service_point_opened();
+      TORI_CHECK_REF(must_be_new(kPointKey, e.service_point_id(), "service_point_id",
+                                 "service point"));
+      TORI_CHECK_REF(must_exist(kAgencyKey, e.host_agency_id(), "host_agency_id", "agency"));
+      break;
+    }
+    case events::Event::kSpaceAllocated: {
+      const auto& e = event.space_allocated();
+      TORI_ASSIGN_OR_RETURN(auto point, Get(Key(kPointKey, e.service_point_id())));
+      if (!point) {
+        TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+                                  "service point"));
+      }
+      int64_t used = e.shared_area_centi_m2();
+      for (int i = 0; i < e.allocations_size(); ++i) {
+        TORI_CHECK_REF(must_exist(kAgencyKey, e.allocations(i).agency_id(),
+                                  fmt::format("allocations[{}].agency_id", i), "agency"));
+        used += e.allocations(i).area_centi_m2();  // bounded: each < 10^17, <= 10^4 items
+      }
+      const int64_t total = PointTotalArea(*point);
+      if (used > total) {
+        return Reject(RejectReason::kRange, "allocations",
+                      fmt::format("allocated {} m2 (with the shared area) exceeds the point's "
+                                  "total area of {} m2",
+                                  FormatDecimal(used, kAreaScale), FormatDecimal(total, kAreaScale)));
+      }
+      break;
+    }
+    case events::Event::kAgreementSigned: {
+      const auto& e = event.agreement_signed();
+      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+                                "service point"));
+      for (int i = 0; i < e.parties_size(); ++i) {
+        TORI_CHECK_REF(must_exist(kAgencyKey, e.parties(i), fmt::format("parties[{}]", i),
+                                  "agency"));
+      }
+      TORI_ASSIGN_OR_RETURN(auto point_of_agreement, Get(Key(kAgreementKey, e.agreement_id())));
+      if (point_of_agreement && *point_of_agreement != e.service_point_id()) {
+        return Reject(RejectReason::kRange, "service_point_id",
+                      fmt::format("agreement '{}' belongs to service point '{}'", e.agreement_id(),
+                                  *point_of_agreement));
+      }
+      TORI_ASSIGN_OR_RETURN(auto version, Get(VersionKey(e)));
+      if (version) {
+        return Reject(RejectReason::kDuplicateConflict, "version",
+                      fmt::format("agreement '{}' version {} exists; sign a new version",
+                                  e.agreement_id(), e.version()));
+      }
+      break;
+    }
+    case events::Event::kContactRecorded: {
+      const auto& e = event.contact_recorded();
+      TORI_CHECK_REF(must_be_new(kContactKey, e.contact_id(), "contact_id", "contact"));
+      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+                                "service point"));
+      TORI_CHECK_REF(must_exist(kAgencyKey, e.agency_id(), "agency_id", "agency"));
+      break;
+    }
+    case events::Event::kContactCorrected:
+    case events::Event::kContactVoided: {
+      const bool corrected = event.has_contact_corrected();
+      const std::string& contact_id = corrected ? event.contact_corrected().contact_id()
+                                                : event.contact_voided().contact_id();
+      TORI_ASSIGN_OR_RETURN(std::optional<ContactInfo> contact, FindContact(contact_id));
+      if (!contact.has_value()) {
+        return Reject(RejectReason::kUnknownReference, "contact_id",
+                      fmt::format("contact '{}' is not known; send its contact_recorded event "
+                                  "first",
+                                  contact_id));
+      }
+      if (contact.value().voided) {
+        return Reject(RejectReason::kInvalidState, "contact_id",
+                      fmt::format("contact '{}' is voided; a voided contact cannot be {}",
+                                  contact_id, corrected ? "corrected" : "voided again"));
+      }
+      if (corrected && event.contact_corrected().changes().has_agency_id()) {
+        TORI_CHECK_REF(must_exist(kAgencyKey, event.contact_corrected().changes().agency_id(),
+                                  "changes.agency_id", "agency"));
+      }
+      break;
+    }
+    case events::Event::kCostPosted: {
+      const auto& e = event.cost_posted();
+      TORI_CHECK_REF(must_be_new(kCostKey, e.cost_id(), "cost_id", "cost"));
+      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+                                "service point"));
+      break;
+    }
+    case events::Event::kRoomBooked: {
+      const auto& e = event.room_booked();
+      TORI_CHECK_REF(must_be_new(kBookingKey, e.booking_id(), "booking_id", "booking"));
+      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+                                "service point"));
+      TORI_CHECK_REF(must_exist(kAgencyKey, e.agency_id(), "agency_id", "agency"));
+      break;
+    }
+    case events::Event::kInvoiceIssued:
+    case events::Event::kSubsidyClaimIssued:
+    case events::Event::PAYLOAD_NOT_SET:
+      break;
+  }
+#undef TORI_CHECK_REF
+  return std::nullopt;
+}
+
+absl::Status Validator::Record(const events::Event& event, std::string_view encoded) {
+  Put(Key(kEventKey, event.event_id()), ContentHash(encoded));
+  switch (event.payload_case()) {
+    case events::Event::kAgencyRegistered:
+      Put(Key(kAgencyKey, event.agency_registered().agency_id()), "");
+      break;
+    case events::Event::kServicePointOpened:
+      Put(Key(kPointKey, event.service_point_opened().service_point_id()),
+          PointValue(event.service_point_opened()));
+      break;
+    case events::Event::kAgreementSigned:
+      Put(Key(kAgreementKey, event.agreement_signed().agreement_id()),
+          event.agreement_signed().service_point_id());
+      Put(VersionKey(event.agreement_signed()), "");
+      break;
+    case events::Event::kContactRecorded:
+      Put(Key(kContactKey, event.contact_recorded().contact_id()),
+          "a" + event.contact_recorded().service_point_id());
+      break;
+    case events::Event::kContactVoided: {
+      TORI_ASSIGN_OR_RETURN(auto contact, FindContact(event.contact_voided().contact_id()));
+      if (!contact) {
+        return absl::DataLossError(fmt::format("log voids contact '{}' that the index lacks",
+                                               event.contact_voided().contact_id()));
+      }
+      Put(Key(kContactKey, event.contact_voided().contact_id()), "v" + contact->service_point_id);
+      break;
+    }
+    case events::Event::kCostPosted:
+      Put(Key(kCostKey, event.cost_posted().cost_id()), "");
+      break;
+    case events::Event::kRoomBooked:
+      Put(Key(kBookingKey, event.room_booked().booking_id()), "");
+      break;
+    default:
+      break;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tori

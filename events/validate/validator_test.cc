@@ -1,0 +1,159 @@
+// Pins the stateful rules of SPEC section 2: one test per reason code the validator
+// gives, each checking the field and the message.
+#include "events/validate/validator.h"
+
+#include <map>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tori {
+namespace {
+
+using ::testing::HasSubstr;
+
+class MapIndex : public IndexLookup {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override {
+    auto it = entries.find(std::string(key));
+    if (it == entries.end()) return std::nullopt;
+    return it->second;
+  }
+  std::map<std::string, std::string> entries;
+};
+
+const absl::Time kNow = absl::FromUnixSeconds(1775000000);  // 2026-03-31T23:33:20Z
+
+class ValidatorTest : public ::testing::Test {
+ protected:
+  // Feeds one JSON line; commits the index writes as a real ingest would.
+  Verdict Feed(const std::string& line) {
+    events::Event event;
+    auto parse_rejection = parser_.Parse(line, event);
+    EXPECT_FALSE(parse_rejection.has_value()) << parse_rejection->message;
+    const std::string encoded = event.SerializeAsString();
+    auto verdict = validator_.Check(event, encoded, rejection_);
+    EXPECT_TRUE(verdict.ok());
+    for (auto& [k, v] : validator_.TakeWrites()) index_.entries[k] = v;
+    return *verdict;
+  }
+
+  void ExpectRejected(const std::string& line, RejectReason reason, const std::string& field,
+                      const std::string& message_part) {
+    ASSERT_EQ(Feed(line), Verdict::kReject) << line;
+    EXPECT_EQ(RejectReasonName(rejection_.reason), RejectReasonName(reason));
+    EXPECT_EQ(rejection_.field, field);
+    EXPECT_THAT(rejection_.message, HasSubstr(message_part));
+  }
+
+  void SetUpPoint() {
+    ASSERT_EQ(Feed(R"({"event_id":"a1","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"espoo","name":"Espoo","kind":"municipality","business_id":"0101263-6"})"),
+              Verdict::kAccept);
+    ASSERT_EQ(Feed(R"({"event_id":"a2","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"kela","name":"Kela","kind":"kela","business_id":"0246246-0"})"),
+              Verdict::kAccept);
+    ASSERT_EQ(Feed(R"({"event_id":"p1","type":"service_point_opened","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","name":"Iso Omena","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"100.00"})"),
+              Verdict::kAccept);
+  }
+
+  static std::string Contact(const std::string& event_id, const std::string& contact_id,
+                             const std::string& agency = "kela", const std::string& point = "iso") {
+    return R"({"event_id":")" + event_id +
+           R"(","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z","contact_id":")" +
+           contact_id + R"(","service_point_id":")" + point + R"(","agency_id":")" + agency +
+           R"(","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})";
+  }
+
+  MapIndex index_;
+  JsonEventParser parser_;
+  Validator validator_{index_, kNow};
+  Rejection rejection_;
+};
+
+TEST_F(ValidatorTest, SameEventTwiceIsADuplicateNotARejection) {
+  SetUpPoint();
+  EXPECT_EQ(Feed(Contact("e1", "c1")), Verdict::kAccept);
+  EXPECT_EQ(Feed(Contact("e1", "c1")), Verdict::kDuplicate);
+}
+
+TEST_F(ValidatorTest, SameEventIdWithOtherContentIsDuplicateConflict) {
+  SetUpPoint();
+  EXPECT_EQ(Feed(Contact("e1", "c1")), Verdict::kAccept);
+  ExpectRejected(Contact("e1", "c2"), RejectReason::kDuplicateConflict, "event_id",
+                 "different content");
+}
+
+TEST_F(ValidatorTest, ReusedEntityIdsAreDuplicateConflict) {
+  SetUpPoint();
+  EXPECT_EQ(Feed(Contact("e1", "c1")), Verdict::kAccept);
+  ExpectRejected(Contact("e2", "c1"), RejectReason::kDuplicateConflict, "contact_id",
+                 "contact 'c1' already exists");
+  ExpectRejected(R"({"event_id":"a9","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"kela","name":"Kela 2","kind":"kela","business_id":"0246246-0"})",
+                 RejectReason::kDuplicateConflict, "agency_id", "agency 'kela' already exists");
+}
+
+TEST_F(ValidatorTest, UnknownReferencesNameTheField) {
+  SetUpPoint();
+  ExpectRejected(Contact("e1", "c1", "poliisi"), RejectReason::kUnknownReference, "agency_id",
+                 "agency 'poliisi' is not known");
+  ExpectRejected(Contact("e2", "c2", "kela", "nowhere"), RejectReason::kUnknownReference,
+                 "service_point_id", "service point 'nowhere' is not known");
+  ExpectRejected(R"({"event_id":"v1","type":"contact_voided","occurred_at":"2026-02-01T10:00:00Z","contact_id":"ghost","reason":"x"})",
+                 RejectReason::kUnknownReference, "contact_id", "contact 'ghost' is not known");
+}
+
+TEST_F(ValidatorTest, AllocatedAreaAboveTotalIsRange) {
+  SetUpPoint();
+  ExpectRejected(R"({"event_id":"s1","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"60"},{"agency_id":"espoo","area_m2":"30"}],"shared_area_m2":"10.01"})",
+                 RejectReason::kRange, "allocations", "exceeds the point's total area of 100.00 m2");
+  EXPECT_EQ(Feed(R"({"event_id":"s2","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"60"},{"agency_id":"espoo","area_m2":"30"}],"shared_area_m2":"10"})"),
+            Verdict::kAccept);
+}
+
+TEST_F(ValidatorTest, EventsMoreThanADayAheadAreClock) {
+  SetUpPoint();
+  ExpectRejected(R"({"event_id":"f1","type":"contact_voided","occurred_at":"2026-04-02T00:00:00Z","contact_id":"c","reason":"x"})",
+                 RejectReason::kClock, "occurred_at", "more than 24 h");
+}
+
+TEST_F(ValidatorTest, VoidedContactCannotChangeAgain) {
+  SetUpPoint();
+  EXPECT_EQ(Feed(Contact("e1", "c1")), Verdict::kAccept);
+  EXPECT_EQ(Feed(R"({"event_id":"v1","type":"contact_voided","occurred_at":"2026-02-01T10:00:00Z","contact_id":"c1","reason":"test"})"),
+            Verdict::kAccept);
+  ExpectRejected(R"({"event_id":"k1","type":"contact_corrected","occurred_at":"2026-02-01T10:00:00Z","contact_id":"c1","changes":{"duration_s":5},"reason":"x"})",
+                 RejectReason::kInvalidState, "contact_id", "is voided");
+  auto info = validator_.FindContact("c1");
+  ASSERT_TRUE(info.ok() && info->has_value());
+  EXPECT_TRUE((*info)->voided);
+  EXPECT_EQ((*info)->service_point_id, "iso");
+}
+
+TEST_F(ValidatorTest, AgreementVersionsAreUniqueAndStayOnTheirPoint) {
+  SetUpPoint();
+  const std::string agreement =
+      R"({"event_id":"g1","type":"agreement_signed","occurred_at":"2026-01-01T00:00:00Z","agreement_id":"a","version":1,"service_point_id":"iso","effective_from":"2026-01-01","parties":["espoo","kela"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"equal"}]}}})";
+  EXPECT_EQ(Feed(agreement), Verdict::kAccept);
+  std::string again = agreement;
+  again.replace(again.find("g1"), 2, "g2");
+  ExpectRejected(again, RejectReason::kDuplicateConflict, "version", "version 1 exists");
+  std::string unknown_party = agreement;
+  unknown_party.replace(unknown_party.find("g1"), 2, "g3");
+  unknown_party.replace(unknown_party.find("\"version\":1"), 11, "\"version\":2");
+  unknown_party.replace(unknown_party.find("\"kela\"]"), 6, "\"vero\"");
+  ExpectRejected(unknown_party, RejectReason::kUnknownReference, "parties[1]",
+                 "agency 'vero' is not known");
+}
+
+TEST_F(ValidatorTest, LaterEventsInABatchSeeEarlierOnes) {
+  // No commit between the two: the pending entries answer.
+  events::Event agency, point;
+  ASSERT_FALSE(parser_.Parse(R"({"event_id":"a1","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"espoo","name":"Espoo","kind":"municipality","business_id":"0101263-6"})", agency));
+  ASSERT_FALSE(parser_.Parse(R"({"event_id":"p1","type":"service_point_opened","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","name":"Iso Omena","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"100.00"})", point));
+  Rejection rejection;
+  EXPECT_EQ(*validator_.Check(agency, agency.SerializeAsString(), rejection), Verdict::kAccept);
+  EXPECT_EQ(*validator_.Check(point, point.SerializeAsString(), rejection), Verdict::kAccept);
+  EXPECT_EQ(validator_.TakeWrites().size(), 4u);
+}
+
+}  // namespace
+}  // namespace tori

@@ -1,0 +1,72 @@
+// Ingest: JSON Lines file -> validated events in the log and the state
+// (SPEC sections 2 and 6, `tori ingest`).
+//
+// The file is read as a stream (memory bounded by the batch and the longest line,
+// whatever the file's size). Each line is parsed and validated; accepted events
+// are appended to the log in batches, each batch durable before the state records
+// it; rejected lines go to FILE.rejected.jsonl with their line number, reason,
+// field, message and raw bytes. A rejected line changes nothing; every other
+// line is still taken.
+//
+// Crash safety: on start, CatchUp() brings the state up to the log's end (an event
+// appended before a crash is never validated twice), so a killed ingest can simply
+// be run again: events already in the log count as duplicates.
+//
+// Thread safety: one thread at a time.
+#ifndef TORI_SERVICES_INGEST_INGEST_H_
+#define TORI_SERVICES_INGEST_INGEST_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "events/log/event_log.h"
+#include "services/state/state_store.h"
+
+namespace tori {
+
+struct IngestProgress {
+  uint64_t bytes_read = 0;
+  uint64_t bytes_total = 0;
+  uint64_t lines = 0;
+  double elapsed_s = 0;
+};
+
+struct IngestOptions {
+  absl::Time now = absl::Now();  // the CLOCK rule's reference
+  size_t batch_events_max = 8192;
+  // Called about once per `progress_interval`; may be empty.
+  std::function<void(const IngestProgress&)> on_progress;
+  absl::Duration progress_interval = absl::Seconds(2);
+};
+
+struct IngestSummary {
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;
+  uint64_t lines = 0;
+  std::string rejected_path;  // set when rejected > 0
+  LogPosition log_end;
+
+  // "accepted A, duplicates D, rejected R" (SPEC section 2).
+  std::string Line() const;
+};
+
+// Replays log records after the state's applied position into the state's index.
+// Returns how many records it applied.
+absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state);
+
+// Ingests `path`. An error means the file could not be read to its end (or the log or
+// state failed); everything committed before that stays committed.
+absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
+                                         StateStore& state, const IngestOptions& options);
+
+// The partition key of an event in the log: its service point, so a point's events
+// keep their order (corrections and voids go with their contact's point).
+std::string PartitionKey(const events::Event& event, const ContactInfo* contact);
+
+}  // namespace tori
+
+#endif  // TORI_SERVICES_INGEST_INGEST_H_

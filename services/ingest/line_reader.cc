@@ -1,0 +1,91 @@
+#include "services/ingest/line_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fmt/format.h"
+
+namespace tori::ingest_internal {
+namespace {
+constexpr size_t kChunkBytes = 4u << 20;
+}
+
+LineReader::~LineReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status LineReader::Open(const std::string& path) {
+  path_ = path;
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    return absl::NotFoundError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  }
+  struct stat st;
+  if (::fstat(fd_, &st) == 0) file_bytes_ = static_cast<uint64_t>(st.st_size);
+  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  buffer_.resize(kChunkBytes + padding_bytes_);
+  return absl::OkStatus();
+}
+
+absl::Status LineReader::Refill() {
+  // Move the unread tail to the front, grow if a line fills the buffer, then read.
+  if (begin_ > 0) {
+    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (buffer_.size() - padding_bytes_ - end_ < kChunkBytes / 2) {
+    buffer_.resize(buffer_.size() + kChunkBytes);
+  }
+  const size_t room = buffer_.size() - padding_bytes_ - end_;
+  ssize_t n;
+  do {
+    n = ::read(fd_, buffer_.data() + end_, room);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    return absl::DataLossError(fmt::format("cannot read {} after {} bytes: {}", path_,
+                                           bytes_read_, std::strerror(errno)));
+  }
+  if (n == 0) eof_ = true;
+  end_ += static_cast<size_t>(n);
+  bytes_read_ += static_cast<uint64_t>(n);
+  std::memset(buffer_.data() + end_, 0, padding_bytes_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> LineReader::Next(Line& line) {
+  bool truncated = false;
+  size_t scanned = 0;  // bytes from begin_ already known to hold no newline
+  while (true) {
+    const char* start = buffer_.data() + begin_;
+    const void* nl = std::memchr(start + scanned, '\n', end_ - begin_ - scanned);
+    if (nl != nullptr || (eof_ && end_ > begin_)) {
+      const size_t length = nl ? static_cast<const char*>(nl) - start : end_ - begin_;
+      size_t text_length = length;
+      if (text_length > 0 && start[text_length - 1] == '\r') --text_length;
+      if (truncated && text_length > kLineBytesKeptMax) text_length = kLineBytesKeptMax;
+      line.text = std::string_view(start, text_length);
+      line.readable_bytes = buffer_.size() - begin_;
+      line.number = ++line_number_;
+      line.truncated = truncated;
+      begin_ += nl ? length + 1 : length;
+      return true;
+    }
+    if (eof_) return false;
+    scanned = end_ - begin_;
+    if (scanned > kLineBytesKeptMax) {
+      // Keep the line's first bytes only: drop what lies beyond the cap.
+      truncated = true;
+      end_ = begin_ + kLineBytesKeptMax;
+      scanned = kLineBytesKeptMax;
+    }
+    auto status = Refill();  // moves the line to the front of the buffer
+    if (!status.ok()) return status;
+  }
+}
+
+}  // namespace tori::ingest_internal

@@ -1,0 +1,58 @@
+// StateStore: tori's derived state in RocksDB under --data DIR/state.
+//
+// Everything here can be rebuilt from the event log; the log stays the source of
+// truth. Column families: "default" holds meta entries (the applied log position),
+// "index" holds the validator's entries (event ids, entity ids, see
+// events/validate). The applied position is written in the same atomic WriteBatch
+// as the entries it covers, so the state is always "the log up to position P".
+//
+// Durability policy: writes skip RocksDB's WAL and the column families flush
+// atomically, so after a crash the state is an older consistent snapshot and the
+// caller replays the log from its position (CatchUp in services/ingest). Flush()
+// at the end of each command keeps that replay short.
+//
+// Thread safety: RocksDB is thread-safe, but tori uses a StateStore from one thread.
+#ifndef TORI_SERVICES_STATE_STATE_STORE_H_
+#define TORI_SERVICES_STATE_STATE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/log/event_log.h"
+#include "events/validate/validator.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace tori {
+
+class StateStore : public IndexLookup {
+ public:
+  // Opens or creates the state in `dir` (parents created).
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir);
+  ~StateStore() override;
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override;
+
+  // The log position up to which events are applied; empty offsets when new.
+  const LogPosition& applied() const { return applied_; }
+
+  // Atomically writes `index_writes` and the new applied position.
+  absl::Status Commit(const std::vector<IndexWrite>& index_writes, const LogPosition& applied);
+
+  // Persists everything committed so far (memtables to SST files).
+  absl::Status Flush();
+
+ private:
+  StateStore() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, index
+  LogPosition applied_;
+};
+
+}  // namespace tori
+
+#endif  // TORI_SERVICES_STATE_STATE_STORE_H_

@@ -1,0 +1,90 @@
+// The `tori` binary end to end, as a finance officer runs it: exit codes, the summary
+// line, --help, and the sample file that ships with the repo.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct ToriRun {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+ToriRun Tori(const std::string& args) {
+  const std::string command = fmt::format("{} {} 2>&1", TORI_BINARY, args);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ToriRun run{-1, ""};
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> chunk;
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("tori-cli-test-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_F(CliTest, IngestsTheShippedSampleOnceThenOnlyDuplicates) {
+  const std::string sample = fs::path(TORI_SOURCE_DIR) / "examples/sample.jsonl";
+  const std::string copy = (dir_ / "sample.jsonl").string();
+  fs::copy_file(sample, copy);
+  const std::string data = (dir_ / "data").string();
+  ToriRun first = Tori(fmt::format("ingest --data {} {}", data, copy));
+  EXPECT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_THAT(first.out, HasSubstr("accepted 283, duplicates 0, rejected 0"));
+  ToriRun second = Tori(fmt::format("ingest --data {} {}", data, copy));
+  EXPECT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_THAT(second.out, HasSubstr("accepted 0, duplicates 283, rejected 0"));
+}
+
+TEST_F(CliTest, RejectionsStillExitZeroAndNameTheDeadLetterFile) {
+  const std::string file = (dir_ / "bad.jsonl").string();
+  std::ofstream(file) << "not json\n";
+  ToriRun run = Tori(fmt::format("ingest --data {} {}", (dir_ / "data").string(), file));
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("accepted 0, duplicates 0, rejected 1"));
+  EXPECT_THAT(run.out, HasSubstr(file + ".rejected.jsonl"));
+}
+
+TEST_F(CliTest, UnreadableFileExitsOneWithAMessage) {
+  ToriRun run = Tori(fmt::format("ingest --data {} {}", (dir_ / "data").string(),
+                             (dir_ / "missing.jsonl").string()));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.out, HasSubstr("missing.jsonl"));
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoAndHelpIsComplete) {
+  EXPECT_EQ(Tori("").exit_code, 2);
+  EXPECT_EQ(Tori("ingest").exit_code, 2);
+  EXPECT_EQ(Tori("frobnicate").exit_code, 2);
+  ToriRun help = Tori("ingest --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("--data"));
+  EXPECT_THAT(help.out, HasSubstr("rejected.jsonl"));
+}
+
+}  // namespace
