@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -32,13 +33,17 @@ std::string Key(char kind, std::string_view id) {
   return key;
 }
 
-std::string ContentHash(std::string_view encoded) {
+}  // namespace
+
+std::string Validator::ContentHash(std::string_view encoded) {
   const XXH128_hash_t h = XXH3_128bits(encoded.data(), encoded.size());
   char bytes[16];
   std::memcpy(bytes, &h.low64, 8);
   std::memcpy(bytes + 8, &h.high64, 8);
   return std::string(bytes, 16);
 }
+
+namespace {
 
 std::string PointValue(const events::ServicePointOpened& e) {
   std::string value(8, '\0');
@@ -66,8 +71,72 @@ Rejection Reject(RejectReason reason, std::string field, std::string message) {
 
 }  // namespace
 
+absl::StatusOr<std::vector<std::optional<std::string>>> IndexLookup::MultiGet(
+    const std::vector<std::string>& sorted_keys) {
+  std::vector<std::optional<std::string>> values;
+  values.reserve(sorted_keys.size());
+  for (const auto& key : sorted_keys) {
+    TORI_ASSIGN_OR_RETURN(auto value, Get(key));
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
+std::vector<std::string> Validator::PrefetchKeys(const std::vector<const events::Event*>& batch) {
+  std::vector<std::string> keys;
+  keys.reserve(batch.size() * 2);
+  for (const events::Event* event : batch) {
+    keys.push_back(Key(kEventKey, event->event_id()));
+    switch (event->payload_case()) {
+      case events::Event::kContactRecorded:
+        keys.push_back(Key(kContactKey, event->contact_recorded().contact_id()));
+        break;
+      case events::Event::kContactCorrected:
+        keys.push_back(Key(kContactKey, event->contact_corrected().contact_id()));
+        break;
+      case events::Event::kContactVoided:
+        keys.push_back(Key(kContactKey, event->contact_voided().contact_id()));
+        break;
+      case events::Event::kCostPosted:
+        keys.push_back(Key(kCostKey, event->cost_posted().cost_id()));
+        break;
+      case events::Event::kRoomBooked:
+        keys.push_back(Key(kBookingKey, event->room_booked().booking_id()));
+        break;
+      default:
+        break;  // reference data is rare and cached
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+absl::Status Validator::Prefetch(std::vector<std::string> keys) {
+  // One prefetch per batch: what Check reads must be at least as new as the store.
+  TORI_CHECK(prefetched_keys_.empty() && batch_extra_.empty());
+  TORI_ASSIGN_OR_RETURN(auto values, lookup_.MultiGet(keys));
+  TORI_CHECK(values.size() == keys.size());
+  prefetched_keys_ = std::move(keys);
+  prefetched_entries_.resize(prefetched_keys_.size());
+  prefetched_index_.reserve(prefetched_keys_.size());
+  for (size_t i = 0; i < prefetched_keys_.size(); ++i) {
+    prefetched_entries_[i] = BatchEntry{std::move(values[i]), false};
+    prefetched_index_.emplace(prefetched_keys_[i], i);
+  }
+  return absl::OkStatus();
+}
+
+Validator::BatchEntry* Validator::FindInBatch(const std::string& key) {
+  if (auto it = prefetched_index_.find(absl::string_view(key)); it != prefetched_index_.end()) {
+    return &prefetched_entries_[it->second];
+  }
+  if (auto it = batch_extra_.find(key); it != batch_extra_.end()) return &it->second;
+  return nullptr;
+}
+
 absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key) {
-  if (auto it = pending_.find(key); it != pending_.end()) return it->second;
+  if (const BatchEntry* entry = FindInBatch(key)) return entry->value;
   const bool cacheable = key[0] == kAgencyKey || key[0] == kPointKey;
   if (cacheable) {
     if (auto it = reference_cache_.find(key); it != reference_cache_.end()) return it->second;
@@ -78,14 +147,35 @@ absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key
 }
 
 void Validator::Put(std::string key, std::string value) {
-  pending_[key] = value;
-  writes_.emplace_back(std::move(key), std::move(value));
+  if (BatchEntry* entry = FindInBatch(key)) {
+    *entry = BatchEntry{std::move(value), true};
+  } else {
+    batch_extra_.emplace(std::move(key), BatchEntry{std::move(value), true});
+  }
 }
 
 std::vector<IndexWrite> Validator::TakeWrites() {
-  pending_.clear();
   std::vector<IndexWrite> writes;
-  writes.swap(writes_);
+  // Merge the (sorted) prefetched entries with the few others, sorted here.
+  std::vector<IndexWrite> extra;
+  for (auto& [key, entry] : batch_extra_) {
+    if (entry.written) extra.emplace_back(key, std::move(*entry.value));
+  }
+  std::sort(extra.begin(), extra.end());
+  writes.reserve(prefetched_keys_.size() + extra.size());
+  auto next_extra = extra.begin();
+  for (size_t i = 0; i < prefetched_keys_.size(); ++i) {
+    if (!prefetched_entries_[i].written) continue;
+    for (; next_extra != extra.end() && next_extra->first < prefetched_keys_[i]; ++next_extra) {
+      writes.push_back(std::move(*next_extra));
+    }
+    writes.emplace_back(std::move(prefetched_keys_[i]), std::move(*prefetched_entries_[i].value));
+  }
+  for (; next_extra != extra.end(); ++next_extra) writes.push_back(std::move(*next_extra));
+  prefetched_index_.clear();
+  prefetched_keys_.clear();
+  prefetched_entries_.clear();
+  batch_extra_.clear();
   return writes;
 }
 
@@ -96,11 +186,11 @@ absl::StatusOr<std::optional<ContactInfo>> Validator::FindContact(std::string_vi
   return ContactInfo{(*value)[0] == 'v', value->substr(1)};
 }
 
-absl::StatusOr<Verdict> Validator::Check(const events::Event& event, std::string_view encoded,
-                                         Rejection& rejection) {
+absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
+                                         std::string_view content_hash, Rejection& rejection) {
   TORI_ASSIGN_OR_RETURN(auto known_hash, Get(Key(kEventKey, event.event_id())));
   if (known_hash) {
-    if (*known_hash == ContentHash(encoded)) return Verdict::kDuplicate;
+    if (*known_hash == content_hash) return Verdict::kDuplicate;
     rejection = Reject(RejectReason::kDuplicateConflict, "event_id",
                        fmt::format("event_id '{}' was accepted before with different content; "
                                    "send a correction event with a new event_id instead",
@@ -119,7 +209,7 @@ absl::StatusOr<Verdict> Validator::Check(const events::Event& event, std::string
     rejection = std::move(*problem);
     return Verdict::kReject;
   }
-  TORI_RETURN_IF_ERROR(Record(event, encoded));
+  TORI_RETURN_IF_ERROR(Record(event, content_hash));
   return Verdict::kAccept;
 }
 
@@ -259,8 +349,8 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
   return std::nullopt;
 }
 
-absl::Status Validator::Record(const events::Event& event, std::string_view encoded) {
-  Put(Key(kEventKey, event.event_id()), ContentHash(encoded));
+absl::Status Validator::Record(const events::Event& event, std::string_view content_hash) {
+  Put(Key(kEventKey, event.event_id()), std::string(content_hash));
   switch (event.payload_case()) {
     case events::Event::kAgencyRegistered:
       Put(Key(kAgencyKey, event.agency_registered().agency_id()), "");

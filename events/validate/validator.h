@@ -31,6 +31,10 @@ class IndexLookup {
   virtual ~IndexLookup() = default;
   // The value under `key`, nullopt when absent; an error only for I/O failure.
   virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key) = 0;
+  // The values under `sorted_keys` (ascending, distinct), in the same order. Stores
+  // that can look many keys up at once faster than one by one override this.
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      const std::vector<std::string>& sorted_keys);
 };
 
 using IndexWrite = std::pair<std::string, std::string>;
@@ -49,17 +53,28 @@ class Validator {
   // `now` is the ingest's wall clock, for the CLOCK rule (injected: tests pin it).
   Validator(IndexLookup& lookup, absl::Time now) : lookup_(lookup), now_(now) {}
 
-  // Judges `event`, whose deterministic binary encoding is `encoded`. On kAccept the
+  // The idempotency hash of an event: XXH3-128 of its deterministic binary encoding.
+  static std::string ContentHash(std::string_view encoded);
+
+  // Judges `event` (`content_hash` = ContentHash of its encoding). On kAccept the
   // event's index entries are recorded; on kReject `rejection` says why. An error
   // status means the index could not be read (nothing was recorded).
-  absl::StatusOr<Verdict> Check(const events::Event& event, std::string_view encoded,
+  absl::StatusOr<Verdict> Check(const events::Event& event, std::string_view content_hash,
                                 Rejection& rejection);
 
   // Records the index entries of an event that was accepted before (used to bring
   // the index up to the log after a crash).
-  absl::Status Record(const events::Event& event, std::string_view encoded);
+  absl::Status Record(const events::Event& event, std::string_view content_hash);
 
-  // The entries recorded since the last call, in order; the caller commits them.
+  // Optional, for speed: the index keys Check will read for `batch`, sorted and
+  // distinct (a pure function: callers may compute it on another thread), and
+  // Prefetch, which looks them all up at once so Check reads them from memory.
+  // Prefetched entries are valid until the next TakeWrites().
+  static std::vector<std::string> PrefetchKeys(const std::vector<const events::Event*>& batch);
+  absl::Status Prefetch(std::vector<std::string> sorted_keys);
+
+  // The entries recorded since the last call (the last value of each key, sorted by
+  // key); the caller commits them. Ends the batch.
   std::vector<IndexWrite> TakeWrites();
 
   // The contact's index entry (pending or committed), if the contact is known.
@@ -72,8 +87,19 @@ class Validator {
 
   IndexLookup& lookup_;
   absl::Time now_;
-  absl::flat_hash_map<std::string, std::string> pending_;
-  std::vector<IndexWrite> writes_;
+  // The batch's view of the index, which answers before the store: the prefetched
+  // entries (kept in key order, so TakeWrites needs no sort on this thread) and the
+  // other entries read or recorded during the batch. `written`: recorded by an
+  // accepted event, to be committed.
+  struct BatchEntry {
+    std::optional<std::string> value;
+    bool written = false;
+  };
+  BatchEntry* FindInBatch(const std::string& key);
+  std::vector<std::string> prefetched_keys_;  // sorted
+  std::vector<BatchEntry> prefetched_entries_;
+  absl::flat_hash_map<absl::string_view, size_t> prefetched_index_;
+  absl::flat_hash_map<std::string, BatchEntry> batch_extra_;
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
 };

@@ -31,8 +31,8 @@ class ValidatorTest : public ::testing::Test {
     events::Event event;
     auto parse_rejection = parser_.Parse(line, event);
     EXPECT_FALSE(parse_rejection.has_value()) << parse_rejection->message;
-    const std::string encoded = event.SerializeAsString();
-    auto verdict = validator_.Check(event, encoded, rejection_);
+    const std::string hash = Validator::ContentHash(event.SerializeAsString());
+    auto verdict = validator_.Check(event, hash, rejection_);
     EXPECT_TRUE(verdict.ok());
     for (auto& [k, v] : validator_.TakeWrites()) index_.entries[k] = v;
     return *verdict;
@@ -150,8 +150,10 @@ TEST_F(ValidatorTest, LaterEventsInABatchSeeEarlierOnes) {
   ASSERT_FALSE(parser_.Parse(R"({"event_id":"a1","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"espoo","name":"Espoo","kind":"municipality","business_id":"0101263-6"})", agency));
   ASSERT_FALSE(parser_.Parse(R"({"event_id":"p1","type":"service_point_opened","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","name":"Iso Omena","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"100.00"})", point));
   Rejection rejection;
-  EXPECT_EQ(*validator_.Check(agency, agency.SerializeAsString(), rejection), Verdict::kAccept);
-  EXPECT_EQ(*validator_.Check(point, point.SerializeAsString(), rejection), Verdict::kAccept);
+  EXPECT_EQ(*validator_.Check(agency, Validator::ContentHash(agency.SerializeAsString()), rejection),
+            Verdict::kAccept);
+  EXPECT_EQ(*validator_.Check(point, Validator::ContentHash(point.SerializeAsString()), rejection),
+            Verdict::kAccept);
   EXPECT_EQ(validator_.TakeWrites().size(), 4u);
 }
 

@@ -4,6 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "events/base/check.h"
@@ -89,14 +93,18 @@ struct PendingBatch {
 
 absl::Status CommitBatch(PendingBatch& batch, Validator& validator, EventLog& log,
                          StateStore& state) {
-  if (batch.payloads.empty()) return absl::OkStatus();
+  std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
+  if (batch.payloads.empty()) {
+    TORI_CHECK(writes.empty());  // only accepted events write index entries
+    return absl::OkStatus();
+  }
   std::vector<AppendRecord> records;
   records.reserve(batch.payloads.size());
   for (size_t i = 0; i < batch.payloads.size(); ++i) {
     records.push_back({batch.keys[i], batch.payloads[i]});
   }
   TORI_ASSIGN_OR_RETURN(LogPosition end, log.Append(records));
-  TORI_RETURN_IF_ERROR(state.Commit(validator.TakeWrites(), end));
+  TORI_RETURN_IF_ERROR(state.Commit(writes, end));
   batch.Clear();
   return absl::OkStatus();
 }
@@ -162,13 +170,146 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state) {
           "up to {}: upgrade tori to read this log",
           record.partition, record.offset, event.schema_version(), kSchemaVersion));
     }
-    TORI_RETURN_IF_ERROR(validator.Record(event, record.payload));
+    TORI_RETURN_IF_ERROR(validator.Record(event, Validator::ContentHash(record.payload)));
     position.next_offsets[record.partition] = record.offset + 1;
     if (++applied % 8192 == 0) TORI_RETURN_IF_ERROR(state.Commit(validator.TakeWrites(), position));
   }
   TORI_RETURN_IF_ERROR(state.Commit(validator.TakeWrites(), position));
   return applied;
 }
+
+namespace {
+
+// One line after the parse stage: the event, or why the line is no event.
+struct ParsedLine {
+  uint64_t number = 0;
+  bool truncated = false;
+  std::optional<Rejection> rejection;
+  std::string raw;  // kept for the dead-letter record
+  events::Event event;
+  std::string encoded;
+  std::string content_hash;
+};
+
+// Up to batch_events_max parsed lines; objects are reused from batch to batch.
+struct ParsedBatch {
+  std::vector<ParsedLine> lines;
+  size_t size = 0;
+  bool last = false;       // the end of the file (or a read error) follows
+  absl::Status status;     // a read error, reported after the lines before it
+  uint64_t bytes_read = 0;
+  std::vector<std::string> prefetch_keys;  // Validator::PrefetchKeys of the events
+};
+
+// The parse stage runs on its own thread, the validate-and-commit stage on the
+// caller's: two cores, two stages. Batches circulate between a free list and a
+// ready queue (at most kBatchesInFlight exist), so memory stays bounded.
+class ParseStage {
+ public:
+  static constexpr int kBatchesInFlight = 3;
+
+  ParseStage(ingest_internal::LineReader& reader, size_t batch_events_max)
+      : reader_(reader), batch_events_max_(batch_events_max) {
+    for (int i = 0; i < kBatchesInFlight; ++i) free_.push_back(std::make_unique<ParsedBatch>());
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~ParseStage() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  std::unique_ptr<ParsedBatch> TakeReady() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !ready_.empty(); });
+    auto batch = std::move(ready_.front());
+    ready_.pop_front();
+    return batch;
+  }
+  void GiveBack(std::unique_ptr<ParsedBatch> batch) {
+    {
+      std::lock_guard lock(mu_);
+      free_.push_back(std::move(batch));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Run() {
+    JsonEventParser parser;
+    bool last = false;
+    while (!last) {
+      std::unique_ptr<ParsedBatch> batch;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stop_ || !free_.empty(); });
+        if (stop_) return;
+        batch = std::move(free_.front());
+        free_.pop_front();
+      }
+      Fill(parser, *batch);
+      last = batch->last;
+      {
+        std::lock_guard lock(mu_);
+        ready_.push_back(std::move(batch));
+      }
+      cv_.notify_all();
+    }
+  }
+
+  void Fill(JsonEventParser& parser, ParsedBatch& batch) {
+    batch.size = 0;
+    batch.last = false;
+    batch.status = absl::OkStatus();
+    if (batch.lines.size() < batch_events_max_) batch.lines.resize(batch_events_max_);
+    ingest_internal::LineReader::Line line;
+    while (batch.size < batch_events_max_) {
+      auto more = reader_.Next(line);
+      if (!more.ok() || !*more) {
+        batch.status = more.status();
+        batch.last = true;
+        break;
+      }
+      if (line.text.empty()) continue;  // blank lines carry no event
+      ParsedLine& parsed = batch.lines[batch.size++];
+      parsed.number = line.number;
+      parsed.truncated = line.truncated;
+      parsed.raw.assign(line.text);
+      parsed.encoded.clear();
+      if (line.truncated) {
+        parsed.rejection = Rejection{RejectReason::kMalformed, "",
+                                     fmt::format("line is longer than {} bytes",
+                                                 ingest_internal::LineReader::kLineBytesKeptMax)};
+      } else {
+        parsed.rejection = parser.Parse(line.text, line.readable_bytes, parsed.event);
+        if (!parsed.rejection) {
+          TORI_CHECK(parsed.event.SerializeToString(&parsed.encoded));
+          parsed.content_hash = Validator::ContentHash(parsed.encoded);
+        }
+      }
+    }
+    batch.bytes_read = reader_.bytes_read();
+    std::vector<const events::Event*> events;
+    events.reserve(batch.size);
+    for (size_t i = 0; i < batch.size; ++i) {
+      if (!batch.lines[i].rejection) events.push_back(&batch.lines[i].event);
+    }
+    batch.prefetch_keys = Validator::PrefetchKeys(events);
+  }
+
+  ingest_internal::LineReader& reader_;
+  const size_t batch_events_max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<ParsedBatch>> free_, ready_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
                                          StateStore& state, const IngestOptions& options) {
@@ -182,67 +323,61 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   std::filesystem::remove(rejected_path, ec);  // a stale one would describe another run
   DeadLetterFile dead_letters(rejected_path);
 
-  JsonEventParser parser;
   Validator validator(state, options.now);
-  PendingBatch batch;
-  events::Event event;
-  std::string encoded;
+  PendingBatch accepted;
   Rejection rejection;
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + options.progress_interval;
 
-  ingest_internal::LineReader::Line line;
-  while (true) {
-    TORI_ASSIGN_OR_RETURN(bool more, reader.Next(line));
-    if (!more) break;
-    summary.lines = line.number;
-    if (line.text.empty()) continue;  // blank lines carry no event
-
-    std::optional<Rejection> parse_rejection =
-        line.truncated ? std::optional<Rejection>(Rejection{
-                             RejectReason::kMalformed, "",
-                             fmt::format("line is longer than {} bytes",
-                                         ingest_internal::LineReader::kLineBytesKeptMax)})
-                       : parser.Parse(line.text, line.readable_bytes, event);
-    Verdict verdict = Verdict::kReject;
-    if (parse_rejection) {
-      rejection = std::move(*parse_rejection);
-    } else {
-      encoded.clear();
-      TORI_CHECK(event.SerializeToString(&encoded));
-      TORI_ASSIGN_OR_RETURN(verdict, validator.Check(event, encoded, rejection));
-    }
-    switch (verdict) {
-      case Verdict::kAccept: {
-        ++summary.accepted;
-        std::optional<ContactInfo> contact;
-        if (event.has_contact_corrected() || event.has_contact_voided()) {
-          TORI_ASSIGN_OR_RETURN(contact, validator.FindContact(event.has_contact_corrected()
-                                                                   ? event.contact_corrected().contact_id()
-                                                                   : event.contact_voided().contact_id()));
-        }
-        batch.keys.push_back(PartitionKey(event, contact ? &*contact : nullptr));
-        batch.payloads.push_back(encoded);
-        break;
+  ParseStage parse_stage(reader, options.batch_events_max);
+  bool last = false;
+  while (!last) {
+    std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady();
+    last = batch->last;
+    TORI_RETURN_IF_ERROR(validator.Prefetch(std::move(batch->prefetch_keys)));
+    for (size_t i = 0; i < batch->size; ++i) {
+      ParsedLine& line = batch->lines[i];
+      summary.lines = line.number;
+      Verdict verdict = Verdict::kReject;
+      if (line.rejection) {
+        rejection = std::move(*line.rejection);
+      } else {
+        TORI_ASSIGN_OR_RETURN(verdict, validator.Check(line.event, line.content_hash, rejection));
       }
-      case Verdict::kDuplicate:
-        ++summary.duplicates;
-        break;
-      case Verdict::kReject:
-        ++summary.rejected;
-        TORI_RETURN_IF_ERROR(dead_letters.Write(line.number, rejection, line.text, line.truncated));
-        break;
+      switch (verdict) {
+        case Verdict::kAccept: {
+          ++summary.accepted;
+          std::optional<ContactInfo> contact;
+          if (line.event.has_contact_corrected() || line.event.has_contact_voided()) {
+            TORI_ASSIGN_OR_RETURN(contact, validator.FindContact(
+                                               line.event.has_contact_corrected()
+                                                   ? line.event.contact_corrected().contact_id()
+                                                   : line.event.contact_voided().contact_id()));
+          }
+          accepted.keys.push_back(PartitionKey(line.event, contact ? &*contact : nullptr));
+          accepted.payloads.push_back(std::move(line.encoded));
+          break;
+        }
+        case Verdict::kDuplicate:
+          ++summary.duplicates;
+          break;
+        case Verdict::kReject:
+          ++summary.rejected;
+          TORI_RETURN_IF_ERROR(dead_letters.Write(line.number, rejection, line.raw, line.truncated));
+          break;
+      }
     }
-    if (batch.payloads.size() >= options.batch_events_max) {
-      TORI_RETURN_IF_ERROR(CommitBatch(batch, validator, log, state));
-    }
-    if (options.on_progress && (line.number & 1023) == 0 && absl::Now() >= next_progress) {
+    TORI_RETURN_IF_ERROR(CommitBatch(accepted, validator, log, state));
+    const absl::Status read_status = batch->status;
+    const uint64_t bytes_read = batch->bytes_read;
+    parse_stage.GiveBack(std::move(batch));
+    TORI_RETURN_IF_ERROR(read_status);
+    if (options.on_progress && absl::Now() >= next_progress) {
       next_progress = absl::Now() + options.progress_interval;
-      options.on_progress({reader.bytes_read(), reader.file_bytes(), line.number,
+      options.on_progress({bytes_read, reader.file_bytes(), summary.lines,
                            absl::ToDoubleSeconds(absl::Now() - started)});
     }
   }
-  TORI_RETURN_IF_ERROR(CommitBatch(batch, validator, log, state));
   TORI_RETURN_IF_ERROR(state.Flush());
   TORI_ASSIGN_OR_RETURN(bool wrote_dead_letters, dead_letters.Close());
   if (wrote_dead_letters) summary.rejected_path = rejected_path;

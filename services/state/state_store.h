@@ -36,11 +36,13 @@ class StateStore : public IndexLookup {
   ~StateStore() override;
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override;
+  absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      const std::vector<std::string>& sorted_keys) override;
 
   // The log position up to which events are applied; empty offsets when new.
   const LogPosition& applied() const { return applied_; }
 
-  // Atomically writes `index_writes` and the new applied position.
+  // Atomically writes `index_writes` (distinct keys) and the new applied position.
   absl::Status Commit(const std::vector<IndexWrite>& index_writes, const LogPosition& applied);
 
   // Persists everything committed so far (memtables to SST files).

@@ -1,0 +1,114 @@
+// Vocabulary of the engine (quarters, key and warning names) and agreement selection.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/types/span.h"
+#include "services/engine/engine.h"
+
+namespace tori::engine {
+namespace {
+
+constexpr std::array<std::pair<Key, std::string_view>, 8> kKeyNames = {{
+    {Key::kContacts, "contacts"},
+    {Key::kAdvisorContacts, "advisor_contacts"},
+    {Key::kAdvisorTime, "advisor_time"},
+    {Key::kWeightedContacts, "weighted_contacts"},
+    {Key::kDedicatedArea, "dedicated_area"},
+    {Key::kBookedMinutes, "booked_minutes"},
+    {Key::kFixedShares, "fixed_shares"},
+    {Key::kEqual, "equal"},
+}};
+
+}  // namespace
+
+absl::CivilDay Quarter::FirstDay() const {
+  return absl::CivilDay(year, 3 * (quarter_of_year - 1) + 1, 1);
+}
+
+std::string QuarterName(Quarter quarter) {
+  return absl::StrCat(quarter.year, "Q", quarter.quarter_of_year);
+}
+
+absl::StatusOr<Quarter> ParseQuarter(std::string_view text) {
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (text.size() != 6 || !is_digit(text[0]) || !is_digit(text[1]) || !is_digit(text[2]) ||
+      !is_digit(text[3]) || text[4] != 'Q' || text[5] < '1' || text[5] > '4') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("quarter \"", std::string(text),
+                     "\": expected YYYYQn with n in 1..4, e.g. 2026Q1"));
+  }
+  Quarter quarter;
+  quarter.year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 +
+                 (text[3] - '0');
+  quarter.quarter_of_year = text[5] - '0';
+  return quarter;
+}
+
+std::string_view KeyName(Key key) {
+  for (const auto& [candidate, name] : kKeyNames) {
+    if (candidate == key) return name;
+  }
+  return "unknown_key";  // unreachable for a valid enumerator
+}
+
+std::optional<Key> ParseKey(std::string_view name) {
+  for (const auto& [key, candidate] : kKeyNames) {
+    if (candidate == name) return key;
+  }
+  return std::nullopt;
+}
+
+std::string_view WarningCodeName(WarningCode code) {
+  switch (code) {
+    case WarningCode::kNoAgreement:
+      return "NO_AGREEMENT";
+    case WarningCode::kPoolNotInAgreement:
+      return "POOL_NOT_IN_AGREEMENT";
+    case WarningCode::kNonPartyExcluded:
+      return "NON_PARTY_EXCLUDED";
+    case WarningCode::kFallbackKeyUsed:
+      return "FALLBACK_KEY_USED";
+    case WarningCode::kFallbackKeyZero:
+      return "FALLBACK_KEY_ZERO";
+  }
+  return "UNKNOWN_WARNING";  // unreachable for a valid enumerator
+}
+
+absl::StatusOr<std::optional<size_t>> SelectAgreement(absl::Span<const Agreement> versions,
+                                                      absl::CivilDay day) {
+  const auto in_effect = [day](const Agreement& agreement) {
+    return agreement.effective_from <= day &&
+           (!agreement.effective_to.has_value() || *agreement.effective_to > day);
+  };
+  const auto rank = [](const Agreement& agreement) {
+    return std::make_pair(agreement.effective_from, agreement.version);
+  };
+  std::optional<size_t> best;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (!in_effect(versions[i])) continue;
+    if (!best.has_value() || rank(versions[i]) > rank(versions[*best])) best = i;
+  }
+  if (!best.has_value()) return best;
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (i == *best || !in_effect(versions[i])) continue;
+    if (rank(versions[i]) == rank(versions[*best])) {
+      const Agreement& chosen = versions[*best];
+      return absl::FailedPreconditionError(absl::StrCat(
+          "service point ", chosen.service_point_id, ": agreements ", chosen.agreement_id,
+          " and ", versions[i].agreement_id, " both have version ", chosen.version,
+          " effective from ", absl::FormatCivilTime(chosen.effective_from),
+          "; sign a higher version to say which one holds"));
+    }
+  }
+  return best;
+}
+
+}  // namespace tori::engine

@@ -1,0 +1,320 @@
+// tori's billing engine: from a snapshot of one quarter to pools, invoices, host shares,
+// subsidy claims and warnings (SPEC sections 3 and 4).
+//
+// Model. The engine is a pure function: no I/O, no clock, no RocksDB, no files. The
+// projector measures each agency's key values at each service point over the quarter,
+// selects the agreement in effect (SelectAgreement) and sums the cost pools; the engine
+// splits every pool over its tranches and every tranche over the agreement's parties by
+// the largest-remainder rule (SplitLargestRemainder), the only place where cents are
+// rounded. Money is int64 cents (`*_cents`), percentages are x10^4 (`*_pct_e4`), area is
+// centi-m2. Invariant, asserted with TORI_CHECK: every split conserves its amount, so for
+// each pool the invoice lines plus the host's share equal the pool amount.
+//
+// Determinism. The same input gives the same result, field for field: parties are
+// sorted by agency_id bytewise, service points and pools by id, and the order of every
+// output list is defined below. Nothing depends on hash order, time or locale.
+//
+// Errors. Malformed input (an agreement whose tranche weights do not sum to 100 %,
+// negative key values, duplicate ids) is an absl::Status naming the point, the field
+// and the rule; nothing is partially computed.
+//
+// Thread safety: every function is pure and keeps no state; call from any thread.
+#ifndef TORI_SERVICES_ENGINE_ENGINE_H_
+#define TORI_SERVICES_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/numeric/int128.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/types/span.h"
+
+namespace tori::engine {
+
+// ---------------------------------------------------------------- vocabulary
+
+// A calendar quarter in Europe/Helsinki, written "2026Q1".
+struct Quarter {
+  int64_t year = 0;
+  int quarter_of_year = 1;  // 1..4
+
+  absl::CivilDay FirstDay() const;  // 2026Q2 -> 2026-04-01
+  friend auto operator<=>(const Quarter&, const Quarter&) = default;
+};
+std::string QuarterName(Quarter quarter);  // "2026Q1"
+// Accepts exactly "YYYYQn" with n in 1..4.
+absl::StatusOr<Quarter> ParseQuarter(std::string_view text);
+
+// Allocation keys of SPEC section 3. The first six are measured by the projector; the
+// last two follow from the agreement.
+enum class Key {
+  kContacts,          // number of contacts
+  kAdvisorContacts,   // contacts handled by a shared advisor
+  kAdvisorTime,       // duration_s of those contacts
+  kWeightedContacts,  // sum of service weights x10^4
+  kDedicatedArea,     // sum over the quarter's days of allocated centi-m2
+  kBookedMinutes,     // whole minutes of room bookings starting in the quarter
+  kFixedShares,       // fixed_shares[a] x10^4, 0 when not listed
+  kEqual,             // 1 for every party
+};
+std::string_view KeyName(Key key);  // "advisor_time"
+std::optional<Key> ParseKey(std::string_view name);
+
+// One party's measured key values at one point over one quarter; all >= 0.
+struct MeasuredKeys {
+  int64_t contacts = 0;
+  int64_t advisor_contacts = 0;
+  int64_t advisor_time_s = 0;
+  int64_t weighted_contacts_e4 = 0;
+  int64_t dedicated_area_centi_m2_days = 0;
+  int64_t booked_minutes = 0;
+  friend bool operator==(const MeasuredKeys&, const MeasuredKeys&) = default;
+};
+
+// ---------------------------------------------------------------- agreements
+
+struct Tranche {
+  int64_t weight_pct_e4 = 0;  // the pool's tranches sum to 100 % = 1'000'000
+  Key key = Key::kEqual;
+  friend bool operator==(const Tranche&, const Tranche&) = default;
+};
+
+struct PoolRule {
+  std::vector<Tranche> tranches;  // 1..kTranchesPerPoolMax, split in this order
+  Key fallback_key = Key::kEqual;
+  friend bool operator==(const PoolRule&, const PoolRule&) = default;
+};
+
+enum class SubsidyBasis { kPoolTotal, kClaimantShare };
+
+struct SubsidyRule {
+  std::string program_id;
+  std::string claimant_agency_id;
+  int64_t rate_pct_e4 = 0;
+  SubsidyBasis basis = SubsidyBasis::kPoolTotal;
+  std::vector<std::string> pools;
+  std::optional<int64_t> annual_cap_cents;
+  friend bool operator==(const SubsidyRule&, const SubsidyRule&) = default;
+};
+
+// One `agreement_signed` version.
+struct Agreement {
+  std::string agreement_id;
+  int64_t version = 1;
+  std::string service_point_id;
+  absl::CivilDay effective_from;
+  std::optional<absl::CivilDay> effective_to;  // exclusive
+  std::vector<std::string> parties;            // agency ids, any order, no duplicates
+  std::map<std::string, PoolRule> pools;       // by pool name
+  std::map<std::string, int64_t> service_weights_e4;     // for the projector's weighted_contacts
+  std::map<std::string, int64_t> fixed_shares_pct_e4;    // by agency_id
+  std::vector<SubsidyRule> subsidies;
+  friend bool operator==(const Agreement&, const Agreement&) = default;
+};
+
+inline constexpr size_t kPartiesPerAgreementMax = 1024;
+inline constexpr size_t kTranchesPerPoolMax = 64;
+
+// The agreement in effect on `day` (the first day of the quarter being billed) among
+// the versions of ONE service point: effective_from <= day < effective_to (absent =
+// open-ended); of those the latest effective_from, then the highest version. Returns the
+// index into `versions`, nullopt when none is in effect, FailedPrecondition when two
+// versions tie on both (effective_from, version): which contract holds is then a human
+// decision (sign a higher version), not the engine's.
+absl::StatusOr<std::optional<size_t>> SelectAgreement(absl::Span<const Agreement> versions,
+                                                      absl::CivilDay day);
+
+// ---------------------------------------------------------------- rounding rules
+
+// Largest-remainder split (SPEC section 3) of `amount_cents` over `weights` (>= 0, at
+// least one, not all zero; callers order parties by agency_id bytewise and tranches as
+// listed). Each share is floor(|A| * w_i / K); the r < n leftover cents go one each to
+// the largest remainders |A| * w_i mod K, ties to the smaller index; signs follow A.
+// Shares sum to A exactly for every int64 A (checked). A weight of 0 gets 0. Errors:
+// InvalidArgument for no weights, a negative weight, or weights summing to 0 (the
+// caller picks a fallback key).
+absl::StatusOr<std::vector<int64_t>> SplitLargestRemainder(int64_t amount_cents,
+                                                           absl::Span<const int64_t> weights);
+
+// The same split with its steps, for `tori explain`.
+struct SplitStep {
+  int64_t weight = 0;
+  int64_t floor_cents = 0;          // sign(A) * floor(|A| * weight / K)
+  absl::uint128 remainder = 0;      // |A| * weight mod K: the cent fraction, in 1/K
+  bool received_leftover_cent = false;
+  int64_t share_cents = 0;          // floor_cents + sign(A) * (leftover cent ? 1 : 0)
+  friend bool operator==(const SplitStep&, const SplitStep&) = default;
+};
+struct SplitExplanation {
+  int64_t amount_cents = 0;
+  absl::uint128 weight_total = 0;  // K
+  uint64_t leftover_cents = 0;     // r = |A| - sum of floors, 0 <= r < n
+  std::vector<SplitStep> steps;    // one per weight, input order
+  friend bool operator==(const SplitExplanation&, const SplitExplanation&) = default;
+};
+absl::StatusOr<SplitExplanation> ExplainSplitLargestRemainder(
+    int64_t amount_cents, absl::Span<const int64_t> weights);
+
+// basis * rate / 100 rounded half away from zero to the cent (128-bit intermediate):
+// 1 cent at 50 % is 1, -1 cent at 50 % is -1. InvalidArgument for a negative rate,
+// OutOfRange when the result does not fit int64.
+absl::StatusOr<int64_t> SubsidyAmountCents(int64_t basis_cents, int64_t rate_pct_e4);
+
+// The annual cap: without a cap the amount itself (a credit quarter may claim a negative
+// amount); with one, min(amount, cap - claimed_this_year), never below 0.
+int64_t CapSubsidyCents(int64_t amount_cents, std::optional<int64_t> annual_cap_cents,
+                        int64_t claimed_this_year_cents);
+
+// ---------------------------------------------------------------- billing input
+
+// Subsidy already issued at one point for (program, claimant) in earlier quarters of
+// the billed quarter's calendar year, adjustments included.
+struct SubsidyClaimedThisYear {
+  std::string program_id;
+  std::string claimant_agency_id;
+  int64_t amount_cents = 0;
+};
+
+struct ServicePointInput {
+  std::string service_point_id;
+  std::string host_agency_id;
+  // From SelectAgreement; absent: no agreement in effect, every pool is the host's.
+  std::optional<Agreement> agreement;
+  // Every pool with at least one cost posted in the quarter (in the agreement or not),
+  // summed. Pools of the agreement without costs are not billed.
+  std::map<std::string, int64_t> pool_amounts_cents;
+  // By agency_id: every agency with activity at the point, parties or not. Parties
+  // missing here have all keys 0; non-parties are excluded and reported.
+  std::map<std::string, MeasuredKeys> key_values;
+  std::vector<SubsidyClaimedThisYear> subsidy_claimed_this_year;
+};
+
+struct BillingInput {
+  Quarter quarter;
+  std::vector<ServicePointInput> service_points;  // any order, unique ids
+};
+
+// ---------------------------------------------------------------- billing result
+
+struct PoolAmount {
+  std::string service_point_id;
+  std::string pool;
+  int64_t amount_cents = 0;
+  friend bool operator==(const PoolAmount&, const PoolAmount&) = default;
+};
+
+struct InvoiceLine {
+  std::string service_point_id;
+  std::string pool;
+  Key key = Key::kEqual;              // the key actually used
+  std::optional<Key> fallback_from;   // the tranche's key when a fallback replaced it
+  int64_t weight_pct_e4 = 0;          // the tranche's weight
+  int64_t basis_quantity = 0;         // the recipient's value of `key`
+  int64_t basis_total = 0;            // the sum of `key` over the parties
+  int64_t amount_cents = 0;
+  std::optional<Quarter> adjusts_quarter;  // only on prior-period adjustment lines
+  friend bool operator==(const InvoiceLine&, const InvoiceLine&) = default;
+};
+
+struct Invoice {
+  std::string invoice_id;  // "{quarter}-{issuer}-{recipient}", e.g. "2026Q1-espoo-kela"
+  std::string issuer_agency_id;     // the host
+  std::string recipient_agency_id;  // a party other than the host
+  Quarter quarter;
+  int64_t total_cents = 0;  // sum of lines
+  // Per point, pool and tranche in that order; then adjustment lines ordered by
+  // (adjusts_quarter, point, pool, key, weight).
+  std::vector<InvoiceLine> lines;
+  friend bool operator==(const Invoice&, const Invoice&) = default;
+};
+
+struct HostShare {
+  std::string agency_id;
+  std::string service_point_id;
+  std::string pool;
+  int64_t amount_cents = 0;
+  friend bool operator==(const HostShare&, const HostShare&) = default;
+};
+
+struct SubsidyClaim {
+  std::string claimant_agency_id;
+  std::string program_id;
+  std::string service_point_id;
+  Quarter quarter;
+  int64_t basis_cents = 0;
+  int64_t amount_cents = 0;
+  std::optional<Quarter> adjusts_quarter;  // only on prior-period adjustments
+  friend bool operator==(const SubsidyClaim&, const SubsidyClaim&) = default;
+};
+
+enum class WarningCode {
+  kNoAgreement,         // costs at a point without an agreement in effect: host bears them
+  kPoolNotInAgreement,  // costs in a pool the agreement does not name: host bears them
+  kNonPartyExcluded,    // activity of a non-party agency excluded from every key
+  kFallbackKeyUsed,     // a tranche's key summed to 0: the pool's fallback_key was used
+  kFallbackKeyZero,     // the fallback key summed to 0 too: split equally
+};
+std::string_view WarningCodeName(WarningCode code);  // "FALLBACK_KEY_USED"
+
+struct Warning {
+  WarningCode code = WarningCode::kNoAgreement;
+  std::string message;  // names the point, the pool or agency, and the rule
+  friend bool operator==(const Warning&, const Warning&) = default;
+};
+
+// Output order: pools by (point, pool); invoices by (issuer, recipient); host_shares
+// by (agency, point, pool); subsidy_claims by (point, agreement rule order), then
+// adjustments by (adjusts_quarter, point, program, claimant); warnings by point, in
+// the order the rules meet them.
+struct BillingResult {
+  Quarter quarter;
+  std::vector<PoolAmount> pools;
+  // One per (host, party != host) of every point with an agreement, even when empty.
+  std::vector<Invoice> invoices;
+  // One per billed (point, pool): the host's part, including pools it bears alone.
+  std::vector<HostShare> host_shares;
+  std::vector<SubsidyClaim> subsidy_claims;  // one per agreement rule and point
+  std::vector<Warning> warnings;
+  friend bool operator==(const BillingResult&, const BillingResult&) = default;
+};
+
+// Bills `input.quarter`. A tranche whose key sums to 0 over the parties uses the pool's
+// fallback_key; if that sums to 0 too, `equal` (with a warning). Lines of zero amount
+// are kept only when the recipient's basis_quantity is non-zero.
+absl::StatusOr<BillingResult> ComputeBilling(const BillingInput& input);
+
+// ---------------------------------------------------------------- prior periods
+
+// Adjustments that go on the invoices of `billed` (SPEC section 4).
+struct Adjustments {
+  Quarter billed;
+  std::vector<Invoice> invoices;             // adjustment lines only
+  std::vector<SubsidyClaim> subsidy_claims;  // quarter = billed, adjusts_quarter set
+  friend bool operator==(const Adjustments&, const Adjustments&) = default;
+};
+
+// Differences between `recomputed` (ComputeBilling of an earlier quarter Q' with the
+// events known now, without adjustment lines) and what stands issued for Q': lines of
+// invoices of Q' without adjusts_quarter plus every line with adjusts_quarter = Q' in
+// `issued_invoices` (pass all issued invoices; the rest is ignored), likewise for
+// claims. Lines are compared per (issuer, recipient, point, pool, key, weight_pct); a
+// non-zero difference becomes a line with adjusts_quarter = Q' whose basis is the
+// recomputed one (0 / 0 when the line disappeared). Claims are compared per (claimant,
+// program, point) on basis and amount. InvalidArgument unless Q' < billed.
+absl::StatusOr<Adjustments> ComputeAdjustments(Quarter billed, const BillingResult& recomputed,
+                                               absl::Span<const Invoice> issued_invoices,
+                                               absl::Span<const SubsidyClaim> issued_claims);
+
+// Appends `adjustments` to `result` (same quarter): lines to the invoice of the same
+// issuer and recipient, created when missing; totals and order restored.
+absl::Status MergeAdjustments(const Adjustments& adjustments, BillingResult* result);
+
+}  // namespace tori::engine
+
+#endif  // TORI_SERVICES_ENGINE_ENGINE_H_

@@ -1,0 +1,59 @@
+// Micro-benchmarks of the per-event work of ingest: JSON parse with every stateless
+// check, protobuf encoding, and the log record checksum. Run:
+//   build/tools/bench/codec_bench
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "events/base/crc32c.h"
+#include "events/codec/codec.h"
+#include "tools/generate/generator.h"
+
+namespace tori {
+namespace {
+
+std::vector<std::string> ContactLines() {
+  std::vector<std::string> lines;
+  GenerateOptions options;
+  options.contacts = 20'000;
+  (void)GenerateEvents(options, [&](std::string_view line) {
+    if (line.find("contact_recorded") != std::string_view::npos) lines.emplace_back(line);
+  });
+  return lines;
+}
+
+void BM_ParseContact(benchmark::State& state) {
+  const auto lines = ContactLines();
+  JsonEventParser parser;
+  events::Event event;
+  size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    const std::string& line = lines[i++ % lines.size()];
+    benchmark::DoNotOptimize(parser.Parse(line, event));
+    bytes += line.size();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_ParseContact);
+
+void BM_ParseEncodeChecksum(benchmark::State& state) {
+  const auto lines = ContactLines();
+  JsonEventParser parser;
+  events::Event event;
+  std::string encoded;
+  size_t i = 0;
+  for (auto _ : state) {
+    (void)parser.Parse(lines[i++ % lines.size()], event);
+    encoded.clear();
+    event.SerializeToString(&encoded);
+    benchmark::DoNotOptimize(Crc32c(0, encoded.data(), encoded.size()));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ParseEncodeChecksum);
+
+}  // namespace
+}  // namespace tori
+
+BENCHMARK_MAIN();
