@@ -17,7 +17,7 @@ namespace {
 constexpr char kEventKey = 'E';      // event_id -> 16-byte content hash
 constexpr char kAgencyKey = 'A';     // agency_id -> ""
 constexpr char kPointKey = 'P';      // point -> 8-byte total area (centi-m2) + host id
-constexpr char kContactKey = 'C';    // contact_id -> 'a'|'v' (active/voided) + point id
+constexpr char kContactKey = 'C';    // contact_id -> events::ContactState
 constexpr char kCostKey = 'K';       // cost_id -> ""
 constexpr char kBookingKey = 'B';    // booking_id -> ""
 constexpr char kAgreementKey = 'G';  // agreement_id -> point id
@@ -34,6 +34,14 @@ std::string Key(char kind, std::string_view id) {
 }
 
 }  // namespace
+
+void ApplyCorrection(const events::ContactChanges& changes, events::ContactState& state) {
+  if (changes.has_agency_id()) state.set_agency_id(changes.agency_id());
+  if (changes.has_service_code()) state.set_service_code(changes.service_code());
+  if (changes.has_handled_by()) state.set_handled_by(changes.handled_by());
+  if (changes.has_duration_s()) state.set_duration_s(changes.duration_s());
+  // channel is not part of ContactState: no key depends on it.
+}
 
 std::string Validator::ContentHash(std::string_view encoded) {
   const XXH128_hash_t h = XXH3_128bits(encoded.data(), encoded.size());
@@ -179,11 +187,17 @@ std::vector<IndexWrite> Validator::TakeWrites() {
   return writes;
 }
 
-absl::StatusOr<std::optional<ContactInfo>> Validator::FindContact(std::string_view contact_id) {
+absl::StatusOr<std::optional<events::ContactState>> Validator::FindContact(
+    std::string_view contact_id) {
   TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kContactKey, contact_id)));
   if (!value) return std::nullopt;
-  TORI_CHECK(!value->empty());
-  return ContactInfo{(*value)[0] == 'v', value->substr(1)};
+  events::ContactState state;
+  if (!state.ParseFromString(*value)) {
+    return absl::DataLossError(fmt::format("index entry of contact '{}' is damaged; run `tori "
+                                           "rebuild`",
+                                           contact_id));
+  }
+  return state;
 }
 
 absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
@@ -307,14 +321,14 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
       const bool corrected = event.has_contact_corrected();
       const std::string& contact_id = corrected ? event.contact_corrected().contact_id()
                                                 : event.contact_voided().contact_id();
-      TORI_ASSIGN_OR_RETURN(std::optional<ContactInfo> contact, FindContact(contact_id));
+      TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> contact, FindContact(contact_id));
       if (!contact.has_value()) {
         return Reject(RejectReason::kUnknownReference, "contact_id",
                       fmt::format("contact '{}' is not known; send its contact_recorded event "
                                   "first",
                                   contact_id));
       }
-      if (contact.value().voided) {
+      if (contact.value().voided()) {
         return Reject(RejectReason::kInvalidState, "contact_id",
                       fmt::format("contact '{}' is voided; a voided contact cannot be {}",
                                   contact_id, corrected ? "corrected" : "voided again"));
@@ -364,17 +378,34 @@ absl::Status Validator::Record(const events::Event& event, std::string_view cont
           event.agreement_signed().service_point_id());
       Put(VersionKey(event.agreement_signed()), "");
       break;
-    case events::Event::kContactRecorded:
-      Put(Key(kContactKey, event.contact_recorded().contact_id()),
-          "a" + event.contact_recorded().service_point_id());
+    case events::Event::kContactRecorded: {
+      const auto& e = event.contact_recorded();
+      events::ContactState state;
+      state.set_service_point_id(e.service_point_id());
+      state.set_agency_id(e.agency_id());
+      state.set_service_code(e.service_code());
+      state.set_handled_by(e.handled_by());
+      state.set_duration_s(e.duration_s());
+      state.set_occurred_at_unix_ns(event.occurred_at_unix_ns());
+      Put(Key(kContactKey, e.contact_id()), state.SerializeAsString());
       break;
+    }
+    case events::Event::kContactCorrected:
     case events::Event::kContactVoided: {
-      TORI_ASSIGN_OR_RETURN(auto contact, FindContact(event.contact_voided().contact_id()));
-      if (!contact) {
-        return absl::DataLossError(fmt::format("log voids contact '{}' that the index lacks",
-                                               event.contact_voided().contact_id()));
+      const bool corrected = event.has_contact_corrected();
+      const std::string& contact_id = corrected ? event.contact_corrected().contact_id()
+                                                : event.contact_voided().contact_id();
+      TORI_ASSIGN_OR_RETURN(auto state, FindContact(contact_id));
+      if (!state) {
+        return absl::DataLossError(
+            fmt::format("the log changes contact '{}' that the index lacks", contact_id));
       }
-      Put(Key(kContactKey, event.contact_voided().contact_id()), "v" + contact->service_point_id);
+      if (corrected) {
+        ApplyCorrection(event.contact_corrected().changes(), *state);
+      } else {
+        state->set_voided(true);
+      }
+      Put(Key(kContactKey, contact_id), state->SerializeAsString());
       break;
     }
     case events::Event::kCostPosted:

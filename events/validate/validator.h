@@ -39,14 +39,14 @@ class IndexLookup {
 
 using IndexWrite = std::pair<std::string, std::string>;
 
+// `state` with `changes` applied (the fields a correction may change).
+void ApplyCorrection(const events::ContactChanges& changes, events::ContactState& state);
+
 enum class Verdict { kAccept, kDuplicate, kReject };
 
-// What the index says about a contact, for callers that route its corrections
-// (Kafka partitions by service point).
-struct ContactInfo {
-  bool voided = false;
-  std::string service_point_id;
-};
+// The index keeps each contact's current state (events::ContactState: corrections
+// applied, voided or not): the validator checks corrections against it, the
+// projector adjusts its aggregates by it, Kafka routes corrections by its point.
 
 class Validator {
  public:
@@ -77,8 +77,8 @@ class Validator {
   // key); the caller commits them. Ends the batch.
   std::vector<IndexWrite> TakeWrites();
 
-  // The contact's index entry (pending or committed), if the contact is known.
-  absl::StatusOr<std::optional<ContactInfo>> FindContact(std::string_view contact_id);
+  // The contact's current state (pending or committed), if the contact is known.
+  absl::StatusOr<std::optional<events::ContactState>> FindContact(std::string_view contact_id);
 
  private:
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key);

@@ -124,8 +124,9 @@ TEST_F(ValidatorTest, VoidedContactCannotChangeAgain) {
                  RejectReason::kInvalidState, "contact_id", "is voided");
   auto info = validator_.FindContact("c1");
   ASSERT_TRUE(info.ok() && info->has_value());
-  EXPECT_TRUE((*info)->voided);
-  EXPECT_EQ((*info)->service_point_id, "iso");
+  EXPECT_TRUE((*info)->voided());
+  EXPECT_EQ((*info)->service_point_id(), "iso");
+  EXPECT_EQ((*info)->agency_id(), "kela");
 }
 
 TEST_F(ValidatorTest, AgreementVersionsAreUniqueAndStayOnTheirPoint) {

@@ -17,6 +17,7 @@
 #include "events/validate/validator.h"
 #include "fmt/format.h"
 #include "services/ingest/line_reader.h"
+#include "services/projector/projector.h"
 
 namespace tori {
 namespace {
@@ -91,22 +92,31 @@ struct PendingBatch {
   }
 };
 
-absl::Status CommitBatch(PendingBatch& batch, Validator& validator, EventLog& log,
-                         StateStore& state) {
+absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& projector,
+                         EventLog& log, StateStore& state) {
   std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
   if (batch.payloads.empty()) {
     TORI_CHECK(writes.empty());  // only accepted events write index entries
     return absl::OkStatus();
   }
+  TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
   std::vector<AppendRecord> records;
   records.reserve(batch.payloads.size());
   for (size_t i = 0; i < batch.payloads.size(); ++i) {
     records.push_back({batch.keys[i], batch.payloads[i]});
   }
   TORI_ASSIGN_OR_RETURN(LogPosition end, log.Append(records));
-  TORI_RETURN_IF_ERROR(state.Commit(writes, end));
+  TORI_RETURN_IF_ERROR(state.Commit(writes, projection_writes, end));
   batch.Clear();
   return absl::OkStatus();
+}
+
+// The state of the contact a correction or void changes, before it does.
+absl::StatusOr<std::optional<events::ContactState>> ContactBefore(Validator& validator,
+                                                                  const events::Event& event) {
+  if (event.has_contact_corrected()) return validator.FindContact(event.contact_corrected().contact_id());
+  if (event.has_contact_voided()) return validator.FindContact(event.contact_voided().contact_id());
+  return std::nullopt;
 }
 
 }  // namespace
@@ -115,7 +125,7 @@ std::string IngestSummary::Line() const {
   return fmt::format("accepted {}, duplicates {}, rejected {}", accepted, duplicates, rejected);
 }
 
-std::string PartitionKey(const events::Event& event, const ContactInfo* contact) {
+std::string PartitionKey(const events::Event& event, const events::ContactState* contact) {
   switch (event.payload_case()) {
     case events::Event::kServicePointOpened: return event.service_point_opened().service_point_id();
     case events::Event::kSpaceAllocated: return event.space_allocated().service_point_id();
@@ -125,7 +135,7 @@ std::string PartitionKey(const events::Event& event, const ContactInfo* contact)
     case events::Event::kRoomBooked: return event.room_booked().service_point_id();
     case events::Event::kContactCorrected:
     case events::Event::kContactVoided:
-      return contact != nullptr ? contact->service_point_id : "";
+      return contact != nullptr ? contact->service_point_id() : "";
     default:
       return "";  // reference data without a point
   }
@@ -150,9 +160,16 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state) {
     }
   }
   if (from == end) return 0;
-  Validator validator(state, absl::InfinitePast());
-  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
   LogPosition position = from;
+  Validator validator(state, absl::InfinitePast());
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  Projector projector(helsinki);
+  auto commit = [&]() -> absl::Status {
+    std::vector<IndexWrite> index_writes = validator.TakeWrites();
+    TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
+    return state.Commit(index_writes, projection_writes, position);
+  };
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
   LogRecord record;
   events::Event event;
   uint64_t applied = 0;
@@ -170,11 +187,13 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state) {
           "up to {}: upgrade tori to read this log",
           record.partition, record.offset, event.schema_version(), kSchemaVersion));
     }
+    TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before, ContactBefore(validator, event));
     TORI_RETURN_IF_ERROR(validator.Record(event, Validator::ContentHash(record.payload)));
+    TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
     position.next_offsets[record.partition] = record.offset + 1;
-    if (++applied % 8192 == 0) TORI_RETURN_IF_ERROR(state.Commit(validator.TakeWrites(), position));
+    if (++applied % 8192 == 0) TORI_RETURN_IF_ERROR(commit());
   }
-  TORI_RETURN_IF_ERROR(state.Commit(validator.TakeWrites(), position));
+  TORI_RETURN_IF_ERROR(commit());
   return applied;
 }
 
@@ -324,6 +343,8 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   DeadLetterFile dead_letters(rejected_path);
 
   Validator validator(state, options.now);
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  Projector projector(helsinki);
   PendingBatch accepted;
   Rejection rejection;
   const absl::Time started = absl::Now();
@@ -339,22 +360,18 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
       ParsedLine& line = batch->lines[i];
       summary.lines = line.number;
       Verdict verdict = Verdict::kReject;
+      std::optional<events::ContactState> before;
       if (line.rejection) {
         rejection = std::move(*line.rejection);
       } else {
+        TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, line.event));
         TORI_ASSIGN_OR_RETURN(verdict, validator.Check(line.event, line.content_hash, rejection));
       }
       switch (verdict) {
         case Verdict::kAccept: {
           ++summary.accepted;
-          std::optional<ContactInfo> contact;
-          if (line.event.has_contact_corrected() || line.event.has_contact_voided()) {
-            TORI_ASSIGN_OR_RETURN(contact, validator.FindContact(
-                                               line.event.has_contact_corrected()
-                                                   ? line.event.contact_corrected().contact_id()
-                                                   : line.event.contact_voided().contact_id()));
-          }
-          accepted.keys.push_back(PartitionKey(line.event, contact ? &*contact : nullptr));
+          TORI_RETURN_IF_ERROR(projector.Apply(line.event, before ? &*before : nullptr));
+          accepted.keys.push_back(PartitionKey(line.event, before ? &*before : nullptr));
           accepted.payloads.push_back(std::move(line.encoded));
           break;
         }
@@ -367,7 +384,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
           break;
       }
     }
-    TORI_RETURN_IF_ERROR(CommitBatch(accepted, validator, log, state));
+    TORI_RETURN_IF_ERROR(CommitBatch(accepted, validator, projector, log, state));
     const absl::Status read_status = batch->status;
     const uint64_t bytes_read = batch->bytes_read;
     parse_stage.GiveBack(std::move(batch));

@@ -65,7 +65,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
 
 // The partition key of an event in the log: its service point, so a point's events
 // keep their order (corrections and voids go with their contact's point).
-std::string PartitionKey(const events::Event& event, const ContactInfo* contact);
+std::string PartitionKey(const events::Event& event, const events::ContactState* contact);
 
 }  // namespace tori
 

@@ -14,6 +14,7 @@ namespace tori {
 namespace {
 
 constexpr char kAppliedPositionKey[] = "applied_position";
+enum Family { kMeta = 0, kIndex = 1, kProjection = 2 };
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -21,6 +22,23 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// Puts `writes` in key order: the memtable's skip list then reuses its insert
+// position (measured: commit 3.1 s -> 1.6 s for 2 M index entries).
+absl::Status AddSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* family,
+                       const std::vector<KeyValue>& writes) {
+  std::vector<const KeyValue*> ordered;
+  ordered.reserve(writes.size());
+  for (const auto& write : writes) ordered.push_back(&write);
+  auto by_key = [](const KeyValue* a, const KeyValue* b) { return a->first < b->first; };
+  if (!std::is_sorted(ordered.begin(), ordered.end(), by_key)) {
+    std::sort(ordered.begin(), ordered.end(), by_key);
+  }
+  for (const KeyValue* write : ordered) {
+    TORI_RETURN_IF_ERROR(FromRocks(batch.Put(family, write->first, write->second), "batch"));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -34,18 +52,25 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   options.create_missing_column_families = true;
   options.atomic_flush = true;  // the position and its entries reach disk together
   options.max_background_jobs = 2;
+  // Measured best of 8/16/32/64/128 MiB for the ingest benchmark (BENCHMARKS.md).
   options.write_buffer_size = 32 << 20;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // most id lookups miss
   rocksdb::ColumnFamilyOptions cf_options(options);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Most index lookups are for new ids: a memtable bloom filter answers those misses
   // without walking the skip list.
   cf_options.memtable_prefix_bloom_size_ratio = 0.1;
   cf_options.memtable_whole_key_filtering = true;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Ids and counters compress poorly, and on two cores the flush thread's compression
+  // competes with ingest (measured: BENCHMARKS.md); LZ4 only where data settles.
+  cf_options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+                                      rocksdb::kLZ4Compression};
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, cf_options}, {"index", cf_options}};
+      {rocksdb::kDefaultColumnFamilyName, cf_options},
+      {"index", cf_options},
+      {"projection", cf_options}};
   std::unique_ptr<StateStore> store(new StateStore());
   rocksdb::DB* db = nullptr;
   TORI_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, dir, families, &store->handles_, &db),
@@ -53,7 +78,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   store->db_.reset(db);
 
   std::string position;
-  const auto s = db->Get(rocksdb::ReadOptions(), store->handles_[0], kAppliedPositionKey, &position);
+  const auto s =
+      db->Get(rocksdb::ReadOptions(), store->handles_[kMeta], kAppliedPositionKey, &position);
   if (s.ok()) {
     TORI_ASSIGN_OR_RETURN(store->applied_, LogPosition::Parse(position));
   } else if (!s.IsNotFound()) {
@@ -71,47 +97,68 @@ StateStore::~StateStore() {
 
 absl::StatusOr<std::optional<std::string>> StateStore::Get(std::string_view key) {
   std::string value;
-  const auto s = db_->Get(rocksdb::ReadOptions(), handles_[1], ToSlice(key), &value);
+  const auto s = db_->Get(rocksdb::ReadOptions(), handles_[kIndex], ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   TORI_RETURN_IF_ERROR(FromRocks(s, "cannot read the index"));
   return value;
 }
 
+absl::StatusOr<std::optional<std::string>> StateStore::GetProjection(std::string_view key) {
+  std::string value;
+  const auto s = db_->Get(rocksdb::ReadOptions(), handles_[kProjection], ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  TORI_RETURN_IF_ERROR(FromRocks(s, "cannot read the projection"));
+  return value;
+}
+
 absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGet(
     const std::vector<std::string>& sorted_keys) {
+  return MultiGetIn(handles_[kIndex], sorted_keys);
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetProjection(
+    const std::vector<std::string>& sorted_keys) {
+  return MultiGetIn(handles_[kProjection], sorted_keys);
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
+    rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& sorted_keys) {
   std::vector<rocksdb::Slice> slices;
   slices.reserve(sorted_keys.size());
   for (const auto& key : sorted_keys) slices.emplace_back(key);
   std::vector<rocksdb::PinnableSlice> values(sorted_keys.size());
   std::vector<rocksdb::Status> statuses(sorted_keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), handles_[1], slices.size(), slices.data(), values.data(),
+  db_->MultiGet(rocksdb::ReadOptions(), family, slices.size(), slices.data(), values.data(),
                 statuses.data(), /*sorted_input=*/true);
   std::vector<std::optional<std::string>> out(sorted_keys.size());
   for (size_t i = 0; i < sorted_keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
-    TORI_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read the index"));
+    TORI_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read"));
     out[i] = values[i].ToString();
   }
   return out;
 }
 
-absl::Status StateStore::Commit(const std::vector<IndexWrite>& index_writes,
+absl::Status StateStore::ScanProjection(
+    std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kProjection]));
+  for (it->Seek(ToSlice(prefix)); it->Valid() && it->key().starts_with(ToSlice(prefix)); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "cannot scan the projection");
+}
+
+absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
+                                const std::vector<KeyValue>& projection_writes,
                                 const LogPosition& applied) {
-  // Keys in order make the memtable inserts cheap (the skip list reuses its splice).
-  std::vector<const IndexWrite*> ordered;
-  ordered.reserve(index_writes.size());
-  for (const auto& write : index_writes) ordered.push_back(&write);
-  auto by_key = [](const IndexWrite* a, const IndexWrite* b) { return a->first < b->first; };
-  if (!std::is_sorted(ordered.begin(), ordered.end(), by_key)) {
-    std::sort(ordered.begin(), ordered.end(), by_key);
-  }
   rocksdb::WriteBatch batch;
-  for (size_t i = 0; i < ordered.size(); ++i) {
-    TORI_DCHECK(i == 0 || ordered[i - 1]->first != ordered[i]->first);  // distinct keys
-    TORI_RETURN_IF_ERROR(FromRocks(batch.Put(handles_[1], ordered[i]->first, ordered[i]->second), "batch"));
-  }
+  TORI_RETURN_IF_ERROR(AddSorted(batch, handles_[kIndex], index_writes));
+  TORI_RETURN_IF_ERROR(AddSorted(batch, handles_[kProjection], projection_writes));
   TORI_RETURN_IF_ERROR(
-      FromRocks(batch.Put(handles_[0], kAppliedPositionKey, applied.ToString()), "batch"));
+      FromRocks(batch.Put(handles_[kMeta], kAppliedPositionKey, applied.ToString()), "batch"));
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;  // see the durability policy in the header
   TORI_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "cannot commit"));

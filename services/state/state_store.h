@@ -1,10 +1,13 @@
 // StateStore: tori's derived state in RocksDB under --data DIR/state.
 //
 // Everything here can be rebuilt from the event log; the log stays the source of
-// truth. Column families: "default" holds meta entries (the applied log position),
-// "index" holds the validator's entries (event ids, entity ids, see
-// events/validate). The applied position is written in the same atomic WriteBatch
-// as the entries it covers, so the state is always "the log up to position P".
+// truth. Column families:
+//   "default"     meta entries: the applied log position;
+//   "index"       the validator's entries (event ids, entity ids, contact states;
+//                 see events/validate);
+//   "projection"  the projector's records and aggregates (see services/projector).
+// The applied position is written in the same atomic WriteBatch as the entries it
+// covers, so the state is always "the log up to position P".
 //
 // Durability policy: writes skip RocksDB's WAL and the column families flush
 // atomically, so after a crash the state is an older consistent snapshot and the
@@ -15,6 +18,7 @@
 #ifndef TORI_SERVICES_STATE_STATE_STORE_H_
 #define TORI_SERVICES_STATE_STATE_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,29 +33,46 @@ class ColumnFamilyHandle;
 
 namespace tori {
 
+using KeyValue = std::pair<std::string, std::string>;
+
 class StateStore : public IndexLookup {
  public:
   // Opens or creates the state in `dir` (parents created).
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir);
   ~StateStore() override;
 
+  // The index (IndexLookup).
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override;
   absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
       const std::vector<std::string>& sorted_keys) override;
 
+  // The projection: point reads, batched reads and prefix scans in key order.
+  absl::StatusOr<std::optional<std::string>> GetProjection(std::string_view key);
+  absl::StatusOr<std::vector<std::optional<std::string>>> MultiGetProjection(
+      const std::vector<std::string>& sorted_keys);
+  // Calls `visit(key, value)` for every projection entry whose key starts with
+  // `prefix`, in key order; stops early when `visit` returns false.
+  absl::Status ScanProjection(std::string_view prefix,
+                              const std::function<bool(std::string_view, std::string_view)>& visit);
+
   // The log position up to which events are applied; empty offsets when new.
   const LogPosition& applied() const { return applied_; }
 
-  // Atomically writes `index_writes` (distinct keys) and the new applied position.
-  absl::Status Commit(const std::vector<IndexWrite>& index_writes, const LogPosition& applied);
+  // Atomically writes the entries (distinct keys within each list) and the new
+  // applied position.
+  absl::Status Commit(const std::vector<KeyValue>& index_writes,
+                      const std::vector<KeyValue>& projection_writes, const LogPosition& applied);
 
   // Persists everything committed so far (memtables to SST files).
   absl::Status Flush();
 
  private:
   StateStore() = default;
+  absl::StatusOr<std::vector<std::optional<std::string>>> MultiGetIn(
+      rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& sorted_keys);
+
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, index
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, index, projection
   LogPosition applied_;
 };
 

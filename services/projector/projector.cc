@@ -1,0 +1,222 @@
+#include "services/projector/projector.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/time/civil_time.h"
+#include "events/base/check.h"
+#include "fmt/format.h"
+
+namespace tori {
+namespace projection {
+
+std::string Key(char kind, std::initializer_list<std::string_view> parts, bool open_end) {
+  std::string key(1, kind);
+  for (std::string_view part : parts) {
+    key.push_back('\0');
+    key.append(part);
+  }
+  if (open_end) key.push_back('\0');
+  return key;
+}
+
+std::vector<std::string_view> SplitKey(std::string_view key) {
+  std::vector<std::string_view> parts;
+  size_t start = 2;  // after the kind and its separator
+  while (start <= key.size()) {
+    const size_t end = key.find('\0', start);
+    if (end == std::string_view::npos) {
+      parts.push_back(key.substr(start));
+      break;
+    }
+    parts.push_back(key.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::string EncodeInt(int64_t value) { return std::string(reinterpret_cast<const char*>(&value), 8); }
+
+int64_t DecodeInt(std::string_view value) {
+  TORI_CHECK(value.size() == 8);
+  int64_t v;
+  std::memcpy(&v, value.data(), 8);
+  return v;
+}
+
+std::string EncodeCounts(const ContactCounts& counts) {
+  return EncodeInt(counts.contacts) + EncodeInt(counts.advisor_contacts) +
+         EncodeInt(counts.advisor_time_s);
+}
+
+ContactCounts DecodeCounts(std::string_view value) {
+  TORI_CHECK(value.size() == 24);
+  return {DecodeInt(value.substr(0, 8)), DecodeInt(value.substr(8, 8)),
+          DecodeInt(value.substr(16, 8))};
+}
+
+}  // namespace projection
+
+absl::StatusOr<absl::TimeZone> HelsinkiTimeZone() {
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone("Europe/Helsinki", &tz)) {
+    return absl::FailedPreconditionError(
+        "cannot load the Europe/Helsinki time zone from /usr/share/zoneinfo; install the "
+        "tzdata package (bash ops/setup)");
+  }
+  return tz;
+}
+
+std::string QuarterOfInstant(int64_t unix_ns, absl::TimeZone helsinki) {
+  const absl::CivilMonth month(absl::ToCivilDay(absl::FromUnixNanos(unix_ns), helsinki));
+  return fmt::format("{}Q{}", month.year(), (month.month() - 1) / 3 + 1);
+}
+
+std::string QuarterOfMonth(std::string_view month) {
+  // "YYYY-MM", validated by the codec.
+  const int m = (month[5] - '0') * 10 + (month[6] - '0');
+  return fmt::format("{}Q{}", month.substr(0, 4), (m - 1) / 3 + 1);
+}
+
+std::string_view Projector::Quarter(int64_t unix_ns) {
+  if (unix_ns < cached_quarter_start_ns_ || unix_ns >= cached_quarter_end_ns_) {
+    const absl::CivilMonth month(absl::ToCivilDay(absl::FromUnixNanos(unix_ns), helsinki_));
+    const absl::CivilMonth first = month - (month.month() - 1) % 3;
+    cached_quarter_start_ns_ = absl::ToUnixNanos(absl::FromCivil(first, helsinki_));
+    cached_quarter_end_ns_ = absl::ToUnixNanos(absl::FromCivil(first + 3, helsinki_));
+    cached_quarter_ = QuarterOfInstant(unix_ns, helsinki_);
+  }
+  return cached_quarter_;
+}
+
+void Projector::AddContact(std::string_view point, std::string_view agency,
+                           std::string_view service_code, events::HandledBy handled_by,
+                           int64_t duration_s, int64_t occurred_at_unix_ns, int sign) {
+  // The key is built in a reused buffer; a string is made only for a new key.
+  key_scratch_.assign(1, projection::kContacts);
+  for (std::string_view part : {point, Quarter(occurred_at_unix_ns), agency, service_code}) {
+    key_scratch_.push_back('\0');
+    key_scratch_.append(part);
+  }
+  auto it = count_deltas_.find(absl::string_view(key_scratch_));
+  if (it == count_deltas_.end()) it = count_deltas_.emplace(key_scratch_, ContactCounts{}).first;
+  ContactCounts& delta = it->second;
+  const bool advisor = handled_by == events::HANDLED_BY_SHARED_ADVISOR;
+  delta.contacts += sign;
+  delta.advisor_contacts += advisor ? sign : 0;
+  delta.advisor_time_s += advisor ? sign * duration_s : 0;
+}
+
+void Projector::AddContact(const events::ContactState& contact, int sign) {
+  AddContact(contact.service_point_id(), contact.agency_id(), contact.service_code(),
+             contact.handled_by(), contact.duration_s(), contact.occurred_at_unix_ns(), sign);
+}
+
+absl::Status Projector::Apply(const events::Event& event, const events::ContactState* before) {
+  using namespace projection;
+  switch (event.payload_case()) {
+    case events::Event::kAgencyRegistered:
+      records_[Key(kAgency, {event.agency_registered().agency_id()})] =
+          event.agency_registered().SerializeAsString();
+      break;
+    case events::Event::kServicePointOpened:
+      records_[Key(kPoint, {event.service_point_opened().service_point_id()})] =
+          event.service_point_opened().SerializeAsString();
+      break;
+    case events::Event::kSpaceAllocated: {
+      const auto& e = event.space_allocated();
+      records_[Key(kSpace, {e.service_point_id(), e.effective_from()})] = e.SerializeAsString();
+      break;
+    }
+    case events::Event::kAgreementSigned: {
+      const auto& e = event.agreement_signed();
+      records_[Key(kAgreement, {e.service_point_id(), e.agreement_id(),
+                                fmt::format("{:010d}", e.version())})] = e.SerializeAsString();
+      break;
+    }
+    case events::Event::kContactRecorded: {
+      const auto& e = event.contact_recorded();
+      AddContact(e.service_point_id(), e.agency_id(), e.service_code(), e.handled_by(),
+                 e.duration_s(), event.occurred_at_unix_ns(), +1);
+      break;
+    }
+    case events::Event::kContactCorrected: {
+      if (before == nullptr || before->voided()) {
+        return absl::InternalError("projector: a correction needs the contact's active state");
+      }
+      events::ContactState after = *before;
+      ApplyCorrection(event.contact_corrected().changes(), after);
+      AddContact(*before, -1);
+      AddContact(after, +1);
+      break;
+    }
+    case events::Event::kContactVoided:
+      if (before == nullptr || before->voided()) {
+        return absl::InternalError("projector: a void needs the contact's active state");
+      }
+      AddContact(*before, -1);
+      break;
+    case events::Event::kCostPosted: {
+      const auto& e = event.cost_posted();
+      records_[Key(kCost, {e.service_point_id(), QuarterOfMonth(e.period()), e.pool(), e.cost_id()})] =
+          e.SerializeAsString();
+      break;
+    }
+    case events::Event::kRoomBooked: {
+      const auto& e = event.room_booked();
+      // Whole minutes, floored, counted in the quarter the booking starts in.
+      const int64_t minutes = (e.end_unix_ns() - e.start_unix_ns()) / (60 * int64_t{1'000'000'000});
+      minute_deltas_[Key(kBookings, {e.service_point_id(), QuarterOfInstant(e.start_unix_ns(), helsinki_),
+                                     e.agency_id()})] += minutes;
+      break;
+    }
+    case events::Event::kInvoiceIssued:
+      records_[Key(kInvoice, {event.invoice_issued().quarter(), event.invoice_issued().invoice_id()})] =
+          event.invoice_issued().SerializeAsString();
+      break;
+    case events::Event::kSubsidyClaimIssued:
+      records_[Key(kClaim, {event.subsidy_claim_issued().quarter(),
+                            event.subsidy_claim_issued().claim_id()})] =
+          event.subsidy_claim_issued().SerializeAsString();
+      break;
+    case events::Event::PAYLOAD_NOT_SET:
+      return absl::InvalidArgumentError("projector: event without payload");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
+  std::vector<KeyValue> writes;
+  writes.reserve(records_.size() + count_deltas_.size() + minute_deltas_.size());
+  for (auto& [key, value] : records_) writes.emplace_back(key, std::move(value));
+
+  // Counters: read the stored values of every touched key at once, then add.
+  std::vector<std::string> keys;
+  keys.reserve(count_deltas_.size() + minute_deltas_.size());
+  for (const auto& entry : count_deltas_) keys.push_back(entry.first);
+  for (const auto& entry : minute_deltas_) keys.push_back(entry.first);
+  std::sort(keys.begin(), keys.end());
+  TORI_ASSIGN_OR_RETURN(auto stored, state.MultiGetProjection(keys));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i][0] == projection::kContacts) {
+      ContactCounts counts = stored[i] ? projection::DecodeCounts(*stored[i]) : ContactCounts{};
+      const ContactCounts& delta = count_deltas_.at(keys[i]);
+      counts.contacts += delta.contacts;
+      counts.advisor_contacts += delta.advisor_contacts;
+      counts.advisor_time_s += delta.advisor_time_s;
+      // A contact can only be taken back after it was counted.
+      TORI_CHECK(counts.contacts >= 0 && counts.advisor_contacts >= 0 && counts.advisor_time_s >= 0);
+      writes.emplace_back(std::move(keys[i]), projection::EncodeCounts(counts));
+    } else {
+      const int64_t minutes = (stored[i] ? projection::DecodeInt(*stored[i]) : 0) +
+                              minute_deltas_.at(keys[i]);
+      writes.emplace_back(std::move(keys[i]), projection::EncodeInt(minutes));
+    }
+  }
+  records_.clear();
+  count_deltas_.clear();
+  minute_deltas_.clear();
+  return writes;
+}
+
+}  // namespace tori

@@ -1,0 +1,99 @@
+// The projector: folds accepted events into the projection column family of the
+// state store, the figures billing reads (SPEC section 3).
+//
+// Key layout ('\0' between parts; ids are printable ASCII, so it never occurs in one):
+//   A agency                          -> AgencyRegistered
+//   P point                           -> ServicePointOpened
+//   S point effective_from            -> SpaceAllocated (a later event for the same
+//                                        day replaces the earlier one)
+//   G point agreement version(010d)   -> AgreementSigned
+//   K point quarter agency code       -> ContactCounts: contacts, advisor_contacts,
+//                                        advisor_time_s (3 x int64, little-endian)
+//   B point quarter agency            -> booked minutes (int64)
+//   C point quarter pool cost_id      -> CostPosted
+//   I quarter invoice_id              -> InvoiceIssued
+//   L quarter claim_id                -> SubsidyClaimIssued
+// Quarters are Europe/Helsinki calendar quarters, written "2026Q1": a contact counts
+// in the quarter of its occurred_at, a booking in that of its start, a cost in that of
+// its period month.
+//
+// Incremental: a correction subtracts the contact's previous contribution and adds
+// the new one; a void subtracts it. Counters are summed per batch in memory and added
+// to their stored values once per batch (TakeWrites), in the same WriteBatch as the
+// log position, so a crash never counts an event twice.
+//
+// Thread safety: one thread at a time.
+#ifndef TORI_SERVICES_PROJECTOR_PROJECTOR_H_
+#define TORI_SERVICES_PROJECTOR_PROJECTOR_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/time.h"
+#include "events/codec/codec.h"
+#include "services/state/state_store.h"
+
+namespace tori {
+
+// Per (point, quarter, agency, service code).
+struct ContactCounts {
+  int64_t contacts = 0;
+  int64_t advisor_contacts = 0;
+  int64_t advisor_time_s = 0;
+};
+
+// Key parts and value codecs, shared with the readers of the projection.
+namespace projection {
+inline constexpr char kAgency = 'A', kPoint = 'P', kSpace = 'S', kAgreement = 'G',
+                      kContacts = 'K', kBookings = 'B', kCost = 'C', kInvoice = 'I',
+                      kClaim = 'L';
+// kind + '\0'-joined parts, ending with '\0' when `open_end` (a prefix for scans).
+std::string Key(char kind, std::initializer_list<std::string_view> parts, bool open_end = false);
+std::vector<std::string_view> SplitKey(std::string_view key);  // parts after the kind
+std::string EncodeCounts(const ContactCounts& counts);
+ContactCounts DecodeCounts(std::string_view value);
+std::string EncodeInt(int64_t value);
+int64_t DecodeInt(std::string_view value);
+}  // namespace projection
+
+// The Europe/Helsinki calendar, loaded once from the system's tzdata.
+absl::StatusOr<absl::TimeZone> HelsinkiTimeZone();
+// "2026Q1" for an instant (Helsinki calendar) or a "YYYY-MM" month.
+std::string QuarterOfInstant(int64_t unix_ns, absl::TimeZone helsinki);
+std::string QuarterOfMonth(std::string_view month);
+
+class Projector {
+ public:
+  explicit Projector(absl::TimeZone helsinki) : helsinki_(helsinki) {}
+
+  // Adds the effects of the accepted `event`. `before` is the contact's state before
+  // a correction or void (required for those, ignored otherwise).
+  absl::Status Apply(const events::Event& event, const events::ContactState* before);
+
+  // The batch's writes: records as they are, counters added to their stored values
+  // (read from `state`). Ends the batch.
+  absl::StatusOr<std::vector<KeyValue>> TakeWrites(StateStore& state);
+
+ private:
+  void AddContact(std::string_view point, std::string_view agency, std::string_view service_code,
+                  events::HandledBy handled_by, int64_t duration_s, int64_t occurred_at_unix_ns,
+                  int sign);
+  void AddContact(const events::ContactState& contact, int sign);
+  // QuarterOfInstant with a one-quarter cache: contacts arrive roughly in time order.
+  std::string_view Quarter(int64_t unix_ns);
+
+  absl::TimeZone helsinki_;
+  int64_t cached_quarter_start_ns_ = 1;  // empty range: start > end
+  int64_t cached_quarter_end_ns_ = 0;
+  std::string cached_quarter_;
+  std::string key_scratch_;
+  absl::flat_hash_map<std::string, std::string> records_;
+  absl::flat_hash_map<std::string, ContactCounts> count_deltas_;
+  absl::flat_hash_map<std::string, int64_t> minute_deltas_;
+};
+
+}  // namespace tori
+
+#endif  // TORI_SERVICES_PROJECTOR_PROJECTOR_H_

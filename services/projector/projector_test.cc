@@ -1,0 +1,3 @@
+#include "services/projector/projector.h"
+#include "gtest/gtest.h"
+TEST(P, Placeholder) {}
