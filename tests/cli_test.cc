@@ -88,3 +88,48 @@ TEST_F(CliTest, UsageErrorsExitTwoAndHelpIsComplete) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(CliTest, DemoBillsTheQuarterAndIsTheSameTheSecondTime) {
+  const std::string dir = (dir_ / "demo").string();
+  ToriRun first = Tori("demo --dir " + dir);
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_THAT(first.out, HasSubstr("ingest: accepted"));
+  EXPECT_THAT(first.out, HasSubstr("2026Q1-espoo-kela"));
+  EXPECT_THAT(first.out, HasSubstr("all agencies (= costs)"));
+  EXPECT_THAT(first.out, HasSubstr("Issued"));
+  ASSERT_TRUE(fs::exists(dir + "/out/invoices.json"));
+  std::ifstream in(dir + "/out/invoices.json");
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ToriRun second = Tori("demo --dir " + dir);
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_THAT(second.out, HasSubstr("the same documents again"));
+  std::ifstream again(dir + "/out/invoices.json");
+  EXPECT_EQ(json, std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()));
+}
+
+TEST_F(CliTest, BillRejectsABadQuarterAsUsageError) {
+  ToriRun run = Tori(fmt::format("bill --data {} --quarter 2026Q5 --out {}", (dir_ / "d").string(),
+                                 (dir_ / "o").string()));
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_THAT(run.out, HasSubstr("2026Q5"));
+}
+
+TEST_F(CliTest, RebuildRecreatesTheStateAndBillingAgrees) {
+  const std::string sample = fs::path(TORI_SOURCE_DIR) / "examples/sample.jsonl";
+  const std::string data = (dir_ / "data").string();
+  ASSERT_EQ(Tori(fmt::format("ingest --data {} {}", data, sample)).exit_code, 0);
+  ASSERT_EQ(Tori(fmt::format("bill --dry-run --data {} --quarter 2026Q1 --out {}", data,
+                             (dir_ / "before").string())).exit_code, 0);
+  ToriRun rebuild = Tori("rebuild --data " + data);
+  ASSERT_EQ(rebuild.exit_code, 0) << rebuild.out;
+  EXPECT_THAT(rebuild.out, HasSubstr("rebuilt the state from 283 events"));
+  ASSERT_EQ(Tori(fmt::format("bill --dry-run --data {} --quarter 2026Q1 --out {}", data,
+                             (dir_ / "after").string())).exit_code, 0);
+  std::ifstream a(dir_ / "before/invoices.json"), b(dir_ / "after/invoices.json");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>()),
+            std::string((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>()));
+}
+
+}  // namespace

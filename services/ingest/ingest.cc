@@ -141,10 +141,19 @@ std::string PartitionKey(const events::Event& event, const events::ContactState*
   }
 }
 
-absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state) {
+absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosition* until) {
   LogPosition from = state.applied();
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);
-  const LogPosition end = log.End();
+  const LogPosition log_end = log.End();
+  const LogPosition end = until != nullptr ? *until : log_end;
+  if (until != nullptr) {
+    for (size_t p = 0; p < end.next_offsets.size() && end.next_offsets.size() == log_end.next_offsets.size(); ++p) {
+      if (end.next_offsets[p] > log_end.next_offsets[p]) {
+        return absl::InvalidArgumentError(fmt::format(
+            "position {} lies beyond the end of the log ({})", end.ToString(), log_end.ToString()));
+      }
+    }
+  }
   if (from.next_offsets.size() != end.next_offsets.size()) {
     return absl::FailedPreconditionError(fmt::format(
         "the state was built from a log with {} partitions, this log has {}; run `tori "
@@ -176,6 +185,7 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state) {
   while (true) {
     TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
     if (!more) break;
+    if (record.offset >= end.next_offsets[record.partition]) continue;  // beyond `until`
     if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
       return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a "
                                              "tori event",

@@ -36,7 +36,7 @@ struct IngestProgress {
 
 struct IngestOptions {
   absl::Time now = absl::Now();  // the CLOCK rule's reference
-  size_t batch_events_max = 8192;
+  size_t batch_events_max = 32768;
   // Called about once per `progress_interval`; may be empty.
   std::function<void(const IngestProgress&)> on_progress;
   absl::Duration progress_interval = absl::Seconds(2);
@@ -54,9 +54,11 @@ struct IngestSummary {
   std::string Line() const;
 };
 
-// Replays log records after the state's applied position into the state's index.
-// Returns how many records it applied.
-absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state);
+// Replays log records after the state's applied position into the state (index and
+// projection), up to the log's end or to `until` when given. Returns how many records
+// it applied.
+absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state,
+                                 const LogPosition* until = nullptr);
 
 // Ingests `path`. An error means the file could not be read to its end (or the log or
 // state failed); everything committed before that stays committed.

@@ -190,13 +190,26 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   writes.reserve(records_.size() + count_deltas_.size() + minute_deltas_.size());
   for (auto& [key, value] : records_) writes.emplace_back(key, std::move(value));
 
-  // Counters: read the stored values of every touched key at once, then add.
+  // Counters: the stored values come from the cache, or are read at once, then added.
   std::vector<std::string> keys;
   keys.reserve(count_deltas_.size() + minute_deltas_.size());
   for (const auto& entry : count_deltas_) keys.push_back(entry.first);
   for (const auto& entry : minute_deltas_) keys.push_back(entry.first);
   std::sort(keys.begin(), keys.end());
-  TORI_ASSIGN_OR_RETURN(auto stored, state.MultiGetProjection(keys));
+  if (counter_cache_.size() + keys.size() > kCounterCacheEntriesMax) counter_cache_.clear();
+  std::vector<std::string> missing;
+  for (const auto& key : keys) {
+    if (!counter_cache_.contains(key)) missing.push_back(key);
+  }
+  TORI_ASSIGN_OR_RETURN(auto read, state.MultiGetProjection(missing));
+  std::vector<std::optional<std::string>> stored(keys.size());
+  for (size_t i = 0, m = 0; i < keys.size(); ++i) {
+    if (m < missing.size() && missing[m] == keys[i]) {
+      stored[i] = std::move(read[m++]);
+    } else {
+      stored[i] = counter_cache_.at(keys[i]);
+    }
+  }
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys[i][0] == projection::kContacts) {
       ContactCounts counts = stored[i] ? projection::DecodeCounts(*stored[i]) : ContactCounts{};
@@ -206,12 +219,14 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
       counts.advisor_time_s += delta.advisor_time_s;
       // A contact can only be taken back after it was counted.
       TORI_CHECK(counts.contacts >= 0 && counts.advisor_contacts >= 0 && counts.advisor_time_s >= 0);
-      writes.emplace_back(std::move(keys[i]), projection::EncodeCounts(counts));
+      writes.emplace_back(keys[i], projection::EncodeCounts(counts));
     } else {
       const int64_t minutes = (stored[i] ? projection::DecodeInt(*stored[i]) : 0) +
                               minute_deltas_.at(keys[i]);
-      writes.emplace_back(std::move(keys[i]), projection::EncodeInt(minutes));
+      writes.emplace_back(keys[i], projection::EncodeInt(minutes));
     }
+    // The caller commits these writes before the next batch, or gives up the projector.
+    counter_cache_.insert_or_assign(std::move(keys[i]), writes.back().second);
   }
   records_.clear();
   count_deltas_.clear();

@@ -73,7 +73,8 @@ class Projector {
   absl::Status Apply(const events::Event& event, const events::ContactState* before);
 
   // The batch's writes: records as they are, counters added to their stored values
-  // (read from `state`). Ends the batch.
+  // (read from `state`). Ends the batch. A caller that does not commit the writes
+  // must discard this projector (its counter cache assumes they were committed).
   absl::StatusOr<std::vector<KeyValue>> TakeWrites(StateStore& state);
 
  private:
@@ -92,6 +93,12 @@ class Projector {
   absl::flat_hash_map<std::string, std::string> records_;
   absl::flat_hash_map<std::string, ContactCounts> count_deltas_;
   absl::flat_hash_map<std::string, int64_t> minute_deltas_;
+  // The committed values of the counters this projector has written or read: the
+  // next batch adds to them without reading RocksDB again. Bounded: cleared when it
+  // outgrows kCounterCacheEntriesMax. Valid because one projector at a time writes a
+  // state (the log's lock file guarantees a single writer).
+  static constexpr size_t kCounterCacheEntriesMax = 1 << 20;
+  absl::flat_hash_map<std::string, std::string> counter_cache_;
 };
 
 }  // namespace tori

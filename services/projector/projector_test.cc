@@ -1,3 +1,148 @@
+// The projector: Europe/Helsinki quarters, incremental corrections and voids, and a
+// projection that does not depend on the order of unrelated events.
 #include "services/projector/projector.h"
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "events/log/embedded_log.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
-TEST(P, Placeholder) {}
+#include "services/ingest/ingest.h"
+
+namespace tori {
+namespace {
+
+namespace fs = std::filesystem;
+
+int64_t Ns(const char* rfc3339) {
+  absl::Time t;
+  std::string error;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &error)) << error;
+  return absl::ToUnixNanos(t);
+}
+
+TEST(QuarterOfInstant, FollowsTheHelsinkiCalendar) {
+  const absl::TimeZone helsinki = *HelsinkiTimeZone();
+  struct Case {
+    const char* instant;
+    const char* quarter;
+  } cases[] = {
+      {"2025-12-31T21:59:59Z", "2025Q4"},  // 23:59:59 EET
+      {"2025-12-31T22:00:00Z", "2026Q1"},  // midnight EET
+      {"2026-03-31T20:59:59Z", "2026Q1"},  // 23:59:59 EEST (DST began 2026-03-29)
+      {"2026-03-31T21:00:00Z", "2026Q2"},  // midnight EEST
+      {"2026-03-31T22:30:00Z", "2026Q2"},  // SPEC's example
+      {"2026-09-30T20:59:59Z", "2026Q3"},
+      {"2026-09-30T21:00:00Z", "2026Q4"},
+      {"2026-03-29T00:59:59Z", "2026Q1"},  // the DST change itself
+      {"2026-10-25T00:30:00Z", "2026Q4"},  // the hour that happens twice
+  };
+  for (const auto& c : cases) EXPECT_EQ(QuarterOfInstant(Ns(c.instant), helsinki), c.quarter) << c.instant;
+  EXPECT_EQ(QuarterOfMonth("2026-03"), "2026Q1");
+  EXPECT_EQ(QuarterOfMonth("2026-04"), "2026Q2");
+  EXPECT_EQ(QuarterOfMonth("2026-12"), "2026Q4");
+}
+
+class ProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("tori-projector-test-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Ingests `lines` into a fresh data directory named `name`; returns the contact
+  // counters by "point|quarter|agency|code".
+  std::map<std::string, ContactCounts> Counters(const std::string& name,
+                                                const std::vector<std::string>& lines) {
+    auto log = *EmbeddedLog::Open((dir_ / name / "log").string());
+    auto state = *StateStore::Open((dir_ / name / "state").string());
+    const std::string path = (dir_ / (name + ".jsonl")).string();
+    {
+      std::ofstream out(path);
+      for (const auto& line : lines) out << line << "\n";
+    }
+    IngestOptions options;
+    options.now = absl::FromUnixSeconds(1790000000);
+    options.batch_events_max = 3;
+    auto summary = IngestFile(path, *log, *state, options);
+    EXPECT_TRUE(summary.ok()) << summary.status();
+    EXPECT_EQ(summary->rejected, 0u);
+    std::map<std::string, ContactCounts> counters;
+    EXPECT_TRUE(state->ScanProjection(std::string(1, projection::kContacts),
+                                      [&](std::string_view key, std::string_view value) {
+                                        const auto parts = projection::SplitKey(key);
+                                        counters[fmt::format("{}|{}|{}|{}", parts[0], parts[1], parts[2], parts[3])] =
+                                            projection::DecodeCounts(value);
+                                        return true;
+                                      })
+                    .ok());
+    return counters;
+  }
+
+  fs::path dir_;
+};
+
+const std::vector<std::string> kReference = {
+    R"({"event_id":"a1","type":"agency_registered","occurred_at":"2025-12-01T08:00:00Z","agency_id":"espoo","name":"Espoo","kind":"municipality","business_id":"0101263-6"})",
+    R"({"event_id":"a2","type":"agency_registered","occurred_at":"2025-12-01T08:00:00Z","agency_id":"kela","name":"Kela","kind":"kela","business_id":"0246246-0"})",
+    R"({"event_id":"p1","type":"service_point_opened","occurred_at":"2025-12-01T08:00:00Z","service_point_id":"iso","name":"Iso Omena","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"1000"})",
+    R"({"event_id":"p2","type":"service_point_opened","occurred_at":"2025-12-01T08:00:00Z","service_point_id":"kala","name":"Kalajärvi","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"1000"})",
+};
+
+std::string Contact(const std::string& id, const std::string& point, const std::string& agency,
+                    const std::string& handled_by, int duration_s) {
+  return fmt::format(
+      R"({{"event_id":"e-{0}","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z","contact_id":"{0}","service_point_id":"{1}","agency_id":"{2}","service_code":"S","channel":"in_person","handled_by":"{3}","duration_s":{4}}})",
+      id, point, agency, handled_by, duration_s);
+}
+
+TEST_F(ProjectorTest, CorrectionsAndVoidsAdjustTheCountersIncrementally) {
+  std::vector<std::string> lines = kReference;
+  lines.push_back(Contact("c1", "iso", "kela", "shared_advisor", 600));
+  lines.push_back(Contact("c2", "iso", "kela", "shared_advisor", 300));
+  lines.push_back(Contact("c3", "iso", "espoo", "agency_staff", 100));
+  lines.push_back(R"({"event_id":"k1","type":"contact_corrected","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","changes":{"duration_s":900,"agency_id":"espoo"},"reason":"r"})");
+  lines.push_back(R"({"event_id":"k2","type":"contact_corrected","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c3","changes":{"handled_by":"shared_advisor"},"reason":"r"})");
+  lines.push_back(R"({"event_id":"v1","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c2","reason":"r"})");
+  const auto counters = Counters("corrections", lines);
+  const ContactCounts espoo = counters.at("iso|2026Q1|espoo|S");
+  EXPECT_EQ(espoo.contacts, 2);          // c1 (moved to espoo) and c3
+  EXPECT_EQ(espoo.advisor_contacts, 2);  // c1, and c3 after its correction
+  EXPECT_EQ(espoo.advisor_time_s, 900 + 100);
+  const ContactCounts kela = counters.at("iso|2026Q1|kela|S");
+  EXPECT_EQ(kela.contacts, 0);  // c1 moved away, c2 voided
+  EXPECT_EQ(kela.advisor_time_s, 0);
+}
+
+TEST_F(ProjectorTest, OrderOfUnrelatedEventsDoesNotMatter) {
+  std::vector<std::string> contacts;
+  for (int i = 0; i < 40; ++i) {
+    contacts.push_back(Contact(fmt::format("c{}", i), i % 2 ? "iso" : "kala", i % 3 ? "kela" : "espoo",
+                               i % 4 ? "shared_advisor" : "agency_staff", 60 * i));
+  }
+  std::vector<std::string> in_order = kReference;
+  in_order.insert(in_order.end(), contacts.begin(), contacts.end());
+  const auto expected = Counters("in-order", in_order);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE(fmt::format("shuffle seed {}", seed));
+    std::vector<std::string> shuffled = contacts;
+    std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937_64(seed));
+    std::vector<std::string> lines = kReference;
+    lines.insert(lines.end(), shuffled.begin(), shuffled.end());
+    const auto got = Counters(fmt::format("shuffled-{}", seed), lines);
+    ASSERT_EQ(got.size(), expected.size());
+    for (const auto& [key, counts] : expected) {
+      EXPECT_EQ(got.at(key).contacts, counts.contacts) << key;
+      EXPECT_EQ(got.at(key).advisor_time_s, counts.advisor_time_s) << key;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tori

@@ -1,100 +1,21 @@
-// The `tori` command line (SPEC section 6). Each subcommand is a thin layer over the
-// services libraries: parse flags, open the data directory, run, print, exit code.
-// Exit codes: 0 success, 1 the run failed (message on stderr), 2 usage error.
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+// The `tori` command line (SPEC section 6): flags and help here, the work in the
+// *_command.cc files. Exit codes: 0 success, 1 the run failed (message on stderr),
+// 2 usage error.
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "events/log/embedded_log.h"
 #include "fmt/format.h"
-#include "services/ingest/ingest.h"
-#include "services/state/state_store.h"
-#include "tools/generate/generator.h"
+#include "services/engine/engine.h"
+#include "tools/tori/commands.h"
 
 namespace tori {
 namespace {
 
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-struct DataOptions {
-  std::string data_dir = "./tori-data";
-};
-
-void AddDataOption(CLI::App& command, DataOptions& options) {
-  command.add_option("--data", options.data_dir,
-                     "directory of the state (RocksDB) and the embedded event log")
+void AddDataOption(CLI::App& command, std::string& data_dir) {
+  command.add_option("--data", data_dir,
+                     "directory of the embedded event log (DIR/log) and the RocksDB state "
+                     "(DIR/state)")
       ->capture_default_str();
-}
-
-int Fail(const absl::Status& status, std::string_view what_next = "") {
-  fmt::print(stderr, "tori: {}\n", std::string(status.message()));
-  if (!what_next.empty()) fmt::print(stderr, "tori: {}\n", what_next);
-  return kExitFailed;
-}
-
-int RunIngest(const DataOptions& data, const std::string& file) {
-  auto log = EmbeddedLog::Open(data.data_dir + "/log");
-  if (!log.ok()) return Fail(log.status());
-  if (!(*log)->recovery_note().empty()) {
-    fmt::print(stderr, "tori: event log recovered: {}\n", (*log)->recovery_note());
-  }
-  auto state = StateStore::Open(data.data_dir + "/state");
-  if (!state.ok()) return Fail(state.status());
-
-  IngestOptions options;
-  const bool tty = ::isatty(STDERR_FILENO);
-  options.on_progress = [tty](const IngestProgress& p) {
-    const double pct = p.bytes_total > 0 ? 100.0 * static_cast<double>(p.bytes_read) /
-                                               static_cast<double>(p.bytes_total)
-                                         : 0.0;
-    fmt::print(stderr, "{}ingest: {:5.1f}% of {:.1f} MB, {} lines, {:.0f} lines/s{}",
-               tty ? "\r" : "", pct, static_cast<double>(p.bytes_total) / 1e6, p.lines,
-               static_cast<double>(p.lines) / p.elapsed_s, tty ? "" : "\n");
-  };
-  auto summary = IngestFile(file, **log, **state, options);
-  if (tty) fmt::print(stderr, "\r\033[K");
-  if (!summary.ok()) {
-    return Fail(summary.status(),
-                "nothing after the last committed batch was taken; fix the cause and run the "
-                "same command again (events already taken count as duplicates)");
-  }
-  fmt::print("{}\n", summary->Line());
-  if (!summary->rejected_path.empty()) {
-    fmt::print(stderr, "tori: rejected lines are in {} (line, reason, field, message, raw)\n",
-               summary->rejected_path);
-  }
-  return 0;
-}
-
-int RunGenerate(const GenerateOptions& options, const std::string& out_path) {
-  std::FILE* out = stdout;
-  if (!out_path.empty() && out_path != "-") {
-    out = std::fopen(out_path.c_str(), "w");
-    if (out == nullptr) {
-      return Fail(absl::InternalError(fmt::format("cannot create {}: {}", out_path, std::strerror(errno))));
-    }
-  }
-  uint64_t lines = 0;
-  const absl::Time started = absl::Now();
-  auto status = GenerateEvents(options, [&](std::string_view line) {
-    std::fwrite(line.data(), 1, line.size(), out);
-    std::fputc('\n', out);
-    if (++lines % 1'000'000 == 0 && out != stdout) {
-      fmt::print(stderr, "generate: {} lines, {:.1f} s\n", lines,
-                 absl::ToDoubleSeconds(absl::Now() - started));
-    }
-  });
-  const bool write_ok = std::fflush(out) == 0 && !std::ferror(out);
-  if (out != stdout) std::fclose(out);
-  if (!status.ok()) return Fail(status);
-  if (!write_ok) return Fail(absl::InternalError(fmt::format("cannot write {}", out_path)));
-  if (out != stdout) fmt::print(stderr, "generate: wrote {} events to {}\n", lines, out_path);
-  return 0;
 }
 
 int Main(int argc, char** argv) {
@@ -102,21 +23,40 @@ int Main(int argc, char** argv) {
       "tori: event-sourced cost sharing and billing for shared public service points.\n"
       "Every customer contact, cost and agreement is an event in an append-only log; tori "
       "splits each point's costs among the agencies by the agreed keys and issues "
-      "quarterly invoices that can be replayed and verified from the log."};
+      "quarterly invoices that can be replayed and verified from the log.\n"
+      "Start with `tori demo`."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tori 0.1 (event schema v1)");
+  std::string data_dir = "./tori-data";
 
-  DataOptions data;
   std::string ingest_file;
   CLI::App* ingest = app.add_subcommand(
       "ingest",
       "Validate a JSON Lines file of events (SPEC section 2) and append the accepted ones to "
-      "the log. Rejected lines go to FILE.rejected.jsonl with line, reason, field, message "
-      "and raw text. Prints 'accepted A, duplicates D, rejected R'. Running the same file "
-      "again accepts nothing new. Exit 0 when the file was read to its end (even with "
-      "rejections), 1 when it could not be.");
-  AddDataOption(*ingest, data);
+      "the log; the state follows. Rejected lines go to FILE.rejected.jsonl with line, "
+      "reason, field, message and raw text. Prints 'accepted A, duplicates D, rejected R'. "
+      "Running the same file again accepts nothing new. Exit 0 when the file was read to its "
+      "end (even with rejections), 1 when it could not be.");
+  AddDataOption(*ingest, data_dir);
   ingest->add_option("FILE", ingest_file, "events, one JSON object per line")->required();
+
+  std::string quarter_text, out_dir;
+  bool dry_run = false;
+  CLI::App* bill = app.add_subcommand(
+      "bill",
+      "Compute a quarter's invoices (one per host and participating agency), the host's own "
+      "shares and the state subsidy claims, with adjustment lines for earlier issued "
+      "quarters; write OUT/invoices.json and a CSV per invoice, and issue the documents into "
+      "the log. A quarter issued before is written again unchanged.");
+  AddDataOption(*bill, data_dir);
+  bill->add_option("--quarter", quarter_text, "the quarter, e.g. 2026Q1 (Europe/Helsinki calendar)")
+      ->required();
+  bill->add_option("--out", out_dir, "directory for invoices.json and the CSV files")->required();
+  bill->add_flag("--dry-run", dry_run, "compute and write the files, issue nothing");
+
+  CLI::App* rebuild = app.add_subcommand(
+      "rebuild", "Recreate the state (projections and indexes) from the event log.");
+  AddDataOption(*rebuild, data_dir);
 
   GenerateOptions generate_options;
   std::string generate_out;
@@ -136,14 +76,33 @@ int Main(int argc, char** argv) {
                      "leave out agencies, points and agreements (for a second quarter)");
   generate->add_option("--out", generate_out, "output file (default: standard output)");
 
+  std::string demo_dir = "./tori-demo";
+  CLI::App* demo = app.add_subcommand(
+      "demo",
+      "Generate a realistic quarter (2026Q1) of Espoo's Iso Omena and Kalajärvi service "
+      "points (ten agencies, agreements, space, costs, tens of thousands of contacts), ingest "
+      "it into the embedded log and bill it; print each agency's share per pool, the subsidy "
+      "claims and where the files are. Running it again shows the same, issued documents.");
+  demo->add_option("--dir", demo_dir, "working directory (events, data, out)")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
   }
-  if (ingest->parsed()) return RunIngest(data, ingest_file);
+  if (ingest->parsed()) return RunIngest(data_dir, ingest_file);
+  if (bill->parsed()) {
+    auto quarter = engine::ParseQuarter(quarter_text);
+    if (!quarter.ok()) {
+      fmt::print(stderr, "tori bill: --quarter '{}' is not a quarter like 2026Q1\n", quarter_text);
+      return kExitUsage;
+    }
+    return RunBill(data_dir, *quarter, out_dir, dry_run);
+  }
+  if (rebuild->parsed()) return RunRebuild(data_dir);
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
+  if (demo->parsed()) return RunDemo(demo_dir);
   return kExitUsage;
 }
 

@@ -1,0 +1,192 @@
+#include "services/billing/billing.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "events/base/check.h"
+#include "fmt/format.h"
+#include "services/billing/internal/issued.h"
+#include "services/ingest/ingest.h"
+#include "services/projector/projector.h"
+
+namespace tori {
+namespace {
+
+namespace fs = std::filesystem;
+
+absl::Status WriteFileAtomically(const fs::path& path, std::string_view content) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out) return absl::InternalError(fmt::format("cannot write {}", tmp.string()));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  return absl::OkStatus();
+}
+
+events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
+  events::IssuedLine out;
+  out.set_service_point_id(line.service_point_id);
+  out.set_pool(line.pool);
+  out.set_key(std::string(engine::KeyName(line.key)));
+  if (line.fallback_from) out.set_fallback_from(std::string(engine::KeyName(*line.fallback_from)));
+  out.set_weight_pct_e4(line.weight_pct_e4);
+  out.set_basis_quantity(line.basis_quantity);
+  out.set_basis_total(line.basis_total);
+  out.set_amount_cents(line.amount_cents);
+  if (line.adjusts_quarter) out.set_adjusts_quarter(engine::QuarterName(*line.adjusts_quarter));
+  return out;
+}
+
+// The events that issue `result`'s documents, in document order.
+std::vector<events::Event> IssueEvents(const engine::BillingResult& result, const LogPosition& as_of,
+                                       absl::Time now) {
+  std::vector<events::Event> out;
+  const int64_t now_ns = absl::ToUnixNanos(now);
+  for (const auto& invoice : result.invoices) {
+    events::Event event;
+    event.set_event_id("tori-issued:" + invoice.invoice_id);
+    event.set_occurred_at_unix_ns(now_ns);
+    event.set_schema_version(kSchemaVersion);
+    auto* e = event.mutable_invoice_issued();
+    e->set_invoice_id(invoice.invoice_id);
+    e->set_quarter(engine::QuarterName(invoice.quarter));
+    e->set_issuer_agency_id(invoice.issuer_agency_id);
+    e->set_recipient_agency_id(invoice.recipient_agency_id);
+    e->set_total_cents(invoice.total_cents);
+    e->set_content_sha256(Sha256Hex(InvoiceJson(invoice)));
+    e->set_as_of(as_of.ToString());
+    for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
+    out.push_back(std::move(event));
+  }
+  for (const auto& claim : result.subsidy_claims) {
+    events::Event event;
+    event.set_event_id("tori-issued:" + SubsidyClaimId(claim));
+    event.set_occurred_at_unix_ns(now_ns);
+    event.set_schema_version(kSchemaVersion);
+    auto* e = event.mutable_subsidy_claim_issued();
+    e->set_claim_id(SubsidyClaimId(claim));
+    e->set_quarter(engine::QuarterName(claim.quarter));
+    e->set_claimant_agency_id(claim.claimant_agency_id);
+    e->set_program_id(claim.program_id);
+    e->set_service_point_id(claim.service_point_id);
+    e->set_basis_cents(claim.basis_cents);
+    e->set_amount_cents(claim.amount_cents);
+    if (claim.adjusts_quarter) e->set_adjusts_quarter(engine::QuarterName(*claim.adjusts_quarter));
+    e->set_content_sha256(Sha256Hex(SubsidyClaimJson(claim)));
+    e->set_as_of(as_of.ToString());
+    out.push_back(std::move(event));
+  }
+  return out;
+}
+
+// Appends the issue events durably, then applies them to the state.
+absl::StatusOr<size_t> Issue(EventLog& log, StateStore& state, const std::vector<events::Event>& issue) {
+  Validator validator(state, absl::InfiniteFuture());
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  Projector projector(helsinki);
+  std::vector<std::string> payloads;
+  for (const auto& event : issue) {
+    std::string encoded = event.SerializeAsString();
+    Rejection rejection;
+    TORI_ASSIGN_OR_RETURN(Verdict verdict, validator.Check(event, Validator::ContentHash(encoded), rejection));
+    if (verdict == Verdict::kReject) {
+      return absl::InternalError(fmt::format("cannot issue {}: {}", event.event_id(), rejection.message));
+    }
+    if (verdict == Verdict::kDuplicate) continue;
+    TORI_RETURN_IF_ERROR(projector.Apply(event, nullptr));
+    payloads.push_back(std::move(encoded));
+  }
+  if (payloads.empty()) return 0;
+  std::vector<AppendRecord> records;
+  for (const auto& payload : payloads) records.push_back({"", payload});
+  TORI_ASSIGN_OR_RETURN(LogPosition end, log.Append(records));
+  std::vector<IndexWrite> index_writes = validator.TakeWrites();
+  TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
+  TORI_RETURN_IF_ERROR(state.Commit(index_writes, projection_writes, end));
+  TORI_RETURN_IF_ERROR(state.Flush());
+  return payloads.size();
+}
+
+// Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
+// state, and checks the documents against their stored hashes.
+absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& request,
+                                              const LogPosition& as_of,
+                                              const billing_internal::IssuedDocuments& issued) {
+  const std::string q = engine::QuarterName(request.quarter);
+  std::error_code ec;
+  fs::remove_all(request.scratch_dir, ec);
+  engine::BillingResult result;
+  {
+    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
+    TORI_RETURN_IF_ERROR(CatchUp(log, *scratch, &as_of).status());
+    TORI_ASSIGN_OR_RETURN(result, ComputeRun(*scratch, request.quarter));
+  }
+  fs::remove_all(request.scratch_dir, ec);
+
+  std::map<std::string, std::string> stored;  // document id -> sha256
+  for (const auto& e : issued.invoice_events) {
+    if (e.quarter() == q) stored[e.invoice_id()] = e.content_sha256();
+  }
+  for (const auto& e : issued.claim_events) {
+    if (e.quarter() == q) stored[e.claim_id()] = e.content_sha256();
+  }
+  std::map<std::string, std::string> recomputed;
+  for (const auto& invoice : result.invoices) recomputed[invoice.invoice_id] = Sha256Hex(InvoiceJson(invoice));
+  for (const auto& claim : result.subsidy_claims) recomputed[SubsidyClaimId(claim)] = Sha256Hex(SubsidyClaimJson(claim));
+  if (stored != recomputed) {
+    return absl::DataLossError(fmt::format(
+        "the documents issued for {} do not match a replay of the log up to their as_of {}; "
+        "the log or the state was changed: run `tori verify` to see which document differs",
+        q, as_of.ToString()));
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request) {
+  TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  const std::string q = engine::QuarterName(request.quarter);
+  std::optional<std::string> issued_as_of;
+  for (const auto& e : issued.invoice_events) {
+    if (e.quarter() == q) issued_as_of = e.as_of();
+  }
+  for (const auto& e : issued.claim_events) {
+    if (e.quarter() == q) issued_as_of = e.as_of();
+  }
+
+  BillOutcome outcome;
+  if (issued_as_of) {
+    TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(*issued_as_of));
+    TORI_ASSIGN_OR_RETURN(outcome.result, Reissue(log, request, outcome.as_of, issued));
+    outcome.already_issued = true;
+  } else {
+    outcome.as_of = state.applied();
+    TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
+  }
+
+  std::error_code ec;
+  fs::create_directories(request.out_dir, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", request.out_dir, ec.message()));
+  const fs::path out(request.out_dir);
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(out / "invoices.json", InvoicesJson(outcome.result, outcome.as_of)));
+  outcome.files.push_back((out / "invoices.json").string());
+  for (const auto& invoice : outcome.result.invoices) {
+    const fs::path csv = out / fmt::format("invoice-{}.csv", invoice.invoice_id);
+    TORI_RETURN_IF_ERROR(WriteFileAtomically(csv, InvoiceCsv(invoice)));
+    outcome.files.push_back(csv.string());
+  }
+
+  if (!outcome.already_issued && !request.dry_run) {
+    TORI_ASSIGN_OR_RETURN(outcome.documents_issued,
+                          Issue(log, state, IssueEvents(outcome.result, outcome.as_of, request.now)));
+  }
+  return outcome;
+}
+
+}  // namespace tori

@@ -1,0 +1,71 @@
+// Billing: from the state to a quarter's documents (SPEC sections 3-5, `tori bill`).
+//
+// ComputeRun reads the projection (services/projector) into the engine's input, runs
+// the pure engine (services/engine) for the quarter and adds the prior-period
+// adjustments against every earlier quarter with issued documents. The documents are
+// rendered as canonical JSON (invoices.json, one object per invoice and claim, whose
+// SHA-256 is the content hash) and CSV.
+//
+// Bill issues them: it appends one invoice_issued / subsidy_claim_issued event per
+// document to the log, holding the whole document and the log position (as_of) it
+// was computed from, and applies them to the state. A quarter with issued documents is
+// never computed anew: Bill replays the log up to the stored as_of into a scratch
+// state and computes the same documents again, byte for byte, and checks their hashes.
+//
+// Thread safety: one thread at a time.
+#ifndef TORI_SERVICES_BILLING_BILLING_H_
+#define TORI_SERVICES_BILLING_BILLING_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "events/log/event_log.h"
+#include "services/engine/engine.h"
+#include "services/state/state_store.h"
+
+namespace tori {
+
+// The engine's result for a quarter as the state knows it now, with adjustment lines;
+// invoices without lines are left out (nothing to send).
+absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, engine::Quarter quarter);
+
+// The engine input for one quarter, from the projection.
+absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine::Quarter quarter);
+
+// Documents, canonical JSON (one line each, fields in SPEC order).
+std::string InvoiceJson(const engine::Invoice& invoice);
+std::string SubsidyClaimJson(const engine::SubsidyClaim& claim);
+std::string SubsidyClaimId(const engine::SubsidyClaim& claim);
+// The whole invoices.json of a run.
+std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of);
+// One CSV per invoice: a header, one row per line, a total row.
+std::string InvoiceCsv(const engine::Invoice& invoice);
+// Lower-case hex SHA-256.
+std::string Sha256Hex(std::string_view data);
+
+struct BillRequest {
+  engine::Quarter quarter;
+  std::string out_dir;
+  bool dry_run = false;
+  absl::Time now = absl::Now();  // occurred_at of the issued events
+  // Scratch directory for replays of issued quarters (removed afterwards).
+  std::string scratch_dir;
+};
+
+struct BillOutcome {
+  engine::BillingResult result;
+  LogPosition as_of;
+  bool already_issued = false;   // the documents were issued by an earlier run
+  size_t documents_issued = 0;   // by this run
+  std::vector<std::string> files;  // written, invoices.json first
+};
+
+// Brings the state up to the log, computes (or recomputes, for an issued quarter) the
+// quarter's documents, writes them to request.out_dir and, unless dry_run, issues them.
+absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request);
+
+}  // namespace tori
+
+#endif  // TORI_SERVICES_BILLING_BILLING_H_

@@ -1,0 +1,214 @@
+// Billing end to end through the real embedded log and RocksDB: a golden quarter whose
+// cents are computed by hand below, re-billing an issued quarter (same bytes), and a
+// late event that becomes an adjustment line on the next quarter.
+#include "services/billing/billing.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "events/log/embedded_log.h"
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/ingest/ingest.h"
+
+namespace tori {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// The golden scenario.
+//  premises 3 x 1000.00 = 300000 cents, key dedicated_area over Q1's 90 days:
+//    espoo 100 m2, kela 300 m2, vero 100 m2 -> 900000 / 2700000 / 900000 centi-m2-days
+//    -> espoo 60000, kela 180000, vero 60000.
+//  shared_staff 1000.01 = 100001 cents, tranches 60 % contacts / 40 % equal:
+//    tranches 60000.6 / 40000.4 -> floors 60000 / 40000, leftover cent to the first
+//    (larger remainder) -> 60001 / 40000.
+//    contacts (espoo 0, kela 3 after a correction and a void, vero 1; K = 4):
+//      kela 45000.75 -> 45000 r 3, vero 15000.25 -> 15000 r 1, leftover 1 -> kela 45001.
+//    equal (K = 3): 13333 each r 1, leftover 1 -> tie -> smallest id espoo 13334.
+//  Invoices: espoo->kela 180000 + 45001 + 13333 = 238334; espoo->vero 60000 + 15000 +
+//  13333 = 88333. Host shares: premises 60000, shared_staff 0 + 13334.
+//  Subsidy: 50 % of espoo's share (60000 + 13334 = 73334) = 36667 (cap 1000.00).
+const char kGoldenEvents[] = R"(
+{"event_id":"e1","type":"agency_registered","occurred_at":"2025-12-01T08:00:00Z","agency_id":"espoo","name":"Espoo","kind":"municipality","business_id":"0101263-6"}
+{"event_id":"e2","type":"agency_registered","occurred_at":"2025-12-01T08:00:00Z","agency_id":"kela","name":"Kela","kind":"kela","business_id":"0246246-0"}
+{"event_id":"e3","type":"agency_registered","occurred_at":"2025-12-01T08:00:00Z","agency_id":"vero","name":"Verohallinto","kind":"state","business_id":"0245458-3"}
+{"event_id":"e4","type":"service_point_opened","occurred_at":"2025-12-01T08:00:00Z","service_point_id":"iso","name":"Iso Omena","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"1000"}
+{"event_id":"e5","type":"space_allocated","occurred_at":"2025-12-01T08:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"espoo","area_m2":"100"},{"agency_id":"kela","area_m2":"300"},{"agency_id":"vero","area_m2":"100"}],"shared_area_m2":"200"}
+{"event_id":"e6","type":"agreement_signed","occurred_at":"2025-12-01T08:00:00Z","agreement_id":"a","version":1,"service_point_id":"iso","effective_from":"2026-01-01","parties":["espoo","kela","vero"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"dedicated_area"}]},"shared_staff":{"tranches":[{"weight_pct":"60","key":"contacts"},{"weight_pct":"40","key":"equal"}]}},"subsidies":[{"program_id":"vm","claimant_agency_id":"espoo","rate_pct":"50","basis":"claimant_share","pools":["premises","shared_staff"],"annual_cap":"1000.00"}]}
+{"event_id":"c1","type":"cost_posted","occurred_at":"2026-01-31T08:00:00Z","cost_id":"k1","service_point_id":"iso","pool":"premises","period":"2026-01","amount":"1000.00","description":"rent"}
+{"event_id":"c2","type":"cost_posted","occurred_at":"2026-02-28T08:00:00Z","cost_id":"k2","service_point_id":"iso","pool":"premises","period":"2026-02","amount":"1000.00","description":"rent"}
+{"event_id":"c3","type":"cost_posted","occurred_at":"2026-03-31T08:00:00Z","cost_id":"k3","service_point_id":"iso","pool":"premises","period":"2026-03","amount":"1000.00","description":"rent"}
+{"event_id":"c4","type":"cost_posted","occurred_at":"2026-01-31T08:00:00Z","cost_id":"k4","service_point_id":"iso","pool":"shared_staff","period":"2026-01","amount":"1000.01","description":"advisors"}
+{"event_id":"t1","type":"contact_recorded","occurred_at":"2025-12-31T22:00:00Z","contact_id":"x1","service_point_id":"iso","agency_id":"kela","service_code":"S","channel":"in_person","handled_by":"shared_advisor","duration_s":600}
+{"event_id":"t2","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z","contact_id":"x2","service_point_id":"iso","agency_id":"kela","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":300}
+{"event_id":"t3","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z","contact_id":"x3","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"video","handled_by":"agency_staff","duration_s":300}
+{"event_id":"t4","type":"contact_recorded","occurred_at":"2026-02-02T10:00:00Z","contact_id":"x4","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"in_person","handled_by":"shared_advisor","duration_s":300}
+{"event_id":"t5","type":"contact_corrected","occurred_at":"2026-02-02T11:00:00Z","contact_id":"x4","changes":{"agency_id":"kela"},"reason":"wrong agency"}
+{"event_id":"t6","type":"contact_recorded","occurred_at":"2026-03-03T10:00:00Z","contact_id":"x5","service_point_id":"iso","agency_id":"kela","service_code":"S","channel":"in_person","handled_by":"shared_advisor","duration_s":300}
+{"event_id":"t7","type":"contact_voided","occurred_at":"2026-03-03T11:00:00Z","contact_id":"x5","reason":"test"}
+{"event_id":"t8","type":"contact_recorded","occurred_at":"2026-03-31T21:30:00Z","contact_id":"x6","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"in_person","handled_by":"shared_advisor","duration_s":300}
+)";
+// t1 at 2025-12-31T22:00Z is 2026-01-01 00:00 in Helsinki: Q1. t8 at 2026-03-31T21:30Z
+// is 2026-04-01 00:30 (EEST): Q2, not counted in Q1.
+
+class BillingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("tori-billing-test-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    log_ = *EmbeddedLog::Open((dir_ / "data/log").string());
+    state_ = *StateStore::Open((dir_ / "data/state").string());
+  }
+  void TearDown() override {
+    log_.reset();
+    state_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Ingest(const std::string& events) {
+    const std::string path = (dir_ / fmt::format("events-{}.jsonl", files_++)).string();
+    std::ofstream(path) << events;
+    IngestOptions options;
+    options.now = absl::FromUnixSeconds(1790000000);  // 2026-09
+    auto summary = IngestFile(path, *log_, *state_, options);
+    ASSERT_TRUE(summary.ok()) << summary.status();
+    ASSERT_EQ(summary->rejected, 0u) << "see " << path << ".rejected.jsonl";
+  }
+
+  absl::StatusOr<BillOutcome> BillQuarter(engine::Quarter quarter, const std::string& out,
+                                          bool dry_run = false) {
+    BillRequest request;
+    request.quarter = quarter;
+    request.out_dir = (dir_ / out).string();
+    request.dry_run = dry_run;
+    request.scratch_dir = (dir_ / "scratch").string();
+    return Bill(*log_, *state_, request);
+  }
+
+  std::string ReadFile(const std::string& out, const std::string& name) {
+    std::ifstream in(dir_ / out / name);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  static const engine::Invoice* Find(const engine::BillingResult& result, const std::string& id) {
+    for (const auto& invoice : result.invoices) {
+      if (invoice.invoice_id == id) return &invoice;
+    }
+    return nullptr;
+  }
+
+  fs::path dir_;
+  int files_ = 0;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<StateStore> state_;
+};
+
+TEST_F(BillingTest, GoldenQuarterMatchesHandComputedCents) {
+  Ingest(kGoldenEvents);
+  auto outcome = BillQuarter({2026, 1}, "q1");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  const auto& result = outcome->result;
+  ASSERT_EQ(result.invoices.size(), 2u);
+  const engine::Invoice* kela = Find(result, "2026Q1-espoo-kela");
+  const engine::Invoice* vero = Find(result, "2026Q1-espoo-vero");
+  ASSERT_NE(kela, nullptr);
+  ASSERT_NE(vero, nullptr);
+  EXPECT_EQ(kela->total_cents, 238334);
+  EXPECT_EQ(vero->total_cents, 88333);
+  ASSERT_EQ(kela->lines.size(), 3u);
+  EXPECT_EQ(kela->lines[0].amount_cents, 180000);
+  EXPECT_EQ(kela->lines[0].basis_quantity, 2'700'000);
+  EXPECT_EQ(kela->lines[0].basis_total, 4'500'000);
+  EXPECT_EQ(kela->lines[1].amount_cents, 45001);
+  EXPECT_EQ(kela->lines[1].basis_quantity, 3);
+  EXPECT_EQ(kela->lines[1].basis_total, 4);
+  EXPECT_EQ(kela->lines[2].amount_cents, 13333);
+  int64_t host_total = 0;
+  for (const auto& share : result.host_shares) host_total += share.amount_cents;
+  EXPECT_EQ(host_total, 60000 + 13334);
+  ASSERT_EQ(result.subsidy_claims.size(), 1u);
+  EXPECT_EQ(result.subsidy_claims[0].basis_cents, 73334);
+  EXPECT_EQ(result.subsidy_claims[0].amount_cents, 36667);
+  EXPECT_EQ(outcome->documents_issued, 3u);
+
+  const std::string json = ReadFile("q1", "invoices.json");
+  EXPECT_THAT(json, HasSubstr(R"("quarter":"2026Q1")"));
+  EXPECT_THAT(json, HasSubstr(R"("invoice_id":"2026Q1-espoo-kela","issuer_agency_id":"espoo","recipient_agency_id":"kela","quarter":"2026Q1","total_cents":238334,"total":"2383.34")"));
+  EXPECT_THAT(ReadFile("q1", "invoice-2026Q1-espoo-vero.csv"), HasSubstr(",total,,,,,,88333,883.33,"));
+}
+
+TEST_F(BillingTest, BillingAnIssuedQuarterAgainWritesTheSameBytes) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "first").ok());
+  // A late event for Q1 must not change the issued Q1 documents.
+  Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
+  auto again = BillQuarter({2026, 1}, "second");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->already_issued);
+  EXPECT_EQ(again->documents_issued, 0u);
+  EXPECT_EQ(ReadFile("first", "invoices.json"), ReadFile("second", "invoices.json"));
+}
+
+TEST_F(BillingTest, DryRunIssuesNothing) {
+  Ingest(kGoldenEvents);
+  const LogPosition before = log_->End();
+  auto outcome = BillQuarter({2026, 1}, "dry", /*dry_run=*/true);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->documents_issued, 0u);
+  EXPECT_EQ(log_->End(), before);
+  auto real = BillQuarter({2026, 1}, "real");
+  ASSERT_TRUE(real.ok());
+  EXPECT_FALSE(real->already_issued);
+  EXPECT_EQ(ReadFile("dry", "invoices.json"), ReadFile("real", "invoices.json"));
+}
+
+TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  // A vero contact in February, known only after Q1 was issued. Recomputed Q1 contacts
+  // tranche (kela 3, vero 2; K = 5): kela 36000.6 -> 36000 r 3, vero 24000.4 -> 24000
+  // r 2, leftover to kela: 36001 / 24000. Differences: kela -9000, vero +9000.
+  Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
+  auto q2 = BillQuarter({2026, 2}, "q2");
+  ASSERT_TRUE(q2.ok()) << q2.status();
+  const engine::Invoice* kela = Find(q2->result, "2026Q2-espoo-kela");
+  const engine::Invoice* vero = Find(q2->result, "2026Q2-espoo-vero");
+  ASSERT_NE(kela, nullptr);
+  ASSERT_NE(vero, nullptr);
+  ASSERT_EQ(kela->lines.size(), 1u);
+  EXPECT_EQ(kela->lines[0].amount_cents, -9000);
+  EXPECT_EQ(kela->lines[0].adjusts_quarter, (engine::Quarter{2026, 1}));
+  EXPECT_EQ(kela->lines[0].basis_quantity, 3);
+  EXPECT_EQ(kela->lines[0].basis_total, 5);
+  ASSERT_EQ(vero->lines.size(), 1u);
+  EXPECT_EQ(vero->lines[0].amount_cents, 9000);
+  EXPECT_THAT(ReadFile("q2", "invoices.json"), HasSubstr(R"("adjusts_quarter":"2026Q1")"));
+
+  // Once issued, the adjustment is not repeated on the quarter after.
+  auto q3 = BillQuarter({2026, 3}, "q3");
+  ASSERT_TRUE(q3.ok()) << q3.status();
+  EXPECT_EQ(Find(q3->result, "2026Q3-espoo-kela"), nullptr);
+}
+
+TEST_F(BillingTest, ReplayedStateGivesTheSameDocuments) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "live", /*dry_run=*/true).ok());
+  // Rebuild the state from the log alone and bill again.
+  state_.reset();
+  fs::remove_all(dir_ / "data/state");
+  state_ = *StateStore::Open((dir_ / "data/state").string());
+  ASSERT_TRUE(BillQuarter({2026, 1}, "rebuilt", /*dry_run=*/true).ok());
+  EXPECT_EQ(ReadFile("live", "invoices.json"), ReadFile("rebuilt", "invoices.json"));
+}
+
+}  // namespace
+}  // namespace tori

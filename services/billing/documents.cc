@@ -1,0 +1,167 @@
+// Rendering of documents: invoices.json (SPEC section 4), one canonical JSON object per
+// invoice and claim (hashed when issued), CSV per invoice.
+#include <openssl/evp.h>
+
+#include "events/base/decimal.h"
+#include "events/base/json_text.h"
+#include "fmt/format.h"
+#include "services/billing/billing.h"
+
+namespace tori {
+namespace {
+
+using engine::KeyName;
+using engine::QuarterName;
+
+std::string Money(int64_t cents) { return FormatDecimal(cents, kMoneyScale); }
+
+template <typename List, typename Fn>
+void AppendArray(std::string& out, const List& items, Fn item_json) {
+  out += "[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += i == 0 ? "\n  " : ",\n  ";
+    out += item_json(items[i]);
+  }
+  out += items.empty() ? "]" : "\n ]";
+}
+
+std::string LineJson(const engine::InvoiceLine& line) {
+  std::string out;
+  JsonObjectWriter w(out);
+  w.String("service_point_id", line.service_point_id).String("pool", line.pool)
+      .String("key", KeyName(line.key));
+  if (line.fallback_from) w.String("fallback_from", KeyName(*line.fallback_from));
+  w.String("weight_pct", FormatDecimal(line.weight_pct_e4, kPctScale))
+      .Int("basis_quantity", line.basis_quantity)
+      .Int("basis_total", line.basis_total)
+      .Int("amount_cents", line.amount_cents)
+      .String("amount", Money(line.amount_cents));
+  if (line.adjusts_quarter) w.String("adjusts_quarter", QuarterName(*line.adjusts_quarter));
+  w.Close();
+  return out;
+}
+
+std::string CsvField(std::string_view text) {
+  if (text.find_first_of(",\"\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::string InvoiceJson(const engine::Invoice& invoice) {
+  std::string lines = "[";
+  for (size_t i = 0; i < invoice.lines.size(); ++i) {
+    if (i > 0) lines += ",";
+    lines += LineJson(invoice.lines[i]);
+  }
+  lines += "]";
+  std::string out;
+  JsonObjectWriter(out)
+      .String("invoice_id", invoice.invoice_id)
+      .String("issuer_agency_id", invoice.issuer_agency_id)
+      .String("recipient_agency_id", invoice.recipient_agency_id)
+      .String("quarter", QuarterName(invoice.quarter))
+      .Int("total_cents", invoice.total_cents)
+      .String("total", Money(invoice.total_cents))
+      .Raw("lines", lines)
+      .Close();
+  return out;
+}
+
+std::string SubsidyClaimId(const engine::SubsidyClaim& claim) {
+  std::string id = fmt::format("{}-{}-{}-{}", QuarterName(claim.quarter), claim.service_point_id,
+                               claim.program_id, claim.claimant_agency_id);
+  if (claim.adjusts_quarter) id += "-adjusts-" + QuarterName(*claim.adjusts_quarter);
+  return id;
+}
+
+std::string SubsidyClaimJson(const engine::SubsidyClaim& claim) {
+  std::string out;
+  JsonObjectWriter w(out);
+  w.String("claim_id", SubsidyClaimId(claim))
+      .String("claimant_agency_id", claim.claimant_agency_id)
+      .String("program_id", claim.program_id)
+      .String("service_point_id", claim.service_point_id)
+      .String("quarter", QuarterName(claim.quarter))
+      .Int("basis_cents", claim.basis_cents)
+      .String("basis", Money(claim.basis_cents))
+      .Int("amount_cents", claim.amount_cents)
+      .String("amount", Money(claim.amount_cents));
+  if (claim.adjusts_quarter) w.String("adjusts_quarter", QuarterName(*claim.adjusts_quarter));
+  w.Close();
+  return out;
+}
+
+std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of) {
+  std::string out = "{";
+  AppendJsonString(out, "quarter");
+  out += ":";
+  AppendJsonString(out, QuarterName(result.quarter));
+  out += ",\n \"as_of\":{";
+  for (size_t p = 0; p < as_of.next_offsets.size(); ++p) {
+    out += fmt::format("{}\"p{}\":{}", p == 0 ? "" : ",", p, as_of.next_offsets[p]);
+  }
+  out += "},\n \"pools\":";
+  AppendArray(out, result.pools, [](const engine::PoolAmount& pool) {
+    std::string o;
+    JsonObjectWriter(o).String("service_point_id", pool.service_point_id).String("pool", pool.pool)
+        .Int("amount_cents", pool.amount_cents).String("amount", Money(pool.amount_cents)).Close();
+    return o;
+  });
+  out += ",\n \"invoices\":";
+  AppendArray(out, result.invoices, InvoiceJson);
+  out += ",\n \"host_shares\":";
+  AppendArray(out, result.host_shares, [](const engine::HostShare& share) {
+    std::string o;
+    JsonObjectWriter(o).String("agency_id", share.agency_id)
+        .String("service_point_id", share.service_point_id).String("pool", share.pool)
+        .Int("amount_cents", share.amount_cents).String("amount", Money(share.amount_cents)).Close();
+    return o;
+  });
+  out += ",\n \"subsidy_claims\":";
+  AppendArray(out, result.subsidy_claims, SubsidyClaimJson);
+  out += ",\n \"warnings\":";
+  AppendArray(out, result.warnings, [](const engine::Warning& warning) {
+    std::string o;
+    JsonObjectWriter(o).String("code", engine::WarningCodeName(warning.code))
+        .String("message", warning.message).Close();
+    return o;
+  });
+  out += "}\n";
+  return out;
+}
+
+std::string InvoiceCsv(const engine::Invoice& invoice) {
+  std::string out =
+      "invoice_id,issuer_agency_id,recipient_agency_id,quarter,service_point_id,pool,key,"
+      "fallback_from,weight_pct,basis_quantity,basis_total,amount_cents,amount,adjusts_quarter\n";
+  const std::string head = fmt::format("{},{},{},{}", CsvField(invoice.invoice_id),
+                                       CsvField(invoice.issuer_agency_id),
+                                       CsvField(invoice.recipient_agency_id), QuarterName(invoice.quarter));
+  for (const auto& line : invoice.lines) {
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", head, CsvField(line.service_point_id),
+                       CsvField(line.pool), KeyName(line.key),
+                       line.fallback_from ? KeyName(*line.fallback_from) : "",
+                       FormatDecimal(line.weight_pct_e4, kPctScale), line.basis_quantity,
+                       line.basis_total, line.amount_cents, Money(line.amount_cents),
+                       line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : "");
+  }
+  out += fmt::format("{},,total,,,,,,{},{},\n", head, invoice.total_cents, Money(invoice.total_cents));
+  return out;
+}
+
+}  // namespace tori

@@ -1,0 +1,24 @@
+// Private to services/billing: the issued documents as the projection holds them.
+#ifndef TORI_SERVICES_BILLING_INTERNAL_ISSUED_H_
+#define TORI_SERVICES_BILLING_INTERNAL_ISSUED_H_
+
+#include <vector>
+
+#include "events/codec/codec.h"
+#include "services/engine/engine.h"
+#include "services/state/state_store.h"
+
+namespace tori::billing_internal {
+
+struct IssuedDocuments {
+  std::vector<events::InvoiceIssued> invoice_events;       // in (quarter, id) order
+  std::vector<events::SubsidyClaimIssued> claim_events;    // in (quarter, id) order
+  std::vector<engine::Invoice> invoices;                   // the same, as engine types
+  std::vector<engine::SubsidyClaim> claims;
+};
+
+absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state);
+
+}  // namespace tori::billing_internal
+
+#endif  // TORI_SERVICES_BILLING_INTERNAL_ISSUED_H_

@@ -1,0 +1,295 @@
+// The projection -> the engine's input (per service point: host, agreement in effect,
+// pool amounts, key values per agency, subsidy already claimed this year) and the
+// issued documents -> engine types.
+#include <map>
+
+#include "absl/numeric/int128.h"
+#include "absl/time/civil_time.h"
+#include "events/base/check.h"
+#include "fmt/format.h"
+#include "services/billing/billing.h"
+#include "services/billing/internal/issued.h"
+#include "services/projector/projector.h"
+
+namespace tori {
+namespace {
+
+using engine::Quarter;
+namespace p = projection;
+
+absl::StatusOr<absl::CivilDay> ParseDay(const std::string& text) {
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(text, &day)) {
+    return absl::DataLossError(fmt::format("projection holds a bad date '{}'", text));
+  }
+  return day;
+}
+
+absl::StatusOr<engine::Key> KeyOf(const std::string& name) {
+  auto key = engine::ParseKey(name);
+  if (!key) return absl::DataLossError(fmt::format("projection holds an unknown key '{}'", name));
+  return *key;
+}
+
+absl::StatusOr<engine::Agreement> ToAgreement(const events::AgreementSigned& e) {
+  engine::Agreement a;
+  a.agreement_id = e.agreement_id();
+  a.version = e.version();
+  a.service_point_id = e.service_point_id();
+  TORI_ASSIGN_OR_RETURN(a.effective_from, ParseDay(e.effective_from()));
+  if (e.has_effective_to()) {
+    TORI_ASSIGN_OR_RETURN(absl::CivilDay to, ParseDay(e.effective_to()));
+    a.effective_to = to;
+  }
+  a.parties.assign(e.parties().begin(), e.parties().end());
+  for (const auto& pool : e.pools()) {
+    engine::PoolRule rule;
+    for (const auto& t : pool.tranches()) {
+      TORI_ASSIGN_OR_RETURN(engine::Key key, KeyOf(t.key()));
+      rule.tranches.push_back({t.weight_pct_e4(), key});
+    }
+    if (pool.has_fallback_key()) {
+      TORI_ASSIGN_OR_RETURN(rule.fallback_key, KeyOf(pool.fallback_key()));
+    }
+    a.pools[pool.pool()] = std::move(rule);
+  }
+  for (const auto& w : e.service_weights()) a.service_weights_e4[w.service_code()] = w.weight_e4();
+  for (const auto& f : e.fixed_shares()) a.fixed_shares_pct_e4[f.agency_id()] = f.pct_e4();
+  for (const auto& s : e.subsidies()) {
+    engine::SubsidyRule rule;
+    rule.program_id = s.program_id();
+    rule.claimant_agency_id = s.claimant_agency_id();
+    rule.rate_pct_e4 = s.rate_pct_e4();
+    rule.basis = s.basis() == events::SUBSIDY_BASIS_CLAIMANT_SHARE ? engine::SubsidyBasis::kClaimantShare
+                                                                  : engine::SubsidyBasis::kPoolTotal;
+    rule.pools.assign(s.pools().begin(), s.pools().end());
+    if (s.has_annual_cap_cents()) rule.annual_cap_cents = s.annual_cap_cents();
+    a.subsidies.push_back(std::move(rule));
+  }
+  return a;
+}
+
+absl::StatusOr<int64_t> ToInt64(absl::int128 value, std::string_view what) {
+  if (value > absl::int128(INT64_MAX)) {
+    return absl::OutOfRangeError(fmt::format("{} exceeds the int64 range", what));
+  }
+  return static_cast<int64_t>(value);
+}
+
+template <typename Proto>
+absl::StatusOr<Proto> Decode(std::string_view bytes) {
+  Proto proto;
+  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("projection holds an undecodable record; run `tori rebuild`");
+  }
+  return proto;
+}
+
+// Scans `prefix`, decoding each value as Proto.
+template <typename Proto>
+absl::StatusOr<std::vector<Proto>> ScanRecords(StateStore& state, const std::string& prefix) {
+  std::vector<Proto> records;
+  bool ok = true;
+  TORI_RETURN_IF_ERROR(state.ScanProjection(prefix, [&](std::string_view, std::string_view value) {
+    Proto proto;
+    ok = proto.ParseFromArray(value.data(), static_cast<int>(value.size()));
+    if (ok) records.push_back(std::move(proto));
+    return ok;
+  }));
+  if (!ok) return absl::DataLossError("projection holds an undecodable record; run `tori rebuild`");
+  return records;
+}
+
+// Sum over the quarter's days of each agency's allocated centi-m2 (SPEC: dedicated_area).
+absl::Status AddDedicatedArea(StateStore& state, const std::string& point, Quarter quarter,
+                              std::map<std::string, engine::MeasuredKeys>& keys) {
+  TORI_ASSIGN_OR_RETURN(auto allocations,
+                        ScanRecords<events::SpaceAllocated>(state, p::Key(p::kSpace, {point}, true)));
+  const absl::CivilDay first = quarter.FirstDay();
+  const absl::CivilDay end(absl::CivilMonth(first) + 3);
+  std::map<std::string, absl::int128> area_days;
+  for (size_t i = 0; i < allocations.size(); ++i) {  // in effective_from order (key order)
+    TORI_ASSIGN_OR_RETURN(absl::CivilDay from, ParseDay(allocations[i].effective_from()));
+    absl::CivilDay until = end;
+    if (i + 1 < allocations.size()) {
+      TORI_ASSIGN_OR_RETURN(until, ParseDay(allocations[i + 1].effective_from()));
+    }
+    const absl::CivilDay lo = std::max(from, first);
+    const absl::CivilDay hi = std::min(until, end);
+    if (hi <= lo) continue;
+    const int64_t days = hi - lo;
+    for (const auto& a : allocations[i].allocations()) {
+      area_days[a.agency_id()] += absl::int128(a.area_centi_m2()) * days;
+    }
+  }
+  for (const auto& [agency, value] : area_days) {
+    TORI_ASSIGN_OR_RETURN(keys[agency].dedicated_area_centi_m2_days,
+                          ToInt64(value, fmt::format("dedicated_area of '{}' at '{}'", agency, point)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace billing_internal {
+
+absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
+  IssuedDocuments issued;
+  TORI_ASSIGN_OR_RETURN(issued.invoice_events,
+                        ScanRecords<events::InvoiceIssued>(state, p::Key(p::kInvoice, {}, false) + '\0'));
+  TORI_ASSIGN_OR_RETURN(issued.claim_events,
+                        ScanRecords<events::SubsidyClaimIssued>(state, p::Key(p::kClaim, {}, false) + '\0'));
+  for (const auto& e : issued.invoice_events) {
+    engine::Invoice invoice;
+    invoice.invoice_id = e.invoice_id();
+    invoice.issuer_agency_id = e.issuer_agency_id();
+    invoice.recipient_agency_id = e.recipient_agency_id();
+    TORI_ASSIGN_OR_RETURN(invoice.quarter, engine::ParseQuarter(e.quarter()));
+    invoice.total_cents = e.total_cents();
+    for (const auto& l : e.lines()) {
+      engine::InvoiceLine line;
+      line.service_point_id = l.service_point_id();
+      line.pool = l.pool();
+      TORI_ASSIGN_OR_RETURN(line.key, KeyOf(l.key()));
+      if (l.has_fallback_from()) {
+        TORI_ASSIGN_OR_RETURN(engine::Key from, KeyOf(l.fallback_from()));
+        line.fallback_from = from;
+      }
+      line.weight_pct_e4 = l.weight_pct_e4();
+      line.basis_quantity = l.basis_quantity();
+      line.basis_total = l.basis_total();
+      line.amount_cents = l.amount_cents();
+      if (l.has_adjusts_quarter()) {
+        TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(l.adjusts_quarter()));
+        line.adjusts_quarter = q;
+      }
+      invoice.lines.push_back(std::move(line));
+    }
+    issued.invoices.push_back(std::move(invoice));
+  }
+  for (const auto& e : issued.claim_events) {
+    engine::SubsidyClaim claim;
+    claim.claimant_agency_id = e.claimant_agency_id();
+    claim.program_id = e.program_id();
+    claim.service_point_id = e.service_point_id();
+    TORI_ASSIGN_OR_RETURN(claim.quarter, engine::ParseQuarter(e.quarter()));
+    claim.basis_cents = e.basis_cents();
+    claim.amount_cents = e.amount_cents();
+    if (e.has_adjusts_quarter()) {
+      TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(e.adjusts_quarter()));
+      claim.adjusts_quarter = q;
+    }
+    issued.claims.push_back(std::move(claim));
+  }
+  return issued;
+}
+
+}  // namespace billing_internal
+
+absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter quarter) {
+  engine::BillingInput input;
+  input.quarter = quarter;
+  const std::string q = engine::QuarterName(quarter);
+  TORI_ASSIGN_OR_RETURN(auto points, ScanRecords<events::ServicePointOpened>(
+                                         state, p::Key(p::kPoint, {}, false) + '\0'));
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+
+  for (const auto& point : points) {
+    engine::ServicePointInput sp;
+    sp.service_point_id = point.service_point_id();
+    sp.host_agency_id = point.host_agency_id();
+
+    TORI_ASSIGN_OR_RETURN(auto signed_versions, ScanRecords<events::AgreementSigned>(
+                                                    state, p::Key(p::kAgreement, {point.service_point_id()}, true)));
+    std::vector<engine::Agreement> versions;
+    for (const auto& e : signed_versions) {
+      TORI_ASSIGN_OR_RETURN(engine::Agreement a, ToAgreement(e));
+      versions.push_back(std::move(a));
+    }
+    TORI_ASSIGN_OR_RETURN(std::optional<size_t> selected,
+                          engine::SelectAgreement(versions, quarter.FirstDay()));
+    if (selected) sp.agreement = versions[*selected];
+
+    // Pools: every cost posted for a month of the quarter.
+    TORI_RETURN_IF_ERROR(state.ScanProjection(
+        p::Key(p::kCost, {point.service_point_id(), q}, true), [&](std::string_view key, std::string_view value) {
+          const auto parts = p::SplitKey(key);  // point, quarter, pool, cost_id
+          events::CostPosted cost;
+          if (!cost.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
+          sp.pool_amounts_cents[std::string(parts[2])] += cost.amount_cents();
+          return true;
+        }));
+
+    // Contact keys, weighting each service code by the agreement's weights.
+    std::map<std::string, absl::int128> weighted;
+    TORI_RETURN_IF_ERROR(state.ScanProjection(
+        p::Key(p::kContacts, {point.service_point_id(), q}, true),
+        [&](std::string_view key, std::string_view value) {
+          const auto parts = p::SplitKey(key);  // point, quarter, agency, code
+          const std::string agency(parts[2]);
+          const ContactCounts counts = p::DecodeCounts(value);
+          engine::MeasuredKeys& keys = sp.key_values[agency];
+          keys.contacts += counts.contacts;
+          keys.advisor_contacts += counts.advisor_contacts;
+          keys.advisor_time_s += counts.advisor_time_s;
+          int64_t weight_e4 = 10'000;  // 1.0000 when not listed
+          if (sp.agreement) {
+            auto it = sp.agreement->service_weights_e4.find(std::string(parts[3]));
+            if (it != sp.agreement->service_weights_e4.end()) weight_e4 = it->second;
+          }
+          weighted[agency] += absl::int128(counts.contacts) * weight_e4;
+          return true;
+        }));
+    for (const auto& [agency, value] : weighted) {
+      TORI_ASSIGN_OR_RETURN(sp.key_values[agency].weighted_contacts_e4,
+                            ToInt64(value, fmt::format("weighted_contacts of '{}'", agency)));
+    }
+    TORI_RETURN_IF_ERROR(state.ScanProjection(
+        p::Key(p::kBookings, {point.service_point_id(), q}, true),
+        [&](std::string_view key, std::string_view value) {
+          sp.key_values[std::string(p::SplitKey(key)[2])].booked_minutes += p::DecodeInt(value);
+          return true;
+        }));
+    TORI_RETURN_IF_ERROR(AddDedicatedArea(state, point.service_point_id(), quarter, sp.key_values));
+
+    // Subsidy issued earlier in the same calendar year; an adjustment counts in the
+    // year of the quarter it adjusts.
+    std::map<std::pair<std::string, std::string>, int64_t> claimed;
+    for (const auto& claim : issued.claims) {
+      const Quarter counted_in = claim.adjusts_quarter.value_or(claim.quarter);
+      if (claim.service_point_id != point.service_point_id() || claim.quarter >= quarter ||
+          counted_in.year != quarter.year) {
+        continue;
+      }
+      claimed[{claim.program_id, claim.claimant_agency_id}] += claim.amount_cents;
+    }
+    for (const auto& [id, amount] : claimed) sp.subsidy_claimed_this_year.push_back({id.first, id.second, amount});
+    input.service_points.push_back(std::move(sp));
+  }
+  return input;
+}
+
+absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quarter) {
+  TORI_ASSIGN_OR_RETURN(engine::BillingInput input, LoadBillingInput(state, quarter));
+  TORI_ASSIGN_OR_RETURN(engine::BillingResult result, engine::ComputeBilling(input));
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  // Every earlier quarter with issued documents is recomputed with what is known now.
+  std::vector<Quarter> earlier;
+  for (const auto& invoice : issued.invoices) earlier.push_back(invoice.quarter);
+  for (const auto& claim : issued.claims) earlier.push_back(claim.quarter);
+  std::sort(earlier.begin(), earlier.end());
+  earlier.erase(std::unique(earlier.begin(), earlier.end()), earlier.end());
+  for (Quarter prior : earlier) {
+    if (prior >= quarter) continue;
+    TORI_ASSIGN_OR_RETURN(engine::BillingInput prior_input, LoadBillingInput(state, prior));
+    TORI_ASSIGN_OR_RETURN(engine::BillingResult recomputed, engine::ComputeBilling(prior_input));
+    TORI_ASSIGN_OR_RETURN(engine::Adjustments adjustments,
+                          engine::ComputeAdjustments(quarter, recomputed, issued.invoices, issued.claims));
+    TORI_RETURN_IF_ERROR(engine::MergeAdjustments(adjustments, &result));
+  }
+  // An invoice without lines has nothing to say: it is neither written nor issued.
+  std::erase_if(result.invoices, [](const engine::Invoice& invoice) { return invoice.lines.empty(); });
+  return result;
+}
+
+}  // namespace tori

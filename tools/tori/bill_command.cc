@@ -1,0 +1,48 @@
+#include <filesystem>
+
+#include "events/base/decimal.h"
+#include "fmt/format.h"
+#include "services/billing/billing.h"
+#include "tools/tori/commands.h"
+
+namespace tori {
+
+int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
+            bool dry_run) {
+  auto data = OpenDataDir(data_dir);
+  if (!data.ok()) return Fail(data.status());
+  BillRequest request;
+  request.quarter = quarter;
+  request.out_dir = out_dir;
+  request.dry_run = dry_run;
+  request.scratch_dir = data_dir + "/scratch-replay";
+  auto outcome = Bill(*data->log, *data->state, request);
+  if (!outcome.ok()) return Fail(outcome.status());
+
+  const auto& result = outcome->result;
+  for (const auto& warning : result.warnings) {
+    fmt::print(stderr, "warning {}: {}\n", engine::WarningCodeName(warning.code), warning.message);
+  }
+  fmt::print("{} billed as of log position {}: {} invoices, {} subsidy claims\n",
+             engine::QuarterName(quarter), outcome->as_of.ToString(), result.invoices.size(),
+             result.subsidy_claims.size());
+  for (const auto& invoice : result.invoices) {
+    fmt::print("  {:<40} {:>16} EUR\n", invoice.invoice_id, FormatDecimal(invoice.total_cents, kMoneyScale));
+  }
+  if (outcome->already_issued) {
+    fmt::print("{} was issued before: these are the issued documents, recomputed from the log "
+               "up to {} and checked against their hashes; later events show up as adjustments "
+               "on the next quarter billed\n",
+               engine::QuarterName(quarter), outcome->as_of.ToString());
+  } else if (dry_run) {
+    fmt::print("dry run: nothing issued\n");
+  } else {
+    fmt::print("issued {} documents (invoice_issued / subsidy_claim_issued events in the log)\n",
+               outcome->documents_issued);
+  }
+  fmt::print("files: {} (and {} CSV files beside it)\n", outcome->files.front(),
+             outcome->files.size() - 1);
+  return 0;
+}
+
+}  // namespace tori

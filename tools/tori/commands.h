@@ -1,0 +1,41 @@
+// The subcommands of `tori`, each a thin layer over the services libraries: open the
+// data directory, run, print for people, return the exit code (SPEC section 6:
+// 0 success, 1 the run failed with a message on stderr, 2 usage error).
+#ifndef TORI_TOOLS_TORI_COMMANDS_H_
+#define TORI_TOOLS_TORI_COMMANDS_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "events/log/event_log.h"
+#include "services/engine/engine.h"
+#include "services/state/state_store.h"
+#include "tools/generate/generator.h"
+
+namespace tori {
+
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints "tori: <message>" (and what to do next) on stderr; returns kExitFailed.
+int Fail(const absl::Status& status, std::string_view what_next = "");
+
+// The log and the state of one --data directory.
+struct DataDir {
+  std::string path;
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<StateStore> state;
+};
+absl::StatusOr<DataDir> OpenDataDir(const std::string& path);
+
+int RunIngest(const std::string& data_dir, const std::string& file);
+int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
+            bool dry_run);
+int RunRebuild(const std::string& data_dir);
+int RunGenerate(const GenerateOptions& options, const std::string& out_path);
+int RunDemo(const std::string& dir);
+
+}  // namespace tori
+
+#endif  // TORI_TOOLS_TORI_COMMANDS_H_
