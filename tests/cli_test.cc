@@ -102,6 +102,10 @@ TEST_F(CliTest, DemoBillsTheQuarterAndIsTheSameTheSecondTime) {
   ASSERT_TRUE(fs::exists(dir + "/out/invoices.json"));
   std::ifstream in(dir + "/out/invoices.json");
   const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ToriRun verify = Tori("verify --data " + dir + "/data");
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr("OK       2026Q1 2026Q1-espoo-kela"));
+  EXPECT_THAT(verify.out, HasSubstr(" 0 differ"));
   ToriRun second = Tori("demo --dir " + dir);
   ASSERT_EQ(second.exit_code, 0) << second.out;
   EXPECT_THAT(second.out, HasSubstr("the same documents again"));

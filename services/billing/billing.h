@@ -16,6 +16,8 @@
 #ifndef TORI_SERVICES_BILLING_BILLING_H_
 #define TORI_SERVICES_BILLING_BILLING_H_
 
+#include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,31 @@ struct BillOutcome {
 // Brings the state up to the log, computes (or recomputes, for an issued quarter) the
 // quarter's documents, writes them to request.out_dir and, unless dry_run, issues them.
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request);
+
+// ---------------------------------------------------------------- audit (SPEC section 5)
+struct VerifiedDocument {
+  std::string document_id;  // invoice_id or claim_id
+  std::string quarter;
+  std::string as_of;
+  bool ok = false;
+  std::string difference;  // when not ok: the first differing field, or what is missing
+};
+
+struct VerifyReport {
+  std::vector<VerifiedDocument> documents;  // in the order they were issued
+  uint64_t events_replayed = 0;
+  bool ok() const {
+    return std::all_of(documents.begin(), documents.end(), [](const auto& d) { return d.ok; });
+  }
+};
+
+// Replays the whole log from the start into a fresh state in `scratch_dir` (the live
+// state is never touched) and recomputes every document issued in the log at its
+// as_of. A document is OK when its stored content hashes to its content_sha256 and the
+// recomputation gives the same document. `on_progress(events_replayed)` is called now
+// and then.
+absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_dir,
+                                    const std::function<void(uint64_t)>& on_progress = {});
 
 }  // namespace tori
 

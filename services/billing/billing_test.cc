@@ -212,3 +212,54 @@ TEST_F(BillingTest, ReplayedStateGivesTheSameDocuments) {
 
 }  // namespace
 }  // namespace tori
+
+namespace tori {
+namespace {
+
+TEST_F(BillingTest, VerifyReproducesEveryIssuedDocument) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
+  ASSERT_TRUE(BillQuarter({2026, 2}, "q2").ok());
+  auto report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
+  // Q1: 2 invoices and the claim; Q2: 2 invoices of adjustments and the (zero) claim.
+  EXPECT_EQ(report->documents.size(), 3u + 3u);
+  for (const auto& doc : report->documents) EXPECT_TRUE(doc.ok) << doc.document_id << ": " << doc.difference;
+}
+
+TEST_F(BillingTest, VerifyNamesTheDocumentsAForgedEventChanges) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  // Forge a copy of the log with valid checksums in which contact x3 belongs to kela,
+  // as someone rewriting history would; the issued documents stay as they were.
+  auto forged = *EmbeddedLog::Open((dir_ / "forged/log").string());
+  auto cursor = *log_->Read(LogPosition{{0}});
+  LogRecord record;
+  std::vector<std::string> payloads;
+  while (*cursor->Next(record)) {
+    events::Event event;
+    ASSERT_TRUE(event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size())));
+    if (event.has_contact_recorded() && event.contact_recorded().contact_id() == "x3") {
+      event.mutable_contact_recorded()->set_agency_id("kela");
+    }
+    payloads.push_back(event.SerializeAsString());
+  }
+  std::vector<AppendRecord> records;
+  for (const auto& p : payloads) records.push_back({"", p});
+  ASSERT_TRUE(forged->Append(records).ok());
+  auto report = Verify(*forged, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->ok());
+  std::map<std::string, std::string> differences;
+  for (const auto& doc : report->documents) {
+    if (!doc.ok) differences[doc.document_id] = doc.difference;
+  }
+  ASSERT_TRUE(differences.contains("2026Q1-espoo-kela"));
+  EXPECT_THAT(differences["2026Q1-espoo-kela"], HasSubstr("total_cents"));
+  EXPECT_TRUE(differences.contains("2026Q1-espoo-vero"));
+}
+
+}  // namespace
+}  // namespace tori

@@ -133,6 +133,50 @@ absl::Status AddDedicatedArea(StateStore& state, const std::string& point, Quart
 
 namespace billing_internal {
 
+absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) {
+  engine::Invoice invoice;
+  invoice.invoice_id = e.invoice_id();
+  invoice.issuer_agency_id = e.issuer_agency_id();
+  invoice.recipient_agency_id = e.recipient_agency_id();
+  TORI_ASSIGN_OR_RETURN(invoice.quarter, engine::ParseQuarter(e.quarter()));
+  invoice.total_cents = e.total_cents();
+  for (const auto& l : e.lines()) {
+    engine::InvoiceLine line;
+    line.service_point_id = l.service_point_id();
+    line.pool = l.pool();
+    TORI_ASSIGN_OR_RETURN(line.key, KeyOf(l.key()));
+    if (l.has_fallback_from()) {
+      TORI_ASSIGN_OR_RETURN(engine::Key from, KeyOf(l.fallback_from()));
+      line.fallback_from = from;
+    }
+    line.weight_pct_e4 = l.weight_pct_e4();
+    line.basis_quantity = l.basis_quantity();
+    line.basis_total = l.basis_total();
+    line.amount_cents = l.amount_cents();
+    if (l.has_adjusts_quarter()) {
+      TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(l.adjusts_quarter()));
+      line.adjusts_quarter = q;
+    }
+    invoice.lines.push_back(std::move(line));
+  }
+  return invoice;
+}
+
+absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIssued& e) {
+  engine::SubsidyClaim claim;
+  claim.claimant_agency_id = e.claimant_agency_id();
+  claim.program_id = e.program_id();
+  claim.service_point_id = e.service_point_id();
+  TORI_ASSIGN_OR_RETURN(claim.quarter, engine::ParseQuarter(e.quarter()));
+  claim.basis_cents = e.basis_cents();
+  claim.amount_cents = e.amount_cents();
+  if (e.has_adjusts_quarter()) {
+    TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(e.adjusts_quarter()));
+    claim.adjusts_quarter = q;
+  }
+  return claim;
+}
+
 absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
   IssuedDocuments issued;
   TORI_ASSIGN_OR_RETURN(issued.invoice_events,
@@ -140,45 +184,11 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
   TORI_ASSIGN_OR_RETURN(issued.claim_events,
                         ScanRecords<events::SubsidyClaimIssued>(state, p::Key(p::kClaim, {}, false) + '\0'));
   for (const auto& e : issued.invoice_events) {
-    engine::Invoice invoice;
-    invoice.invoice_id = e.invoice_id();
-    invoice.issuer_agency_id = e.issuer_agency_id();
-    invoice.recipient_agency_id = e.recipient_agency_id();
-    TORI_ASSIGN_OR_RETURN(invoice.quarter, engine::ParseQuarter(e.quarter()));
-    invoice.total_cents = e.total_cents();
-    for (const auto& l : e.lines()) {
-      engine::InvoiceLine line;
-      line.service_point_id = l.service_point_id();
-      line.pool = l.pool();
-      TORI_ASSIGN_OR_RETURN(line.key, KeyOf(l.key()));
-      if (l.has_fallback_from()) {
-        TORI_ASSIGN_OR_RETURN(engine::Key from, KeyOf(l.fallback_from()));
-        line.fallback_from = from;
-      }
-      line.weight_pct_e4 = l.weight_pct_e4();
-      line.basis_quantity = l.basis_quantity();
-      line.basis_total = l.basis_total();
-      line.amount_cents = l.amount_cents();
-      if (l.has_adjusts_quarter()) {
-        TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(l.adjusts_quarter()));
-        line.adjusts_quarter = q;
-      }
-      invoice.lines.push_back(std::move(line));
-    }
+    TORI_ASSIGN_OR_RETURN(engine::Invoice invoice, ToEngineInvoice(e));
     issued.invoices.push_back(std::move(invoice));
   }
   for (const auto& e : issued.claim_events) {
-    engine::SubsidyClaim claim;
-    claim.claimant_agency_id = e.claimant_agency_id();
-    claim.program_id = e.program_id();
-    claim.service_point_id = e.service_point_id();
-    TORI_ASSIGN_OR_RETURN(claim.quarter, engine::ParseQuarter(e.quarter()));
-    claim.basis_cents = e.basis_cents();
-    claim.amount_cents = e.amount_cents();
-    if (e.has_adjusts_quarter()) {
-      TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(e.adjusts_quarter()));
-      claim.adjusts_quarter = q;
-    }
+    TORI_ASSIGN_OR_RETURN(engine::SubsidyClaim claim, ToEngineClaim(e));
     issued.claims.push_back(std::move(claim));
   }
   return issued;

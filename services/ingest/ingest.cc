@@ -182,10 +182,20 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
   LogRecord record;
   events::Event event;
   uint64_t applied = 0;
-  while (true) {
+  // Partitions whose records up to `end` are all read; stop when every one is.
+  size_t partitions_done = 0;
+  std::vector<bool> done(end.next_offsets.size(), false);
+  for (size_t p = 0; p < end.next_offsets.size(); ++p) {
+    if (from.next_offsets[p] >= end.next_offsets[p]) done[p] = true, ++partitions_done;
+  }
+  while (partitions_done < done.size()) {
     TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
     if (!more) break;
     if (record.offset >= end.next_offsets[record.partition]) continue;  // beyond `until`
+    if (record.offset + 1 == end.next_offsets[record.partition]) {
+      done[record.partition] = true;
+      ++partitions_done;
+    }
     if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
       return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a "
                                              "tori event",

@@ -46,3 +46,38 @@ int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::str
 }
 
 }  // namespace tori
+
+namespace tori {
+
+int RunVerify(const std::string& data_dir) {
+  auto data = OpenDataDir(data_dir);
+  if (!data.ok()) return Fail(data.status());
+  const absl::Time started = absl::Now();
+  absl::Time next_progress = started + absl::Seconds(2);
+  auto report = Verify(*data->log, data_dir + "/scratch-verify", [&](uint64_t replayed) {
+    if (absl::Now() < next_progress) return;
+    next_progress = absl::Now() + absl::Seconds(2);
+    fmt::print(stderr, "verify: replayed {} events, {:.0f} s\n", replayed,
+               absl::ToDoubleSeconds(absl::Now() - started));
+  });
+  if (!report.ok()) {
+    return Fail(report.status(), "the log could not be replayed; nothing was verified");
+  }
+  size_t differs = 0;
+  for (const auto& doc : report->documents) {
+    if (doc.ok) {
+      fmt::print("OK       {} {} (as of {})\n", doc.quarter, doc.document_id, doc.as_of);
+    } else {
+      ++differs;
+      fmt::print("DIFFERS  {} {} (as of {}): {}\n", doc.quarter, doc.document_id, doc.as_of,
+                 doc.difference);
+    }
+  }
+  fmt::print("verified {} documents from {} events replayed in {:.1f} s: {} OK, {} differ\n",
+             report->documents.size(), report->events_replayed,
+             absl::ToDoubleSeconds(absl::Now() - started), report->documents.size() - differs,
+             differs);
+  return differs == 0 ? 0 : kExitFailed;
+}
+
+}  // namespace tori

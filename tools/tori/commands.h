@@ -33,6 +33,7 @@ int RunIngest(const std::string& data_dir, const std::string& file);
 int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run);
 int RunRebuild(const std::string& data_dir);
+int RunVerify(const std::string& data_dir);
 int RunGenerate(const GenerateOptions& options, const std::string& out_path);
 int RunDemo(const std::string& dir);
 

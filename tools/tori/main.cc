@@ -54,6 +54,14 @@ int Main(int argc, char** argv) {
   bill->add_option("--out", out_dir, "directory for invoices.json and the CSV files")->required();
   bill->add_flag("--dry-run", dry_run, "compute and write the files, issue nothing");
 
+  CLI::App* verify = app.add_subcommand(
+      "verify",
+      "Replay the whole event log into a fresh scratch state (the live state is not touched) "
+      "and recompute every issued invoice and subsidy claim at its as_of position. Prints "
+      "OK or DIFFERS (with the first differing field) per document and a summary; exit 1 "
+      "when any document differs.");
+  AddDataOption(*verify, data_dir);
+
   CLI::App* rebuild = app.add_subcommand(
       "rebuild", "Recreate the state (projections and indexes) from the event log.");
   AddDataOption(*rebuild, data_dir);
@@ -101,6 +109,7 @@ int Main(int argc, char** argv) {
     return RunBill(data_dir, *quarter, out_dir, dry_run);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
+  if (verify->parsed()) return RunVerify(data_dir);
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
   if (demo->parsed()) return RunDemo(demo_dir);
   return kExitUsage;

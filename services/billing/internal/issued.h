@@ -19,6 +19,10 @@ struct IssuedDocuments {
 
 absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state);
 
+// An issued event's document as the engine's type.
+absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e);
+absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIssued& e);
+
 }  // namespace tori::billing_internal
 
 #endif  // TORI_SERVICES_BILLING_INTERNAL_ISSUED_H_

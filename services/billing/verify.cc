@@ -1,0 +1,185 @@
+// tori verify: every issued document, recomputed from the log alone.
+#include <filesystem>
+#include <map>
+
+#include "events/base/check.h"
+#include "fmt/format.h"
+#include "services/billing/billing.h"
+#include "services/billing/internal/issued.h"
+#include "services/ingest/ingest.h"
+
+namespace tori {
+namespace {
+
+using billing_internal::ToEngineClaim;
+using billing_internal::ToEngineInvoice;
+
+// What one run issued: all documents of one quarter, computed at one as_of.
+struct IssuedRun {
+  LogPosition as_of;
+  std::string as_of_text;
+  engine::Quarter quarter;
+  std::vector<events::InvoiceIssued> invoices;
+  std::vector<events::SubsidyClaimIssued> claims;
+};
+
+std::string FirstDifference(const engine::Invoice& stored, const engine::Invoice& computed) {
+  if (stored.issuer_agency_id != computed.issuer_agency_id) return "issuer_agency_id";
+  if (stored.recipient_agency_id != computed.recipient_agency_id) return "recipient_agency_id";
+  if (stored.total_cents != computed.total_cents) {
+    return fmt::format("total_cents: issued {}, recomputed {}", stored.total_cents, computed.total_cents);
+  }
+  const size_t n = std::min(stored.lines.size(), computed.lines.size());
+  for (size_t i = 0; i < n; ++i) {
+    const auto& a = stored.lines[i];
+    const auto& b = computed.lines[i];
+    auto field = [&](const char* name, auto x, auto y) -> std::optional<std::string> {
+      if (x == y) return std::nullopt;
+      return fmt::format("lines[{}].{}: issued {}, recomputed {}", i, name, x, y);
+    };
+    for (auto diff : {field("service_point_id", a.service_point_id, b.service_point_id),
+                      field("pool", a.pool, b.pool),
+                      field("key", engine::KeyName(a.key), engine::KeyName(b.key)),
+                      field("weight_pct_e4", a.weight_pct_e4, b.weight_pct_e4),
+                      field("basis_quantity", a.basis_quantity, b.basis_quantity),
+                      field("basis_total", a.basis_total, b.basis_total),
+                      field("amount_cents", a.amount_cents, b.amount_cents)}) {
+      if (diff) return *diff;
+    }
+    if (a != b) return fmt::format("lines[{}] (fallback_from or adjusts_quarter)", i);
+  }
+  if (stored.lines.size() != computed.lines.size()) {
+    return fmt::format("lines: issued {}, recomputed {}", stored.lines.size(), computed.lines.size());
+  }
+  return "the canonical JSON";
+}
+
+std::string FirstDifference(const engine::SubsidyClaim& stored, const engine::SubsidyClaim& computed) {
+  if (stored.basis_cents != computed.basis_cents) {
+    return fmt::format("basis_cents: issued {}, recomputed {}", stored.basis_cents, computed.basis_cents);
+  }
+  if (stored.amount_cents != computed.amount_cents) {
+    return fmt::format("amount_cents: issued {}, recomputed {}", stored.amount_cents, computed.amount_cents);
+  }
+  return "the canonical JSON";
+}
+
+// Pass 1: the issued documents, grouped by run, from the log itself.
+absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
+  LogPosition start;
+  start.next_offsets.assign(log.partition_count(), 0);
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(start));
+  std::map<std::pair<std::string, std::string>, size_t> run_index;  // (as_of, quarter)
+  std::vector<IssuedRun> runs;
+  LogRecord record;
+  events::Event event;
+  while (true) {
+    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
+    if (!more) break;
+    if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
+      return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a tori event",
+                                             record.partition, record.offset));
+    }
+    if (!event.has_invoice_issued() && !event.has_subsidy_claim_issued()) continue;
+    const std::string& as_of = event.has_invoice_issued() ? event.invoice_issued().as_of()
+                                                          : event.subsidy_claim_issued().as_of();
+    const std::string& quarter = event.has_invoice_issued() ? event.invoice_issued().quarter()
+                                                            : event.subsidy_claim_issued().quarter();
+    auto [it, added] = run_index.emplace(std::make_pair(as_of, quarter), runs.size());
+    if (added) {
+      IssuedRun run;
+      TORI_ASSIGN_OR_RETURN(run.as_of, LogPosition::Parse(as_of));
+      run.as_of_text = as_of;
+      TORI_ASSIGN_OR_RETURN(run.quarter, engine::ParseQuarter(quarter));
+      runs.push_back(std::move(run));
+    }
+    if (event.has_invoice_issued()) {
+      runs[it->second].invoices.push_back(event.invoice_issued());
+    } else {
+      runs[it->second].claims.push_back(event.subsidy_claim_issued());
+    }
+  }
+  // Replay order: ascending positions (each run's as_of is the log end when it began).
+  std::stable_sort(runs.begin(), runs.end(), [](const IssuedRun& a, const IssuedRun& b) {
+    return a.as_of.next_offsets < b.as_of.next_offsets;
+  });
+  return runs;
+}
+
+void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, VerifyReport& report) {
+  std::map<std::string, const engine::Invoice*> computed_invoices;
+  for (const auto& invoice : computed.invoices) computed_invoices[invoice.invoice_id] = &invoice;
+  std::map<std::string, const engine::SubsidyClaim*> computed_claims;
+  for (const auto& claim : computed.subsidy_claims) computed_claims[SubsidyClaimId(claim)] = &claim;
+  const std::string quarter = engine::QuarterName(run.quarter);
+
+  auto check = [&](const std::string& id, const std::string& stored_hash, auto stored_doc,
+                   auto& computed_map, auto to_json) {
+    VerifiedDocument doc{id, quarter, run.as_of_text, false, ""};
+    if (!stored_doc.ok()) {
+      doc.difference = fmt::format("the issued event cannot be read: {}",
+                                   std::string(stored_doc.status().message()));
+    } else if (Sha256Hex(to_json(*stored_doc)) != stored_hash) {
+      doc.difference = "the issued content does not match its content_sha256 (the event was altered)";
+    } else if (auto it = computed_map.find(id); it == computed_map.end()) {
+      doc.difference = "the log at as_of does not produce this document";
+    } else if (Sha256Hex(to_json(*it->second)) != stored_hash) {
+      doc.difference = FirstDifference(*stored_doc, *it->second);
+    } else {
+      doc.ok = true;
+    }
+    if (auto it = computed_map.find(id); it != computed_map.end()) computed_map.erase(it);
+    report.documents.push_back(std::move(doc));
+  };
+  for (const auto& e : run.invoices) {
+    check(e.invoice_id(), e.content_sha256(), ToEngineInvoice(e), computed_invoices, InvoiceJson);
+  }
+  for (const auto& e : run.claims) {
+    check(e.claim_id(), e.content_sha256(), ToEngineClaim(e), computed_claims, SubsidyClaimJson);
+  }
+  for (const auto& [id, invoice] : computed_invoices) {
+    report.documents.push_back({id, quarter, run.as_of_text, false,
+                                "the log at as_of produces this invoice, but it was never issued"});
+  }
+  for (const auto& [id, claim] : computed_claims) {
+    report.documents.push_back({id, quarter, run.as_of_text, false,
+                                "the log at as_of produces this claim, but it was never issued"});
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_dir,
+                                    const std::function<void(uint64_t)>& on_progress) {
+  TORI_ASSIGN_OR_RETURN(std::vector<IssuedRun> runs, CollectIssued(log));
+  VerifyReport report;
+  std::error_code ec;
+  std::filesystem::remove_all(scratch_dir, ec);
+  {
+    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(scratch_dir));
+    for (const IssuedRun& run : runs) {
+      // Runs are in ascending as_of order, so the replay only moves forward.
+      bool forward = scratch->applied().next_offsets.empty();
+      if (!forward) {
+        forward = true;
+        for (size_t p = 0; p < run.as_of.next_offsets.size(); ++p) {
+          if (run.as_of.next_offsets[p] < scratch->applied().next_offsets[p]) forward = false;
+        }
+      }
+      if (!forward) {
+        scratch.reset();
+        std::filesystem::remove_all(scratch_dir, ec);
+        TORI_ASSIGN_OR_RETURN(scratch, StateStore::Open(scratch_dir));
+      }
+      TORI_ASSIGN_OR_RETURN(uint64_t replayed, CatchUp(log, *scratch, &run.as_of));
+      report.events_replayed += replayed;
+      if (on_progress) on_progress(report.events_replayed);
+      TORI_ASSIGN_OR_RETURN(engine::BillingResult computed, ComputeRun(*scratch, run.quarter));
+      CheckRun(run, computed, report);
+    }
+  }
+  std::filesystem::remove_all(scratch_dir, ec);
+  return report;
+}
+
+}  // namespace tori
