@@ -111,12 +111,9 @@ absl::StatusOr<size_t> Issue(EventLog& log, StateStore& state, const std::vector
   return payloads.size();
 }
 
-// Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
-// state, and checks the documents against their stored hashes.
-absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& request,
-                                              const LogPosition& as_of,
-                                              const billing_internal::IssuedDocuments& issued) {
-  const std::string q = engine::QuarterName(request.quarter);
+// The quarter's documents computed from the events before `as_of` only.
+absl::StatusOr<engine::BillingResult> ComputeAsOf(EventLog& log, const BillRequest& request,
+                                                  const LogPosition& as_of) {
   std::error_code ec;
   fs::remove_all(request.scratch_dir, ec);
   engine::BillingResult result;
@@ -126,6 +123,16 @@ absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& 
     TORI_ASSIGN_OR_RETURN(result, ComputeRun(*scratch, request.quarter));
   }
   fs::remove_all(request.scratch_dir, ec);
+  return result;
+}
+
+// Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
+// state, and checks the documents against their stored hashes.
+absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& request,
+                                              const LogPosition& as_of,
+                                              const billing_internal::IssuedDocuments& issued) {
+  const std::string q = engine::QuarterName(request.quarter);
+  TORI_ASSIGN_OR_RETURN(engine::BillingResult result, ComputeAsOf(log, request, as_of));
 
   std::map<std::string, std::string> stored;  // document id -> sha256
   for (const auto& e : issued.invoice_events) {
@@ -149,6 +156,11 @@ absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& 
 }  // namespace
 
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request) {
+  if (request.as_of && !request.dry_run) {
+    return absl::InvalidArgumentError(
+        "--as-of computes what the documents would have been; add --dry-run (nothing is issued "
+        "from the past)");
+  }
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
   const std::string q = engine::QuarterName(request.quarter);
@@ -161,7 +173,15 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   }
 
   BillOutcome outcome;
-  if (issued_as_of) {
+  if (request.as_of) {
+    if (request.as_of->next_offsets.size() != static_cast<size_t>(log.partition_count())) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--as-of {} names {} partitions, the log has {}", request.as_of->ToString(),
+          request.as_of->next_offsets.size(), log.partition_count()));
+    }
+    outcome.as_of = *request.as_of;
+    TORI_ASSIGN_OR_RETURN(outcome.result, ComputeAsOf(log, request, outcome.as_of));
+  } else if (issued_as_of) {
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(*issued_as_of));
     TORI_ASSIGN_OR_RETURN(outcome.result, Reissue(log, request, outcome.as_of, issued));
     outcome.already_issued = true;

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct BillRequest {
   engine::Quarter quarter;
   std::string out_dir;
   bool dry_run = false;
+  // With a position: the documents as they would have been with only the events
+  // before it (replayed into the scratch state); requires dry_run.
+  std::optional<LogPosition> as_of;
   absl::Time now = absl::Now();  // occurred_at of the issued events
   // Scratch directory for replays of issued quarters (removed afterwards).
   std::string scratch_dir;

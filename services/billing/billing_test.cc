@@ -263,3 +263,27 @@ TEST_F(BillingTest, VerifyNamesTheDocumentsAForgedEventChanges) {
 
 }  // namespace
 }  // namespace tori
+
+namespace tori {
+namespace {
+
+TEST_F(BillingTest, AsOfShowsTheDocumentsOfAnEarlierPosition) {
+  Ingest(kGoldenEvents);
+  const LogPosition before_late = log_->End();
+  ASSERT_TRUE(BillQuarter({2026, 1}, "then", /*dry_run=*/true).ok());
+  Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
+  BillRequest request;
+  request.quarter = {2026, 1};
+  request.out_dir = (dir_ / "as-of").string();
+  request.dry_run = true;
+  request.as_of = before_late;
+  request.scratch_dir = (dir_ / "scratch").string();
+  auto outcome = Bill(*log_, *state_, request);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(ReadFile("then", "invoices.json"), ReadFile("as-of", "invoices.json"));
+  request.dry_run = false;
+  EXPECT_FALSE(Bill(*log_, *state_, request).ok());  // the past is never issued
+}
+
+}  // namespace
+}  // namespace tori

@@ -8,13 +8,14 @@
 namespace tori {
 
 int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run) {
+            bool dry_run, const std::optional<LogPosition>& as_of) {
   auto data = OpenDataDir(data_dir);
   if (!data.ok()) return Fail(data.status());
   BillRequest request;
   request.quarter = quarter;
   request.out_dir = out_dir;
   request.dry_run = dry_run;
+  request.as_of = as_of;
   request.scratch_dir = data_dir + "/scratch-replay";
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
@@ -29,7 +30,9 @@ int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::str
   for (const auto& invoice : result.invoices) {
     fmt::print("  {:<40} {:>16} EUR\n", invoice.invoice_id, FormatDecimal(invoice.total_cents, kMoneyScale));
   }
-  if (outcome->already_issued) {
+  if (as_of) {
+    fmt::print("dry run as of log position {}: nothing issued\n", as_of->ToString());
+  } else if (outcome->already_issued) {
     fmt::print("{} was issued before: these are the issued documents, recomputed from the log "
                "up to {} and checked against their hashes; later events show up as adjustments "
                "on the next quarter billed\n",

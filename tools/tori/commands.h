@@ -5,6 +5,7 @@
 #define TORI_TOOLS_TORI_COMMANDS_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -31,7 +32,7 @@ absl::StatusOr<DataDir> OpenDataDir(const std::string& path);
 
 int RunIngest(const std::string& data_dir, const std::string& file);
 int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run);
+            bool dry_run, const std::optional<LogPosition>& as_of);
 int RunRebuild(const std::string& data_dir);
 int RunVerify(const std::string& data_dir);
 int RunGenerate(const GenerateOptions& options, const std::string& out_path);

@@ -53,6 +53,11 @@ int Main(int argc, char** argv) {
       ->required();
   bill->add_option("--out", out_dir, "directory for invoices.json and the CSV files")->required();
   bill->add_flag("--dry-run", dry_run, "compute and write the files, issue nothing");
+  std::string as_of_text;
+  bill->add_option("--as-of", as_of_text,
+                   "with --dry-run: the documents as they would have been with only the events "
+                   "before this log position (embedded log: a sequence number, e.g. 283; Kafka: "
+                   "p0:OFFSET,p1:OFFSET,...)");
 
   CLI::App* verify = app.add_subcommand(
       "verify",
@@ -106,7 +111,20 @@ int Main(int argc, char** argv) {
       fmt::print(stderr, "tori bill: --quarter '{}' is not a quarter like 2026Q1\n", quarter_text);
       return kExitUsage;
     }
-    return RunBill(data_dir, *quarter, out_dir, dry_run);
+    std::optional<LogPosition> as_of;
+    if (!as_of_text.empty()) {
+      auto parsed = LogPosition::Parse(as_of_text);
+      if (!parsed.ok()) {
+        fmt::print(stderr, "tori bill: {}\n", std::string(parsed.status().message()));
+        return kExitUsage;
+      }
+      if (!dry_run) {
+        fmt::print(stderr, "tori bill: --as-of needs --dry-run (nothing is issued from the past)\n");
+        return kExitUsage;
+      }
+      as_of = *parsed;
+    }
+    return RunBill(data_dir, *quarter, out_dir, dry_run, as_of);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (verify->parsed()) return RunVerify(data_dir);
