@@ -72,8 +72,9 @@ class SegmentReader {
     std::string magic(kSegmentMagic.size(), '\0');
     if (::pread(fd_, magic.data(), magic.size(), 0) != static_cast<ssize_t>(magic.size()) ||
         magic != kSegmentMagic) {
-      return absl::DataLossError(fmt::format("log segment {} does not start with {}: not a tori "
-                                             "log segment, or its first bytes are damaged",
+      return absl::DataLossError(fmt::format("event log corrupt: segment {} does not start with "
+                                             "{} (byte offset 0): not a tori log segment, or its "
+                                             "first bytes are damaged",
                                              path_, kSegmentMagic));
     }
     position_ = kSegmentMagic.size();
@@ -108,8 +109,13 @@ class SegmentReader {
     const char* payload = buffer_.data() + buffer_pos_ + kHeaderBytes;
     if (Crc32c(0, payload, payload_bytes) != payload_crc) {
       problem = "record payload checksum mismatch";
+      // Torn only if it is the file's last record and ends in zeros (pages that never
+      // reached the disk); a changed byte in a complete record is corruption.
       const bool is_last = position_ + kHeaderBytes + payload_bytes == file_bytes_;
-      return is_last ? Outcome::kTorn : Outcome::kCorrupt;
+      const size_t tail = std::min<size_t>(payload_bytes, 16);
+      const bool zero_tail = std::all_of(payload + payload_bytes - tail, payload + payload_bytes,
+                                         [](char c) { return c == 0; });
+      return is_last && zero_tail ? Outcome::kTorn : Outcome::kCorrupt;
     }
     if (static_cast<int64_t>(offset) != expected_offset_) {
       problem = fmt::format("record has offset {} where {} was expected (records missing or "

@@ -9,8 +9,9 @@
 // Durability: Append writes the whole batch and fdatasyncs before returning; a new
 // segment's directory entry is fsynced too.
 // Recovery on Open: the last segment is scanned. A torn tail, a record cut short by a
-// crash (incomplete header, payload past the end of file, or a last record whose
-// checksum fails, or zeros to the end), is cut off and reported in `recovery_note()`.
+// crash (incomplete header, payload past the end of file, zeros to the end, or a last
+// record whose checksum fails and whose last bytes are zeros), is cut off and reported
+// in `recovery_note()`.
 // Anything else that does not check out is DataLoss naming the segment and byte
 // offset: corruption is never skipped. Earlier segments are checked as they are read.
 // A second process opening the same directory gets FailedPrecondition (flock).

@@ -166,6 +166,23 @@ TEST_F(EmbeddedLogTest, ReportsAFlippedByteInTheMiddleWithItsOffset) {
   }
 }
 
+TEST_F(EmbeddedLogTest, AChangedByteInTheLastRecordIsCorruptionNotATornTail) {
+  {
+    auto log = EmbeddedLog::Open(dir_);
+    AppendPayloads(**log, 0, 5);
+  }
+  const std::string segment = OnlySegment();
+  const auto size = fs::file_size(segment);
+  {
+    std::fstream f(segment, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size - 3));
+    f.put('?');
+  }
+  auto log = EmbeddedLog::Open(dir_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST_F(EmbeddedLogTest, ReportsCorruptionInAnEarlierSegmentWhenRead) {
   auto log = EmbeddedLog::Open(dir_, {.segment_bytes_target = 500});
   for (int batch = 0; batch < 10; ++batch) AppendPayloads(**log, batch * 10, 10);

@@ -5,6 +5,7 @@
 
 #include "events/base/check.h"
 #include "fmt/format.h"
+#include "services/billing/chain.h"
 #include "services/billing/internal/issued.h"
 #include "services/ingest/ingest.h"
 #include "services/projector/projector.h"
@@ -43,7 +44,7 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
 
 // The events that issue `result`'s documents, in document order.
 std::vector<events::Event> IssueEvents(const engine::BillingResult& result, const LogPosition& as_of,
-                                       absl::Time now) {
+                                       const std::string& chain_head, absl::Time now) {
   std::vector<events::Event> out;
   const int64_t now_ns = absl::ToUnixNanos(now);
   for (const auto& invoice : result.invoices) {
@@ -59,6 +60,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_total_cents(invoice.total_cents);
     e->set_content_sha256(Sha256Hex(InvoiceJson(invoice)));
     e->set_as_of(as_of.ToString());
+    e->set_chain_head(chain_head);
     for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
     out.push_back(std::move(event));
   }
@@ -78,6 +80,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     if (claim.adjusts_quarter) e->set_adjusts_quarter(engine::QuarterName(*claim.adjusts_quarter));
     e->set_content_sha256(Sha256Hex(SubsidyClaimJson(claim)));
     e->set_as_of(as_of.ToString());
+    e->set_chain_head(chain_head);
     out.push_back(std::move(event));
   }
   return out;
@@ -203,8 +206,9 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   }
 
   if (!outcome.already_issued && !request.dry_run) {
+    TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
     TORI_ASSIGN_OR_RETURN(outcome.documents_issued,
-                          Issue(log, state, IssueEvents(outcome.result, outcome.as_of, request.now)));
+                          Issue(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head, request.now)));
   }
   return outcome;
 }

@@ -3,8 +3,11 @@
 // late event that becomes an adjustment line on the next quarter.
 #include "services/billing/billing.h"
 
+#include "services/billing/chain.h"
+
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "events/log/embedded_log.h"
@@ -229,35 +232,65 @@ TEST_F(BillingTest, VerifyReproducesEveryIssuedDocument) {
   for (const auto& doc : report->documents) EXPECT_TRUE(doc.ok) << doc.document_id << ": " << doc.difference;
 }
 
-TEST_F(BillingTest, VerifyNamesTheDocumentsAForgedEventChanges) {
-  Ingest(kGoldenEvents);
-  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
-  // Forge a copy of the log with valid checksums in which contact x3 belongs to kela,
-  // as someone rewriting history would; the issued documents stay as they were.
-  auto forged = *EmbeddedLog::Open((dir_ / "forged/log").string());
-  auto cursor = *log_->Read(LogPosition{{0}});
+// Forges a copy of the log with valid record checksums in which contact x3 belongs to
+// kela, as someone rewriting history would. With `rewrite_chain`, the forger also puts
+// the forged log's chain heads into the issued events.
+std::unique_ptr<EventLog> Forge(EventLog& log, const fs::path& dir, bool rewrite_chain) {
+  auto forged = *EmbeddedLog::Open(dir.string());
+  auto cursor = *log.Read(LogPosition{{0}});
   LogRecord record;
-  std::vector<std::string> payloads;
+  std::vector<events::Event> history;
   while (*cursor->Next(record)) {
     events::Event event;
-    ASSERT_TRUE(event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size())));
+    EXPECT_TRUE(event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size())));
     if (event.has_contact_recorded() && event.contact_recorded().contact_id() == "x3") {
       event.mutable_contact_recorded()->set_agency_id("kela");
     }
-    payloads.push_back(event.SerializeAsString());
+    history.push_back(std::move(event));
   }
-  std::vector<AppendRecord> records;
-  for (const auto& p : payloads) records.push_back({"", p});
-  ASSERT_TRUE(forged->Append(records).ok());
+  auto append = [&](const events::Event& event) {
+    const std::string payload = event.SerializeAsString();
+    EXPECT_TRUE(forged->Append({AppendRecord{"", payload}}).ok());
+  };
+  for (auto& event : history) {
+    if (event.has_invoice_issued() || event.has_subsidy_claim_issued()) {
+      if (rewrite_chain) {
+        const std::string head = (*ChainHeadsFromLog(*forged, {forged->End()}))[0];
+        if (event.has_invoice_issued()) event.mutable_invoice_issued()->set_chain_head(head);
+        if (event.has_subsidy_claim_issued()) event.mutable_subsidy_claim_issued()->set_chain_head(head);
+      }
+    }
+    append(event);
+  }
+  return forged;
+}
+
+TEST_F(BillingTest, VerifyDetectsAForgedHistoryThroughTheHashChain) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  auto forged = Forge(*log_, dir_ / "forged/log", /*rewrite_chain=*/false);
   auto report = Verify(*forged, (dir_ / "verify").string());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_FALSE(report->ok());
+  for (const auto& doc : report->documents) {
+    EXPECT_FALSE(doc.ok) << doc.document_id;
+    EXPECT_THAT(doc.difference, HasSubstr("hash chain")) << doc.document_id;
+  }
+}
+
+TEST_F(BillingTest, VerifyNamesTheFieldAForgedEventChanges) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  // Even a forger who rewrites the recorded chain heads cannot make the documents agree.
+  auto forged = Forge(*log_, dir_ / "forged/log", /*rewrite_chain=*/true);
+  auto report = Verify(*forged, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
   std::map<std::string, std::string> differences;
   for (const auto& doc : report->documents) {
     if (!doc.ok) differences[doc.document_id] = doc.difference;
   }
   ASSERT_TRUE(differences.contains("2026Q1-espoo-kela"));
-  EXPECT_THAT(differences["2026Q1-espoo-kela"], HasSubstr("total_cents"));
+  EXPECT_THAT(differences["2026Q1-espoo-kela"], HasSubstr("total_cents: issued 238334"));
   EXPECT_TRUE(differences.contains("2026Q1-espoo-vero"));
 }
 
@@ -283,6 +316,58 @@ TEST_F(BillingTest, AsOfShowsTheDocumentsOfAnEarlierPosition) {
   EXPECT_EQ(ReadFile("then", "invoices.json"), ReadFile("as-of", "invoices.json"));
   request.dry_run = false;
   EXPECT_FALSE(Bill(*log_, *state_, request).ok());  // the past is never issued
+}
+
+}  // namespace
+}  // namespace tori
+
+namespace tori {
+namespace {
+
+// Issue #5: any single-byte change of the stored log is detected, as record corruption
+// at the right place or as a document or chain mismatch. The seed is printed.
+TEST_F(BillingTest, EverySingleByteChangeOfTheLogIsDetected) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  log_.reset();  // release the log's lock
+  const fs::path segment = dir_ / "data/log" / fmt::format("{:020d}.log", 0);
+  const auto size = fs::file_size(segment);
+  const uint64_t seed = 20261123;
+  std::mt19937_64 rng(seed);
+  int detected_as_corruption = 0, detected_by_verify = 0;
+  for (int trial = 0; trial < 220; ++trial) {
+    const uint64_t at = rng() % size;
+    SCOPED_TRACE(fmt::format("seed {} trial {} byte {}", seed, trial, at));
+    const fs::path copy = dir_ / "mutated";
+    fs::remove_all(copy);
+    fs::create_directories(copy);
+    fs::copy_file(segment, copy / segment.filename());
+    {
+      std::fstream f(copy / segment.filename(), std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(at));
+      char c;
+      f.get(c);
+      f.seekp(static_cast<std::streamoff>(at));
+      f.put(static_cast<char>(c ^ (1 << (rng() % 8))));
+    }
+    auto mutated = EmbeddedLog::Open(copy.string());
+    if (!mutated.ok()) {
+      EXPECT_EQ(mutated.status().code(), absl::StatusCode::kDataLoss);
+      EXPECT_THAT(mutated.status().message(), HasSubstr("byte offset"));
+      ++detected_as_corruption;
+      continue;
+    }
+    auto report = Verify(**mutated, (dir_ / "verify").string());
+    if (!report.ok()) {
+      EXPECT_EQ(report.status().code(), absl::StatusCode::kDataLoss);
+      ++detected_as_corruption;
+      continue;
+    }
+    EXPECT_FALSE(report->ok()) << "undetected";
+    ++detected_by_verify;
+  }
+  RecordProperty("detected_as_corruption", detected_as_corruption);
+  RecordProperty("detected_by_verify", detected_by_verify);
 }
 
 }  // namespace

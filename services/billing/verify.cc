@@ -5,6 +5,7 @@
 #include "events/base/check.h"
 #include "fmt/format.h"
 #include "services/billing/billing.h"
+#include "services/billing/chain.h"
 #include "services/billing/internal/issued.h"
 #include "services/ingest/ingest.h"
 
@@ -18,6 +19,7 @@ using billing_internal::ToEngineInvoice;
 struct IssuedRun {
   LogPosition as_of;
   std::string as_of_text;
+  std::string chain_head;  // recomputed from the log
   engine::Quarter quarter;
   std::vector<events::InvoiceIssued> invoices;
   std::vector<events::SubsidyClaimIssued> claims;
@@ -107,16 +109,25 @@ absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
 }
 
 void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, VerifyReport& report) {
+  // The chain first: a document computed from a changed history may still hash equal
+  // (the change did not touch it), but the history it was issued from is gone.
+  auto chain_difference = [&](const std::string& stored_head) -> std::optional<std::string> {
+    if (stored_head == run.chain_head) return std::nullopt;
+    return "the log's hash chain at as_of differs from the one recorded at issue: events before "
+           "as_of were changed, removed or reordered";
+  };
   std::map<std::string, const engine::Invoice*> computed_invoices;
   for (const auto& invoice : computed.invoices) computed_invoices[invoice.invoice_id] = &invoice;
   std::map<std::string, const engine::SubsidyClaim*> computed_claims;
   for (const auto& claim : computed.subsidy_claims) computed_claims[SubsidyClaimId(claim)] = &claim;
   const std::string quarter = engine::QuarterName(run.quarter);
 
-  auto check = [&](const std::string& id, const std::string& stored_hash, auto stored_doc,
-                   auto& computed_map, auto to_json) {
+  auto check = [&](const std::string& id, const std::string& stored_hash, const std::string& stored_head,
+                   auto stored_doc, auto& computed_map, auto to_json) {
     VerifiedDocument doc{id, quarter, run.as_of_text, false, ""};
-    if (!stored_doc.ok()) {
+    if (auto chain = chain_difference(stored_head)) {
+      doc.difference = *chain;
+    } else if (!stored_doc.ok()) {
       doc.difference = fmt::format("the issued event cannot be read: {}",
                                    std::string(stored_doc.status().message()));
     } else if (Sha256Hex(to_json(*stored_doc)) != stored_hash) {
@@ -132,10 +143,12 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
     report.documents.push_back(std::move(doc));
   };
   for (const auto& e : run.invoices) {
-    check(e.invoice_id(), e.content_sha256(), ToEngineInvoice(e), computed_invoices, InvoiceJson);
+    check(e.invoice_id(), e.content_sha256(), e.chain_head(), ToEngineInvoice(e), computed_invoices,
+          InvoiceJson);
   }
   for (const auto& e : run.claims) {
-    check(e.claim_id(), e.content_sha256(), ToEngineClaim(e), computed_claims, SubsidyClaimJson);
+    check(e.claim_id(), e.content_sha256(), e.chain_head(), ToEngineClaim(e), computed_claims,
+          SubsidyClaimJson);
   }
   for (const auto& [id, invoice] : computed_invoices) {
     report.documents.push_back({id, quarter, run.as_of_text, false,
@@ -152,6 +165,10 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
 absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_dir,
                                     const std::function<void(uint64_t)>& on_progress) {
   TORI_ASSIGN_OR_RETURN(std::vector<IssuedRun> runs, CollectIssued(log));
+  std::vector<LogPosition> positions;
+  for (const auto& run : runs) positions.push_back(run.as_of);
+  TORI_ASSIGN_OR_RETURN(std::vector<std::string> heads, ChainHeadsFromLog(log, positions));
+  for (size_t i = 0; i < runs.size(); ++i) runs[i].chain_head = heads[i];
   VerifyReport report;
   std::error_code ec;
   std::filesystem::remove_all(scratch_dir, ec);

@@ -166,6 +166,23 @@ absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<std::string>> StateStore::GetMeta(std::string_view key) {
+  TORI_CHECK(key != kAppliedPositionKey);
+  std::string value;
+  const auto s = db_->Get(rocksdb::ReadOptions(), handles_[kMeta], ToSlice(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  TORI_RETURN_IF_ERROR(FromRocks(s, "cannot read meta"));
+  return value;
+}
+
+absl::Status StateStore::PutMeta(std::string_view key, std::string_view value) {
+  TORI_CHECK(key != kAppliedPositionKey);  // only Commit moves the position
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = true;
+  return FromRocks(db_->Put(write_options, handles_[kMeta], ToSlice(key), ToSlice(value)),
+                   "cannot write meta");
+}
+
 absl::Status StateStore::Flush() {
   rocksdb::FlushOptions options;
   options.wait = true;

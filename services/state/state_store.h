@@ -63,6 +63,11 @@ class StateStore : public IndexLookup {
   absl::Status Commit(const std::vector<KeyValue>& index_writes,
                       const std::vector<KeyValue>& projection_writes, const LogPosition& applied);
 
+  // Meta entries other than the applied position (e.g. the hash chain's progress),
+  // for state that is kept beside the projection.
+  absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key);
+  absl::Status PutMeta(std::string_view key, std::string_view value);
+
   // Persists everything committed so far (memtables to SST files).
   absl::Status Flush();
 

@@ -1,0 +1,151 @@
+#include "services/billing/chain.h"
+
+#include <map>
+#include <memory>
+
+#include <openssl/evp.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "events/base/check.h"
+#include "fmt/format.h"
+
+namespace tori {
+namespace {
+constexpr char kChainMetaKey[] = "hash_chain";
+constexpr size_t kDigestBytes = 32;  // SHA-256
+}
+
+HashChain::HashChain(int32_t partitions)
+    : heads_(static_cast<size_t>(partitions), std::string(kDigestBytes, '\0')) {
+  covered_.next_offsets.assign(static_cast<size_t>(partitions), 0);
+}
+
+void HashChain::Extend(int32_t partition, std::string_view payload) {
+  std::string& head = heads_[static_cast<size_t>(partition)];
+  // One digest context per thread, reused: this runs once per record in a replay.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free);
+  unsigned int length = 0;
+  TORI_CHECK(EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
+             EVP_DigestUpdate(ctx.get(), head.data(), head.size()) == 1 &&
+             EVP_DigestUpdate(ctx.get(), payload.data(), payload.size()) == 1 &&
+             EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(head.data()), &length) == 1);
+  TORI_CHECK(length == kDigestBytes);
+  ++covered_.next_offsets[static_cast<size_t>(partition)];
+}
+
+std::string HashChain::HeadsText() const {
+  std::string out;
+  for (size_t p = 0; p < heads_.size(); ++p) {
+    out += fmt::format("{}p{}:{}", p == 0 ? "" : ",", p, absl::BytesToHexString(heads_[p]));
+  }
+  return out;
+}
+
+std::string HashChain::Serialize() const {
+  std::string out;
+  for (size_t p = 0; p < heads_.size(); ++p) {
+    out += fmt::format("{}p{}:{}:{}", p == 0 ? "" : ",", p, covered_.next_offsets[p],
+                       absl::BytesToHexString(heads_[p]));
+  }
+  return out;
+}
+
+absl::StatusOr<HashChain> HashChain::Deserialize(std::string_view text) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(absl::string_view(text.data(), text.size()), ',');
+  HashChain chain(static_cast<int32_t>(parts.size()));
+  for (size_t p = 0; p < parts.size(); ++p) {
+    std::vector<absl::string_view> fields = absl::StrSplit(parts[p], ':');
+    int64_t covered;
+    if (fields.size() != 3 || !absl::SimpleAtoi(fields[1], &covered) || fields[2].size() != 64) {
+      return absl::DataLossError("the state's hash chain entry is damaged; run `tori rebuild`");
+    }
+    chain.covered_.next_offsets[p] = covered;
+    chain.heads_[p] = absl::HexStringToBytes(fields[2]);
+  }
+  return chain;
+}
+
+absl::StatusOr<std::vector<std::string>> ChainHeadsFromLog(
+    EventLog& log, const std::vector<LogPosition>& positions) {
+  const size_t partitions = static_cast<size_t>(log.partition_count());
+  // Per partition: target offset -> head there (hex).
+  std::vector<std::map<int64_t, std::string>> heads(partitions);
+  for (const auto& position : positions) {
+    if (position.next_offsets.size() != partitions) {
+      return absl::InvalidArgumentError(fmt::format("position {} does not fit a log of {} partitions",
+                                                    position.ToString(), partitions));
+    }
+    for (size_t p = 0; p < partitions; ++p) heads[p][position.next_offsets[p]];
+  }
+  HashChain chain(static_cast<int32_t>(partitions));
+  auto snapshot = [&](size_t p) {
+    auto it = heads[p].find(chain.covered().next_offsets[p]);
+    if (it != heads[p].end()) it->second = absl::BytesToHexString(chain.heads_[p]);
+  };
+  for (size_t p = 0; p < partitions; ++p) snapshot(p);
+  LogPosition start;
+  start.next_offsets.assign(partitions, 0);
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(start));
+  LogRecord record;
+  while (true) {
+    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
+    if (!more) break;
+    const auto p = static_cast<size_t>(record.partition);
+    TORI_CHECK(record.offset == chain.covered().next_offsets[p]);
+    chain.Extend(record.partition, record.payload);
+    snapshot(p);
+  }
+  std::vector<std::string> out;
+  for (const auto& position : positions) {
+    std::string text;
+    for (size_t p = 0; p < partitions; ++p) {
+      const std::string& head = heads[p][position.next_offsets[p]];
+      if (head.empty()) {
+        return absl::InvalidArgumentError(fmt::format("position {} lies beyond the log", position.ToString()));
+      }
+      text += fmt::format("{}p{}:{}", p == 0 ? "" : ",", p, head);
+    }
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {
+  HashChain chain(log.partition_count());
+  TORI_ASSIGN_OR_RETURN(auto stored, state.GetMeta(kChainMetaKey));
+  if (stored) {
+    TORI_ASSIGN_OR_RETURN(chain, HashChain::Deserialize(*stored));
+  }
+  if (chain.covered().next_offsets.size() != at.next_offsets.size()) {
+    return absl::FailedPreconditionError("the hash chain and the log disagree on partitions; run `tori rebuild`");
+  }
+  bool behind = false;
+  for (size_t p = 0; p < at.next_offsets.size(); ++p) {
+    if (at.next_offsets[p] < chain.covered().next_offsets[p]) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the hash chain has advanced past {}; heads of earlier positions come from `tori verify`",
+          at.ToString()));
+    }
+    behind = behind || at.next_offsets[p] > chain.covered().next_offsets[p];
+  }
+  if (behind) {
+    TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(chain.covered()));
+    LogRecord record;
+    while (true) {
+      TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
+      if (!more) break;
+      if (record.offset >= at.next_offsets[record.partition]) continue;
+      TORI_CHECK(record.offset == chain.covered().next_offsets[record.partition]);
+      chain.Extend(record.partition, record.payload);
+    }
+    TORI_CHECK(chain.covered() == at);
+    TORI_RETURN_IF_ERROR(state.PutMeta(kChainMetaKey, chain.Serialize()));
+  }
+  return chain.HeadsText();
+}
+
+}  // namespace tori

@@ -1,0 +1,57 @@
+// The tamper-evidence hash chain over the event log (issue #5, SPEC section 5).
+//
+// Per partition: head_0 = 32 zero bytes, head_{n+1} = SHA-256(head_n || payload_n),
+// over every stored record in log order. Each issued document records the heads at its
+// as_of ("p0:<hex>,p1:<hex>"), so a change, deletion or reordering of any event before
+// it, even with valid record checksums, shows up when `tori verify` recomputes the
+// chain from the log.
+//
+// The live state keeps the chain's progress (meta key "hash_chain"), so each billing
+// run hashes only the records added since the last one; ingest does not hash.
+//
+// Thread safety: one thread at a time.
+#ifndef TORI_SERVICES_BILLING_CHAIN_H_
+#define TORI_SERVICES_BILLING_CHAIN_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "events/log/event_log.h"
+#include "services/state/state_store.h"
+
+namespace tori {
+
+class HashChain {
+ public:
+  explicit HashChain(int32_t partitions);
+  // Extends partition `p`'s head by one record.
+  void Extend(int32_t partition, std::string_view payload);
+  // "p0:<64 hex>,p1:..." of the current heads.
+  std::string HeadsText() const;
+  // Records covered per partition.
+  const LogPosition& covered() const { return covered_; }
+
+  // Text form with progress, for the state: "p0:<offset>:<hex>,...".
+  std::string Serialize() const;
+  static absl::StatusOr<HashChain> Deserialize(std::string_view text);
+
+ private:
+  friend absl::StatusOr<std::vector<std::string>> ChainHeadsFromLog(
+      EventLog& log, const std::vector<LogPosition>& positions);
+  std::vector<std::string> heads_;  // raw 32-byte digests
+  LogPosition covered_;
+};
+
+// The heads at `at`, extending the chain kept in `state` by reading the log (and
+// saving the new progress). `at` must not lie before the kept progress.
+absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at);
+
+// The heads at each of `positions`, computed from the log alone in one read.
+// Result: HeadsText() per position, in the same order.
+absl::StatusOr<std::vector<std::string>> ChainHeadsFromLog(EventLog& log,
+                                                           const std::vector<LogPosition>& positions);
+
+}  // namespace tori
+
+#endif  // TORI_SERVICES_BILLING_CHAIN_H_

@@ -1,0 +1,229 @@
+#include "services/documents/documents.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "events/base/check.h"
+#include "events/base/identifiers.h"
+#include "fmt/format.h"
+#include "services/documents/internal/render.h"
+#include "services/documents/internal/text.h"
+#include "services/documents/internal/views.h"
+
+namespace tori::documents {
+namespace {
+
+namespace fs = std::filesystem;
+using internal::CharCount;
+
+absl::Status WriteFileAtomically(const fs::path& path, std::string_view content) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out) return absl::InternalError(fmt::format("cannot write {}", tmp.string()));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status CheckAgency(const DocumentContext& context, const std::string& agency_id,
+                         bool issues_invoices) {
+  const auto it = context.agencies.find(agency_id);
+  if (it == context.agencies.end()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: agency '{}' appears in the billing result but not in the context", agency_id));
+  }
+  const AgencyInfo& agency = it->second;
+  if (CharCount(agency.name) < 2) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: agency '{}': name must have at least 2 characters (Finvoice)", agency_id));
+  }
+  if (!IsValidBusinessId(agency.business_id)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: agency '{}': business_id '{}' is not a Y-tunnus with a valid check digit",
+        agency_id, agency.business_id));
+  }
+  if (agency.einvoice_address &&
+      (CharCount(*agency.einvoice_address) < 2 || CharCount(*agency.einvoice_address) > 35)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: agency '{}': einvoice_address must have 2..35 characters", agency_id));
+  }
+  if (agency.bic && (agency.bic->size() != 8 && agency.bic->size() != 11)) {
+    return absl::InvalidArgumentError(
+        fmt::format("documents: agency '{}': bic '{}' must have 8 or 11 characters", agency_id,
+                    *agency.bic));
+  }
+  if (agency.iban && !internal::IsValidIban(*agency.iban)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: agency '{}': iban '{}' fails the ISO 13616 check", agency_id, *agency.iban));
+  }
+  if (issues_invoices && !agency.iban) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: agency '{}' issues invoices but has no iban: a Finvoice names the account "
+        "the invoice is paid to (EpiAccountID)",
+        agency_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckVat(const VatTreatment& vat) {
+  const bool standard = vat.category == VatCategory::kStandardRated;
+  if (standard && (vat.rate_pct_e4 <= 0 || vat.rate_pct_e4 >= 100 * 10'000)) {
+    return absl::InvalidArgumentError(
+        "documents: vat.rate_pct_e4 must be above 0 and below 100 % for standard-rated VAT");
+  }
+  if (!standard && vat.rate_pct_e4 != 0) {
+    return absl::InvalidArgumentError(
+        "documents: vat.rate_pct_e4 must be 0 unless the category is standard-rated");
+  }
+  if (CharCount(vat.reason_text) > 70) {
+    return absl::InvalidArgumentError(
+        "documents: vat.reason_text must have at most 70 characters (Finvoice VatFreeText)");
+  }
+  const bool code_ok = vat.reason_code.size() <= 20 &&
+                       vat.reason_code.find_first_not_of(
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") ==
+                           std::string::npos;
+  if (!code_ok) {
+    return absl::InvalidArgumentError(
+        "documents: vat.reason_code must be up to 20 letters, digits or '-' (VATEX code)");
+  }
+  return absl::OkStatus();
+}
+
+// Everything the renderers assume, checked before any file is written.
+absl::Status ValidateContext(const engine::BillingResult& result, const DocumentContext& context) {
+  if (result.invoices.size() > kInvoicesPerRunMax) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: {} invoices exceed the {} per run that invoice numbers allow",
+        result.invoices.size(), kInvoicesPerRunMax));
+  }
+  if (context.issue_date < result.quarter.FirstDay()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: issue_date {} is before the billed quarter {} begins",
+        absl::FormatCivilTime(context.issue_date), engine::QuarterName(result.quarter)));
+  }
+  if (context.due_days < 0 || context.due_days > 365) {
+    return absl::InvalidArgumentError("documents: due_days must be 0..365");
+  }
+  TORI_RETURN_IF_ERROR(CheckVat(context.vat));
+  std::set<std::string> issuers, agencies, points;
+  for (const auto& invoice : result.invoices) {
+    if (!invoice.lines.empty()) issuers.insert(invoice.issuer_agency_id);
+    agencies.insert(invoice.issuer_agency_id);
+    agencies.insert(invoice.recipient_agency_id);
+    for (const auto& line : invoice.lines) points.insert(line.service_point_id);
+  }
+  for (const auto& share : result.host_shares) {
+    agencies.insert(share.agency_id);
+    points.insert(share.service_point_id);
+  }
+  for (const auto& claim : result.subsidy_claims) {
+    agencies.insert(claim.claimant_agency_id);
+    points.insert(claim.service_point_id);
+  }
+  for (const auto& pool : result.pools) points.insert(pool.service_point_id);
+  for (const auto& agency_id : agencies) {
+    TORI_RETURN_IF_ERROR(CheckAgency(context, agency_id, issuers.count(agency_id) > 0));
+  }
+  for (const auto& point_id : points) {
+    const auto it = context.service_points.find(point_id);
+    if (it == context.service_points.end() || it->second.name.empty()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "documents: service point '{}' appears in the billing result but has no name in the "
+          "context",
+          point_id));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Language> ParseLanguage(std::string_view code) {
+  if (code == "fi") return Language::kFi;
+  if (code == "sv") return Language::kSv;
+  if (code == "en") return Language::kEn;
+  return absl::InvalidArgumentError(
+      fmt::format("language '{}' is not one of fi, sv, en", code));
+}
+
+std::string_view LanguageCode(Language language) {
+  switch (language) {
+    case Language::kFi: return "fi";
+    case Language::kSv: return "sv";
+    case Language::kEn: return "en";
+  }
+  return "fi";
+}
+
+std::string InvoiceNumber(engine::Quarter quarter, size_t index) {
+  TORI_CHECK(index < kInvoicesPerRunMax);
+  return fmt::format("{:04}{}{:05}", quarter.year, quarter.quarter_of_year, index + 1);
+}
+
+absl::StatusOr<std::string> FinnishReferenceNumber(std::string_view base) {
+  if (base.size() < 3 || base.size() > 19 ||
+      base.find_first_not_of("0123456789") != std::string_view::npos) {
+    return absl::InvalidArgumentError(fmt::format(
+        "reference number base '{}' must be 3..19 digits (the check digit makes 4..20)", base));
+  }
+  static constexpr int kWeights[3] = {7, 3, 1};
+  int sum = 0;
+  for (size_t i = 0; i < base.size(); ++i) {
+    sum += (base[base.size() - 1 - i] - '0') * kWeights[i % 3];
+  }
+  return fmt::format("{}{}", base, (10 - sum % 10) % 10);
+}
+
+std::string InvoiceLineAnchor(std::string_view invoice_id, size_t line_index) {
+  return fmt::format("line-{}-{}", internal::SafeToken(invoice_id), line_index);
+}
+
+std::string FinvoiceFileName(std::string_view invoice_id) {
+  return fmt::format("finvoice-{}.xml", internal::SafeToken(invoice_id));
+}
+
+std::string WorkbookFileName(engine::Quarter quarter) {
+  return fmt::format("invoices-{}.xlsx", engine::QuarterName(quarter));
+}
+
+std::string ReportFileName(engine::Quarter quarter) {
+  return fmt::format("report-{}.html", engine::QuarterName(quarter));
+}
+
+absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingResult& result,
+                                                        const DocumentContext& context,
+                                                        const std::string& out_dir) {
+  TORI_RETURN_IF_ERROR(ValidateContext(result, context));
+  const std::vector<internal::InvoiceMeta> metas = internal::BuildInvoiceMetas(result, context);
+
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", out_dir, ec.message()));
+  const fs::path out(out_dir);
+  std::vector<std::string> files;
+  for (size_t i = 0; i < result.invoices.size(); ++i) {
+    const engine::Invoice& invoice = result.invoices[i];
+    if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
+    const fs::path path = out / FinvoiceFileName(invoice.invoice_id);
+    TORI_RETURN_IF_ERROR(WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
+    files.push_back(path.string());
+  }
+  const fs::path workbook = out / WorkbookFileName(result.quarter);
+  const fs::path workbook_tmp = workbook.string() + ".tmp";
+  TORI_RETURN_IF_ERROR(internal::WriteWorkbook(result, metas, context, workbook_tmp.string()));
+  fs::rename(workbook_tmp, workbook, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot write {}: {}", workbook.string(), ec.message()));
+  files.push_back(workbook.string());
+  const fs::path report = out / ReportFileName(result.quarter);
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(report, internal::ReportHtml(result, metas, context)));
+  files.push_back(report.string());
+  return files;
+}
+
+}  // namespace tori::documents

@@ -1,0 +1,260 @@
+// Finvoice 3.0 (Finvoice3.0.xsd, Finance Finland): one message per invoice. Elements
+// are written in the schema's sequence order; only what tori knows is written.
+// Amounts use a decimal comma ("1234,50") and AmountCurrencyIdentifier="EUR"; dates
+// Format="CCYYMMDD". Party identifiers carry ISO 6523 scheme 0212 (Finnish business ID).
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "absl/numeric/int128.h"
+#include "events/base/check.h"
+#include "fmt/format.h"
+#include "services/documents/internal/labels.h"
+#include "services/documents/internal/render.h"
+#include "services/documents/internal/text.h"
+
+namespace tori::documents::internal {
+namespace {
+
+using engine::KeyName;
+using engine::QuarterName;
+
+constexpr std::string_view kEur = R"(AmountCurrencyIdentifier="EUR")";
+constexpr std::string_view kBusinessIdScheme = R"(SchemeID="0212")";
+
+// A minimal writer for indented elements; text and attribute values are escaped by the
+// caller's choice of Leaf (escapes) or raw attribute strings (tori's constants only).
+class XmlWriter {
+ public:
+  XmlWriter(std::string prelude, int depth) : out_(std::move(prelude)), depth_(depth) {}
+  void Open(std::string_view name) {
+    Indent();
+    out_ += fmt::format("<{}>\n", name);
+    ++depth_;
+  }
+  void Close(std::string_view name) {
+    --depth_;
+    Indent();
+    out_ += fmt::format("</{}>\n", name);
+  }
+  void Leaf(std::string_view name, std::string_view text, std::string_view attributes = "") {
+    Indent();
+    out_ += fmt::format("<{}{}{}>{}</{}>\n", name, attributes.empty() ? "" : " ", attributes,
+                        XmlEscape(text), name);
+  }
+  void Amount(std::string_view name, int64_t cents) { Leaf(name, FinvoiceAmount(cents), kEur); }
+  void Date(std::string_view name, absl::CivilDay day) {
+    Leaf(name, CompactDate(day), R"(Format="CCYYMMDD")");
+  }
+  std::string& out() { return out_; }
+
+ private:
+  void Indent() { out_.append(static_cast<size_t>(depth_) * 2, ' '); }
+  std::string out_;
+  int depth_ = 0;
+};
+
+std::string_view VatCode(VatCategory category) {
+  switch (category) {
+    case VatCategory::kOutsideScope: return "O";
+    case VatCategory::kExempt: return "E";
+    case VatCategory::kStandardRated: return "S";
+  }
+  return "O";
+}
+
+std::string VatReasonText(const DocumentContext& context) {
+  if (!context.vat.reason_text.empty()) return context.vat.reason_text;
+  const Labels& labels = LabelsFor(context.language);
+  switch (context.vat.category) {
+    case VatCategory::kOutsideScope: return std::string(labels.vat_outside_scope);
+    case VatCategory::kExempt: return std::string(labels.vat_exempt);
+    case VatCategory::kStandardRated: return std::string(labels.vat_standard);
+  }
+  return "";
+}
+
+std::string VatReasonCode(const VatTreatment& vat) {
+  if (!vat.reason_code.empty()) return vat.reason_code;
+  return vat.category == VatCategory::kOutsideScope ? "VATEX-EU-O" : "";
+}
+
+int64_t VatRate(const VatTreatment& vat) {
+  return vat.category == VatCategory::kStandardRated ? vat.rate_pct_e4 : 0;
+}
+
+// "Osuus 60 %: oma pinta-ala (dedicated_area) 1 820 000,00 / 5 460 000,00 m²·vrk = 20 000,00 €"
+std::string TrancheText(const engine::InvoiceLine& line, Language language) {
+  const Labels& labels = LabelsFor(language);
+  std::string key = fmt::format("{} ({}", KeyLabel(line.key, language), KeyName(line.key));
+  if (line.fallback_from) key += fmt::format("; {} {}", labels.fallback_from, KeyName(*line.fallback_from));
+  key += ")";
+  const std::string_view unit = KeyUnit(line.key, language);
+  return fmt::format("{} {} %: {} {} / {}{}{} = {}", labels.tranche,
+                     PercentText(line.weight_pct_e4, language), key,
+                     DecimalText(line.basis_quantity, KeyScale(line.key), language),
+                     DecimalText(line.basis_total, KeyScale(line.key), language),
+                     unit.empty() ? "" : "\u00a0", unit, MoneyText(line.amount_cents, language));
+}
+
+void WriteRow(XmlWriter& xml, const engine::Invoice& invoice, const RowGroup& group,
+              size_t row_number, const DocumentContext& context) {
+  const Labels& labels = LabelsFor(context.language);
+  const engine::InvoiceLine& first = invoice.lines[group.first_line];
+  const engine::Quarter period = first.adjusts_quarter.value_or(invoice.quarter);
+  std::string article =
+      fmt::format("{} – {}", PointName(context, first.service_point_id), first.pool);
+  if (first.adjusts_quarter) {
+    article = fmt::format("{} {}: {}", labels.adjustment, QuarterName(period), article);
+  }
+  const int64_t cents = group.amount_cents;
+  const int64_t vat_cents = VatCents(cents, VatRate(context.vat));
+
+  xml.Open("InvoiceRow");
+  xml.Leaf("ArticleIdentifier",
+           TruncateChars(fmt::format("{}/{}", first.service_point_id, first.pool), 70));
+  xml.Leaf("ArticleName", TruncateChars(article, 100));
+  // EN 16931: the net price is never negative; a credit row has quantity -1.
+  xml.Leaf("InvoicedQuantity", cents < 0 ? "-1" : "1", R"(QuantityUnitCodeUN="C62")");
+  xml.Date("StartDate", period.FirstDay());
+  xml.Date("EndDate", QuarterLastDay(period));
+  xml.Leaf("UnitPriceAmount", FinvoiceAmount(cents < 0 ? -cents : cents), kEur);
+  xml.Leaf("RowPositionIdentifier", fmt::format("{}", row_number));
+  if (first.adjusts_quarter) {
+    xml.Leaf("RowFreeText", fmt::format("{} {}", labels.adjustment, QuarterName(period)));
+  }
+  std::string line_numbers;
+  for (size_t i = group.first_line; i < group.first_line + group.line_count; ++i) {
+    xml.Leaf("RowFreeText", TruncateChars(TrancheText(invoice.lines[i], context.language), 512));
+    line_numbers += fmt::format("{}{}", line_numbers.empty() ? "" : ", ", i + 1);
+  }
+  xml.Leaf("RowFreeText", fmt::format("{} {}", labels.lines_text, line_numbers));
+  xml.Leaf("RowVatRatePercent", PercentText(VatRate(context.vat), Language::kFi));
+  xml.Leaf("RowVatCode", VatCode(context.vat.category));
+  xml.Amount("RowVatAmount", vat_cents);
+  xml.Amount("RowVatExcludedAmount", cents);
+  xml.Amount("RowAmount", cents + vat_cents);
+  xml.Close("InvoiceRow");
+}
+
+// SellerPartyDetails / BuyerPartyDetails. `tax_code`: the VAT number, when VAT applies.
+void WriteParty(XmlWriter& xml, std::string_view role, const AgencyInfo& agency,
+                const std::optional<std::string>& tax_code) {
+  xml.Open(fmt::format("{}PartyDetails", role));
+  xml.Leaf(fmt::format("{}PartyIdentifier", role), agency.business_id, kBusinessIdScheme);
+  // A name longer than the field continues in further elements, as Finvoice intends.
+  for (const std::string& piece : SplitChars(agency.name, 70)) {
+    xml.Leaf(fmt::format("{}OrganisationName", role), piece);
+  }
+  if (tax_code) xml.Leaf(fmt::format("{}OrganisationTaxCode", role), *tax_code);
+  xml.Close(fmt::format("{}PartyDetails", role));
+}
+
+}  // namespace
+
+int64_t VatCents(int64_t cents, int64_t rate_pct_e4) {
+  TORI_CHECK(rate_pct_e4 >= 0 && rate_pct_e4 < 100 * 10'000);
+  const absl::int128 scale = 100 * 10'000;  // percent x10^4 of one
+  const absl::int128 product = absl::int128(cents < 0 ? -cents : cents) * rate_pct_e4;
+  const int64_t magnitude = static_cast<int64_t>((product + scale / 2) / scale);  // half up
+  return cents < 0 ? -magnitude : magnitude;
+}
+
+std::string FinvoiceXml(const engine::Invoice& invoice, const InvoiceMeta& meta,
+                        const DocumentContext& context) {
+  const Labels& labels = LabelsFor(context.language);
+  const AgencyInfo& seller = context.agencies.at(invoice.issuer_agency_id);
+  const AgencyInfo& buyer = context.agencies.at(invoice.recipient_agency_id);
+  const std::vector<RowGroup> groups = GroupLines(invoice);
+  TORI_CHECK(!groups.empty());
+  const int64_t net_cents = invoice.total_cents;
+  const int64_t vat_cents = VatCents(net_cents, VatRate(context.vat));
+  const bool credit = net_cents < 0;
+
+  // The root element stays open; its children start one level in.
+  XmlWriter xml(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<Finvoice Version=\"3.0\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+      "xsi:noNamespaceSchemaLocation=\"Finvoice3.0.xsd\">\n",
+      1);
+  std::optional<std::string> seller_vat_number;
+  if (context.vat.category == VatCategory::kStandardRated) {
+    seller_vat_number = "FI";
+    for (char c : seller.business_id) {
+      if (c != '-') *seller_vat_number += c;
+    }
+  }
+  WriteParty(xml, "Seller", seller, seller_vat_number);
+  if (seller.einvoice_address) xml.Leaf("SellerOrganisationUnitNumber", *seller.einvoice_address);
+  if (seller.bic) {
+    xml.Open("SellerInformationDetails");
+    xml.Open("SellerAccountDetails");
+    xml.Leaf("SellerAccountID", CompactIban(*seller.iban), R"(IdentificationSchemeName="IBAN")");
+    xml.Leaf("SellerBic", *seller.bic, R"(IdentificationSchemeName="BIC")");
+    xml.Close("SellerAccountDetails");
+    xml.Close("SellerInformationDetails");
+  }
+  WriteParty(xml, "Buyer", buyer, std::nullopt);
+  if (buyer.einvoice_address) xml.Leaf("BuyerOrganisationUnitNumber", *buyer.einvoice_address);
+
+  xml.Open("InvoiceDetails");
+  xml.Leaf("InvoiceTypeCode", credit ? "INV02" : "INV01");
+  xml.Leaf("InvoiceTypeCodeUN", credit ? "381" : "380");
+  xml.Leaf("InvoiceTypeText", credit ? labels.credit_note_type_text : labels.invoice_type_text);
+  xml.Leaf("OriginCode", "Original");
+  xml.Leaf("InvoiceNumber", meta.number);
+  xml.Date("InvoiceDate", context.issue_date);
+  xml.Date("InvoicingPeriodStartDate", invoice.quarter.FirstDay());
+  xml.Date("InvoicingPeriodEndDate", QuarterLastDay(invoice.quarter));
+  xml.Leaf("SellerReferenceIdentifier", TruncateChars(invoice.invoice_id, 70));
+  xml.Amount("RowsTotalVatExcludedAmount", net_cents);
+  xml.Amount("InvoiceTotalVatExcludedAmount", net_cents);
+  xml.Amount("InvoiceTotalVatAmount", vat_cents);
+  xml.Amount("InvoiceTotalVatIncludedAmount", net_cents + vat_cents);
+  xml.Open("VatSpecificationDetails");
+  xml.Amount("VatBaseAmount", net_cents);
+  xml.Leaf("VatRatePercent", PercentText(VatRate(context.vat), Language::kFi));
+  xml.Leaf("VatCode", VatCode(context.vat.category));
+  xml.Amount("VatRateAmount", vat_cents);
+  xml.Leaf("VatFreeText", VatReasonText(context));
+  if (const std::string code = VatReasonCode(context.vat); !code.empty()) {
+    xml.Leaf("VatExemptionReasonCode", code);
+  }
+  xml.Close("VatSpecificationDetails");
+  xml.Leaf("InvoiceFreeText",
+           fmt::format(fmt::runtime(labels.invoice_free_text), QuarterName(invoice.quarter)));
+  xml.Open("PaymentTermsDetails");
+  xml.Leaf("PaymentTermsFreeText", fmt::format(fmt::runtime(labels.payment_terms), context.due_days));
+  xml.Date("InvoiceDueDate", meta.due_date);
+  xml.Close("PaymentTermsDetails");
+  xml.Close("InvoiceDetails");
+
+  for (size_t g = 0; g < groups.size(); ++g) WriteRow(xml, invoice, groups[g], g + 1, context);
+
+  xml.Open("EpiDetails");
+  xml.Open("EpiIdentificationDetails");
+  xml.Date("EpiDate", context.issue_date);
+  xml.Leaf("EpiReference", "");
+  xml.Close("EpiIdentificationDetails");
+  xml.Open("EpiPartyDetails");
+  xml.Open("EpiBfiPartyDetails");
+  if (seller.bic) xml.Leaf("EpiBfiIdentifier", *seller.bic, R"(IdentificationSchemeName="BIC")");
+  xml.Close("EpiBfiPartyDetails");
+  xml.Open("EpiBeneficiaryPartyDetails");
+  xml.Leaf("EpiNameAddressDetails", TruncateChars(seller.name, 35));
+  xml.Leaf("EpiBei", seller.business_id);
+  xml.Leaf("EpiAccountID", CompactIban(*seller.iban), R"(IdentificationSchemeName="IBAN")");
+  xml.Close("EpiBeneficiaryPartyDetails");
+  xml.Close("EpiPartyDetails");
+  xml.Open("EpiPaymentInstructionDetails");
+  xml.Leaf("EpiRemittanceInfoIdentifier", meta.reference, R"(IdentificationSchemeName="SPY")");
+  xml.Amount("EpiInstructedAmount", net_cents + vat_cents);
+  xml.Leaf("EpiCharge", "SHA", R"(ChargeOption="SHA")");
+  xml.Date("EpiDateOptionDate", meta.due_date);
+  xml.Close("EpiPaymentInstructionDetails");
+  xml.Close("EpiDetails");
+  xml.out() += "</Finvoice>\n";
+  return std::move(xml.out());
+}
+
+}  // namespace tori::documents::internal

@@ -1,0 +1,240 @@
+#include "services/documents/internal/labels.h"
+
+#include "events/base/decimal.h"
+#include "services/documents/internal/text.h"
+
+namespace tori::documents::internal {
+namespace {
+
+using engine::Key;
+
+constexpr Labels kFinnish{
+    .report_title = "Yhteispalvelun kustannustenjako",
+    .generated_by = "Laskettu tapahtumahistoriasta (tori)",
+    .summary = "Yhteenveto",
+    .quarter = "Vuosineljännes",
+    .issue_date = "Laskun päivä",
+    .due_date = "Eräpäivä",
+    .invoice = "Lasku",
+    .invoices = "Laskut",
+    .invoice_number = "Laskun numero",
+    .reference_number = "Viitenumero",
+    .issuer = "Laskuttaja",
+    .recipient = "Vastaanottaja",
+    .business_id = "Y-tunnus",
+    .agency = "Virasto",
+    .service_point = "Palvelupiste",
+    .pool = "Kustannuspooli",
+    .pools = "Kustannuspoolit",
+    .key = "Jakoperuste",
+    .weight = "Paino",
+    .basis_quantity = "Osapuolen määrä",
+    .basis_total = "Kaikki osapuolet",
+    .unit = "Yksikkö",
+    .amount = "Summa",
+    .total = "Yhteensä",
+    .line = "Rivi",
+    .adjusts = "Oikaistava kausi",
+    .adjustment = "Oikaisu",
+    .adjustments = "Oikaisut (aiemmat kaudet)",
+    .fallback_from = "korvaa jakoperusteen",
+    .host = "ylläpitäjä",
+    .host_shares = "Ylläpitäjän omat osuudet",
+    .invoiced = "Laskutettu",
+    .subsidy_claims = "Valtionavustushakemukset",
+    .program = "Avustusohjelma",
+    .claimant = "Hakija",
+    .basis = "Peruste",
+    .warnings = "Huomautukset",
+    .no_warnings = "Ei huomautuksia.",
+    .key_values = "Jakoperusteiden arvot",
+    .key_values_note = "Vastaanottajien arvot laskuriveiltä; ylläpitäjän arvo = kaikki osapuolet − muut.",
+    .total_costs = "Kustannukset yhteensä",
+    .pool_amount = "Poolin kustannus",
+    .share_chart = "Virastojen osuudet kustannuspooleittain",
+    .point_chart = "Palvelupisteiden kustannuspoolit",
+    .chart_note = "Laskutettu vuosineljännes ilman aiempien kausien oikaisuja.",
+    .no_invoices = "Ei laskuja.",
+    .tranche = "Osuus",
+    .invoice_type_text = "LASKU",
+    .credit_note_type_text = "HYVITYSLASKU",
+    .payment_terms = "{} päivää netto",
+    .invoice_free_text = "Yhteispalvelun kustannusosuudet {} omakustannusperiaatteella",
+    .lines_text = "invoices.json rivit",
+    .vat_outside_scope = "Ei arvonlisäveroa: viranomaisten kustannustenjako (KHO:2009:42)",
+    .vat_exempt = "Arvonlisäverosta vapautettu",
+    .vat_standard = "Arvonlisävero",
+};
+
+constexpr Labels kSwedish{
+    .report_title = "Kostnadsfördelning för samservice",
+    .generated_by = "Beräknad ur händelsehistoriken (tori)",
+    .summary = "Sammandrag",
+    .quarter = "Kvartal",
+    .issue_date = "Fakturadatum",
+    .due_date = "Förfallodag",
+    .invoice = "Faktura",
+    .invoices = "Fakturor",
+    .invoice_number = "Fakturanummer",
+    .reference_number = "Referensnummer",
+    .issuer = "Fakturerare",
+    .recipient = "Mottagare",
+    .business_id = "FO-nummer",
+    .agency = "Myndighet",
+    .service_point = "Servicepunkt",
+    .pool = "Kostnadspool",
+    .pools = "Kostnadspooler",
+    .key = "Fördelningsnyckel",
+    .weight = "Vikt",
+    .basis_quantity = "Partens värde",
+    .basis_total = "Alla parter",
+    .unit = "Enhet",
+    .amount = "Belopp",
+    .total = "Totalt",
+    .line = "Rad",
+    .adjusts = "Korrigerad period",
+    .adjustment = "Korrigering",
+    .adjustments = "Korrigeringar (tidigare perioder)",
+    .fallback_from = "ersätter nyckeln",
+    .host = "värd",
+    .host_shares = "Värdens egna andelar",
+    .invoiced = "Fakturerat",
+    .subsidy_claims = "Ansökningar om statsunderstöd",
+    .program = "Program",
+    .claimant = "Sökande",
+    .basis = "Grund",
+    .warnings = "Anmärkningar",
+    .no_warnings = "Inga anmärkningar.",
+    .key_values = "Fördelningsnycklarnas värden",
+    .key_values_note = "Mottagarnas värden från fakturaraderna; värdens värde = alla parter − övriga.",
+    .total_costs = "Kostnader totalt",
+    .pool_amount = "Poolens kostnad",
+    .share_chart = "Myndigheternas andelar per kostnadspool",
+    .point_chart = "Servicepunkternas kostnadspooler",
+    .chart_note = "Fakturerat kvartal utan korrigeringar av tidigare perioder.",
+    .no_invoices = "Inga fakturor.",
+    .tranche = "Andel",
+    .invoice_type_text = "FAKTURA",
+    .credit_note_type_text = "KREDITNOTA",
+    .payment_terms = "{} dagar netto",
+    .invoice_free_text = "Kostnadsandelar för samservice {} enligt självkostnadsprincipen",
+    .lines_text = "invoices.json rader",
+    .vat_outside_scope = "Ingen moms: kostnadsfördelning mellan myndigheter (HFD KHO:2009:42)",
+    .vat_exempt = "Momsfri",
+    .vat_standard = "Mervärdesskatt",
+};
+
+constexpr Labels kEnglish{
+    .report_title = "Cost sharing of joint service points",
+    .generated_by = "Computed from the event history (tori)",
+    .summary = "Summary",
+    .quarter = "Quarter",
+    .issue_date = "Invoice date",
+    .due_date = "Due date",
+    .invoice = "Invoice",
+    .invoices = "Invoices",
+    .invoice_number = "Invoice number",
+    .reference_number = "Reference number",
+    .issuer = "Issuer",
+    .recipient = "Recipient",
+    .business_id = "Business ID",
+    .agency = "Agency",
+    .service_point = "Service point",
+    .pool = "Cost pool",
+    .pools = "Cost pools",
+    .key = "Key",
+    .weight = "Weight",
+    .basis_quantity = "Party's value",
+    .basis_total = "All parties",
+    .unit = "Unit",
+    .amount = "Amount",
+    .total = "Total",
+    .line = "Line",
+    .adjusts = "Adjusts quarter",
+    .adjustment = "Adjustment",
+    .adjustments = "Adjustments (earlier quarters)",
+    .fallback_from = "replaces key",
+    .host = "host",
+    .host_shares = "Host's own shares",
+    .invoiced = "Invoiced",
+    .subsidy_claims = "State subsidy claims",
+    .program = "Programme",
+    .claimant = "Claimant",
+    .basis = "Basis",
+    .warnings = "Warnings",
+    .no_warnings = "No warnings.",
+    .key_values = "Key values",
+    .key_values_note = "Recipients' values from the invoice lines; the host's value = all parties − the others.",
+    .total_costs = "Total costs",
+    .pool_amount = "Pool cost",
+    .share_chart = "Each agency's share by cost pool",
+    .point_chart = "Cost pools of each service point",
+    .chart_note = "The billed quarter, without adjustments of earlier quarters.",
+    .no_invoices = "No invoices.",
+    .tranche = "Tranche",
+    .invoice_type_text = "INVOICE",
+    .credit_note_type_text = "CREDIT NOTE",
+    .payment_terms = "{} days net",
+    .invoice_free_text = "Joint service cost shares {} at cost price",
+    .lines_text = "invoices.json lines",
+    .vat_outside_scope = "Outside the scope of VAT: cost sharing of authorities (KHO:2009:42)",
+    .vat_exempt = "Exempt from VAT",
+    .vat_standard = "Value added tax",
+};
+
+}  // namespace
+
+const Labels& LabelsFor(Language language) {
+  switch (language) {
+    case Language::kFi: return kFinnish;
+    case Language::kSv: return kSwedish;
+    case Language::kEn: return kEnglish;
+  }
+  return kEnglish;
+}
+
+std::string_view KeyLabel(Key key, Language language) {
+  const int l = language == Language::kFi ? 0 : language == Language::kSv ? 1 : 2;
+  static constexpr std::string_view kNames[8][3] = {
+      {"asiointitapahtumat", "kundkontakter", "contacts"},
+      {"palveluneuvojan asiointitapahtumat", "servicerådgivarens kundkontakter",
+       "advisor contacts"},
+      {"palveluneuvojan asiointiaika", "servicerådgivarens handläggningstid", "advisor time"},
+      {"painotetut asiointitapahtumat", "viktade kundkontakter", "weighted contacts"},
+      {"oma pinta-ala", "egen yta", "dedicated area"},
+      {"tilavaraukset", "rumsbokningar", "room bookings"},
+      {"sovitut osuudet", "fasta andelar", "fixed shares"},
+      {"tasajako", "lika delning", "equal split"},
+  };
+  return kNames[static_cast<int>(key)][l];
+}
+
+int KeyScale(Key key) {
+  switch (key) {
+    case Key::kDedicatedArea: return kAreaScale;
+    case Key::kWeightedContacts:
+    case Key::kFixedShares: return kPctScale;
+    default: return 0;
+  }
+}
+
+std::string_view KeyUnit(Key key, Language language) {
+  switch (key) {
+    case Key::kAdvisorTime: return "s";
+    case Key::kBookedMinutes: return "min";
+    case Key::kFixedShares: return "%";
+    case Key::kDedicatedArea:
+      return language == Language::kFi ? "m²·vrk" : language == Language::kSv ? "m²·dygn"
+                                                                                : "m²·days";
+    default: return "";
+  }
+}
+
+std::string KeyQuantityText(Key key, int64_t quantity, Language language) {
+  std::string text = DecimalText(quantity, KeyScale(key), language);
+  const std::string_view unit = KeyUnit(key, language);
+  if (!unit.empty()) text += "\u00a0" + std::string(unit);
+  return text;
+}
+
+}  // namespace tori::documents::internal
