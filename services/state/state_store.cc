@@ -141,14 +141,25 @@ absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
 
 absl::Status StateStore::ScanProjection(
     std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& visit) {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[kProjection]));
+  return ScanIn(handles_[kProjection], prefix, visit);
+}
+
+absl::Status StateStore::ScanIndex(
+    std::string_view prefix, const std::function<bool(std::string_view, std::string_view)>& visit) {
+  return ScanIn(handles_[kIndex], prefix, visit);
+}
+
+absl::Status StateStore::ScanIn(
+    rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
   for (it->Seek(ToSlice(prefix)); it->Valid() && it->key().starts_with(ToSlice(prefix)); it->Next()) {
     if (!visit(std::string_view(it->key().data(), it->key().size()),
                std::string_view(it->value().data(), it->value().size()))) {
       break;
     }
   }
-  return FromRocks(it->status(), "cannot scan the projection");
+  return FromRocks(it->status(), "cannot scan the state");
 }
 
 absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,

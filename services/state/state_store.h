@@ -54,6 +54,9 @@ class StateStore : public IndexLookup {
   // `prefix`, in key order; stops early when `visit` returns false.
   absl::Status ScanProjection(std::string_view prefix,
                               const std::function<bool(std::string_view, std::string_view)>& visit);
+  // The same over the index (e.g. every contact's state, for reconcile and explain).
+  absl::Status ScanIndex(std::string_view prefix,
+                         const std::function<bool(std::string_view, std::string_view)>& visit);
 
   // The log position up to which events are applied; empty offsets when new.
   const LogPosition& applied() const { return applied_; }
@@ -73,6 +76,8 @@ class StateStore : public IndexLookup {
 
  private:
   StateStore() = default;
+  absl::Status ScanIn(rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
+                      const std::function<bool(std::string_view, std::string_view)>& visit);
   absl::StatusOr<std::vector<std::optional<std::string>>> MultiGetIn(
       rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& sorted_keys);
 

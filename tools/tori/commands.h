@@ -35,6 +35,11 @@ int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::str
             bool dry_run, const std::optional<LogPosition>& as_of);
 int RunRebuild(const std::string& data_dir);
 int RunVerify(const std::string& data_dir);
+int RunExplain(const std::string& data_dir, const std::string& invoice_id, std::optional<int> line,
+               bool list_contacts);
+// Exit 0 when everything matches, 1 when there are differences (or the run failed).
+int RunReconcile(const std::string& data_dir, const std::string& agency_id, engine::Quarter quarter,
+                 const std::string& file, const std::string& out_path);
 int RunGenerate(const GenerateOptions& options, const std::string& out_path);
 int RunDemo(const std::string& dir);
 

@@ -67,6 +67,34 @@ int Main(int argc, char** argv) {
       "when any document differs.");
   AddDataOption(*verify, data_dir);
 
+  std::string explain_invoice;
+  int explain_line = 0;
+  bool explain_events = false;
+  CLI::App* explain = app.add_subcommand(
+      "explain",
+      "How an issued invoice's lines came to be: the pool amount and the cost events behind "
+      "it, the split over the tranches, every party's key value and the total, the "
+      "largest-remainder steps (floors, remainders, who got the leftover cents), from the "
+      "log as it was when the invoice was issued.");
+  AddDataOption(*explain, data_dir);
+  explain->add_option("--invoice", explain_invoice, "invoice id, e.g. 2026Q1-espoo-kela")->required();
+  explain->add_option("--line", explain_line, "explain only this line (1-based)");
+  explain->add_flag("--events", explain_events, "list the contact ids behind the agency's key value");
+
+  std::string reconcile_agency, reconcile_quarter, reconcile_file, reconcile_out;
+  CLI::App* reconcile = app.add_subcommand(
+      "reconcile",
+      "Compare an agency's own contact records (CSV with a header: contact_id, optionally "
+      "service_code and occurred_at) with the contacts tori attributes to it in a quarter: "
+      "matched, only in tori, only in the agency's file, attributed to another agency, "
+      "voided, in another quarter, another service code. Prints a report and writes the "
+      "differences as CSV; exit 0 when everything matches, 1 otherwise.");
+  AddDataOption(*reconcile, data_dir);
+  reconcile->add_option("--agency", reconcile_agency, "the agency's id")->required();
+  reconcile->add_option("--quarter", reconcile_quarter, "the quarter, e.g. 2026Q1")->required();
+  reconcile->add_option("--out", reconcile_out, "CSV of the differences (default: FILE.differences.csv)");
+  reconcile->add_option("FILE", reconcile_file, "the agency's records")->required();
+
   CLI::App* rebuild = app.add_subcommand(
       "rebuild", "Recreate the state (projections and indexes) from the event log.");
   AddDataOption(*rebuild, data_dir);
@@ -128,6 +156,18 @@ int Main(int argc, char** argv) {
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (verify->parsed()) return RunVerify(data_dir);
+  if (explain->parsed()) {
+    return RunExplain(data_dir, explain_invoice,
+                      explain_line > 0 ? std::optional<int>(explain_line) : std::nullopt, explain_events);
+  }
+  if (reconcile->parsed()) {
+    auto quarter = engine::ParseQuarter(reconcile_quarter);
+    if (!quarter.ok()) {
+      fmt::print(stderr, "tori reconcile: --quarter '{}' is not a quarter like 2026Q1\n", reconcile_quarter);
+      return kExitUsage;
+    }
+    return RunReconcile(data_dir, reconcile_agency, *quarter, reconcile_file, reconcile_out);
+  }
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
   if (demo->parsed()) return RunDemo(demo_dir);
   return kExitUsage;

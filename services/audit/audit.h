@@ -1,0 +1,61 @@
+// Audit tools for agency controllers and auditors (issue #5): reconcile an agency's
+// own contact records with what tori attributed to it, and explain how an invoice
+// line came to be, step by step, from the events.
+//
+// Both read the state (services/state); Explain replays the log up to the invoice's
+// as_of into a scratch state first, so it explains the figures as they were issued.
+//
+// Thread safety: one thread at a time.
+#ifndef TORI_SERVICES_AUDIT_AUDIT_H_
+#define TORI_SERVICES_AUDIT_AUDIT_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "events/log/event_log.h"
+#include "services/engine/engine.h"
+#include "services/state/state_store.h"
+
+namespace tori {
+
+// ---------------------------------------------------------------- reconcile
+struct ReconcileDifference {
+  std::string contact_id;
+  // only_in_tori, only_in_agency_file, other_agency, voided, other_quarter,
+  // service_code_differs
+  std::string status;
+  std::string detail;
+};
+
+struct ReconcileReport {
+  uint64_t matched = 0;
+  std::map<std::string, uint64_t> differences_by_status;
+  std::vector<ReconcileDifference> differences;  // sorted by (status, contact_id)
+  bool ok() const { return differences.empty(); }
+};
+
+// Compares the agency's file (CSV with a header; column contact_id required,
+// service_code and occurred_at optional) with the contacts tori attributes to
+// `agency_id` in `quarter`, corrections applied. Errors name the file, line and rule.
+absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& agency_id,
+                                          engine::Quarter quarter, const std::string& csv_path);
+
+// "contact_id,status,detail" rows of the differences.
+std::string ReconcileCsv(const ReconcileReport& report);
+
+// ---------------------------------------------------------------- explain
+struct ExplainRequest {
+  std::string invoice_id;
+  std::optional<int> line;  // 1-based; all lines when absent
+  bool list_contacts = false;  // --events: the contact ids behind the key value
+  std::string scratch_dir;
+};
+
+// A readable explanation, ready to print.
+absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request);
+
+}  // namespace tori
+
+#endif  // TORI_SERVICES_AUDIT_AUDIT_H_
