@@ -8,7 +8,6 @@
 #include "services/billing/chain.h"
 #include "services/billing/internal/issued.h"
 #include "services/ingest/ingest.h"
-#include "services/projector/projector.h"
 
 namespace tori {
 namespace {
@@ -84,34 +83,6 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     out.push_back(std::move(event));
   }
   return out;
-}
-
-// Appends the issue events durably, then applies them to the state.
-absl::StatusOr<size_t> Issue(EventLog& log, StateStore& state, const std::vector<events::Event>& issue) {
-  Validator validator(state, absl::InfiniteFuture());
-  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  Projector projector(helsinki);
-  std::vector<std::string> payloads;
-  for (const auto& event : issue) {
-    std::string encoded = event.SerializeAsString();
-    Rejection rejection;
-    TORI_ASSIGN_OR_RETURN(Verdict verdict, validator.Check(event, Validator::ContentHash(encoded), rejection));
-    if (verdict == Verdict::kReject) {
-      return absl::InternalError(fmt::format("cannot issue {}: {}", event.event_id(), rejection.message));
-    }
-    if (verdict == Verdict::kDuplicate) continue;
-    TORI_RETURN_IF_ERROR(projector.Apply(event, nullptr));
-    payloads.push_back(std::move(encoded));
-  }
-  if (payloads.empty()) return 0;
-  std::vector<AppendRecord> records;
-  for (const auto& payload : payloads) records.push_back({"", payload});
-  TORI_ASSIGN_OR_RETURN(LogPosition end, log.Append(records));
-  std::vector<IndexWrite> index_writes = validator.TakeWrites();
-  TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-  TORI_RETURN_IF_ERROR(state.Commit(index_writes, projection_writes, end));
-  TORI_RETURN_IF_ERROR(state.Flush());
-  return payloads.size();
 }
 
 // The quarter's documents computed from the events before `as_of` only.
@@ -208,7 +179,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   if (!outcome.already_issued && !request.dry_run) {
     TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
     TORI_ASSIGN_OR_RETURN(outcome.documents_issued,
-                          Issue(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head, request.now)));
+                          AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head, request.now)));
   }
   return outcome;
 }

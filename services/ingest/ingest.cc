@@ -141,6 +141,33 @@ std::string PartitionKey(const events::Event& event, const events::ContactState*
   }
 }
 
+absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
+                                    const std::vector<events::Event>& events) {
+  TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
+  Validator validator(state, absl::InfiniteFuture());
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  Projector projector(helsinki);
+  PendingBatch batch;
+  for (const auto& event : events) {
+    std::string encoded = event.SerializeAsString();
+    Rejection rejection;
+    TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before, ContactBefore(validator, event));
+    TORI_ASSIGN_OR_RETURN(Verdict verdict, validator.Check(event, Validator::ContentHash(encoded), rejection));
+    if (verdict == Verdict::kReject) {
+      return absl::InternalError(fmt::format("cannot append {}: {} ({})", event.event_id(),
+                                             rejection.message, RejectReasonName(rejection.reason)));
+    }
+    if (verdict == Verdict::kDuplicate) continue;
+    TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
+    batch.keys.push_back(PartitionKey(event, before ? &*before : nullptr));
+    batch.payloads.push_back(std::move(encoded));
+  }
+  const size_t appended = batch.payloads.size();
+  TORI_RETURN_IF_ERROR(CommitBatch(batch, validator, projector, log, state));
+  TORI_RETURN_IF_ERROR(state.Flush());
+  return appended;
+}
+
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosition* until) {
   LogPosition from = state.applied();
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);

@@ -65,6 +65,12 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state,
 absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
                                          StateStore& state, const IngestOptions& options);
 
+// Appends events that tori itself writes (issued documents) durably and applies them to
+// the state; an event already in the log (same event_id and content) is skipped. Returns
+// how many were appended. A rejected event is an internal error: nothing is appended.
+absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
+                                    const std::vector<events::Event>& events);
+
 // The partition key of an event in the log: its service point, so a point's events
 // keep their order (corrections and voids go with their contact's point).
 std::string PartitionKey(const events::Event& event, const events::ContactState* contact);
