@@ -100,6 +100,9 @@ TEST_F(CliTest, DemoBillsTheQuarterAndIsTheSameTheSecondTime) {
   EXPECT_THAT(first.out, HasSubstr("all agencies (= costs)"));
   EXPECT_THAT(first.out, HasSubstr("Issued"));
   ASSERT_TRUE(fs::exists(dir + "/out/invoices.json"));
+  EXPECT_TRUE(fs::exists(dir + "/out/invoices-2026Q1.xlsx"));
+  EXPECT_TRUE(fs::exists(dir + "/out/report-2026Q1.html"));
+  EXPECT_TRUE(fs::exists(dir + "/out/finvoice-2026Q1-espoo-kela.xml"));
   std::ifstream in(dir + "/out/invoices.json");
   const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ToriRun verify = Tori("verify --data " + dir + "/data");

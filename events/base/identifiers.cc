@@ -57,6 +57,35 @@ bool IsValidBusinessId(std::string_view text) {
   return Digit(text[8]) == check;
 }
 
+bool IsValidIban(std::string_view text) {
+  if (text.size() < 15 || text.size() > 34) return false;
+  auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+  if (!upper(text[0]) || !upper(text[1]) || !IsDigit(text[2]) || !IsDigit(text[3])) return false;
+  // Move the first four characters to the end, letters as 10..35, then mod 97 == 1.
+  int remainder = 0;
+  for (size_t k = 0; k < text.size(); ++k) {
+    const char c = text[(k + 4) % text.size()];
+    if (IsDigit(c)) {
+      remainder = (remainder * 10 + Digit(c)) % 97;
+    } else if (upper(c)) {
+      remainder = (remainder * 100 + (c - 'A' + 10)) % 97;
+    } else {
+      return false;
+    }
+  }
+  return remainder == 1;
+}
+
+bool IsValidBic(std::string_view text) {
+  if (text.size() != 8 && text.size() != 11) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool letter = c >= 'A' && c <= 'Z';
+    if (i < 6 ? !letter : !(letter || IsDigit(c))) return false;
+  }
+  return true;
+}
+
 std::optional<size_t> FindPersonalIdentityCode(std::string_view text) {
   constexpr size_t kLength = 11;
   if (text.size() < kLength) return std::nullopt;

@@ -18,6 +18,14 @@ namespace tori {
 // True when `text` is exactly a Y-tunnus with a valid check digit (e.g. "0101263-6").
 bool IsValidBusinessId(std::string_view text);
 
+// True when `text` is an IBAN (ISO 13616: country code, check digits, up to 30
+// alphanumerics; no spaces) whose mod-97 check holds, e.g. "FI2112345600000785".
+bool IsValidIban(std::string_view text);
+
+// True when `text` is a BIC: 4 letters (bank), 2 letters (country), 2 alphanumerics
+// (location), optionally 3 alphanumerics (branch).
+bool IsValidBic(std::string_view text);
+
 // Offset of the first valid personal identity code inside `text`, if any. The date
 // part must be a real calendar date; any individual number counts (900..999 are
 // temporary codes, still personal data).

@@ -25,6 +25,21 @@ TEST(IsValidBusinessId, RemainderOneIsNeverValid) {
   }
 }
 
+TEST(IsValidIban, ChecksTheMod97Rule) {
+  EXPECT_TRUE(IsValidIban("FI2112345600000785"));
+  EXPECT_TRUE(IsValidIban("GB82WEST12345698765432"));
+  EXPECT_FALSE(IsValidIban("FI2112345600000786"));
+  EXPECT_FALSE(IsValidIban("FI21 1234 5600 0007 85"));
+  EXPECT_FALSE(IsValidIban("fi2112345600000785"));
+}
+
+TEST(IsValidBic, ChecksTheShape) {
+  EXPECT_TRUE(IsValidBic("NDEAFIHH"));
+  EXPECT_TRUE(IsValidBic("OKOYFIHHXXX"));
+  EXPECT_FALSE(IsValidBic("NDEA1IHH"));
+  EXPECT_FALSE(IsValidBic("NDEAFIH"));
+}
+
 TEST(FindPersonalIdentityCode, FindsDomainExamples) {
   EXPECT_EQ(FindPersonalIdentityCode("131052-308T"), 0u);
   EXPECT_EQ(FindPersonalIdentityCode("010594Y9032"), 0u);

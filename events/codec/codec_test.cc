@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 
 // One canonical line per event type (SPEC section 2), fields in canonical order.
 const char* const kCanonicalEvents[] = {
-    R"({"event_id":"e1","type":"agency_registered","occurred_at":"2026-01-02T08:00:00Z","agency_id":"kela","name":"Kela","kind":"kela","business_id":"0246246-0","einvoice_address":"003702462460"})",
+    R"({"event_id":"e1","type":"agency_registered","occurred_at":"2026-01-02T08:00:00Z","agency_id":"kela","name":"Kela","kind":"kela","business_id":"0246246-0","einvoice_address":"003702462460","iban":"FI2112345600000785","bic":"NDEAFIHH"})",
     R"({"event_id":"e2","type":"agency_registered","occurred_at":"2026-01-02T08:00:00Z","agency_id":"espoo","name":"Espoon kaupunki","kind":"municipality","business_id":"0101263-6"})",
     R"({"event_id":"e3","type":"service_point_opened","occurred_at":"2026-01-02T08:00:00.5Z","service_point_id":"iso-omena","name":"Iso Omena palvelutori","municipality":"Espoo","host_agency_id":"espoo","total_area_m2":"6500.00"})",
     R"({"event_id":"e4","type":"space_allocated","occurred_at":"2026-01-02T08:00:00Z","service_point_id":"iso-omena","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"120.50"},{"agency_id":"espoo","area_m2":"800.00"}],"shared_area_m2":"1500.00"})",
@@ -114,6 +114,8 @@ TEST(Codec, RejectsWithCodeFieldAndRule) {
        RejectReason::kRange, "allocations[0].area_m2", "more than 2 decimals"},
       {"booking ends first", R"({"event_id":"e","type":"room_booked","occurred_at":"2026-01-01T00:00:00Z","booking_id":"b","service_point_id":"p","room_id":"r","agency_id":"a","start":"2026-01-02T10:00:00Z","end":"2026-01-02T09:00:00Z"})",
        RejectReason::kRange, "end", "later than start"},
+      {"bad iban", R"({"event_id":"e","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"a","name":"A","kind":"state","business_id":"0101263-6","iban":"FI2112345600000786"})",
+       RejectReason::kRange, "iban", "check digits"},
       {"invoice from outside", R"({"event_id":"e","type":"invoice_issued","occurred_at":"2026-01-01T00:00:00Z"})",
        RejectReason::kSchema, "type", "tori bill"},
   };

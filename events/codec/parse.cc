@@ -94,6 +94,22 @@ bool ReadAgencyRegistered(Reader& r, dom::object o, events::AgencyRegistered* e)
   bool present;
   if (!r.OptionalString(o, "", "einvoice_address", Text::kId, &address, &present)) return false;
   if (present) e->set_einvoice_address(address);
+  std::string account;
+  if (!r.OptionalString(o, "", "iban", Text::kId, &account, &present)) return false;
+  if (present) {
+    if (!IsValidIban(account)) {
+      return r.Fail(RejectReason::kRange, "iban",
+                    fmt::format("'{}' is not an IBAN (no spaces) with valid check digits", account));
+    }
+    e->set_iban(account);
+  }
+  if (!r.OptionalString(o, "", "bic", Text::kId, &account, &present)) return false;
+  if (present) {
+    if (!IsValidBic(account)) {
+      return r.Fail(RejectReason::kRange, "bic", fmt::format("'{}' is not a BIC like NDEAFIHH", account));
+    }
+    e->set_bic(account);
+  }
   return true;
 }
 
@@ -536,7 +552,7 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
          ReadContactRecorded(r, o, event.mutable_contact_recorded());
   } else if (type == "agency_registered") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "name", "kind", "business_id",
-                               "einvoice_address"}) &&
+                               "einvoice_address", "iban", "bic"}) &&
          ReadAgencyRegistered(r, o, event.mutable_agency_registered());
   } else if (type == "service_point_opened") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "service_point_id", "name", "municipality",

@@ -157,6 +157,8 @@ std::string EventToJson(const events::Event& event) {
       w.String("agency_id", e.agency_id()).String("name", e.name())
           .String("kind", KindName(e.kind())).String("business_id", e.business_id());
       if (e.has_einvoice_address()) w.String("einvoice_address", e.einvoice_address());
+      if (e.has_iban()) w.String("iban", e.iban());
+      if (e.has_bic()) w.String("bic", e.bic());
       break;
     }
     case events::Event::kServicePointOpened: {

@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "services/billing/chain.h"
 #include "services/billing/internal/issued.h"
+#include "services/projector/projector.h"
 #include "services/ingest/ingest.h"
 
 namespace tori {
@@ -43,7 +44,8 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
 
 // The events that issue `result`'s documents, in document order.
 std::vector<events::Event> IssueEvents(const engine::BillingResult& result, const LogPosition& as_of,
-                                       const std::string& chain_head, absl::Time now) {
+                                       const std::string& chain_head, absl::CivilDay issue_date,
+                                       absl::Time now) {
   std::vector<events::Event> out;
   const int64_t now_ns = absl::ToUnixNanos(now);
   for (const auto& invoice : result.invoices) {
@@ -60,6 +62,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_content_sha256(Sha256Hex(InvoiceJson(invoice)));
     e->set_as_of(as_of.ToString());
     e->set_chain_head(chain_head);
+    e->set_issue_date(absl::FormatCivilTime(issue_date));
     for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
     out.push_back(std::move(event));
   }
@@ -127,6 +130,54 @@ absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& 
   return result;
 }
 
+// The names, ids and accounts the documents print, from the state's reference data.
+absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state) {
+  documents::DocumentContext context;
+  bool decoded = true;
+  TORI_RETURN_IF_ERROR(state.ScanProjection(
+      projection::Key(projection::kAgency, {}, true), [&](std::string_view, std::string_view value) {
+        events::AgencyRegistered a;
+        if (!a.ParseFromArray(value.data(), static_cast<int>(value.size()))) return decoded = false;
+        documents::AgencyInfo info{a.name(), a.business_id(), std::nullopt, std::nullopt, std::nullopt};
+        if (a.has_einvoice_address()) info.einvoice_address = a.einvoice_address();
+        if (a.has_iban()) info.iban = a.iban();
+        if (a.has_bic()) info.bic = a.bic();
+        context.agencies[a.agency_id()] = std::move(info);
+        return true;
+      }));
+  TORI_RETURN_IF_ERROR(state.ScanProjection(
+      projection::Key(projection::kPoint, {}, true), [&](std::string_view, std::string_view value) {
+        events::ServicePointOpened p;
+        if (!p.ParseFromArray(value.data(), static_cast<int>(value.size()))) return decoded = false;
+        context.service_points[p.service_point_id()] = {p.name()};
+        return true;
+      }));
+  if (!decoded) return absl::DataLossError("the state holds an undecodable record; run `tori rebuild`");
+  return context;
+}
+
+// Writes Finvoice, XLSX and HTML beside invoices.json, or says why not.
+absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
+                                  absl::CivilDay issue_date, BillOutcome& outcome) {
+  TORI_ASSIGN_OR_RETURN(documents::DocumentContext context, LoadDocumentContext(state));
+  context.issue_date = issue_date;
+  context.language = request.language;
+  for (const auto& invoice : outcome.result.invoices) {
+    const auto it = context.agencies.find(invoice.issuer_agency_id);
+    if (it != context.agencies.end() && !it->second.iban) {
+      outcome.notes.push_back(fmt::format(
+          "Finvoice, XLSX and HTML documents were not written: the issuer {} has no bank "
+          "account; add \"iban\" and \"bic\" to its agency_registered event",
+          invoice.issuer_agency_id));
+      return absl::OkStatus();
+    }
+  }
+  TORI_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                        documents::WriteDocuments(outcome.result, context, request.out_dir));
+  outcome.files.insert(outcome.files.end(), files.begin(), files.end());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request) {
@@ -176,10 +227,23 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     outcome.files.push_back(csv.string());
   }
 
+  // The invoice date: the one printed when the quarter was issued, else today (Helsinki),
+  // never before the quarter began.
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  absl::CivilDay issue_date = std::max(absl::ToCivilDay(request.now, helsinki), request.quarter.FirstDay());
+  for (const auto& e : issued.invoice_events) {
+    absl::CivilDay stored;
+    if (outcome.already_issued && e.quarter() == q && absl::ParseCivilTime(e.issue_date(), &stored)) {
+      issue_date = stored;
+    }
+  }
+  if (request.write_documents) TORI_RETURN_IF_ERROR(WritePeopleDocuments(state, request, issue_date, outcome));
+
   if (!outcome.already_issued && !request.dry_run) {
     TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
     TORI_ASSIGN_OR_RETURN(outcome.documents_issued,
-                          AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head, request.now)));
+                          AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head,
+                                                               issue_date, request.now)));
   }
   return outcome;
 }

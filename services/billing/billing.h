@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "events/log/event_log.h"
+#include "services/documents/documents.h"
 #include "services/engine/engine.h"
 #include "services/state/state_store.h"
 
@@ -58,6 +59,9 @@ struct BillRequest {
   absl::Time now = absl::Now();  // occurred_at of the issued events
   // Scratch directory for replays of issued quarters (removed afterwards).
   std::string scratch_dir;
+  // Finvoice XML, XLSX workbook and HTML report beside invoices.json (services/documents).
+  bool write_documents = true;
+  documents::Language language = documents::Language::kFi;
 };
 
 struct BillOutcome {
@@ -66,6 +70,7 @@ struct BillOutcome {
   bool already_issued = false;   // the documents were issued by an earlier run
   size_t documents_issued = 0;   // by this run
   std::vector<std::string> files;  // written, invoices.json first
+  std::vector<std::string> notes;  // for people: e.g. why documents were not written
 };
 
 // Brings the state up to the log, computes (or recomputes, for an issued quarter) the

@@ -142,6 +142,9 @@ TEST_F(BillingTest, GoldenQuarterMatchesHandComputedCents) {
   EXPECT_EQ(result.subsidy_claims[0].basis_cents, 73334);
   EXPECT_EQ(result.subsidy_claims[0].amount_cents, 36667);
   EXPECT_EQ(outcome->documents_issued, 3u);
+  // The golden host has no bank account: no Finvoice, and the run says why.
+  ASSERT_EQ(outcome->notes.size(), 1u);
+  EXPECT_THAT(outcome->notes[0], HasSubstr("espoo has no bank account"));
 
   const std::string json = ReadFile("q1", "invoices.json");
   EXPECT_THAT(json, HasSubstr(R"("quarter":"2026Q1")"));

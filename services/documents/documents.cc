@@ -2,7 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "events/base/check.h"
 #include "events/base/identifiers.h"
@@ -26,7 +28,8 @@ absl::Status WriteFileAtomically(const fs::path& path, std::string_view content)
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
+  if (ec)
+    return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
   return absl::OkStatus();
 }
 
@@ -53,9 +56,8 @@ absl::Status CheckAgency(const DocumentContext& context, const std::string& agen
         "documents: agency '{}': einvoice_address must have 2..35 characters", agency_id));
   }
   if (agency.bic && (agency.bic->size() != 8 && agency.bic->size() != 11)) {
-    return absl::InvalidArgumentError(
-        fmt::format("documents: agency '{}': bic '{}' must have 8 or 11 characters", agency_id,
-                    *agency.bic));
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: agency '{}': bic '{}' must have 8 or 11 characters", agency_id, *agency.bic));
   }
   if (agency.iban && !internal::IsValidIban(*agency.iban)) {
     return absl::InvalidArgumentError(fmt::format(
@@ -84,10 +86,10 @@ absl::Status CheckVat(const VatTreatment& vat) {
     return absl::InvalidArgumentError(
         "documents: vat.reason_text must have at most 70 characters (Finvoice VatFreeText)");
   }
-  const bool code_ok = vat.reason_code.size() <= 20 &&
-                       vat.reason_code.find_first_not_of(
-                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") ==
-                           std::string::npos;
+  const bool code_ok =
+      vat.reason_code.size() <= 20 &&
+      vat.reason_code.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
   if (!code_ok) {
     return absl::InvalidArgumentError(
         "documents: vat.reason_code must be up to 20 letters, digits or '-' (VATEX code)");
@@ -95,12 +97,48 @@ absl::Status CheckVat(const VatTreatment& vat) {
   return absl::OkStatus();
 }
 
+// The engine's invariants the documents restate (SPEC section 4): every invoice total
+// is the sum of its lines, and each billed pool is split whole over the host's share
+// and the invoice lines of the quarter.
+absl::Status CheckSums(const engine::BillingResult& result) {
+  std::map<std::pair<std::string, std::string>, int64_t> unsplit_cents;  // (point, pool)
+  for (const auto& pool : result.pools) {
+    unsplit_cents[{pool.service_point_id, pool.pool}] += pool.amount_cents;
+  }
+  for (const auto& share : result.host_shares) {
+    unsplit_cents[{share.service_point_id, share.pool}] -= share.amount_cents;
+  }
+  for (const auto& invoice : result.invoices) {
+    int64_t sum_cents = 0;
+    for (const auto& line : invoice.lines) {
+      sum_cents += line.amount_cents;
+      if (!line.adjusts_quarter)
+        unsplit_cents[{line.service_point_id, line.pool}] -= line.amount_cents;
+    }
+    if (sum_cents != invoice.total_cents) {
+      return absl::InvalidArgumentError(
+          fmt::format("documents: invoice {}: total_cents {} is not the sum of its lines {}",
+                      invoice.invoice_id, invoice.total_cents, sum_cents));
+    }
+  }
+  for (const auto& [pool, cents] : unsplit_cents) {
+    if (cents != 0) {
+      return absl::InvalidArgumentError(fmt::format(
+          "documents: {} {}: the host's share and the invoice lines differ from the pool "
+          "amount by {} cents",
+          pool.first, pool.second, cents));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Everything the renderers assume, checked before any file is written.
 absl::Status ValidateContext(const engine::BillingResult& result, const DocumentContext& context) {
+  TORI_RETURN_IF_ERROR(CheckSums(result));
   if (result.invoices.size() > kInvoicesPerRunMax) {
-    return absl::InvalidArgumentError(fmt::format(
-        "documents: {} invoices exceed the {} per run that invoice numbers allow",
-        result.invoices.size(), kInvoicesPerRunMax));
+    return absl::InvalidArgumentError(
+        fmt::format("documents: {} invoices exceed the {} per run that invoice numbers allow",
+                    result.invoices.size(), kInvoicesPerRunMax));
   }
   if (context.issue_date < result.quarter.FirstDay()) {
     return absl::InvalidArgumentError(fmt::format(
@@ -148,15 +186,17 @@ absl::StatusOr<Language> ParseLanguage(std::string_view code) {
   if (code == "fi") return Language::kFi;
   if (code == "sv") return Language::kSv;
   if (code == "en") return Language::kEn;
-  return absl::InvalidArgumentError(
-      fmt::format("language '{}' is not one of fi, sv, en", code));
+  return absl::InvalidArgumentError(fmt::format("language '{}' is not one of fi, sv, en", code));
 }
 
 std::string_view LanguageCode(Language language) {
   switch (language) {
-    case Language::kFi: return "fi";
-    case Language::kSv: return "sv";
-    case Language::kEn: return "en";
+    case Language::kFi:
+      return "fi";
+    case Language::kSv:
+      return "sv";
+    case Language::kEn:
+      return "en";
   }
   return "fi";
 }
@@ -211,14 +251,16 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
     const engine::Invoice& invoice = result.invoices[i];
     if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
     const fs::path path = out / FinvoiceFileName(invoice.invoice_id);
-    TORI_RETURN_IF_ERROR(WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
+    TORI_RETURN_IF_ERROR(
+        WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
     files.push_back(path.string());
   }
   const fs::path workbook = out / WorkbookFileName(result.quarter);
   const fs::path workbook_tmp = workbook.string() + ".tmp";
   TORI_RETURN_IF_ERROR(internal::WriteWorkbook(result, metas, context, workbook_tmp.string()));
   fs::rename(workbook_tmp, workbook, ec);
-  if (ec) return absl::InternalError(fmt::format("cannot write {}: {}", workbook.string(), ec.message()));
+  if (ec)
+    return absl::InternalError(fmt::format("cannot write {}: {}", workbook.string(), ec.message()));
   files.push_back(workbook.string());
   const fs::path report = out / ReportFileName(result.quarter);
   TORI_RETURN_IF_ERROR(WriteFileAtomically(report, internal::ReportHtml(result, metas, context)));

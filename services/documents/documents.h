@@ -54,7 +54,7 @@ namespace tori::documents {
 // rest).
 enum class Language { kFi, kSv, kEn };
 absl::StatusOr<Language> ParseLanguage(std::string_view code);  // "fi", "sv", "en"
-std::string_view LanguageCode(Language language);                // "fi"
+std::string_view LanguageCode(Language language);               // "fi"
 
 // UNTDID 5305 VAT categories tori can invoice with.
 enum class VatCategory {

@@ -56,9 +56,12 @@ class XmlWriter {
 
 std::string_view VatCode(VatCategory category) {
   switch (category) {
-    case VatCategory::kOutsideScope: return "O";
-    case VatCategory::kExempt: return "E";
-    case VatCategory::kStandardRated: return "S";
+    case VatCategory::kOutsideScope:
+      return "O";
+    case VatCategory::kExempt:
+      return "E";
+    case VatCategory::kStandardRated:
+      return "S";
   }
   return "O";
 }
@@ -67,9 +70,12 @@ std::string VatReasonText(const DocumentContext& context) {
   if (!context.vat.reason_text.empty()) return context.vat.reason_text;
   const Labels& labels = LabelsFor(context.language);
   switch (context.vat.category) {
-    case VatCategory::kOutsideScope: return std::string(labels.vat_outside_scope);
-    case VatCategory::kExempt: return std::string(labels.vat_exempt);
-    case VatCategory::kStandardRated: return std::string(labels.vat_standard);
+    case VatCategory::kOutsideScope:
+      return std::string(labels.vat_outside_scope);
+    case VatCategory::kExempt:
+      return std::string(labels.vat_exempt);
+    case VatCategory::kStandardRated:
+      return std::string(labels.vat_standard);
   }
   return "";
 }
@@ -87,7 +93,8 @@ int64_t VatRate(const VatTreatment& vat) {
 std::string TrancheText(const engine::InvoiceLine& line, Language language) {
   const Labels& labels = LabelsFor(language);
   std::string key = fmt::format("{} ({}", KeyLabel(line.key, language), KeyName(line.key));
-  if (line.fallback_from) key += fmt::format("; {} {}", labels.fallback_from, KeyName(*line.fallback_from));
+  if (line.fallback_from)
+    key += fmt::format("; {} {}", labels.fallback_from, KeyName(*line.fallback_from));
   key += ")";
   const std::string_view unit = KeyUnit(line.key, language);
   return fmt::format("{} {} %: {} {} / {}{}{} = {}", labels.tranche,
@@ -224,7 +231,8 @@ std::string FinvoiceXml(const engine::Invoice& invoice, const InvoiceMeta& meta,
   xml.Leaf("InvoiceFreeText",
            fmt::format(fmt::runtime(labels.invoice_free_text), QuarterName(invoice.quarter)));
   xml.Open("PaymentTermsDetails");
-  xml.Leaf("PaymentTermsFreeText", fmt::format(fmt::runtime(labels.payment_terms), context.due_days));
+  xml.Leaf("PaymentTermsFreeText",
+           fmt::format(fmt::runtime(labels.payment_terms), context.due_days));
   xml.Date("InvoiceDueDate", meta.due_date);
   xml.Close("PaymentTermsDetails");
   xml.Close("InvoiceDetails");

@@ -334,6 +334,9 @@ void DemoBuilder::AddAgenciesAndPoints() {
       if (a.einvoice) {
         w.String("einvoice_address", "0037" + business_id.substr(0, 7) + business_id.substr(8));
       }
+      // The host's bank account, for its Finvoice invoices: the example account of the
+      // Finnish IBAN guidance, demo data and no real account.
+      if (i == kEspoo) w.String("iban", "FI2112345600000785").String("bic", "NDEAFIHH");
     });
   }
   for (const PointSpec* p : {&kIsoOmena, &kKalajarvi}) {

@@ -7,8 +7,25 @@
 
 namespace tori {
 
+void PrintFiles(const BillOutcome& outcome) {
+  size_t csv = 0, finvoice = 0;
+  for (const auto& file : outcome.files) {
+    csv += file.ends_with(".csv");
+    finvoice += file.ends_with(".xml");
+  }
+  fmt::print("files in {}:\n  {}\n", std::filesystem::path(outcome.files.front()).parent_path().string(),
+             std::filesystem::path(outcome.files.front()).filename().string());
+  for (const auto& file : outcome.files) {
+    if (file.ends_with(".xlsx") || file.ends_with(".html")) {
+      fmt::print("  {}\n", std::filesystem::path(file).filename().string());
+    }
+  }
+  fmt::print("  {} invoice CSV files, {} Finvoice 3.0 e-invoices (finvoice-*.xml)\n", csv, finvoice);
+  for (const auto& note : outcome.notes) fmt::print("note: {}\n", note);
+}
+
 int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, const std::optional<LogPosition>& as_of) {
+            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language) {
   auto data = OpenDataDir(data_dir);
   if (!data.ok()) return Fail(data.status());
   BillRequest request;
@@ -16,6 +33,7 @@ int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::str
   request.out_dir = out_dir;
   request.dry_run = dry_run;
   request.as_of = as_of;
+  request.language = language;
   request.scratch_dir = data_dir + "/scratch-replay";
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
@@ -43,8 +61,7 @@ int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::str
     fmt::print("issued {} documents (invoice_issued / subsidy_claim_issued events in the log)\n",
                outcome->documents_issued);
   }
-  fmt::print("files: {} (and {} CSV files beside it)\n", outcome->files.front(),
-             outcome->files.size() - 1);
+  PrintFiles(*outcome);
   return 0;
 }
 

@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "events/log/event_log.h"
+#include "services/billing/billing.h"
+#include "services/documents/documents.h"
 #include "services/engine/engine.h"
 #include "services/state/state_store.h"
 #include "tools/generate/generator.h"
@@ -32,7 +34,9 @@ absl::StatusOr<DataDir> OpenDataDir(const std::string& path);
 
 int RunIngest(const std::string& data_dir, const std::string& file);
 int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, const std::optional<LogPosition>& as_of);
+            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language);
+// Where a billing run's files went, and its notes.
+void PrintFiles(const BillOutcome& outcome);
 int RunRebuild(const std::string& data_dir);
 int RunVerify(const std::string& data_dir);
 int RunExplain(const std::string& data_dir, const std::string& invoice_id, std::optional<int> line,
@@ -41,7 +45,7 @@ int RunExplain(const std::string& data_dir, const std::string& invoice_id, std::
 int RunReconcile(const std::string& data_dir, const std::string& agency_id, engine::Quarter quarter,
                  const std::string& file, const std::string& out_path);
 int RunGenerate(const GenerateOptions& options, const std::string& out_path);
-int RunDemo(const std::string& dir);
+int RunDemo(const std::string& dir, documents::Language language);
 
 }  // namespace tori
 

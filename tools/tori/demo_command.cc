@@ -67,7 +67,7 @@ void PrintShareTable(const engine::BillingResult& result) {
 
 }  // namespace
 
-int RunDemo(const std::string& dir) {
+int RunDemo(const std::string& dir, documents::Language language) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -97,6 +97,7 @@ int RunDemo(const std::string& dir) {
   request.quarter = engine::Quarter{2026, 1};
   request.out_dir = dir + "/out";
   request.scratch_dir = dir + "/data/scratch-replay";
+  request.language = language;
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
   PrintShareTable(outcome->result);
@@ -116,8 +117,7 @@ int RunDemo(const std::string& dir) {
              outcome->already_issued ? "Issued earlier; the same documents again"
                                      : fmt::format("Issued {} documents", outcome->documents_issued),
              outcome->as_of.ToString());
-  fmt::print("files: {} and {} invoice CSV files in {}\n", outcome->files.front(),
-             outcome->files.size() - 1, request.out_dir);
+  PrintFiles(*outcome);
   fmt::print("state and event log: {}/data (try: tori bill --data {}/data --quarter 2026Q1 --out OUT)\n",
              dir, dir);
   return 0;

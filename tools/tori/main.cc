@@ -53,7 +53,13 @@ int Main(int argc, char** argv) {
       ->required();
   bill->add_option("--out", out_dir, "directory for invoices.json and the CSV files")->required();
   bill->add_flag("--dry-run", dry_run, "compute and write the files, issue nothing");
-  std::string as_of_text;
+  std::string as_of_text, language_text = "fi";
+  auto add_language = [&](CLI::App& command) {
+    command.add_option("--lang", language_text,
+                       "language of the Finvoice rows, workbook and report: fi, sv or en")
+        ->capture_default_str();
+  };
+  add_language(*bill);
   bill->add_option("--as-of", as_of_text,
                    "with --dry-run: the documents as they would have been with only the events "
                    "before this log position (embedded log: a sequence number, e.g. 283; Kafka: "
@@ -125,12 +131,18 @@ int Main(int argc, char** argv) {
       "it into the embedded log and bill it; print each agency's share per pool, the subsidy "
       "claims and where the files are. Running it again shows the same, issued documents.");
   demo->add_option("--dir", demo_dir, "working directory (events, data, out)")->capture_default_str();
+  add_language(*demo);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : kExitUsage;
+  }
+  auto language = documents::ParseLanguage(language_text);
+  if (!language.ok()) {
+    fmt::print(stderr, "tori: --lang '{}' is not one of fi, sv, en\n", language_text);
+    return kExitUsage;
   }
   if (ingest->parsed()) return RunIngest(data_dir, ingest_file);
   if (bill->parsed()) {
@@ -152,7 +164,7 @@ int Main(int argc, char** argv) {
       }
       as_of = *parsed;
     }
-    return RunBill(data_dir, *quarter, out_dir, dry_run, as_of);
+    return RunBill(data_dir, *quarter, out_dir, dry_run, as_of, *language);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (verify->parsed()) return RunVerify(data_dir);
@@ -169,7 +181,7 @@ int Main(int argc, char** argv) {
     return RunReconcile(data_dir, reconcile_agency, *quarter, reconcile_file, reconcile_out);
   }
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
-  if (demo->parsed()) return RunDemo(demo_dir);
+  if (demo->parsed()) return RunDemo(demo_dir, *language);
   return kExitUsage;
 }
 

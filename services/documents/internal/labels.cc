@@ -18,6 +18,7 @@ constexpr Labels kFinnish{
     .invoice = "Lasku",
     .invoices = "Laskut",
     .invoice_number = "Laskun numero",
+    .invoice_id = "Laskun tunniste",
     .reference_number = "Viitenumero",
     .issuer = "Laskuttaja",
     .recipient = "Vastaanottaja",
@@ -48,7 +49,8 @@ constexpr Labels kFinnish{
     .warnings = "Huomautukset",
     .no_warnings = "Ei huomautuksia.",
     .key_values = "Jakoperusteiden arvot",
-    .key_values_note = "Vastaanottajien arvot laskuriveiltä; ylläpitäjän arvo = kaikki osapuolet − muut.",
+    .key_values_note =
+        "Vastaanottajien arvot laskuriveiltä; ylläpitäjän arvo = kaikki osapuolet − muut.",
     .total_costs = "Kustannukset yhteensä",
     .pool_amount = "Poolin kustannus",
     .share_chart = "Virastojen osuudet kustannuspooleittain",
@@ -76,6 +78,7 @@ constexpr Labels kSwedish{
     .invoice = "Faktura",
     .invoices = "Fakturor",
     .invoice_number = "Fakturanummer",
+    .invoice_id = "Fakturans id",
     .reference_number = "Referensnummer",
     .issuer = "Fakturerare",
     .recipient = "Mottagare",
@@ -106,7 +109,8 @@ constexpr Labels kSwedish{
     .warnings = "Anmärkningar",
     .no_warnings = "Inga anmärkningar.",
     .key_values = "Fördelningsnycklarnas värden",
-    .key_values_note = "Mottagarnas värden från fakturaraderna; värdens värde = alla parter − övriga.",
+    .key_values_note =
+        "Mottagarnas värden från fakturaraderna; värdens värde = alla parter − övriga.",
     .total_costs = "Kostnader totalt",
     .pool_amount = "Poolens kostnad",
     .share_chart = "Myndigheternas andelar per kostnadspool",
@@ -134,6 +138,7 @@ constexpr Labels kEnglish{
     .invoice = "Invoice",
     .invoices = "Invoices",
     .invoice_number = "Invoice number",
+    .invoice_id = "Invoice id",
     .reference_number = "Reference number",
     .issuer = "Issuer",
     .recipient = "Recipient",
@@ -164,7 +169,8 @@ constexpr Labels kEnglish{
     .warnings = "Warnings",
     .no_warnings = "No warnings.",
     .key_values = "Key values",
-    .key_values_note = "Recipients' values from the invoice lines; the host's value = all parties − the others.",
+    .key_values_note =
+        "Recipients' values from the invoice lines; the host's value = all parties − the others.",
     .total_costs = "Total costs",
     .pool_amount = "Pool cost",
     .share_chart = "Each agency's share by cost pool",
@@ -186,9 +192,12 @@ constexpr Labels kEnglish{
 
 const Labels& LabelsFor(Language language) {
   switch (language) {
-    case Language::kFi: return kFinnish;
-    case Language::kSv: return kSwedish;
-    case Language::kEn: return kEnglish;
+    case Language::kFi:
+      return kFinnish;
+    case Language::kSv:
+      return kSwedish;
+    case Language::kEn:
+      return kEnglish;
   }
   return kEnglish;
 }
@@ -211,22 +220,30 @@ std::string_view KeyLabel(Key key, Language language) {
 
 int KeyScale(Key key) {
   switch (key) {
-    case Key::kDedicatedArea: return kAreaScale;
+    case Key::kDedicatedArea:
+      return kAreaScale;
     case Key::kWeightedContacts:
-    case Key::kFixedShares: return kPctScale;
-    default: return 0;
+    case Key::kFixedShares:
+      return kPctScale;
+    default:
+      return 0;
   }
 }
 
 std::string_view KeyUnit(Key key, Language language) {
   switch (key) {
-    case Key::kAdvisorTime: return "s";
-    case Key::kBookedMinutes: return "min";
-    case Key::kFixedShares: return "%";
+    case Key::kAdvisorTime:
+      return "s";
+    case Key::kBookedMinutes:
+      return "min";
+    case Key::kFixedShares:
+      return "%";
     case Key::kDedicatedArea:
-      return language == Language::kFi ? "m²·vrk" : language == Language::kSv ? "m²·dygn"
-                                                                                : "m²·days";
-    default: return "";
+      return language == Language::kFi   ? "m²·vrk"
+             : language == Language::kSv ? "m²·dygn"
+                                         : "m²·days";
+    default:
+      return "";
   }
 }
 

@@ -23,6 +23,7 @@ struct Labels {
   std::string_view invoice;
   std::string_view invoices;
   std::string_view invoice_number;
+  std::string_view invoice_id;  // tori's id, as in invoices.json
   std::string_view reference_number;
   std::string_view issuer;
   std::string_view recipient;
@@ -39,9 +40,9 @@ struct Labels {
   std::string_view amount;
   std::string_view total;
   std::string_view line;
-  std::string_view adjusts;       // column: "adjusts quarter"
-  std::string_view adjustment;    // row prefix: "Adjustment"
-  std::string_view adjustments;   // matrix column: prior-period adjustments
+  std::string_view adjusts;      // column: "adjusts quarter"
+  std::string_view adjustment;   // row prefix: "Adjustment"
+  std::string_view adjustments;  // matrix column: prior-period adjustments
   std::string_view fallback_from;
   std::string_view host;
   std::string_view host_shares;
@@ -55,12 +56,12 @@ struct Labels {
   std::string_view key_values;
   std::string_view key_values_note;  // how the host's values are derived
   std::string_view total_costs;
-  std::string_view pool_amount;      // matrix row: the pool's cost
-  std::string_view share_chart;      // each agency's share by pool
-  std::string_view point_chart;      // each point's cost pools
-  std::string_view chart_note;       // charts show the billed quarter, no adjustments
+  std::string_view pool_amount;  // matrix row: the pool's cost
+  std::string_view share_chart;  // each agency's share by pool
+  std::string_view point_chart;  // each point's cost pools
+  std::string_view chart_note;   // charts show the billed quarter, no adjustments
   std::string_view no_invoices;
-  std::string_view tranche;          // "tranche" in Finvoice row text
+  std::string_view tranche;  // "tranche" in Finvoice row text
   // Finvoice
   std::string_view invoice_type_text;      // "LASKU"
   std::string_view credit_note_type_text;  // "HYVITYSLASKU"

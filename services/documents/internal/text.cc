@@ -33,11 +33,21 @@ std::string XmlEscape(std::string_view text) {
   for (char c : clean) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       default:
         if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') break;  // not allowed in XML 1.0
         out += c;
@@ -77,8 +87,8 @@ std::vector<std::string> SplitChars(std::string_view text, size_t max_chars) {
 std::string SafeToken(std::string_view text) {
   std::string out;
   for (char c : text) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' ||
-                    c == '-';
+    const bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
     out += ok && static_cast<unsigned char>(c) < 0x80 ? c : '_';
   }
   return out;

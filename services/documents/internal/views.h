@@ -42,8 +42,8 @@ std::vector<RowGroup> GroupLines(const engine::Invoice& invoice);
 // invoice lines without adjusts_quarter) and, apart, the adjustment lines per agency.
 // Every pool column sums to its pool amount.
 struct ShareMatrix {
-  std::vector<std::string> agencies;  // bytewise
-  std::vector<engine::PoolAmount> pools;  // (point, pool) order, amount from result.pools
+  std::vector<std::string> agencies;              // bytewise
+  std::vector<engine::PoolAmount> pools;          // (point, pool) order, amount from result.pools
   std::vector<std::vector<int64_t>> share_cents;  // [agency][pool]
   std::vector<int64_t> adjustment_cents;          // [agency]
 };

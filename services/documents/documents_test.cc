@@ -1,0 +1,170 @@
+// WriteDocuments as a whole: numbering, the reference number rule, file names, the
+// checks on the context, and determinism (same result and context, same bytes).
+#include "services/documents/documents.h"
+
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/documents/internal/labels.h"
+#include "services/documents/internal/text.h"
+#include "services/documents/test_fixture.h"
+
+namespace tori::documents {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// DOMAIN.md: weights 7, 3, 1 from the right; check = (10 - sum mod 10) mod 10.
+TEST(FinnishReferenceNumberTest, AppendsTheCheckDigitOfTheDomainRule) {
+  const struct {
+    const char* base;
+    const char* reference;
+  } kCases[] = {
+      {"123", "1232"},                                  // 3*7 + 2*3 + 1*1 = 28 -> 2
+      {"100", "1009"},                                  // 0 + 0 + 1 = 1 -> 9
+      {"000", "0000"},                                  // sum 0 -> 0
+      {"1234561", "12345614"},                          // 7+18+5+28+9+2+7 = 76 -> 4
+      {"2026200001", "20262000019"},                    // 7 + 2*1 + 6*7 + 2*3 + 2*7 = 71 -> 9
+      {"9999999999999999999", "99999999999999999993"},  // 19 digits, the longest base
+  };
+  for (const auto& c : kCases) {
+    auto reference = FinnishReferenceNumber(c.base);
+    ASSERT_TRUE(reference.ok()) << c.base << ": " << reference.status();
+    EXPECT_EQ(*reference, c.reference) << c.base;
+  }
+}
+
+TEST(FinnishReferenceNumberTest, RejectsBasesOutsideThreeToNineteenDigits) {
+  for (const char* base : {"", "12", "12a4", "-123", "12345678901234567890"}) {
+    EXPECT_EQ(FinnishReferenceNumber(base).status().code(), absl::StatusCode::kInvalidArgument)
+        << base;
+  }
+}
+
+TEST(InvoiceNumberTest, IsYearQuarterAndFiveDigitSequence) {
+  EXPECT_EQ(InvoiceNumber(fixture::kQ2, 0), "2026200001");
+  EXPECT_EQ(InvoiceNumber(engine::Quarter{2027, 4}, kInvoicesPerRunMax - 1), "2027499999");
+}
+
+TEST(InvoiceLineAnchorTest, NamesInvoiceAndOneBasedLineWithSafeCharacters) {
+  EXPECT_EQ(InvoiceLineAnchor("2026Q2-espoo-kela", 3), "line-2026Q2-espoo-kela-3");
+  EXPECT_EQ(InvoiceLineAnchor("2026Q2-a b/c", 1), "line-2026Q2-a_b_c-1");
+}
+
+TEST(LanguageTest, ParsesTheThreeCodes) {
+  EXPECT_EQ(*ParseLanguage("fi"), Language::kFi);
+  EXPECT_EQ(*ParseLanguage("sv"), Language::kSv);
+  EXPECT_EQ(*ParseLanguage("en"), Language::kEn);
+  EXPECT_FALSE(ParseLanguage("de").ok());
+  EXPECT_EQ(LanguageCode(Language::kSv), "sv");
+}
+
+TEST(IbanTest, ChecksIso13616Mod97) {
+  EXPECT_TRUE(internal::IsValidIban("FI21 1234 5600 0007 85"));
+  EXPECT_TRUE(internal::IsValidIban("DE89370400440532013000"));
+  EXPECT_FALSE(internal::IsValidIban("FI21 1234 5600 0007 86"));
+  EXPECT_FALSE(internal::IsValidIban("FI21"));
+}
+
+TEST(TextTest, FormatsMoneyPerLanguageFromCents) {
+  EXPECT_EQ(internal::MoneyText(410944900, Language::kFi), "4\u00a0109\u00a0449,00\u00a0€");
+  EXPECT_EQ(internal::MoneyText(-12345, Language::kEn), "-€123.45");
+  EXPECT_EQ(internal::FinvoiceAmount(-5), "-0,05");
+  EXPECT_EQ(internal::PercentText(255000, Language::kFi), "25,5");
+  EXPECT_EQ(internal::PercentText(600000, Language::kEn), "60");
+}
+
+TEST(LabelsTest, DefaultVatTextsFitFinvoiceVatFreeText) {
+  for (Language language : {Language::kFi, Language::kSv, Language::kEn}) {
+    EXPECT_LE(internal::CharCount(internal::LabelsFor(language).vat_outside_scope), 70u);
+  }
+}
+
+TEST(WriteDocumentsTest, WritesFinvoicePerInvoiceThenWorkbookThenReport) {
+  const std::string dir = fixture::TempDir("files");
+  auto files = WriteDocuments(fixture::Result(), fixture::Context(), dir);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_THAT(*files, ElementsAre(dir + "/finvoice-2026Q2-espoo-kela.xml",
+                                  dir + "/finvoice-2026Q2-espoo-vero.xml",
+                                  dir + "/invoices-2026Q2.xlsx", dir + "/report-2026Q2.html"));
+  for (const auto& file : *files) EXPECT_GT(fs::file_size(file), 1000u) << file;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
+  }
+}
+
+TEST(WriteDocumentsTest, SameResultAndContextGiveTheSameBytes) {
+  const std::string a = fixture::TempDir("same-a"), b = fixture::TempDir("same-b");
+  auto files_a = WriteDocuments(fixture::Result(), fixture::Context(), a);
+  auto files_b = WriteDocuments(fixture::Result(), fixture::Context(), b);
+  ASSERT_TRUE(files_a.ok() && files_b.ok());
+  ASSERT_EQ(files_a->size(), files_b->size());
+  for (size_t i = 0; i < files_a->size(); ++i) {
+    EXPECT_EQ(fixture::ReadFile((*files_a)[i]), fixture::ReadFile((*files_b)[i])) << (*files_a)[i];
+  }
+}
+
+TEST(WriteDocumentsTest, SkipsTheFinvoiceOfAnInvoiceWithoutLines) {
+  engine::BillingResult result = fixture::Result();
+  fixture::MoveInvoiceToHost(result, 1);
+  const std::string dir = fixture::TempDir("empty-invoice");
+  auto files = WriteDocuments(result, fixture::Context(), dir);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(files->size(), 3u);
+  EXPECT_FALSE(fs::exists(dir + "/finvoice-2026Q2-espoo-vero.xml"));
+}
+
+// Each broken context is rejected before any file is written, naming what is wrong.
+TEST(WriteDocumentsTest, RejectsAnIncompleteContextAndWritesNothing) {
+  const struct {
+    const char* name;
+    void (*breakit)(DocumentContext&);
+    const char* message;
+  } kCases[] = {
+      {"missing agency", [](DocumentContext& c) { c.agencies.erase("vero"); }, "'vero'"},
+      {"issuer without iban", [](DocumentContext& c) { c.agencies["espoo"].iban.reset(); },
+       "'espoo' issues invoices but has no iban"},
+      {"bad iban", [](DocumentContext& c) { c.agencies["espoo"].iban = "FI2112345600000786"; },
+       "ISO 13616"},
+      {"bad business id", [](DocumentContext& c) { c.agencies["kela"].business_id = "0246246-1"; },
+       "Y-tunnus"},
+      {"missing point", [](DocumentContext& c) { c.service_points.erase("kalajarvi"); },
+       "'kalajarvi'"},
+      {"issue date unset", [](DocumentContext& c) { c.issue_date = absl::CivilDay(); },
+       "issue_date"},
+      {"due days", [](DocumentContext& c) { c.due_days = -1; }, "due_days"},
+      {"rate without vat", [](DocumentContext& c) { c.vat.rate_pct_e4 = 240000; }, "rate_pct_e4"},
+      {"standard without rate",
+       [](DocumentContext& c) { c.vat.category = VatCategory::kStandardRated; }, "rate_pct_e4"},
+      {"long vat text", [](DocumentContext& c) { c.vat.reason_text = std::string(71, 'x'); },
+       "70 characters"},
+  };
+  for (const auto& c : kCases) {
+    DocumentContext context = fixture::Context();
+    c.breakit(context);
+    const std::string dir = fixture::TempDir("reject");
+    auto files = WriteDocuments(fixture::Result(), context, dir);
+    EXPECT_EQ(files.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(std::string(files.status().message()), HasSubstr(c.message)) << c.name;
+    EXPECT_TRUE(fs::is_empty(dir)) << c.name;
+  }
+}
+
+TEST(WriteDocumentsTest, RejectsAResultWhoseSumsDoNotHold) {
+  const std::string dir = fixture::TempDir("sums");
+  engine::BillingResult total = fixture::Result();
+  total.invoices[0].total_cents += 1;
+  EXPECT_THAT(std::string(WriteDocuments(total, fixture::Context(), dir).status().message()),
+              HasSubstr("2026Q2-espoo-kela: total_cents 4109450 is not the sum"));
+  engine::BillingResult pool = fixture::Result();
+  pool.pools[1].amount_cents += 1;
+  EXPECT_THAT(std::string(WriteDocuments(pool, fixture::Context(), dir).status().message()),
+              HasSubstr("iso-omena shared_staff"));
+  EXPECT_TRUE(fs::is_empty(dir));
+}
+
+}  // namespace
+}  // namespace tori::documents

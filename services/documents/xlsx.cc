@@ -1,0 +1,388 @@
+// The run's XLSX workbook (libxlsxwriter): a summary sheet, a sheet per invoice and a
+// sheet of key values. Money cells hold euros as numbers with a euro format; the double
+// is made from the int64 cents at this display boundary only, and every total is a SUM
+// formula whose cached value is the exact integer sum (so readers that do not
+// recalculate show the right cents). The creation time is the issue date, so the same
+// run gives the same bytes.
+#include <xlsxwriter.h>
+
+#include "absl/time/time.h"
+#include "events/base/check.h"
+#include "fmt/format.h"
+#include "services/documents/internal/labels.h"
+#include "services/documents/internal/render.h"
+#include "services/documents/internal/text.h"
+
+namespace tori::documents::internal {
+namespace {
+
+using engine::KeyName;
+using engine::QuarterName;
+
+// "C7" for row 6, column 2 (0-based).
+std::string Cell(int row, int col) {
+  std::string letters;
+  for (int c = col + 1; c > 0; c = (c - 1) / 26)
+    letters.insert(letters.begin(), char('A' + (c - 1) % 26));
+  return fmt::format("{}{}", letters, row + 1);
+}
+
+double Euros(int64_t cents) { return static_cast<double>(cents) / 100.0; }
+
+// A key quantity at its decimal scale (KeyScale), for a number cell.
+double Scaled(int64_t value, int scale) {
+  static constexpr double kPow10[5] = {1, 10, 100, 1000, 10000};
+  return static_cast<double>(value) / kPow10[scale];
+}
+
+struct Formats {
+  lxw_format* title = nullptr;
+  lxw_format* header = nullptr;
+  lxw_format* bold = nullptr;
+  lxw_format* money = nullptr;
+  lxw_format* money_total = nullptr;
+  lxw_format* percent = nullptr;
+  lxw_format* date = nullptr;
+  lxw_format* quantity[5] = {};  // by decimal scale 0..4
+};
+
+Formats MakeFormats(lxw_workbook* workbook, Language language) {
+  Formats f;
+  f.title = workbook_add_format(workbook);
+  format_set_bold(f.title);
+  format_set_font_size(f.title, 14);
+  f.header = workbook_add_format(workbook);
+  format_set_bold(f.header);
+  format_set_text_wrap(f.header);
+  format_set_bg_color(f.header, 0xDDE6F0);
+  format_set_bottom(f.header, LXW_BORDER_THIN);
+  f.bold = workbook_add_format(workbook);
+  format_set_bold(f.bold);
+  f.money = workbook_add_format(workbook);
+  format_set_num_format(f.money, "#,##0.00 \"€\"");
+  f.money_total = workbook_add_format(workbook);
+  format_set_num_format(f.money_total, "#,##0.00 \"€\"");
+  format_set_bold(f.money_total);
+  format_set_top(f.money_total, LXW_BORDER_THIN);
+  f.percent = workbook_add_format(workbook);
+  format_set_num_format(f.percent, "0.00##%");
+  f.date = workbook_add_format(workbook);
+  format_set_num_format(f.date, language == Language::kEn ? "yyyy-mm-dd" : "d.m.yyyy");
+  static constexpr const char* kQuantity[5] = {"#,##0", "#,##0.0", "#,##0.00", "#,##0.000",
+                                               "#,##0.0000"};
+  for (int s = 0; s < 5; ++s) {
+    f.quantity[s] = workbook_add_format(workbook);
+    format_set_num_format(f.quantity[s], kQuantity[s]);
+  }
+  return f;
+}
+
+// A worksheet that remembers the first write error (libxlsxwriter reports per call).
+class Sheet {
+ public:
+  Sheet(lxw_worksheet* sheet, lxw_error* first_error) : ws_(sheet), error_(first_error) {}
+  void Text(int row, int col, std::string_view text, lxw_format* format = nullptr) {
+    Check(worksheet_write_string(ws_, Row(row), Col(col), std::string(text).c_str(), format));
+  }
+  void Money(int row, int col, int64_t cents, lxw_format* format) {
+    Check(worksheet_write_number(ws_, Row(row), Col(col), Euros(cents), format));
+  }
+  void Number(int row, int col, double value, lxw_format* format) {
+    Check(worksheet_write_number(ws_, Row(row), Col(col), value, format));
+  }
+  // =SUM(first:last) over one column or row, with the exact sum as the cached value.
+  void Sum(int row, int col, int first_row, int first_col, int last_row, int last_col,
+           int64_t cents, lxw_format* format) {
+    const std::string formula =
+        first_row > last_row || first_col > last_col
+            ? std::string("=0")
+            : fmt::format("=SUM({}:{})", Cell(first_row, first_col), Cell(last_row, last_col));
+    Check(worksheet_write_formula_num(ws_, Row(row), Col(col), formula.c_str(), format,
+                                      Euros(cents)));
+  }
+  void Date(int row, int col, absl::CivilDay day, lxw_format* format) {
+    lxw_datetime dt{static_cast<int>(day.year()), day.month(), day.day(), 0, 0, 0.0};
+    Check(worksheet_write_datetime(ws_, Row(row), Col(col), &dt, format));
+  }
+  void Width(int first_col, int last_col, double width) {
+    Check(worksheet_set_column(ws_, Col(first_col), Col(last_col), width, nullptr));
+  }
+  lxw_worksheet* raw() { return ws_; }
+
+ private:
+  static lxw_row_t Row(int row) { return static_cast<lxw_row_t>(row); }
+  static lxw_col_t Col(int col) { return static_cast<lxw_col_t>(col); }
+  void Check(lxw_error error) {
+    if (error != LXW_NO_ERROR && *error_ == LXW_NO_ERROR) *error_ = error;
+  }
+  lxw_worksheet* ws_;
+  lxw_error* error_;
+};
+
+// Excel forbids []:*?/\ in sheet names, an apostrophe at either end, and more than 31
+// characters; callers make names unique (invoice sheets start with the invoice number).
+std::string SheetName(std::string_view text) {
+  std::string name = TruncateChars(text, 31);
+  for (char& c : name) {
+    if (std::string_view("[]:*?/\\'").find(c) != std::string_view::npos) c = '_';
+  }
+  return name;
+}
+
+struct Book {
+  lxw_workbook* workbook;
+  Formats f;
+  const Labels& labels;
+  const DocumentContext& context;
+  lxw_error* error;
+  Sheet Add(std::string_view name) {
+    lxw_worksheet* ws = workbook_add_worksheet(workbook, SheetName(name).c_str());
+    TORI_CHECK(ws != nullptr);  // names are unique and valid by construction
+    return Sheet(ws, error);
+  }
+};
+
+// The agency x pool matrix; returns the next free row.
+int WriteMatrix(Book& book, Sheet& sheet, const engine::BillingResult& result, int row) {
+  const ShareMatrix m = BuildShareMatrix(result);
+  const int pools = static_cast<int>(m.pools.size());
+  const int adjustment_col = 2 + pools, total_col = 3 + pools;
+  sheet.Text(row, 0, book.labels.agency, book.f.header);
+  sheet.Text(row, 1, book.labels.business_id, book.f.header);
+  for (int p = 0; p < pools; ++p) {
+    sheet.Text(row, 2 + p,
+               fmt::format("{} – {}", PointName(book.context, m.pools[p].service_point_id),
+                           m.pools[p].pool),
+               book.f.header);
+  }
+  sheet.Text(row, adjustment_col, book.labels.adjustments, book.f.header);
+  sheet.Text(row, total_col, book.labels.total, book.f.header);
+  const int first = row + 1;
+  std::vector<int64_t> column_cents(static_cast<size_t>(pools) + 1, 0);
+  int64_t all_cents = 0;
+  for (size_t a = 0; a < m.agencies.size(); ++a) {
+    const int r = first + static_cast<int>(a);
+    const AgencyInfo& agency = book.context.agencies.at(m.agencies[a]);
+    sheet.Text(r, 0, agency.name);
+    sheet.Text(r, 1, agency.business_id);
+    int64_t row_cents = m.adjustment_cents[a];
+    for (int p = 0; p < pools; ++p) {
+      sheet.Money(r, 2 + p, m.share_cents[a][static_cast<size_t>(p)], book.f.money);
+      row_cents += m.share_cents[a][static_cast<size_t>(p)];
+      column_cents[static_cast<size_t>(p)] += m.share_cents[a][static_cast<size_t>(p)];
+    }
+    sheet.Money(r, adjustment_col, m.adjustment_cents[a], book.f.money);
+    column_cents.back() += m.adjustment_cents[a];
+    sheet.Sum(r, total_col, r, 2, r, adjustment_col, row_cents, book.f.money_total);
+    all_cents += row_cents;
+  }
+  const int last = first + static_cast<int>(m.agencies.size()) - 1;
+  const int total_row = last + 1;
+  sheet.Text(total_row, 0, book.labels.total, book.f.bold);
+  for (int c = 2; c <= adjustment_col; ++c) {
+    sheet.Sum(total_row, c, first, c, last, c, column_cents[static_cast<size_t>(c - 2)],
+              book.f.money_total);
+  }
+  sheet.Sum(total_row, total_col, first, total_col, last, total_col, all_cents, book.f.money_total);
+  sheet.Text(total_row + 1, 0, book.labels.pool_amount);
+  for (int p = 0; p < pools; ++p) {
+    TORI_CHECK(column_cents[static_cast<size_t>(p)] ==
+               m.pools[static_cast<size_t>(p)].amount_cents);
+    sheet.Money(total_row + 1, 2 + p, m.pools[static_cast<size_t>(p)].amount_cents, book.f.money);
+  }
+  sheet.Width(0, 0, 34);
+  sheet.Width(1, 1, 12);
+  sheet.Width(2, total_col, 18);
+  return total_row + 3;
+}
+
+// A titled table of rows with the money in column `money_col` and a SUM total row.
+// `cells(row, item)` writes one item's cells. Returns the next free row.
+template <typename Items, typename CellsFn>
+int WriteTable(Book& book, Sheet& sheet, int row, std::string_view title,
+               std::vector<std::string_view> headers, int money_col, const Items& items,
+               CellsFn cells) {
+  sheet.Text(row++, 0, title, book.f.bold);
+  for (size_t c = 0; c < headers.size(); ++c)
+    sheet.Text(row, static_cast<int>(c), headers[c], book.f.header);
+  const int first = ++row;
+  int64_t total_cents = 0;
+  for (const auto& item : items) total_cents += cells(row++, item);
+  sheet.Text(row, 0, book.labels.total, book.f.bold);
+  sheet.Sum(row, money_col, first, money_col, row - 1, money_col, total_cents, book.f.money_total);
+  return row + 2;
+}
+
+void WriteSummary(Book& book, const engine::BillingResult& result,
+                  const std::vector<InvoiceMeta>& metas) {
+  const Labels& l = book.labels;
+  Sheet sheet = book.Add(l.summary);
+  sheet.Text(0, 0, fmt::format("{} {}", l.report_title, QuarterName(result.quarter)), book.f.title);
+  sheet.Text(1, 0, l.issue_date);
+  sheet.Date(1, 1, book.context.issue_date, book.f.date);
+  int row = WriteMatrix(book, sheet, result, 3);
+  std::vector<size_t> indexes(result.invoices.size());
+  for (size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  row = WriteTable(book, sheet, row, l.invoices,
+                   {l.invoice_number, l.issuer, l.recipient, l.reference_number, l.due_date,
+                    l.amount, l.invoice_id},
+                   5, indexes, [&](int r, size_t i) {
+                     const engine::Invoice& invoice = result.invoices[i];
+                     sheet.Text(r, 0, metas[i].number);
+                     sheet.Text(r, 1, AgencyName(book.context, invoice.issuer_agency_id));
+                     sheet.Text(r, 2, AgencyName(book.context, invoice.recipient_agency_id));
+                     sheet.Text(r, 3, metas[i].reference);
+                     sheet.Date(r, 4, metas[i].due_date, book.f.date);
+                     sheet.Money(r, 5, invoice.total_cents, book.f.money);
+                     sheet.Text(r, 6, invoice.invoice_id);
+                     return invoice.total_cents;
+                   });
+  row = WriteTable(book, sheet, row, l.host_shares, {l.agency, l.service_point, l.pool, l.amount},
+                   3, result.host_shares, [&](int r, const engine::HostShare& share) {
+                     sheet.Text(r, 0, AgencyName(book.context, share.agency_id));
+                     sheet.Text(r, 1, PointName(book.context, share.service_point_id));
+                     sheet.Text(r, 2, share.pool);
+                     sheet.Money(r, 3, share.amount_cents, book.f.money);
+                     return share.amount_cents;
+                   });
+  WriteTable(book, sheet, row, l.subsidy_claims,
+             {l.service_point, l.program, l.claimant, l.adjusts, l.basis, l.amount}, 5,
+             result.subsidy_claims, [&](int r, const engine::SubsidyClaim& claim) {
+               sheet.Text(r, 0, PointName(book.context, claim.service_point_id));
+               sheet.Text(r, 1, claim.program_id);
+               sheet.Text(r, 2, AgencyName(book.context, claim.claimant_agency_id));
+               if (claim.adjusts_quarter) sheet.Text(r, 3, QuarterName(*claim.adjusts_quarter));
+               sheet.Money(r, 4, claim.basis_cents, book.f.money);
+               sheet.Money(r, 5, claim.amount_cents, book.f.money);
+               return claim.amount_cents;
+             });
+}
+
+void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const InvoiceMeta& meta) {
+  const Labels& l = book.labels;
+  const Language lang = book.context.language;
+  Sheet sheet = book.Add(fmt::format("{} {}", meta.number, invoice.recipient_agency_id));
+  const AgencyInfo& issuer = book.context.agencies.at(invoice.issuer_agency_id);
+  const AgencyInfo& recipient = book.context.agencies.at(invoice.recipient_agency_id);
+  sheet.Text(0, 0, fmt::format("{} {}", l.invoice, meta.number), book.f.title);
+  const std::pair<std::string_view, std::string> facts[] = {
+      {l.invoice_id, invoice.invoice_id},
+      {l.issuer, fmt::format("{} ({})", issuer.name, issuer.business_id)},
+      {l.recipient, fmt::format("{} ({})", recipient.name, recipient.business_id)},
+      {l.quarter, QuarterName(invoice.quarter)},
+      {l.reference_number, meta.reference}};
+  int row = 1;
+  for (const auto& [label, value] : facts) {
+    sheet.Text(row, 0, label, book.f.bold);
+    sheet.Text(row++, 1, value);
+  }
+  sheet.Text(row, 0, l.issue_date, book.f.bold);
+  sheet.Date(row++, 1, book.context.issue_date, book.f.date);
+  sheet.Text(row, 0, l.due_date, book.f.bold);
+  sheet.Date(row++, 1, meta.due_date, book.f.date);
+  row += 1;
+  const std::vector<std::string_view> headers = {
+      l.line,   l.service_point,  l.pool,        l.key,  "key",    l.fallback_from,
+      l.weight, l.basis_quantity, l.basis_total, l.unit, l.amount, l.adjusts};
+  constexpr int kAmountCol = 10;
+  for (size_t c = 0; c < headers.size(); ++c)
+    sheet.Text(row, static_cast<int>(c), headers[c], book.f.header);
+  const int first = ++row;
+  for (size_t i = 0; i < invoice.lines.size(); ++i, ++row) {
+    const engine::InvoiceLine& line = invoice.lines[i];
+    const int scale = KeyScale(line.key);
+    sheet.Number(row, 0, static_cast<double>(i + 1), book.f.quantity[0]);
+    sheet.Text(row, 1, PointName(book.context, line.service_point_id));
+    sheet.Text(row, 2, line.pool);
+    sheet.Text(row, 3, KeyLabel(line.key, lang));
+    sheet.Text(row, 4, KeyName(line.key));
+    if (line.fallback_from) sheet.Text(row, 5, KeyName(*line.fallback_from));
+    sheet.Number(row, 6, static_cast<double>(line.weight_pct_e4) / 1e6, book.f.percent);
+    sheet.Number(row, 7, Scaled(line.basis_quantity, scale), book.f.quantity[scale]);
+    sheet.Number(row, 8, Scaled(line.basis_total, scale), book.f.quantity[scale]);
+    sheet.Text(row, 9, KeyUnit(line.key, lang));
+    sheet.Money(row, kAmountCol, line.amount_cents, book.f.money);
+    if (line.adjusts_quarter) sheet.Text(row, 11, QuarterName(*line.adjusts_quarter));
+  }
+  sheet.Text(row, 0, l.total, book.f.bold);
+  sheet.Sum(row, kAmountCol, first, kAmountCol, row - 1, kAmountCol, invoice.total_cents,
+            book.f.money_total);
+  sheet.Width(0, 0, 18);
+  sheet.Width(1, 3, 24);
+  sheet.Width(4, 11, 15);
+}
+
+void WriteKeySheet(Book& book, const engine::BillingResult& result) {
+  const Labels& l = book.labels;
+  const Language lang = book.context.language;
+  Sheet sheet = book.Add(l.key_values);
+  sheet.Text(0, 0, l.key_values, book.f.title);
+  sheet.Text(1, 0, l.key_values_note);
+  int row = 3;
+  for (const KeyTable& table : BuildKeyTables(result)) {
+    sheet.Text(row++, 0, PointName(book.context, table.service_point_id), book.f.bold);
+    sheet.Text(row, 0, l.agency, book.f.header);
+    for (size_t k = 0; k < table.keys.size(); ++k) {
+      const engine::Key key = table.keys[k];
+      const std::string_view unit = KeyUnit(key, lang);
+      sheet.Text(row, 1 + static_cast<int>(k),
+                 unit.empty() ? std::string(KeyLabel(key, lang))
+                              : fmt::format("{} ({})", KeyLabel(key, lang), unit),
+                 book.f.header);
+    }
+    ++row;
+    auto write_values = [&](int r, auto value_of) {
+      for (size_t k = 0; k < table.keys.size(); ++k) {
+        const int scale = KeyScale(table.keys[k]);
+        sheet.Number(r, 1 + static_cast<int>(k), Scaled(value_of(table.keys[k]), scale),
+                     book.f.quantity[scale]);
+      }
+    };
+    for (const std::string& agency : table.agencies) {
+      std::string name = AgencyName(book.context, agency);
+      if (agency == table.host_agency_id) name += fmt::format(" ({})", l.host);
+      sheet.Text(row, 0, name);
+      write_values(row++, [&](engine::Key key) {
+        const auto it = table.quantity.find({agency, key});
+        return it == table.quantity.end() ? int64_t{0} : it->second;
+      });
+    }
+    sheet.Text(row, 0, l.basis_total, book.f.bold);
+    write_values(row++, [&](engine::Key key) { return table.total.at(key); });
+    row += 1;
+  }
+  sheet.Width(0, 0, 34);
+  sheet.Width(1, 8, 22);
+}
+
+}  // namespace
+
+absl::Status WriteWorkbook(const engine::BillingResult& result,
+                           const std::vector<InvoiceMeta>& metas, const DocumentContext& context,
+                           const std::string& path) {
+  lxw_workbook* workbook = workbook_new(path.c_str());
+  if (workbook == nullptr) return absl::InternalError(fmt::format("cannot create {}", path));
+  const Labels& labels = LabelsFor(context.language);
+  std::string title = fmt::format("{} {}", labels.report_title, QuarterName(result.quarter));
+  lxw_doc_properties properties = {};
+  properties.title = title.data();
+  // The issue date at 00:00 UTC: the same documents give the same bytes.
+  properties.created = absl::ToTimeT(absl::FromCivil(context.issue_date, absl::UTCTimeZone()));
+  workbook_set_properties(workbook, &properties);
+
+  lxw_error error = LXW_NO_ERROR;
+  Book book{workbook, MakeFormats(workbook, context.language), labels, context, &error};
+  WriteSummary(book, result, metas);
+  for (size_t i = 0; i < result.invoices.size(); ++i) {
+    WriteInvoiceSheet(book, result.invoices[i], metas[i]);
+  }
+  WriteKeySheet(book, result);
+  const lxw_error closed = workbook_close(workbook);
+  if (error == LXW_NO_ERROR) error = closed;
+  if (error != LXW_NO_ERROR) {
+    return absl::InternalError(fmt::format("cannot write {}: {}", path, lxw_strerror(error)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tori::documents::internal

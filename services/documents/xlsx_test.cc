@@ -1,0 +1,224 @@
+// The workbook: a valid zip whose sheets hold money as numeric cells equal to the
+// fixture's cents, totals as SUM formulas with exact cached values. Read back with
+// python3's zipfile and ElementTree (python3 is required: without it these tests fail).
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/documents/documents.h"
+#include "services/documents/test_fixture.h"
+
+namespace tori::documents {
+namespace {
+
+using ::testing::Contains;
+using ::testing::StartsWith;
+
+// Prints "sheet \t cell \t type \t value \t formula" for every cell, shared strings
+// resolved; exits 1 when the zip fails its CRC check.
+constexpr std::string_view kDumpScript = R"py(
+import sys, zipfile, xml.etree.ElementTree as ET
+M = '{http://schemas.openxmlformats.org/spreadsheetml/2006/main}'
+R = '{http://schemas.openxmlformats.org/officeDocument/2006/relationships}'
+z = zipfile.ZipFile(sys.argv[1])
+bad = z.testzip()
+if bad is not None:
+    print('corrupt member', bad); sys.exit(1)
+shared = []
+if 'xl/sharedStrings.xml' in z.namelist():
+    for si in ET.fromstring(z.read('xl/sharedStrings.xml')).iter(M + 'si'):
+        shared.append(''.join(t.text or '' for t in si.iter(M + 't')))
+rels = ET.fromstring(z.read('xl/_rels/workbook.xml.rels'))
+target = {r.get('Id'): r.get('Target') for r in rels}
+for sheet in ET.fromstring(z.read('xl/workbook.xml')).iter(M + 'sheet'):
+    path = 'xl/' + target[sheet.get(R + 'id')]
+    for c in ET.fromstring(z.read(path)).iter(M + 'c'):
+        kind = c.get('t', 'n'); v = c.find(M + 'v'); f = c.find(M + 'f')
+        value = v.text if v is not None else ''
+        if kind == 's': value = shared[int(value)]
+        value = value.replace('\t', ' ').replace('\n', ' ')
+        formula = f.text if f is not None else ''
+        print('\t'.join([sheet.get('name'), c.get('r'), kind, value, formula]))
+)py";
+
+struct XCell {
+  std::string type;  // "n" number, "s" shared string, ...
+  std::string value;
+  std::string formula;
+};
+using Sheets = std::map<std::string, std::map<std::string, XCell>>;  // sheet -> "B7" -> cell
+
+class XlsxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(fixture::HaveProgram("python3"))
+        << "python3 is required to read the workbook back (zipfile)";
+    dir_ = fixture::TempDir("xlsx");
+    auto files = WriteDocuments(fixture::Result(), fixture::Context(Language::kEn), dir_);
+    ASSERT_TRUE(files.ok()) << files.status();
+    const std::string script = dir_ + "/dump.py";
+    std::ofstream(script) << kDumpScript;
+    const auto run =
+        fixture::Run(fmt::format("python3 '{}' '{}/invoices-2026Q2.xlsx'", script, dir_));
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    std::istringstream lines(run.output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      std::vector<std::string> f;
+      std::istringstream fields(line);
+      for (std::string field; std::getline(fields, field, '\t');) f.push_back(field);
+      if (line.back() == '\t') f.push_back("");  // an empty formula column
+      ASSERT_EQ(f.size(), 5u) << line;
+      sheets_[f[0]][f[1]] = XCell{f[2], f[3], f[4]};
+    }
+  }
+
+  // The topmost, then leftmost cell whose text is `text` in `sheet`, as (column
+  // letters, row number).
+  std::optional<std::pair<std::string, int>> Find(const std::string& sheet,
+                                                  const std::string& text) {
+    std::optional<std::pair<std::string, int>> best;
+    for (const auto& [ref, cell] : sheets_[sheet]) {
+      if (cell.type != "s" || cell.value != text) continue;
+      const auto [col, row] = Split(ref);
+      if (!best || row < best->second ||
+          (row == best->second &&
+           std::make_pair(col.size(), col) < std::make_pair(best->first.size(), best->first))) {
+        best = std::make_pair(col, row);
+      }
+    }
+    return best;
+  }
+
+  static std::pair<std::string, int> Split(const std::string& ref) {
+    const size_t digits = ref.find_first_of("0123456789");
+    return {ref.substr(0, digits), std::stoi(ref.substr(digits))};
+  }
+
+  // A numeric cell's value in whole cents. The cell holds the double nearest to the euro
+  // amount, written with up to 17 significant digits ("70052.82000000001"): the digits
+  // beyond the cent must be that double's representation error, nothing more.
+  int64_t NumericCents(const std::string& sheet, const std::string& ref) {
+    const auto it = sheets_[sheet].find(ref);
+    EXPECT_NE(it, sheets_[sheet].end()) << sheet << "!" << ref << " is empty";
+    if (it == sheets_[sheet].end()) return -1;
+    EXPECT_EQ(it->second.type, "n") << sheet << "!" << ref << " is not a number";
+    const std::string& text = it->second.value;
+    const bool negative = !text.empty() && text[0] == '-';
+    const size_t point = text.find('.');
+    const std::string whole =
+        text.substr(negative ? 1 : 0,
+                    point == std::string::npos ? std::string::npos : point - (negative ? 1 : 0));
+    std::string fraction = point == std::string::npos ? "" : text.substr(point + 1);
+    fraction.resize(10, '0');  // two cent digits, then 1e-8 cent
+    EXPECT_EQ(whole.find_first_not_of("0123456789"), std::string::npos) << text;
+    EXPECT_EQ(fraction.find_first_not_of("0123456789"), std::string::npos) << text;
+    int64_t cents = std::stoll(whole) * 100 + std::stoll(fraction.substr(0, 2));
+    const int64_t below_cent_e8 = std::stoll(fraction.substr(2, 8));
+    EXPECT_TRUE(below_cent_e8 <= 1000 || below_cent_e8 >= 100'000'000 - 1000)
+        << sheet << "!" << ref << " = " << text << " is not a whole number of cents";
+    if (below_cent_e8 >= 50'000'000) cents += 1;
+    return negative ? -cents : cents;
+  }
+
+  std::string dir_;
+  Sheets sheets_;
+};
+
+TEST_F(XlsxTest, HasASummaryASheetPerInvoiceAndKeyValues) {
+  std::vector<std::string> names;
+  for (const auto& [name, cells] : sheets_) names.push_back(name);
+  EXPECT_THAT(names, Contains("Summary"));
+  EXPECT_THAT(names, Contains("Key values"));
+  EXPECT_THAT(names, Contains("2026200001 kela"));
+  EXPECT_THAT(names, Contains("2026200002 vero"));
+}
+
+TEST_F(XlsxTest, InvoiceSheetsHoldEveryLineAsANumberAndTheTotalAsAFormula) {
+  const engine::BillingResult result = fixture::Result();
+  for (size_t i = 0; i < result.invoices.size(); ++i) {
+    const engine::Invoice& invoice = result.invoices[i];
+    const std::string sheet =
+        fmt::format("{} {}", InvoiceNumber(result.quarter, i), invoice.recipient_agency_id);
+    const auto amount = Find(sheet, "Amount");
+    ASSERT_TRUE(amount) << sheet;
+    const auto& [col, header_row] = *amount;
+    for (size_t n = 0; n < invoice.lines.size(); ++n) {
+      EXPECT_EQ(NumericCents(sheet, fmt::format("{}{}", col, header_row + 1 + static_cast<int>(n))),
+                invoice.lines[n].amount_cents)
+          << sheet << " line " << n + 1;
+    }
+    const std::string total_ref =
+        fmt::format("{}{}", col, header_row + 1 + static_cast<int>(invoice.lines.size()));
+    EXPECT_EQ(NumericCents(sheet, total_ref), invoice.total_cents) << sheet;
+    EXPECT_THAT(sheets_[sheet][total_ref].formula, StartsWith("SUM(")) << sheet;
+  }
+}
+
+TEST_F(XlsxTest, SummaryMatrixHoldsEachAgencysShareOfEachPool) {
+  const auto header = Find("Summary", "Palvelutori Iso Omena – premises");
+  ASSERT_TRUE(header);
+  const auto espoo = Find("Summary", "Espoon kaupunki");
+  const auto kela = Find("Summary", "Kansaneläkelaitos");
+  const auto vero = Find("Summary", "Verohallinto");
+  ASSERT_TRUE(espoo && kela && vero);
+  const std::string col = header->first;
+  EXPECT_EQ(NumericCents("Summary", col + std::to_string(espoo->second)), 4'333'335);  // host
+  EXPECT_EQ(NumericCents("Summary", col + std::to_string(kela->second)), 3'333'333);
+  EXPECT_EQ(NumericCents("Summary", col + std::to_string(vero->second)), 2'333'333);
+  // The column's SUM equals the pool's cost, written beside it.
+  const int total_row = vero->second + 1;  // agencies bytewise: vero last
+  EXPECT_EQ(NumericCents("Summary", col + std::to_string(total_row)), 10'000'001);
+  EXPECT_THAT(sheets_["Summary"][col + std::to_string(total_row)].formula, StartsWith("SUM("));
+  const auto pool_cost = Find("Summary", "Pool cost");
+  ASSERT_TRUE(pool_cost);
+  EXPECT_EQ(NumericCents("Summary", col + std::to_string(pool_cost->second)), 10'000'001);
+  // kela's adjustment lines, apart from the quarter's shares.
+  const auto adjustments = Find("Summary", "Adjustments (earlier quarters)");
+  ASSERT_TRUE(adjustments);
+  EXPECT_EQ(NumericCents("Summary", adjustments->first + std::to_string(kela->second)), -12'345);
+}
+
+TEST_F(XlsxTest, SummaryListsInvoicesWithTheirTotals) {
+  const auto number = Find("Summary", "2026200001");
+  ASSERT_TRUE(number);
+  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second)), 4'109'449);
+  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second + 1)), 2'895'833);
+  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second + 2)), 7'005'282);  // SUM
+  EXPECT_EQ(sheets_["Summary"][fmt::format("F{}", number->second + 2)].formula, "SUM(F13:F14)");
+}
+
+TEST_F(XlsxTest, SummaryListsSubsidyClaimsAsNumbers) {
+  const auto claims = Find("Summary", "State subsidy claims");
+  ASSERT_TRUE(claims);
+  // Title, header, then one row per claim; amount in column F.
+  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 2)), 2'260'418);
+  EXPECT_EQ(NumericCents("Summary", fmt::format("E{}", claims->second + 2)), 4'520'835);
+  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 3)), 6'173);
+  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 4)), 2'266'591);  // total
+}
+
+TEST_F(XlsxTest, KeyValuesDeriveTheHostsValueFromTheTotal) {
+  // kalajarvi contacts: kela 25 of 65 on its invoice, so espoo (host) 40.
+  std::set<int> host_rows;
+  for (const auto& [ref, cell] : sheets_["Key values"]) {
+    if (cell.type == "s" && cell.value == "Espoon kaupunki (host)")
+      host_rows.insert(Split(ref).second);
+  }
+  EXPECT_EQ(host_rows.size(), 2u);  // one table per point
+  bool found = false;
+  for (const auto& [ref, cell] : sheets_["Key values"]) {
+    if (host_rows.count(Split(ref).second) > 0 && cell.type == "n" && cell.value == "40")
+      found = true;
+  }
+  EXPECT_TRUE(found) << "espoo's 40 contacts at kalajarvi not found";
+}
+
+}  // namespace
+}  // namespace tori::documents
