@@ -14,36 +14,12 @@
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
 #include "fmt/format.h"
+#include "tools/generate/random.h"
 
 namespace tori {
 namespace {
 
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {  // splitmix64: fixed, portable
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  int Below(int n) { return static_cast<int>(Next() % static_cast<uint64_t>(n)); }
-  bool Percent(int pct_e2) { return Below(10'000) < pct_e2; }  // pct x 100
-  // An index drawn with the given non-negative weights (at least one above 0).
-  size_t Pick(std::span<const int> weights) {
-    int total = 0;
-    for (int w : weights) total += w;
-    int r = Below(total);
-    for (size_t i = 0; i < weights.size(); ++i) {
-      if (r < weights[i]) return i;
-      r -= weights[i];
-    }
-    return weights.size() - 1;
-  }
-
- private:
-  uint64_t state_;
-};
+using Random = SplitMix64;
 
 // ---- Reference data ----
 

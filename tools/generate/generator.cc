@@ -8,25 +8,12 @@
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
 #include "fmt/format.h"
+#include "tools/generate/random.h"
 
 namespace tori {
 namespace {
 
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {  // splitmix64: fixed, portable
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t Below(uint64_t n) { return Next() % n; }
-  bool Percent(uint64_t pct_e2) { return Below(10'000) < pct_e2; }  // pct x 100
-
- private:
-  uint64_t state_;
-};
+using Random = SplitMix64;
 
 struct Agency {
   std::string id, name, kind, business_id;
