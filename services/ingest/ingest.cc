@@ -168,6 +168,8 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
   return appended;
 }
 
+constexpr uint64_t kCatchUpCommitEvents = 1 << 17;
+
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosition* until) {
   LogPosition from = state.applied();
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);
@@ -238,7 +240,9 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
     TORI_RETURN_IF_ERROR(validator.Record(event, Validator::ContentHash(record.payload)));
     TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
     position.next_offsets[record.partition] = record.offset + 1;
-    if (++applied % 8192 == 0) TORI_RETURN_IF_ERROR(commit());
+    // Counters are rewritten once per commit: commit in large steps (memory: the index
+    // entries of one step, ~100 B each).
+    if (++applied % kCatchUpCommitEvents == 0) TORI_RETURN_IF_ERROR(commit());
   }
   TORI_RETURN_IF_ERROR(commit());
   return applied;

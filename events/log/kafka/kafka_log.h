@@ -20,15 +20,24 @@
 // last partition to the first, so partition 0's end is taken last: every record a
 // cursor returns from partition k > 0 was appended before partition 0's end was
 // taken, so the reference data it was validated against is read before it.
+// Memory stays bounded: one partition is assigned to the cursor's consumer at a
+// time, with at most 32 MiB prefetched.
 //
 // Durability. Append uses an idempotent producer (enable.idempotence, acks=all,
 // lz4, linger 5 ms) and returns only when Kafka acknowledged every record. Retries
-// inside librdkafka never duplicate a record (same producer id and sequence). When
-// Append fails (broker unreachable beyond the delivery timeout, record too large,
-// ...) some records of the batch may already be in Kafka and stay there: a log
-// cannot take them back. The caller re-runs the batch; tori's idempotency index
-// (event_id -> content hash) recognizes the events that were written and appends
-// the others, so nothing is lost and no event counts twice.
+// inside librdkafka never duplicate a record (same producer id and sequence), also
+// across a broker restart. Append fails when records are not acknowledged within
+// delivery_timeout (plus 5 s for requests whose outcome librdkafka is still
+// resolving; it would otherwise wait for the broker indefinitely), or a record is
+// too large (1 MB, Kafka's default), ...; the message names the topic, the first
+// failed record and its partition, and how many were written. Some records of the
+// batch may then already be in Kafka, and stay there: a log cannot take them back
+// (after a timeout or an unreachable broker, per partition a prefix of the batch's
+// records there: the broker takes an idempotent producer's batches in sequence
+// only). The caller
+// runs the batch again; tori's idempotency index (event_id -> content hash)
+// recognizes the events that were written and appends the others, so nothing is
+// lost and no event counts twice.
 //
 // One writer. Like the embedded log, a topic has one writing tori at a time: the
 // position Append returns assumes nobody else wrote in between.
@@ -54,7 +63,6 @@ namespace tori {
 
 namespace kafka_internal {
 class Producer;
-class ClientEvents;
 }  // namespace kafka_internal
 
 inline constexpr std::string_view kDefaultEventsTopic = "tori.events";

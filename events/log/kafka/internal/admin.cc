@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <thread>
@@ -58,7 +59,7 @@ absl::StatusOr<Event> AwaitResult(rd_kafka_queue_t* queue, absl::Duration timeou
   Event event(rd_kafka_queue_poll(queue, ToMillis(timeout + absl::Seconds(5))));
   if (event == nullptr) {
     return absl::DeadlineExceededError(
-        fmt::format("{}: no answer within {}", what, FormatDuration(timeout)));
+        fmt::format("{}: no answer within {}", what, DurationText(timeout)));
   }
   if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(
@@ -82,18 +83,19 @@ absl::StatusOr<TopicState> DescribeTopic(RdKafka::Handle& handle, const TopicSpe
   const RdKafka::ErrorCode err = handle.metadata(true, nullptr, &raw, ToMillis(timeout));
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
   if (err != RdKafka::ERR_NO_ERROR) {
-    return absl::UnavailableError(WithProblem(
-        fmt::format("no Kafka broker answered at {} within {} ({})", brokers,
-                    FormatDuration(timeout), RdKafka::err2str(err)),
-        events) + "; " + ReachabilityHint(brokers));
+    return absl::UnavailableError(
+        WithProblem(fmt::format("no Kafka broker answered at {} within {} ({})", brokers,
+                                DurationText(timeout), RdKafka::err2str(err)),
+                    events) +
+        "; " + ReachabilityHint(brokers));
   }
   TopicState state;
   for (const RdKafka::TopicMetadata* topic : *metadata->topics()) {
     if (topic->topic() != spec.name) continue;
     if (topic->err() == RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED) {
-      return absl::PermissionDeniedError(fmt::format(
-          "not authorized to use Kafka topic {} at {}: grant this client access to it",
-          spec.name, brokers));
+      return absl::PermissionDeniedError(
+          fmt::format("not authorized to use Kafka topic {} at {}: grant this client access to it",
+                      spec.name, brokers));
     }
     if (topic->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART) return state;
     state.exists = true;
@@ -131,8 +133,8 @@ absl::Status CreateTopic(RdKafka::Handle& handle, const TopicSpec& spec, const s
   auto event = AwaitResult(queue.get(), timeout, what);
   if (!event.ok()) return event.status();
   size_t count = 0;
-  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(
-      rd_kafka_event_CreateTopics_result(event->get()), &count);
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event->get()), &count);
   if (count != 1) return absl::InternalError(fmt::format("{}: {} results", what, count));
   const rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[0]);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
@@ -152,8 +154,8 @@ absl::Status CreateTopic(RdKafka::Handle& handle, const TopicSpec& spec, const s
   return absl::FailedPreconditionError(message);
 }
 
-absl::Status CheckConfigs(RdKafka::Handle& handle, const TopicSpec& spec, const std::string& brokers,
-                          absl::Duration timeout) {
+absl::Status CheckConfigs(RdKafka::Handle& handle, const TopicSpec& spec,
+                          const std::string& brokers, absl::Duration timeout) {
   if (!spec.check_configs || spec.required_configs.empty()) return absl::OkStatus();
   rd_kafka_t* rk = handle.c_ptr();
   std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> resource(
@@ -176,7 +178,8 @@ absl::Status CheckConfigs(RdKafka::Handle& handle, const TopicSpec& spec, const 
   }
   std::map<std::string, std::string> actual;
   size_t entry_count = 0;
-  const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(described[0], &entry_count);
+  const rd_kafka_ConfigEntry_t** entries =
+      rd_kafka_ConfigResource_configs(described[0], &entry_count);
   for (size_t i = 0; i < entry_count; ++i) {
     const char* value = rd_kafka_ConfigEntry_value(entries[i]);
     actual[rd_kafka_ConfigEntry_name(entries[i])] = value != nullptr ? value : "";
@@ -209,7 +212,8 @@ absl::StatusOr<int32_t> EnsureTopic(RdKafka::Handle& handle, const TopicSpec& sp
   auto state = DescribeTopic(handle, spec, brokers, timeout, events);
   if (!state.ok()) return state.status();
   if (!state->exists) {
-    if (absl::Status created = CreateTopic(handle, spec, brokers, Remaining(deadline)); !created.ok()) {
+    if (absl::Status created = CreateTopic(handle, spec, brokers, Remaining(deadline));
+        !created.ok()) {
       return created;
     }
   }
@@ -218,7 +222,7 @@ absl::StatusOr<int32_t> EnsureTopic(RdKafka::Handle& handle, const TopicSpec& sp
     if (absl::Now() >= deadline) {
       return absl::UnavailableError(WithProblem(
           fmt::format("Kafka topic {} at {} has no leader for some of its partitions after {}",
-                      spec.name, brokers, FormatDuration(timeout)),
+                      spec.name, brokers, DurationText(timeout)),
           events));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -232,7 +236,8 @@ absl::StatusOr<int32_t> EnsureTopic(RdKafka::Handle& handle, const TopicSpec& sp
         "tori with {} partitions, configure tori with that count",
         spec.name, brokers, state->partitions, spec.partitions, state->partitions));
   }
-  if (absl::Status checked = CheckConfigs(handle, spec, brokers, Remaining(deadline)); !checked.ok()) {
+  if (absl::Status checked = CheckConfigs(handle, spec, brokers, Remaining(deadline));
+      !checked.ok()) {
     return checked;
   }
   return state->partitions;
@@ -243,16 +248,28 @@ absl::StatusOr<std::vector<Watermarks>> QueryWatermarks(RdKafka::Handle& handle,
                                                         int32_t partition_count,
                                                         absl::Duration timeout,
                                                         const ClientEvents& events) {
+  const absl::Time deadline = absl::Now() + timeout;
   std::vector<Watermarks> out(static_cast<size_t>(partition_count));
   for (int32_t p = partition_count - 1; p >= 0; --p) {
     Watermarks& w = out[static_cast<size_t>(p)];
-    const RdKafka::ErrorCode err =
-        handle.query_watermark_offsets(topic, p, &w.low, &w.high, ToMillis(timeout));
-    if (err != RdKafka::ERR_NO_ERROR) {
-      return absl::UnavailableError(WithProblem(
-          fmt::format("cannot read the end of Kafka topic {} partition {}: {}", topic, p,
-                      RdKafka::err2str(err)),
-          events));
+    while (true) {
+      const RdKafka::ErrorCode err =
+          handle.query_watermark_offsets(topic, p, &w.low, &w.high, ToMillis(Remaining(deadline)));
+      if (err == RdKafka::ERR_NO_ERROR) break;
+      // Leadership moving (or a topic just created, whose leaders are still being
+      // elected): librdkafka refreshes its metadata; ask again.
+      const bool retriable =
+          err == RdKafka::ERR_NOT_LEADER_FOR_PARTITION ||
+          err == RdKafka::ERR_LEADER_NOT_AVAILABLE || err == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART ||
+          err == RdKafka::ERR_REPLICA_NOT_AVAILABLE || err == RdKafka::ERR_FENCED_LEADER_EPOCH ||
+          err == RdKafka::ERR_UNKNOWN_LEADER_EPOCH || err == RdKafka::ERR_OFFSET_NOT_AVAILABLE;
+      if (!retriable || absl::Now() + absl::Milliseconds(100) >= deadline) {
+        return absl::UnavailableError(
+            WithProblem(fmt::format("cannot read the end of Kafka topic {} partition {}: {}", topic,
+                                    p, RdKafka::err2str(err)),
+                        events));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   return out;

@@ -44,7 +44,8 @@ absl::StatusOr<std::vector<ScopedSetting>> ParseSettings(const std::vector<std::
     const size_t eq = text.find('=');
     ScopedSetting scoped;
     scoped.text = text;
-    std::string key = Trim(std::string_view(text).substr(0, eq == std::string::npos ? text.size() : eq));
+    std::string key =
+        Trim(std::string_view(text).substr(0, eq == std::string::npos ? text.size() : eq));
     if (eq == std::string::npos || key.empty()) {
       return absl::InvalidArgumentError(fmt::format(
           "Kafka setting '{}' is not of the form key=value (e.g. security.protocol=SSL)", text));
@@ -83,7 +84,8 @@ void ClientEvents::event_cb(RdKafka::Event& event) {
       fatal = event.fatal();
       break;
     case RdKafka::Event::EVENT_LOG:
-      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+      // CONFWARN (e.g. a producer setting also given to a consumer) is not a failure.
+      if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING && event.fac() != "CONFWARN") {
         problem = fmt::format("{}: {}", event.fac(), event.str());
       }
       break;
@@ -113,8 +115,8 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(const std::vector<Settin
   std::string error;
   for (const Setting& s : ours) {
     if (conf->set(s.key, s.value, error) != RdKafka::Conf::CONF_OK) {
-      return absl::InternalError(fmt::format("tori's own Kafka setting {}={} was refused: {}",
-                                             s.key, s.value, error));
+      return absl::InternalError(
+          fmt::format("tori's own Kafka setting {}={} was refused: {}", s.key, s.value, error));
     }
   }
   for (const ScopedSetting& s : theirs) {
@@ -129,7 +131,7 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(const std::vector<Settin
   return conf;
 }
 
-std::string FormatDuration(absl::Duration d) { return absl::FormatDuration(d); }
+std::string DurationText(absl::Duration d) { return absl::FormatDuration(d); }
 
 int ToMillis(absl::Duration d) {
   const int64_t ms = absl::ToInt64Milliseconds(d);

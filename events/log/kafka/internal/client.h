@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(const std::vector<Settin
                                                         Role role, ClientEvents* events);
 
 // "15s" style text for messages.
-std::string FormatDuration(absl::Duration d);
+std::string DurationText(absl::Duration d);
 int ToMillis(absl::Duration d);
 
 // The hint appended to every "cannot reach the brokers" message.

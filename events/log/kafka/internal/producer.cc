@@ -13,9 +13,11 @@ namespace {
 
 static_assert(sizeof(void*) == 8, "delivery report tags pack generation and index in 64 bits");
 constexpr size_t kBatchRecordsMax = size_t{1} << 31;
-// Waiting for delivery reports beyond the delivery timeout: librdkafka reports
-// every message within message.timeout.ms plus a little; this is a safety net.
-constexpr absl::Duration kDrainGrace = absl::Seconds(15);
+// Waiting for delivery reports beyond the delivery timeout. librdkafka times out
+// queued messages after message.timeout.ms, but an idempotent producer keeps
+// retrying a request whose outcome it does not know (sent, then the connection
+// broke) until the broker answers, however long that takes: this bounds an Append.
+constexpr absl::Duration kDrainGrace = absl::Seconds(5);
 
 bool IsSizeError(RdKafka::ErrorCode err) {
   return err == RdKafka::ERR_MSG_SIZE_TOO_LARGE || err == RdKafka::ERR_RECORD_LIST_TOO_LARGE ||
@@ -86,7 +88,8 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ProducerSpec& s
   if (!conf.ok()) return conf.status();
   std::string error;
   if ((*conf)->set("dr_cb", producer->reports_.get(), error) != RdKafka::Conf::CONF_OK) {
-    return absl::InternalError(fmt::format("cannot install the delivery report callback: {}", error));
+    return absl::InternalError(
+        fmt::format("cannot install the delivery report callback: {}", error));
   }
   // The operator may have overridden the delivery timeout (message.timeout.ms or its
   // alias delivery.timeout.ms): wait for what is really configured.
@@ -149,8 +152,8 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
           "record {} of {} ({} bytes) could not be queued for Kafka topic {} partition {}: {}", i,
           records.size(), record.payload.size(), spec_.topic, record.partition,
           RdKafka::err2str(err)));
-      enqueue_error = IsSizeError(err) ? absl::InvalidArgumentError(what)
-                                       : absl::UnavailableError(what);
+      enqueue_error =
+          IsSizeError(err) ? absl::InvalidArgumentError(what) : absl::UnavailableError(what);
       if (err == RdKafka::ERR__FATAL) broken_ = true;
       break;
     }
@@ -161,10 +164,13 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
   // Wait for a report of every record queued, also when queueing stopped early: the
   // next batch must not start with reports of this one outstanding.
   const absl::Time drain_deadline = absl::Now() + delivery_timeout_ + kDrainGrace;
+  size_t unresolved = 0;  // records given up on (outcome unknown)
   while (reports.reported < produced) {
     producer_->poll(50);
     if (absl::Now() > drain_deadline) {
-      // Should not happen (librdkafka times messages out itself); make sure.
+      // The outcome of some records is unknown. Give up on them; this producer's
+      // sequence numbers are then unusable, so it is replaced before the next batch.
+      unresolved = produced - reports.reported;
       producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
       const absl::Time purge_deadline = absl::Now() + absl::Seconds(5);
       while (reports.reported < produced && absl::Now() < purge_deadline) producer_->poll(50);
@@ -177,9 +183,10 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
     broken_ = true;
   }
   if (enqueue_error) {
-    return absl::Status(enqueue_error->code(),
-                        fmt::format("{}; {} records before it were written", enqueue_error->message(),
-                                    reports.written));
+    return absl::Status(
+        enqueue_error->code(),
+        fmt::format("{}; {} of the {} records before it were written",
+                    std::string(enqueue_error->message()), reports.written, produced));
   }
   if (reports.written == records.size()) return reports.next_offsets;
 
@@ -192,13 +199,16 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
     first_err = f.err;
     what += fmt::format(" (first: record {}, partition {}: {})", f.index, f.partition, f.message);
   }
-  if (reports.reported < produced) {
-    what += fmt::format("; {} got no delivery report within {}", produced - reports.reported,
-                        FormatDuration(delivery_timeout_ + kDrainGrace));
+  if (unresolved > 0) {
+    what += fmt::format(
+        "; {} were still unacknowledged after {} (the delivery timeout plus {}) and were given "
+        "up on: they may or may not be in the log",
+        unresolved, DurationText(delivery_timeout_ + kDrainGrace), DurationText(kDrainGrace));
   }
   what += fmt::format("; {} were written", reports.written);
   if (reports.possibly_written > 0) {
-    what += fmt::format(" and {} of the failed ones may have been written too", reports.possibly_written);
+    what += fmt::format(" and {} of the failed ones may have been written too",
+                        reports.possibly_written);
   }
   if (!fatal.empty()) what += fmt::format("; fatal producer error: {}", fatal);
   what = Describe(what);
