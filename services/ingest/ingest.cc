@@ -37,10 +37,13 @@ std::string RedactPersonalData(std::string_view raw) {
 
 class DeadLetterFile {
  public:
-  explicit DeadLetterFile(std::string path) : path_(std::move(path)) {}
   ~DeadLetterFile() {
     if (file_ != nullptr) std::fclose(file_);
   }
+
+  explicit DeadLetterFile(std::string path,
+                          std::function<absl::Status(std::string_view)> sink)
+      : path_(std::move(path)), sink_(std::move(sink)) {}
 
   absl::Status Write(uint64_t line_number, const Rejection& rejection, std::string_view raw,
                      bool truncated) {
@@ -60,6 +63,7 @@ class DeadLetterFile {
         .String("raw", RedactPersonalData(raw));  // AppendJsonString maps bad UTF-8 to U+FFFD
     if (truncated) w.Raw("raw_truncated", "true");
     w.Close();
+    if (sink_) TORI_RETURN_IF_ERROR(sink_(record));
     record.push_back('\n');
     if (std::fwrite(record.data(), 1, record.size(), file_) != record.size()) {
       return absl::InternalError(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
@@ -79,6 +83,7 @@ class DeadLetterFile {
 
  private:
   std::string path_;
+  std::function<absl::Status(std::string_view)> sink_;
   std::FILE* file_ = nullptr;
 };
 
@@ -391,7 +396,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   const std::string rejected_path = path + ".rejected.jsonl";
   std::error_code ec;
   std::filesystem::remove(rejected_path, ec);  // a stale one would describe another run
-  DeadLetterFile dead_letters(rejected_path);
+  DeadLetterFile dead_letters(rejected_path, options.dead_letter_sink);
 
   Validator validator(state, options.now);
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());

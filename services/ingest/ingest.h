@@ -40,6 +40,9 @@ struct IngestOptions {
   // Called about once per `progress_interval`; may be empty.
   std::function<void(const IngestProgress&)> on_progress;
   absl::Duration progress_interval = absl::Seconds(2);
+  // Also given every dead-letter record (the JSON object of FILE.rejected.jsonl), e.g.
+  // the Kafka dead-letter topic; may be empty.
+  std::function<absl::Status(std::string_view json_record)> dead_letter_sink;
 };
 
 struct IngestSummary {

@@ -24,9 +24,9 @@ void PrintFiles(const BillOutcome& outcome) {
   for (const auto& note : outcome.notes) fmt::print("note: {}\n", note);
 }
 
-int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::string& out_dir,
+int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language) {
-  auto data = OpenDataDir(data_dir);
+  auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   BillRequest request;
   request.quarter = quarter;
@@ -34,7 +34,7 @@ int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::str
   request.dry_run = dry_run;
   request.as_of = as_of;
   request.language = language;
-  request.scratch_dir = data_dir + "/scratch-replay";
+  request.scratch_dir = data_options.data_dir + "/scratch-replay";
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
 
@@ -69,12 +69,12 @@ int RunBill(const std::string& data_dir, engine::Quarter quarter, const std::str
 
 namespace tori {
 
-int RunVerify(const std::string& data_dir) {
-  auto data = OpenDataDir(data_dir);
+int RunVerify(const LogOptions& data_options) {
+  auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + absl::Seconds(2);
-  auto report = Verify(*data->log, data_dir + "/scratch-verify", [&](uint64_t replayed) {
+  auto report = Verify(*data->log, data_options.data_dir + "/scratch-verify", [&](uint64_t replayed) {
     if (absl::Now() < next_progress) return;
     next_progress = absl::Now() + absl::Seconds(2);
     fmt::print(stderr, "verify: replayed {} events, {:.0f} s\n", replayed,

@@ -87,7 +87,9 @@ int RunDemo(const std::string& dir, documents::Language language) {
   fmt::print("tori demo: Espoo's Iso Omena and Kalajärvi service points, quarter 2026Q1\n");
   fmt::print("events: {}\n", events_path);
 
-  auto data = OpenDataDir(dir + "/data");
+  LogOptions log_options;
+  log_options.data_dir = dir + "/data";
+  auto data = OpenDataDir(log_options);
   if (!data.ok()) return Fail(data.status());
   auto summary = IngestFile(events_path, *data->log, *data->state, IngestOptions{});
   if (!summary.ok()) return Fail(summary.status());

@@ -1,11 +1,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "events/log/embedded_log.h"
+#include "events/log/kafka/kafka_log.h"
 #include "fmt/format.h"
 #include "services/ingest/ingest.h"
 #include "tools/tori/commands.h"
@@ -18,23 +20,35 @@ int Fail(const absl::Status& status, std::string_view what_next) {
   return kExitFailed;
 }
 
-absl::StatusOr<DataDir> OpenDataDir(const std::string& path) {
+absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options) {
   DataDir data;
-  data.path = path;
-  auto log = EmbeddedLog::Open(path + "/log");
-  if (!log.ok()) return log.status();
-  if (!(*log)->recovery_note().empty()) {
-    fmt::print(stderr, "tori: event log recovered: {}\n", (*log)->recovery_note());
+  data.path = options.data_dir;
+  if (options.kafka_brokers.empty()) {
+    auto log = EmbeddedLog::Open(options.data_dir + "/log");
+    if (!log.ok()) return log.status();
+    if (!(*log)->recovery_note().empty()) {
+      fmt::print(stderr, "tori: event log recovered: {}\n", (*log)->recovery_note());
+    }
+    data.log = std::move(*log);
+  } else {
+    KafkaLogOptions kafka;
+    kafka.brokers = options.kafka_brokers;
+    kafka.topic = options.kafka_topic;
+    kafka.partitions = options.kafka_partitions;
+    kafka.replication_factor = static_cast<int16_t>(options.kafka_replication_factor);
+    kafka.settings = options.kafka_settings;
+    auto log = KafkaLog::Open(kafka);
+    if (!log.ok()) return log.status();
+    data.log = std::move(*log);
   }
-  data.log = std::move(*log);
-  auto state = StateStore::Open(path + "/state");
+  auto state = StateStore::Open(options.data_dir + "/state");
   if (!state.ok()) return state.status();
   data.state = std::move(*state);
   return data;
 }
 
-int RunIngest(const std::string& data_dir, const std::string& file) {
-  auto data = OpenDataDir(data_dir);
+int RunIngest(const LogOptions& data_options, const std::string& file) {
+  auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   IngestOptions options;
   const bool tty = ::isatty(STDERR_FILENO);
@@ -46,6 +60,18 @@ int RunIngest(const std::string& data_dir, const std::string& file) {
                tty ? "\r" : "", pct, static_cast<double>(p.bytes_total) / 1e6, p.lines,
                static_cast<double>(p.lines) / p.elapsed_s, tty ? "" : "\n");
   };
+  std::unique_ptr<KafkaDeadLetterProducer> dead_letters;
+  if (!data_options.kafka_brokers.empty()) {
+    KafkaDeadLetterOptions kafka;
+    kafka.brokers = data_options.kafka_brokers;
+    kafka.topic = data_options.kafka_dead_letter_topic;
+    kafka.replication_factor = static_cast<int16_t>(data_options.kafka_replication_factor);
+    kafka.settings = data_options.kafka_settings;
+    auto producer = KafkaDeadLetterProducer::Open(kafka);
+    if (!producer.ok()) return Fail(producer.status());
+    dead_letters = std::move(*producer);
+    options.dead_letter_sink = [&](std::string_view record) { return dead_letters->Write(record); };
+  }
   auto summary = IngestFile(file, *data->log, *data->state, options);
   if (tty) fmt::print(stderr, "\r\033[K");
   if (!summary.ok()) {
@@ -61,11 +87,14 @@ int RunIngest(const std::string& data_dir, const std::string& file) {
   return 0;
 }
 
-int RunRebuild(const std::string& data_dir) {
+int RunRebuild(const LogOptions& data_options) {
   std::error_code ec;
-  std::filesystem::remove_all(data_dir + "/state", ec);
-  if (ec) return Fail(absl::InternalError(fmt::format("cannot remove {}/state: {}", data_dir, ec.message())));
-  auto data = OpenDataDir(data_dir);
+  std::filesystem::remove_all(data_options.data_dir + "/state", ec);
+  if (ec) {
+    return Fail(absl::InternalError(
+        fmt::format("cannot remove {}/state: {}", data_options.data_dir, ec.message())));
+  }
+  auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   const absl::Time started = absl::Now();
   auto applied = CatchUp(*data->log, *data->state);
@@ -99,6 +128,49 @@ int RunGenerate(const GenerateOptions& options, const std::string& out_path) {
   if (!status.ok()) return Fail(status);
   if (!write_ok) return Fail(absl::InternalError(fmt::format("cannot write {}", out_path)));
   if (out != stdout) fmt::print(stderr, "generate: wrote {} events to {}\n", lines, out_path);
+  return 0;
+}
+
+}  // namespace tori
+
+namespace tori {
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+void OnStopSignal(int) { g_stop = 1; }
+
+int64_t Lag(const LogPosition& end, const LogPosition& applied) {
+  int64_t lag = 0;
+  for (size_t p = 0; p < end.next_offsets.size(); ++p) {
+    lag += end.next_offsets[p] - (p < applied.next_offsets.size() ? applied.next_offsets[p] : 0);
+  }
+  return lag;
+}
+}  // namespace
+
+int RunProject(const LogOptions& data_options, bool follow) {
+  auto data = OpenDataDir(data_options);
+  if (!data.ok()) return Fail(data.status());
+  std::signal(SIGINT, OnStopSignal);
+  std::signal(SIGTERM, OnStopSignal);
+  uint64_t total = 0;
+  const absl::Time started = absl::Now();
+  do {
+    auto applied = CatchUp(*data->log, *data->state);
+    if (!applied.ok()) return Fail(applied.status());
+    total += *applied;
+    if (follow) {
+      if (*applied > 0) {
+        if (auto flushed = data->state->Flush(); !flushed.ok()) return Fail(flushed);
+      }
+      fmt::print(stderr, "project: applied {} events so far, position {}, lag {} events\n", total,
+                 data->state->applied().ToString(), Lag(data->log->End(), data->state->applied()));
+      for (int i = 0; i < 10 && !g_stop; ++i) absl::SleepFor(absl::Milliseconds(100));
+    }
+  } while (follow && !g_stop);
+  if (auto flushed = data->state->Flush(); !flushed.ok()) return Fail(flushed);
+  fmt::print("projected {} events in {:.1f} s; the state is at log position {} (lag {})\n", total,
+             absl::ToDoubleSeconds(absl::Now() - started), data->state->applied().ToString(),
+             Lag(data->log->End(), data->state->applied()));
   return 0;
 }
 

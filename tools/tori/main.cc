@@ -11,11 +11,28 @@
 namespace tori {
 namespace {
 
-void AddDataOption(CLI::App& command, std::string& data_dir) {
-  command.add_option("--data", data_dir,
-                     "directory of the embedded event log (DIR/log) and the RocksDB state "
-                     "(DIR/state)")
+void AddDataOption(CLI::App& command, LogOptions& log) {
+  command.add_option("--data", log.data_dir,
+                     "directory of the RocksDB state (DIR/state) and, without --kafka, of the "
+                     "embedded event log (DIR/log)")
       ->capture_default_str();
+  command.add_option("--kafka", log.kafka_brokers,
+                     "put the event log in Kafka: bootstrap brokers host:port[,host:port]; the "
+                     "state stays in --data (one tori process per state at a time)");
+  command.add_option("--kafka-topic", log.kafka_topic, "the events topic")->capture_default_str();
+  command.add_option("--kafka-dead-letter-topic", log.kafka_dead_letter_topic,
+                     "where tori ingest --kafka also sends rejected events")
+      ->capture_default_str();
+  command.add_option("--kafka-partitions", log.kafka_partitions,
+                     "partitions when tori creates the events topic")
+      ->capture_default_str();
+  command.add_option("--kafka-replication-factor", log.kafka_replication_factor,
+                     "replication factor when tori creates topics (production: 3)")
+      ->capture_default_str();
+  command.add_option("--kafka-setting", log.kafka_settings,
+                     "librdkafka setting KEY=VALUE passed through, repeatable (TLS, SASL: e.g. "
+                     "security.protocol=SASL_SSL); producer./consumer. prefixes limit one to "
+                     "that client");
 }
 
 int Main(int argc, char** argv) {
@@ -27,7 +44,7 @@ int Main(int argc, char** argv) {
       "Start with `tori demo`."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tori 0.1 (event schema v1)");
-  std::string data_dir = "./tori-data";
+  LogOptions data_dir;
 
   std::string ingest_file;
   CLI::App* ingest = app.add_subcommand(
@@ -101,6 +118,16 @@ int Main(int argc, char** argv) {
   reconcile->add_option("--out", reconcile_out, "CSV of the differences (default: FILE.differences.csv)");
   reconcile->add_option("FILE", reconcile_file, "the agency's records")->required();
 
+  bool follow = false;
+  CLI::App* project = app.add_subcommand(
+      "project",
+      "Bring the state (projections, indexes) up to the event log: what ingest does for its "
+      "own events, for events others appended (another tori, a Kafka producer). With "
+      "--follow, keep it current and print the lag until interrupted. A killed run resumes "
+      "from its last commit without counting anything twice.");
+  AddDataOption(*project, data_dir);
+  project->add_flag("--follow", follow, "keep following the log (stop with Ctrl-C / SIGTERM)");
+
   CLI::App* rebuild = app.add_subcommand(
       "rebuild", "Recreate the state (projections and indexes) from the event log.");
   AddDataOption(*rebuild, data_dir);
@@ -167,6 +194,7 @@ int Main(int argc, char** argv) {
     return RunBill(data_dir, *quarter, out_dir, dry_run, as_of, *language);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
+  if (project->parsed()) return RunProject(data_dir, follow);
   if (verify->parsed()) return RunVerify(data_dir);
   if (explain->parsed()) {
     return RunExplain(data_dir, explain_invoice,

@@ -1,0 +1,166 @@
+// The `tori` binary with --kafka against the real broker (ops/kafka/start; never
+// skipped): the same events give the same invoices as the embedded log, rejected events
+// reach the dead-letter topic, and a projection killed with SIGKILL 20 times resumes
+// without counting anything twice. Broker: $TORI_KAFKA_BROKERS or 127.0.0.1:9092.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string Brokers() {
+  const char* env = std::getenv("TORI_KAFKA_BROKERS");
+  return env != nullptr ? env : "127.0.0.1:9092";
+}
+
+struct ShRun {
+  int exit_code;
+  std::string out;
+};
+
+ShRun Sh(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  ShRun run{-1, ""};
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> chunk;
+  size_t n;
+  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
+  const int status = ::pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string ReadWithoutAsOf(const fs::path& path) {
+  std::ifstream in(path);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.find("\"as_of\"") == std::string::npos) out += line + "\n";
+  }
+  return out;
+}
+
+class KafkaCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fs::temp_directory_path() / fmt::format("tori-kafka-cli-{}-{}", ::getpid(), name);
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    topic_ = fmt::format("tori-cli-{}-{}-{}", name, ::getpid(),
+                         std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Kafka(const std::string& data) const {
+    return fmt::format("--data {} --kafka {} --kafka-topic {} --kafka-dead-letter-topic {}-dl",
+                       (dir_ / data).string(), Brokers(), topic_, topic_);
+  }
+  std::string Tori(const std::string& args) const { return fmt::format("{} {}", TORI_BINARY, args); }
+
+  std::string Generate(int contacts) {
+    const std::string file = (dir_ / "events.jsonl").string();
+    EXPECT_EQ(Sh(Tori(fmt::format("generate --seed 11 --points 7 --contacts {} --out {}", contacts, file))).exit_code, 0);
+    return file;
+  }
+
+  fs::path dir_;
+  std::string topic_;
+};
+
+TEST_F(KafkaCliTest, KafkaAndTheEmbeddedLogGiveTheSameInvoices) {
+  const std::string file = Generate(20'000);
+  ShRun kafka = Sh(Tori(fmt::format("ingest {} {}", Kafka("kafka-data"), file)));
+  ASSERT_EQ(kafka.exit_code, 0) << kafka.out;
+  ShRun embedded = Sh(Tori(fmt::format("ingest --data {} {}", (dir_ / "embedded-data").string(), file)));
+  ASSERT_EQ(embedded.exit_code, 0) << embedded.out;
+  EXPECT_THAT(kafka.out, HasSubstr(embedded.out.substr(embedded.out.find("accepted"))));
+  ASSERT_EQ(Sh(Tori(fmt::format("bill {} --quarter 2026Q1 --out {}", Kafka("kafka-data"),
+                                (dir_ / "kafka-out").string()))).exit_code, 0);
+  ASSERT_EQ(Sh(Tori(fmt::format("bill --data {} --quarter 2026Q1 --out {}", (dir_ / "embedded-data").string(),
+                                (dir_ / "embedded-out").string()))).exit_code, 0);
+  const std::string kafka_json = ReadWithoutAsOf(dir_ / "kafka-out/invoices.json");
+  EXPECT_GT(kafka_json.size(), 1000u);
+  EXPECT_EQ(kafka_json, ReadWithoutAsOf(dir_ / "embedded-out/invoices.json"));
+  ShRun verify = Sh(Tori("verify " + Kafka("kafka-data")));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr(" 0 differ"));
+}
+
+TEST_F(KafkaCliTest, RejectedEventsReachTheDeadLetterTopic) {
+  const std::string file = (dir_ / "bad.jsonl").string();
+  std::ofstream(file) << R"({"event_id":"x","type":"contact_voided","occurred_at":"2026-01-01T00:00:00Z","contact_id":"nobody","reason":"r"})" "\n";
+  ShRun run = Sh(Tori(fmt::format("ingest {} {}", Kafka("data"), file)));
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("rejected 1"));
+  ShRun topic = Sh(fmt::format("kcat -C -b {} -t {}-dl -o beginning -e -q", Brokers(), topic_));
+  ASSERT_EQ(topic.exit_code, 0) << topic.out;
+  EXPECT_THAT(topic.out, HasSubstr(R"("reason":"UNKNOWN_REFERENCE","field":"contact_id")"));
+}
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+TEST_F(KafkaCliTest, AProjectionKilledTwentyTimesEndsWhereAnUninterruptedOneDoes) {
+  const std::string file = Generate(200'000);
+  ASSERT_EQ(Sh(Tori(fmt::format("ingest {} {}", Kafka("reference"), file))).exit_code, 0);
+  ASSERT_EQ(Sh(Tori(fmt::format("bill --dry-run {} --quarter 2026Q1 --out {}", Kafka("reference"),
+                                (dir_ / "reference-out").string()))).exit_code, 0);
+
+  const uint64_t seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  SCOPED_TRACE(fmt::format("seed {}", seed));
+  std::mt19937_64 rng(seed);
+  const std::vector<std::string> project = {
+      TORI_BINARY, "project", "--data", (dir_ / "killed").string(), "--kafka", Brokers(),
+      "--kafka-topic", topic_};
+  int killed = 0;
+  for (int round = 0; round < 20; ++round) {
+    const pid_t pid = Spawn(project);
+    ASSERT_GT(pid, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 900));
+    if (::kill(pid, SIGKILL) == 0) ++killed;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  ShRun finish = Sh(Tori(fmt::format("project --data {} --kafka {} --kafka-topic {}", (dir_ / "killed").string(),
+                                   Brokers(), topic_)));
+  ASSERT_EQ(finish.exit_code, 0) << finish.out;
+  EXPECT_THAT(finish.out, HasSubstr("(lag 0)"));
+  ASSERT_EQ(Sh(Tori(fmt::format("bill --dry-run {} --quarter 2026Q1 --out {}", Kafka("killed"),
+                                (dir_ / "killed-out").string()))).exit_code, 0);
+  EXPECT_EQ(ReadWithoutAsOf(dir_ / "killed-out/invoices.json"), ReadWithoutAsOf(dir_ / "reference-out/invoices.json"));
+  RecordProperty("killed", killed);
+}
+
+}  // namespace
