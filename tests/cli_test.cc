@@ -11,28 +11,17 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/run_command.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct ToriRun {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
+using ToriRun = tori::testing::CommandResult;
 
 ToriRun Tori(const std::string& args) {
-  const std::string command = fmt::format("{} {} 2>&1", TORI_BINARY, args);
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ToriRun run{-1, ""};
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> chunk;
-  size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return tori::testing::RunCommand(fmt::format("{} {}", TORI_BINARY, args));
 }
 
 class CliTest : public ::testing::Test {

@@ -21,6 +21,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/run_command.h"
 
 extern char** environ;
 
@@ -34,22 +35,8 @@ std::string Brokers() {
   return env != nullptr ? env : "127.0.0.1:9092";
 }
 
-struct ShRun {
-  int exit_code;
-  std::string out;
-};
-
-ShRun Sh(const std::string& command) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  ShRun run{-1, ""};
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> chunk;
-  size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) run.out.append(chunk.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+using ShRun = tori::testing::CommandResult;
+ShRun Sh(const std::string& command) { return tori::testing::RunCommand(command); }
 
 std::string ReadWithoutAsOf(const fs::path& path) {
   std::ifstream in(path);

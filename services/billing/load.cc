@@ -197,12 +197,19 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
 }  // namespace billing_internal
 
 absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter quarter) {
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  return billing_internal::LoadBillingInput(state, quarter, issued);
+}
+
+namespace billing_internal {
+
+absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter quarter,
+                                                      const IssuedDocuments& issued) {
   engine::BillingInput input;
   input.quarter = quarter;
   const std::string q = engine::QuarterName(quarter);
   TORI_ASSIGN_OR_RETURN(auto points, ScanRecords<events::ServicePointOpened>(
                                          state, p::Key(p::kPoint, {}, false) + '\0'));
-  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
 
   for (const auto& point : points) {
     engine::ServicePointInput sp;
@@ -279,10 +286,14 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
   return input;
 }
 
+}  // namespace billing_internal
+
 absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quarter) {
-  TORI_ASSIGN_OR_RETURN(engine::BillingInput input, LoadBillingInput(state, quarter));
-  TORI_ASSIGN_OR_RETURN(engine::BillingResult result, engine::ComputeBilling(input));
+  // The issued documents are read once and serve every quarter computed below.
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  TORI_ASSIGN_OR_RETURN(engine::BillingInput input,
+                        billing_internal::LoadBillingInput(state, quarter, issued));
+  TORI_ASSIGN_OR_RETURN(engine::BillingResult result, engine::ComputeBilling(input));
   // Every earlier quarter with issued documents is recomputed with what is known now.
   std::vector<Quarter> earlier;
   for (const auto& invoice : issued.invoices) earlier.push_back(invoice.quarter);
@@ -291,7 +302,8 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
   earlier.erase(std::unique(earlier.begin(), earlier.end()), earlier.end());
   for (Quarter prior : earlier) {
     if (prior >= quarter) continue;
-    TORI_ASSIGN_OR_RETURN(engine::BillingInput prior_input, LoadBillingInput(state, prior));
+    TORI_ASSIGN_OR_RETURN(engine::BillingInput prior_input,
+                          billing_internal::LoadBillingInput(state, prior, issued));
     TORI_ASSIGN_OR_RETURN(engine::BillingResult recomputed, engine::ComputeBilling(prior_input));
     TORI_ASSIGN_OR_RETURN(engine::Adjustments adjustments,
                           engine::ComputeAdjustments(quarter, recomputed, issued.invoices, issued.claims));

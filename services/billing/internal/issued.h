@@ -19,6 +19,10 @@ struct IssuedDocuments {
 
 absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state);
 
+// LoadBillingInput with the issued documents already read.
+absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine::Quarter quarter,
+                                                      const IssuedDocuments& issued);
+
 // An issued event's document as the engine's type.
 absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e);
 absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIssued& e);
