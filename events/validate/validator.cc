@@ -165,11 +165,14 @@ void Validator::Put(std::string key, std::string value) {
 std::vector<IndexWrite> Validator::TakeWrites() {
   std::vector<IndexWrite> writes;
   // Merge the (sorted) prefetched entries with the few others, sorted here.
-  std::vector<IndexWrite> extra;
+  std::vector<IndexWrite> extra = std::move(event_writes_);
+  event_writes_.clear();
+  extra.reserve(extra.size() + batch_extra_.size());
   for (auto& [key, entry] : batch_extra_) {
     if (entry.written) extra.emplace_back(key, std::move(*entry.value));
   }
-  std::sort(extra.begin(), extra.end());
+  std::sort(extra.begin(), extra.end(),
+            [](const IndexWrite& a, const IndexWrite& b) { return a.first < b.first; });
   writes.reserve(prefetched_keys_.size() + extra.size());
   auto next_extra = extra.begin();
   for (size_t i = 0; i < prefetched_keys_.size(); ++i) {
@@ -223,7 +226,8 @@ absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
     rejection = std::move(*problem);
     return Verdict::kReject;
   }
-  TORI_RETURN_IF_ERROR(Record(event, content_hash));
+  Put(Key(kEventKey, event.event_id()), std::string(content_hash));
+  TORI_RETURN_IF_ERROR(RecordEntities(event));
   return Verdict::kAccept;
 }
 
@@ -364,7 +368,13 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
 }
 
 absl::Status Validator::Record(const events::Event& event, std::string_view content_hash) {
-  Put(Key(kEventKey, event.event_id()), std::string(content_hash));
+  // Replayed events are unique by event_id (ingest checked them): their entries are
+  // only written, never looked up, so they skip the batch's map.
+  event_writes_.emplace_back(Key(kEventKey, event.event_id()), std::string(content_hash));
+  return RecordEntities(event);
+}
+
+absl::Status Validator::RecordEntities(const events::Event& event) {
   switch (event.payload_case()) {
     case events::Event::kAgencyRegistered:
       Put(Key(kAgencyKey, event.agency_registered().agency_id()), "");

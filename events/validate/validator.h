@@ -65,6 +65,9 @@ class Validator {
   // Records the index entries of an event that was accepted before (used to bring
   // the index up to the log after a crash).
   absl::Status Record(const events::Event& event, std::string_view content_hash);
+  // Record without the event_id entry: for scratch states that are replayed and read
+  // (verify, as-of) but never ingested into, so never asked about duplicates.
+  absl::Status RecordEntities(const events::Event& event);
 
   // Optional, for speed: the index keys Check will read for `batch`, sorted and
   // distinct (a pure function: callers may compute it on another thread), and
@@ -100,6 +103,7 @@ class Validator {
   std::vector<BatchEntry> prefetched_entries_;
   absl::flat_hash_map<absl::string_view, size_t> prefetched_index_;
   absl::flat_hash_map<std::string, BatchEntry> batch_extra_;
+  std::vector<IndexWrite> event_writes_;  // by Record: event_id entries of replayed events
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
 };

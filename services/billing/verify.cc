@@ -188,7 +188,7 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
         std::filesystem::remove_all(scratch_dir, ec);
         TORI_ASSIGN_OR_RETURN(scratch, StateStore::Open(scratch_dir));
       }
-      TORI_ASSIGN_OR_RETURN(uint64_t replayed, CatchUp(log, *scratch, &run.as_of));
+      TORI_ASSIGN_OR_RETURN(uint64_t replayed, CatchUp(log, *scratch, &run.as_of, EventIdIndex::kSkip));
       report.events_replayed += replayed;
       if (on_progress) on_progress(report.events_replayed);
       TORI_ASSIGN_OR_RETURN(engine::BillingResult computed, ComputeRun(*scratch, run.quarter));

@@ -4,10 +4,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "events/base/check.h"
@@ -16,6 +12,7 @@
 #include "events/codec/codec.h"
 #include "events/validate/validator.h"
 #include "fmt/format.h"
+#include "services/ingest/batch_pipe.h"
 #include "services/ingest/line_reader.h"
 #include "services/projector/projector.h"
 
@@ -175,7 +172,88 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
 
 constexpr uint64_t kCatchUpCommitEvents = 1 << 17;
 
-absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosition* until) {
+namespace {
+
+// Log records decoded on the reader thread of CatchUp, in log order.
+struct DecodedRecord {
+  events::Event event;
+  std::string content_hash;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+struct DecodedBatch {
+  static constexpr size_t kRecordsMax = 8192;
+  std::vector<DecodedRecord> records;
+  size_t size = 0;
+  absl::Status status;  // why reading stopped early, after the records before it
+};
+
+// Reads the records between `from` and `end` and decodes them: the first stage of
+// CatchUp, on its own thread.
+class LogDecoder {
+ public:
+  LogDecoder(LogCursor& cursor, const LogPosition& from, const LogPosition& end)
+      : cursor_(cursor), end_(end), done_(end.next_offsets.size(), false) {
+    for (size_t p = 0; p < end.next_offsets.size(); ++p) {
+      if (from.next_offsets[p] >= end.next_offsets[p]) done_[p] = true, ++partitions_done_;
+    }
+  }
+
+  // Fills `batch`; false when no records follow.
+  bool Fill(DecodedBatch& batch, const std::atomic<bool>& stop) {
+    batch.size = 0;
+    batch.status = absl::OkStatus();
+    if (batch.records.size() < DecodedBatch::kRecordsMax) {
+      batch.records.resize(DecodedBatch::kRecordsMax);
+    }
+    // Stop when every partition's records up to `end` are read.
+    while (batch.size < DecodedBatch::kRecordsMax && partitions_done_ < done_.size()) {
+      if (stop) return false;
+      auto more = cursor_.Next(record_);
+      if (!more.ok() || !*more) {
+        batch.status = more.status();
+        return false;
+      }
+      if (record_.offset >= end_.next_offsets[record_.partition]) continue;  // beyond `until`
+      if (record_.offset + 1 == end_.next_offsets[record_.partition]) {
+        done_[record_.partition] = true;
+        ++partitions_done_;
+      }
+      DecodedRecord& decoded = batch.records[batch.size];
+      if (!decoded.event.ParseFromArray(record_.payload.data(),
+                                        static_cast<int>(record_.payload.size()))) {
+        batch.status = absl::DataLossError(fmt::format(
+            "log record at partition {} offset {} is not a tori event", record_.partition,
+            record_.offset));
+        return false;
+      }
+      if (decoded.event.schema_version() > kSchemaVersion) {
+        batch.status = absl::FailedPreconditionError(fmt::format(
+            "log record at partition {} offset {} has event schema version {}, this tori "
+            "reads up to {}: upgrade tori to read this log",
+            record_.partition, record_.offset, decoded.event.schema_version(), kSchemaVersion));
+        return false;
+      }
+      decoded.content_hash = Validator::ContentHash(record_.payload);
+      decoded.partition = record_.partition;
+      decoded.offset = record_.offset;
+      ++batch.size;
+    }
+    return partitions_done_ < done_.size();
+  }
+
+ private:
+  LogCursor& cursor_;
+  const LogPosition end_;
+  std::vector<bool> done_;
+  size_t partitions_done_ = 0;
+  LogRecord record_;
+};
+
+}  // namespace
+
+absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosition* until,
+                                 EventIdIndex event_ids) {
   LogPosition from = state.applied();
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);
   const LogPosition log_end = log.End();
@@ -212,42 +290,37 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
     return state.Commit(index_writes, projection_writes, position);
   };
+  // Reading and decoding run on a second thread (the cursor lives longer than it).
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
-  LogRecord record;
-  events::Event event;
+  LogDecoder decoder(*cursor, from, end);
+  ingest_internal::BatchPipe<DecodedBatch> pipe(
+      3, [&decoder](DecodedBatch& batch, const std::atomic<bool>& stop) {
+        return decoder.Fill(batch, stop);
+      });
   uint64_t applied = 0;
-  // Partitions whose records up to `end` are all read; stop when every one is.
-  size_t partitions_done = 0;
-  std::vector<bool> done(end.next_offsets.size(), false);
-  for (size_t p = 0; p < end.next_offsets.size(); ++p) {
-    if (from.next_offsets[p] >= end.next_offsets[p]) done[p] = true, ++partitions_done;
-  }
-  while (partitions_done < done.size()) {
-    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
-    if (!more) break;
-    if (record.offset >= end.next_offsets[record.partition]) continue;  // beyond `until`
-    if (record.offset + 1 == end.next_offsets[record.partition]) {
-      done[record.partition] = true;
-      ++partitions_done;
+  bool last = false;
+  while (!last) {
+    std::unique_ptr<DecodedBatch> batch = pipe.TakeReady(last);
+    for (size_t i = 0; i < batch->size; ++i) {
+      const DecodedRecord& record = batch->records[i];
+      const events::Event& event = record.event;
+      TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before,
+                            ContactBefore(validator, event));
+      TORI_RETURN_IF_ERROR(event_ids == EventIdIndex::kWrite
+                               ? validator.Record(event, record.content_hash)
+                               : validator.RecordEntities(event));
+      TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
+      position.next_offsets[record.partition] = record.offset + 1;
+      // Counters are rewritten once per commit: commit in large steps (memory: the
+      // index entries of one step, ~100 B each).
+      if (++applied % kCatchUpCommitEvents == 0) TORI_RETURN_IF_ERROR(commit());
     }
-    if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
-      return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a "
-                                             "tori event",
-                                             record.partition, record.offset));
+    // Commit what was applied before reporting a read error: it stays valid.
+    if (!batch->status.ok()) {
+      TORI_RETURN_IF_ERROR(commit());
+      return batch->status;
     }
-    if (event.schema_version() > kSchemaVersion) {
-      return absl::FailedPreconditionError(fmt::format(
-          "log record at partition {} offset {} has event schema version {}, this tori reads "
-          "up to {}: upgrade tori to read this log",
-          record.partition, record.offset, event.schema_version(), kSchemaVersion));
-    }
-    TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before, ContactBefore(validator, event));
-    TORI_RETURN_IF_ERROR(validator.Record(event, Validator::ContentHash(record.payload)));
-    TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
-    position.next_offsets[record.partition] = record.offset + 1;
-    // Counters are rewritten once per commit: commit in large steps (memory: the index
-    // entries of one step, ~100 B each).
-    if (++applied % kCatchUpCommitEvents == 0) TORI_RETURN_IF_ERROR(commit());
+    pipe.GiveBack(std::move(batch));
   }
   TORI_RETURN_IF_ERROR(commit());
   return applied;
@@ -270,82 +343,29 @@ struct ParsedLine {
 struct ParsedBatch {
   std::vector<ParsedLine> lines;
   size_t size = 0;
-  bool last = false;       // the end of the file (or a read error) follows
   absl::Status status;     // a read error, reported after the lines before it
   uint64_t bytes_read = 0;
   std::vector<std::string> prefetch_keys;  // Validator::PrefetchKeys of the events
 };
 
-// The parse stage runs on its own thread, the validate-and-commit stage on the
-// caller's: two cores, two stages. Batches circulate between a free list and a
-// ready queue (at most kBatchesInFlight exist), so memory stays bounded.
-class ParseStage {
+// The parse stage of ingest: reads and parses lines on its own thread (BatchPipe).
+class LineParser {
  public:
-  static constexpr int kBatchesInFlight = 3;
+  LineParser(ingest_internal::LineReader& reader, size_t batch_events_max)
+      : reader_(reader), batch_events_max_(batch_events_max) {}
 
-  ParseStage(ingest_internal::LineReader& reader, size_t batch_events_max)
-      : reader_(reader), batch_events_max_(batch_events_max) {
-    for (int i = 0; i < kBatchesInFlight; ++i) free_.push_back(std::make_unique<ParsedBatch>());
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~ParseStage() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  std::unique_ptr<ParsedBatch> TakeReady() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return !ready_.empty(); });
-    auto batch = std::move(ready_.front());
-    ready_.pop_front();
-    return batch;
-  }
-  void GiveBack(std::unique_ptr<ParsedBatch> batch) {
-    {
-      std::lock_guard lock(mu_);
-      free_.push_back(std::move(batch));
-    }
-    cv_.notify_all();
-  }
-
- private:
-  void Run() {
-    JsonEventParser parser;
-    bool last = false;
-    while (!last) {
-      std::unique_ptr<ParsedBatch> batch;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || !free_.empty(); });
-        if (stop_) return;
-        batch = std::move(free_.front());
-        free_.pop_front();
-      }
-      Fill(parser, *batch);
-      last = batch->last;
-      {
-        std::lock_guard lock(mu_);
-        ready_.push_back(std::move(batch));
-      }
-      cv_.notify_all();
-    }
-  }
-
-  void Fill(JsonEventParser& parser, ParsedBatch& batch) {
+  // Fills `batch`; false after the end of the file (or a read error).
+  bool Fill(ParsedBatch& batch, const std::atomic<bool>& stop) {
     batch.size = 0;
-    batch.last = false;
     batch.status = absl::OkStatus();
+    bool more_lines = true;
     if (batch.lines.size() < batch_events_max_) batch.lines.resize(batch_events_max_);
     ingest_internal::LineReader::Line line;
-    while (batch.size < batch_events_max_) {
+    while (batch.size < batch_events_max_ && !stop) {
       auto more = reader_.Next(line);
       if (!more.ok() || !*more) {
         batch.status = more.status();
-        batch.last = true;
+        more_lines = false;
         break;
       }
       if (line.text.empty()) continue;  // blank lines carry no event
@@ -359,7 +379,7 @@ class ParseStage {
                                      fmt::format("line is longer than {} bytes",
                                                  ingest_internal::LineReader::kLineBytesKeptMax)};
       } else {
-        parsed.rejection = parser.Parse(line.text, line.readable_bytes, parsed.event);
+        parsed.rejection = parser_.Parse(line.text, line.readable_bytes, parsed.event);
         if (!parsed.rejection) {
           TORI_CHECK(parsed.event.SerializeToString(&parsed.encoded));
           parsed.content_hash = Validator::ContentHash(parsed.encoded);
@@ -373,15 +393,13 @@ class ParseStage {
       if (!batch.lines[i].rejection) events.push_back(&batch.lines[i].event);
     }
     batch.prefetch_keys = Validator::PrefetchKeys(events);
+    return more_lines;
   }
 
+ private:
   ingest_internal::LineReader& reader_;
   const size_t batch_events_max_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<ParsedBatch>> free_, ready_;
-  bool stop_ = false;
-  std::thread thread_;
+  JsonEventParser parser_;
 };
 
 }  // namespace
@@ -406,11 +424,14 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + options.progress_interval;
 
-  ParseStage parse_stage(reader, options.batch_events_max);
+  LineParser parser(reader, options.batch_events_max);
+  ingest_internal::BatchPipe<ParsedBatch> parse_stage(
+      3, [&parser](ParsedBatch& batch, const std::atomic<bool>& stop) {
+        return parser.Fill(batch, stop);
+      });
   bool last = false;
   while (!last) {
-    std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady();
-    last = batch->last;
+    std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady(last);
     TORI_RETURN_IF_ERROR(validator.Prefetch(std::move(batch->prefetch_keys)));
     for (size_t i = 0; i < batch->size; ++i) {
       ParsedLine& line = batch->lines[i];

@@ -57,11 +57,17 @@ struct IngestSummary {
   std::string Line() const;
 };
 
+// Whether a replay writes the event_id index: it serves later ingests into the same
+// state; scratch states that are only read (verify, as-of) skip it, which halves
+// their index writes.
+enum class EventIdIndex { kWrite, kSkip };
+
 // Replays log records after the state's applied position into the state (index and
 // projection), up to the log's end or to `until` when given. Returns how many records
 // it applied.
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state,
-                                 const LogPosition* until = nullptr);
+                                 const LogPosition* until = nullptr,
+                                 EventIdIndex event_ids = EventIdIndex::kWrite);
 
 // Ingests `path`. An error means the file could not be read to its end (or the log or
 // state failed); everything committed before that stays committed.
