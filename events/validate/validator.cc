@@ -121,10 +121,45 @@ std::vector<std::string> Validator::PrefetchKeys(const std::vector<const events:
 }
 
 absl::Status Validator::Prefetch(std::vector<std::string> keys) {
+  TORI_ASSIGN_OR_RETURN(ReadAheadEntries entries,
+                        ReadAhead(lookup_, std::move(keys), committed_batches()));
+  return Prefetch(std::move(entries));
+}
+
+absl::StatusOr<Validator::ReadAheadEntries> Validator::ReadAhead(
+    IndexLookup& lookup, std::vector<std::string> sorted_keys, uint64_t committed_batches) {
+  ReadAheadEntries entries;
+  entries.committed_batches = committed_batches;  // noted before reading: the read sees them
+  TORI_ASSIGN_OR_RETURN(entries.values, lookup.MultiGet(sorted_keys));
+  TORI_CHECK(entries.values.size() == sorted_keys.size());
+  entries.keys = std::move(sorted_keys);
+  return entries;
+}
+
+void Validator::Committed(std::vector<IndexWrite> writes) {
+  recent_commits_.push_back(std::move(writes));
+  if (recent_commits_.size() > kCommitsKept) recent_commits_.pop_front();
+  committed_batches_.fetch_add(1, std::memory_order_release);
+}
+
+absl::Status Validator::Prefetch(ReadAheadEntries entries) {
   // One prefetch per batch: what Check reads must be at least as new as the store.
   TORI_CHECK(prefetched_keys_.empty() && batch_extra_.empty());
-  TORI_ASSIGN_OR_RETURN(auto values, lookup_.MultiGet(keys));
-  TORI_CHECK(values.size() == keys.size());
+  // Commits after the read, oldest first (so the newest value wins): both sides are
+  // sorted, a merge finds the keys they share.
+  const uint64_t unseen = committed_batches() - entries.committed_batches;
+  TORI_CHECK(unseen <= recent_commits_.size());
+  std::vector<std::string>& keys = entries.keys;
+  std::vector<std::optional<std::string>>& values = entries.values;
+  for (size_t c = recent_commits_.size() - unseen; c < recent_commits_.size(); ++c) {
+    const std::vector<IndexWrite>& writes = recent_commits_[c];
+    for (size_t k = 0, w = 0; k < keys.size() && w < writes.size();) {
+      const int order = keys[k].compare(writes[w].first);
+      if (order == 0) values[k] = writes[w].second;
+      if (order <= 0) ++k;
+      if (order >= 0) ++w;
+    }
+  }
   prefetched_keys_ = std::move(keys);
   prefetched_entries_.resize(prefetched_keys_.size());
   prefetched_index_.reserve(prefetched_keys_.size());
@@ -144,11 +179,12 @@ Validator::BatchEntry* Validator::FindInBatch(const std::string& key) {
 }
 
 absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key) {
-  if (const BatchEntry* entry = FindInBatch(key)) return entry->value;
+  // Agencies and points never change once known: the small cache answers first.
   const bool cacheable = key[0] == kAgencyKey || key[0] == kPointKey;
   if (cacheable) {
     if (auto it = reference_cache_.find(key); it != reference_cache_.end()) return it->second;
   }
+  if (const BatchEntry* entry = FindInBatch(key)) return entry->value;
   TORI_ASSIGN_OR_RETURN(std::optional<std::string> value, lookup_.Get(key));
   if (cacheable && value) reference_cache_.emplace(key, *value);
   return value;

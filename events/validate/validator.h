@@ -13,6 +13,8 @@
 #ifndef TORI_EVENTS_VALIDATE_VALIDATOR_H_
 #define TORI_EVENTS_VALIDATE_VALIDATOR_H_
 
+#include <atomic>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,9 +78,27 @@ class Validator {
   static std::vector<std::string> PrefetchKeys(const std::vector<const events::Event*>& batch);
   absl::Status Prefetch(std::vector<std::string> sorted_keys);
 
+  // The same lookup done ahead, on another thread, while earlier batches still commit:
+  // ReadAhead reads the store only (thread-safe) and notes how many batches were
+  // committed (Committed()) before it read; Prefetch then brings the entries up to
+  // date with the commits the read did not see.
+  struct ReadAheadEntries {
+    std::vector<std::string> keys;  // sorted, distinct
+    std::vector<std::optional<std::string>> values;
+    uint64_t committed_batches = 0;
+  };
+  static absl::StatusOr<ReadAheadEntries> ReadAhead(IndexLookup& lookup,
+                                                    std::vector<std::string> sorted_keys,
+                                                    uint64_t committed_batches);
+  absl::Status Prefetch(ReadAheadEntries entries);
+
   // The entries recorded since the last call (the last value of each key, sorted by
   // key); the caller commits them. Ends the batch.
   std::vector<IndexWrite> TakeWrites();
+  // For read-aheads: the caller has committed TakeWrites()'s entries (given back).
+  void Committed(std::vector<IndexWrite> writes);
+  // How many batches Committed() reported; may be read from any thread.
+  uint64_t committed_batches() const { return committed_batches_.load(std::memory_order_acquire); }
 
   // The contact's current state (pending or committed), if the contact is known.
   absl::StatusOr<std::optional<events::ContactState>> FindContact(std::string_view contact_id);
@@ -104,6 +124,11 @@ class Validator {
   absl::flat_hash_map<absl::string_view, size_t> prefetched_index_;
   absl::flat_hash_map<std::string, BatchEntry> batch_extra_;
   std::vector<IndexWrite> event_writes_;  // by Record: event_id entries of replayed events
+  // The entries of the last commits, oldest first, for read-aheads that did not see
+  // them (a read-ahead is at most a few batches ahead).
+  static constexpr size_t kCommitsKept = 4;
+  std::deque<std::vector<IndexWrite>> recent_commits_;
+  std::atomic<uint64_t> committed_batches_ = 0;
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
 };

@@ -158,5 +158,35 @@ TEST_F(ValidatorTest, LaterEventsInABatchSeeEarlierOnes) {
   EXPECT_EQ(validator_.TakeWrites().size(), 4u);
 }
 
+TEST_F(ValidatorTest, AReadAheadSeesTheCommitsThatFollowedIt) {
+  // Ingest looks a batch's entries up on its parse thread while earlier batches
+  // commit: the commits the lookup missed must still answer.
+  SetUpPoint();
+  events::Event first, again, voided;
+  ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), first));
+  ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), again));
+  ASSERT_FALSE(parser_.Parse(R"({"event_id":"e2","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","reason":"test"})", voided));
+  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys({&again, &voided}),
+                                    validator_.committed_batches());
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_FALSE(ahead->values[0].has_value());  // nothing of c1 or e1 was committed yet
+
+  // Meanwhile the batch holding `first` commits.
+  ASSERT_EQ(*validator_.Check(first, Validator::ContentHash(first.SerializeAsString()), rejection_),
+            Verdict::kAccept);
+  std::vector<IndexWrite> writes = validator_.TakeWrites();
+  for (auto& [k, v] : writes) index_.entries[k] = v;
+  validator_.Committed(std::move(writes));
+
+  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  EXPECT_EQ(*validator_.Check(again, Validator::ContentHash(again.SerializeAsString()), rejection_),
+            Verdict::kDuplicate);
+  EXPECT_EQ(*validator_.Check(voided, Validator::ContentHash(voided.SerializeAsString()), rejection_),
+            Verdict::kAccept)
+      << rejection_.message;  // c1 is known although the read-ahead did not see it
+  ASSERT_TRUE(validator_.FindContact("c1").ok());
+  EXPECT_TRUE(validator_.FindContact("c1")->value().voided());
+}
+
 }  // namespace
 }  // namespace tori

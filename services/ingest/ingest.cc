@@ -99,6 +99,7 @@ absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& p
   std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
   if (batch.payloads.empty()) {
     TORI_CHECK(writes.empty());  // only accepted events write index entries
+    validator.Committed({});
     return absl::OkStatus();
   }
   TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
@@ -109,6 +110,7 @@ absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& p
   }
   TORI_ASSIGN_OR_RETURN(LogPosition end, log.Append(records));
   TORI_RETURN_IF_ERROR(state.Commit(writes, projection_writes, end));
+  validator.Committed(std::move(writes));
   batch.Clear();
   return absl::OkStatus();
 }
@@ -345,14 +347,18 @@ struct ParsedBatch {
   size_t size = 0;
   absl::Status status;     // a read error, reported after the lines before it
   uint64_t bytes_read = 0;
-  std::vector<std::string> prefetch_keys;  // Validator::PrefetchKeys of the events
+  absl::StatusOr<Validator::ReadAheadEntries> index_entries;  // what the events look up
 };
 
 // The parse stage of ingest: reads and parses lines on its own thread (BatchPipe).
 class LineParser {
  public:
-  LineParser(ingest_internal::LineReader& reader, size_t batch_events_max)
-      : reader_(reader), batch_events_max_(batch_events_max) {}
+  // Also looks up the index entries the batch's events need (`validator` tells which
+  // commits the lookup saw).
+  LineParser(ingest_internal::LineReader& reader, size_t batch_events_max,
+             IndexLookup& index, const Validator& validator)
+      : reader_(reader), batch_events_max_(batch_events_max), index_(index),
+        validator_(validator) {}
 
   // Fills `batch`; false after the end of the file (or a read error).
   bool Fill(ParsedBatch& batch, const std::atomic<bool>& stop) {
@@ -392,13 +398,16 @@ class LineParser {
     for (size_t i = 0; i < batch.size; ++i) {
       if (!batch.lines[i].rejection) events.push_back(&batch.lines[i].event);
     }
-    batch.prefetch_keys = Validator::PrefetchKeys(events);
+    batch.index_entries = Validator::ReadAhead(index_, Validator::PrefetchKeys(events),
+                                               validator_.committed_batches());
     return more_lines;
   }
 
  private:
   ingest_internal::LineReader& reader_;
   const size_t batch_events_max_;
+  IndexLookup& index_;
+  const Validator& validator_;
   JsonEventParser parser_;
 };
 
@@ -424,7 +433,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + options.progress_interval;
 
-  LineParser parser(reader, options.batch_events_max);
+  LineParser parser(reader, options.batch_events_max, state, validator);
   ingest_internal::BatchPipe<ParsedBatch> parse_stage(
       3, [&parser](ParsedBatch& batch, const std::atomic<bool>& stop) {
         return parser.Fill(batch, stop);
@@ -432,7 +441,8 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   bool last = false;
   while (!last) {
     std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady(last);
-    TORI_RETURN_IF_ERROR(validator.Prefetch(std::move(batch->prefetch_keys)));
+    TORI_RETURN_IF_ERROR(batch->index_entries.status());
+    TORI_RETURN_IF_ERROR(validator.Prefetch(std::move(*batch->index_entries)));
     for (size_t i = 0; i < batch->size; ++i) {
       ParsedLine& line = batch->lines[i];
       summary.lines = line.number;
