@@ -1,9 +1,9 @@
 #include "services/billing/billing.h"
 
 #include <filesystem>
-#include <fstream>
 
 #include "events/base/check.h"
+#include "events/base/files.h"
 #include "fmt/format.h"
 #include "services/billing/chain.h"
 #include "services/billing/internal/issued.h"
@@ -14,19 +14,6 @@ namespace tori {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::Status WriteFileAtomically(const fs::path& path, std::string_view content) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!out) return absl::InternalError(fmt::format("cannot write {}", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
-  return absl::OkStatus();
-}
 
 events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   events::IssuedLine out;

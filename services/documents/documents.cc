@@ -1,12 +1,12 @@
 #include "services/documents/documents.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <utility>
 
 #include "events/base/check.h"
+#include "events/base/files.h"
 #include "events/base/identifiers.h"
 #include "fmt/format.h"
 #include "services/documents/internal/render.h"
@@ -18,20 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using internal::CharCount;
-
-absl::Status WriteFileAtomically(const fs::path& path, std::string_view content) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!out) return absl::InternalError(fmt::format("cannot write {}", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
-  return absl::OkStatus();
-}
 
 absl::Status CheckAgency(const DocumentContext& context, const std::string& agency_id,
                          bool issues_invoices) {

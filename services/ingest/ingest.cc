@@ -179,7 +179,7 @@ namespace {
 // Log records decoded on the reader thread of CatchUp, in log order.
 struct DecodedRecord {
   events::Event event;
-  std::string content_hash;
+  std::string content_hash;  // empty when the replay skips the event_id index
   int32_t partition = 0;
   int64_t offset = 0;
 };
@@ -194,8 +194,9 @@ struct DecodedBatch {
 // CatchUp, on its own thread.
 class LogDecoder {
  public:
-  LogDecoder(LogCursor& cursor, const LogPosition& from, const LogPosition& end)
-      : cursor_(cursor), end_(end), done_(end.next_offsets.size(), false) {
+  // `hash`: whether records get their content hash (only the event_id index needs it).
+  LogDecoder(LogCursor& cursor, const LogPosition& from, const LogPosition& end, bool hash)
+      : cursor_(cursor), end_(end), hash_(hash), done_(end.next_offsets.size(), false) {
     for (size_t p = 0; p < end.next_offsets.size(); ++p) {
       if (from.next_offsets[p] >= end.next_offsets[p]) done_[p] = true, ++partitions_done_;
     }
@@ -236,7 +237,7 @@ class LogDecoder {
             record_.partition, record_.offset, decoded.event.schema_version(), kSchemaVersion));
         return false;
       }
-      decoded.content_hash = Validator::ContentHash(record_.payload);
+      if (hash_) decoded.content_hash = Validator::ContentHash(record_.payload);
       decoded.partition = record_.partition;
       decoded.offset = record_.offset;
       ++batch.size;
@@ -247,6 +248,7 @@ class LogDecoder {
  private:
   LogCursor& cursor_;
   const LogPosition end_;
+  const bool hash_;
   std::vector<bool> done_;
   size_t partitions_done_ = 0;
   LogRecord record_;
@@ -294,7 +296,7 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
   };
   // Reading and decoding run on a second thread (the cursor lives longer than it).
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
-  LogDecoder decoder(*cursor, from, end);
+  LogDecoder decoder(*cursor, from, end, event_ids == EventIdIndex::kWrite);
   ingest_internal::BatchPipe<DecodedBatch> pipe(
       3, [&decoder](DecodedBatch& batch, const std::atomic<bool>& stop) {
         return decoder.Fill(batch, stop);

@@ -95,20 +95,22 @@ StateStore::~StateStore() {
   }
 }
 
-absl::StatusOr<std::optional<std::string>> StateStore::Get(std::string_view key) {
+absl::StatusOr<std::optional<std::string>> StateStore::GetIn(rocksdb::ColumnFamilyHandle* family,
+                                                          std::string_view key,
+                                                          std::string_view what) {
   std::string value;
-  const auto s = db_->Get(rocksdb::ReadOptions(), handles_[kIndex], ToSlice(key), &value);
+  const auto s = db_->Get(rocksdb::ReadOptions(), family, ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
-  TORI_RETURN_IF_ERROR(FromRocks(s, "cannot read the index"));
+  TORI_RETURN_IF_ERROR(FromRocks(s, fmt::format("cannot read the {}", what)));
   return value;
 }
 
+absl::StatusOr<std::optional<std::string>> StateStore::Get(std::string_view key) {
+  return GetIn(handles_[kIndex], key, "index");
+}
+
 absl::StatusOr<std::optional<std::string>> StateStore::GetProjection(std::string_view key) {
-  std::string value;
-  const auto s = db_->Get(rocksdb::ReadOptions(), handles_[kProjection], ToSlice(key), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  TORI_RETURN_IF_ERROR(FromRocks(s, "cannot read the projection"));
-  return value;
+  return GetIn(handles_[kProjection], key, "projection");
 }
 
 absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGet(
@@ -179,11 +181,7 @@ absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
 
 absl::StatusOr<std::optional<std::string>> StateStore::GetMeta(std::string_view key) {
   TORI_CHECK(key != kAppliedPositionKey);
-  std::string value;
-  const auto s = db_->Get(rocksdb::ReadOptions(), handles_[kMeta], ToSlice(key), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  TORI_RETURN_IF_ERROR(FromRocks(s, "cannot read meta"));
-  return value;
+  return GetIn(handles_[kMeta], key, "meta data");
 }
 
 absl::Status StateStore::PutMeta(std::string_view key, std::string_view value) {

@@ -78,6 +78,8 @@ class StateStore : public IndexLookup {
   StateStore() = default;
   absl::Status ScanIn(rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
                       const std::function<bool(std::string_view, std::string_view)>& visit);
+  absl::StatusOr<std::optional<std::string>> GetIn(rocksdb::ColumnFamilyHandle* family,
+                                                  std::string_view key, std::string_view what);
   absl::StatusOr<std::vector<std::optional<std::string>>> MultiGetIn(
       rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& sorted_keys);
 

@@ -1,5 +1,5 @@
-#include <fstream>
 
+#include "events/base/files.h"
 #include "fmt/format.h"
 #include "services/audit/audit.h"
 #include "tools/tori/commands.h"
@@ -41,9 +41,9 @@ int RunReconcile(const LogOptions& data_options, const std::string& agency_id, e
     fmt::print("  ... {} more\n", report->differences.size() - kShown);
   }
   const std::string csv = out_path.empty() ? file + ".differences.csv" : out_path;
-  std::ofstream out(csv, std::ios::trunc);
-  out << ReconcileCsv(*report);
-  if (!out) return Fail(absl::InternalError(fmt::format("cannot write {}", csv)));
+  if (auto written = WriteFileAtomically(csv, ReconcileCsv(*report)); !written.ok()) {
+    return Fail(written);
+  }
   fmt::print("{}; differences in {}\n", report->ok() ? "everything matches" : "differences found", csv);
   return report->ok() ? 0 : kExitFailed;
 }

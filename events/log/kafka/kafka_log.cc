@@ -61,6 +61,25 @@ absl::StatusOr<std::vector<ScopedSetting>> CheckCommon(const std::string& broker
   return kafka_internal::ParseSettings(settings);
 }
 
+// The topic both Open functions create or check, from their (same-named) options. The
+// event log's keys are spread by the partition count, so an existing topic must match.
+template <typename Options>
+kafka_internal::TopicSpec SpecOf(const Options& o, kafka_internal::TopicKind kind,
+                                 std::string purpose) {
+  kafka_internal::TopicSpec spec;
+  spec.name = o.topic;
+  spec.purpose = std::move(purpose);
+  spec.partitions = o.partitions;
+  spec.replication_factor = o.replication_factor;
+  spec.partitions_must_match = kind == kafka_internal::TopicKind::kEvents;
+  spec.configs = kafka_internal::TopicConfigs(
+      kind, o.min_insync_replicas.value_or(
+                kafka_internal::DefaultMinInsyncReplicas(o.replication_factor)));
+  spec.required_configs = kafka_internal::RequiredTopicConfigs(kind);
+  spec.check_configs = o.check_topic_config;
+  return spec;
+}
+
 }  // namespace
 
 uint32_t KafkaLog::Murmur2(std::string_view key) {
@@ -124,18 +143,8 @@ absl::Status KafkaLog::Connect() {
   if (!producer.ok()) return producer.status();
   producer_ = std::move(*producer);
 
-  kafka_internal::TopicSpec spec;
-  spec.name = o.topic;
-  spec.purpose = "event log";
-  spec.partitions = o.partitions;
-  spec.replication_factor = o.replication_factor;
-  spec.partitions_must_match = true;
-  spec.configs = kafka_internal::TopicConfigs(
-      kafka_internal::TopicKind::kEvents,
-      o.min_insync_replicas.value_or(
-          kafka_internal::DefaultMinInsyncReplicas(o.replication_factor)));
-  spec.required_configs = kafka_internal::RequiredTopicConfigs(kafka_internal::TopicKind::kEvents);
-  spec.check_configs = o.check_topic_config;
+  const kafka_internal::TopicSpec spec =
+      SpecOf(o, kafka_internal::TopicKind::kEvents, "event log");
   auto partitions = kafka_internal::EnsureTopic(producer_->handle(), spec, o.brokers,
                                                 o.connect_timeout, producer_->events());
   if (!partitions.ok()) return partitions.status();
@@ -246,19 +255,8 @@ absl::StatusOr<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer
   if (!producer.ok()) return producer.status();
   writer->producer_ = std::move(*producer);
 
-  kafka_internal::TopicSpec spec;
-  spec.name = o.topic;
-  spec.purpose = "dead-letter";
-  spec.partitions = o.partitions;
-  spec.replication_factor = o.replication_factor;
-  spec.partitions_must_match = false;
-  spec.configs = kafka_internal::TopicConfigs(
-      kafka_internal::TopicKind::kDeadLetters,
-      o.min_insync_replicas.value_or(
-          kafka_internal::DefaultMinInsyncReplicas(o.replication_factor)));
-  spec.required_configs =
-      kafka_internal::RequiredTopicConfigs(kafka_internal::TopicKind::kDeadLetters);
-  spec.check_configs = o.check_topic_config;
+  const kafka_internal::TopicSpec spec =
+      SpecOf(o, kafka_internal::TopicKind::kDeadLetters, "dead-letter");
   auto partitions = kafka_internal::EnsureTopic(writer->producer_->handle(), spec, o.brokers,
                                                 o.connect_timeout, writer->producer_->events());
   if (!partitions.ok()) return partitions.status();
