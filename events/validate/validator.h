@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -95,6 +96,13 @@ class Validator {
   // The entries recorded since the last call (the last value of each key, sorted by
   // key); the caller commits them. Ends the batch.
   std::vector<IndexWrite> TakeWrites();
+  // For replays, which commit a batch on a third thread while they record the next
+  // one: HandOver ends the batch like TakeWrites but leaves the sort to the commit
+  // thread (HandedBatch::SortedWrites). Until ReleaseHandedBatch(), called once that
+  // commit is done, the handed batch answers the lookups the store may not answer yet.
+  class HandedBatch;
+  std::shared_ptr<const HandedBatch> HandOver();
+  void ReleaseHandedBatch() { handed_.reset(); }
   // For read-aheads: the caller has committed TakeWrites()'s entries (given back).
   void Committed(std::vector<IndexWrite> writes);
   // How many batches Committed() reported; may be read from any thread.
@@ -118,12 +126,14 @@ class Validator {
     std::optional<std::string> value;
     bool written = false;
   };
+  BatchEntry* FindInPrefetched(const std::string& key);
   BatchEntry* FindInBatch(const std::string& key);
   std::vector<std::string> prefetched_keys_;  // sorted
   std::vector<BatchEntry> prefetched_entries_;
   absl::flat_hash_map<absl::string_view, size_t> prefetched_index_;
   absl::flat_hash_map<std::string, BatchEntry> batch_extra_;
   std::vector<IndexWrite> event_writes_;  // by Record: event_id entries of replayed events
+  std::shared_ptr<const HandedBatch> handed_;  // see HandOver
   // The entries of the last commits, oldest first, for read-aheads that did not see
   // them (a read-ahead is at most a few batches ahead).
   static constexpr size_t kCommitsKept = 4;
@@ -131,6 +141,18 @@ class Validator {
   std::atomic<uint64_t> committed_batches_ = 0;
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
+};
+
+class Validator::HandedBatch {
+ public:
+  // The entries to commit, sorted by key: views into this batch. Const, so it may run
+  // on the commit thread while the validator reads the batch.
+  std::vector<std::pair<std::string_view, std::string_view>> SortedWrites() const;
+
+ private:
+  friend class Validator;
+  absl::flat_hash_map<std::string, BatchEntry> entries;
+  std::vector<IndexWrite> event_writes;
 };
 
 }  // namespace tori

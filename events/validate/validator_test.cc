@@ -188,5 +188,32 @@ TEST_F(ValidatorTest, AReadAheadSeesTheCommitsThatFollowedIt) {
   EXPECT_TRUE(validator_.FindContact("c1")->value().voided());
 }
 
+TEST_F(ValidatorTest, AReplayReadsTheBatchThatIsStillCommitting) {
+  // Replays commit a batch on another thread while they record the next one: a void
+  // of a contact from that batch must find it before the store has it.
+  SetUpPoint();
+  events::Event recorded, voided;
+  ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), recorded));
+  ASSERT_FALSE(parser_.Parse(R"({"event_id":"e2","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","reason":"test"})", voided));
+  ASSERT_TRUE(validator_.Record(recorded, "hash").ok());
+  auto handed = validator_.HandOver();  // committing, not in index_ yet
+  ASSERT_TRUE(validator_.Record(voided, "hash2").ok());
+  ASSERT_TRUE(validator_.FindContact("c1").ok());
+  EXPECT_TRUE(validator_.FindContact("c1")->value().voided());  // the newer batch wins
+
+  // The handed batch holds what the first event wrote, sorted, for the commit.
+  const auto writes = handed->SortedWrites();
+  ASSERT_EQ(writes.size(), 2u);
+  EXPECT_LT(writes[0].first, writes[1].first);
+  for (const auto& [key, value] : writes) index_.entries[std::string(key)] = std::string(value);
+
+  // Released once committed: the store answers from then on; without the handed
+  // batch, a contact the store lacks is unknown.
+  validator_.ReleaseHandedBatch();
+  (void)validator_.TakeWrites();
+  index_.entries.clear();
+  EXPECT_FALSE(validator_.Record(voided, "hash3").ok());
+}
+
 }  // namespace
 }  // namespace tori

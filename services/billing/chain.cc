@@ -27,8 +27,12 @@ void HashChain::Extend(int32_t partition, std::string_view payload) {
   // One digest context per thread, reused: this runs once per record in a replay.
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
                                                                            &EVP_MD_CTX_free);
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up on every init
+  // (measured: half of the chain's time).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  TORI_CHECK(sha256 != nullptr);
   unsigned int length = 0;
-  TORI_CHECK(EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1 &&
+  TORI_CHECK(EVP_DigestInit_ex(ctx.get(), sha256, nullptr) == 1 &&
              EVP_DigestUpdate(ctx.get(), head.data(), head.size()) == 1 &&
              EVP_DigestUpdate(ctx.get(), payload.data(), payload.size()) == 1 &&
              EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(head.data()), &length) == 1);

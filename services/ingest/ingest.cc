@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <vector>
 
 #include "events/base/check.h"
@@ -195,8 +196,10 @@ struct DecodedBatch {
 class LogDecoder {
  public:
   // `hash`: whether records get their content hash (only the event_id index needs it).
-  LogDecoder(LogCursor& cursor, const LogPosition& from, const LogPosition& end, bool hash)
-      : cursor_(cursor), end_(end), hash_(hash), done_(end.next_offsets.size(), false) {
+  LogDecoder(LogCursor& cursor, const LogPosition& from, const LogPosition& end, bool hash,
+             const std::function<void(const LogRecord&)>& observe_record)
+      : cursor_(cursor), end_(end), hash_(hash), observe_record_(observe_record),
+        done_(end.next_offsets.size(), false) {
     for (size_t p = 0; p < end.next_offsets.size(); ++p) {
       if (from.next_offsets[p] >= end.next_offsets[p]) done_[p] = true, ++partitions_done_;
     }
@@ -222,6 +225,7 @@ class LogDecoder {
         done_[record_.partition] = true;
         ++partitions_done_;
       }
+      if (observe_record_) observe_record_(record_);
       DecodedRecord& decoded = batch.records[batch.size];
       if (!decoded.event.ParseFromArray(record_.payload.data(),
                                         static_cast<int>(record_.payload.size()))) {
@@ -249,6 +253,7 @@ class LogDecoder {
   LogCursor& cursor_;
   const LogPosition end_;
   const bool hash_;
+  const std::function<void(const LogRecord&)>& observe_record_;
   std::vector<bool> done_;
   size_t partitions_done_ = 0;
   LogRecord record_;
@@ -257,7 +262,8 @@ class LogDecoder {
 }  // namespace
 
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosition* until,
-                                 EventIdIndex event_ids) {
+                                 EventIdIndex event_ids,
+                                 const std::function<void(const LogRecord&)>& observe_record) {
   LogPosition from = state.applied();
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);
   const LogPosition log_end = log.End();
@@ -289,14 +295,31 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
   Validator validator(state, absl::InfinitePast());
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
   Projector projector(helsinki);
+  // Each commit sorts and writes on a third thread while the next batch is applied;
+  // one at a time. Until it is done the validator reads its entries from memory; the
+  // projector reads counters from the state only after it (TakeWrites).
+  std::future<absl::Status> committing;
+  auto finish_commit = [&]() -> absl::Status {
+    if (!committing.valid()) return absl::OkStatus();
+    const absl::Status status = committing.get();
+    validator.ReleaseHandedBatch();
+    return status;
+  };
   auto commit = [&]() -> absl::Status {
-    std::vector<IndexWrite> index_writes = validator.TakeWrites();
+    TORI_RETURN_IF_ERROR(finish_commit());
+    std::shared_ptr<const Validator::HandedBatch> index_batch = validator.HandOver();
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-    return state.Commit(index_writes, projection_writes, position);
+    committing = std::async(std::launch::async, [&state, index_batch, applied = position,
+                                                 projection_writes = std::move(projection_writes)] {
+      return state.CommitBulk(index_batch->SortedWrites(),
+                              std::vector<KeyValueView>(projection_writes.begin(), projection_writes.end()),
+                              applied);
+    });
+    return absl::OkStatus();
   };
   // Reading and decoding run on a second thread (the cursor lives longer than it).
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
-  LogDecoder decoder(*cursor, from, end, event_ids == EventIdIndex::kWrite);
+  LogDecoder decoder(*cursor, from, end, event_ids == EventIdIndex::kWrite, observe_record);
   ingest_internal::BatchPipe<DecodedBatch> pipe(
       3, [&decoder](DecodedBatch& batch, const std::atomic<bool>& stop) {
         return decoder.Fill(batch, stop);
@@ -322,11 +345,13 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
     // Commit what was applied before reporting a read error: it stays valid.
     if (!batch->status.ok()) {
       TORI_RETURN_IF_ERROR(commit());
+      TORI_RETURN_IF_ERROR(finish_commit());
       return batch->status;
     }
     pipe.GiveBack(std::move(batch));
   }
   TORI_RETURN_IF_ERROR(commit());
+  TORI_RETURN_IF_ERROR(finish_commit());
   return applied;
 }
 

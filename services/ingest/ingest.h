@@ -64,10 +64,13 @@ enum class EventIdIndex { kWrite, kSkip };
 
 // Replays log records after the state's applied position into the state (index and
 // projection), up to the log's end or to `until` when given. Returns how many records
-// it applied.
+// it applied. `observe_record`, when given, sees each replayed record first, in log
+// order per partition, on the reading thread (e.g. verify's hash chain): it has
+// seen them all when CatchUp returns OK.
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state,
                                  const LogPosition* until = nullptr,
-                                 EventIdIndex event_ids = EventIdIndex::kWrite);
+                                 EventIdIndex event_ids = EventIdIndex::kWrite,
+                                 const std::function<void(const LogRecord&)>& observe_record = nullptr);
 
 // Ingests `path`. An error means the file could not be read to its end (or the log or
 // state failed); everything committed before that stays committed.

@@ -26,6 +26,8 @@
 #include "events/log/event_log.h"
 #include "events/validate/validator.h"
 
+#include "rocksdb/options.h"
+
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
@@ -34,6 +36,7 @@ class ColumnFamilyHandle;
 namespace tori {
 
 using KeyValue = std::pair<std::string, std::string>;
+using KeyValueView = std::pair<std::string_view, std::string_view>;
 
 class StateStore : public IndexLookup {
  public:
@@ -66,6 +69,14 @@ class StateStore : public IndexLookup {
   absl::Status Commit(const std::vector<KeyValue>& index_writes,
                       const std::vector<KeyValue>& projection_writes, const LogPosition& applied);
 
+  // The same for replays' large commits (100 k+ entries), from views: the entries
+  // become sorted SST files that RocksDB ingests atomically, all families at once,
+  // instead of memtable inserts (measured: rebuild of 1 M events 3.4-3.9 s ->
+  // 2.5-2.6 s). Not for ingest's smaller batches, where the extra files slow its
+  // lookups down. May run on another thread than the reads.
+  absl::Status CommitBulk(std::vector<KeyValueView> index_writes,
+                          std::vector<KeyValueView> projection_writes, const LogPosition& applied);
+
   // Meta entries other than the applied position (e.g. the hash chain's progress),
   // for state that is kept beside the projection.
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key);
@@ -84,6 +95,9 @@ class StateStore : public IndexLookup {
       rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& sorted_keys);
 
   std::unique_ptr<rocksdb::DB> db_;
+  std::string dir_;
+  rocksdb::Options options_;
+  bool memtables_hold_commits_ = false;  // written without the WAL, not yet flushed
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, index, projection
   LogPosition applied_;
 };
