@@ -250,6 +250,28 @@ std::shared_ptr<const Validator::HandedBatch> Validator::HandOver() {
   return handed;
 }
 
+namespace {
+
+// Bytewise order (RocksDB's), compared 8 bytes at a time: index keys share long
+// prefixes ("C" + "g7-2026Q1-c..."), and memcmp calls made up most of the sort
+// (measured: a replay's commit thread).
+bool KeyLess(std::string_view a, std::string_view b) {
+  const size_t common = std::min(a.size(), b.size());
+  size_t i = 0;
+  for (; i + 8 <= common; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y);  // big-endian order
+  }
+  for (; i < common; ++i) {
+    if (a[i] != b[i]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string_view, std::string_view>> Validator::HandedBatch::SortedWrites()
     const {
   std::vector<std::pair<std::string_view, std::string_view>> writes;
@@ -259,7 +281,7 @@ std::vector<std::pair<std::string_view, std::string_view>> Validator::HandedBatc
   }
   for (const auto& [key, value] : event_writes) writes.emplace_back(key, value);
   std::sort(writes.begin(), writes.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+            [](const auto& a, const auto& b) { return KeyLess(a.first, b.first); });
   return writes;
 }
 

@@ -21,7 +21,7 @@
 // cursor returns from partition k > 0 was appended before partition 0's end was
 // taken, so the reference data it was validated against is read before it.
 // Memory stays bounded: one partition is assigned to the cursor's consumer at a
-// time, with at most 32 MiB prefetched.
+// time, with at most 64 MiB prefetched.
 //
 // Durability. Append uses an idempotent producer (enable.idempotence, acks=all,
 // lz4, linger 5 ms) and returns only when Kafka acknowledged every record. Retries

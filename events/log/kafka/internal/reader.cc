@@ -60,7 +60,13 @@ class KafkaCursor : public LogCursor {
         {"enable.partition.eof", "true"},
         {"auto.offset.reset", "error"},
         // Bounded memory: one partition assigned at a time, at most this prefetched.
-        {"queued.max.messages.kbytes", "32768"},
+        // librdkafka 2.0 pauses fetching for a whole second whenever the prefetch
+        // queue reaches either limit (fetch.queue.backoff.ms came in 2.2): the count
+        // limit is set out of reach, and this one holds a second of a fast replay
+        // (measured, 1 M events of ~85 B: raw read 5.3 s -> 0.55 s with the count
+        // limit out of reach; BENCHMARKS.md).
+        {"queued.max.messages.kbytes", "65536"},
+        {"queued.min.messages", "10000000"},
         {"max.partition.fetch.bytes", "4194304"},
         // A fetch at a partition's end waits this long for new records; the next
         // partition's first fetch queues behind it. Keep it short: a cursor stops at
