@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   // Commit files are written like memtable flushes: same tables, no compression.
   store->options_ = rocksdb::Options(options, cf_options);
   store->options_.compression = rocksdb::kNoCompression;
+  store->options_.compression_per_level.clear();  // SstFileWriter would take its last level
 
   std::string position;
   const auto s =
