@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -252,9 +253,7 @@ std::shared_ptr<const Validator::HandedBatch> Validator::HandOver() {
 
 namespace {
 
-// Bytewise order (RocksDB's), compared 8 bytes at a time: index keys share long
-// prefixes ("C" + "g7-2026Q1-c..."), and memcmp calls made up most of the sort
-// (measured: a replay's commit thread).
+// Bytewise order (RocksDB's), compared 8 bytes at a time.
 bool KeyLess(std::string_view a, std::string_view b) {
   const size_t common = std::min(a.size(), b.size());
   size_t i = 0;
@@ -270,6 +269,15 @@ bool KeyLess(std::string_view a, std::string_view b) {
   return a.size() < b.size();
 }
 
+// A key's first 24 bytes as big-endian words (zero-padded), and where the key is.
+// Sorting these compares integers in one array instead of following every key into
+// the batch's map (measured: the sort was a sixth of a Kafka projection's CPU, most
+// of it cache misses); keys that share their first 24 bytes compare whole.
+struct SortItem {
+  std::array<uint64_t, 3> prefix;
+  uint32_t index;
+};
+
 }  // namespace
 
 std::vector<std::pair<std::string_view, std::string_view>> Validator::HandedBatch::SortedWrites()
@@ -280,9 +288,29 @@ std::vector<std::pair<std::string_view, std::string_view>> Validator::HandedBatc
     if (entry.written) writes.emplace_back(key, *entry.value);
   }
   for (const auto& [key, value] : event_writes) writes.emplace_back(key, value);
-  std::sort(writes.begin(), writes.end(),
-            [](const auto& a, const auto& b) { return KeyLess(a.first, b.first); });
-  return writes;
+  TORI_CHECK(writes.size() <= UINT32_MAX);
+  std::vector<SortItem> items(writes.size());
+  for (uint32_t i = 0; i < items.size(); ++i) {
+    const std::string_view key = writes[i].first;
+    for (size_t word = 0; word < 3; ++word) {
+      uint64_t bytes = 0;
+      if (key.size() > word * 8) {
+        std::memcpy(&bytes, key.data() + word * 8, std::min<size_t>(8, key.size() - word * 8));
+      }
+      items[i].prefix[word] = __builtin_bswap64(bytes);
+    }
+    items[i].index = i;
+  }
+  std::sort(items.begin(), items.end(), [&writes](const SortItem& a, const SortItem& b) {
+    for (size_t word = 0; word < 3; ++word) {
+      if (a.prefix[word] != b.prefix[word]) return a.prefix[word] < b.prefix[word];
+    }
+    return KeyLess(writes[a.index].first, writes[b.index].first);
+  });
+  std::vector<std::pair<std::string_view, std::string_view>> sorted;
+  sorted.reserve(items.size());
+  for (const SortItem& item : items) sorted.push_back(writes[item.index]);
+  return sorted;
 }
 
 absl::StatusOr<std::optional<events::ContactState>> Validator::FindContact(

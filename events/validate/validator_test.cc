@@ -5,6 +5,7 @@
 #include <map>
 
 #include "gmock/gmock.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 
 namespace tori {
@@ -213,6 +214,26 @@ TEST_F(ValidatorTest, AReplayReadsTheBatchThatIsStillCommitting) {
   (void)validator_.TakeWrites();
   index_.entries.clear();
   EXPECT_FALSE(validator_.Record(voided, "hash3").ok());
+}
+
+TEST_F(ValidatorTest, AHandedBatchSortsItsWritesInByteOrder) {
+  // The commit thread sorts by 24-byte prefixes first: keys that share them, keys
+  // that end inside them and keys of every length must still come in byte order.
+  SetUpPoint();
+  const std::vector<std::string> ids = {
+      "c", "c0", "C", "cc", std::string(23, 'c'), std::string(24, 'c'), std::string(25, 'c'),
+      std::string(30, 'c') + "1", std::string(30, 'c') + "0", std::string(23, 'c') + "~",
+      std::string(22, 'c') + "~c", "b" + std::string(40, 'z'), "~", "0"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    events::Event event;
+    ASSERT_FALSE(parser_.Parse(Contact(fmt::format("e{}", i), ids[i]), event)) << ids[i];
+    ASSERT_TRUE(validator_.Record(event, "hash").ok());
+  }
+  const auto writes = validator_.HandOver()->SortedWrites();
+  ASSERT_EQ(writes.size(), 2 * ids.size());  // an event_id and a contact entry each
+  for (size_t i = 1; i < writes.size(); ++i) {
+    EXPECT_LT(std::string(writes[i - 1].first), std::string(writes[i].first)) << i;
+  }
 }
 
 }  // namespace

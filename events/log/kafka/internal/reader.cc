@@ -108,7 +108,7 @@ class KafkaCursor : public LogCursor {
           continue;
         }
         next_[p] = current_->offset() + 1;
-        last_progress_ = absl::Now();
+        progressed_ = true;  // the clock is read only when a poll comes back empty
         record.partition = partition_;
         record.offset = current_->offset();
         record.payload =
@@ -127,6 +127,10 @@ class KafkaCursor : public LogCursor {
                                                    : absl::StatusCode::kUnavailable,
             fmt::format("reading Kafka topic {} partition {} at offset {} failed: {}", spec_.topic,
                         partition_, next_[p], current_->errstr()));
+      }
+      if (progressed_) {
+        progressed_ = false;
+        last_progress_ = absl::Now();
       }
       if (absl::Now() - last_progress_ > spec_.stall_timeout) {
         const std::string problem = events_.LastProblem();
@@ -166,6 +170,7 @@ class KafkaCursor : public LogCursor {
   int32_t partition_ = 0;
   bool assigned_ = false;
   absl::Time last_progress_ = absl::Now();
+  bool progressed_ = false;  // a record came since last_progress_ was taken
 };
 
 class EmptyCursor : public LogCursor {
