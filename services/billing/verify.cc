@@ -217,8 +217,14 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
         TORI_ASSIGN_OR_RETURN(scratch, StateStore::Open(scratch_dir));
         chain = HashChain(log.partition_count());
       }
-      TORI_ASSIGN_OR_RETURN(uint64_t replayed, CatchUp(log, *scratch, &run.as_of,
-                                                       EventIdIndex::kSkip, extend_chain));
+      CatchUpOptions replay{.until = run.as_of, .event_ids = EventIdIndex::kSkip,
+                            .observe_record = extend_chain};
+      if (on_progress) {
+        replay.on_progress = [&](uint64_t applied, uint64_t) {
+          on_progress(report.events_replayed + applied);
+        };
+      }
+      TORI_ASSIGN_OR_RETURN(uint64_t replayed, CatchUp(log, *scratch, replay));
       run.chain_head = chain.HeadsText();
       report.events_replayed += replayed;
       if (on_progress) on_progress(report.events_replayed);

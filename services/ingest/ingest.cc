@@ -261,14 +261,12 @@ class LogDecoder {
 
 }  // namespace
 
-absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosition* until,
-                                 EventIdIndex event_ids,
-                                 const std::function<void(const LogRecord&)>& observe_record) {
+absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUpOptions& options) {
   LogPosition from = state.applied();
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);
   const LogPosition log_end = log.End();
-  const LogPosition end = until != nullptr ? *until : log_end;
-  if (until != nullptr) {
+  const LogPosition end = options.until ? *options.until : log_end;
+  if (options.until) {
     for (size_t p = 0; p < end.next_offsets.size() && end.next_offsets.size() == log_end.next_offsets.size(); ++p) {
       if (end.next_offsets[p] > log_end.next_offsets[p]) {
         return absl::InvalidArgumentError(fmt::format(
@@ -291,6 +289,10 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
     }
   }
   if (from == end) return 0;
+  uint64_t total = 0;
+  for (size_t p = 0; p < end.next_offsets.size(); ++p) {
+    total += static_cast<uint64_t>(end.next_offsets[p] - from.next_offsets[p]);
+  }
   LogPosition position = from;
   Validator validator(state, absl::InfinitePast());
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
@@ -319,7 +321,8 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
   };
   // Reading and decoding run on a second thread (the cursor lives longer than it).
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
-  LogDecoder decoder(*cursor, from, end, event_ids == EventIdIndex::kWrite, observe_record);
+  LogDecoder decoder(*cursor, from, end, options.event_ids == EventIdIndex::kWrite,
+                     options.observe_record);
   ingest_internal::BatchPipe<DecodedBatch> pipe(
       3, [&decoder](DecodedBatch& batch, const std::atomic<bool>& stop) {
         return decoder.Fill(batch, stop);
@@ -333,14 +336,17 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const LogPosi
       const events::Event& event = record.event;
       TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before,
                             ContactBefore(validator, event));
-      TORI_RETURN_IF_ERROR(event_ids == EventIdIndex::kWrite
+      TORI_RETURN_IF_ERROR(options.event_ids == EventIdIndex::kWrite
                                ? validator.Record(event, record.content_hash)
                                : validator.RecordEntities(event));
       TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
       position.next_offsets[record.partition] = record.offset + 1;
       // Counters are rewritten once per commit: commit in large steps (memory: the
       // index entries of one step, ~100 B each).
-      if (++applied % kCatchUpCommitEvents == 0) TORI_RETURN_IF_ERROR(commit());
+      if (++applied % kCatchUpCommitEvents == 0) {
+        TORI_RETURN_IF_ERROR(commit());
+        if (options.on_progress) options.on_progress(applied, total);
+      }
     }
     // Commit what was applied before reporting a read error: it stays valid.
     if (!batch->status.ok()) {

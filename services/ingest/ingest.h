@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -62,15 +63,24 @@ struct IngestSummary {
 // their index writes.
 enum class EventIdIndex { kWrite, kSkip };
 
+struct CatchUpOptions {
+  // Stop at this position instead of the log's end.
+  std::optional<LogPosition> until;
+  EventIdIndex event_ids = EventIdIndex::kWrite;
+  // Sees each replayed record first, in log order per partition, on the reading
+  // thread (e.g. verify's hash chain); it has seen them all when CatchUp returns OK.
+  std::function<void(const LogRecord&)> observe_record;
+  // Called on the caller's thread after each commit (every 131,072 events): events
+  // applied so far by this call, and how many it applies in all (at most: Kafka
+  // offsets may also count transaction markers).
+  std::function<void(uint64_t applied, uint64_t total)> on_progress;
+};
+
 // Replays log records after the state's applied position into the state (index and
-// projection), up to the log's end or to `until` when given. Returns how many records
-// it applied. `observe_record`, when given, sees each replayed record first, in log
-// order per partition, on the reading thread (e.g. verify's hash chain): it has
-// seen them all when CatchUp returns OK.
+// projection), up to the log's end or to `options.until`. Returns how many records it
+// applied.
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state,
-                                 const LogPosition* until = nullptr,
-                                 EventIdIndex event_ids = EventIdIndex::kWrite,
-                                 const std::function<void(const LogRecord&)>& observe_record = nullptr);
+                                 const CatchUpOptions& options = {});
 
 // Ingests `path`. An error means the file could not be read to its end (or the log or
 // state failed); everything committed before that stays committed.

@@ -87,6 +87,35 @@ int RunIngest(const LogOptions& data_options, const std::string& file) {
   return 0;
 }
 
+// A long replay's progress on stderr, at most every 2 s (the replay reports after
+// each commit).
+class ReplayProgress {
+ public:
+  explicit ReplayProgress(std::string_view what) : what_(what), tty_(::isatty(STDERR_FILENO)) {}
+  ~ReplayProgress() {
+    if (tty_ && printed_) fmt::print(stderr, "\r\033[K");
+  }
+  std::function<void(uint64_t, uint64_t)> Callback() {
+    return [this](uint64_t applied, uint64_t total) {
+      const absl::Time now = absl::Now();
+      if (now < next_) return;
+      next_ = now + absl::Seconds(2);
+      printed_ = true;
+      fmt::print(stderr, "{}{}: {:5.1f}% ({} of {} events), {:.0f} events/s{}", tty_ ? "\r" : "",
+                 what_, 100.0 * static_cast<double>(applied) / static_cast<double>(total), applied,
+                 total, static_cast<double>(applied) / absl::ToDoubleSeconds(now - started_),
+                 tty_ ? "" : "\n");
+    };
+  }
+
+ private:
+  const std::string what_;
+  const bool tty_;
+  const absl::Time started_ = absl::Now();
+  absl::Time next_ = started_ + absl::Seconds(2);
+  bool printed_ = false;
+};
+
 int RunRebuild(const LogOptions& data_options) {
   std::error_code ec;
   std::filesystem::remove_all(data_options.data_dir + "/state", ec);
@@ -97,7 +126,11 @@ int RunRebuild(const LogOptions& data_options) {
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   const absl::Time started = absl::Now();
-  auto applied = CatchUp(*data->log, *data->state);
+  absl::StatusOr<uint64_t> applied;
+  {
+    ReplayProgress progress("rebuild");
+    applied = CatchUp(*data->log, *data->state, {.on_progress = progress.Callback()});
+  }
   if (!applied.ok()) return Fail(applied.status());
   if (auto flushed = data->state->Flush(); !flushed.ok()) return Fail(flushed);
   fmt::print("rebuilt the state from {} events in {:.1f} s (log position {})\n", *applied,
@@ -155,7 +188,11 @@ int RunProject(const LogOptions& data_options, bool follow) {
   uint64_t total = 0;
   const absl::Time started = absl::Now();
   do {
-    auto applied = CatchUp(*data->log, *data->state);
+    absl::StatusOr<uint64_t> applied;
+    {
+      ReplayProgress progress("project");
+      applied = CatchUp(*data->log, *data->state, {.on_progress = progress.Callback()});
+    }
     if (!applied.ok()) return Fail(applied.status());
     total += *applied;
     if (follow) {
