@@ -124,12 +124,15 @@ int Main(int argc, char** argv) {
       "Bring the state (projections, indexes) up to the event log: what ingest does for its "
       "own events, for events others appended (another tori, a Kafka producer). With "
       "--follow, keep it current and print the lag until interrupted. A killed run resumes "
-      "from its last commit without counting anything twice.");
+      "from its last commit without counting anything twice. Long runs print their "
+      "progress on stderr every 2 s.");
   AddDataOption(*project, data_dir);
   project->add_flag("--follow", follow, "keep following the log (stop with Ctrl-C / SIGTERM)");
 
   CLI::App* rebuild = app.add_subcommand(
-      "rebuild", "Recreate the state (projections and indexes) from the event log.");
+      "rebuild",
+      "Recreate the state (projections and indexes) from the event log, printing the "
+      "progress on stderr every 2 s.");
   AddDataOption(*rebuild, data_dir);
 
   GenerateOptions generate_options;
