@@ -4,8 +4,8 @@
 
 #include <map>
 
-#include "gmock/gmock.h"
 #include "fmt/format.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace tori {

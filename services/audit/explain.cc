@@ -171,7 +171,8 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
   std::filesystem::remove_all(request.scratch_dir, ec);
   {
     TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
-    TORI_RETURN_IF_ERROR(CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
+    TORI_RETURN_IF_ERROR(
+        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
     for (size_t i = 0; i < invoice.lines.size(); ++i) {
       if (request.line && static_cast<int>(i) + 1 != *request.line) continue;
       const auto& line = invoice.lines[i];

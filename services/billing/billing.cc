@@ -83,7 +83,8 @@ absl::StatusOr<engine::BillingResult> ComputeAsOf(EventLog& log, const BillReque
   engine::BillingResult result;
   {
     TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
-    TORI_RETURN_IF_ERROR(CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
+    TORI_RETURN_IF_ERROR(
+        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
     TORI_ASSIGN_OR_RETURN(result, ComputeRun(*scratch, request.quarter));
   }
   fs::remove_all(request.scratch_dir, ec);

@@ -70,7 +70,8 @@ std::string FirstDifference(const engine::SubsidyClaim& stored, const engine::Su
 
 // Whether an encoded event may be an issued document: walks the envelope's top-level
 // fields without decoding them, so the first pass over a national year's contacts
-// skips their full decode. False only for a well-formed non-document event.
+// skips their full decode. False only for a well-formed non-document event (a
+// malformed one is reported by the replay that follows, with its offset).
 bool MayBeDocument(std::string_view payload) {
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(payload.data()),
                                                static_cast<int>(payload.size()));

@@ -24,8 +24,7 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// Puts `writes` in key order: the memtable's skip list then reuses its insert
-// position (measured: commit 3.1 s -> 1.6 s for 2 M index entries).
+// SST files take their keys in order.
 template <typename Write>
 void SortByKey(std::vector<Write>& writes) {
   auto by_key = [](const Write& a, const Write& b) { return a.first < b.first; };
@@ -45,6 +44,8 @@ std::vector<const KeyValue*> InKeyOrder(const std::vector<KeyValue>& writes) {
   return ordered;
 }
 
+// Puts `writes` in key order: the memtable's skip list then reuses its insert
+// position (measured: commit 3.1 s -> 1.6 s for 2 M index entries).
 absl::Status AddSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* family,
                        const std::vector<KeyValue>& writes) {
   for (const KeyValue* write : InKeyOrder(writes)) {

@@ -6,15 +6,17 @@
 //   "index"       the validator's entries (event ids, entity ids, contact states;
 //                 see events/validate);
 //   "projection"  the projector's records and aggregates (see services/projector).
-// The applied position is written in the same atomic WriteBatch as the entries it
-// covers, so the state is always "the log up to position P".
+// The applied position is written in the same atomic WriteBatch (or, for CommitBulk,
+// the same atomic ingestion of SST files, written as DIR/commit-N.sst first) as the
+// entries it covers, so the state is always "the log up to position P".
 //
 // Durability policy: writes skip RocksDB's WAL and the column families flush
 // atomically, so after a crash the state is an older consistent snapshot and the
 // caller replays the log from its position (CatchUp in services/ingest). Flush()
 // at the end of each command keeps that replay short.
 //
-// Thread safety: RocksDB is thread-safe, but tori uses a StateStore from one thread.
+// Thread safety: RocksDB is thread-safe, but tori uses a StateStore from one thread,
+// except that one CommitBulk may run on another thread while this one reads.
 #ifndef TORI_SERVICES_STATE_STATE_STORE_H_
 #define TORI_SERVICES_STATE_STATE_STORE_H_
 
