@@ -1,6 +1,5 @@
 #include "services/billing/chain.h"
 
-#include <map>
 #include <memory>
 
 #include <openssl/evp.h>
@@ -71,51 +70,6 @@ absl::StatusOr<HashChain> HashChain::Deserialize(std::string_view text) {
     chain.heads_[p] = absl::HexStringToBytes(fields[2]);
   }
   return chain;
-}
-
-absl::StatusOr<std::vector<std::string>> ChainHeadsFromLog(
-    EventLog& log, const std::vector<LogPosition>& positions) {
-  const size_t partitions = static_cast<size_t>(log.partition_count());
-  // Per partition: target offset -> head there (hex).
-  std::vector<std::map<int64_t, std::string>> heads(partitions);
-  for (const auto& position : positions) {
-    if (position.next_offsets.size() != partitions) {
-      return absl::InvalidArgumentError(fmt::format("position {} does not fit a log of {} partitions",
-                                                    position.ToString(), partitions));
-    }
-    for (size_t p = 0; p < partitions; ++p) heads[p][position.next_offsets[p]];
-  }
-  HashChain chain(static_cast<int32_t>(partitions));
-  auto snapshot = [&](size_t p) {
-    auto it = heads[p].find(chain.covered().next_offsets[p]);
-    if (it != heads[p].end()) it->second = absl::BytesToHexString(chain.heads_[p]);
-  };
-  for (size_t p = 0; p < partitions; ++p) snapshot(p);
-  LogPosition start;
-  start.next_offsets.assign(partitions, 0);
-  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(start));
-  LogRecord record;
-  while (true) {
-    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
-    if (!more) break;
-    const auto p = static_cast<size_t>(record.partition);
-    TORI_CHECK(record.offset == chain.covered().next_offsets[p]);
-    chain.Extend(record.partition, record.payload);
-    snapshot(p);
-  }
-  std::vector<std::string> out;
-  for (const auto& position : positions) {
-    std::string text;
-    for (size_t p = 0; p < partitions; ++p) {
-      const std::string& head = heads[p][position.next_offsets[p]];
-      if (head.empty()) {
-        return absl::InvalidArgumentError(fmt::format("position {} lies beyond the log", position.ToString()));
-      }
-      text += fmt::format("{}p{}:{}", p == 0 ? "" : ",", p, head);
-    }
-    out.push_back(std::move(text));
-  }
-  return out;
 }
 
 absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {

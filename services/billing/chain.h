@@ -37,8 +37,6 @@ class HashChain {
   static absl::StatusOr<HashChain> Deserialize(std::string_view text);
 
  private:
-  friend absl::StatusOr<std::vector<std::string>> ChainHeadsFromLog(
-      EventLog& log, const std::vector<LogPosition>& positions);
   std::vector<std::string> heads_;  // raw 32-byte digests
   LogPosition covered_;
 };
@@ -46,11 +44,6 @@ class HashChain {
 // The heads at `at`, extending the chain kept in `state` by reading the log (and
 // saving the new progress). `at` must not lie before the kept progress.
 absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at);
-
-// The heads at each of `positions`, computed from the log alone in one read.
-// Result: HeadsText() per position, in the same order.
-absl::StatusOr<std::vector<std::string>> ChainHeadsFromLog(EventLog& log,
-                                                           const std::vector<LogPosition>& positions);
 
 }  // namespace tori
 

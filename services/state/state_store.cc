@@ -24,32 +24,23 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// SST files take their keys in order.
+// The writes as views in key order (as given when they already are): SST files take
+// their keys in order, and the memtable's skip list reuses its insert position
+// (measured: commit 3.1 s -> 1.6 s for 2 M index entries).
 template <typename Write>
-void SortByKey(std::vector<Write>& writes) {
-  auto by_key = [](const Write& a, const Write& b) { return a.first < b.first; };
-  if (!std::is_sorted(writes.begin(), writes.end(), by_key)) {
-    std::sort(writes.begin(), writes.end(), by_key);
-  }
-}
-
-std::vector<const KeyValue*> InKeyOrder(const std::vector<KeyValue>& writes) {
-  std::vector<const KeyValue*> ordered;
-  ordered.reserve(writes.size());
-  for (const auto& write : writes) ordered.push_back(&write);
-  auto by_key = [](const KeyValue* a, const KeyValue* b) { return a->first < b->first; };
+std::vector<KeyValueView> InKeyOrder(const std::vector<Write>& writes) {
+  std::vector<KeyValueView> ordered(writes.begin(), writes.end());
+  auto by_key = [](const KeyValueView& a, const KeyValueView& b) { return a.first < b.first; };
   if (!std::is_sorted(ordered.begin(), ordered.end(), by_key)) {
     std::sort(ordered.begin(), ordered.end(), by_key);
   }
   return ordered;
 }
 
-// Puts `writes` in key order: the memtable's skip list then reuses its insert
-// position (measured: commit 3.1 s -> 1.6 s for 2 M index entries).
 absl::Status AddSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* family,
                        const std::vector<KeyValue>& writes) {
-  for (const KeyValue* write : InKeyOrder(writes)) {
-    TORI_RETURN_IF_ERROR(FromRocks(batch.Put(family, write->first, write->second), "batch"));
+  for (const auto& [key, value] : InKeyOrder(writes)) {
+    TORI_RETURN_IF_ERROR(FromRocks(batch.Put(family, ToSlice(key), ToSlice(value)), "batch"));
   }
   return absl::OkStatus();
 }
@@ -199,8 +190,8 @@ absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
   return absl::OkStatus();
 }
 
-absl::Status StateStore::CommitBulk(std::vector<KeyValueView> index_writes,
-                                    std::vector<KeyValueView> projection_writes,
+absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_writes,
+                                    const std::vector<KeyValueView>& projection_writes,
                                     const LogPosition& applied) {
   // The memtables skip the WAL: persist them first, so that after a crash no file
   // ingested here stands without the commits before it.
@@ -209,8 +200,8 @@ absl::Status StateStore::CommitBulk(std::vector<KeyValueView> index_writes,
     memtables_hold_commits_ = false;
   }
   const std::string applied_text = applied.ToString();
-  std::vector<KeyValueView> meta_writes = {{kAppliedPositionKey, applied_text}};
-  const std::vector<std::pair<Family, std::vector<KeyValueView>*>> families = {
+  const std::vector<KeyValueView> meta_writes = {{kAppliedPositionKey, applied_text}};
+  const std::vector<std::pair<Family, const std::vector<KeyValueView>*>> families = {
       {kMeta, &meta_writes}, {kIndex, &index_writes}, {kProjection, &projection_writes}};
   std::vector<rocksdb::IngestExternalFileArg> args;
   for (const auto& [family, writes] : families) {
@@ -218,8 +209,7 @@ absl::Status StateStore::CommitBulk(std::vector<KeyValueView> index_writes,
     const std::string path = fmt::format("{}/commit-{}.sst", dir_, static_cast<int>(family));
     rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_, handles_[family]);
     TORI_RETURN_IF_ERROR(FromRocks(writer.Open(path), "cannot write a commit file"));
-    SortByKey(*writes);
-    for (const auto& [key, value] : *writes) {
+    for (const auto& [key, value] : InKeyOrder(*writes)) {
       TORI_RETURN_IF_ERROR(FromRocks(writer.Put(ToSlice(key), ToSlice(value)), "commit file"));
     }
     TORI_RETURN_IF_ERROR(FromRocks(writer.Finish(), "cannot finish a commit file"));

@@ -1,4 +1,3 @@
-
 #include "events/base/files.h"
 #include "fmt/format.h"
 #include "services/audit/audit.h"
