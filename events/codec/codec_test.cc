@@ -3,6 +3,10 @@
 #include "events/codec/codec.h"
 
 #include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -50,6 +54,51 @@ TEST(Codec, NormalizesOffsetsToUtcAndSortsKeyedObjects) {
       event));
   EXPECT_EQ(EventToJson(event),
             R"({"event_id":"x","type":"agreement_signed","occurred_at":"2026-03-31T22:30:00Z","agreement_id":"a","version":1,"service_point_id":"p","effective_from":"2026-01-01","parties":["b","a"],"pools":{"a":{"tranches":[{"weight_pct":"100.0000","key":"contacts"}]},"z":{"tranches":[{"weight_pct":"100.0000","key":"equal"}]}}})");
+}
+
+TEST(Codec, InstantsInTheCommonFormParseAsAbslParsesThem) {
+  // The common form "YYYY-MM-DDTHH:MM:SSZ" has a fast path of its own; it must agree
+  // with absl's RFC 3339 parser on every instant and leave everything else to it.
+  JsonEventParser parser;
+  auto parse = [&](const std::string& instant, events::Event& event) {
+    return parser.Parse(
+        R"({"event_id":"e","type":"contact_voided","occurred_at":")" + instant +
+            R"(","contact_id":"c","reason":"r"})",
+        event);
+  };
+  const absl::Time from = absl::FromCivil(absl::CivilSecond(2000, 1, 1), absl::UTCTimeZone());
+  const absl::Time to = absl::FromCivil(absl::CivilSecond(2200, 1, 1), absl::UTCTimeZone());
+  std::vector<absl::Time> instants = {from, to - absl::Seconds(1),
+                                      absl::FromCivil(absl::CivilSecond(2024, 2, 29, 23, 59, 59),
+                                                      absl::UTCTimeZone())};
+  uint64_t state = 12345;  // a fixed LCG: reproducible without printing a seed
+  for (int i = 0; i < 20000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    instants.push_back(from + absl::Seconds(static_cast<int64_t>(
+                                  (state >> 11) % static_cast<uint64_t>(absl::ToInt64Seconds(to - from)))));
+  }
+  for (const absl::Time t : instants) {
+    const std::string text = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+    events::Event event;
+    auto rejection = parse(text, event);
+    ASSERT_FALSE(rejection.has_value()) << text << ": " << rejection->message;
+    ASSERT_EQ(event.occurred_at_unix_ns(), absl::ToUnixNanos(t)) << text;
+  }
+  for (const char* bad : {"2025-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-00-10T00:00:00Z",
+                          "2026-01-00T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T23:60:00Z",
+                          "2026-04-31T00:00:00Z", "2026-01-01T00:00:0xZ", "2026-01-01 00:00:00Z"}) {
+    events::Event event;
+    auto rejection = parse(bad, event);
+    ASSERT_TRUE(rejection.has_value()) << bad;
+    EXPECT_EQ(rejection->reason, RejectReason::kSchema) << bad;
+    EXPECT_EQ(rejection->field, "occurred_at");
+  }
+  for (const char* out_of_range : {"1999-12-31T23:59:59Z", "2200-01-01T00:00:00Z"}) {
+    events::Event event;
+    auto rejection = parse(out_of_range, event);
+    ASSERT_TRUE(rejection.has_value()) << out_of_range;
+    EXPECT_EQ(rejection->reason, RejectReason::kRange) << out_of_range;
+  }
 }
 
 struct RejectCase {

@@ -34,6 +34,38 @@ std::string Key(char kind, std::string_view id) {
   return key;
 }
 
+// The order that sorts `count` keys (`key(i)`) bytewise. It sorts the keys' first 24
+// bytes as big-endian words (zero-padded) in one array instead of following every key
+// to its bytes (measured: the sort was a sixth of a Kafka projection's CPU, most of it
+// cache misses); keys that share their first 24 bytes compare whole.
+template <typename KeyOf>
+std::vector<uint32_t> KeyOrder(size_t count, const KeyOf& key) {
+  struct SortItem {
+    std::array<uint64_t, 3> prefix;
+    uint32_t index;
+  };
+  TORI_CHECK(count <= UINT32_MAX);
+  std::vector<SortItem> items(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    const std::string_view k = key(i);
+    for (size_t word = 0; word < 3; ++word) {
+      uint64_t bytes = 0;
+      if (k.size() > word * 8) std::memcpy(&bytes, k.data() + word * 8, std::min<size_t>(8, k.size() - word * 8));
+      items[i].prefix[word] = __builtin_bswap64(bytes);
+    }
+    items[i].index = i;
+  }
+  std::sort(items.begin(), items.end(), [&key](const SortItem& a, const SortItem& b) {
+    for (size_t word = 0; word < 3; ++word) {
+      if (a.prefix[word] != b.prefix[word]) return a.prefix[word] < b.prefix[word];
+    }
+    return key(a.index) < key(b.index);
+  });
+  std::vector<uint32_t> order(count);
+  for (size_t i = 0; i < count; ++i) order[i] = items[i].index;
+  return order;
+}
+
 }  // namespace
 
 void ApplyCorrection(const events::ContactChanges& changes, events::ContactState& state) {
@@ -116,44 +148,75 @@ std::vector<std::string> Validator::PrefetchKeys(const std::vector<const events:
         break;  // reference data is rare and cached
     }
   }
-  std::sort(keys.begin(), keys.end());
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+  std::vector<std::string> sorted;
+  sorted.reserve(keys.size());
+  for (uint32_t i : KeyOrder(keys.size(), [&keys](size_t i) -> std::string_view { return keys[i]; })) {
+    if (sorted.empty() || sorted.back() != keys[i]) sorted.push_back(std::move(keys[i]));
+  }
+  return sorted;
 }
 
 absl::Status Validator::Prefetch(std::vector<std::string> keys) {
   TORI_ASSIGN_OR_RETURN(ReadAheadEntries entries,
-                        ReadAhead(lookup_, std::move(keys), committed_batches()));
+                        ReadAhead(lookup_, std::move(keys), stored_batches()));
   return Prefetch(std::move(entries));
 }
 
 absl::StatusOr<Validator::ReadAheadEntries> Validator::ReadAhead(
-    IndexLookup& lookup, std::vector<std::string> sorted_keys, uint64_t committed_batches) {
+    IndexLookup& lookup, std::vector<std::string> sorted_keys, uint64_t stored_batches) {
   ReadAheadEntries entries;
-  entries.committed_batches = committed_batches;  // noted before reading: the read sees them
+  entries.stored_batches = stored_batches;  // noted before reading: the read sees them
   TORI_ASSIGN_OR_RETURN(entries.values, lookup.MultiGet(sorted_keys));
   TORI_CHECK(entries.values.size() == sorted_keys.size());
   entries.keys = std::move(sorted_keys);
   return entries;
 }
 
+void Validator::Pending(std::vector<IndexWrite> writes) {
+  recent_batches_.push_back(std::make_shared<const std::vector<IndexWrite>>(std::move(writes)));
+}
+
+void Validator::Stored(size_t batches) {
+  const uint64_t stored = stored_batches() + batches;
+  TORI_CHECK(stored <= recent_first_ + recent_batches_.size());
+  stored_batches_.store(stored, std::memory_order_release);
+}
+
+std::vector<Validator::Batch> Validator::PendingBatches() const {
+  return std::vector<Batch>(recent_batches_.begin() + (stored_batches() - recent_first_),
+                            recent_batches_.end());
+}
+
 void Validator::Committed(std::vector<IndexWrite> writes) {
-  recent_commits_.push_back(std::move(writes));
-  if (recent_commits_.size() > kCommitsKept) recent_commits_.pop_front();
-  committed_batches_.fetch_add(1, std::memory_order_release);
+  Pending(std::move(writes));
+  Stored(1);
+}
+
+const std::string* Validator::FindPending(const std::string& key) const {
+  for (size_t b = recent_batches_.size(); b-- > stored_batches() - recent_first_;) {
+    const std::vector<IndexWrite>& writes = *recent_batches_[b];
+    auto it = std::lower_bound(writes.begin(), writes.end(), key,
+                               [](const IndexWrite& w, const std::string& k) { return w.first < k; });
+    if (it != writes.end() && it->first == key) return &it->second;
+  }
+  return nullptr;
 }
 
 absl::Status Validator::Prefetch(ReadAheadEntries entries) {
   // One prefetch per batch: what Check reads must be at least as new as the store.
   TORI_CHECK(prefetched_keys_.empty() && batch_extra_.empty());
-  // Commits after the read, oldest first (so the newest value wins): both sides are
-  // sorted, a merge finds the keys they share.
-  const uint64_t unseen = committed_batches() - entries.committed_batches;
-  TORI_CHECK(unseen <= recent_commits_.size());
+  // Batches the read did not see, oldest first (so the newest value wins): both
+  // sides are sorted, a merge finds the keys they share.
+  TORI_CHECK(entries.stored_batches >= recent_first_);
+  // Later read-aheads read later, so they see at least what this one saw.
+  while (recent_first_ < entries.stored_batches) {
+    recent_batches_.pop_front();
+    ++recent_first_;
+  }
   std::vector<std::string>& keys = entries.keys;
   std::vector<std::optional<std::string>>& values = entries.values;
-  for (size_t c = recent_commits_.size() - unseen; c < recent_commits_.size(); ++c) {
-    const std::vector<IndexWrite>& writes = recent_commits_[c];
+  for (size_t b = 0; b < recent_batches_.size(); ++b) {
+    const std::vector<IndexWrite>& writes = *recent_batches_[b];
     for (size_t k = 0, w = 0; k < keys.size() && w < writes.size();) {
       const int order = keys[k].compare(writes[w].first);
       if (order == 0) values[k] = writes[w].second;
@@ -193,6 +256,7 @@ absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key
   if (handed_ != nullptr) {
     if (auto it = handed_->entries.find(key); it != handed_->entries.end()) return it->second.value;
   }
+  if (const std::string* value = FindPending(key)) return *value;
   TORI_ASSIGN_OR_RETURN(std::optional<std::string> value, lookup_.Get(key));
   if (cacheable && value) reference_cache_.emplace(key, *value);
   return value;
@@ -251,19 +315,6 @@ std::shared_ptr<const Validator::HandedBatch> Validator::HandOver() {
   return handed;
 }
 
-namespace {
-
-// A key's first 24 bytes as big-endian words (zero-padded), and where the key is.
-// Sorting these compares integers in one array instead of following every key into
-// the batch's map (measured: the sort was a sixth of a Kafka projection's CPU, most
-// of it cache misses); keys that share their first 24 bytes compare whole.
-struct SortItem {
-  std::array<uint64_t, 3> prefix;
-  uint32_t index;
-};
-
-}  // namespace
-
 std::vector<std::pair<std::string_view, std::string_view>> Validator::HandedBatch::SortedWrites()
     const {
   std::vector<std::pair<std::string_view, std::string_view>> writes;
@@ -272,28 +323,11 @@ std::vector<std::pair<std::string_view, std::string_view>> Validator::HandedBatc
     if (entry.written) writes.emplace_back(key, *entry.value);
   }
   for (const auto& [key, value] : event_writes) writes.emplace_back(key, value);
-  TORI_CHECK(writes.size() <= UINT32_MAX);
-  std::vector<SortItem> items(writes.size());
-  for (uint32_t i = 0; i < items.size(); ++i) {
-    const std::string_view key = writes[i].first;
-    for (size_t word = 0; word < 3; ++word) {
-      uint64_t bytes = 0;
-      if (key.size() > word * 8) {
-        std::memcpy(&bytes, key.data() + word * 8, std::min<size_t>(8, key.size() - word * 8));
-      }
-      items[i].prefix[word] = __builtin_bswap64(bytes);
-    }
-    items[i].index = i;
-  }
-  std::sort(items.begin(), items.end(), [&writes](const SortItem& a, const SortItem& b) {
-    for (size_t word = 0; word < 3; ++word) {
-      if (a.prefix[word] != b.prefix[word]) return a.prefix[word] < b.prefix[word];
-    }
-    return writes[a.index].first < writes[b.index].first;
-  });
   std::vector<std::pair<std::string_view, std::string_view>> sorted;
-  sorted.reserve(items.size());
-  for (const SortItem& item : items) sorted.push_back(writes[item.index]);
+  sorted.reserve(writes.size());
+  for (uint32_t i : KeyOrder(writes.size(), [&writes](size_t i) { return writes[i].first; })) {
+    sorted.push_back(writes[i]);
+  }
   return sorted;
 }
 

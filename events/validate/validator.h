@@ -80,17 +80,17 @@ class Validator {
   absl::Status Prefetch(std::vector<std::string> sorted_keys);
 
   // The same lookup done ahead, on another thread, while earlier batches still commit:
-  // ReadAhead reads the store only (thread-safe) and notes how many batches were
-  // committed (Committed()) before it read; Prefetch then brings the entries up to
-  // date with the commits the read did not see.
+  // ReadAhead reads the store only (thread-safe) and notes how many batches the store
+  // held (Stored()) before it read; Prefetch then brings the entries up to date with
+  // the batches the read did not see.
   struct ReadAheadEntries {
     std::vector<std::string> keys;  // sorted, distinct
     std::vector<std::optional<std::string>> values;
-    uint64_t committed_batches = 0;
+    uint64_t stored_batches = 0;
   };
   static absl::StatusOr<ReadAheadEntries> ReadAhead(IndexLookup& lookup,
                                                     std::vector<std::string> sorted_keys,
-                                                    uint64_t committed_batches);
+                                                    uint64_t stored_batches);
   absl::Status Prefetch(ReadAheadEntries entries);
 
   // The entries recorded since the last call (the last value of each key, sorted by
@@ -103,10 +103,19 @@ class Validator {
   class HandedBatch;
   std::shared_ptr<const HandedBatch> HandOver();
   void ReleaseHandedBatch() { handed_.reset(); }
-  // For read-aheads: the caller has committed TakeWrites()'s entries (given back).
+  // Ingest commits several batches at once, on another thread, while it validates the
+  // next ones. The caller gives TakeWrites()'s entries back with Pending(): the
+  // validator answers from them until Stored(n) reports that the store holds the
+  // oldest n pending batches. PendingBatches() are those not stored yet, oldest
+  // first, to commit (immutable: they may be read on another thread).
+  using Batch = std::shared_ptr<const std::vector<IndexWrite>>;
+  void Pending(std::vector<IndexWrite> writes);
+  void Stored(size_t batches);
+  std::vector<Batch> PendingBatches() const;
+  // The caller has committed TakeWrites()'s entries (Pending, then Stored(1)).
   void Committed(std::vector<IndexWrite> writes);
-  // How many batches Committed() reported; may be read from any thread.
-  uint64_t committed_batches() const { return committed_batches_.load(std::memory_order_acquire); }
+  // How many batches the store holds (Stored()); may be read from any thread.
+  uint64_t stored_batches() const { return stored_batches_.load(std::memory_order_acquire); }
 
   // The contact's current state (pending or committed), if the contact is known.
   absl::StatusOr<std::optional<events::ContactState>> FindContact(std::string_view contact_id);
@@ -128,17 +137,20 @@ class Validator {
   };
   BatchEntry* FindInPrefetched(const std::string& key);
   BatchEntry* FindInBatch(const std::string& key);
+  // The newest value of `key` in the batches pending, if one writes it.
+  const std::string* FindPending(const std::string& key) const;
   std::vector<std::string> prefetched_keys_;  // sorted
   std::vector<BatchEntry> prefetched_entries_;
   absl::flat_hash_map<absl::string_view, size_t> prefetched_index_;
   absl::flat_hash_map<std::string, BatchEntry> batch_extra_;
   std::vector<IndexWrite> event_writes_;  // by Record: event_id entries of replayed events
   std::shared_ptr<const HandedBatch> handed_;  // see HandOver
-  // The entries of the last commits, oldest first, for read-aheads that did not see
-  // them (a read-ahead is at most a few batches ahead).
-  static constexpr size_t kCommitsKept = 4;
-  std::deque<std::vector<IndexWrite>> recent_commits_;
-  std::atomic<uint64_t> committed_batches_ = 0;
+  // The pending batches and the stored ones that read-aheads may not have seen,
+  // oldest first: batch number `recent_first_` and on. Prefetch drops those stored
+  // before its read-ahead read.
+  std::deque<Batch> recent_batches_;
+  uint64_t recent_first_ = 0;
+  std::atomic<uint64_t> stored_batches_ = 0;
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
 };

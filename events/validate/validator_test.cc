@@ -168,7 +168,7 @@ TEST_F(ValidatorTest, AReadAheadSeesTheCommitsThatFollowedIt) {
   ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), again));
   ASSERT_FALSE(parser_.Parse(R"({"event_id":"e2","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","reason":"test"})", voided));
   auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys({&again, &voided}),
-                                    validator_.committed_batches());
+                                    validator_.stored_batches());
   ASSERT_TRUE(ahead.ok());
   EXPECT_FALSE(ahead->values[0].has_value());  // nothing of c1 or e1 was committed yet
 
@@ -187,6 +187,40 @@ TEST_F(ValidatorTest, AReadAheadSeesTheCommitsThatFollowedIt) {
       << rejection_.message;  // c1 is known although the read-ahead did not see it
   ASSERT_TRUE(validator_.FindContact("c1").ok());
   EXPECT_TRUE(validator_.FindContact("c1")->value().voided());
+}
+
+TEST_F(ValidatorTest, PendingBatchesAnswerUntilTheStoreHoldsThem) {
+  // Ingest commits several batches at once, later: until then the batches answer, the
+  // newest first, for lookups and for read-aheads that did not see them.
+  SetUpPoint();
+  events::Event recorded, corrected, again, voided;
+  ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), recorded));
+  ASSERT_FALSE(parser_.Parse(R"({"event_id":"e2","type":"contact_corrected","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","changes":{"agency_id":"espoo"},"reason":"test"})", corrected));
+  ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), again));
+  ASSERT_FALSE(parser_.Parse(R"({"event_id":"e3","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","reason":"test"})", voided));
+  auto check = [&](const events::Event& event) {
+    return *validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
+  };
+  ASSERT_EQ(check(recorded), Verdict::kAccept);
+  validator_.Pending(validator_.TakeWrites());
+  // A read-ahead before the store holds anything of c1.
+  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys({&again, &voided}),
+                                    validator_.stored_batches());
+  ASSERT_TRUE(ahead.ok());
+  ASSERT_EQ(check(corrected), Verdict::kAccept) << rejection_.message;  // c1 found pending
+  validator_.Pending(validator_.TakeWrites());
+  ASSERT_EQ(validator_.PendingBatches().size(), 2u);
+  ASSERT_TRUE(validator_.FindContact("c1").ok());
+  EXPECT_EQ(validator_.FindContact("c1")->value().agency_id(), "espoo");  // the newest batch
+
+  // The first batch reaches the store; the read-ahead still sees both.
+  for (auto& [k, v] : *validator_.PendingBatches()[0]) index_.entries[k] = v;
+  validator_.Stored(1);
+  ASSERT_EQ(validator_.PendingBatches().size(), 1u);
+  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  EXPECT_EQ(check(again), Verdict::kDuplicate);
+  EXPECT_EQ(check(voided), Verdict::kAccept) << rejection_.message;
+  EXPECT_EQ(validator_.FindContact("c1")->value().agency_id(), "espoo");
 }
 
 TEST_F(ValidatorTest, AReplayReadsTheBatchThatIsStillCommitting) {
@@ -224,16 +258,23 @@ TEST_F(ValidatorTest, AHandedBatchSortsItsWritesInByteOrder) {
       "c", "c0", "C", "cc", std::string(23, 'c'), std::string(24, 'c'), std::string(25, 'c'),
       std::string(30, 'c') + "1", std::string(30, 'c') + "0", std::string(23, 'c') + "~",
       std::string(22, 'c') + "~c", "b" + std::string(40, 'z'), "~", "0"};
+  std::vector<events::Event> events(ids.size() + 1);
   for (size_t i = 0; i < ids.size(); ++i) {
-    events::Event event;
-    ASSERT_FALSE(parser_.Parse(Contact(fmt::format("e{}", i), ids[i]), event)) << ids[i];
-    ASSERT_TRUE(validator_.Record(event, "hash").ok());
+    ASSERT_FALSE(parser_.Parse(Contact(fmt::format("e{}", i), ids[i]), events[i])) << ids[i];
+    ASSERT_TRUE(validator_.Record(events[i], "hash").ok());
   }
   const auto writes = validator_.HandOver()->SortedWrites();
   ASSERT_EQ(writes.size(), 2 * ids.size());  // an event_id and a contact entry each
   for (size_t i = 1; i < writes.size(); ++i) {
     EXPECT_LT(std::string(writes[i - 1].first), std::string(writes[i].first)) << i;
   }
+  // The keys a batch prefetches are sorted the same way, each once.
+  events.back() = events.front();
+  std::vector<const events::Event*> batch;
+  for (const auto& event : events) batch.push_back(&event);
+  const std::vector<std::string> keys = Validator::PrefetchKeys(batch);
+  ASSERT_EQ(keys.size(), 2 * ids.size());
+  for (size_t i = 1; i < keys.size(); ++i) EXPECT_LT(keys[i - 1], keys[i]) << i;
 }
 
 }  // namespace

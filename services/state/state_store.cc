@@ -135,18 +135,27 @@ absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetProj
 
 absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
     rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& sorted_keys) {
-  std::vector<rocksdb::Slice> slices;
-  slices.reserve(sorted_keys.size());
-  for (const auto& key : sorted_keys) slices.emplace_back(key);
-  std::vector<rocksdb::PinnableSlice> values(sorted_keys.size());
-  std::vector<rocksdb::Status> statuses(sorted_keys.size());
-  db_->MultiGet(rocksdb::ReadOptions(), family, slices.size(), slices.data(), values.data(),
-                statuses.data(), /*sorted_input=*/true);
+  // In chunks: RocksDB allocates its per-key state for each call, and for a whole
+  // batch's keys that was megabytes of fresh pages each time (perf: page faults were a
+  // twelfth of an ingest's CPU).
+  constexpr size_t kChunkKeys = 1024;
+  std::vector<rocksdb::Slice> slices(kChunkKeys);
+  std::vector<rocksdb::PinnableSlice> values(kChunkKeys);
+  std::vector<rocksdb::Status> statuses(kChunkKeys);
   std::vector<std::optional<std::string>> out(sorted_keys.size());
-  for (size_t i = 0; i < sorted_keys.size(); ++i) {
-    if (statuses[i].IsNotFound()) continue;
-    TORI_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read"));
-    out[i] = values[i].ToString();
+  for (size_t from = 0; from < sorted_keys.size(); from += kChunkKeys) {
+    const size_t count = std::min(kChunkKeys, sorted_keys.size() - from);
+    for (size_t i = 0; i < count; ++i) {
+      slices[i] = ToSlice(sorted_keys[from + i]);
+      values[i].Reset();
+    }
+    db_->MultiGet(rocksdb::ReadOptions(), family, count, slices.data(), values.data(),
+                  statuses.data(), /*sorted_input=*/true);
+    for (size_t i = 0; i < count; ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      TORI_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read"));
+      out[from + i] = values[i].ToString();
+    }
   }
   return out;
 }

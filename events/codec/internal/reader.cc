@@ -1,6 +1,7 @@
 #include "events/codec/internal/reader.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
@@ -25,6 +26,29 @@ int ToInt(std::string_view digits) {
 // Instants outside this window are surely typos (and would overflow int64 ns).
 const absl::Time kInstantMin = absl::FromCivil(absl::CivilSecond(2000, 1, 1), absl::UTCTimeZone());
 const absl::Time kInstantMax = absl::FromCivil(absl::CivilSecond(2200, 1, 1), absl::UTCTimeZone());
+
+// Seconds since the epoch of an instant in the common form "2026-02-14T08:42:11Z",
+// without absl's general parser (measured: a third of parsing a contact line).
+// Anything else, or a field out of range, is left to absl, which words the errors.
+std::optional<int64_t> UnixSecondsOfCommonForm(std::string_view s) {
+  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s[19] != 'Z') {
+    return std::nullopt;
+  }
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+  }
+  const int year = ToInt(s.substr(0, 4)), month = ToInt(s.substr(5, 2)),
+            day = ToInt(s.substr(8, 2)), hour = ToInt(s.substr(11, 2)),
+            minute = ToInt(s.substr(14, 2)), second = ToInt(s.substr(17, 2));
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) {
+    return std::nullopt;
+  }
+  const absl::CivilDay date(year, month, day);
+  if (date.month() != month || date.day() != day) return std::nullopt;  // e.g. Feb 30
+  const int64_t days = date - absl::CivilDay(1970, 1, 1);
+  return days * 86400 + hour * 3600 + minute * 60 + second;
+}
 
 }  // namespace
 
@@ -233,19 +257,22 @@ bool Reader::Instant(dom::object obj, std::string_view path, std::string_view na
                      int64_t* out) {
   std::string text;
   if (!String(obj, path, name, Text::kFree, &text)) return false;
-  const std::string field = Path(path, name);
   absl::Time t;
-  std::string error;
-  // absl tolerates surrounding spaces; RFC 3339 does not.
-  const bool spaced = text.empty() || text.front() == ' ' || text.back() == ' ';
-  if (spaced || !absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
-    return Fail(RejectReason::kSchema, field,
-                fmt::format("'{}' is not an RFC 3339 instant with offset, like "
-                            "2026-03-31T22:30:00Z",
-                            text));
+  if (std::optional<int64_t> seconds = UnixSecondsOfCommonForm(text)) {
+    t = absl::FromUnixSeconds(*seconds);
+  } else {
+    std::string error;
+    // absl tolerates surrounding spaces; RFC 3339 does not.
+    const bool spaced = text.empty() || text.front() == ' ' || text.back() == ' ';
+    if (spaced || !absl::ParseTime(absl::RFC3339_full, text, &t, &error)) {
+      return Fail(RejectReason::kSchema, Path(path, name),
+                  fmt::format("'{}' is not an RFC 3339 instant with offset, like "
+                              "2026-03-31T22:30:00Z",
+                              text));
+    }
   }
   if (t < kInstantMin || t >= kInstantMax) {
-    return Fail(RejectReason::kRange, field, "instant must lie in years 2000..2199");
+    return Fail(RejectReason::kRange, Path(path, name), "instant must lie in years 2000..2199");
   }
   *out = absl::ToUnixNanos(t);
   return true;
