@@ -488,12 +488,26 @@ bool ReadRoomBooked(Reader& r, dom::object o, events::RoomBooked* e) {
 
 #define TORI_ENVELOPE "event_id", "type", "occurred_at"
 
+// `event`'s contact payload, from `spare` when there is one.
+events::ContactRecorded* ReuseSpare(std::unique_ptr<events::ContactRecorded>& spare,
+                                    events::Event& event) {
+  if (spare != nullptr) {
+    spare->Clear();
+    event.set_allocated_contact_recorded(spare.release());
+  }
+  return event.mutable_contact_recorded();
+}
+
 }  // namespace
 
 struct JsonEventParser::Impl {
   dom::parser parser;
   Reader reader;
   std::string padded;  // copy of a line that lacks padding
+  // Most lines are contacts: the last contact payload is kept, with its strings'
+  // buffers, for the next one (perf: deleting and re-allocating it was a thirtieth of
+  // an ingest's parsing).
+  std::unique_ptr<events::ContactRecorded> spare_contact;
 };
 
 size_t JsonParserPaddingBytes() { return simdjson::SIMDJSON_PADDING; }
@@ -511,6 +525,9 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
                                                 events::Event& event) {
   Reader& r = impl_->reader;
   r.Reset();
+  if (event.has_contact_recorded() && impl_->spare_contact == nullptr) {
+    impl_->spare_contact.reset(event.release_contact_recorded());
+  }
   event.Clear();
   if (line.size() > kEventLineBytesMax) {
     return Rejection{RejectReason::kMalformed, "",
@@ -549,7 +566,7 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   if (type == "contact_recorded") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "contact_id", "service_point_id", "agency_id",
                                "service_code", "channel", "handled_by", "duration_s"}) &&
-         ReadContactRecorded(r, o, event.mutable_contact_recorded());
+         ReadContactRecorded(r, o, ReuseSpare(impl_->spare_contact, event));
   } else if (type == "agency_registered") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "name", "kind", "business_id",
                                "einvoice_address", "iban", "bic"}) &&

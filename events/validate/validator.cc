@@ -236,8 +236,18 @@ absl::Status Validator::Prefetch(ReadAheadEntries entries) {
 
 Validator::BatchEntry* Validator::FindInPrefetched(const std::string& key) {
   if (prefetched_index_.empty()) return nullptr;  // replays: spare the hash
+  // Check reads an event's keys and then writes them: the last two found answer
+  // without hashing again (perf: this lookup was a fifteenth of an ingest's CPU).
+  for (size_t slot : last_found_) {
+    if (slot < prefetched_keys_.size() && prefetched_keys_[slot] == key) {
+      return &prefetched_entries_[slot];
+    }
+  }
   auto it = prefetched_index_.find(absl::string_view(key));
-  return it != prefetched_index_.end() ? &prefetched_entries_[it->second] : nullptr;
+  if (it == prefetched_index_.end()) return nullptr;
+  last_found_[1] = last_found_[0];
+  last_found_[0] = it->second;
+  return &prefetched_entries_[it->second];
 }
 
 Validator::BatchEntry* Validator::FindInBatch(const std::string& key) {
@@ -256,8 +266,12 @@ absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key
   if (handed_ != nullptr) {
     if (auto it = handed_->entries.find(key); it != handed_->entries.end()) return it->second.value;
   }
-  if (const std::string* value = FindPending(key)) return *value;
-  TORI_ASSIGN_OR_RETURN(std::optional<std::string> value, lookup_.Get(key));
+  std::optional<std::string> value;
+  if (const std::string* pending = FindPending(key)) {
+    value = *pending;
+  } else {
+    TORI_ASSIGN_OR_RETURN(value, lookup_.Get(key));
+  }
   if (cacheable && value) reference_cache_.emplace(key, *value);
   return value;
 }

@@ -13,6 +13,7 @@
 #ifndef TORI_EVENTS_VALIDATE_VALIDATOR_H_
 #define TORI_EVENTS_VALIDATE_VALIDATOR_H_
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -142,6 +143,7 @@ class Validator {
   std::vector<std::string> prefetched_keys_;  // sorted
   std::vector<BatchEntry> prefetched_entries_;
   absl::flat_hash_map<absl::string_view, size_t> prefetched_index_;
+  std::array<size_t, 2> last_found_ = {SIZE_MAX, SIZE_MAX};  // newest first
   absl::flat_hash_map<std::string, BatchEntry> batch_extra_;
   std::vector<IndexWrite> event_writes_;  // by Record: event_id entries of replayed events
   std::shared_ptr<const HandedBatch> handed_;  // see HandOver
