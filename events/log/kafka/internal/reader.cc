@@ -97,7 +97,10 @@ class KafkaCursor : public LogCursor {
       if (!assigned_) {
         if (absl::Status s = Assign(); !s.ok()) return s;
       }
-      current_.reset(consumer_->consume(kPollTimeoutMs));
+      // A non-blocking poll first: librdkafka reads the clock to set up a timeout
+      // (perf: clock reads were a twentieth of a Kafka projection's CPU on this VM).
+      current_.reset(consumer_->consume(0));
+      if (current_->err() == RdKafka::ERR__TIMED_OUT) current_.reset(consumer_->consume(kPollTimeoutMs));
       const RdKafka::ErrorCode err = current_->err();
       if (err == RdKafka::ERR_NO_ERROR) {
         // Only partition_ is assigned; an offset before next_ would be a stale
