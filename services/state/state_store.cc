@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 
 #include "events/base/check.h"
 #include "fmt/format.h"
@@ -199,6 +200,9 @@ absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
   return absl::OkStatus();
 }
 
+// Below this, a commit file is not split (see CommitBulk).
+constexpr size_t kEntriesPerFileMin = 32768;
+
 absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_writes,
                                     const std::vector<KeyValueView>& projection_writes,
                                     const LogPosition& applied) {
@@ -215,16 +219,35 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
   std::vector<rocksdb::IngestExternalFileArg> args;
   for (const auto& [family, writes] : families) {
     if (writes->empty()) continue;
-    const std::string path = fmt::format("{}/commit-{}.sst", dir_, static_cast<int>(family));
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_, handles_[family]);
-    TORI_RETURN_IF_ERROR(FromRocks(writer.Open(path), "cannot write a commit file"));
-    for (const auto& [key, value] : InKeyOrder(*writes)) {
-      TORI_RETURN_IF_ERROR(FromRocks(writer.Put(ToSlice(key), ToSlice(value)), "commit file"));
-    }
-    TORI_RETURN_IF_ERROR(FromRocks(writer.Finish(), "cannot finish a commit file"));
+    // A large family is written as two files of disjoint key ranges, the second on
+    // another thread: a replay's last commit has the two cores to itself (measured:
+    // it was a tenth of a Kafka projection's wall time).
+    const std::vector<KeyValueView> sorted = InKeyOrder(*writes);
+    const size_t half = sorted.size() > kEntriesPerFileMin ? sorted.size() / 2 : sorted.size();
+    auto write_file = [&](int part, size_t from, size_t to) -> absl::StatusOr<std::string> {
+      const std::string path =
+          fmt::format("{}/commit-{}-{}.sst", dir_, static_cast<int>(family), part);
+      rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_, handles_[family]);
+      TORI_RETURN_IF_ERROR(FromRocks(writer.Open(path), "cannot write a commit file"));
+      for (size_t i = from; i < to; ++i) {
+        TORI_RETURN_IF_ERROR(
+            FromRocks(writer.Put(ToSlice(sorted[i].first), ToSlice(sorted[i].second)), "commit file"));
+      }
+      TORI_RETURN_IF_ERROR(FromRocks(writer.Finish(), "cannot finish a commit file"));
+      return path;
+    };
+    std::future<absl::StatusOr<std::string>> second;
+    if (half < sorted.size()) second = std::async(std::launch::async, write_file, 1, half, sorted.size());
+    absl::StatusOr<std::string> first = write_file(0, 0, half);
     rocksdb::IngestExternalFileArg& arg = args.emplace_back();
+    TORI_RETURN_IF_ERROR(first.status());
+    arg.external_files.push_back(*first);
+    if (second.valid()) {
+      absl::StatusOr<std::string> path = second.get();
+      TORI_RETURN_IF_ERROR(path.status());
+      arg.external_files.push_back(*path);
+    }
     arg.column_family = handles_[family];
-    arg.external_files = {path};
     arg.options.move_files = true;
     arg.options.write_global_seqno = false;  // the seqno lives in the MANIFEST
   }
