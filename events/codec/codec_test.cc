@@ -74,8 +74,8 @@ TEST(Codec, InstantsInTheCommonFormParseAsAbslParsesThem) {
   uint64_t state = 12345;  // a fixed LCG: reproducible without printing a seed
   for (int i = 0; i < 20000; ++i) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    instants.push_back(from + absl::Seconds(static_cast<int64_t>(
-                                  (state >> 11) % static_cast<uint64_t>(absl::ToInt64Seconds(to - from)))));
+    const auto span_s = static_cast<uint64_t>(absl::ToInt64Seconds(to - from));
+    instants.push_back(from + absl::Seconds(static_cast<int64_t>((state >> 11) % span_s)));
   }
   for (const absl::Time t : instants) {
     const std::string text = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());

@@ -50,7 +50,9 @@ std::vector<uint32_t> KeyOrder(size_t count, const KeyOf& key) {
     const std::string_view k = key(i);
     for (size_t word = 0; word < 3; ++word) {
       uint64_t bytes = 0;
-      if (k.size() > word * 8) std::memcpy(&bytes, k.data() + word * 8, std::min<size_t>(8, k.size() - word * 8));
+      if (k.size() > word * 8) {
+        std::memcpy(&bytes, k.data() + word * 8, std::min<size_t>(8, k.size() - word * 8));
+      }
       items[i].prefix[word] = __builtin_bswap64(bytes);
     }
     items[i].index = i;
@@ -150,7 +152,8 @@ std::vector<std::string> Validator::PrefetchKeys(const std::vector<const events:
   }
   std::vector<std::string> sorted;
   sorted.reserve(keys.size());
-  for (uint32_t i : KeyOrder(keys.size(), [&keys](size_t i) -> std::string_view { return keys[i]; })) {
+  auto key = [&keys](size_t i) -> std::string_view { return keys[i]; };
+  for (uint32_t i : KeyOrder(keys.size(), key)) {
     if (sorted.empty() || sorted.back() != keys[i]) sorted.push_back(std::move(keys[i]));
   }
   return sorted;
@@ -195,8 +198,9 @@ void Validator::Committed(std::vector<IndexWrite> writes) {
 const std::string* Validator::FindPending(const std::string& key) const {
   for (size_t b = recent_batches_.size(); b-- > stored_batches() - recent_first_;) {
     const std::vector<IndexWrite>& writes = *recent_batches_[b];
-    auto it = std::lower_bound(writes.begin(), writes.end(), key,
-                               [](const IndexWrite& w, const std::string& k) { return w.first < k; });
+    auto it = std::lower_bound(
+        writes.begin(), writes.end(), key,
+        [](const IndexWrite& w, const std::string& k) { return w.first < k; });
     if (it != writes.end() && it->first == key) return &it->second;
   }
   return nullptr;

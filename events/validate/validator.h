@@ -7,7 +7,8 @@
 // (key = one kind byte + id). It reads the index through `IndexLookup` (RocksDB in
 // production, a map in tests) and keeps the entries written by the events it
 // accepted since the last TakeWrites() in memory, so events later in a batch see
-// earlier ones. The caller commits TakeWrites() together with the log position.
+// earlier ones. The caller commits TakeWrites() together with the log position, at
+// once (Committed) or later, several batches together (Pending, then Stored).
 //
 // Thread safety: one thread at a time.
 #ifndef TORI_EVENTS_VALIDATE_VALIDATOR_H_

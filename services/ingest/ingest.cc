@@ -95,6 +95,16 @@ struct PendingBatch {
   }
 };
 
+// Appends the batch durably; returns the log's end after it.
+absl::StatusOr<LogPosition> AppendBatch(const PendingBatch& batch, EventLog& log) {
+  std::vector<AppendRecord> records;
+  records.reserve(batch.payloads.size());
+  for (size_t i = 0; i < batch.payloads.size(); ++i) {
+    records.push_back({batch.keys[i], batch.payloads[i]});
+  }
+  return log.Append(records);
+}
+
 absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& projector,
                          EventLog& log, StateStore& state) {
   std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
@@ -104,12 +114,7 @@ absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& p
     return absl::OkStatus();
   }
   TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-  std::vector<AppendRecord> records;
-  records.reserve(batch.payloads.size());
-  for (size_t i = 0; i < batch.payloads.size(); ++i) {
-    records.push_back({batch.keys[i], batch.payloads[i]});
-  }
-  TORI_ASSIGN_OR_RETURN(LogPosition end, log.Append(records));
+  TORI_ASSIGN_OR_RETURN(LogPosition end, AppendBatch(batch, log));
   TORI_RETURN_IF_ERROR(state.Commit(writes, projection_writes, end));
   validator.Committed(std::move(writes));
   batch.Clear();
@@ -143,7 +148,8 @@ std::vector<KeyValueView> MergeNewestWins(const std::vector<Validator::Batch>& b
     if (smallest == nullptr) break;
     merged.emplace_back(smallest->first, smallest->second);
     for (size_t b = 0; b < batches.size(); ++b) {
-      if (next[b] < batches[b]->size() && (*batches[b])[next[b]].first == smallest->first) ++next[b];
+      const std::vector<IndexWrite>& writes = *batches[b];
+      if (next[b] < writes.size() && writes[next[b]].first == smallest->first) ++next[b];
     }
   }
   return merged;
@@ -517,11 +523,12 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
     committing_batches = batches.size();
     accepted_since_commit = 0;
-    committing = std::async(std::launch::async, [&state, batches = std::move(batches), applied = appended,
+    committing = std::async(std::launch::async, [&state, batches = std::move(batches),
+                                                 applied = appended,
                                                  projection_writes = std::move(projection_writes)] {
-      return state.CommitBulk(MergeNewestWins(batches),
-                              std::vector<KeyValueView>(projection_writes.begin(), projection_writes.end()),
-                              applied);
+      return state.CommitBulk(
+          MergeNewestWins(batches),
+          std::vector<KeyValueView>(projection_writes.begin(), projection_writes.end()), applied);
     });
     return absl::OkStatus();
   };
@@ -566,12 +573,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
     }
     std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
     if (!accepted.payloads.empty()) {
-      std::vector<AppendRecord> records;
-      records.reserve(accepted.payloads.size());
-      for (size_t i = 0; i < accepted.payloads.size(); ++i) {
-        records.push_back({accepted.keys[i], accepted.payloads[i]});
-      }
-      TORI_ASSIGN_OR_RETURN(appended, log.Append(records));
+      TORI_ASSIGN_OR_RETURN(appended, AppendBatch(accepted, log));
       accepted_since_commit += accepted.payloads.size();
       accepted.Clear();
       validator.Pending(std::move(writes));

@@ -230,14 +230,16 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
       rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_, handles_[family]);
       TORI_RETURN_IF_ERROR(FromRocks(writer.Open(path), "cannot write a commit file"));
       for (size_t i = from; i < to; ++i) {
-        TORI_RETURN_IF_ERROR(
-            FromRocks(writer.Put(ToSlice(sorted[i].first), ToSlice(sorted[i].second)), "commit file"));
+        const auto& [key, value] = sorted[i];
+        TORI_RETURN_IF_ERROR(FromRocks(writer.Put(ToSlice(key), ToSlice(value)), "commit file"));
       }
       TORI_RETURN_IF_ERROR(FromRocks(writer.Finish(), "cannot finish a commit file"));
       return path;
     };
     std::future<absl::StatusOr<std::string>> second;
-    if (half < sorted.size()) second = std::async(std::launch::async, write_file, 1, half, sorted.size());
+    if (half < sorted.size()) {
+      second = std::async(std::launch::async, write_file, 1, half, sorted.size());
+    }
     absl::StatusOr<std::string> first = write_file(0, 0, half);
     rocksdb::IngestExternalFileArg& arg = args.emplace_back();
     TORI_RETURN_IF_ERROR(first.status());

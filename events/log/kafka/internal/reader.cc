@@ -100,7 +100,9 @@ class KafkaCursor : public LogCursor {
       // A non-blocking poll first: librdkafka reads the clock to set up a timeout
       // (perf: clock reads were a twentieth of a Kafka projection's CPU on this VM).
       current_.reset(consumer_->consume(0));
-      if (current_->err() == RdKafka::ERR__TIMED_OUT) current_.reset(consumer_->consume(kPollTimeoutMs));
+      if (current_->err() == RdKafka::ERR__TIMED_OUT) {
+        current_.reset(consumer_->consume(kPollTimeoutMs));
+      }
       const RdKafka::ErrorCode err = current_->err();
       if (err == RdKafka::ERR_NO_ERROR) {
         // Only partition_ is assigned; an offset before next_ would be a stale
