@@ -204,10 +204,12 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
   return appended;
 }
 
-// Both replays and ingest commit the state every 131,072 events (ingest: after the
-// batch that reaches it).
+// Replays commit the state every 131,072 events; ingest after the batch that reaches
+// 262,144 accepted events: each commit becomes one level-0 file per family, and
+// larger ones make compaction rewrite level 1 less often (measured, 10 M contacts:
+// 63.8 s -> 50.3 s; replays were slower with larger steps, BENCHMARKS.md).
 constexpr uint64_t kCatchUpCommitEvents = 1 << 17;
-constexpr uint64_t kIngestCommitEvents = kCatchUpCommitEvents;
+constexpr uint64_t kIngestCommitEvents = 1 << 18;
 
 namespace {
 
