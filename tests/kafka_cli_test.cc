@@ -2,9 +2,6 @@
 // skipped): the same events give the same invoices as the embedded log, rejected events
 // reach the dead-letter topic, and a projection killed with SIGKILL 20 times resumes
 // without counting anything twice. Broker: $TORI_KAFKA_BROKERS or 127.0.0.1:9092.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,14 +13,11 @@
 #include <random>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/run_command.h"
-
-extern char** environ;
 
 namespace {
 
@@ -38,14 +32,7 @@ std::string Brokers() {
 using ShRun = tori::testing::CommandResult;
 ShRun Sh(const std::string& command) { return tori::testing::RunCommand(command); }
 
-std::string ReadWithoutAsOf(const fs::path& path) {
-  std::ifstream in(path);
-  std::string line, out;
-  while (std::getline(in, line)) {
-    if (line.find("\"as_of\"") == std::string::npos) out += line + "\n";
-  }
-  return out;
-}
+using tori::testing::ReadWithoutAsOf;
 
 class KafkaCliTest : public ::testing::Test {
  protected:
@@ -105,20 +92,6 @@ TEST_F(KafkaCliTest, RejectedEventsReachTheDeadLetterTopic) {
   EXPECT_THAT(topic.out, HasSubstr(R"("reason":"UNKNOWN_REFERENCE","field":"contact_id")"));
 }
 
-pid_t Spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
 TEST_F(KafkaCliTest, AProjectionKilledTwentyTimesEndsWhereAnUninterruptedOneDoes) {
   // The issue's scale, 1 M events: long enough for kills inside the projection.
   const std::string file = Generate(1'000'000);
@@ -135,25 +108,12 @@ TEST_F(KafkaCliTest, AProjectionKilledTwentyTimesEndsWhereAnUninterruptedOneDoes
   const uint64_t seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   SCOPED_TRACE(fmt::format("seed {}, uninterrupted projection {} ms", seed, full_ms));
   std::mt19937_64 rng(seed);
-  const std::vector<std::string> project = {
-      TORI_BINARY, "project", "--data", (dir_ / "killed").string(), "--kafka", Brokers(),
-      "--kafka-topic", topic_};
   // Each run lives a twentieth to a fifth of a whole projection, about one commit
   // (every 131,072 events), so the runs resume from one another's commits.
-  std::uniform_int_distribution<int64_t> lifetime_ms(full_ms / 20, full_ms / 5);
-  int killed_running = 0;
-  for (int round = 0; round < 20; ++round) {
-    const pid_t pid = Spawn(project);
-    ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(lifetime_ms(rng)));
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == 0) {  // still running: kill it
-      ASSERT_EQ(::kill(pid, SIGKILL), 0);
-      ++killed_running;
-      ::waitpid(pid, &status, 0);
-    }
-  }
-  // Kills that found the projection already finished test nothing.
+  const int killed_running = tori::testing::StartAndKill(
+      {TORI_BINARY, "project", "--data", (dir_ / "killed").string(), "--kafka", Brokers(),
+       "--kafka-topic", topic_},
+      20, full_ms / 20, full_ms / 5, rng);
   EXPECT_GE(killed_running, 5);
   ShRun finish = Sh(Tori(fmt::format("project --data {} --kafka {} --kafka-topic {}", (dir_ / "killed").string(),
                                    Brokers(), topic_)));
