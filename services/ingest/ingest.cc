@@ -129,6 +129,30 @@ absl::StatusOr<std::optional<events::ContactState>> ContactBefore(Validator& val
   return std::nullopt;
 }
 
+// The state's commits that run beside the applying thread (ingest and replays), one at
+// a time: Start hands one over, Finish waits for it.
+class CommitThread {
+ public:
+  // `index_writes` runs on the commit thread (the sort or merge happens there); what
+  // its views point into must live in what it captures.
+  void Start(StateStore& state, std::function<std::vector<KeyValueView>()> index_writes,
+             std::vector<KeyValue> projection_writes, const LogPosition& applied) {
+    TORI_CHECK(!running());
+    running_ = std::async(std::launch::async, [&state, index_writes = std::move(index_writes),
+                                               projection_writes = std::move(projection_writes),
+                                               applied] {
+      return state.CommitBulk(
+          index_writes(),
+          std::vector<KeyValueView>(projection_writes.begin(), projection_writes.end()), applied);
+    });
+  }
+  bool running() const { return running_.valid(); }
+  absl::Status Finish() { return running_.get(); }  // only while running()
+
+ private:
+  std::future<absl::Status> running_;
+};
+
 // The entries of several sorted batches as one sorted list for a commit; where batches
 // write the same key (a contact corrected after it was recorded), the newest wins.
 std::vector<KeyValueView> MergeNewestWins(const std::vector<Validator::Batch>& batches) {
@@ -336,10 +360,10 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
   // Each commit sorts and writes on a third thread while the next batch is applied;
   // one at a time. Until it is done the validator reads its entries from memory; the
   // projector reads counters from the state only after it (TakeWrites).
-  std::future<absl::Status> committing;
+  CommitThread committing;
   auto finish_commit = [&]() -> absl::Status {
-    if (!committing.valid()) return absl::OkStatus();
-    const absl::Status status = committing.get();
+    if (!committing.running()) return absl::OkStatus();
+    const absl::Status status = committing.Finish();
     validator.ReleaseHandedBatch();
     return status;
   };
@@ -347,12 +371,8 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
     TORI_RETURN_IF_ERROR(finish_commit());
     std::shared_ptr<const Validator::HandedBatch> index_batch = validator.HandOver();
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-    committing = std::async(std::launch::async, [&state, index_batch, applied = position,
-                                                 projection_writes = std::move(projection_writes)] {
-      return state.CommitBulk(index_batch->SortedWrites(),
-                              std::vector<KeyValueView>(projection_writes.begin(), projection_writes.end()),
-                              applied);
-    });
+    committing.Start(state, [index_batch] { return index_batch->SortedWrites(); },
+                     std::move(projection_writes), position);
     return absl::OkStatus();
   };
   // Reading and decoding run on a second thread (the cursor lives longer than it).
@@ -508,11 +528,11 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   // validator answers from its batches (Pending); the projector reads stored
   // counters only after the step before is stored (TakeWrites). A crash leaves the
   // state behind the log, and the next run's CatchUp replays the difference.
-  std::future<absl::Status> committing;
+  CommitThread committing;
   size_t committing_batches = 0;
   auto finish_commit = [&]() -> absl::Status {
-    if (!committing.valid()) return absl::OkStatus();
-    TORI_RETURN_IF_ERROR(committing.get());
+    if (!committing.running()) return absl::OkStatus();
+    TORI_RETURN_IF_ERROR(committing.Finish());
     validator.Stored(committing_batches);
     return absl::OkStatus();
   };
@@ -525,13 +545,8 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
     committing_batches = batches.size();
     accepted_since_commit = 0;
-    committing = std::async(std::launch::async, [&state, batches = std::move(batches),
-                                                 applied = appended,
-                                                 projection_writes = std::move(projection_writes)] {
-      return state.CommitBulk(
-          MergeNewestWins(batches),
-          std::vector<KeyValueView>(projection_writes.begin(), projection_writes.end()), applied);
-    });
+    committing.Start(state, [batches = std::move(batches)] { return MergeNewestWins(batches); },
+                     std::move(projection_writes), appended);
     return absl::OkStatus();
   };
 
