@@ -1,5 +1,8 @@
 #include "events/base/identifiers.h"
 
+#include <random>
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace tori {
@@ -63,6 +66,25 @@ TEST(FindPersonalIdentityCode, FindsTemporaryCodes) {
   std::string code = "010594-999";
   code.push_back("0123456789ABCDEFHJKLMNPRSTUVWXY"[check_index]);
   EXPECT_TRUE(FindPersonalIdentityCode(code).has_value()) << code;
+}
+
+TEST(FindPersonalIdentityCode, FindsTheFirstCodeAnywhereInRandomText) {
+  // Texts of digits, century signs and letters with valid codes put in at random:
+  // the offset found is the first 11-character window that is a code by itself.
+  const std::string codes[] = {"131052-308T", "010594Y9032", "020304A9136", "311299+1236"};
+  const std::string alphabet = "0123456789-+AUYFx ";
+  std::mt19937 rng(20261123);
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const size_t length = rng() % 40;
+    for (size_t i = 0; i < length; ++i) text += alphabet[rng() % alphabet.size()];
+    if (rng() % 2 == 0) text.insert(rng() % (text.size() + 1), codes[rng() % 4]);
+    std::optional<size_t> first;
+    for (size_t i = 0; !first && i + 11 <= text.size(); ++i) {
+      if (FindPersonalIdentityCode(text.substr(i, 11)) == 0u) first = i;
+    }
+    EXPECT_EQ(FindPersonalIdentityCode(text), first) << "'" << text << "' round " << round;
+  }
 }
 
 TEST(FindPersonalIdentityCode, IgnoresLookAlikes) {

@@ -2,14 +2,17 @@
 // needs only the line rejects with the right code, field and rule.
 #include "events/codec/codec.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "fmt/format.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "simdjson.h"
 
 namespace tori {
 namespace {
@@ -43,6 +46,46 @@ TEST(Codec, EveryEventTypeRoundTripsCanonically) {
     events::Event decoded;
     ASSERT_TRUE(decoded.ParseFromString(event.SerializeAsString()));
     EXPECT_EQ(EventToJson(decoded), line);
+  }
+}
+
+TEST(Codec, FieldsParseAlikeInAnyOrder) {
+  // The reader looks fields up in the order lines usually list them, then anywhere:
+  // reversed and rotated lines must parse to the same events, and an unknown or
+  // repeated field must be found wherever it stands.
+  JsonEventParser parser;
+  simdjson::dom::parser dom;
+  for (const char* line : kCanonicalEvents) {
+    SCOPED_TRACE(line);
+    std::vector<std::string> fields;
+    const std::string text = line;
+    simdjson::dom::object parsed;
+    ASSERT_EQ(dom.parse(text).get_object().get(parsed), simdjson::SUCCESS);
+    for (auto field : parsed) {
+      fields.push_back(fmt::format("\"{}\":{}", field.key, simdjson::minify(field.value)));
+    }
+    auto object = [](const std::vector<std::string>& parts) {
+      return fmt::format("{{{}}}", fmt::join(parts, ","));
+    };
+    std::vector<std::string> reversed(fields.rbegin(), fields.rend());
+    std::vector<std::string> rotated = fields;
+    std::rotate(rotated.begin(), rotated.begin() + 4, rotated.end());
+    for (const auto& order : {reversed, rotated}) {
+      events::Event event;
+      auto rejection = parser.Parse(object(order), event);
+      ASSERT_FALSE(rejection.has_value()) << rejection->field << ": " << rejection->message;
+      EXPECT_EQ(EventToJson(event), line);
+      std::vector<std::string> unknown = order;
+      unknown.insert(unknown.begin() + 1, R"("ssn":"x")");
+      rejection = parser.Parse(object(unknown), event);
+      ASSERT_TRUE(rejection.has_value());
+      EXPECT_EQ(rejection->field, "ssn");
+      std::vector<std::string> repeated = order;
+      repeated.push_back(fields[3]);
+      rejection = parser.Parse(object(repeated), event);
+      ASSERT_TRUE(rejection.has_value());
+      EXPECT_THAT(rejection->message, HasSubstr("twice"));
+    }
   }
 }
 

@@ -42,8 +42,8 @@ bool ListSize(Reader& r, const dom::array& a, const std::string& path, size_t mi
 template <typename Enum>
 bool EnumField(Reader& r, dom::object obj, std::string_view path, std::string_view name,
                std::initializer_list<std::pair<std::string_view, Enum>> values, Enum* out) {
-  std::string text;
-  if (!r.String(obj, path, name, Text::kFree, &text)) return false;
+  std::string_view text;
+  if (!r.StringView(obj, path, name, Text::kFree, &text)) return false;
   for (const auto& [label, value] : values) {
     if (text == label) {
       *out = value;
@@ -540,11 +540,13 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
     impl_->padded.resize(line.size() + simdjson::SIMDJSON_PADDING, '\0');
     data = impl_->padded.data();
   }
-  if (!simdjson::validate_utf8(data, line.size())) {
-    return Rejection{RejectReason::kMalformed, "", "line is not valid UTF-8"};
-  }
   dom::element root;
   if (auto error = impl_->parser.parse(data, line.size(), false).get(root)) {
+    // The parser checks UTF-8 too, but may report another error first: checked again
+    // here, only for rejected lines, the message does not depend on which it found.
+    if (!simdjson::validate_utf8(data, line.size())) {
+      return Rejection{RejectReason::kMalformed, "", "line is not valid UTF-8"};
+    }
     return Rejection{RejectReason::kMalformed, "",
                      fmt::format("not a JSON value: {}", simdjson::error_message(error))};
   }

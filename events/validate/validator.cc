@@ -34,38 +34,45 @@ std::string Key(char kind, std::string_view id) {
   return key;
 }
 
-// The order that sorts `count` keys (`key(i)`) bytewise. It sorts the keys' first 24
-// bytes as big-endian words (zero-padded) in one array instead of following every key
-// to its bytes (measured: the sort was a sixth of a Kafka projection's CPU, most of it
-// cache misses); keys that share their first 24 bytes compare whole.
+// A key's first 24 bytes as big-endian words, zero-padded: comparing prefixes orders
+// keys as bytewise comparison does, except that equal prefixes need the whole keys.
+KeyPrefix PrefixOf(std::string_view k) {
+  KeyPrefix prefix;
+  for (size_t word = 0; word < 3; ++word) {
+    uint64_t bytes = 0;
+    if (k.size() > word * 8) {
+      std::memcpy(&bytes, k.data() + word * 8, std::min<size_t>(8, k.size() - word * 8));
+    }
+    prefix[word] = __builtin_bswap64(bytes);
+  }
+  return prefix;
+}
+
+int ComparePrefixes(const KeyPrefix& a, const KeyPrefix& b) {
+  for (size_t word = 0; word < 3; ++word) {
+    if (a[word] != b[word]) return a[word] < b[word] ? -1 : 1;
+  }
+  return 0;
+}
+
+// The order that sorts `count` keys (`key(i)`) bytewise, with each key's prefix. It
+// sorts the prefixes in one array instead of following every key to its bytes
+// (measured: the sort was a sixth of a Kafka projection's CPU, most of it cache
+// misses); keys that share their first 24 bytes compare whole.
+struct SortItem {
+  KeyPrefix prefix;
+  uint32_t index;
+};
 template <typename KeyOf>
-std::vector<uint32_t> KeyOrder(size_t count, const KeyOf& key) {
-  struct SortItem {
-    std::array<uint64_t, 3> prefix;
-    uint32_t index;
-  };
+std::vector<SortItem> SortedByKey(size_t count, const KeyOf& key) {
   TORI_CHECK(count <= UINT32_MAX);
   std::vector<SortItem> items(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    const std::string_view k = key(i);
-    for (size_t word = 0; word < 3; ++word) {
-      uint64_t bytes = 0;
-      if (k.size() > word * 8) {
-        std::memcpy(&bytes, k.data() + word * 8, std::min<size_t>(8, k.size() - word * 8));
-      }
-      items[i].prefix[word] = __builtin_bswap64(bytes);
-    }
-    items[i].index = i;
-  }
+  for (uint32_t i = 0; i < count; ++i) items[i] = {PrefixOf(key(i)), i};
   std::sort(items.begin(), items.end(), [&key](const SortItem& a, const SortItem& b) {
-    for (size_t word = 0; word < 3; ++word) {
-      if (a.prefix[word] != b.prefix[word]) return a.prefix[word] < b.prefix[word];
-    }
-    return key(a.index) < key(b.index);
+    const int order = ComparePrefixes(a.prefix, b.prefix);
+    return order != 0 ? order < 0 : key(a.index) < key(b.index);
   });
-  std::vector<uint32_t> order(count);
-  for (size_t i = 0; i < count; ++i) order[i] = items[i].index;
-  return order;
+  return items;
 }
 
 }  // namespace
@@ -125,57 +132,77 @@ absl::StatusOr<std::vector<std::optional<std::string>>> IndexLookup::MultiGet(
   return values;
 }
 
-std::vector<std::string> Validator::PrefetchKeys(const std::vector<const events::Event*>& batch) {
+Validator::BatchKeys Validator::PrefetchKeys(const std::vector<const events::Event*>& batch) {
+  TORI_CHECK(batch.size() * 2 < kNoKey);
   std::vector<std::string> keys;
+  std::vector<uint32_t> event_of_key;
   keys.reserve(batch.size() * 2);
-  for (const events::Event* event : batch) {
-    keys.push_back(Key(kEventKey, event->event_id()));
-    switch (event->payload_case()) {
+  event_of_key.reserve(batch.size() * 2);
+  for (uint32_t e = 0; e < batch.size(); ++e) {
+    const events::Event& event = *batch[e];
+    keys.push_back(Key(kEventKey, event.event_id()));
+    event_of_key.push_back(e);
+    const std::string* entity = nullptr;
+    char kind = kContactKey;
+    switch (event.payload_case()) {
       case events::Event::kContactRecorded:
-        keys.push_back(Key(kContactKey, event->contact_recorded().contact_id()));
+        entity = &event.contact_recorded().contact_id();
         break;
       case events::Event::kContactCorrected:
-        keys.push_back(Key(kContactKey, event->contact_corrected().contact_id()));
+        entity = &event.contact_corrected().contact_id();
         break;
       case events::Event::kContactVoided:
-        keys.push_back(Key(kContactKey, event->contact_voided().contact_id()));
+        entity = &event.contact_voided().contact_id();
         break;
       case events::Event::kCostPosted:
-        keys.push_back(Key(kCostKey, event->cost_posted().cost_id()));
+        entity = &event.cost_posted().cost_id();
+        kind = kCostKey;
         break;
       case events::Event::kRoomBooked:
-        keys.push_back(Key(kBookingKey, event->room_booked().booking_id()));
+        entity = &event.room_booked().booking_id();
+        kind = kBookingKey;
         break;
       default:
         break;  // reference data is rare and cached
     }
+    if (entity != nullptr) {
+      keys.push_back(Key(kind, *entity));
+      event_of_key.push_back(e);
+    }
   }
-  std::vector<std::string> sorted;
-  sorted.reserve(keys.size());
+  BatchKeys out;
+  out.sorted.reserve(keys.size());
+  out.prefixes.reserve(keys.size());
+  out.of_event.assign(batch.size(), {kNoKey, kNoKey});
   auto key = [&keys](size_t i) -> std::string_view { return keys[i]; };
-  for (uint32_t i : KeyOrder(keys.size(), key)) {
-    if (sorted.empty() || sorted.back() != keys[i]) sorted.push_back(std::move(keys[i]));
+  for (const SortItem& item : SortedByKey(keys.size(), key)) {
+    const uint32_t i = item.index;
+    if (out.sorted.empty() || out.sorted.back() != keys[i]) {
+      out.sorted.push_back(std::move(keys[i]));
+      out.prefixes.push_back(item.prefix);
+    }
+    std::array<uint32_t, 2>& slots = out.of_event[event_of_key[i]];
+    slots[slots[0] == kNoKey ? 0 : 1] = static_cast<uint32_t>(out.sorted.size() - 1);
   }
-  return sorted;
+  return out;
 }
 
-absl::Status Validator::Prefetch(std::vector<std::string> keys) {
-  TORI_ASSIGN_OR_RETURN(ReadAheadEntries entries,
-                        ReadAhead(lookup_, std::move(keys), stored_batches()));
-  return Prefetch(std::move(entries));
-}
-
-absl::StatusOr<Validator::ReadAheadEntries> Validator::ReadAhead(
-    IndexLookup& lookup, std::vector<std::string> sorted_keys, uint64_t stored_batches) {
+absl::StatusOr<Validator::ReadAheadEntries> Validator::ReadAhead(IndexLookup& lookup,
+                                                                 BatchKeys keys,
+                                                                 uint64_t stored_batches) {
   ReadAheadEntries entries;
   entries.stored_batches = stored_batches;  // noted before reading: the read sees them
-  TORI_ASSIGN_OR_RETURN(entries.values, lookup.MultiGet(sorted_keys));
-  TORI_CHECK(entries.values.size() == sorted_keys.size());
-  entries.keys = std::move(sorted_keys);
+  TORI_ASSIGN_OR_RETURN(entries.values, lookup.MultiGet(keys.sorted));
+  TORI_CHECK(entries.values.size() == keys.sorted.size());
+  entries.keys = std::move(keys);
   return entries;
 }
 
 void Validator::Pending(std::vector<IndexWrite> writes) {
+  std::vector<KeyPrefix> prefixes;
+  prefixes.reserve(writes.size());
+  for (const IndexWrite& write : writes) prefixes.push_back(PrefixOf(write.first));
+  recent_prefixes_.push_back(std::move(prefixes));
   recent_batches_.push_back(std::make_shared<const std::vector<IndexWrite>>(std::move(writes)));
 }
 
@@ -208,49 +235,62 @@ const std::string* Validator::FindPending(const std::string& key) const {
 
 absl::Status Validator::Prefetch(ReadAheadEntries entries) {
   // One prefetch per batch: what Check reads must be at least as new as the store.
-  TORI_CHECK(prefetched_keys_.empty() && batch_extra_.empty());
+  TORI_CHECK(prefetched_keys_.sorted.empty() && batch_extra_.empty());
   // Batches the read did not see, oldest first (so the newest value wins): both
   // sides are sorted, a merge finds the keys they share.
   TORI_CHECK(entries.stored_batches >= recent_first_);
   // Later read-aheads read later, so they see at least what this one saw.
   while (recent_first_ < entries.stored_batches) {
     recent_batches_.pop_front();
+    recent_prefixes_.pop_front();
     ++recent_first_;
   }
-  std::vector<std::string>& keys = entries.keys;
+  std::vector<std::string>& keys = entries.keys.sorted;
+  const std::vector<KeyPrefix>& key_prefixes = entries.keys.prefixes;
+  TORI_CHECK(key_prefixes.size() == keys.size());
   std::vector<std::optional<std::string>>& values = entries.values;
   for (size_t b = 0; b < recent_batches_.size(); ++b) {
     const std::vector<IndexWrite>& writes = *recent_batches_[b];
+    const std::vector<KeyPrefix>& write_prefixes = recent_prefixes_[b];
+    // By prefixes first: whole keys are compared only when those are equal (perf:
+    // comparing the keys themselves, scattered in memory, was a thirtieth of an
+    // ingest's CPU).
     for (size_t k = 0, w = 0; k < keys.size() && w < writes.size();) {
-      const int order = keys[k].compare(writes[w].first);
+      int order = ComparePrefixes(key_prefixes[k], write_prefixes[w]);
+      if (order == 0) order = keys[k].compare(writes[w].first);
       if (order == 0) values[k] = writes[w].second;
       if (order <= 0) ++k;
       if (order >= 0) ++w;
     }
   }
-  prefetched_keys_ = std::move(keys);
-  prefetched_entries_.resize(prefetched_keys_.size());
-  prefetched_index_.reserve(prefetched_keys_.size());
-  for (size_t i = 0; i < prefetched_keys_.size(); ++i) {
+  prefetched_entries_.resize(keys.size());
+  prefetched_keys_ = std::move(entries.keys);
+  for (size_t i = 0; i < prefetched_entries_.size(); ++i) {
     prefetched_entries_[i] = BatchEntry{std::move(values[i]), false};
-    prefetched_index_.emplace(prefetched_keys_[i], i);
   }
   return absl::OkStatus();
 }
 
+void Validator::AtEvent(size_t i) {
+  TORI_CHECK(i < prefetched_keys_.of_event.size());
+  event_slots_ = prefetched_keys_.of_event[i];
+}
+
+void Validator::IndexPrefetched() {
+  const std::vector<std::string>& keys = prefetched_keys_.sorted;
+  prefetched_index_.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) prefetched_index_.emplace(keys[i], i);
+}
+
 Validator::BatchEntry* Validator::FindInPrefetched(const std::string& key) {
-  if (prefetched_index_.empty()) return nullptr;  // replays: spare the hash
-  // Check reads an event's keys and then writes them: the last two found answer
-  // without hashing again (perf: this lookup was a fifteenth of an ingest's CPU).
-  for (size_t slot : last_found_) {
-    if (slot < prefetched_keys_.size() && prefetched_keys_[slot] == key) {
-      return &prefetched_entries_[slot];
-    }
+  const std::vector<std::string>& keys = prefetched_keys_.sorted;
+  if (keys.empty()) return nullptr;  // replays: spare the hash
+  for (uint32_t slot : event_slots_) {
+    if (slot != kNoKey && keys[slot] == key) return &prefetched_entries_[slot];
   }
+  if (prefetched_index_.empty()) IndexPrefetched();
   auto it = prefetched_index_.find(absl::string_view(key));
   if (it == prefetched_index_.end()) return nullptr;
-  last_found_[1] = last_found_[0];
-  last_found_[0] = it->second;
   return &prefetched_entries_[it->second];
 }
 
@@ -299,19 +339,23 @@ std::vector<IndexWrite> Validator::TakeWrites() {
   }
   std::sort(extra.begin(), extra.end(),
             [](const IndexWrite& a, const IndexWrite& b) { return a.first < b.first; });
-  writes.reserve(prefetched_keys_.size() + extra.size());
+  std::vector<std::string>& keys = prefetched_keys_.sorted;
+  writes.reserve(keys.size() + extra.size());
   auto next_extra = extra.begin();
-  for (size_t i = 0; i < prefetched_keys_.size(); ++i) {
+  for (size_t i = 0; i < keys.size(); ++i) {
     if (!prefetched_entries_[i].written) continue;
-    for (; next_extra != extra.end() && next_extra->first < prefetched_keys_[i]; ++next_extra) {
+    for (; next_extra != extra.end() && next_extra->first < keys[i]; ++next_extra) {
       writes.push_back(std::move(*next_extra));
     }
-    writes.emplace_back(std::move(prefetched_keys_[i]), std::move(*prefetched_entries_[i].value));
+    writes.emplace_back(std::move(keys[i]), std::move(*prefetched_entries_[i].value));
   }
   for (; next_extra != extra.end(); ++next_extra) writes.push_back(std::move(*next_extra));
   prefetched_index_.clear();
-  prefetched_keys_.clear();
+  keys.clear();
+  prefetched_keys_.prefixes.clear();
+  prefetched_keys_.of_event.clear();
   prefetched_entries_.clear();
+  event_slots_ = {kNoKey, kNoKey};
   // Sized for a batch like this one: growing step by step rehashes every entry
   // several times (measured: a tenth of a replay's time).
   const size_t batch_extra_entries = batch_extra_.size();
@@ -321,7 +365,7 @@ std::vector<IndexWrite> Validator::TakeWrites() {
 }
 
 std::shared_ptr<const Validator::HandedBatch> Validator::HandOver() {
-  TORI_CHECK(prefetched_keys_.empty());  // replays do not prefetch
+  TORI_CHECK(prefetched_keys_.sorted.empty());  // replays do not prefetch
   auto handed = std::make_shared<HandedBatch>();
   const size_t batch_extra_entries = batch_extra_.size();
   handed->entries = std::move(batch_extra_);
@@ -343,8 +387,9 @@ std::vector<std::pair<std::string_view, std::string_view>> Validator::HandedBatc
   for (const auto& [key, value] : event_writes) writes.emplace_back(key, value);
   std::vector<std::pair<std::string_view, std::string_view>> sorted;
   sorted.reserve(writes.size());
-  for (uint32_t i : KeyOrder(writes.size(), [&writes](size_t i) { return writes[i].first; })) {
-    sorted.push_back(writes[i]);
+  for (const SortItem& item :
+       SortedByKey(writes.size(), [&writes](size_t i) { return writes[i].first; })) {
+    sorted.push_back(writes[item.index]);
   }
   return sorted;
 }
@@ -549,7 +594,10 @@ absl::Status Validator::RecordEntities(const events::Event& event) {
       break;
     case events::Event::kContactRecorded: {
       const auto& e = event.contact_recorded();
-      events::ContactState state;
+      // One object reused: each new one allocated its three strings (perf: replays);
+      // Clear keeps their memory.
+      events::ContactState& state = contact_scratch_;
+      state.Clear();
       state.set_service_point_id(e.service_point_id());
       state.set_agency_id(e.agency_id());
       state.set_service_code(e.service_code());

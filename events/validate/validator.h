@@ -43,6 +43,9 @@ class IndexLookup {
 };
 
 using IndexWrite = std::pair<std::string, std::string>;
+// A key's first 24 bytes as three big-endian words (zero-padded), to order keys
+// without following each to its bytes.
+using KeyPrefix = std::array<uint64_t, 3>;
 
 // `state` with `changes` applied (the fields a correction may change).
 void ApplyCorrection(const events::ContactChanges& changes, events::ContactState& state);
@@ -75,25 +78,36 @@ class Validator {
   absl::Status RecordEntities(const events::Event& event);
 
   // Optional, for speed: the index keys Check will read for `batch`, sorted and
-  // distinct (a pure function: callers may compute it on another thread), and
-  // Prefetch, which looks them all up at once so Check reads them from memory.
+  // distinct, with each event's own keys located among them (a pure function: callers
+  // may compute it on another thread); ReadAhead looks them all up at once, and
+  // Prefetch hands the result to Check, which then reads them from memory.
   // Prefetched entries are valid until the next TakeWrites().
-  static std::vector<std::string> PrefetchKeys(const std::vector<const events::Event*>& batch);
-  absl::Status Prefetch(std::vector<std::string> sorted_keys);
+  static constexpr uint32_t kNoKey = UINT32_MAX;
+  struct BatchKeys {
+    std::vector<std::string> sorted;
+    std::vector<KeyPrefix> prefixes;  // of sorted
+    // Per event of `batch`: where its keys are in `sorted` (kNoKey if it has fewer).
+    std::vector<std::array<uint32_t, 2>> of_event;
+  };
+  static BatchKeys PrefetchKeys(const std::vector<const events::Event*>& batch);
 
-  // The same lookup done ahead, on another thread, while earlier batches still commit:
+  // The lookup, done ahead on another thread while earlier batches still commit:
   // ReadAhead reads the store only (thread-safe) and notes how many batches the store
   // held (Stored()) before it read; Prefetch then brings the entries up to date with
   // the batches the read did not see.
   struct ReadAheadEntries {
-    std::vector<std::string> keys;  // sorted, distinct
-    std::vector<std::optional<std::string>> values;
+    BatchKeys keys;
+    std::vector<std::optional<std::string>> values;  // of keys.sorted
     uint64_t stored_batches = 0;
   };
-  static absl::StatusOr<ReadAheadEntries> ReadAhead(IndexLookup& lookup,
-                                                    std::vector<std::string> sorted_keys,
+  static absl::StatusOr<ReadAheadEntries> ReadAhead(IndexLookup& lookup, BatchKeys keys,
                                                     uint64_t stored_batches);
   absl::Status Prefetch(ReadAheadEntries entries);
+  // Optional, for speed: the checks that follow are of event `i` of the prefetched
+  // batch, so its entries are found by position instead of by hashing the key (perf:
+  // the hash lookups were a tenth of an ingest's CPU). Lookups of other keys still
+  // find every prefetched entry.
+  void AtEvent(size_t i);
 
   // The entries recorded since the last call (the last value of each key, sorted by
   // key); the caller commits them. Ends the batch.
@@ -138,13 +152,15 @@ class Validator {
     bool written = false;
   };
   BatchEntry* FindInPrefetched(const std::string& key);
+  void IndexPrefetched();
   BatchEntry* FindInBatch(const std::string& key);
   // The newest value of `key` in the batches pending, if one writes it.
   const std::string* FindPending(const std::string& key) const;
-  std::vector<std::string> prefetched_keys_;  // sorted
-  std::vector<BatchEntry> prefetched_entries_;
+  BatchKeys prefetched_keys_;
+  std::vector<BatchEntry> prefetched_entries_;  // of prefetched_keys_.sorted
+  std::array<uint32_t, 2> event_slots_ = {kNoKey, kNoKey};  // see AtEvent
+  // Built on the first lookup that AtEvent's slots do not answer.
   absl::flat_hash_map<absl::string_view, size_t> prefetched_index_;
-  std::array<size_t, 2> last_found_ = {SIZE_MAX, SIZE_MAX};  // newest first
   absl::flat_hash_map<std::string, BatchEntry> batch_extra_;
   std::vector<IndexWrite> event_writes_;  // by Record: event_id entries of replayed events
   std::shared_ptr<const HandedBatch> handed_;  // see HandOver
@@ -152,8 +168,10 @@ class Validator {
   // oldest first: batch number `recent_first_` and on. Prefetch drops those stored
   // before its read-ahead read.
   std::deque<Batch> recent_batches_;
+  std::deque<std::vector<KeyPrefix>> recent_prefixes_;  // of each recent batch's keys
   uint64_t recent_first_ = 0;
   std::atomic<uint64_t> stored_batches_ = 0;
+  events::ContactState contact_scratch_;  // see RecordEntities
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
 };

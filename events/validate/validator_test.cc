@@ -218,9 +218,84 @@ TEST_F(ValidatorTest, PendingBatchesAnswerUntilTheStoreHoldsThem) {
   validator_.Stored(1);
   ASSERT_EQ(validator_.PendingBatches().size(), 1u);
   ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  validator_.AtEvent(0);
   EXPECT_EQ(check(again), Verdict::kDuplicate);
+  validator_.AtEvent(1);
   EXPECT_EQ(check(voided), Verdict::kAccept) << rejection_.message;
   EXPECT_EQ(validator_.FindContact("c1")->value().agency_id(), "espoo");
+}
+
+TEST_F(ValidatorTest, AReadAheadFindsPendingKeysThatShareLongPrefixes) {
+  // Prefetch lays pending batches over a read-ahead comparing 24-byte key prefixes
+  // first: ids that share them, or end inside them, must still match exactly.
+  SetUpPoint();
+  const std::vector<std::string> ids = {std::string(30, 'c') + "0", std::string(30, 'c') + "2",
+                                        std::string(23, 'c'), std::string(24, 'c'), "c"};
+  std::vector<events::Event> recorded(ids.size()), voided(ids.size() + 1);
+  std::vector<const events::Event*> batch;
+  for (size_t i = 0; i <= ids.size(); ++i) {
+    const std::string id = i < ids.size() ? ids[i] : std::string(30, 'c') + "1";
+    if (i < ids.size()) {
+      ASSERT_FALSE(parser_.Parse(Contact(fmt::format("e{}", i), id), recorded[i]));
+    }
+    ASSERT_FALSE(parser_.Parse(fmt::format(R"({{"event_id":"v{}","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"{}","reason":"test"}})", i, id), voided[i]));
+    batch.push_back(&voided[i]);
+  }
+  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys(batch),
+                                    validator_.stored_batches());
+  ASSERT_TRUE(ahead.ok());
+  for (const auto& event : recorded) {
+    ASSERT_EQ(*validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_),
+              Verdict::kAccept);
+  }
+  validator_.Pending(validator_.TakeWrites());
+  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  for (size_t i = 0; i < voided.size(); ++i) {
+    validator_.AtEvent(i);
+    const auto verdict =
+        validator_.Check(voided[i], Validator::ContentHash(voided[i].SerializeAsString()), rejection_);
+    ASSERT_TRUE(verdict.ok());
+    if (i < ids.size()) {
+      EXPECT_EQ(*verdict, Verdict::kAccept) << ids[i] << ": " << rejection_.message;
+    } else {
+      EXPECT_EQ(*verdict, Verdict::kReject);  // never recorded: the prefix is no match
+      EXPECT_EQ(rejection_.reason, RejectReason::kUnknownReference);
+    }
+  }
+}
+
+TEST_F(ValidatorTest, APrefetchedEntryIsFoundByPositionAndByKey) {
+  // Ingest names the event it checks (AtEvent) so that its entries are found by
+  // position; a lookup of another event's key must still find that key's entry.
+  SetUpPoint();
+  events::Event first, second, reused_id;
+  ASSERT_FALSE(parser_.Parse(Contact("e5", "c5"), first));
+  ASSERT_FALSE(parser_.Parse(Contact("e6", "c6"), second));
+  ASSERT_FALSE(parser_.Parse(Contact("e5", "c7"), reused_id));
+  auto check = [&](const events::Event& event) {
+    return *validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
+  };
+  const Validator::BatchKeys keys = Validator::PrefetchKeys({&first, &second});
+  ASSERT_EQ(keys.sorted.size(), 4u);
+  for (size_t e = 0; e < 2; ++e) {
+    const std::string id = e == 0 ? "5" : "6";
+    std::vector<std::string> own = {keys.sorted[keys.of_event[e][0]],
+                                    keys.sorted[keys.of_event[e][1]]};
+    std::sort(own.begin(), own.end());
+    EXPECT_EQ(own, (std::vector<std::string>{"Cc" + id, "Ee" + id})) << e;
+  }
+  auto ahead = Validator::ReadAhead(index_, keys, validator_.stored_batches());
+  ASSERT_TRUE(ahead.ok());
+  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  validator_.AtEvent(0);
+  ASSERT_EQ(check(first), Verdict::kAccept) << rejection_.message;
+  validator_.AtEvent(1);
+  EXPECT_EQ(check(reused_id), Verdict::kReject);  // e5 is first's, found by its key
+  EXPECT_EQ(rejection_.field, "event_id");
+  ASSERT_EQ(check(second), Verdict::kAccept) << rejection_.message;
+  std::vector<IndexWrite> writes = validator_.TakeWrites();
+  ASSERT_EQ(writes.size(), 4u);  // each entry once, in key order
+  for (size_t i = 1; i < writes.size(); ++i) EXPECT_LT(writes[i - 1].first, writes[i].first);
 }
 
 TEST_F(ValidatorTest, AReplayReadsTheBatchThatIsStillCommitting) {
@@ -272,9 +347,19 @@ TEST_F(ValidatorTest, AHandedBatchSortsItsWritesInByteOrder) {
   events.back() = events.front();
   std::vector<const events::Event*> batch;
   for (const auto& event : events) batch.push_back(&event);
-  const std::vector<std::string> keys = Validator::PrefetchKeys(batch);
+  const Validator::BatchKeys batch_keys = Validator::PrefetchKeys(batch);
+  const std::vector<std::string>& keys = batch_keys.sorted;
   ASSERT_EQ(keys.size(), 2 * ids.size());
   for (size_t i = 1; i < keys.size(); ++i) EXPECT_LT(keys[i - 1], keys[i]) << i;
+  // Each event knows where its keys went; the repeated event shares the first's.
+  ASSERT_EQ(batch_keys.of_event.size(), events.size());
+  for (size_t e = 0; e < ids.size(); ++e) {
+    std::vector<std::string> own = {keys[batch_keys.of_event[e][0]],
+                                    keys[batch_keys.of_event[e][1]]};
+    std::sort(own.begin(), own.end());
+    EXPECT_EQ(own, (std::vector<std::string>{"C" + ids[e], fmt::format("Ee{}", e)})) << e;
+  }
+  EXPECT_EQ(batch_keys.of_event.back(), batch_keys.of_event.front());
 }
 
 }  // namespace

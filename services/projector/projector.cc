@@ -89,18 +89,19 @@ std::string_view Projector::Quarter(int64_t unix_ns) {
   return cached_quarter_;
 }
 
+uint32_t Projector::PartId(std::string_view part) {
+  auto [it, added] = part_ids_.try_emplace(absl::string_view(part.data(), part.size()),
+                                           static_cast<uint32_t>(parts_.size()));
+  if (added) parts_.emplace_back(part);
+  return it->second;
+}
+
 void Projector::AddContact(std::string_view point, std::string_view agency,
                            std::string_view service_code, events::HandledBy handled_by,
                            int64_t duration_s, int64_t occurred_at_unix_ns, int sign) {
-  // The key is built in a reused buffer; a string is made only for a new key.
-  key_scratch_.assign(1, projection::kContacts);
-  for (std::string_view part : {point, Quarter(occurred_at_unix_ns), agency, service_code}) {
-    key_scratch_.push_back('\0');
-    key_scratch_.append(part);
-  }
-  auto it = count_deltas_.find(absl::string_view(key_scratch_));
-  if (it == count_deltas_.end()) it = count_deltas_.emplace(key_scratch_, ContactCounts{}).first;
-  ContactCounts& delta = it->second;
+  const CountsKey key = {PartId(point), PartId(Quarter(occurred_at_unix_ns)), PartId(agency),
+                         PartId(service_code)};
+  ContactCounts& delta = count_deltas_[key];
   const bool advisor = handled_by == events::HANDLED_BY_SHARED_ADVISOR;
   delta.contacts += sign;
   delta.advisor_contacts += advisor ? sign : 0;
@@ -191,45 +192,54 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   for (auto& [key, value] : records_) writes.emplace_back(key, std::move(value));
 
   // Counters: the stored values come from the cache, or are read at once, then added.
-  std::vector<std::string> keys;
-  keys.reserve(count_deltas_.size() + minute_deltas_.size());
-  for (const auto& entry : count_deltas_) keys.push_back(entry.first);
-  for (const auto& entry : minute_deltas_) keys.push_back(entry.first);
-  std::sort(keys.begin(), keys.end());
-  if (counter_cache_.size() + keys.size() > kCounterCacheEntriesMax) counter_cache_.clear();
+  struct Counter {
+    std::string key;
+    ContactCounts counts;  // kContacts
+    int64_t minutes = 0;   // kBookings
+  };
+  std::vector<Counter> counters;
+  counters.reserve(count_deltas_.size() + minute_deltas_.size());
+  for (const auto& [ids, delta] : count_deltas_) {
+    counters.push_back({projection::Key(projection::kContacts, {parts_[ids[0]], parts_[ids[1]],
+                                                                parts_[ids[2]], parts_[ids[3]]}),
+                        delta});
+  }
+  for (const auto& [key, minutes] : minute_deltas_) counters.push_back({key, {}, minutes});
+  std::sort(counters.begin(), counters.end(),
+            [](const Counter& a, const Counter& b) { return a.key < b.key; });
+  if (counter_cache_.size() + counters.size() > kCounterCacheEntriesMax) counter_cache_.clear();
   std::vector<std::string> missing;
-  for (const auto& key : keys) {
-    if (!counter_cache_.contains(key)) missing.push_back(key);
+  for (const Counter& counter : counters) {
+    if (!counter_cache_.contains(counter.key)) missing.push_back(counter.key);
   }
   TORI_ASSIGN_OR_RETURN(auto read, state.MultiGetProjection(missing));
-  std::vector<std::optional<std::string>> stored(keys.size());
-  for (size_t i = 0, m = 0; i < keys.size(); ++i) {
-    if (m < missing.size() && missing[m] == keys[i]) {
-      stored[i] = std::move(read[m++]);
+  for (size_t i = 0, m = 0; i < counters.size(); ++i) {
+    Counter& counter = counters[i];
+    std::optional<std::string> stored;
+    if (m < missing.size() && missing[m] == counter.key) {
+      stored = std::move(read[m++]);
     } else {
-      stored[i] = counter_cache_.at(keys[i]);
+      stored = counter_cache_.at(counter.key);
     }
-  }
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (keys[i][0] == projection::kContacts) {
-      ContactCounts counts = stored[i] ? projection::DecodeCounts(*stored[i]) : ContactCounts{};
-      const ContactCounts& delta = count_deltas_.at(keys[i]);
-      counts.contacts += delta.contacts;
-      counts.advisor_contacts += delta.advisor_contacts;
-      counts.advisor_time_s += delta.advisor_time_s;
+    if (counter.key[0] == projection::kContacts) {
+      ContactCounts counts = stored ? projection::DecodeCounts(*stored) : ContactCounts{};
+      counts.contacts += counter.counts.contacts;
+      counts.advisor_contacts += counter.counts.advisor_contacts;
+      counts.advisor_time_s += counter.counts.advisor_time_s;
       // A contact can only be taken back after it was counted.
       TORI_CHECK(counts.contacts >= 0 && counts.advisor_contacts >= 0 && counts.advisor_time_s >= 0);
-      writes.emplace_back(keys[i], projection::EncodeCounts(counts));
+      writes.emplace_back(counter.key, projection::EncodeCounts(counts));
     } else {
-      const int64_t minutes = (stored[i] ? projection::DecodeInt(*stored[i]) : 0) +
-                              minute_deltas_.at(keys[i]);
-      writes.emplace_back(keys[i], projection::EncodeInt(minutes));
+      const int64_t minutes = (stored ? projection::DecodeInt(*stored) : 0) + counter.minutes;
+      writes.emplace_back(counter.key, projection::EncodeInt(minutes));
     }
     // The caller commits these writes before the next batch, or gives up the projector.
-    counter_cache_.insert_or_assign(std::move(keys[i]), writes.back().second);
+    counter_cache_.insert_or_assign(std::move(counter.key), writes.back().second);
   }
   records_.clear();
   count_deltas_.clear();
+  part_ids_.clear();  // bounded by the parts of one step's counters
+  parts_.clear();
   minute_deltas_.clear();
   return writes;
 }

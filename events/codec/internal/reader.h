@@ -32,7 +32,10 @@ class Reader {
   // Records the first failure only; returns false so callers can `return r.Fail(...)`.
   bool Fail(RejectReason reason, std::string field, std::string message);
   const std::optional<Rejection>& failure() const { return failure_; }
-  void Reset() { failure_.reset(); }
+  void Reset() {
+    failure_.reset();
+    checked_object_.reset();  // a new document reuses the positions
+  }
 
   static std::string Path(std::string_view parent, std::string_view name);
   static std::string Index(std::string_view parent, size_t i);
@@ -47,6 +50,9 @@ class Reader {
   bool StringValue(dom::element el, const std::string& path, Text kind, std::string* out);
   bool String(dom::object obj, std::string_view path, std::string_view name, Text kind,
               std::string* out);
+  // The same without a copy: `out` views the parsed document.
+  bool StringView(dom::object obj, std::string_view path, std::string_view name, Text kind,
+                  std::string_view* out);
   // Optional string: `present` says whether it was there.
   bool OptionalString(dom::object obj, std::string_view path, std::string_view name,
                       Text kind, std::string* out, bool* present);
@@ -71,7 +77,17 @@ class Reader {
   bool CheckText(std::string_view value, const std::string& path, Text kind);
 
  private:
+  // Field's work: false (with SCHEMA when required) if absent or null.
+  bool FindField(dom::object obj, std::string_view path, std::string_view name, bool required,
+                 dom::element* out);
+  template <typename MakePath>
+  bool CheckTextAt(std::string_view value, const MakePath& path, Text kind);
+
   std::optional<Rejection> failure_;
+  // The object CheckFields last accepted, and the field after the last one found in
+  // it (see FindField).
+  std::optional<dom::object::iterator> checked_object_;
+  dom::object::iterator cursor_;
 };
 
 }  // namespace tori::codec_internal
