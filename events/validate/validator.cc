@@ -26,33 +26,18 @@ constexpr char kVersionKey = 'V';    // agreement_id \0 version -> ""
 
 constexpr absl::Duration kFutureSlack = absl::Hours(24);
 
+// The kinds of key PrefetchKeys reads ahead: event ids and the ids events create or
+// change. Reference data is rare and cached (reference_cache_).
+bool IsPrefetchedKind(char kind) {
+  return kind == kEventKey || kind == kContactKey || kind == kCostKey || kind == kBookingKey;
+}
+
 std::string Key(char kind, std::string_view id) {
   std::string key;
   key.reserve(1 + id.size());
   key.push_back(kind);
   key.append(id);
   return key;
-}
-
-// A key's first 24 bytes as big-endian words, zero-padded: comparing prefixes orders
-// keys as bytewise comparison does, except that equal prefixes need the whole keys.
-KeyPrefix PrefixOf(std::string_view k) {
-  KeyPrefix prefix;
-  for (size_t word = 0; word < 3; ++word) {
-    uint64_t bytes = 0;
-    if (k.size() > word * 8) {
-      std::memcpy(&bytes, k.data() + word * 8, std::min<size_t>(8, k.size() - word * 8));
-    }
-    prefix[word] = __builtin_bswap64(bytes);
-  }
-  return prefix;
-}
-
-int ComparePrefixes(const KeyPrefix& a, const KeyPrefix& b) {
-  for (size_t word = 0; word < 3; ++word) {
-    if (a[word] != b[word]) return a[word] < b[word] ? -1 : 1;
-  }
-  return 0;
 }
 
 // The order that sorts `count` keys (`key(i)`) bytewise, with each key's prefix. It
@@ -76,6 +61,18 @@ std::vector<SortItem> SortedByKey(size_t count, const KeyOf& key) {
 }
 
 }  // namespace
+
+KeyPrefix PrefixOf(std::string_view key) {
+  KeyPrefix prefix;
+  for (size_t word = 0; word < 3; ++word) {
+    uint64_t bytes = 0;
+    if (key.size() > word * 8) {
+      std::memcpy(&bytes, key.data() + word * 8, std::min<size_t>(8, key.size() - word * 8));
+    }
+    prefix[word] = __builtin_bswap64(bytes);
+  }
+  return prefix;
+}
 
 void ApplyCorrection(const events::ContactChanges& changes, events::ContactState& state) {
   if (changes.has_agency_id()) state.set_agency_id(changes.agency_id());
@@ -163,7 +160,7 @@ Validator::BatchKeys Validator::PrefetchKeys(const std::vector<const events::Eve
         kind = kBookingKey;
         break;
       default:
-        break;  // reference data is rare and cached
+        break;  // reference data: see IsPrefetchedKind
     }
     if (entity != nullptr) {
       keys.push_back(Key(kind, *entity));
@@ -177,7 +174,8 @@ Validator::BatchKeys Validator::PrefetchKeys(const std::vector<const events::Eve
   auto key = [&keys](size_t i) -> std::string_view { return keys[i]; };
   for (const SortItem& item : SortedByKey(keys.size(), key)) {
     const uint32_t i = item.index;
-    if (out.sorted.empty() || out.sorted.back() != keys[i]) {
+    if (out.sorted.empty() ||
+        CompareKeys(out.prefixes.back(), out.sorted.back(), item.prefix, keys[i]) != 0) {
       out.sorted.push_back(std::move(keys[i]));
       out.prefixes.push_back(item.prefix);
     }
@@ -199,11 +197,11 @@ absl::StatusOr<Validator::ReadAheadEntries> Validator::ReadAhead(IndexLookup& lo
 }
 
 void Validator::Pending(std::vector<IndexWrite> writes) {
-  std::vector<KeyPrefix> prefixes;
-  prefixes.reserve(writes.size());
-  for (const IndexWrite& write : writes) prefixes.push_back(PrefixOf(write.first));
-  recent_prefixes_.push_back(std::move(prefixes));
-  recent_batches_.push_back(std::make_shared<const std::vector<IndexWrite>>(std::move(writes)));
+  auto batch = std::make_shared<WrittenBatch>();
+  batch->prefixes.reserve(writes.size());
+  for (const IndexWrite& write : writes) batch->prefixes.push_back(PrefixOf(write.first));
+  batch->writes = std::move(writes);
+  recent_batches_.push_back(std::move(batch));
 }
 
 void Validator::Stored(size_t batches) {
@@ -224,7 +222,7 @@ void Validator::Committed(std::vector<IndexWrite> writes) {
 
 const std::string* Validator::FindPending(const std::string& key) const {
   for (size_t b = recent_batches_.size(); b-- > stored_batches() - recent_first_;) {
-    const std::vector<IndexWrite>& writes = *recent_batches_[b];
+    const std::vector<IndexWrite>& writes = recent_batches_[b]->writes;
     auto it = std::lower_bound(
         writes.begin(), writes.end(), key,
         [](const IndexWrite& w, const std::string& k) { return w.first < k; });
@@ -242,7 +240,6 @@ absl::Status Validator::Prefetch(ReadAheadEntries entries) {
   // Later read-aheads read later, so they see at least what this one saw.
   while (recent_first_ < entries.stored_batches) {
     recent_batches_.pop_front();
-    recent_prefixes_.pop_front();
     ++recent_first_;
   }
   std::vector<std::string>& keys = entries.keys.sorted;
@@ -250,14 +247,13 @@ absl::Status Validator::Prefetch(ReadAheadEntries entries) {
   TORI_CHECK(key_prefixes.size() == keys.size());
   std::vector<std::optional<std::string>>& values = entries.values;
   for (size_t b = 0; b < recent_batches_.size(); ++b) {
-    const std::vector<IndexWrite>& writes = *recent_batches_[b];
-    const std::vector<KeyPrefix>& write_prefixes = recent_prefixes_[b];
+    const std::vector<IndexWrite>& writes = recent_batches_[b]->writes;
+    const std::vector<KeyPrefix>& write_prefixes = recent_batches_[b]->prefixes;
     // By prefixes first: whole keys are compared only when those are equal (perf:
     // comparing the keys themselves, scattered in memory, was a thirtieth of an
     // ingest's CPU).
     for (size_t k = 0, w = 0; k < keys.size() && w < writes.size();) {
-      int order = ComparePrefixes(key_prefixes[k], write_prefixes[w]);
-      if (order == 0) order = keys[k].compare(writes[w].first);
+      const int order = CompareKeys(key_prefixes[k], keys[k], write_prefixes[w], writes[w].first);
       if (order == 0) values[k] = writes[w].second;
       if (order <= 0) ++k;
       if (order >= 0) ++w;
@@ -288,6 +284,7 @@ Validator::BatchEntry* Validator::FindInPrefetched(const std::string& key) {
   for (uint32_t slot : event_slots_) {
     if (slot != kNoKey && keys[slot] == key) return &prefetched_entries_[slot];
   }
+  if (!IsPrefetchedKind(key[0])) return nullptr;  // no index needed to say so
   if (prefetched_index_.empty()) IndexPrefetched();
   auto it = prefetched_index_.find(absl::string_view(key));
   if (it == prefetched_index_.end()) return nullptr;

@@ -44,8 +44,23 @@ class IndexLookup {
 
 using IndexWrite = std::pair<std::string, std::string>;
 // A key's first 24 bytes as three big-endian words (zero-padded), to order keys
-// without following each to its bytes.
+// without following each to its bytes: prefixes order keys as bytewise comparison
+// does, except that keys with equal prefixes must be compared whole.
 using KeyPrefix = std::array<uint64_t, 3>;
+KeyPrefix PrefixOf(std::string_view key);
+// <0, 0 or >0; 0 when the prefixes are equal (the keys may still differ).
+inline int ComparePrefixes(const KeyPrefix& a, const KeyPrefix& b) {
+  for (size_t word = 0; word < 3; ++word) {
+    if (a[word] != b[word]) return a[word] < b[word] ? -1 : 1;
+  }
+  return 0;
+}
+// Bytewise order of two keys, with their prefixes.
+inline int CompareKeys(const KeyPrefix& a_prefix, std::string_view a, const KeyPrefix& b_prefix,
+                       std::string_view b) {
+  const int order = ComparePrefixes(a_prefix, b_prefix);
+  return order != 0 ? order : a.compare(b);
+}
 
 // `state` with `changes` applied (the fields a correction may change).
 void ApplyCorrection(const events::ContactChanges& changes, events::ContactState& state);
@@ -124,7 +139,11 @@ class Validator {
   // validator answers from them until Stored(n) reports that the store holds the
   // oldest n pending batches. PendingBatches() are those not stored yet, oldest
   // first, to commit (immutable: they may be read on another thread).
-  using Batch = std::shared_ptr<const std::vector<IndexWrite>>;
+  struct WrittenBatch {
+    std::vector<IndexWrite> writes;  // sorted by key
+    std::vector<KeyPrefix> prefixes;  // of writes' keys
+  };
+  using Batch = std::shared_ptr<const WrittenBatch>;
   void Pending(std::vector<IndexWrite> writes);
   void Stored(size_t batches);
   std::vector<Batch> PendingBatches() const;
@@ -168,7 +187,6 @@ class Validator {
   // oldest first: batch number `recent_first_` and on. Prefetch drops those stored
   // before its read-ahead read.
   std::deque<Batch> recent_batches_;
-  std::deque<std::vector<KeyPrefix>> recent_prefixes_;  // of each recent batch's keys
   uint64_t recent_first_ = 0;
   std::atomic<uint64_t> stored_batches_ = 0;
   events::ContactState contact_scratch_;  // see RecordEntities

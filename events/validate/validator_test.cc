@@ -214,7 +214,7 @@ TEST_F(ValidatorTest, PendingBatchesAnswerUntilTheStoreHoldsThem) {
   EXPECT_EQ(validator_.FindContact("c1")->value().agency_id(), "espoo");  // the newest batch
 
   // The first batch reaches the store; the read-ahead still sees both.
-  for (auto& [k, v] : *validator_.PendingBatches()[0]) index_.entries[k] = v;
+  for (auto& [k, v] : validator_.PendingBatches()[0]->writes) index_.entries[k] = v;
   validator_.Stored(1);
   ASSERT_EQ(validator_.PendingBatches().size(), 1u);
   ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());

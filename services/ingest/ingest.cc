@@ -157,24 +157,32 @@ class CommitThread {
 // write the same key (a contact corrected after it was recorded), the newest wins.
 std::vector<KeyValueView> MergeNewestWins(const std::vector<Validator::Batch>& batches) {
   size_t total = 0;
-  for (const auto& batch : batches) total += batch->size();
+  for (const auto& batch : batches) total += batch->writes.size();
   std::vector<KeyValueView> merged;
   merged.reserve(total);
   std::vector<size_t> next(batches.size(), 0);
+  // Keys compare by their prefixes first (perf: comparing the keys themselves was a
+  // twentieth of an ingest's CPU).
+  auto compare = [&](size_t a, size_t b) {
+    return CompareKeys(batches[a]->prefixes[next[a]], batches[a]->writes[next[a]].first,
+                       batches[b]->prefixes[next[b]], batches[b]->writes[next[b]].first);
+  };
   while (true) {
     // The smallest key at the batches' fronts; on a tie the newest batch's value.
-    const IndexWrite* smallest = nullptr;
+    size_t smallest = batches.size();
     for (size_t b = 0; b < batches.size(); ++b) {
-      if (next[b] == batches[b]->size()) continue;
-      const IndexWrite& write = (*batches[b])[next[b]];
-      if (smallest == nullptr || write.first <= smallest->first) smallest = &write;
+      if (next[b] == batches[b]->writes.size()) continue;
+      if (smallest == batches.size() || compare(b, smallest) <= 0) smallest = b;
     }
-    if (smallest == nullptr) break;
-    merged.emplace_back(smallest->first, smallest->second);
+    if (smallest == batches.size()) break;
+    const IndexWrite& write = batches[smallest]->writes[next[smallest]];
+    merged.emplace_back(write.first, write.second);
     for (size_t b = 0; b < batches.size(); ++b) {
-      const std::vector<IndexWrite>& writes = *batches[b];
-      if (next[b] < writes.size() && writes[next[b]].first == smallest->first) ++next[b];
+      if (b != smallest && next[b] < batches[b]->writes.size() && compare(b, smallest) == 0) {
+        ++next[b];
+      }
     }
+    ++next[smallest];
   }
   return merged;
 }
