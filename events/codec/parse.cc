@@ -542,8 +542,8 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   }
   dom::element root;
   if (auto error = impl_->parser.parse(data, line.size(), false).get(root)) {
-    // The parser checks UTF-8 too, but may report another error first: checked again
-    // here, only for rejected lines, the message does not depend on which it found.
+    // simdjson rejects invalid UTF-8 itself but may name another error first; checked
+    // again here, for rejected lines only, the message stays what it was.
     if (!simdjson::validate_utf8(data, line.size())) {
       return Rejection{RejectReason::kMalformed, "", "line is not valid UTF-8"};
     }

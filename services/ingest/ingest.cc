@@ -161,8 +161,8 @@ std::vector<KeyValueView> MergeNewestWins(const std::vector<Validator::Batch>& b
   std::vector<KeyValueView> merged;
   merged.reserve(total);
   std::vector<size_t> next(batches.size(), 0);
-  // Keys compare by their prefixes first (perf: comparing the keys themselves was a
-  // twentieth of an ingest's CPU).
+  // Keys compare by their prefixes first (perf: comparing the keys themselves, on the
+  // commit thread, was a fortieth of an ingest's CPU).
   auto compare = [&](size_t a, size_t b) {
     return CompareKeys(batches[a]->prefixes[next[a]], batches[a]->writes[next[a]].first,
                        batches[b]->prefixes[next[b]], batches[b]->writes[next[b]].first);
