@@ -133,8 +133,9 @@ absl::StatusOr<std::optional<events::ContactState>> ContactBefore(Validator& val
 // a time: Start hands one over, Finish waits for it.
 class CommitThread {
  public:
-  // `index_writes` runs on the commit thread (the sort or merge happens there); what
-  // its views point into must live in what it captures.
+  // `index_writes` runs on the commit thread and gives the entries sorted by key (the
+  // sort or merge happens there); what its views point into must live in what it
+  // captures.
   void Start(StateStore& state, std::function<std::vector<KeyValueView>()> index_writes,
              std::vector<KeyValue> projection_writes, const LogPosition& applied) {
     TORI_CHECK(!running());
@@ -434,8 +435,7 @@ struct ParsedLine {
   std::optional<Rejection> rejection;
   std::string raw;  // kept for the dead-letter record
   events::Event event;
-  std::string encoded;
-  std::string content_hash;
+  std::string encoded;  // by the main thread
 };
 
 // Up to batch_events_max parsed lines; objects are reused from batch to batch.
@@ -574,10 +574,11 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
       } else {
         // Encoded here, not on the parse thread: that one is the busier (perf).
         TORI_CHECK(line.event.SerializeToString(&line.encoded));
-        line.content_hash = Validator::ContentHash(line.encoded);
         validator.AtEvent(prefetched_event++);
         TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, line.event));
-        TORI_ASSIGN_OR_RETURN(verdict, validator.Check(line.event, line.content_hash, rejection));
+        TORI_ASSIGN_OR_RETURN(verdict, validator.Check(line.event,
+                                                       Validator::ContentHash(line.encoded),
+                                                       rejection));
       }
       switch (verdict) {
         case Verdict::kAccept: {

@@ -214,15 +214,18 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
   }
   const std::string applied_text = applied.ToString();
   const std::vector<KeyValueView> meta_writes = {{kAppliedPositionKey, applied_text}};
+  // The index writes come sorted (millions of them: not copied, not checked again;
+  // SstFileWriter refuses keys out of order); the projection's are sorted here.
+  const std::vector<KeyValueView> projection_sorted = InKeyOrder(projection_writes);
   const std::vector<std::pair<Family, const std::vector<KeyValueView>*>> families = {
-      {kMeta, &meta_writes}, {kIndex, &index_writes}, {kProjection, &projection_writes}};
+      {kMeta, &meta_writes}, {kIndex, &index_writes}, {kProjection, &projection_sorted}};
   std::vector<rocksdb::IngestExternalFileArg> args;
   for (const auto& [family, writes] : families) {
     if (writes->empty()) continue;
     // A large family is written as two files of disjoint key ranges, the second on
     // another thread: a replay's last commit has the two cores to itself (measured:
     // it was a tenth of a Kafka projection's wall time).
-    const std::vector<KeyValueView> sorted = InKeyOrder(*writes);
+    const std::vector<KeyValueView>& sorted = *writes;
     const size_t half = sorted.size() > kEntriesPerFileMin ? sorted.size() / 2 : sorted.size();
     auto write_file = [&](int part, size_t from, size_t to) -> absl::StatusOr<std::string> {
       const std::string path =

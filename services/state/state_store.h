@@ -74,7 +74,8 @@ class StateStore : public IndexLookup {
   // The same for large commits (100 k+ entries: ingest and replays), from views: the
   // entries become sorted SST files that RocksDB ingests atomically, all families at
   // once, instead of memtable inserts (measured: rebuild of 1 M events 3.4-3.9 s ->
-  // 2.5-2.6 s). May run on another thread than the reads.
+  // 2.5-2.6 s). `index_writes` must be sorted by key, distinct. May run on another
+  // thread than the reads.
   absl::Status CommitBulk(const std::vector<KeyValueView>& index_writes,
                           const std::vector<KeyValueView>& projection_writes,
                           const LogPosition& applied);

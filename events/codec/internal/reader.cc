@@ -109,23 +109,18 @@ bool Reader::FindField(dom::object obj, std::string_view path, std::string_view 
   if (checked_object_ && *checked_object_ == obj.begin()) {
     // Fields are unique here (CheckFields), and usually read in the line's order:
     // search on from the last one found, then from the start.
-    const dom::object::iterator end = obj.end();
-    for (dom::object::iterator it = cursor_; !found && it != end; ++it) {
-      if (it.key_equals(name)) {
-        *out = it.value();
-        found = true;
-        cursor_ = it;
-        ++cursor_;
+    auto search = [&](dom::object::iterator from, dom::object::iterator to) {
+      for (dom::object::iterator it = from; it != to; ++it) {
+        if (it.key_equals(name)) {
+          *out = it.value();
+          cursor_ = ++it;
+          return true;
+        }
       }
-    }
-    for (dom::object::iterator it = obj.begin(); !found && it != cursor_; ++it) {
-      if (it.key_equals(name)) {
-        *out = it.value();
-        found = true;
-        cursor_ = it;
-        ++cursor_;
-      }
-    }
+      return false;
+    };
+    const dom::object::iterator resume = cursor_;
+    found = search(resume, obj.end()) || search(obj.begin(), resume);
   } else {
     found = obj.at_key(name).get(*out) == simdjson::SUCCESS;
   }
