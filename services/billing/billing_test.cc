@@ -270,6 +270,20 @@ std::unique_ptr<EventLog> Forge(EventLog& log, const fs::path& dir, bool rewrite
   return forged;
 }
 
+TEST(HashChain, HeadsAreSha256OfTheHeadBeforeAndThePayload) {
+  // head_0 = 32 zero bytes, head_{n+1} = SHA-256(head_n || payload_n); the expected
+  // heads are Python's hashlib.sha256 of those bytes.
+  HashChain chain(2);
+  chain.Extend(1, "abc");
+  EXPECT_EQ(chain.HeadsText(),
+            "p0:0000000000000000000000000000000000000000000000000000000000000000,"
+            "p1:365aa7d8f7f9402c4b9434502b4cc89ddb09fe50d7cd95b493b834c62d5a5370");
+  chain.Extend(1, "");
+  EXPECT_EQ(chain.HeadsText().substr(68),
+            "p1:e68b0c72b1aff9488294900ba6cc1e99075122a8d0c122eb42da506f9c2321a4");
+  EXPECT_EQ(chain.covered(), (LogPosition{{0, 2}}));
+}
+
 TEST_F(BillingTest, VerifyDetectsAForgedHistoryThroughTheHashChain) {
   Ingest(kGoldenEvents);
   ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
