@@ -58,6 +58,20 @@ class JsonEventParser {
   std::unique_ptr<Impl> impl_;
 };
 
+// Appends the binary encoding of `event` (or `state`) to `out`: byte for byte what
+// protobuf's SerializeToString writes, which the log's records and the idempotency
+// hash are made of, written faster for contacts (encode.cc).
+void AppendEncoded(const events::Event& event, std::string& out);
+void AppendEncoded(const events::ContactState& state, std::string& out);
+// The encoding of the state a contact_recorded event gives its contact: point, agency,
+// service code, handled_by, duration and occurred_at, not voided.
+void AppendEncodedNewContactState(const events::Event& recorded, std::string& out);
+
+// Decodes `bytes` into `event` as protobuf's ParseFromArray does (same result, same
+// refusals), faster for contacts, whose objects and string buffers in `event` are
+// reused (binary.cc). False when `bytes` is no valid encoding.
+bool DecodeEvent(std::string_view bytes, events::Event& event);
+
 // The SPEC `type` of an event ("contact_recorded", ...).
 std::string_view EventTypeName(const events::Event& event);
 

@@ -189,7 +189,6 @@ class Validator {
   std::deque<Batch> recent_batches_;
   uint64_t recent_first_ = 0;
   std::atomic<uint64_t> stored_batches_ = 0;
-  events::ContactState contact_scratch_;  // see RecordEntities
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
 };

@@ -296,8 +296,7 @@ class LogDecoder {
       }
       if (observe_record_) observe_record_(record_);
       DecodedRecord& decoded = batch.records[batch.size];
-      if (!decoded.event.ParseFromArray(record_.payload.data(),
-                                        static_cast<int>(record_.payload.size()))) {
+      if (!DecodeEvent(record_.payload, decoded.event)) {
         batch.status = absl::DataLossError(fmt::format(
             "log record at partition {} offset {} is not a tori event", record_.partition,
             record_.offset));
@@ -573,7 +572,8 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
         rejection = std::move(*line.rejection);
       } else {
         // Encoded here, not on the parse thread: that one is the busier (perf).
-        TORI_CHECK(line.event.SerializeToString(&line.encoded));
+        line.encoded.clear();
+        AppendEncoded(line.event, line.encoded);
         validator.AtEvent(prefetched_event++);
         TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, line.event));
         TORI_ASSIGN_OR_RETURN(verdict, validator.Check(line.event,

@@ -85,6 +85,7 @@ std::string_view Projector::Quarter(int64_t unix_ns) {
     cached_quarter_start_ns_ = absl::ToUnixNanos(absl::FromCivil(first, helsinki_));
     cached_quarter_end_ns_ = absl::ToUnixNanos(absl::FromCivil(first + 3, helsinki_));
     cached_quarter_ = QuarterOfInstant(unix_ns, helsinki_);
+    cached_quarter_id_ = kNoPartId;
   }
   return cached_quarter_;
 }
@@ -99,8 +100,10 @@ uint32_t Projector::PartId(std::string_view part) {
 void Projector::AddContact(std::string_view point, std::string_view agency,
                            std::string_view service_code, events::HandledBy handled_by,
                            int64_t duration_s, int64_t occurred_at_unix_ns, int sign) {
-  const CountsKey key = {PartId(point), PartId(Quarter(occurred_at_unix_ns)), PartId(agency),
-                         PartId(service_code)};
+  std::string_view quarter = Quarter(occurred_at_unix_ns);
+  // The quarter's id is kept with the quarter (contacts arrive roughly in time order).
+  if (cached_quarter_id_ == kNoPartId) cached_quarter_id_ = PartId(quarter);
+  const CountsKey key = {PartId(point), cached_quarter_id_, PartId(agency), PartId(service_code)};
   ContactCounts& delta = count_deltas_[key];
   const bool advisor = handled_by == events::HANDLED_BY_SHARED_ADVISOR;
   delta.contacts += sign;
@@ -240,6 +243,7 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   count_deltas_.clear();
   part_ids_.clear();  // bounded by the parts of one step's counters
   parts_.clear();
+  cached_quarter_id_ = kNoPartId;
   minute_deltas_.clear();
   return writes;
 }

@@ -95,6 +95,8 @@ class Projector {
   // agency, service code), and keyed only by TakeWrites (perf: hashing and comparing
   // the long keys was a sixth of a 10 M ingest's main thread).
   uint32_t PartId(std::string_view part);
+  static constexpr uint32_t kNoPartId = UINT32_MAX;
+  uint32_t cached_quarter_id_ = kNoPartId;  // PartId(cached_quarter_), once asked
   absl::flat_hash_map<std::string, uint32_t> part_ids_;
   std::vector<std::string> parts_;  // by id
   using CountsKey = std::array<uint32_t, 4>;
