@@ -43,7 +43,11 @@ std::string Key(char kind, std::string_view id) {
 // The order that sorts `count` keys (`key(i)`) bytewise, with each key's prefix. It
 // sorts the prefixes in one array instead of following every key to its bytes
 // (measured: the sort was a sixth of a Kafka projection's CPU, most of it cache
-// misses); keys that share their first 24 bytes compare whole.
+// misses); keys that share their first 24 bytes compare whole. The keys are first
+// spread by their kind (first byte), in a stable pass, and a kind already in order
+// is left as it is: a batch's event ids and contact ids each come in order when they
+// follow a sequence or a clock (perf: the sort was a twelfth of an ingest's
+// instructions).
 struct SortItem {
   KeyPrefix prefix;
   uint32_t index;
@@ -51,12 +55,27 @@ struct SortItem {
 template <typename KeyOf>
 std::vector<SortItem> SortedByKey(size_t count, const KeyOf& key) {
   TORI_CHECK(count <= UINT32_MAX);
+  auto kind = [](const KeyPrefix& prefix) { return static_cast<size_t>(prefix[0] >> 56); };
+  std::vector<KeyPrefix> prefixes(count);
+  std::array<size_t, 257> kind_start = {};  // counts, then where each kind starts
+  for (uint32_t i = 0; i < count; ++i) {
+    prefixes[i] = PrefixOf(key(i));
+    ++kind_start[kind(prefixes[i]) + 1];
+  }
+  for (size_t k = 1; k < kind_start.size(); ++k) kind_start[k] += kind_start[k - 1];
   std::vector<SortItem> items(count);
-  for (uint32_t i = 0; i < count; ++i) items[i] = {PrefixOf(key(i)), i};
-  std::sort(items.begin(), items.end(), [&key](const SortItem& a, const SortItem& b) {
+  std::array<size_t, 256> next = {};
+  std::copy(kind_start.begin(), kind_start.end() - 1, next.begin());
+  for (uint32_t i = 0; i < count; ++i) items[next[kind(prefixes[i])]++] = {prefixes[i], i};
+  auto before = [&key](const SortItem& a, const SortItem& b) {
     const int order = ComparePrefixes(a.prefix, b.prefix);
     return order != 0 ? order < 0 : key(a.index) < key(b.index);
-  });
+  };
+  for (size_t k = 0; k < 256; ++k) {
+    const auto first = items.begin() + static_cast<std::ptrdiff_t>(kind_start[k]);
+    const auto last = items.begin() + static_cast<std::ptrdiff_t>(kind_start[k + 1]);
+    if (!std::is_sorted(first, last, before)) std::sort(first, last, before);
+  }
   return items;
 }
 

@@ -3,6 +3,8 @@
 #include "events/validate/validator.h"
 
 #include <map>
+#include <random>
+#include <set>
 
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -360,6 +362,42 @@ TEST_F(ValidatorTest, AHandedBatchSortsItsWritesInByteOrder) {
     EXPECT_EQ(own, (std::vector<std::string>{"C" + ids[e], fmt::format("Ee{}", e)})) << e;
   }
   EXPECT_EQ(batch_keys.of_event.back(), batch_keys.of_event.front());
+}
+
+TEST_F(ValidatorTest, PrefetchedKeysSortWhetherTheyComeInOrderOrNot) {
+  // Ids in sequence (each kind already in order, the fast path), with some swapped,
+  // repeated (a correction of a contact of the batch) or random.
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    SCOPED_TRACE(fmt::format("seed {}", seed));
+    std::mt19937_64 random(seed);
+    std::vector<std::string> lines;
+    for (uint64_t n = 0; n < 300; ++n) {
+      std::string id = fmt::format("{}", 100000 + n);
+      if (random() % 50 == 0) id = fmt::format("{:x}", random());
+      lines.push_back(random() % 10 == 0 && n > 0
+                          ? fmt::format(R"({{"event_id":"v{}","type":"contact_voided","occurred_at":"2026-02-01T10:00:00Z","contact_id":"{}","reason":"r"}})",
+                                        id, 100000 + random() % n)
+                          : Contact("e" + id, "c" + id));
+    }
+    if (random() % 2 == 0) std::swap(lines[random() % lines.size()], lines[random() % lines.size()]);
+    std::vector<events::Event> events(lines.size());
+    std::vector<const events::Event*> batch;
+    std::set<std::string> expected;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      ASSERT_FALSE(parser_.Parse(lines[i], events[i])) << lines[i];
+      batch.push_back(&events[i]);
+      expected.insert("E" + events[i].event_id());
+      expected.insert("C" + (events[i].has_contact_voided() ? events[i].contact_voided().contact_id()
+                                                             : events[i].contact_recorded().contact_id()));
+    }
+    const Validator::BatchKeys keys = Validator::PrefetchKeys(batch);
+    EXPECT_EQ(std::set<std::string>(keys.sorted.begin(), keys.sorted.end()), expected);
+    ASSERT_EQ(keys.sorted.size(), expected.size());
+    EXPECT_TRUE(std::is_sorted(keys.sorted.begin(), keys.sorted.end()));
+    for (size_t e = 0; e < batch.size(); ++e) {
+      EXPECT_EQ(keys.sorted[keys.of_event[e][0]].substr(0, 1) + keys.sorted[keys.of_event[e][1]].substr(0, 1), "CE") << e;
+    }
+  }
 }
 
 }  // namespace
