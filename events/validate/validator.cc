@@ -101,12 +101,16 @@ void ApplyCorrection(const events::ContactChanges& changes, events::ContactState
   // channel is not part of ContactState: no key depends on it.
 }
 
-std::string Validator::ContentHash(std::string_view encoded) {
+void Validator::ContentHash(std::string_view encoded, std::array<char, 16>& hash) {
   const XXH128_hash_t h = XXH3_128bits(encoded.data(), encoded.size());
-  char bytes[16];
-  std::memcpy(bytes, &h.low64, 8);
-  std::memcpy(bytes + 8, &h.high64, 8);
-  return std::string(bytes, 16);
+  std::memcpy(hash.data(), &h.low64, 8);
+  std::memcpy(hash.data() + 8, &h.high64, 8);
+}
+
+std::string Validator::ContentHash(std::string_view encoded) {
+  std::array<char, 16> hash;
+  ContentHash(encoded, hash);
+  return std::string(hash.data(), hash.size());
 }
 
 namespace {

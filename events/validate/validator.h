@@ -78,6 +78,7 @@ class Validator {
 
   // The idempotency hash of an event: XXH3-128 of its deterministic binary encoding.
   static std::string ContentHash(std::string_view encoded);
+  static void ContentHash(std::string_view encoded, std::array<char, 16>& hash);
 
   // Judges `event` (`content_hash` = ContentHash of its encoding). On kAccept the
   // event's index entries are recorded; on kReject `rejection` says why. An error
