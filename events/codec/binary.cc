@@ -34,13 +34,13 @@ constexpr int kVarint = 0, kLengthDelimited = 2;
 
 // Field sizes and writers; proto3 leaves empty strings and zeros out. Negative
 // int32 (enums) and int64 values are varints of their 64-bit two's complement.
-size_t StringBytes(const std::string& value) {
+size_t StringBytes(std::string_view value) {
   return value.empty() ? 0 : 1 + VarintBytes(value.size()) + value.size();
 }
 size_t IntBytes(int64_t value) {
   return value == 0 ? 0 : 1 + VarintBytes(static_cast<uint64_t>(value));
 }
-void PutString(std::string& out, int number, const std::string& value) {
+void PutString(std::string& out, int number, std::string_view value) {
   if (value.empty()) return;
   out.push_back(Tag(number, kLengthDelimited));
   PutVarint(out, value.size());
@@ -58,37 +58,78 @@ bool HasUnknownFields(const google::protobuf::Message& message) {
 
 }  // namespace
 
+ContactRecordedView ContactViewOf(const events::Event& event) {
+  const events::ContactRecorded& e = event.contact_recorded();
+  return ContactRecordedView{event.event_id(),     event.occurred_at_unix_ns(), event.schema_version(),
+                             e.contact_id(),       e.service_point_id(),        e.agency_id(),
+                             e.service_code(),     e.channel(),                 e.handled_by(),
+                             e.duration_s()};
+}
+
+void FillEvent(const ContactRecordedView& contact, events::Event& event) {
+  event.Clear();
+  event.set_event_id(std::string(contact.event_id));
+  event.set_occurred_at_unix_ns(contact.occurred_at_unix_ns);
+  event.set_schema_version(contact.schema_version);
+  events::ContactRecorded& e = *event.mutable_contact_recorded();
+  e.set_contact_id(std::string(contact.contact_id));
+  e.set_service_point_id(std::string(contact.service_point_id));
+  e.set_agency_id(std::string(contact.agency_id));
+  e.set_service_code(std::string(contact.service_code));
+  e.set_channel(contact.channel);
+  e.set_handled_by(contact.handled_by);
+  e.set_duration_s(contact.duration_s);
+}
+
+ContactRecordedView AppendEncoded(const ContactRecordedView& contact, std::string& out) {
+  const size_t contact_bytes =
+      StringBytes(contact.contact_id) + StringBytes(contact.service_point_id) +
+      StringBytes(contact.agency_id) + StringBytes(contact.service_code) +
+      IntBytes(contact.channel) + IntBytes(contact.handled_by) + IntBytes(contact.duration_s);
+  out.reserve(out.size() + StringBytes(contact.event_id) + IntBytes(contact.occurred_at_unix_ns) +
+              IntBytes(contact.schema_version) + 1 + VarintBytes(contact_bytes) + contact_bytes);
+  // Where each string lands, to view it there once `out` stops growing.
+  auto put = [&out](int number, std::string_view value) {
+    PutString(out, number, value);
+    return out.size() - value.size();
+  };
+  const size_t event_id = put(1, contact.event_id);
+  PutInt(out, 2, contact.occurred_at_unix_ns);
+  PutInt(out, 3, contact.schema_version);
+  out.push_back(static_cast<char>(14 << 3 | kLengthDelimited));  // contact_recorded = 14
+  PutVarint(out, contact_bytes);
+  const size_t contact_id = put(1, contact.contact_id);
+  const size_t point = put(2, contact.service_point_id);
+  const size_t agency = put(3, contact.agency_id);
+  const size_t code = put(4, contact.service_code);
+  PutInt(out, 5, contact.channel);
+  PutInt(out, 6, contact.handled_by);
+  PutInt(out, 7, contact.duration_s);
+  ContactRecordedView in_out = contact;
+  auto view = [&out](size_t at, std::string_view value) {
+    return std::string_view(out.data() + at, value.size());
+  };
+  in_out.event_id = view(event_id, contact.event_id);
+  in_out.contact_id = view(contact_id, contact.contact_id);
+  in_out.service_point_id = view(point, contact.service_point_id);
+  in_out.agency_id = view(agency, contact.agency_id);
+  in_out.service_code = view(code, contact.service_code);
+  return in_out;
+}
+
 void AppendEncoded(const events::Event& event, std::string& out) {
   if (!event.has_contact_recorded() || HasUnknownFields(event) ||
       HasUnknownFields(event.contact_recorded())) {
     event.AppendToString(&out);
     return;
   }
-  const events::ContactRecorded& contact = event.contact_recorded();
-  const size_t contact_bytes =
-      StringBytes(contact.contact_id()) + StringBytes(contact.service_point_id()) +
-      StringBytes(contact.agency_id()) + StringBytes(contact.service_code()) +
-      IntBytes(contact.channel()) + IntBytes(contact.handled_by()) + IntBytes(contact.duration_s());
-  out.reserve(out.size() + StringBytes(event.event_id()) + IntBytes(event.occurred_at_unix_ns()) +
-              IntBytes(event.schema_version()) + 1 + VarintBytes(contact_bytes) + contact_bytes);
-  PutString(out, 1, event.event_id());
-  PutInt(out, 2, event.occurred_at_unix_ns());
-  PutInt(out, 3, event.schema_version());
-  out.push_back(static_cast<char>(14 << 3 | kLengthDelimited));  // contact_recorded = 14
-  PutVarint(out, contact_bytes);
-  PutString(out, 1, contact.contact_id());
-  PutString(out, 2, contact.service_point_id());
-  PutString(out, 3, contact.agency_id());
-  PutString(out, 4, contact.service_code());
-  PutInt(out, 5, contact.channel());
-  PutInt(out, 6, contact.handled_by());
-  PutInt(out, 7, contact.duration_s());
+  AppendEncoded(ContactViewOf(event), out);
 }
 
 namespace {
 
-void AppendContactState(bool voided, const std::string& service_point_id,
-                        const std::string& agency_id, const std::string& service_code,
+void AppendContactState(bool voided, std::string_view service_point_id,
+                        std::string_view agency_id, std::string_view service_code,
                         int64_t handled_by, int64_t duration_s, int64_t occurred_at_unix_ns,
                         std::string& out) {
   out.reserve(out.size() + IntBytes(voided) + StringBytes(service_point_id) +
@@ -115,10 +156,9 @@ void AppendEncoded(const events::ContactState& state, std::string& out) {
                      state.occurred_at_unix_ns(), out);
 }
 
-void AppendEncodedNewContactState(const events::Event& recorded, std::string& out) {
-  const events::ContactRecorded& e = recorded.contact_recorded();
-  AppendContactState(false, e.service_point_id(), e.agency_id(), e.service_code(), e.handled_by(),
-                     e.duration_s(), recorded.occurred_at_unix_ns(), out);
+void AppendEncodedNewContactState(const ContactRecordedView& recorded, std::string& out) {
+  AppendContactState(false, recorded.service_point_id, recorded.agency_id, recorded.service_code,
+                     recorded.handled_by, recorded.duration_s, recorded.occurred_at_unix_ns, out);
 }
 
 namespace {

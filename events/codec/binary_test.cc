@@ -94,7 +94,7 @@ TEST(Encode, ContactsEncodeAsProtobufDoes) {
     created.set_duration_s(contact.duration_s());
     created.set_occurred_at_unix_ns(event.occurred_at_unix_ns());
     std::string encoded_created = "prefix";
-    AppendEncodedNewContactState(event, encoded_created);
+    AppendEncodedNewContactState(ContactViewOf(event), encoded_created);
     ASSERT_EQ(encoded_created, "prefix" + created.SerializeAsString());
   }
 }

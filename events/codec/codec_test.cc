@@ -49,6 +49,37 @@ TEST(Codec, EveryEventTypeRoundTripsCanonically) {
   }
 }
 
+TEST(Codec, IngestsParseGivesTheEventsEncodingAndAViewOfContacts) {
+  // Ingest parses into a ParsedEvent: its encoding is the Event's, and a contact's
+  // view holds the Event's fields (pointing into the encoding), whatever the field
+  // order; the same parser object alternates between both forms.
+  JsonEventParser parser;
+  ParsedEvent parsed;
+  for (const char* line : kCanonicalEvents) {
+    SCOPED_TRACE(line);
+    events::Event event;
+    ASSERT_FALSE(parser.Parse(line, event).has_value());
+    const std::string text = line;
+    ASSERT_FALSE(parser.Parse(text, text.size(), parsed).has_value());
+    EXPECT_EQ(parsed.encoded, event.SerializeAsString());
+    ASSERT_EQ(parsed.contact.has_value(), event.has_contact_recorded());
+    if (parsed.contact) {
+      events::Event from_view;
+      FillEvent(*parsed.contact, from_view);
+      EXPECT_EQ(from_view.SerializeAsString(), event.SerializeAsString());
+      const char* begin = parsed.encoded.data();
+      const char* end = begin + parsed.encoded.size();
+      for (std::string_view field : {parsed.contact->event_id, parsed.contact->contact_id,
+                                     parsed.contact->service_point_id, parsed.contact->agency_id,
+                                     parsed.contact->service_code}) {
+        EXPECT_TRUE(field.data() >= begin && field.data() + field.size() <= end) << field;
+      }
+    } else {
+      EXPECT_EQ(parsed.event.SerializeAsString(), event.SerializeAsString());
+    }
+  }
+}
+
 TEST(Codec, FieldsParseAlikeInAnyOrder) {
   // The reader looks fields up in the order lines usually list them, then anywhere:
   // reversed and rotated lines must parse to the same events, and an unknown or

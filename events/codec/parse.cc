@@ -386,23 +386,15 @@ bool ReadAgreementSigned(Reader& r, dom::object o, events::AgreementSigned* e) {
   return true;
 }
 
-bool ReadContactRecorded(Reader& r, dom::object o, events::ContactRecorded* e) {
-  events::Channel channel = events::CHANNEL_UNSPECIFIED;
-  events::HandledBy handled_by = events::HANDLED_BY_UNSPECIFIED;
-  int64_t duration;
-  if (!r.String(o, "", "contact_id", Text::kId, e->mutable_contact_id()) ||
-      !r.String(o, "", "service_point_id", Text::kId, e->mutable_service_point_id()) ||
-      !r.String(o, "", "agency_id", Text::kId, e->mutable_agency_id()) ||
-      !r.String(o, "", "service_code", Text::kId, e->mutable_service_code()) ||
-      !EnumField(r, o, "", "channel", kChannels, &channel) ||
-      !EnumField(r, o, "", "handled_by", kHandledBy, &handled_by) ||
-      !r.Integer(o, "", "duration_s", 0, kDurationSecondsMax, &duration)) {
-    return false;
-  }
-  e->set_channel(channel);
-  e->set_handled_by(handled_by);
-  e->set_duration_s(duration);
-  return true;
+// Into views of the parsed document (copied out by the caller before the next parse).
+bool ReadContactRecorded(Reader& r, dom::object o, ContactRecordedView& e) {
+  return r.StringView(o, "", "contact_id", Text::kId, &e.contact_id) &&
+         r.StringView(o, "", "service_point_id", Text::kId, &e.service_point_id) &&
+         r.StringView(o, "", "agency_id", Text::kId, &e.agency_id) &&
+         r.StringView(o, "", "service_code", Text::kId, &e.service_code) &&
+         EnumField(r, o, "", "channel", kChannels, &e.channel) &&
+         EnumField(r, o, "", "handled_by", kHandledBy, &e.handled_by) &&
+         r.Integer(o, "", "duration_s", 0, kDurationSecondsMax, &e.duration_s);
 }
 
 bool ReadContactCorrected(Reader& r, dom::object o, events::ContactCorrected* e) {
@@ -488,26 +480,13 @@ bool ReadRoomBooked(Reader& r, dom::object o, events::RoomBooked* e) {
 
 #define TORI_ENVELOPE "event_id", "type", "occurred_at"
 
-// `event`'s contact payload, from `spare` when there is one.
-events::ContactRecorded* ReuseSpare(std::unique_ptr<events::ContactRecorded>& spare,
-                                    events::Event& event) {
-  if (spare != nullptr) {
-    spare->Clear();
-    event.set_allocated_contact_recorded(spare.release());
-  }
-  return event.mutable_contact_recorded();
-}
-
 }  // namespace
 
 struct JsonEventParser::Impl {
   dom::parser parser;
   Reader reader;
   std::string padded;  // copy of a line that lacks padding
-  // Most lines are contacts: the last contact payload is kept, with its strings'
-  // buffers, for the next one (perf: deleting and re-allocating it was a thirtieth of
-  // an ingest's parsing).
-  std::unique_ptr<events::ContactRecorded> spare_contact;
+  ParsedEvent parsed;  // for Parse into an Event
 };
 
 size_t JsonParserPaddingBytes() { return simdjson::SIMDJSON_PADDING; }
@@ -523,12 +502,22 @@ JsonEventParser::~JsonEventParser() = default;
 
 std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t readable_bytes,
                                                 events::Event& event) {
+  ParsedEvent& parsed = impl_->parsed;
+  if (auto rejection = Parse(line, readable_bytes, parsed)) return rejection;
+  if (parsed.contact) {
+    FillEvent(*parsed.contact, event);
+  } else {
+    event.Swap(&parsed.event);
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t readable_bytes,
+                                                ParsedEvent& parsed) {
   Reader& r = impl_->reader;
   r.Reset();
-  if (event.has_contact_recorded() && impl_->spare_contact == nullptr) {
-    impl_->spare_contact.reset(event.release_contact_recorded());
-  }
-  event.Clear();
+  parsed.contact.reset();
+  parsed.encoded.clear();
   if (line.size() > kEventLineBytesMax) {
     return Rejection{RejectReason::kMalformed, "",
                      fmt::format("line is {} bytes, longer than the limit of {} bytes",
@@ -554,22 +543,33 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   if (root.get_object().get(o) != simdjson::SUCCESS) {
     return Rejection{RejectReason::kSchema, "", "an event must be a JSON object"};
   }
-  std::string type;
+  std::string_view event_id, type;
   int64_t occurred_at;
-  if (!r.String(o, "", "event_id", Text::kId, event.mutable_event_id()) ||
-      !r.String(o, "", "type", Text::kId, &type) ||
+  if (!r.StringView(o, "", "event_id", Text::kId, &event_id) ||
+      !r.StringView(o, "", "type", Text::kId, &type) ||
       !r.Instant(o, "", "occurred_at", &occurred_at)) {
     return r.failure();
   }
+  if (type == "contact_recorded") {
+    ContactRecordedView contact;  // views into the document, until encoded
+    contact.event_id = event_id;
+    contact.occurred_at_unix_ns = occurred_at;
+    if (!r.CheckFields(o, "", {TORI_ENVELOPE, "contact_id", "service_point_id", "agency_id",
+                               "service_code", "channel", "handled_by", "duration_s"}) ||
+        !ReadContactRecorded(r, o, contact)) {
+      return r.failure();
+    }
+    parsed.contact = AppendEncoded(contact, parsed.encoded);
+    return std::nullopt;
+  }
+  events::Event& event = parsed.event;
+  event.Clear();
+  event.set_event_id(std::string(event_id));
   event.set_occurred_at_unix_ns(occurred_at);
   event.set_schema_version(kSchemaVersion);
 
   bool ok;
-  if (type == "contact_recorded") {
-    ok = r.CheckFields(o, "", {TORI_ENVELOPE, "contact_id", "service_point_id", "agency_id",
-                               "service_code", "channel", "handled_by", "duration_s"}) &&
-         ReadContactRecorded(r, o, ReuseSpare(impl_->spare_contact, event));
-  } else if (type == "agency_registered") {
+  if (type == "agency_registered") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "name", "kind", "business_id",
                                "einvoice_address", "iban", "bic"}) &&
          ReadAgencyRegistered(r, o, event.mutable_agency_registered());
@@ -608,6 +608,7 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
                      fmt::format("unknown event type '{}'", type)};
   }
   if (!ok) return r.failure();
+  AppendEncoded(event, parsed.encoded);
   return std::nullopt;
 }
 

@@ -152,41 +152,53 @@ absl::StatusOr<std::vector<std::optional<std::string>>> IndexLookup::MultiGet(
   return values;
 }
 
+Validator::EventKeys Validator::KeysOf(const events::Event& event) {
+  EventKeys keys{event.event_id(), kContactKey, {}};
+  switch (event.payload_case()) {
+    case events::Event::kContactRecorded:
+      keys.entity_id = event.contact_recorded().contact_id();
+      break;
+    case events::Event::kContactCorrected:
+      keys.entity_id = event.contact_corrected().contact_id();
+      break;
+    case events::Event::kContactVoided:
+      keys.entity_id = event.contact_voided().contact_id();
+      break;
+    case events::Event::kCostPosted:
+      keys = {event.event_id(), kCostKey, event.cost_posted().cost_id()};
+      break;
+    case events::Event::kRoomBooked:
+      keys = {event.event_id(), kBookingKey, event.room_booked().booking_id()};
+      break;
+    default:
+      keys.entity_kind = 0;  // reference data: see IsPrefetchedKind
+      break;
+  }
+  return keys;
+}
+
+Validator::EventKeys Validator::KeysOf(const ContactRecordedView& contact) {
+  return EventKeys{contact.event_id, kContactKey, contact.contact_id};
+}
+
 Validator::BatchKeys Validator::PrefetchKeys(const std::vector<const events::Event*>& batch) {
+  std::vector<EventKeys> keys;
+  keys.reserve(batch.size());
+  for (const events::Event* event : batch) keys.push_back(KeysOf(*event));
+  return PrefetchKeysOf(keys);
+}
+
+Validator::BatchKeys Validator::PrefetchKeysOf(const std::vector<EventKeys>& batch) {
   TORI_CHECK(batch.size() * 2 < kNoKey);
   std::vector<std::string> keys;
   std::vector<uint32_t> event_of_key;
   keys.reserve(batch.size() * 2);
   event_of_key.reserve(batch.size() * 2);
   for (uint32_t e = 0; e < batch.size(); ++e) {
-    const events::Event& event = *batch[e];
-    keys.push_back(Key(kEventKey, event.event_id()));
+    keys.push_back(Key(kEventKey, batch[e].event_id));
     event_of_key.push_back(e);
-    const std::string* entity = nullptr;
-    char kind = kContactKey;
-    switch (event.payload_case()) {
-      case events::Event::kContactRecorded:
-        entity = &event.contact_recorded().contact_id();
-        break;
-      case events::Event::kContactCorrected:
-        entity = &event.contact_corrected().contact_id();
-        break;
-      case events::Event::kContactVoided:
-        entity = &event.contact_voided().contact_id();
-        break;
-      case events::Event::kCostPosted:
-        entity = &event.cost_posted().cost_id();
-        kind = kCostKey;
-        break;
-      case events::Event::kRoomBooked:
-        entity = &event.room_booked().booking_id();
-        kind = kBookingKey;
-        break;
-      default:
-        break;  // reference data: see IsPrefetchedKind
-    }
-    if (entity != nullptr) {
-      keys.push_back(Key(kind, *entity));
+    if (batch[e].entity_kind != 0) {
+      keys.push_back(Key(batch[e].entity_kind, batch[e].entity_id));
       event_of_key.push_back(e);
     }
   }
@@ -427,24 +439,36 @@ absl::StatusOr<std::optional<events::ContactState>> Validator::FindContact(
   return state;
 }
 
-absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
-                                         std::string_view content_hash, Rejection& rejection) {
-  TORI_ASSIGN_OR_RETURN(auto known_hash, Get(Key(kEventKey, event.event_id())));
+absl::StatusOr<std::optional<Verdict>> Validator::CheckEnvelope(std::string_view event_id,
+                                                               int64_t occurred_at_unix_ns,
+                                                               std::string_view content_hash,
+                                                               Rejection& rejection) {
+  TORI_ASSIGN_OR_RETURN(auto known_hash, Get(Key(kEventKey, event_id)));
   if (known_hash) {
     if (*known_hash == content_hash) return Verdict::kDuplicate;
     rejection = Reject(RejectReason::kDuplicateConflict, "event_id",
                        fmt::format("event_id '{}' was accepted before with different content; "
                                    "send a correction event with a new event_id instead",
-                                   event.event_id()));
+                                   event_id));
     return Verdict::kReject;
   }
-  if (absl::FromUnixNanos(event.occurred_at_unix_ns()) > now_ + kFutureSlack) {
+  if (absl::FromUnixNanos(occurred_at_unix_ns) > now_ + kFutureSlack) {
     rejection = Reject(RejectReason::kClock, "occurred_at",
                        fmt::format("occurred_at {} is more than 24 h after the ingest clock {}",
-                                   FormatInstant(event.occurred_at_unix_ns()),
+                                   FormatInstant(occurred_at_unix_ns),
                                    FormatInstant(absl::ToUnixNanos(now_))));
     return Verdict::kReject;
   }
+  return std::nullopt;
+}
+
+absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
+                                         std::string_view content_hash, Rejection& rejection) {
+  if (event.has_contact_recorded()) return CheckContact(ContactViewOf(event), content_hash, rejection);
+  TORI_ASSIGN_OR_RETURN(std::optional<Verdict> verdict,
+                        CheckEnvelope(event.event_id(), event.occurred_at_unix_ns(), content_hash,
+                                      rejection));
+  if (verdict) return *verdict;
   TORI_ASSIGN_OR_RETURN(std::optional<Rejection> problem, CheckReferences(event));
   if (problem) {
     rejection = std::move(*problem);
@@ -455,25 +479,64 @@ absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
   return Verdict::kAccept;
 }
 
+absl::StatusOr<Verdict> Validator::CheckContact(const ContactRecordedView& contact,
+                                                std::string_view content_hash,
+                                                Rejection& rejection) {
+  TORI_ASSIGN_OR_RETURN(std::optional<Verdict> verdict,
+                        CheckEnvelope(contact.event_id, contact.occurred_at_unix_ns, content_hash,
+                                      rejection));
+  if (verdict) return *verdict;
+  for (auto check : {&Validator::ContactIsNew, &Validator::ContactPointExists,
+                     &Validator::ContactAgencyExists}) {
+    TORI_ASSIGN_OR_RETURN(std::optional<Rejection> problem, (this->*check)(contact));
+    if (problem) {
+      rejection = std::move(*problem);
+      return Verdict::kReject;
+    }
+  }
+  Put(Key(kEventKey, contact.event_id), std::string(content_hash));
+  RecordContact(contact);
+  return Verdict::kAccept;
+}
+
+absl::StatusOr<std::optional<Rejection>> Validator::MustExist(char kind, std::string_view id,
+                                                             std::string_view field,
+                                                             std::string_view what) {
+  TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kind, id)));
+  if (value) return std::nullopt;
+  return Reject(RejectReason::kUnknownReference, std::string(field),
+                fmt::format("{} '{}' is not known; send its {} event first", what, id,
+                            kind == kAgencyKey  ? "agency_registered"
+                            : kind == kPointKey ? "service_point_opened"
+                                                : "contact_recorded"));
+}
+
+absl::StatusOr<std::optional<Rejection>> Validator::MustBeNew(char kind, std::string_view id,
+                                                             std::string_view field,
+                                                             std::string_view what) {
+  TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kind, id)));
+  if (!value) return std::nullopt;
+  return Reject(RejectReason::kDuplicateConflict, std::string(field),
+                fmt::format("{} '{}' already exists; ids of new entities are unique", what, id));
+}
+
+// A contact_recorded's references, in the order CheckReferences checks them.
+absl::StatusOr<std::optional<Rejection>> Validator::ContactIsNew(const ContactRecordedView& c) {
+  return MustBeNew(kContactKey, c.contact_id, "contact_id", "contact");
+}
+absl::StatusOr<std::optional<Rejection>> Validator::ContactPointExists(const ContactRecordedView& c) {
+  return MustExist(kPointKey, c.service_point_id, "service_point_id", "service point");
+}
+absl::StatusOr<std::optional<Rejection>> Validator::ContactAgencyExists(const ContactRecordedView& c) {
+  return MustExist(kAgencyKey, c.agency_id, "agency_id", "agency");
+}
+
 absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events::Event& event) {
   // Helpers that turn a missing or present index entry into a rejection.
-  auto must_exist = [&](char kind, const std::string& id, std::string field,
-                        std::string_view what) -> absl::StatusOr<std::optional<Rejection>> {
-    TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kind, id)));
-    if (value) return std::nullopt;
-    return Reject(RejectReason::kUnknownReference, std::move(field),
-                  fmt::format("{} '{}' is not known; send its {} event first", what, id,
-                              kind == kAgencyKey  ? "agency_registered"
-                              : kind == kPointKey ? "service_point_opened"
-                                                  : "contact_recorded"));
-  };
-  auto must_be_new = [&](char kind, const std::string& id, std::string field,
-                         std::string_view what) -> absl::StatusOr<std::optional<Rejection>> {
-    TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kind, id)));
-    if (!value) return std::nullopt;
-    return Reject(RejectReason::kDuplicateConflict, std::move(field),
-                  fmt::format("{} '{}' already exists; ids of new entities are unique", what, id));
-  };
+  auto must_exist = [this](char kind, std::string_view id, std::string_view field,
+                           std::string_view what) { return MustExist(kind, id, field, what); };
+  auto must_be_new = [this](char kind, std::string_view id, std::string_view field,
+                            std::string_view what) { return MustBeNew(kind, id, field, what); };
 #define TORI_CHECK_REF(expr)                           \
   do {                                                 \
     TORI_ASSIGN_OR_RETURN(auto problem_, (expr));      \
@@ -536,14 +599,9 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
       }
       break;
     }
-    case events::Event::kContactRecorded: {
-      const auto& e = event.contact_recorded();
-      TORI_CHECK_REF(must_be_new(kContactKey, e.contact_id(), "contact_id", "contact"));
-      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
-                                "service point"));
-      TORI_CHECK_REF(must_exist(kAgencyKey, e.agency_id(), "agency_id", "agency"));
+    case events::Event::kContactRecorded:
+      TORI_CHECK(false);  // CheckContact
       break;
-    }
     case events::Event::kContactCorrected:
     case events::Event::kContactVoided: {
       const bool corrected = event.has_contact_corrected();
@@ -598,6 +656,14 @@ absl::Status Validator::Record(const events::Event& event, std::string_view cont
   return RecordEntities(event);
 }
 
+void Validator::RecordContact(const ContactRecordedView& contact) {
+  // Encoded from the event's fields: a ContactState object in between copied its three
+  // strings (perf: replays).
+  std::string value;
+  AppendEncodedNewContactState(contact, value);
+  Put(Key(kContactKey, contact.contact_id), std::move(value));
+}
+
 absl::Status Validator::RecordEntities(const events::Event& event) {
   switch (event.payload_case()) {
     case events::Event::kAgencyRegistered:
@@ -612,14 +678,9 @@ absl::Status Validator::RecordEntities(const events::Event& event) {
           event.agreement_signed().service_point_id());
       Put(VersionKey(event.agreement_signed()), "");
       break;
-    case events::Event::kContactRecorded: {
-      // Encoded from the event's fields: a ContactState object in between copied its
-      // three strings (perf: replays).
-      std::string value;
-      AppendEncodedNewContactState(event, value);
-      Put(Key(kContactKey, event.contact_recorded().contact_id()), std::move(value));
+    case events::Event::kContactRecorded:
+      RecordContact(ContactViewOf(event));
       break;
-    }
     case events::Event::kContactCorrected:
     case events::Event::kContactVoided: {
       const bool corrected = event.has_contact_corrected();

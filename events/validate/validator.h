@@ -85,6 +85,10 @@ class Validator {
   // status means the index could not be read (nothing was recorded).
   absl::StatusOr<Verdict> Check(const events::Event& event, std::string_view content_hash,
                                 Rejection& rejection);
+  // The same for a contact_recorded event read as a view (Check of its Event comes
+  // here too).
+  absl::StatusOr<Verdict> CheckContact(const ContactRecordedView& contact,
+                                       std::string_view content_hash, Rejection& rejection);
 
   // Records the index entries of an event that was accepted before (used to bring
   // the index up to the log after a crash).
@@ -106,6 +110,16 @@ class Validator {
     std::vector<std::array<uint32_t, 2>> of_event;
   };
   static BatchKeys PrefetchKeys(const std::vector<const events::Event*>& batch);
+  // The keys of an event: its event_id's and those of the entity it creates or
+  // changes (kind 0 when none is prefetched).
+  struct EventKeys {
+    std::string_view event_id;
+    char entity_kind;
+    std::string_view entity_id;
+  };
+  static EventKeys KeysOf(const events::Event& event);
+  static EventKeys KeysOf(const ContactRecordedView& contact);
+  static BatchKeys PrefetchKeysOf(const std::vector<EventKeys>& batch);
 
   // The lookup, done ahead on another thread while earlier batches still commit:
   // ReadAhead reads the store only (thread-safe) and notes how many batches the store
@@ -160,6 +174,22 @@ class Validator {
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key);
   void Put(std::string key, std::string value);
   absl::StatusOr<std::optional<Rejection>> CheckReferences(const events::Event& event);
+  // A verdict when the event_id or the clock decides it, else nullopt.
+  absl::StatusOr<std::optional<Verdict>> CheckEnvelope(std::string_view event_id,
+                                                       int64_t occurred_at_unix_ns,
+                                                       std::string_view content_hash,
+                                                       Rejection& rejection);
+  // A rejection when the entry of (kind, id) is missing / present.
+  absl::StatusOr<std::optional<Rejection>> MustExist(char kind, std::string_view id,
+                                                     std::string_view field,
+                                                     std::string_view what);
+  absl::StatusOr<std::optional<Rejection>> MustBeNew(char kind, std::string_view id,
+                                                     std::string_view field,
+                                                     std::string_view what);
+  absl::StatusOr<std::optional<Rejection>> ContactIsNew(const ContactRecordedView& contact);
+  absl::StatusOr<std::optional<Rejection>> ContactPointExists(const ContactRecordedView& contact);
+  absl::StatusOr<std::optional<Rejection>> ContactAgencyExists(const ContactRecordedView& contact);
+  void RecordContact(const ContactRecordedView& contact);
 
   IndexLookup& lookup_;
   absl::Time now_;

@@ -436,10 +436,9 @@ struct ParsedLine {
   bool truncated = false;
   std::optional<Rejection> rejection;
   std::string raw;  // kept for the dead-letter record
-  events::Event event;
-  // Encoded and hashed where the event was parsed, while it is in the cache (perf:
-  // on the main thread, the first read of each event missed the cache).
-  std::string encoded;
+  // The event (a contact as a view), encoded and hashed where it was parsed, while it
+  // is in the cache (perf: on the main thread, the first read of each event missed).
+  ParsedEvent parsed;
   std::array<char, 16> content_hash;
 };
 
@@ -486,21 +485,20 @@ class LineParser {
                                      fmt::format("line is longer than {} bytes",
                                                  ingest_internal::LineReader::kLineBytesKeptMax)};
       } else {
-        parsed.rejection = parser_.Parse(line.text, line.readable_bytes, parsed.event);
-        if (!parsed.rejection) {
-          parsed.encoded.clear();
-          AppendEncoded(parsed.event, parsed.encoded);
-          Validator::ContentHash(parsed.encoded, parsed.content_hash);
-        }
+        parsed.rejection = parser_.Parse(line.text, line.readable_bytes, parsed.parsed);
+        if (!parsed.rejection) Validator::ContentHash(parsed.parsed.encoded, parsed.content_hash);
       }
     }
     batch.bytes_read = reader_.bytes_read();
-    std::vector<const events::Event*> events;
-    events.reserve(batch.size);
+    std::vector<Validator::EventKeys> keys;
+    keys.reserve(batch.size);
     for (size_t i = 0; i < batch.size; ++i) {
-      if (!batch.lines[i].rejection) events.push_back(&batch.lines[i].event);
+      const ParsedLine& parsed = batch.lines[i];
+      if (parsed.rejection) continue;
+      keys.push_back(parsed.parsed.contact ? Validator::KeysOf(*parsed.parsed.contact)
+                                           : Validator::KeysOf(parsed.parsed.event));
     }
-    batch.index_entries = Validator::ReadAhead(index_, Validator::PrefetchKeys(events),
+    batch.index_entries = Validator::ReadAhead(index_, Validator::PrefetchKeysOf(keys),
                                                validator_.stored_batches());
     return more_lines;
   }
@@ -579,20 +577,29 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
       summary.lines = line.number;
       Verdict verdict = Verdict::kReject;
       std::optional<events::ContactState> before;
+      const ParsedEvent& parsed = line.parsed;
+      const std::string_view content_hash(line.content_hash.data(), line.content_hash.size());
       if (line.rejection) {
         rejection = std::move(*line.rejection);
+      } else if (parsed.contact) {
+        validator.AtEvent(prefetched_event++);
+        TORI_ASSIGN_OR_RETURN(verdict, validator.CheckContact(*parsed.contact, content_hash, rejection));
       } else {
         validator.AtEvent(prefetched_event++);
-        TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, line.event));
-        const std::string_view content_hash(line.content_hash.data(), line.content_hash.size());
-        TORI_ASSIGN_OR_RETURN(verdict, validator.Check(line.event, content_hash, rejection));
+        TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, parsed.event));
+        TORI_ASSIGN_OR_RETURN(verdict, validator.Check(parsed.event, content_hash, rejection));
       }
       switch (verdict) {
         case Verdict::kAccept: {
           ++summary.accepted;
-          TORI_RETURN_IF_ERROR(projector.Apply(line.event, before ? &*before : nullptr));
-          accepted.keys.push_back(PartitionKey(line.event, before ? &*before : nullptr));
-          accepted.payloads.push_back(line.encoded);  // appended before the batch goes back
+          if (parsed.contact) {
+            projector.ApplyContact(*parsed.contact);
+            accepted.keys.emplace_back(parsed.contact->service_point_id);
+          } else {
+            TORI_RETURN_IF_ERROR(projector.Apply(parsed.event, before ? &*before : nullptr));
+            accepted.keys.push_back(PartitionKey(parsed.event, before ? &*before : nullptr));
+          }
+          accepted.payloads.push_back(parsed.encoded);  // appended before the batch goes back
           break;
         }
         case Verdict::kDuplicate:

@@ -116,6 +116,11 @@ void Projector::AddContact(const events::ContactState& contact, int sign) {
              contact.handled_by(), contact.duration_s(), contact.occurred_at_unix_ns(), sign);
 }
 
+void Projector::ApplyContact(const ContactRecordedView& contact) {
+  AddContact(contact.service_point_id, contact.agency_id, contact.service_code, contact.handled_by,
+             contact.duration_s, contact.occurred_at_unix_ns, +1);
+}
+
 absl::Status Projector::Apply(const events::Event& event, const events::ContactState* before) {
   using namespace projection;
   switch (event.payload_case()) {
@@ -138,12 +143,9 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
                                 fmt::format("{:010d}", e.version())})] = e.SerializeAsString();
       break;
     }
-    case events::Event::kContactRecorded: {
-      const auto& e = event.contact_recorded();
-      AddContact(e.service_point_id(), e.agency_id(), e.service_code(), e.handled_by(),
-                 e.duration_s(), event.occurred_at_unix_ns(), +1);
+    case events::Event::kContactRecorded:
+      ApplyContact(ContactViewOf(event));
       break;
-    }
     case events::Event::kContactCorrected: {
       if (before == nullptr || before->voided()) {
         return absl::InternalError("projector: a correction needs the contact's active state");

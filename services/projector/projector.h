@@ -72,6 +72,8 @@ class Projector {
   // Adds the effects of the accepted `event`. `before` is the contact's state before
   // a correction or void (required for those, ignored otherwise).
   absl::Status Apply(const events::Event& event, const events::ContactState* before);
+  // The same for a contact_recorded event read as a view.
+  void ApplyContact(const ContactRecordedView& contact);
 
   // The batch's writes: records as they are, counters added to their stored values
   // (read from `state`). Ends the batch. A caller that does not commit the writes
