@@ -5,7 +5,7 @@
 #include "events/base/check.h"
 #include "events/base/files.h"
 #include "fmt/format.h"
-#include "services/billing/chain.h"
+#include "services/state/hash_chain.h"
 #include "services/billing/internal/issued.h"
 #include "services/projector/projector.h"
 #include "services/ingest/ingest.h"

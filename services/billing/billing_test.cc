@@ -3,7 +3,7 @@
 // late event that becomes an adjustment line on the next quarter.
 #include "services/billing/billing.h"
 
-#include "services/billing/chain.h"
+#include "services/state/hash_chain.h"
 
 #include <filesystem>
 #include <fstream>

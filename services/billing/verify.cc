@@ -7,7 +7,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "services/billing/billing.h"
-#include "services/billing/chain.h"
+#include "services/state/hash_chain.h"
 #include "services/billing/internal/issued.h"
 #include "services/ingest/ingest.h"
 

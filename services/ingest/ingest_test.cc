@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/projector/projector.h"
+#include "services/state/hash_chain.h"
 #include "simdjson.h"
 
 namespace tori {
@@ -198,6 +199,30 @@ TEST_F(IngestTest, StateSurvivesReopening) {
   auto summary = Ingest(WriteFile("b.jsonl", Contact(7) + "\n"));
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->Line(), "accepted 1, duplicates 0, rejected 0");
+}
+
+TEST_F(IngestTest, IngestKeepsTheHashChainOfTheWholeLog) {
+  // The chain ingest extends over its batches must be the chain of the log's records,
+  // also when records were appended between two ingests (here: by AppendEvents, as
+  // billing issues its documents) and after a run that rejected and skipped lines.
+  std::string first = std::string(kAgency) + "\n" + kHost + "\n" + kPoint + "\n";
+  for (int i = 0; i < 40; ++i) first += Contact(i) + "\n";
+  ASSERT_TRUE(Ingest(WriteFile("first.jsonl", first)).ok());
+  events::Event extra;
+  ASSERT_FALSE(JsonEventParser().Parse(Contact(1000), extra));
+  ASSERT_TRUE(AppendEvents(*log_, *state_, {extra}).ok());
+  std::string second = "not json\n" + Contact(3) + "\n";
+  for (int i = 40; i < 90; ++i) second += Contact(i) + "\n";
+  ASSERT_TRUE(Ingest(WriteFile("second.jsonl", second)).ok());
+
+  HashChain expected(1);
+  auto cursor = *log_->Read(LogPosition{{0}});
+  LogRecord record;
+  while (*cursor->Next(record)) expected.Extend(record.partition, record.payload);
+  auto kept = LoadHashChain(*state_, 1);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->covered(), log_->End());  // ingest brought it to the end itself
+  EXPECT_EQ(kept->HeadsText(), expected.HeadsText());
 }
 
 TEST_F(IngestTest, AReplayOverSeveralCommitsRebuildsTheIngestedState) {

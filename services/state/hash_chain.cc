@@ -1,4 +1,4 @@
-#include "services/billing/chain.h"
+#include "services/state/hash_chain.h"
 
 #include <memory>
 
@@ -69,15 +69,22 @@ absl::StatusOr<HashChain> HashChain::Deserialize(std::string_view text) {
   return chain;
 }
 
-absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {
-  HashChain chain(log.partition_count());
+absl::StatusOr<HashChain> LoadHashChain(StateStore& state, int32_t partitions) {
   TORI_ASSIGN_OR_RETURN(auto stored, state.GetMeta(kChainMetaKey));
-  if (stored) {
-    TORI_ASSIGN_OR_RETURN(chain, HashChain::Deserialize(*stored));
+  if (!stored) return HashChain(partitions);
+  TORI_ASSIGN_OR_RETURN(HashChain chain, HashChain::Deserialize(*stored));
+  if (chain.covered().next_offsets.size() != static_cast<size_t>(partitions)) {
+    return absl::FailedPreconditionError(
+        "the hash chain and the log disagree on partitions; run `tori rebuild`");
   }
-  if (chain.covered().next_offsets.size() != at.next_offsets.size()) {
-    return absl::FailedPreconditionError("the hash chain and the log disagree on partitions; run `tori rebuild`");
-  }
+  return chain;
+}
+
+absl::Status SaveHashChain(StateStore& state, const HashChain& chain) {
+  return state.PutMeta(kChainMetaKey, chain.Serialize());
+}
+
+absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& chain) {
   bool behind = false;
   for (size_t p = 0; p < at.next_offsets.size(); ++p) {
     if (at.next_offsets[p] < chain.covered().next_offsets[p]) {
@@ -87,19 +94,28 @@ absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const
     }
     behind = behind || at.next_offsets[p] > chain.covered().next_offsets[p];
   }
-  if (behind) {
-    TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(chain.covered()));
-    LogRecord record;
-    while (true) {
-      TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
-      if (!more) break;
-      if (record.offset >= at.next_offsets[record.partition]) continue;
-      TORI_CHECK(record.offset == chain.covered().next_offsets[record.partition]);
-      chain.Extend(record.partition, record.payload);
-    }
-    TORI_CHECK(chain.covered() == at);
-    TORI_RETURN_IF_ERROR(state.PutMeta(kChainMetaKey, chain.Serialize()));
+  if (!behind) return absl::OkStatus();
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(chain.covered()));
+  LogRecord record;
+  while (true) {
+    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
+    if (!more) break;
+    if (record.offset >= at.next_offsets[record.partition]) continue;
+    TORI_CHECK(record.offset == chain.covered().next_offsets[record.partition]);
+    chain.Extend(record.partition, record.payload);
   }
+  TORI_CHECK(chain.covered() == at);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {
+  TORI_ASSIGN_OR_RETURN(HashChain chain, LoadHashChain(state, log.partition_count()));
+  if (chain.covered().next_offsets.size() != at.next_offsets.size()) {
+    return absl::FailedPreconditionError("the hash chain and the log disagree on partitions; run `tori rebuild`");
+  }
+  const LogPosition before = chain.covered();
+  TORI_RETURN_IF_ERROR(ExtendHashChain(log, at, chain));
+  if (chain.covered() != before) TORI_RETURN_IF_ERROR(SaveHashChain(state, chain));
   return chain.HeadsText();
 }
 

@@ -7,11 +7,13 @@
 // chain from the log.
 //
 // The live state keeps the chain's progress (meta key "hash_chain"), so each billing
-// run hashes only the records added since the last one; ingest does not hash.
+// run hashes only the records added since the last one. Ingest into a one-partition
+// log extends it over each batch it appends, while the records are in memory (the
+// main thread had time to spare; billing 10 M contacts read and hashed the whole log).
 //
 // Thread safety: one thread at a time.
-#ifndef TORI_SERVICES_BILLING_CHAIN_H_
-#define TORI_SERVICES_BILLING_CHAIN_H_
+#ifndef TORI_SERVICES_STATE_HASH_CHAIN_H_
+#define TORI_SERVICES_STATE_HASH_CHAIN_H_
 
 #include <string>
 #include <vector>
@@ -41,10 +43,18 @@ class HashChain {
   LogPosition covered_;
 };
 
+// The chain kept in `state` (a new one when none is), and keeping it.
+absl::StatusOr<HashChain> LoadHashChain(StateStore& state, int32_t partitions);
+absl::Status SaveHashChain(StateStore& state, const HashChain& chain);
+
+// Extends `chain` by reading the log from its progress up to `at`, which must not lie
+// before it.
+absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& chain);
+
 // The heads at `at`, extending the chain kept in `state` by reading the log (and
 // saving the new progress). `at` must not lie before the kept progress.
 absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at);
 
 }  // namespace tori
 
-#endif  // TORI_SERVICES_BILLING_CHAIN_H_
+#endif  // TORI_SERVICES_STATE_HASH_CHAIN_H_
