@@ -103,8 +103,16 @@ void Projector::AddContact(std::string_view point, std::string_view agency,
   std::string_view quarter = Quarter(occurred_at_unix_ns);
   // The quarter's id is kept with the quarter (contacts arrive roughly in time order).
   if (cached_quarter_id_ == kNoPartId) cached_quarter_id_ = PartId(quarter);
-  const CountsKey key = {PartId(point), cached_quarter_id_, PartId(agency), PartId(service_code)};
-  ContactCounts& delta = count_deltas_[key];
+  // (point, agency, code) is looked up once, joined (perf: three lookups were a
+  // twentieth of a Kafka projection's applying thread).
+  combo_scratch_.assign(point);
+  combo_scratch_.push_back('\0');
+  combo_scratch_.append(agency);
+  combo_scratch_.push_back('\0');
+  combo_scratch_.append(service_code);
+  auto [combo, added] = combo_ids_.try_emplace(combo_scratch_, static_cast<uint32_t>(combos_.size()));
+  if (added) combos_.push_back(combo_scratch_);
+  ContactCounts& delta = count_deltas_[uint64_t{combo->second} << 32 | cached_quarter_id_];
   const bool advisor = handled_by == events::HANDLED_BY_SHARED_ADVISOR;
   delta.contacts += sign;
   delta.advisor_contacts += advisor ? sign : 0;
@@ -205,8 +213,12 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   std::vector<Counter> counters;
   counters.reserve(count_deltas_.size() + minute_deltas_.size());
   for (const auto& [ids, delta] : count_deltas_) {
-    counters.push_back({projection::Key(projection::kContacts, {parts_[ids[0]], parts_[ids[1]],
-                                                                parts_[ids[2]], parts_[ids[3]]}),
+    // combos_ hold "point\0agency\0code": the key's parts after the quarter.
+    const std::string_view combo = combos_[ids >> 32];
+    const size_t agency_at = combo.find('\0') + 1;
+    counters.push_back({projection::Key(projection::kContacts,
+                                        {combo.substr(0, agency_at - 1), parts_[ids & 0xFFFFFFFF],
+                                         combo.substr(agency_at)}),
                         delta});
   }
   for (const auto& [key, minutes] : minute_deltas_) counters.push_back({key, {}, minutes});
@@ -245,6 +257,8 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   count_deltas_.clear();
   part_ids_.clear();  // bounded by the parts of one step's counters
   parts_.clear();
+  combo_ids_.clear();
+  combos_.clear();
   cached_quarter_id_ = kNoPartId;
   minute_deltas_.clear();
   return writes;

@@ -93,16 +93,19 @@ class Projector {
   int64_t cached_quarter_end_ns_ = 0;
   std::string cached_quarter_;
   absl::flat_hash_map<std::string, std::string> records_;
-  // Contact counters are summed under ids of their key's parts (point, quarter,
-  // agency, service code), and keyed only by TakeWrites (perf: hashing and comparing
-  // the long keys was a sixth of a 10 M ingest's main thread).
+  // Contact counters are summed under ids: of the quarter (PartId) and of the joined
+  // (point, agency, service code), and keyed only by TakeWrites (perf: hashing and
+  // comparing the long keys was a sixth of a 10 M ingest's main thread).
   uint32_t PartId(std::string_view part);
   static constexpr uint32_t kNoPartId = UINT32_MAX;
   uint32_t cached_quarter_id_ = kNoPartId;  // PartId(cached_quarter_), once asked
   absl::flat_hash_map<std::string, uint32_t> part_ids_;
   std::vector<std::string> parts_;  // by id
-  using CountsKey = std::array<uint32_t, 4>;
-  absl::flat_hash_map<CountsKey, ContactCounts> count_deltas_;
+  absl::flat_hash_map<std::string, uint32_t> combo_ids_;  // "point\0agency\0code"
+  std::vector<std::string> combos_;                       // by id
+  std::string combo_scratch_;
+  // Under combo id << 32 | quarter id.
+  absl::flat_hash_map<uint64_t, ContactCounts> count_deltas_;
   absl::flat_hash_map<std::string, int64_t> minute_deltas_;
   // The committed values of the counters this projector has written or read: the
   // next batch adds to them without reading RocksDB again. Bounded: cleared when it
