@@ -102,6 +102,9 @@ void AppendEncodedNewContactState(const ContactRecordedView& recorded, std::stri
 // refusals), faster for contacts, whose objects and string buffers in `event` are
 // reused (binary.cc). False when `bytes` is no valid encoding.
 bool DecodeEvent(std::string_view bytes, events::Event& event);
+// The view (into `bytes`) of a contact_recorded event in the encoding AppendEncoded
+// writes; nullopt for anything else, which DecodeEvent reads (as it would these).
+std::optional<ContactRecordedView> DecodeContactView(std::string_view bytes);
 
 // The SPEC `type` of an event ("contact_recorded", ...).
 std::string_view EventTypeName(const events::Event& event);

@@ -495,7 +495,7 @@ absl::StatusOr<Verdict> Validator::CheckContact(const ContactRecordedView& conta
     }
   }
   Put(Key(kEventKey, contact.event_id), std::string(content_hash));
-  RecordContact(contact);
+  RecordContactEntities(contact);
   return Verdict::kAccept;
 }
 
@@ -656,7 +656,12 @@ absl::Status Validator::Record(const events::Event& event, std::string_view cont
   return RecordEntities(event);
 }
 
-void Validator::RecordContact(const ContactRecordedView& contact) {
+void Validator::RecordContact(const ContactRecordedView& contact, std::string_view content_hash) {
+  event_writes_.emplace_back(Key(kEventKey, contact.event_id), std::string(content_hash));  // see Record
+  RecordContactEntities(contact);
+}
+
+void Validator::RecordContactEntities(const ContactRecordedView& contact) {
   // Encoded from the event's fields: a ContactState object in between copied its three
   // strings (perf: replays).
   std::string value;
@@ -679,7 +684,7 @@ absl::Status Validator::RecordEntities(const events::Event& event) {
       Put(VersionKey(event.agreement_signed()), "");
       break;
     case events::Event::kContactRecorded:
-      RecordContact(ContactViewOf(event));
+      RecordContactEntities(ContactViewOf(event));
       break;
     case events::Event::kContactCorrected:
     case events::Event::kContactVoided: {

@@ -96,6 +96,9 @@ class Validator {
   // Record without the event_id entry: for scratch states that are replayed and read
   // (verify, as-of) but never ingested into, so never asked about duplicates.
   absl::Status RecordEntities(const events::Event& event);
+  // Record and RecordEntities of a contact_recorded event read as a view.
+  void RecordContact(const ContactRecordedView& contact, std::string_view content_hash);
+  void RecordContactEntities(const ContactRecordedView& contact);
 
   // Optional, for speed: the index keys Check will read for `batch`, sorted and
   // distinct, with each event's own keys located among them (a pure function: callers
@@ -189,7 +192,6 @@ class Validator {
   absl::StatusOr<std::optional<Rejection>> ContactIsNew(const ContactRecordedView& contact);
   absl::StatusOr<std::optional<Rejection>> ContactPointExists(const ContactRecordedView& contact);
   absl::StatusOr<std::optional<Rejection>> ContactAgencyExists(const ContactRecordedView& contact);
-  void RecordContact(const ContactRecordedView& contact);
 
   IndexLookup& lookup_;
   absl::Time now_;
