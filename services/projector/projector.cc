@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <xxhash.h>
+
 #include "absl/time/civil_time.h"
 #include "events/base/check.h"
 #include "fmt/format.h"
@@ -88,6 +90,10 @@ std::string_view Projector::Quarter(int64_t unix_ns) {
     cached_quarter_id_ = kNoPartId;
   }
   return cached_quarter_;
+}
+
+size_t Projector::ComboHash::operator()(const std::string& combo) const {
+  return XXH3_64bits(combo.data(), combo.size());
 }
 
 uint32_t Projector::PartId(std::string_view part) {

@@ -101,7 +101,11 @@ class Projector {
   uint32_t cached_quarter_id_ = kNoPartId;  // PartId(cached_quarter_), once asked
   absl::flat_hash_map<std::string, uint32_t> part_ids_;
   std::vector<std::string> parts_;  // by id
-  absl::flat_hash_map<std::string, uint32_t> combo_ids_;  // "point\0agency\0code"
+  // XXH3 rather than absl's hash (perf: absl's was 6 % of a rebuild).
+  struct ComboHash {
+    size_t operator()(const std::string& combo) const;
+  };
+  absl::flat_hash_map<std::string, uint32_t, ComboHash> combo_ids_;  // "point\0agency\0code"
   std::vector<std::string> combos_;                       // by id
   std::string combo_scratch_;
   // Under combo id << 32 | quarter id.
