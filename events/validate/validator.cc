@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "events/base/check.h"
@@ -191,15 +192,15 @@ Validator::BatchKeys Validator::PrefetchKeys(const std::vector<const events::Eve
 Validator::BatchKeys Validator::PrefetchKeysOf(const std::vector<EventKeys>& batch) {
   TORI_CHECK(batch.size() * 2 < kNoKey);
   std::vector<std::string> keys;
-  std::vector<uint32_t> event_of_key;
+  std::vector<uint32_t> event_of_key;  // event * 2, + 1 for the entity's key
   keys.reserve(batch.size() * 2);
   event_of_key.reserve(batch.size() * 2);
   for (uint32_t e = 0; e < batch.size(); ++e) {
     keys.push_back(Key(kEventKey, batch[e].event_id));
-    event_of_key.push_back(e);
+    event_of_key.push_back(2 * e);
     if (batch[e].entity_kind != 0) {
       keys.push_back(Key(batch[e].entity_kind, batch[e].entity_id));
-      event_of_key.push_back(e);
+      event_of_key.push_back(2 * e + 1);
     }
   }
   BatchKeys out;
@@ -214,8 +215,8 @@ Validator::BatchKeys Validator::PrefetchKeysOf(const std::vector<EventKeys>& bat
       out.sorted.push_back(std::move(keys[i]));
       out.prefixes.push_back(item.prefix);
     }
-    std::array<uint32_t, 2>& slots = out.of_event[event_of_key[i]];
-    slots[slots[0] == kNoKey ? 0 : 1] = static_cast<uint32_t>(out.sorted.size() - 1);
+    out.of_event[event_of_key[i] / 2][event_of_key[i] % 2] =
+        static_cast<uint32_t>(out.sorted.size() - 1);
   }
   return out;
 }
@@ -439,11 +440,11 @@ absl::StatusOr<std::optional<events::ContactState>> Validator::FindContact(
   return state;
 }
 
-absl::StatusOr<std::optional<Verdict>> Validator::CheckEnvelope(std::string_view event_id,
-                                                               int64_t occurred_at_unix_ns,
-                                                               std::string_view content_hash,
-                                                               Rejection& rejection) {
-  TORI_ASSIGN_OR_RETURN(auto known_hash, Get(Key(kEventKey, event_id)));
+std::optional<Verdict> Validator::JudgeEnvelope(std::string_view event_id,
+                                                int64_t occurred_at_unix_ns,
+                                                const std::optional<std::string>& known_hash,
+                                                std::string_view content_hash,
+                                                Rejection& rejection) const {
   if (known_hash) {
     if (*known_hash == content_hash) return Verdict::kDuplicate;
     rejection = Reject(RejectReason::kDuplicateConflict, "event_id",
@@ -465,10 +466,11 @@ absl::StatusOr<std::optional<Verdict>> Validator::CheckEnvelope(std::string_view
 absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
                                          std::string_view content_hash, Rejection& rejection) {
   if (event.has_contact_recorded()) return CheckContact(ContactViewOf(event), content_hash, rejection);
-  TORI_ASSIGN_OR_RETURN(std::optional<Verdict> verdict,
-                        CheckEnvelope(event.event_id(), event.occurred_at_unix_ns(), content_hash,
-                                      rejection));
-  if (verdict) return *verdict;
+  TORI_ASSIGN_OR_RETURN(auto known_hash, Get(Key(kEventKey, event.event_id())));
+  if (auto verdict = JudgeEnvelope(event.event_id(), event.occurred_at_unix_ns(), known_hash,
+                                   content_hash, rejection)) {
+    return *verdict;
+  }
   TORI_ASSIGN_OR_RETURN(std::optional<Rejection> problem, CheckReferences(event));
   if (problem) {
     rejection = std::move(*problem);
@@ -482,21 +484,72 @@ absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
 absl::StatusOr<Verdict> Validator::CheckContact(const ContactRecordedView& contact,
                                                 std::string_view content_hash,
                                                 Rejection& rejection) {
-  TORI_ASSIGN_OR_RETURN(std::optional<Verdict> verdict,
-                        CheckEnvelope(contact.event_id, contact.occurred_at_unix_ns, content_hash,
-                                      rejection));
-  if (verdict) return *verdict;
-  for (auto check : {&Validator::ContactIsNew, &Validator::ContactPointExists,
-                     &Validator::ContactAgencyExists}) {
-    TORI_ASSIGN_OR_RETURN(std::optional<Rejection> problem, (this->*check)(contact));
+  // The event's own entries where AtEvent placed them are read and written there,
+  // without making its keys and reading the stored ones (perf: those first reads missed
+  // the cache on the main thread). Otherwise (another event's check), by key.
+  BatchEntry* id_entry = nullptr;
+  BatchEntry* contact_entry = nullptr;
+  if (event_slots_[0] != kNoKey && event_slots_[1] != kNoKey &&
+      SlotHolds(event_slots_[0], kEventKey, contact.event_id) &&
+      SlotHolds(event_slots_[1], kContactKey, contact.contact_id)) {
+    id_entry = &prefetched_entries_[event_slots_[0]];
+    contact_entry = &prefetched_entries_[event_slots_[1]];
+  }
+  std::optional<std::string> looked_up;
+  if (id_entry == nullptr) {
+    TORI_ASSIGN_OR_RETURN(looked_up, Get(Key(kEventKey, contact.event_id)));
+  }
+  if (auto verdict = JudgeEnvelope(contact.event_id, contact.occurred_at_unix_ns,
+                                   id_entry ? id_entry->value : looked_up, content_hash,
+                                   rejection)) {
+    return *verdict;
+  }
+  if (contact_entry == nullptr) {
+    TORI_ASSIGN_OR_RETURN(looked_up, Get(Key(kContactKey, contact.contact_id)));
+  }
+  if (contact_entry ? contact_entry->value.has_value() : looked_up.has_value()) {
+    rejection = AlreadyExists("contact_id", "contact", contact.contact_id);
+    return Verdict::kReject;
+  }
+  for (auto [kind, id, field, what] :
+       {std::tuple{kPointKey, contact.service_point_id, "service_point_id", "service point"},
+        std::tuple{kAgencyKey, contact.agency_id, "agency_id", "agency"}}) {
+    TORI_ASSIGN_OR_RETURN(std::optional<Rejection> problem, MustExist(kind, id, field, what));
     if (problem) {
       rejection = std::move(*problem);
       return Verdict::kReject;
     }
   }
-  Put(Key(kEventKey, contact.event_id), std::string(content_hash));
-  RecordContactEntities(contact);
+  if (id_entry == nullptr) {
+    Put(Key(kEventKey, contact.event_id), std::string(content_hash));
+    RecordContactEntities(contact);
+    return Verdict::kAccept;
+  }
+  *id_entry = BatchEntry{std::string(content_hash), true};
+  std::string state;
+  AppendEncodedNewContactState(contact, state);
+  *contact_entry = BatchEntry{std::move(state), true};
   return Verdict::kAccept;
+}
+
+bool Validator::SlotHolds(uint32_t slot, char kind, std::string_view id) const {
+  // By size and 24-byte prefix, which the slot keeps side by side with its neighbours'
+  // (the whole key, when it is no longer); longer keys compare whole as well.
+  const std::string& key = prefetched_keys_.sorted[slot];
+  if (key.size() != 1 + id.size()) return false;
+  char start[24] = {kind};
+  std::memcpy(start + 1, id.data(), std::min<size_t>(23, id.size()));
+  if (ComparePrefixes(prefetched_keys_.prefixes[slot],
+                      PrefixOf(std::string_view(start, std::min<size_t>(24, key.size())))) != 0) {
+    return false;
+  }
+  return key.size() <= 24 || std::string_view(key).substr(1) == id;
+}
+
+Rejection Validator::AlreadyExists(std::string_view field, std::string_view what,
+                                   std::string_view id) {
+  return Reject(RejectReason::kDuplicateConflict, std::string(field),
+                fmt::format("{} '{}' already exists; ids of new entities are unique", what, id));
 }
 
 absl::StatusOr<std::optional<Rejection>> Validator::MustExist(char kind, std::string_view id,
@@ -516,19 +569,7 @@ absl::StatusOr<std::optional<Rejection>> Validator::MustBeNew(char kind, std::st
                                                              std::string_view what) {
   TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kind, id)));
   if (!value) return std::nullopt;
-  return Reject(RejectReason::kDuplicateConflict, std::string(field),
-                fmt::format("{} '{}' already exists; ids of new entities are unique", what, id));
-}
-
-// A contact_recorded's references, in the order CheckReferences checks them.
-absl::StatusOr<std::optional<Rejection>> Validator::ContactIsNew(const ContactRecordedView& c) {
-  return MustBeNew(kContactKey, c.contact_id, "contact_id", "contact");
-}
-absl::StatusOr<std::optional<Rejection>> Validator::ContactPointExists(const ContactRecordedView& c) {
-  return MustExist(kPointKey, c.service_point_id, "service_point_id", "service point");
-}
-absl::StatusOr<std::optional<Rejection>> Validator::ContactAgencyExists(const ContactRecordedView& c) {
-  return MustExist(kAgencyKey, c.agency_id, "agency_id", "agency");
+  return AlreadyExists(field, what, id);
 }
 
 absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events::Event& event) {

@@ -109,7 +109,8 @@ class Validator {
   struct BatchKeys {
     std::vector<std::string> sorted;
     std::vector<KeyPrefix> prefixes;  // of sorted
-    // Per event of `batch`: where its keys are in `sorted` (kNoKey if it has fewer).
+    // Per event of `batch`: where its event_id's and its entity's keys are in `sorted`
+    // (kNoKey if it has no entity key).
     std::vector<std::array<uint32_t, 2>> of_event;
   };
   static BatchKeys PrefetchKeys(const std::vector<const events::Event*>& batch);
@@ -177,11 +178,14 @@ class Validator {
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key);
   void Put(std::string key, std::string value);
   absl::StatusOr<std::optional<Rejection>> CheckReferences(const events::Event& event);
-  // A verdict when the event_id or the clock decides it, else nullopt.
-  absl::StatusOr<std::optional<Verdict>> CheckEnvelope(std::string_view event_id,
-                                                       int64_t occurred_at_unix_ns,
-                                                       std::string_view content_hash,
-                                                       Rejection& rejection);
+  // A verdict when the event_id (`known_hash`: its entry) or the clock decides it,
+  // else nullopt.
+  std::optional<Verdict> JudgeEnvelope(std::string_view event_id, int64_t occurred_at_unix_ns,
+                                       const std::optional<std::string>& known_hash,
+                                       std::string_view content_hash, Rejection& rejection) const;
+  // Whether prefetched key `slot` is (kind, id).
+  bool SlotHolds(uint32_t slot, char kind, std::string_view id) const;
+  static Rejection AlreadyExists(std::string_view field, std::string_view what, std::string_view id);
   // A rejection when the entry of (kind, id) is missing / present.
   absl::StatusOr<std::optional<Rejection>> MustExist(char kind, std::string_view id,
                                                      std::string_view field,
@@ -189,9 +193,6 @@ class Validator {
   absl::StatusOr<std::optional<Rejection>> MustBeNew(char kind, std::string_view id,
                                                      std::string_view field,
                                                      std::string_view what);
-  absl::StatusOr<std::optional<Rejection>> ContactIsNew(const ContactRecordedView& contact);
-  absl::StatusOr<std::optional<Rejection>> ContactPointExists(const ContactRecordedView& contact);
-  absl::StatusOr<std::optional<Rejection>> ContactAgencyExists(const ContactRecordedView& contact);
 
   IndexLookup& lookup_;
   absl::Time now_;

@@ -300,6 +300,31 @@ TEST_F(ValidatorTest, APrefetchedEntryIsFoundByPositionAndByKey) {
   for (size_t i = 1; i < writes.size(); ++i) EXPECT_LT(writes[i - 1].first, writes[i].first);
 }
 
+TEST_F(ValidatorTest, AnotherEventsLongKeyIsNotTakenForTheOnesAtItsPosition) {
+  // Entries found by position are checked to be the event's own by size and 24-byte
+  // prefix; keys longer than that, equal in both, must compare whole.
+  SetUpPoint();
+  const std::string id(40, 'x');
+  events::Event first, second, reused_id;
+  ASSERT_FALSE(parser_.Parse(Contact(id + "1", id + "c1"), first));
+  ASSERT_FALSE(parser_.Parse(Contact(id + "2", id + "c2"), second));
+  ASSERT_FALSE(parser_.Parse(Contact(id + "1", id + "c3"), reused_id));
+  auto check = [&](const events::Event& event) {
+    return *validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
+  };
+  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys({&first, &second}),
+                                    validator_.stored_batches());
+  ASSERT_TRUE(ahead.ok());
+  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  validator_.AtEvent(0);
+  ASSERT_EQ(check(first), Verdict::kAccept) << rejection_.message;
+  validator_.AtEvent(1);
+  EXPECT_EQ(check(reused_id), Verdict::kReject);  // first's event_id, not second's
+  EXPECT_EQ(rejection_.field, "event_id");
+  ASSERT_EQ(check(second), Verdict::kAccept) << rejection_.message;
+  EXPECT_EQ(validator_.TakeWrites().size(), 4u);
+}
+
 TEST_F(ValidatorTest, AReplayReadsTheBatchThatIsStillCommitting) {
   // Replays commit a batch on another thread while they record the next one: a void
   // of a contact from that batch must find it before the store has it.
@@ -395,7 +420,7 @@ TEST_F(ValidatorTest, PrefetchedKeysSortWhetherTheyComeInOrderOrNot) {
     ASSERT_EQ(keys.sorted.size(), expected.size());
     EXPECT_TRUE(std::is_sorted(keys.sorted.begin(), keys.sorted.end()));
     for (size_t e = 0; e < batch.size(); ++e) {
-      EXPECT_EQ(keys.sorted[keys.of_event[e][0]].substr(0, 1) + keys.sorted[keys.of_event[e][1]].substr(0, 1), "CE") << e;
+      EXPECT_EQ(keys.sorted[keys.of_event[e][0]].substr(0, 1) + keys.sorted[keys.of_event[e][1]].substr(0, 1), "EC") << e;
     }
   }
 }
