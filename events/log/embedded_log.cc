@@ -323,7 +323,16 @@ absl::Status EmbeddedLog::StartSegment(int64_t first_offset) {
     return Errno("cannot sync", path);
   }
   TORI_RETURN_IF_ERROR(SyncDirectory(dir_));
-  if (tail_fd_ >= 0) ::close(tail_fd_);
+  std::lock_guard<std::mutex> lock(tail_fd_mutex_);
+  if (tail_fd_ >= 0) {
+    // Records appended unsynced must be durable before their segment is let go.
+    if (tail_unsynced_ && ::fdatasync(tail_fd_) != 0) {
+      ::close(fd);
+      return Errno("cannot sync", segments_.back().path);
+    }
+    ::close(tail_fd_);
+  }
+  tail_unsynced_ = false;
   tail_fd_ = fd;
   tail_bytes_ = kSegmentMagic.size();
   segments_.push_back({first_offset, path});
@@ -331,6 +340,32 @@ absl::Status EmbeddedLog::StartSegment(int64_t first_offset) {
 }
 
 absl::StatusOr<LogPosition> EmbeddedLog::Append(absl::Span<const AppendRecord> records) {
+  return AppendRecords(records, /*sync=*/true);
+}
+
+absl::StatusOr<LogPosition> EmbeddedLog::AppendUnsynced(absl::Span<const AppendRecord> records) {
+  return AppendRecords(records, /*sync=*/false);
+}
+
+absl::Status EmbeddedLog::Sync() {
+  int fd;
+  std::string path;
+  {
+    // A duplicate, so that the sync (long) needs no lock and survives a segment change
+    // (which syncs the segment it leaves itself).
+    std::lock_guard<std::mutex> lock(tail_fd_mutex_);
+    fd = ::dup(tail_fd_);
+    path = segments_.back().path;
+  }
+  if (fd < 0) return Errno("cannot sync", path);
+  const bool synced = ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!synced) return Errno("cannot sync", path);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogPosition> EmbeddedLog::AppendRecords(absl::Span<const AppendRecord> records,
+                                                       bool sync) {
   if (records.empty()) return End();
   if (tail_bytes_ >= options_.segment_bytes_target) TORI_RETURN_IF_ERROR(StartSegment(next_offset_));
   write_buffer_.clear();
@@ -350,7 +385,8 @@ absl::StatusOr<LogPosition> EmbeddedLog::Append(absl::Span<const AppendRecord> r
   }
   const std::string& path = segments_.back().path;
   absl::Status written = WriteAll(tail_fd_, write_buffer_.data(), write_buffer_.size(), path);
-  if (written.ok() && ::fdatasync(tail_fd_) != 0) written = Errno("cannot sync", path);
+  if (written.ok() && sync && ::fdatasync(tail_fd_) != 0) written = Errno("cannot sync", path);
+  if (written.ok() && !sync) tail_unsynced_ = true;
   if (!written.ok()) {
     // Leave the file as it was, so a later append does not follow a partial batch.
     if (::ftruncate(tail_fd_, static_cast<off_t>(tail_bytes_)) == 0) {

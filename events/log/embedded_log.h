@@ -21,6 +21,7 @@
 #define TORI_EVENTS_LOG_EMBEDDED_LOG_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "events/log/event_log.h"
@@ -39,6 +40,8 @@ class EmbeddedLog : public EventLog {
   ~EmbeddedLog() override;
 
   absl::StatusOr<LogPosition> Append(absl::Span<const AppendRecord> records) override;
+  absl::StatusOr<LogPosition> AppendUnsynced(absl::Span<const AppendRecord> records) override;
+  absl::Status Sync() override;
   absl::StatusOr<std::unique_ptr<LogCursor>> Read(const LogPosition& from) override;
   LogPosition End() const override;
   int32_t partition_count() const override { return 1; }
@@ -55,12 +58,17 @@ class EmbeddedLog : public EventLog {
   EmbeddedLog(std::string dir, EmbeddedLogOptions options) : dir_(std::move(dir)), options_(options) {}
   absl::Status Recover();
   absl::Status StartSegment(int64_t first_offset);
+  absl::StatusOr<LogPosition> AppendRecords(absl::Span<const AppendRecord> records, bool sync);
 
   std::string dir_;
   EmbeddedLogOptions options_;
   std::vector<Segment> segments_;
   int lock_fd_ = -1;
-  int tail_fd_ = -1;            // the last segment, open for appending
+  // The last segment, open for appending; Sync on another thread reads it under the
+  // mutex (StartSegment replaces it).
+  mutable std::mutex tail_fd_mutex_;
+  int tail_fd_ = -1;
+  bool tail_unsynced_ = false;  // AppendUnsynced wrote to it since the last sync
   uint64_t tail_bytes_ = 0;     // its size
   int64_t next_offset_ = 0;
   std::string recovery_note_;

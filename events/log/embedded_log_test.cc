@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -93,6 +94,40 @@ TEST_F(EmbeddedLogTest, RollsSegmentsAndReadsFromAnyPosition) {
   for (const auto& e : fs::directory_iterator(dir_)) segments += e.path().extension() == ".log";
   EXPECT_GT(segments, 5);
   for (int from : {0, 1, 57, 150, 199, 200}) EXPECT_EQ(*ReadAll(**log, from), 200 - from) << from;
+}
+
+TEST_F(EmbeddedLogTest, UnsyncedAppendsAcrossSegmentsWithSyncsBesideThemReadBack) {
+  // Ingest appends unsynced and syncs on another thread; segments roll meanwhile
+  // (the segment let go is synced first).
+  {
+    auto log = *EmbeddedLog::Open(dir_.string(), EmbeddedLogOptions{.segment_bytes_target = 2000});
+    std::atomic<bool> done = false;
+    std::atomic<int> syncs = 0;
+    std::thread syncer([&] {
+      while (!done) {
+        EXPECT_TRUE(log->Sync().ok());
+        ++syncs;
+      }
+    });
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 300; ++i) payloads.push_back(Payload(i));
+    for (int i = 0; i < 300; i += 10) {
+      std::vector<AppendRecord> records;
+      for (int j = i; j < i + 10; ++j) records.push_back({"point", payloads[j]});
+      auto end = log->AppendUnsynced(records);
+      ASSERT_TRUE(end.ok()) << end.status();
+      EXPECT_EQ(end->next_offsets[0], i + 10);
+    }
+    done = true;
+    syncer.join();
+    EXPECT_GT(syncs.load(), 0);
+    ASSERT_TRUE(log->Sync().ok());
+    EXPECT_EQ(*ReadAll(*log), 300);
+  }
+  auto reopened = *EmbeddedLog::Open(dir_.string());
+  EXPECT_EQ(*ReadAll(*reopened), 300);
+  EXPECT_EQ(reopened->recovery_note(), "");
+  EXPECT_GT(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3);
 }
 
 TEST_F(EmbeddedLogTest, CutsTornTailAtEveryByteOfTheLastRecord) {

@@ -59,6 +59,15 @@ class EventLog {
   // Appends `records` in order. Returns once every record is durable (fsync, or
   // acknowledged by all in-sync replicas), with the position just after them.
   virtual absl::StatusOr<LogPosition> Append(absl::Span<const AppendRecord> records) = 0;
+  // For callers that overlap the wait for durability with other work (ingest): the
+  // same append, durable only once Sync() returns after it (a crash of the process
+  // keeps the records, a crash of the machine may not). By default both are Append's.
+  virtual absl::StatusOr<LogPosition> AppendUnsynced(absl::Span<const AppendRecord> records) {
+    return Append(records);
+  }
+  // Makes every record appended before the call durable; may run on another thread
+  // than the appends.
+  virtual absl::Status Sync() { return absl::OkStatus(); }
   // Reads every record at or after `from` up to the end as of this call.
   virtual absl::StatusOr<std::unique_ptr<LogCursor>> Read(const LogPosition& from) = 0;
   // The position after the last record.
