@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <sys/stat.h>
 
 #include "events/log/embedded_log.h"
 #include "fmt/format.h"
@@ -106,7 +109,7 @@ TEST_F(IngestTest, RejectedLinesGoToTheDeadLetterFileAndNothingElseIsLost) {
                               "{not json\n" +                  // 2
                               kHost + "\r\n" +                 // 3, CRLF
                               "\n" +                           // 4, blank
-                              Contact(1) + "\n" +              // 5: unknown point (not yet)
+                              Contact(1) + "\r\n" +            // 5: unknown point (not yet), CRLF
                               kPoint + "\n" +                  // 6
                               "{\"event_id\":\"\xFF\xFE\"}\n" +  // 7: invalid UTF-8
                               R"({"event_id":"v","type":"contact_voided","occurred_at":"2026-01-01T00:00:00Z","contact_id":"c2","reason":"asiakas 131052-308T"})" "\n" +  // 8
@@ -138,10 +141,29 @@ TEST_F(IngestTest, RejectedLinesGoToTheDeadLetterFileAndNothingElseIsLost) {
     EXPECT_FALSE(std::string_view(record["message"]).empty());
   }
   EXPECT_EQ(std::string_view(parser.parse(lines[0])["raw"]), "{not json");
+  // Read again from the file: rejected after parsing.
+  EXPECT_EQ(std::string_view(parser.parse(lines[1])["raw"]), Contact(1));
   EXPECT_EQ(std::string_view(parser.parse(lines[2])["raw"]), "{\"event_id\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"}");
   // The personal identity code never reaches the dead-letter file either.
   EXPECT_THAT(lines[3], Not(HasSubstr("131052-308T")));
   EXPECT_THAT(lines[3], HasSubstr("***********"));
+}
+
+TEST_F(IngestTest, ALineRejectedAfterParsingFromAPipeKeepsItsBytes) {
+  // A pipe cannot be read again: its lines are kept for the dead-letter record.
+  const std::string fifo = (dir_ / "events.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] {
+    std::ofstream(fifo, std::ios::binary) << kAgency << "\n" << Contact(1) << "\n";
+  });
+  auto summary = Ingest(fifo);
+  writer.join();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->Line(), "accepted 1, duplicates 0, rejected 1");
+  const auto lines = Lines(fifo + ".rejected.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  simdjson::dom::parser parser;
+  EXPECT_EQ(std::string_view(parser.parse(lines[0])["raw"]), Contact(1));
 }
 
 TEST_F(IngestTest, HostileFilesNeitherCrashNorHang) {

@@ -25,7 +25,10 @@ absl::Status LineReader::Open(const std::string& path) {
     return absl::NotFoundError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   }
   struct stat st;
-  if (::fstat(fd_, &st) == 0) file_bytes_ = static_cast<uint64_t>(st.st_size);
+  if (::fstat(fd_, &st) == 0) {
+    file_bytes_ = static_cast<uint64_t>(st.st_size);
+    regular_file_ = S_ISREG(st.st_mode);
+  }
   ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   buffer_.resize(kChunkBytes + padding_bytes_);
   return absl::OkStatus();
@@ -72,6 +75,7 @@ absl::StatusOr<bool> LineReader::Next(Line& line) {
       line.readable_bytes = buffer_.size() - begin_;
       line.number = ++line_number_;
       line.truncated = truncated;
+      line.file_offset = bytes_read_ - (end_ - begin_);  // the buffer ends where the file was read
       begin_ += nl ? length + 1 : length;
       return true;
     }
@@ -86,6 +90,23 @@ absl::StatusOr<bool> LineReader::Next(Line& line) {
     auto status = Refill();  // moves the line to the front of the buffer
     if (!status.ok()) return status;
   }
+}
+
+absl::StatusOr<std::string> LineReader::ReadAgain(uint64_t file_offset, size_t bytes) const {
+  std::string out(bytes, '\0');
+  size_t done = 0;
+  while (done < bytes) {
+    const ssize_t n = ::pread(fd_, out.data() + done, bytes - done,
+                              static_cast<off_t>(file_offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::DataLossError(fmt::format("cannot read {} again at byte {}: {}", path_,
+                                             file_offset + done,
+                                             n == 0 ? "the file got shorter" : std::strerror(errno)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return out;
 }
 
 }  // namespace tori::ingest_internal

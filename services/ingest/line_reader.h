@@ -26,11 +26,16 @@ class LineReader {
     size_t readable_bytes;   // bytes readable from text.data()
     uint64_t number;         // 1-based
     bool truncated;          // longer than kLineBytesKeptMax; text is its start
+    uint64_t file_offset;    // of text's first byte (not for a truncated line)
   };
   // The next line; false at the end of the file.
   absl::StatusOr<bool> Next(Line& line);
 
   uint64_t bytes_read() const { return bytes_read_; }
+  // Whether ReadAgain works: the file is a regular one (not a pipe).
+  bool can_read_again() const { return regular_file_; }
+  // `bytes` bytes of the file from `file_offset` (a line read before), read anew.
+  absl::StatusOr<std::string> ReadAgain(uint64_t file_offset, size_t bytes) const;
   uint64_t file_bytes() const { return file_bytes_; }
 
  private:
@@ -46,6 +51,7 @@ class LineReader {
   uint64_t bytes_read_ = 0;
   uint64_t file_bytes_ = 0;
   uint64_t line_number_ = 0;
+  bool regular_file_ = false;
 };
 
 }  // namespace tori::ingest_internal
