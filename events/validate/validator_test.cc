@@ -227,6 +227,68 @@ TEST_F(ValidatorTest, PendingBatchesAnswerUntilTheStoreHoldsThem) {
   EXPECT_EQ(validator_.FindContact("c1")->value().agency_id(), "espoo");
 }
 
+TEST(ValidatorOverlay, AReadAheadGetsTheNewestPendingValueOfEveryKey) {
+  // The overlay of pending batches on a read-ahead skips the runs of keys that the
+  // other side lacks: whether ids come in sequence (disjoint runs) or at random
+  // (interleaved), each prefetched key must see the newest pending value, else the
+  // store's.
+  JsonEventParser parser;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    SCOPED_TRACE(fmt::format("seed {}", seed));
+    std::mt19937_64 random(seed);
+    const bool sequential = seed % 2 == 0;
+    auto id = [&](uint64_t n) {
+      return sequential ? fmt::format("c{:06d}", n) : fmt::format("c{:016x}", n * 0x9E3779B97F4A7C15u);
+    };
+    auto state_of = [](int64_t duration_s) {
+      events::ContactState state;
+      state.set_duration_s(duration_s);
+      return state.SerializeAsString();
+    };
+    MapIndex index;
+    Validator validator(index, kNow);
+    std::map<std::string, int64_t> expected;  // by key: the duration the newest write gave
+    for (uint64_t n = 0; n < 400; n += 1 + random() % 3) {
+      index.entries["C" + id(n)] = state_of(1);
+      expected["C" + id(n)] = 1;
+    }
+    for (int b = 0; b < 6; ++b) {
+      std::map<std::string, std::string> writes;
+      const uint64_t start = 400 + 300 * static_cast<uint64_t>(b);
+      for (uint64_t n = start; n < start + 300; n += 1 + random() % 2) writes["C" + id(n)] = "";
+      for (int i = 0; i < 20; ++i) writes["C" + id(random() % (start + 300))] = "";  // rewrites
+      std::vector<IndexWrite> sorted;
+      for (auto& [key, value] : writes) {
+        sorted.emplace_back(key, state_of(10 + b));
+        expected[key] = 10 + b;
+      }
+      validator.Pending(std::move(sorted));
+    }
+    std::vector<events::Event> voids(300);
+    std::vector<const events::Event*> batch;
+    for (auto& event : voids) {
+      const std::string contact = id(random() % 2400);
+      ASSERT_FALSE(parser.Parse(fmt::format(R"({{"event_id":"v-{}","type":"contact_voided","occurred_at":"2026-02-01T10:00:00Z","contact_id":"{}","reason":"r"}})",
+                                            &event - voids.data(), contact),
+                                event));
+      batch.push_back(&event);
+    }
+    auto ahead = Validator::ReadAhead(index, Validator::PrefetchKeys(batch), validator.stored_batches());
+    ASSERT_TRUE(ahead.ok());
+    ASSERT_TRUE(validator.Prefetch(std::move(*ahead)).ok());
+    for (const events::Event* event : batch) {
+      const std::string& contact = event->contact_voided().contact_id();
+      auto found = validator.FindContact(contact);
+      ASSERT_TRUE(found.ok());
+      auto it = expected.find("C" + contact);
+      ASSERT_EQ(found->has_value(), it != expected.end()) << contact;
+      if (it != expected.end()) {
+        EXPECT_EQ((*found)->duration_s(), it->second) << contact;
+      }
+    }
+  }
+}
+
 TEST_F(ValidatorTest, AReadAheadFindsPendingKeysThatShareLongPrefixes) {
   // Prefetch lays pending batches over a read-ahead comparing 24-byte key prefixes
   // first: ids that share them, or end inside them, must still match exactly.
