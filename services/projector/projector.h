@@ -93,22 +93,18 @@ class Projector {
   int64_t cached_quarter_end_ns_ = 0;
   std::string cached_quarter_;
   absl::flat_hash_map<std::string, std::string> records_;
-  // Contact counters are summed under ids: of the quarter (PartId) and of the joined
-  // (point, agency, service code), and keyed only by TakeWrites (perf: hashing and
+  // Contact counters are summed under ids of their key's parts (point, quarter, and
+  // agency with service code), and keyed only by TakeWrites (perf: hashing and
   // comparing the long keys was a sixth of a 10 M ingest's main thread).
   uint32_t PartId(std::string_view part);
   static constexpr uint32_t kNoPartId = UINT32_MAX;
-  uint32_t cached_quarter_id_ = kNoPartId;  // PartId(cached_quarter_), once asked
-  absl::flat_hash_map<std::string, uint32_t> part_ids_;
-  std::vector<std::string> parts_;  // by id
-  // XXH3 rather than absl's hash (perf: absl's was 6 % of a rebuild).
-  struct ComboHash {
-    size_t operator()(const std::string& combo) const;
-  };
-  absl::flat_hash_map<std::string, uint32_t, ComboHash> combo_ids_;  // "point\0agency\0code"
-  std::vector<std::string> combos_;                       // by id
-  std::string combo_scratch_;
-  // Under combo id << 32 | quarter id.
+  absl::flat_hash_map<std::string, uint32_t> part_ids_;  // points and pairs
+  std::vector<std::string> parts_;                       // by id
+  std::string pair_scratch_;                             // "agency\0service_code"
+  absl::flat_hash_map<std::string, uint32_t> quarter_ids_;
+  std::vector<std::string> quarters_;                    // by id
+  uint32_t cached_quarter_id_ = kNoPartId;  // of cached_quarter_, once asked
+  // Under point id << 38 | pair id << 12 | quarter id.
   absl::flat_hash_map<uint64_t, ContactCounts> count_deltas_;
   absl::flat_hash_map<std::string, int64_t> minute_deltas_;
   // The committed values of the counters this projector has written or read: the
