@@ -99,58 +99,80 @@ struct PendingBatch {
   }
 };
 
-// Appends the batch, durably unless `sync` is false (then LogSyncer makes it durable);
-// returns the log's end after it.
-absl::StatusOr<LogPosition> AppendBatch(const PendingBatch& batch, EventLog& log,
-                                        bool sync = true) {
+// Appends the batch durably; returns the log's end after it.
+absl::StatusOr<LogPosition> AppendBatch(const PendingBatch& batch, EventLog& log) {
   std::vector<AppendRecord> records;
   records.reserve(batch.payloads.size());
   for (size_t i = 0; i < batch.payloads.size(); ++i) {
     records.push_back({batch.keys[i], batch.payloads[i]});
   }
-  return sync ? log.Append(records) : log.AppendUnsynced(records);
+  return log.Append(records);
 }
 
-// Ingest's log syncs, on another thread while the next batches validate (perf: the
-// fdatasync of each batch held up the main thread, a tenth of a 10 M ingest's wall
-// time). One at a time; Durable() waits until every batch appended before it is
-// durable, which the state's commits and the end of ingest require.
-class LogSyncer {
+// Ingest's appends, on a thread of their own while the next batches validate: each
+// batch is copied (its lines go back to the parse stage), appended, added to the hash
+// chain and synced there (perf: the fdatasync, the kernel's copy and the chain held up
+// the main thread, a sixth of a 10 M ingest's). One batch at a time, in order;
+// Durable() waits until every batch handed over is durable, which the state's commits
+// and the end of ingest require, and gives the log's end after them.
+class LogWriter {
  public:
-  explicit LogSyncer(EventLog& log) : log_(log) {}
-  ~LogSyncer() {
+  // `chain`: the hash chain at the log's end, to extend (hash_chain.h), or none.
+  LogWriter(EventLog& log, LogPosition end, std::optional<HashChain> chain)
+      : log_(log), end_(std::move(end)), chain_(std::move(chain)) {}
+  ~LogWriter() {
     if (running_.valid()) (void)running_.get();
   }
-  // After each append: starts a sync when none runs (a running one may have begun
-  // before this batch; Durable covers it then).
-  absl::Status Appended() {
-    ++appended_;
-    if (running_.valid()) {
-      if (running_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-        return absl::OkStatus();
-      }
-      TORI_RETURN_IF_ERROR(running_.get());
+  // Hands `batch` over; an error is an earlier batch's.
+  absl::Status Write(const PendingBatch& batch) {
+    if (running_.valid()) TORI_RETURN_IF_ERROR(running_.get());
+    Copy& copy = copies_[next_copy_];
+    next_copy_ ^= 1;  // the other copy is free now: its append is done
+    copy.bytes.clear();
+    copy.records.clear();
+    for (size_t i = 0; i < batch.payloads.size(); ++i) {
+      copy.bytes.append(batch.keys[i]).append(batch.payloads[i]);
     }
-    Start();
+    for (size_t i = 0, at = 0; i < batch.payloads.size(); ++i) {
+      const std::string_view key(copy.bytes.data() + at, batch.keys[i].size());
+      at += key.size();
+      copy.records.push_back({key, std::string_view(copy.bytes.data() + at, batch.payloads[i].size())});
+      at += batch.payloads[i].size();
+    }
+    running_ = std::async(std::launch::async, [this, &copy] { return Append(copy.records); });
     return absl::OkStatus();
   }
-  absl::Status Durable() {
+  absl::StatusOr<LogPosition> Durable() {
     if (running_.valid()) TORI_RETURN_IF_ERROR(running_.get());
-    if (covered_ < appended_) {
-      Start();
-      TORI_RETURN_IF_ERROR(running_.get());
+    return end_;
+  }
+  // The chain at the end, when it could be kept (after Durable).
+  const std::optional<HashChain>& chain() const { return chain_; }
+
+ private:
+  struct Copy {
+    std::string bytes;  // partition keys and payloads, side by side
+    std::vector<AppendRecord> records;
+  };
+  absl::Status Append(const std::vector<AppendRecord>& records) {
+    TORI_ASSIGN_OR_RETURN(LogPosition end, log_.AppendUnsynced(records));
+    // The chain takes the batch when its records alone came between the two ends.
+    if (chain_ && end.next_offsets.size() == 1 &&
+        end.next_offsets[0] - static_cast<int64_t>(records.size()) == chain_->covered().next_offsets[0]) {
+      for (const AppendRecord& record : records) chain_->Extend(0, record.payload);
+    } else {
+      chain_.reset();  // billing reads them
     }
+    TORI_RETURN_IF_ERROR(log_.Sync());
+    end_ = std::move(end);
     return absl::OkStatus();
   }
 
- private:
-  void Start() {
-    covered_ = appended_;
-    running_ = std::async(std::launch::async, [this] { return log_.Sync(); });
-  }
   EventLog& log_;
-  uint64_t appended_ = 0;  // batches appended
-  uint64_t covered_ = 0;   // of them, those before the last sync started
+  LogPosition end_;
+  std::optional<HashChain> chain_;
+  Copy copies_[2];
+  int next_copy_ = 0;
   std::future<absl::Status> running_;
 };
 
@@ -632,7 +654,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + options.progress_interval;
 
-  // Each batch is appended to the log and synced on another thread (LogSyncer); the
+  // Each batch is appended to the log and synced on another thread (LogWriter); the
   // state commits in larger steps, once the log holds them durably, as sorted files on
   // a third thread while the next batches validate (skip-list inserts of random ids
   // were a fifth of an ingest's CPU). Until a step is stored the
@@ -647,7 +669,6 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
     validator.Stored(committing_batches);
     return absl::OkStatus();
   };
-  LogPosition appended = state.applied();
   uint64_t accepted_since_commit = 0;
   // The hash chain is extended over each batch appended to a one-partition log, while
   // its records are in memory (hash_chain.h); one far behind the log is left to billing.
@@ -661,13 +682,13 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
       chain = std::move(kept);
     }
   }
-  LogSyncer log_syncer(log);
+  LogWriter log_writer(log, log.End(), std::move(chain));
   auto commit = [&]() -> absl::Status {
     TORI_RETURN_IF_ERROR(finish_commit());
     std::vector<Validator::Batch> batches = validator.PendingBatches();
     if (batches.empty()) return absl::OkStatus();
     // The state never runs ahead of the durable log.
-    TORI_RETURN_IF_ERROR(log_syncer.Durable());
+    TORI_ASSIGN_OR_RETURN(const LogPosition appended, log_writer.Durable());
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
     committing_batches = batches.size();
     accepted_since_commit = 0;
@@ -731,14 +752,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
     }
     std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
     if (!accepted.payloads.empty()) {
-      TORI_ASSIGN_OR_RETURN(appended, AppendBatch(accepted, log, /*sync=*/false));
-      TORI_RETURN_IF_ERROR(log_syncer.Appended());
-      if (chain && appended.next_offsets[0] - static_cast<int64_t>(accepted.payloads.size()) ==
-                       chain->covered().next_offsets[0]) {
-        for (std::string_view payload : accepted.payloads) chain->Extend(0, payload);
-      } else {
-        chain.reset();  // not this batch's records alone: billing reads them
-      }
+      TORI_RETURN_IF_ERROR(log_writer.Write(accepted));
       accepted_since_commit += accepted.payloads.size();
       accepted.Clear();
       validator.Pending(std::move(writes));
@@ -758,8 +772,8 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   }
   TORI_RETURN_IF_ERROR(commit());
   TORI_RETURN_IF_ERROR(finish_commit());
-  TORI_RETURN_IF_ERROR(log_syncer.Durable());  // before the summary says accepted
-  if (chain) TORI_RETURN_IF_ERROR(SaveHashChain(state, *chain));
+  TORI_RETURN_IF_ERROR(log_writer.Durable().status());  // before the summary says accepted
+  if (log_writer.chain()) TORI_RETURN_IF_ERROR(SaveHashChain(state, *log_writer.chain()));
   TORI_RETURN_IF_ERROR(state.Flush());
   TORI_ASSIGN_OR_RETURN(bool wrote_dead_letters, dead_letters.Close());
   if (wrote_dead_letters) summary.rejected_path = rejected_path;
