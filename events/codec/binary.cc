@@ -6,8 +6,10 @@
 // in number order, proto3 defaults left out; anything else goes to protobuf
 // (binary_test compares both ways with protobuf).
 #include <cstdint>
+#include <cstring>
 #include <string>
 
+#include "events/base/check.h"
 #include "events/codec/codec.h"
 #include "simdjson.h"
 
@@ -18,14 +20,6 @@ size_t VarintBytes(uint64_t value) {
   size_t bytes = 1;
   while (value >= 0x80) value >>= 7, ++bytes;
   return bytes;
-}
-
-void PutVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
 }
 
 // Tags of fields 1..15: one byte, (number << 3) | wire type.
@@ -40,17 +34,44 @@ size_t StringBytes(std::string_view value) {
 size_t IntBytes(int64_t value) {
   return value == 0 ? 0 : 1 + VarintBytes(static_cast<uint64_t>(value));
 }
-void PutString(std::string& out, int number, std::string_view value) {
-  if (value.empty()) return;
-  out.push_back(Tag(number, kLengthDelimited));
-  PutVarint(out, value.size());
-  out.append(value);
-}
-void PutInt(std::string& out, int number, int64_t value) {
-  if (value == 0) return;
-  out.push_back(Tag(number, kVarint));
-  PutVarint(out, static_cast<uint64_t>(value));
-}
+// Writes fields into room made beforehand (perf: appending byte by byte was a third of
+// encoding).
+class Writer {
+ public:
+  // Makes `bytes` of room at the end of `out`, to write into.
+  Writer(std::string& out, size_t bytes) : out_(out), start_(out.size()) {
+    out.resize(start_ + bytes);
+    at_ = out.data() + start_;
+  }
+  ~Writer() { TORI_DCHECK(at_ == out_.data() + out_.size()); }
+  void Byte(char byte) { *at_++ = byte; }
+  void Varint(uint64_t value) {
+    while (value >= 0x80) {
+      *at_++ = static_cast<char>(value | 0x80);
+      value >>= 7;
+    }
+    *at_++ = static_cast<char>(value);
+  }
+  // Returns where the string's bytes went, from the start of `out`.
+  size_t String(int number, std::string_view value) {
+    if (value.empty()) return static_cast<size_t>(at_ - out_.data());
+    *at_++ = Tag(number, kLengthDelimited);
+    Varint(value.size());
+    std::memcpy(at_, value.data(), value.size());
+    at_ += value.size();
+    return static_cast<size_t>(at_ - out_.data()) - value.size();
+  }
+  void Int(int number, int64_t value) {
+    if (value == 0) return;
+    *at_++ = Tag(number, kVarint);
+    Varint(static_cast<uint64_t>(value));
+  }
+
+ private:
+  std::string& out_;
+  size_t start_;
+  char* at_;
+};
 
 bool HasUnknownFields(const google::protobuf::Message& message) {
   return !message.GetReflection()->GetUnknownFields(message).empty();
@@ -86,25 +107,25 @@ ContactRecordedView AppendEncoded(const ContactRecordedView& contact, std::strin
       StringBytes(contact.contact_id) + StringBytes(contact.service_point_id) +
       StringBytes(contact.agency_id) + StringBytes(contact.service_code) +
       IntBytes(contact.channel) + IntBytes(contact.handled_by) + IntBytes(contact.duration_s);
-  out.reserve(out.size() + StringBytes(contact.event_id) + IntBytes(contact.occurred_at_unix_ns) +
-              IntBytes(contact.schema_version) + 1 + VarintBytes(contact_bytes) + contact_bytes);
   // Where each string lands, to view it there once `out` stops growing.
-  auto put = [&out](int number, std::string_view value) {
-    PutString(out, number, value);
-    return out.size() - value.size();
-  };
-  const size_t event_id = put(1, contact.event_id);
-  PutInt(out, 2, contact.occurred_at_unix_ns);
-  PutInt(out, 3, contact.schema_version);
-  out.push_back(static_cast<char>(14 << 3 | kLengthDelimited));  // contact_recorded = 14
-  PutVarint(out, contact_bytes);
-  const size_t contact_id = put(1, contact.contact_id);
-  const size_t point = put(2, contact.service_point_id);
-  const size_t agency = put(3, contact.agency_id);
-  const size_t code = put(4, contact.service_code);
-  PutInt(out, 5, contact.channel);
-  PutInt(out, 6, contact.handled_by);
-  PutInt(out, 7, contact.duration_s);
+  size_t event_id, contact_id, point, agency, code;
+  {
+    Writer w(out, StringBytes(contact.event_id) + IntBytes(contact.occurred_at_unix_ns) +
+                      IntBytes(contact.schema_version) + 1 + VarintBytes(contact_bytes) +
+                      contact_bytes);
+    event_id = w.String(1, contact.event_id);
+    w.Int(2, contact.occurred_at_unix_ns);
+    w.Int(3, contact.schema_version);
+    w.Byte(static_cast<char>(14 << 3 | kLengthDelimited));  // contact_recorded = 14
+    w.Varint(contact_bytes);
+    contact_id = w.String(1, contact.contact_id);
+    point = w.String(2, contact.service_point_id);
+    agency = w.String(3, contact.agency_id);
+    code = w.String(4, contact.service_code);
+    w.Int(5, contact.channel);
+    w.Int(6, contact.handled_by);
+    w.Int(7, contact.duration_s);
+  }
   ContactRecordedView in_out = contact;
   auto view = [&out](size_t at, std::string_view value) {
     return std::string_view(out.data() + at, value.size());
@@ -132,16 +153,16 @@ void AppendContactState(bool voided, std::string_view service_point_id,
                         std::string_view agency_id, std::string_view service_code,
                         int64_t handled_by, int64_t duration_s, int64_t occurred_at_unix_ns,
                         std::string& out) {
-  out.reserve(out.size() + IntBytes(voided) + StringBytes(service_point_id) +
-              StringBytes(agency_id) + StringBytes(service_code) + IntBytes(handled_by) +
-              IntBytes(duration_s) + IntBytes(occurred_at_unix_ns));
-  PutInt(out, 1, voided);
-  PutString(out, 2, service_point_id);
-  PutString(out, 3, agency_id);
-  PutString(out, 4, service_code);
-  PutInt(out, 5, handled_by);
-  PutInt(out, 6, duration_s);
-  PutInt(out, 7, occurred_at_unix_ns);
+  Writer w(out, IntBytes(voided) + StringBytes(service_point_id) + StringBytes(agency_id) +
+                    StringBytes(service_code) + IntBytes(handled_by) + IntBytes(duration_s) +
+                    IntBytes(occurred_at_unix_ns));
+  w.Int(1, voided);
+  w.String(2, service_point_id);
+  w.String(3, agency_id);
+  w.String(4, service_code);
+  w.Int(5, handled_by);
+  w.Int(6, duration_s);
+  w.Int(7, occurred_at_unix_ns);
 }
 
 }  // namespace
