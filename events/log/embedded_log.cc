@@ -138,13 +138,16 @@ class SegmentReader {
  private:
   // Makes `n` bytes from position_ available at buffer_[buffer_pos_].
   bool Fill(size_t n) {
-    if (buffer_.size() - buffer_pos_ >= n) return true;
-    buffer_.erase(0, buffer_pos_);
+    if (buffer_end_ - buffer_pos_ >= n) return true;
+    // The unread bytes to the front; the buffer only grows, so no read pays for
+    // zeroing it first (perf: resizing it was a fiftieth of a rebuild).
+    std::memmove(buffer_.data(), buffer_.data() + buffer_pos_, buffer_end_ - buffer_pos_);
+    buffer_end_ -= buffer_pos_;
     buffer_pos_ = 0;
     const size_t want = std::max(n, kReadChunkBytes);
-    const size_t have = buffer_.size();
+    const size_t have = buffer_end_;
     if (have >= want) return true;
-    buffer_.resize(want);
+    if (buffer_.size() < want) buffer_.resize(want);
     const uint64_t file_pos = position_ + have;
     const size_t to_read = static_cast<size_t>(std::min<uint64_t>(want - have, file_bytes_ - file_pos));
     size_t got = 0;
@@ -155,8 +158,8 @@ class SegmentReader {
       if (r <= 0) break;
       got += static_cast<size_t>(r);
     }
-    buffer_.resize(have + got);
-    return buffer_.size() >= n;
+    buffer_end_ = have + got;
+    return buffer_end_ >= n;
   }
 
   bool RestIsZero() {
@@ -181,8 +184,9 @@ class SegmentReader {
   uint64_t position_ = 0;  // file offset of buffer_[buffer_pos_]
   uint64_t record_start_ = 0;
   int64_t expected_offset_;
-  std::string buffer_;
+  std::string buffer_;       // [buffer_pos_, buffer_end_) holds read bytes
   size_t buffer_pos_ = 0;
+  size_t buffer_end_ = 0;
 };
 
 absl::Status CorruptionError(const SegmentReader& reader, const std::string& problem) {
