@@ -81,10 +81,11 @@ bool HasUnknownFields(const google::protobuf::Message& message) {
 
 ContactRecordedView ContactViewOf(const events::Event& event) {
   const events::ContactRecorded& e = event.contact_recorded();
-  return ContactRecordedView{event.event_id(),     event.occurred_at_unix_ns(), event.schema_version(),
-                             e.contact_id(),       e.service_point_id(),        e.agency_id(),
-                             e.service_code(),     e.channel(),                 e.handled_by(),
-                             e.duration_s()};
+  return ContactRecordedView{event.event_id(), event.occurred_at_unix_ns(),
+                             event.schema_version(), e.contact_id(),
+                             e.service_point_id(), e.agency_id(),
+                             e.service_code(),     e.channel(),
+                             e.handled_by(),       e.duration_s()};
 }
 
 void FillEvent(const ContactRecordedView& contact, events::Event& event) {

@@ -149,7 +149,8 @@ class SegmentReader {
     if (have >= want) return true;
     if (buffer_.size() < want) buffer_.resize(want);
     const uint64_t file_pos = position_ + have;
-    const size_t to_read = static_cast<size_t>(std::min<uint64_t>(want - have, file_bytes_ - file_pos));
+    const size_t to_read =
+        static_cast<size_t>(std::min<uint64_t>(want - have, file_bytes_ - file_pos));
     size_t got = 0;
     while (got < to_read) {
       const ssize_t r = ::pread(fd_, buffer_.data() + have + got, to_read - got,

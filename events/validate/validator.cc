@@ -492,7 +492,9 @@ std::optional<Verdict> Validator::JudgeEnvelope(std::string_view event_id,
 
 absl::StatusOr<Verdict> Validator::Check(const events::Event& event,
                                          std::string_view content_hash, Rejection& rejection) {
-  if (event.has_contact_recorded()) return CheckContact(ContactViewOf(event), content_hash, rejection);
+  if (event.has_contact_recorded()) {
+    return CheckContact(ContactViewOf(event), content_hash, rejection);
+  }
   TORI_ASSIGN_OR_RETURN(auto known_hash, Get(Key(kEventKey, event.event_id())));
   if (auto verdict = JudgeEnvelope(event.event_id(), event.occurred_at_unix_ns(), known_hash,
                                    content_hash, rejection)) {
@@ -725,7 +727,8 @@ absl::Status Validator::Record(const events::Event& event, std::string_view cont
 }
 
 void Validator::RecordContact(const ContactRecordedView& contact, std::string_view content_hash) {
-  event_writes_.emplace_back(Key(kEventKey, contact.event_id), std::string(content_hash));  // see Record
+  // Unique by event_id, as in Record.
+  event_writes_.emplace_back(Key(kEventKey, contact.event_id), std::string(content_hash));
   RecordContactEntities(contact);
 }
 

@@ -185,7 +185,8 @@ class Validator {
                                        std::string_view content_hash, Rejection& rejection) const;
   // Whether prefetched key `slot` is (kind, id).
   bool SlotHolds(uint32_t slot, char kind, std::string_view id) const;
-  static Rejection AlreadyExists(std::string_view field, std::string_view what, std::string_view id);
+  static Rejection AlreadyExists(std::string_view field, std::string_view what,
+                                 std::string_view id);
   // A rejection when the entry of (kind, id) is missing / present.
   absl::StatusOr<std::optional<Rejection>> MustExist(char kind, std::string_view id,
                                                      std::string_view field,

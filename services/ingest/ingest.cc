@@ -88,8 +88,8 @@ class DeadLetterFile {
   std::FILE* file_ = nullptr;
 };
 
-// Accepted events waiting for the next durable append. The payloads are views: into
-// the parsed batch's lines for ingest (no copy, no string handed between threads).
+// Accepted events waiting for the next durable append. The payloads are views (for
+// ingest, into the parsed batch's lines, which LogWriter copies before they go back).
 struct PendingBatch {
   std::vector<std::string_view> payloads;
   std::vector<std::string> keys;
@@ -136,7 +136,8 @@ class LogWriter {
     for (size_t i = 0, at = 0; i < batch.payloads.size(); ++i) {
       const std::string_view key(copy.bytes.data() + at, batch.keys[i].size());
       at += key.size();
-      copy.records.push_back({key, std::string_view(copy.bytes.data() + at, batch.payloads[i].size())});
+      const std::string_view payload(copy.bytes.data() + at, batch.payloads[i].size());
+      copy.records.push_back({key, payload});
       at += batch.payloads[i].size();
     }
     running_ = std::async(std::launch::async, [this, &copy] { return Append(copy.records); });
@@ -157,8 +158,8 @@ class LogWriter {
   absl::Status Append(const std::vector<AppendRecord>& records) {
     TORI_ASSIGN_OR_RETURN(LogPosition end, log_.AppendUnsynced(records));
     // The chain takes the batch when its records alone came between the two ends.
-    if (chain_ && end.next_offsets.size() == 1 &&
-        end.next_offsets[0] - static_cast<int64_t>(records.size()) == chain_->covered().next_offsets[0]) {
+    const int64_t start = end.next_offsets.back() - static_cast<int64_t>(records.size());
+    if (chain_ && end.next_offsets.size() == 1 && start == chain_->covered().next_offsets[0]) {
       for (const AppendRecord& record : records) chain_->Extend(0, record.payload);
     } else {
       chain_.reset();  // billing reads them
@@ -314,9 +315,9 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
 // larger ones make compaction rewrite level 1 less often (measured, 10 M contacts:
 // 63.8 s -> 50.3 s; replays were slower with larger steps, BENCHMARKS.md).
 constexpr uint64_t kCatchUpCommitEvents = 1 << 17;
+constexpr uint64_t kIngestCommitEvents = 1 << 18;
 // Ingest reads up to this many records to bring the hash chain to the log's end.
 constexpr int64_t kChainCatchUpRecordsMax = 1 << 16;
-constexpr uint64_t kIngestCommitEvents = 1 << 18;
 
 namespace {
 
@@ -337,8 +338,8 @@ struct DecodedBatch {
   size_t size = 0;
   absl::Status status;  // why reading stopped early, after the records before it
 
-  // Copies of the contacts' payloads, side by side in chunks that never move (kept
-  // from fill to fill).
+  // Copies of the records' payloads, which contacts are viewed in: side by side in
+  // chunks that never move (kept from fill to fill).
   static constexpr size_t kChunkBytes = 1 << 20;
   std::vector<std::string> chunks;
   size_t chunk = 0, chunk_used = 0;
@@ -719,7 +720,8 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
         rejection = std::move(*line.rejection);
       } else if (parsed.contact) {
         validator.AtEvent(prefetched_event++);
-        TORI_ASSIGN_OR_RETURN(verdict, validator.CheckContact(*parsed.contact, content_hash, rejection));
+        TORI_ASSIGN_OR_RETURN(verdict,
+                              validator.CheckContact(*parsed.contact, content_hash, rejection));
       } else {
         validator.AtEvent(prefetched_event++);
         TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, parsed.event));
@@ -735,7 +737,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
             TORI_RETURN_IF_ERROR(projector.Apply(parsed.event, before ? &*before : nullptr));
             accepted.keys.push_back(PartitionKey(parsed.event, before ? &*before : nullptr));
           }
-          accepted.payloads.push_back(parsed.encoded);  // appended before the batch goes back
+          accepted.payloads.push_back(parsed.encoded);  // copied before the batch goes back
           break;
         }
         case Verdict::kDuplicate:
@@ -746,7 +748,8 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
           if (!line.raw_kept) {
             TORI_ASSIGN_OR_RETURN(line.raw, reader.ReadAgain(line.file_offset, line.bytes));
           }
-          TORI_RETURN_IF_ERROR(dead_letters.Write(line.number, rejection, line.raw, line.truncated));
+          TORI_RETURN_IF_ERROR(
+              dead_letters.Write(line.number, rejection, line.raw, line.truncated));
           break;
       }
     }

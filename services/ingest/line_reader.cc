@@ -100,9 +100,9 @@ absl::StatusOr<std::string> LineReader::ReadAgain(uint64_t file_offset, size_t b
                               static_cast<off_t>(file_offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      return absl::DataLossError(fmt::format("cannot read {} again at byte {}: {}", path_,
-                                             file_offset + done,
-                                             n == 0 ? "the file got shorter" : std::strerror(errno)));
+      return absl::DataLossError(
+          fmt::format("cannot read {} again at byte {}: {}", path_, file_offset + done,
+                      n == 0 ? "the file got shorter" : std::strerror(errno)));
     }
     done += static_cast<size_t>(n);
   }

@@ -111,7 +111,8 @@ absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& ch
 absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {
   TORI_ASSIGN_OR_RETURN(HashChain chain, LoadHashChain(state, log.partition_count()));
   if (chain.covered().next_offsets.size() != at.next_offsets.size()) {
-    return absl::FailedPreconditionError("the hash chain and the log disagree on partitions; run `tori rebuild`");
+    return absl::FailedPreconditionError(
+        "the hash chain and the log disagree on partitions; run `tori rebuild`");
   }
   const LogPosition before = chain.covered();
   TORI_RETURN_IF_ERROR(ExtendHashChain(log, at, chain));
