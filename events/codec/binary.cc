@@ -89,15 +89,21 @@ ContactRecordedView ContactViewOf(const events::Event& event) {
 }
 
 void FillEvent(const ContactRecordedView& contact, events::Event& event) {
-  event.Clear();
-  event.set_event_id(std::string(contact.event_id));
+  // Unknown fields of what `event` held before (a newer schema's, kept by protobuf)
+  // must not survive into this one.
+  if (HasUnknownFields(event) ||
+      (event.has_contact_recorded() && HasUnknownFields(event.contact_recorded()))) {
+    event.Clear();
+  }
+  // Into the event's existing objects: assign keeps their strings' buffers.
+  event.mutable_event_id()->assign(contact.event_id);
   event.set_occurred_at_unix_ns(contact.occurred_at_unix_ns);
   event.set_schema_version(contact.schema_version);
   events::ContactRecorded& e = *event.mutable_contact_recorded();
-  e.set_contact_id(std::string(contact.contact_id));
-  e.set_service_point_id(std::string(contact.service_point_id));
-  e.set_agency_id(std::string(contact.agency_id));
-  e.set_service_code(std::string(contact.service_code));
+  e.mutable_contact_id()->assign(contact.contact_id);
+  e.mutable_service_point_id()->assign(contact.service_point_id);
+  e.mutable_agency_id()->assign(contact.agency_id);
+  e.mutable_service_code()->assign(contact.service_code);
   e.set_channel(contact.channel);
   e.set_handled_by(contact.handled_by);
   e.set_duration_s(contact.duration_s);
@@ -275,26 +281,9 @@ bool DecodeCanonicalContact(std::string_view bytes, ContactRecordedView& contact
 }  // namespace
 
 bool DecodeEvent(std::string_view bytes, events::Event& event) {
-  // Unknown fields of an earlier record (a newer schema's, kept by protobuf) must
-  // not survive into this one.
-  if (HasUnknownFields(event) ||
-      (event.has_contact_recorded() && HasUnknownFields(event.contact_recorded()))) {
-    event.Clear();
-  }
   ContactRecordedView contact;
   if (DecodeCanonicalContact(bytes, contact)) {
-    // Into the event's existing objects: assign keeps their strings' buffers.
-    event.mutable_event_id()->assign(contact.event_id);
-    event.set_occurred_at_unix_ns(contact.occurred_at_unix_ns);
-    event.set_schema_version(contact.schema_version);
-    events::ContactRecorded& e = *event.mutable_contact_recorded();
-    e.mutable_contact_id()->assign(contact.contact_id);
-    e.mutable_service_point_id()->assign(contact.service_point_id);
-    e.mutable_agency_id()->assign(contact.agency_id);
-    e.mutable_service_code()->assign(contact.service_code);
-    e.set_channel(contact.channel);
-    e.set_handled_by(contact.handled_by);
-    e.set_duration_s(contact.duration_s);
+    FillEvent(contact, event);
     return true;
   }
   return event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));

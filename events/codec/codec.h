@@ -49,7 +49,8 @@ struct ContactRecordedView {
   events::HandledBy handled_by = events::HANDLED_BY_UNSPECIFIED;
   int64_t duration_s = 0;
 };
-// The view of a contact_recorded `event` (views into it), and the event of a view.
+// The view of a contact_recorded `event` (views into it), and the event of a view
+// (into `event`'s existing objects, which keep their strings' buffers).
 ContactRecordedView ContactViewOf(const events::Event& event);
 void FillEvent(const ContactRecordedView& contact, events::Event& event);
 
@@ -88,7 +89,7 @@ class JsonEventParser {
 
 // Appends the binary encoding of `event` (or `state`) to `out`: byte for byte what
 // protobuf's SerializeToString writes, which the log's records and the idempotency
-// hash are made of, written faster for contacts (encode.cc).
+// hash are made of, written faster for contacts (binary.cc).
 void AppendEncoded(const events::Event& event, std::string& out);
 void AppendEncoded(const events::ContactState& state, std::string& out);
 // The encoding of the contact_recorded event `contact` (as AppendEncoded of its

@@ -151,6 +151,14 @@ std::string VersionKey(const events::AgreementSigned& e) {
                       e.version());
 }
 
+// The index entry of a contact just recorded, encoded from the event's fields (a
+// ContactState object in between copied its three strings: perf, replays).
+std::string NewContactState(const ContactRecordedView& contact) {
+  std::string state;
+  AppendEncodedNewContactState(contact, state);
+  return state;
+}
+
 Rejection Reject(RejectReason reason, std::string field, std::string message) {
   return Rejection{reason, std::move(field), std::move(message)};
 }
@@ -549,16 +557,14 @@ absl::StatusOr<Verdict> Validator::CheckContact(const ContactRecordedView& conta
       return Verdict::kReject;
     }
   }
-  if (id_entry == nullptr) {
-    Put(Key(kEventKey, contact.event_id), std::string(content_hash));
-    RecordContactEntities(contact);
-    return Verdict::kAccept;
-  }
-  *id_entry = BatchEntry{std::string(content_hash), true};
-  std::string state;
-  AppendEncodedNewContactState(contact, state);
-  *contact_entry = BatchEntry{std::move(state), true};
+  PutAt(id_entry, kEventKey, contact.event_id, std::string(content_hash));
+  PutAt(contact_entry, kContactKey, contact.contact_id, NewContactState(contact));
   return Verdict::kAccept;
+}
+
+void Validator::PutAt(BatchEntry* entry, char kind, std::string_view id, std::string value) {
+  if (entry == nullptr) return Put(Key(kind, id), std::move(value));
+  *entry = BatchEntry{std::move(value), true};
 }
 
 bool Validator::SlotHolds(uint32_t slot, char kind, std::string_view id) const {
@@ -602,11 +608,6 @@ absl::StatusOr<std::optional<Rejection>> Validator::MustBeNew(char kind, std::st
 }
 
 absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events::Event& event) {
-  // Helpers that turn a missing or present index entry into a rejection.
-  auto must_exist = [this](char kind, std::string_view id, std::string_view field,
-                           std::string_view what) { return MustExist(kind, id, field, what); };
-  auto must_be_new = [this](char kind, std::string_view id, std::string_view field,
-                            std::string_view what) { return MustBeNew(kind, id, field, what); };
 #define TORI_CHECK_REF(expr)                           \
   do {                                                 \
     TORI_ASSIGN_OR_RETURN(auto problem_, (expr));      \
@@ -615,26 +616,26 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
 
   switch (event.payload_case()) {
     case events::Event::kAgencyRegistered:
-      TORI_CHECK_REF(must_be_new(kAgencyKey, event.agency_registered().agency_id(), "agency_id",
+      TORI_CHECK_REF(MustBeNew(kAgencyKey, event.agency_registered().agency_id(), "agency_id",
                                  "agency"));
       break;
     case events::Event::kServicePointOpened: {
       const auto& e = event.service_point_opened();
-      TORI_CHECK_REF(must_be_new(kPointKey, e.service_point_id(), "service_point_id",
+      TORI_CHECK_REF(MustBeNew(kPointKey, e.service_point_id(), "service_point_id",
                                  "service point"));
-      TORI_CHECK_REF(must_exist(kAgencyKey, e.host_agency_id(), "host_agency_id", "agency"));
+      TORI_CHECK_REF(MustExist(kAgencyKey, e.host_agency_id(), "host_agency_id", "agency"));
       break;
     }
     case events::Event::kSpaceAllocated: {
       const auto& e = event.space_allocated();
       TORI_ASSIGN_OR_RETURN(auto point, Get(Key(kPointKey, e.service_point_id())));
       if (!point) {
-        TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+        TORI_CHECK_REF(MustExist(kPointKey, e.service_point_id(), "service_point_id",
                                   "service point"));
       }
       int64_t used = e.shared_area_centi_m2();
       for (int i = 0; i < e.allocations_size(); ++i) {
-        TORI_CHECK_REF(must_exist(kAgencyKey, e.allocations(i).agency_id(),
+        TORI_CHECK_REF(MustExist(kAgencyKey, e.allocations(i).agency_id(),
                                   fmt::format("allocations[{}].agency_id", i), "agency"));
         used += e.allocations(i).area_centi_m2();  // bounded: each < 10^17, <= 10^4 items
       }
@@ -649,10 +650,10 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
     }
     case events::Event::kAgreementSigned: {
       const auto& e = event.agreement_signed();
-      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+      TORI_CHECK_REF(MustExist(kPointKey, e.service_point_id(), "service_point_id",
                                 "service point"));
       for (int i = 0; i < e.parties_size(); ++i) {
-        TORI_CHECK_REF(must_exist(kAgencyKey, e.parties(i), fmt::format("parties[{}]", i),
+        TORI_CHECK_REF(MustExist(kAgencyKey, e.parties(i), fmt::format("parties[{}]", i),
                                   "agency"));
       }
       TORI_ASSIGN_OR_RETURN(auto point_of_agreement, Get(Key(kAgreementKey, e.agreement_id())));
@@ -670,7 +671,7 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
       break;
     }
     case events::Event::kContactRecorded:
-      TORI_CHECK(false);  // CheckContact
+      TORI_CHECK(false);  // Check hands contacts to CheckContact
       break;
     case events::Event::kContactCorrected:
     case events::Event::kContactVoided: {
@@ -690,24 +691,24 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
                                   contact_id, corrected ? "corrected" : "voided again"));
       }
       if (corrected && event.contact_corrected().changes().has_agency_id()) {
-        TORI_CHECK_REF(must_exist(kAgencyKey, event.contact_corrected().changes().agency_id(),
+        TORI_CHECK_REF(MustExist(kAgencyKey, event.contact_corrected().changes().agency_id(),
                                   "changes.agency_id", "agency"));
       }
       break;
     }
     case events::Event::kCostPosted: {
       const auto& e = event.cost_posted();
-      TORI_CHECK_REF(must_be_new(kCostKey, e.cost_id(), "cost_id", "cost"));
-      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+      TORI_CHECK_REF(MustBeNew(kCostKey, e.cost_id(), "cost_id", "cost"));
+      TORI_CHECK_REF(MustExist(kPointKey, e.service_point_id(), "service_point_id",
                                 "service point"));
       break;
     }
     case events::Event::kRoomBooked: {
       const auto& e = event.room_booked();
-      TORI_CHECK_REF(must_be_new(kBookingKey, e.booking_id(), "booking_id", "booking"));
-      TORI_CHECK_REF(must_exist(kPointKey, e.service_point_id(), "service_point_id",
+      TORI_CHECK_REF(MustBeNew(kBookingKey, e.booking_id(), "booking_id", "booking"));
+      TORI_CHECK_REF(MustExist(kPointKey, e.service_point_id(), "service_point_id",
                                 "service point"));
-      TORI_CHECK_REF(must_exist(kAgencyKey, e.agency_id(), "agency_id", "agency"));
+      TORI_CHECK_REF(MustExist(kAgencyKey, e.agency_id(), "agency_id", "agency"));
       break;
     }
     case events::Event::kInvoiceIssued:
@@ -733,11 +734,7 @@ void Validator::RecordContact(const ContactRecordedView& contact, std::string_vi
 }
 
 void Validator::RecordContactEntities(const ContactRecordedView& contact) {
-  // Encoded from the event's fields: a ContactState object in between copied its three
-  // strings (perf: replays).
-  std::string value;
-  AppendEncodedNewContactState(contact, value);
-  Put(Key(kContactKey, contact.contact_id), std::move(value));
+  Put(Key(kContactKey, contact.contact_id), NewContactState(contact));
 }
 
 absl::Status Validator::RecordEntities(const events::Event& event) {

@@ -205,6 +205,8 @@ class Validator {
     std::optional<std::string> value;
     bool written = false;
   };
+  // Put into `entry` (a prefetched one) when there is one, else by (kind, id).
+  void PutAt(BatchEntry* entry, char kind, std::string_view id, std::string value);
   BatchEntry* FindInPrefetched(const std::string& key);
   void IndexPrefetched();
   BatchEntry* FindInBatch(const std::string& key);

@@ -90,11 +90,16 @@ std::string_view Projector::Quarter(int64_t unix_ns) {
   return cached_quarter_;
 }
 
-uint32_t Projector::PartId(std::string_view part) {
-  auto [it, added] = part_ids_.try_emplace(absl::string_view(part.data(), part.size()),
-                                           static_cast<uint32_t>(parts_.size()));
-  if (added) parts_.emplace_back(part);
+uint32_t Projector::Names::Id(std::string_view name) {
+  auto [it, added] = ids.try_emplace(absl::string_view(name.data(), name.size()),
+                                     static_cast<uint32_t>(names.size()));
+  if (added) names.emplace_back(name);
   return it->second;
+}
+
+void Projector::Names::Clear() {
+  ids.clear();
+  names.clear();
 }
 
 void Projector::AddContact(std::string_view point, std::string_view agency,
@@ -102,12 +107,7 @@ void Projector::AddContact(std::string_view point, std::string_view agency,
                            int64_t duration_s, int64_t occurred_at_unix_ns, int sign) {
   std::string_view quarter = Quarter(occurred_at_unix_ns);
   // The quarter's id is kept with the quarter (contacts arrive roughly in time order).
-  if (cached_quarter_id_ == kNoPartId) {
-    auto [it, added] = quarter_ids_.try_emplace(std::string(quarter),
-                                                static_cast<uint32_t>(quarters_.size()));
-    if (added) quarters_.emplace_back(quarter);
-    cached_quarter_id_ = it->second;
-  }
+  if (cached_quarter_id_ == kNoPartId) cached_quarter_id_ = quarters_.Id(quarter);
   // Points and (agency, service code) pairs are few: their ids come from a small map
   // that stays in the cache, and the counters are found under the ids alone (perf: one
   // map keyed by the joined strings missed the cache twice a contact, a fifth of a
@@ -115,7 +115,7 @@ void Projector::AddContact(std::string_view point, std::string_view agency,
   pair_scratch_.assign(agency);
   pair_scratch_.push_back('\0');
   pair_scratch_.append(service_code);
-  const uint64_t point_id = PartId(point), pair_id = PartId(pair_scratch_);
+  const uint64_t point_id = parts_.Id(point), pair_id = parts_.Id(pair_scratch_);
   TORI_CHECK(point_id < (uint64_t{1} << 26) && pair_id < (uint64_t{1} << 26) &&
              cached_quarter_id_ < (1u << 12));
   ContactCounts& delta = count_deltas_[point_id << 38 | pair_id << 12 | cached_quarter_id_];
@@ -220,10 +220,10 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   counters.reserve(count_deltas_.size() + minute_deltas_.size());
   for (const auto& [ids, delta] : count_deltas_) {
     // The ids of point, (agency "\0" service code) and quarter (see AddContact).
-    const std::string_view pair = parts_[(ids >> 12) & ((uint64_t{1} << 26) - 1)];
+    const std::string_view pair = parts_.names[(ids >> 12) & ((uint64_t{1} << 26) - 1)];
     const size_t code_at = pair.find('\0') + 1;
     counters.push_back({projection::Key(projection::kContacts,
-                                        {parts_[ids >> 38], quarters_[ids & 0xFFF],
+                                        {parts_.names[ids >> 38], quarters_.names[ids & 0xFFF],
                                          pair.substr(0, code_at - 1), pair.substr(code_at)}),
                         delta});
   }
@@ -261,10 +261,8 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   }
   records_.clear();
   count_deltas_.clear();
-  part_ids_.clear();  // bounded by the parts of one step's counters
-  parts_.clear();
-  quarter_ids_.clear();
-  quarters_.clear();
+  parts_.Clear();  // bounded by the parts of one step's counters
+  quarters_.Clear();
   cached_quarter_id_ = kNoPartId;
   minute_deltas_.clear();
   return writes;

@@ -96,13 +96,16 @@ class Projector {
   // Contact counters are summed under ids of their key's parts (point, quarter, and
   // agency with service code), and keyed only by TakeWrites (perf: hashing and
   // comparing the long keys was a sixth of a 10 M ingest's main thread).
-  uint32_t PartId(std::string_view part);
+  struct Names {  // small ids for names, and the names by id
+    absl::flat_hash_map<std::string, uint32_t> ids;
+    std::vector<std::string> names;
+    uint32_t Id(std::string_view name);
+    void Clear();
+  };
   static constexpr uint32_t kNoPartId = UINT32_MAX;
-  absl::flat_hash_map<std::string, uint32_t> part_ids_;  // points and pairs
-  std::vector<std::string> parts_;                       // by id
-  std::string pair_scratch_;                             // "agency\0service_code"
-  absl::flat_hash_map<std::string, uint32_t> quarter_ids_;
-  std::vector<std::string> quarters_;                    // by id
+  Names parts_;               // points and pairs
+  std::string pair_scratch_;  // "agency\0service_code"
+  Names quarters_;
   uint32_t cached_quarter_id_ = kNoPartId;  // of cached_quarter_, once asked
   // Under point id << 38 | pair id << 12 | quarter id.
   absl::flat_hash_map<uint64_t, ContactCounts> count_deltas_;

@@ -1,7 +1,5 @@
 #include "services/state/hash_chain.h"
 
-#include <memory>
-
 // SHA256_Init and friends: see Extend.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
@@ -85,6 +83,10 @@ absl::Status SaveHashChain(StateStore& state, const HashChain& chain) {
 }
 
 absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& chain) {
+  if (chain.covered().next_offsets.size() != at.next_offsets.size()) {
+    return absl::FailedPreconditionError(
+        "the hash chain and the log disagree on partitions; run `tori rebuild`");
+  }
   bool behind = false;
   for (size_t p = 0; p < at.next_offsets.size(); ++p) {
     if (at.next_offsets[p] < chain.covered().next_offsets[p]) {
@@ -110,10 +112,6 @@ absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& ch
 
 absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {
   TORI_ASSIGN_OR_RETURN(HashChain chain, LoadHashChain(state, log.partition_count()));
-  if (chain.covered().next_offsets.size() != at.next_offsets.size()) {
-    return absl::FailedPreconditionError(
-        "the hash chain and the log disagree on partitions; run `tori rebuild`");
-  }
   const LogPosition before = chain.covered();
   TORI_RETURN_IF_ERROR(ExtendHashChain(log, at, chain));
   if (chain.covered() != before) TORI_RETURN_IF_ERROR(SaveHashChain(state, chain));

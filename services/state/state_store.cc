@@ -245,8 +245,30 @@ absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
   return absl::OkStatus();
 }
 
-// Below this, a commit file is not split (see CommitBulk).
+// Below this, a commit file is not split (see FileRanges).
 constexpr size_t kEntriesPerFileMin = 32768;
+
+// The ranges of `sorted` that CommitBulk writes as files of disjoint key ranges: one
+// per key kind (the first byte), so that a file of ids that follow earlier ones
+// overlaps nothing and RocksDB places it below the files before it instead of in
+// level 0; a kind over kEntriesPerFileMin entries in two halves, written side by side.
+std::vector<std::pair<size_t, size_t>> FileRanges(const std::vector<KeyValueView>& sorted) {
+  auto kind = [&sorted](size_t i) { return sorted[i].first.empty() ? '\0' : sorted[i].first[0]; };
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (size_t from = 0; from < sorted.size();) {
+    size_t to = from + 1;
+    while (to < sorted.size() && kind(to) == kind(from)) ++to;
+    if (to - from > kEntriesPerFileMin) {
+      const size_t half = from + (to - from) / 2;
+      ranges.emplace_back(from, half);
+      ranges.emplace_back(half, to);
+    } else {
+      ranges.emplace_back(from, to);
+    }
+    from = to;
+  }
+  return ranges;
+}
 
 absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_writes,
                                     const std::vector<KeyValueView>& projection_writes,
@@ -267,25 +289,8 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
   std::vector<rocksdb::IngestExternalFileArg> args;
   for (const auto& [family, writes] : families) {
     if (writes->empty()) continue;
-    // A family is written as files of disjoint key ranges: one per key kind (the
-    // first byte), so that a file of ids that follow earlier ones overlaps nothing
-    // and RocksDB places it below the files before it instead of in level 0; a kind
-    // over kEntriesPerFileMin entries is split in two, written on another thread.
     const std::vector<KeyValueView>& sorted = *writes;
-    auto kind = [&sorted](size_t i) { return sorted[i].first.empty() ? '\0' : sorted[i].first[0]; };
-    std::vector<std::pair<size_t, size_t>> ranges;
-    for (size_t from = 0; from < sorted.size();) {
-      size_t to = from + 1;
-      while (to < sorted.size() && kind(to) == kind(from)) ++to;
-      if (to - from > kEntriesPerFileMin) {
-        const size_t half = from + (to - from) / 2;
-        ranges.emplace_back(from, half);
-        ranges.emplace_back(half, to);
-      } else {
-        ranges.emplace_back(from, to);
-      }
-      from = to;
-    }
+    const std::vector<std::pair<size_t, size_t>> ranges = FileRanges(sorted);
     auto write_file = [&](size_t part) -> absl::StatusOr<std::string> {
       const std::string path =
           fmt::format("{}/commit-{}-{}.sst", dir_, static_cast<int>(family), part);
@@ -299,25 +304,21 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
       return path;
     };
     // Odd parts on a second thread.
-    std::future<absl::StatusOr<std::vector<std::string>>> second;
-    auto write_parts = [&](size_t first) -> absl::StatusOr<std::vector<std::string>> {
-      std::vector<std::string> paths;
+    std::vector<std::string> paths(ranges.size());
+    auto write_parts = [&](size_t first) -> absl::Status {
       for (size_t part = first; part < ranges.size(); part += 2) {
-        TORI_ASSIGN_OR_RETURN(std::string path, write_file(part));
-        paths.push_back(std::move(path));
+        TORI_ASSIGN_OR_RETURN(paths[part], write_file(part));
       }
-      return paths;
+      return absl::OkStatus();
     };
+    std::future<absl::Status> second;
     if (ranges.size() > 1) second = std::async(std::launch::async, write_parts, 1);
-    absl::StatusOr<std::vector<std::string>> even = write_parts(0);
-    absl::StatusOr<std::vector<std::string>> odd = std::vector<std::string>();
-    if (second.valid()) odd = second.get();
-    TORI_RETURN_IF_ERROR(even.status());
-    TORI_RETURN_IF_ERROR(odd.status());
+    const absl::Status even = write_parts(0);
+    const absl::Status odd = second.valid() ? second.get() : absl::OkStatus();
+    TORI_RETURN_IF_ERROR(even);
+    TORI_RETURN_IF_ERROR(odd);
     rocksdb::IngestExternalFileArg& arg = args.emplace_back();
-    for (size_t part = 0; part < ranges.size(); ++part) {
-      arg.external_files.push_back(part % 2 == 0 ? (*even)[part / 2] : (*odd)[part / 2]);
-    }
+    arg.external_files = std::move(paths);
     arg.column_family = handles_[family];
     arg.options.move_files = true;
     arg.options.write_global_seqno = false;  // the seqno lives in the MANIFEST
