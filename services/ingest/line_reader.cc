@@ -101,7 +101,10 @@ absl::StatusOr<std::string> LineReader::ReadAgain(uint64_t file_offset, size_t b
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return absl::DataLossError(
-          fmt::format("cannot read {} again at byte {}: {}", path_, file_offset + done,
+          fmt::format("cannot read {} again at byte {} for a rejected line's dead-letter "
+                      "record: {}; the file must not change while it is ingested, run the "
+                      "ingest again once it is complete",
+                      path_, file_offset + done,
                       n == 0 ? "the file got shorter" : std::strerror(errno)));
     }
     done += static_cast<size_t>(n);
