@@ -282,3 +282,22 @@ TEST(Codec, SurvivesHostileInput) {
 
 }  // namespace
 }  // namespace tori
+
+namespace tori {
+namespace {
+
+// A Finnish name saved by Excel as Windows-1252: the message names the byte and says how
+// to convert the file (issue #15.6).
+TEST(Codec, ALineNotInUtf8SaysWhereAndHowToConvert) {
+  JsonEventParser parser;
+  events::Event event;
+  const std::string line = "{\"event_id\":\"e1\",\"name\":\"Kansanel\xE4kelaitos\"}";
+  auto rejection = parser.Parse(line, event);
+  ASSERT_TRUE(rejection.has_value());
+  EXPECT_EQ(rejection->reason, RejectReason::kMalformed);
+  EXPECT_THAT(rejection->message, HasSubstr("byte 0xE4 at byte 34 of the line"));
+  EXPECT_THAT(rejection->message, HasSubstr("iconv -f windows-1252 -t utf-8"));
+}
+
+}  // namespace
+}  // namespace tori

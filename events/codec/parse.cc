@@ -480,6 +480,35 @@ bool ReadRoomBooked(Reader& r, dom::object o, events::RoomBooked* e) {
 
 #define TORI_ENVELOPE "event_id", "type", "occurred_at"
 
+// Byte offset of the first byte that starts no valid UTF-8 sequence (rejected lines
+// only; overlong forms and surrogates are left to simdjson's verdict).
+size_t FirstNonUtf8Byte(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3
+                                        : (lead >> 3) == 0x1E   ? 4
+                                                                : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return i;
+}
+
+// Files saved by Excel and older Windows tools are Windows-1252 (a superset of
+// Latin-1): the message says where and how to convert, not only that it is wrong.
+std::string NotUtf8Message(std::string_view line) {
+  const size_t at = FirstNonUtf8Byte(line);
+  return fmt::format(
+      "line is not valid UTF-8 (byte 0x{:02X} at byte {} of the line); events are UTF-8: a "
+      "file saved as Latin-1 / Windows-1252 (e.g. by Excel) converts with `iconv -f "
+      "windows-1252 -t utf-8 FILE > FILE.utf8.jsonl`",
+      at < line.size() ? static_cast<unsigned char>(line[at]) : 0, at + 1);
+}
+
 }  // namespace
 
 struct JsonEventParser::Impl {
@@ -534,7 +563,7 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
     // simdjson rejects invalid UTF-8 itself but may name another error first; checked
     // again here, for rejected lines only, the message stays what it was.
     if (!simdjson::validate_utf8(data, line.size())) {
-      return Rejection{RejectReason::kMalformed, "", "line is not valid UTF-8"};
+      return Rejection{RejectReason::kMalformed, "", NotUtf8Message(line)};
     }
     return Rejection{RejectReason::kMalformed, "",
                      fmt::format("not a JSON value: {}", simdjson::error_message(error))};

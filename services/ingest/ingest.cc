@@ -19,6 +19,7 @@
 #include "services/ingest/line_reader.h"
 #include "services/projector/projector.h"
 #include "services/state/hash_chain.h"
+#include "simdjson.h"
 
 namespace tori {
 namespace {
@@ -264,6 +265,16 @@ std::vector<KeyValueView> MergeNewestWins(const std::vector<Validator::Batch>& b
 
 std::string IngestSummary::Line() const {
   return fmt::format("accepted {}, duplicates {}, rejected {}", accepted, duplicates, rejected);
+}
+
+std::string IngestSummary::ReasonsLine() const {
+  if (rejected_by_reason.empty()) return "";
+  std::string out = "rejected by reason:";
+  for (const auto& [reason, count] : rejected_by_reason) {
+    fmt::format_to(std::back_inserter(out), "{} {} {}", out.back() == ':' ? "" : ",",
+                   RejectReasonName(reason), count);
+  }
+  return out;
 }
 
 std::string PartitionKey(const events::Event& event, const events::ContactState* contact) {
@@ -745,8 +756,13 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
           break;
         case Verdict::kReject:
           ++summary.rejected;
+          ++summary.rejected_by_reason[rejection.reason];
           if (!line.raw_kept) {
             TORI_ASSIGN_OR_RETURN(line.raw, reader.ReadAgain(line.file_offset, line.bytes));
+          }
+          if (rejection.reason == RejectReason::kMalformed &&
+              !simdjson::validate_utf8(line.raw.data(), line.raw.size())) {
+            ++summary.not_utf8_lines;
           }
           TORI_RETURN_IF_ERROR(
               dead_letters.Write(line.number, rejection, line.raw, line.truncated));

@@ -18,11 +18,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "events/codec/rejection.h"
 #include "events/log/event_log.h"
 #include "services/state/state_store.h"
 
@@ -53,9 +55,16 @@ struct IngestSummary {
   uint64_t lines = 0;
   std::string rejected_path;  // set when rejected > 0
   LogPosition log_end;
+  // The rejections per reason code (they sum to `rejected`).
+  std::map<RejectReason, uint64_t> rejected_by_reason;
+  // Rejected lines whose bytes are not UTF-8 (the file wants converting).
+  uint64_t not_utf8_lines = 0;
 
   // "accepted A, duplicates D, rejected R" (SPEC section 2).
   std::string Line() const;
+  // "rejected by reason: MALFORMED 1, UNKNOWN_REFERENCE 276" in code order; "" when
+  // nothing was rejected.
+  std::string ReasonsLine() const;
 };
 
 // Whether a replay writes the event_id index: it serves later ingests into the same

@@ -149,6 +149,54 @@ TEST_F(IngestTest, RejectedLinesGoToTheDeadLetterFileAndNothingElseIsLost) {
   EXPECT_THAT(lines[3], HasSubstr("***********"));
 }
 
+// Issue #15.6: a file saved by Excel or Notepad starts with a UTF-8 byte-order mark; it
+// belongs to no event, so the first line and those referring to it are accepted.
+TEST_F(IngestTest, AByteOrderMarkBeforeTheFirstLineIsNoPartOfIt) {
+  std::string content = "\xEF\xBB\xBF" + std::string(kAgency) + "\r\n" + kHost + "\r\n" +
+                        kPoint + "\r\n";
+  for (int i = 0; i < 5; ++i) content += Contact(i) + "\r\n";
+  const std::string path = WriteFile("excel.jsonl", content);
+  auto summary = Ingest(path);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->Line(), "accepted 8, duplicates 0, rejected 0");
+  EXPECT_EQ(summary->ReasonsLine(), "");
+}
+
+// Only the file's start may carry the mark; a rejected first line's raw text in the
+// dead-letter record starts after it (it is read again from the file at its offset).
+TEST_F(IngestTest, ARejectedFirstLineAfterAByteOrderMarkKeepsItsOwnBytes) {
+  const std::string path = WriteFile(
+      "bom.jsonl", "\xEF\xBB\xBF" + Contact(1) + "\n" + "\xEF\xBB\xBF" + std::string(kAgency) + "\n");
+  auto summary = Ingest(path);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->Line(), "accepted 0, duplicates 0, rejected 2");
+  EXPECT_EQ(summary->ReasonsLine(), "rejected by reason: MALFORMED 1, UNKNOWN_REFERENCE 1");
+  const auto lines = Lines(path + ".rejected.jsonl");
+  ASSERT_EQ(lines.size(), 2u);
+  simdjson::dom::parser parser;
+  EXPECT_EQ(std::string_view(parser.parse(lines[0])["raw"].get_string().value()), Contact(1));
+}
+
+TEST_F(IngestTest, AUtf16FileIsRefusedWithHowToConvertIt) {
+  const std::string path = WriteFile("utf16.jsonl", std::string("\xFF\xFE{\0\n\0", 6));
+  auto summary = Ingest(path);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_THAT(summary.status().message(), HasSubstr("UTF-16"));
+  EXPECT_THAT(summary.status().message(), HasSubstr("iconv -f utf-16 -t utf-8"));
+}
+
+// Latin-1 lines are counted apart, so the console can say how to convert the file.
+TEST_F(IngestTest, RejectionsAreCountedPerReasonAndLinesNotInUtf8Apart) {
+  const std::string path = WriteFile(
+      "latin1.jsonl", std::string(kAgency) + "\n" + "{\"event_id\":\"x\",\"name\":\"\xE4\"}\n" +
+                          Contact(1) + "\n" + Contact(2) + "\n" + "{nope\n");
+  auto summary = Ingest(path);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->Line(), "accepted 1, duplicates 0, rejected 4");
+  EXPECT_EQ(summary->ReasonsLine(), "rejected by reason: MALFORMED 2, UNKNOWN_REFERENCE 2");
+  EXPECT_EQ(summary->not_utf8_lines, 1u);
+}
+
 TEST_F(IngestTest, ALineRejectedAfterParsingFromAPipeKeepsItsBytes) {
   // A pipe cannot be read again: its lines are kept for the dead-letter record.
   const std::string fifo = (dir_ / "events.fifo").string();

@@ -76,6 +76,10 @@ absl::StatusOr<bool> LineReader::Next(Line& line) {
       line.number = ++line_number_;
       line.truncated = truncated;
       line.file_offset = bytes_read_ - (end_ - begin_);  // the buffer ends where the file was read
+      if (line.number == 1) {
+        auto status = SkipByteOrderMark(line);
+        if (!status.ok()) return status;
+      }
       begin_ += nl ? length + 1 : length;
       return true;
     }
@@ -90,6 +94,26 @@ absl::StatusOr<bool> LineReader::Next(Line& line) {
     auto status = Refill();  // moves the line to the front of the buffer
     if (!status.ok()) return status;
   }
+}
+
+absl::Status LineReader::SkipByteOrderMark(Line& line) const {
+  // Excel and Notepad start UTF-8 files with a byte-order mark; it is no part of the
+  // first event (which would be rejected, and every event referring to it after it).
+  constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+  if (line.text.starts_with(kUtf8Bom)) {
+    line.text.remove_prefix(kUtf8Bom.size());
+    line.readable_bytes -= kUtf8Bom.size();
+    line.file_offset += kUtf8Bom.size();
+    return absl::OkStatus();
+  }
+  // Excel's "Unicode text" is UTF-16: every line would be rejected as not UTF-8.
+  if (line.text.starts_with("\xFF\xFE") || line.text.starts_with("\xFE\xFF")) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{} is UTF-16 (it starts with the byte-order mark {}); events are UTF-8: convert it "
+        "with `iconv -f utf-16 -t utf-8 {} > {}.utf8.jsonl` and ingest that",
+        path_, line.text.starts_with("\xFF") ? "FF FE" : "FE FF", path_, path_));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> LineReader::ReadAgain(uint64_t file_offset, size_t bytes) const {

@@ -22,7 +22,7 @@ class LineReader {
   absl::Status Open(const std::string& path);
 
   struct Line {
-    std::string_view text;   // without '\n' (and without a trailing '\r')
+    std::string_view text;   // without '\n' (and without a trailing '\r' or a leading BOM)
     size_t readable_bytes;   // bytes readable from text.data()
     uint64_t number;         // 1-based
     bool truncated;          // longer than kLineBytesKeptMax; text is its start
@@ -40,6 +40,8 @@ class LineReader {
 
  private:
   absl::Status Refill();
+  // Drops a UTF-8 byte-order mark from the first line; refuses a UTF-16 file.
+  absl::Status SkipByteOrderMark(Line& line) const;
 
   int fd_ = -1;
   std::string path_;

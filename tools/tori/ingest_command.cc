@@ -47,6 +47,22 @@ absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options) {
   return data;
 }
 
+namespace {
+// Beside the summary line, which stays as SPEC has it: the rejections per reason, and
+// how to convert a file that is not UTF-8.
+void PrintRejectionReasons(const IngestSummary& summary, const std::string& file) {
+  if (summary.rejected == 0) return;
+  fmt::print("{}\n", summary.ReasonsLine());
+  if (summary.not_utf8_lines > 0) {
+    fmt::print(stderr,
+               "tori: {} lines are not UTF-8; a file saved as Latin-1 / Windows-1252 (e.g. by "
+               "Excel) converts with `iconv -f windows-1252 -t utf-8 {} > {}.utf8.jsonl`: "
+               "ingest that file, the events taken now count as duplicates\n",
+               summary.not_utf8_lines, file, file);
+  }
+}
+}  // namespace
+
 int RunIngest(const LogOptions& data_options, const std::string& file) {
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
@@ -80,6 +96,7 @@ int RunIngest(const LogOptions& data_options, const std::string& file) {
                 "same command again (events already taken count as duplicates)");
   }
   fmt::print("{}\n", summary->Line());
+  PrintRejectionReasons(*summary, file);
   if (!summary->rejected_path.empty()) {
     fmt::print(stderr, "tori: rejected lines are in {} (line, reason, field, message, raw)\n",
                summary->rejected_path);
