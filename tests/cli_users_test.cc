@@ -89,4 +89,32 @@ TEST_F(CliUsersTest, IngestCountsRejectionsPerReasonAndSaysHowToConvertLatin1) {
   EXPECT_THAT(run.out, HasSubstr("iconv -f windows-1252 -t utf-8 " + (dir_ / "latin1.jsonl").string()));
 }
 
+// Issue #15.7: kela's export from Excel (byte-order mark, `;`, CRLF, Finnish dates)
+// failed with "the header has no contact_id column".
+TEST_F(CliUsersTest, ReconcileReadsAnExcelExportAndComparesOccurredAt) {
+  IngestAndBillTheSample();
+  WriteFile(dir_ / "kela.csv",
+            "\xEF\xBB\xBF" "contact_id;service_code;occurred_at\r\n"
+            "iso-omena-00000;KELA-ETUUS;20.2.2026 17.03\r\n"
+            "iso-omena-00014;KELA-ASUMISTUKI;1.2.2026 13.25\r\n"
+            "kalajarvi-00016;KELA-ETUUS;20.1.2026 9.11\r\n");
+  ToriRun run = Tori(fmt::format("reconcile --data {} --agency kela --quarter 2026Q1 {}", data_,
+                                 (dir_ / "kela.csv").string()));
+  EXPECT_EQ(run.exit_code, 1) << run.out;  // the file holds three of kela's contacts
+  EXPECT_THAT(run.out, Not(HasSubstr("no contact_id column")));
+  EXPECT_THAT(run.out, HasSubstr("matched                       2"));
+  EXPECT_THAT(run.out, HasSubstr("occurred_at_differs           1"));
+  EXPECT_THAT(run.out, HasSubstr("agency file 20.1.2026 9.11, tori 2026-01-20T08:11:00+02:00"));
+}
+
+TEST_F(CliUsersTest, ReconcileOfAnAgencyToriDoesNotKnowFails) {
+  IngestAndBillTheSample();
+  WriteFile(dir_ / "k.csv", "contact_id\niso-omena-00000\n");
+  ToriRun run = Tori(fmt::format("reconcile --data {} --agency kelq --quarter 2026Q1 {}", data_,
+                                 (dir_ / "k.csv").string()));
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("agency 'kelq' is not an agency tori knows"));
+  EXPECT_FALSE(fs::exists(dir_ / "k.csv.differences.csv"));
+}
+
 }  // namespace

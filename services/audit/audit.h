@@ -24,7 +24,7 @@ namespace tori {
 struct ReconcileDifference {
   std::string contact_id;
   // only_in_tori, only_in_agency_file, other_agency, voided, other_quarter,
-  // service_code_differs
+  // service_code_differs, occurred_at_differs
   std::string status;
   std::string detail;
 };
@@ -37,8 +37,13 @@ struct ReconcileReport {
 };
 
 // Compares the agency's file (CSV with a header; column contact_id required,
-// service_code and occurred_at optional) with the contacts tori attributes to
-// `agency_id` in `quarter`, corrections applied. Errors name the file, line and rule.
+// service_code and occurred_at optional; separator `,` or `;`, whichever the header
+// has more of; a UTF-8 byte-order mark and CRLF are fine) with the contacts tori
+// attributes to `agency_id` in `quarter`, corrections applied. An occurred_at is
+// compared to the precision the file gives it: RFC 3339 with an offset (the same
+// instant, to the second), or Helsinki wall-clock time without one (to the second,
+// the minute or the day). An agency tori does not know is NotFound. Errors name the
+// file, line and rule.
 absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& agency_id,
                                           engine::Quarter quarter, const std::string& csv_path);
 

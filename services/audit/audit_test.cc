@@ -98,6 +98,49 @@ TEST_F(AuditTest, ReconcileNamesTheLineOfABadFile) {
               HasSubstr("no contact_id column"));
 }
 
+// Issue #15.7: Excel's "CSV UTF-8" in a Finnish locale: byte-order mark, `;`, CRLF,
+// Finnish dates without an offset (Helsinki time).
+TEST_F(AuditTest, ReconcileReadsAnExcelExport) {
+  std::ofstream(dir_ / "excel.csv", std::ios::binary)
+      << "\xEF\xBB\xBF" "Contact_ID;Service_Code;Occurred_At\r\n"
+         "x1;ETUUS;5.1.2026 12.00\r\n"
+         "x2;ETUUS;2026-01-06T10:00:00Z\r\n"
+         "x6;ASUMISTUKI;9.1.2026\r\n";
+  auto report = Reconcile(*state_, "kela", {2026, 1}, (dir_ / "excel.csv").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->matched, 3u);
+  EXPECT_TRUE(report->ok()) << ReconcileCsv(*report);
+}
+
+TEST_F(AuditTest, ReconcileComparesOccurredAtToThePrecisionOfTheFile) {
+  // x1 is at 12:00:00 Helsinki time, x2 at 12:00:00 on 6.1., x6 at 12:00:00 on 9.1.
+  std::ofstream(dir_ / "kela.csv") << "contact_id,occurred_at\n"
+                                      "x1,2026-01-05 12:05\n"            // 5 minutes off
+                                      "x2,2026-01-06T12:00:00+02:00\n"  // the same instant
+                                      "x6,2026-01-10\n";                // another day
+  auto report = Reconcile(*state_, "kela", {2026, 1}, (dir_ / "kela.csv").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->matched, 1u);
+  std::map<std::string, std::string> detail;
+  for (const auto& d : report->differences) {
+    EXPECT_EQ(d.status, "occurred_at_differs") << d.contact_id;
+    detail[d.contact_id] = d.detail;
+  }
+  EXPECT_EQ(detail["x1"], "agency file 2026-01-05 12:05, tori 2026-01-05T12:00:00+02:00");
+  EXPECT_EQ(detail["x6"], "agency file 2026-01-10, tori 2026-01-09T12:00:00+02:00");
+  EXPECT_EQ(report->differences_by_status.at("occurred_at_differs"), 2u);
+}
+
+TEST_F(AuditTest, ReconcileRefusesAnAgencyToriDoesNotKnowAndATimeItCannotRead) {
+  std::ofstream(dir_ / "kela.csv") << "contact_id,occurred_at\nx1,yesterday\n";
+  auto unknown = Reconcile(*state_, "kelaa", {2026, 1}, (dir_ / "kela.csv").string());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(), HasSubstr("agency 'kelaa' is not an agency tori knows"));
+  auto bad_time = Reconcile(*state_, "kela", {2026, 1}, (dir_ / "kela.csv").string());
+  ASSERT_FALSE(bad_time.ok());
+  EXPECT_THAT(bad_time.status().message(), HasSubstr("kela.csv:2: field occurred_at 'yesterday'"));
+}
+
 TEST_F(AuditTest, ExplainShowsTheCostsTheSplitAndTheContacts) {
   BillRequest bill;
   bill.quarter = {2026, 1};

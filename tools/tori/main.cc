@@ -116,10 +116,15 @@ int Main(int argc, char** argv) {
   CLI::App* reconcile = app.add_subcommand(
       "reconcile",
       "Compare an agency's own contact records (CSV with a header: contact_id, optionally "
-      "service_code and occurred_at) with the contacts tori attributes to it in a quarter: "
-      "matched, only in tori, only in the agency's file, attributed to another agency, "
-      "voided, in another quarter, another service code. Prints a report and writes the "
-      "differences as CSV; exit 0 when everything matches, 1 otherwise.");
+      "service_code and occurred_at; separator , or ; as Excel writes it, UTF-8 with or "
+      "without a byte-order mark) with the contacts tori attributes to it in a quarter: "
+      "matched, only_in_tori, only_in_agency_file, other_agency, voided, other_quarter, "
+      "service_code_differs, occurred_at_differs. occurred_at is RFC 3339 with an offset "
+      "(compared as the same instant, to the second) or Helsinki time without one "
+      "(2026-01-05 12:00[:00] or 5.1.2026 12.00[.00], compared to the second or minute "
+      "given; a date alone compares the day). Prints a report and writes the differences as "
+      "CSV; exit 0 when everything matches, 1 otherwise (also for an agency tori does not "
+      "know).");
   AddDataOption(*reconcile, data_dir);
   reconcile->add_option("--agency", reconcile_agency, "the agency's id")->required();
   reconcile->add_option("--quarter", reconcile_quarter, "the quarter, e.g. 2026Q1")->required();
