@@ -52,14 +52,42 @@ std::string ReconcileCsv(const ReconcileReport& report);
 
 // ---------------------------------------------------------------- explain
 struct ExplainRequest {
+  // An issued invoice's id (2026Q1-espoo-kela), the invoice number or reference printed
+  // on it (2026100001, 20261000010; spaces ignored), or a subsidy claim's id.
   std::string invoice_id;
   std::optional<int> line;  // 1-based; all lines when absent
   bool list_contacts = false;  // --events: the contact ids behind the key value
   std::string scratch_dir;
+  // One JSON object instead of text: {"document": "invoice" or "subsidy_claim",
+  // "document_id", "invoice_number", "reference_number" (invoices), "quarter",
+  // "as_of", "amount_cents", "amount", "lines": [{"line", "service_point_id",
+  // "pool", "key", "weight_pct", "basis_quantity", "basis_total", "amount_cents",
+  // "amount", "adjusts_quarter" (adjustment lines), "explanation": [text lines]}]
+  // (invoices), "explanation": [text lines] (claims)}.
+  bool json = false;
 };
 
-// A readable explanation, ready to print.
+// A readable explanation, ready to print (or JSON, see ExplainRequest::json).
 absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request);
+
+// ---------------------------------------------------------------- issued documents
+// The numbers printed on an issued quarter's invoices: the issuing run numbered them in
+// (issuer, recipient) order (documents::InvoiceNumber), the reference adds a check digit.
+struct InvoiceNumbering {
+  std::string invoice_id;
+  std::string invoice_number;    // "2026100001"
+  std::string reference_number;  // "20261000010"
+};
+absl::StatusOr<std::vector<InvoiceNumbering>> NumberIssuedInvoices(StateStore& state, engine::Quarter quarter);
+
+struct IssuedDocumentId {
+  enum class Kind { kInvoice, kSubsidyClaim };
+  Kind kind;
+  std::string id;  // invoice_id or claim_id
+};
+// The issued document `name` stands for: an invoice id, an invoice number or reference
+// as printed, or a claim id. NotFound says which forms are accepted.
+absl::StatusOr<IssuedDocumentId> FindIssuedDocument(StateStore& state, std::string_view name);
 
 }  // namespace tori
 

@@ -1,11 +1,14 @@
 // tori explain: an invoice line, step by step from the events (issue #5).
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include "events/base/check.h"
 #include "events/base/decimal.h"
 #include "fmt/format.h"
+#include "events/base/json_text.h"
 #include "services/audit/audit.h"
+#include "services/audit/internal/explain.h"
 #include "services/billing/billing.h"
 #include "services/billing/internal/issued.h"
 #include "services/ingest/ingest.h"
@@ -146,33 +149,102 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
 
 }  // namespace
 
+namespace {
+
+// The text's lines, for JSON.
+std::string TextLinesJson(std::string_view text) {
+  std::string out = "[";
+  for (std::string_view rest = text; !rest.empty();) {
+    const size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (line.empty()) continue;
+    if (out.size() > 1) out += ",";
+    AppendJsonString(out, line);
+  }
+  return out + "]";
+}
+
+// Replays the log up to `as_of` into a scratch state for `explain`, then removes it.
+absl::Status WithScratchAt(EventLog& log, const std::string& dir, const std::string& as_of_text,
+                           const std::function<absl::Status(StateStore&)>& use) {
+  TORI_ASSIGN_OR_RETURN(LogPosition as_of, LogPosition::Parse(as_of_text));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  {
+    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(dir));
+    TORI_RETURN_IF_ERROR(CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
+    TORI_RETURN_IF_ERROR(use(*scratch));
+  }
+  std::filesystem::remove_all(dir, ec);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ExplainSubsidyClaim(EventLog& log, const billing_internal::IssuedDocuments& issued,
+                                                const std::string& claim_id, const ExplainRequest& request) {
+  const events::SubsidyClaimIssued* claim = nullptr;
+  for (const auto& e : issued.claim_events) {
+    if (e.claim_id() == claim_id) claim = &e;
+  }
+  TORI_CHECK(claim != nullptr);
+  std::string out = fmt::format("subsidy claim {} by {} for {} at {}, {}: {} EUR (basis {} EUR), issued from the "
+                                "log up to {}\n",
+                                claim->claim_id(), claim->claimant_agency_id(), claim->program_id(),
+                                claim->service_point_id(), claim->quarter(), Euros(claim->amount_cents()),
+                                Euros(claim->basis_cents()), claim->as_of());
+  TORI_RETURN_IF_ERROR(WithScratchAt(log, request.scratch_dir, claim->as_of(), [&](StateStore& scratch) {
+    return audit_internal::ExplainClaim(scratch, *claim, out);
+  }));
+  if (!request.json) return out;
+  std::string json;
+  JsonObjectWriter w(json);
+  w.String("document", "subsidy_claim").String("document_id", claim->claim_id()).String("quarter", claim->quarter());
+  if (claim->has_adjusts_quarter()) w.String("adjusts_quarter", claim->adjusts_quarter());
+  w.String("claimant_agency_id", claim->claimant_agency_id())
+      .String("program_id", claim->program_id())
+      .String("service_point_id", claim->service_point_id())
+      .Int("basis_cents", claim->basis_cents())
+      .String("basis", Euros(claim->basis_cents()))
+      .Int("amount_cents", claim->amount_cents())
+      .String("amount", Euros(claim->amount_cents()))
+      .String("as_of", claim->as_of())
+      .String("content_sha256", claim->content_sha256())
+      .Raw("explanation", TextLinesJson(out));
+  w.Close();
+  return json + "\n";
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  TORI_ASSIGN_OR_RETURN(IssuedDocumentId document, FindIssuedDocument(state, request.invoice_id));
+  if (document.kind == IssuedDocumentId::Kind::kSubsidyClaim) {
+    if (request.line) return absl::InvalidArgumentError("--line is for invoices; a subsidy claim has no lines");
+    return ExplainSubsidyClaim(log, issued, document.id, request);
+  }
   const events::InvoiceIssued* event = nullptr;
   for (const auto& e : issued.invoice_events) {
-    if (e.invoice_id() == request.invoice_id) event = &e;
+    if (e.invoice_id() == document.id) event = &e;
   }
-  if (event == nullptr) {
-    return absl::NotFoundError(fmt::format(
-        "no issued invoice '{}'; ids look like 2026Q1-espoo-kela (see invoices.json, or run "
-        "`tori bill` first)", request.invoice_id));
-  }
+  TORI_CHECK(event != nullptr);
   TORI_ASSIGN_OR_RETURN(engine::Invoice invoice, billing_internal::ToEngineInvoice(*event));
   if (request.line && (*request.line < 1 || *request.line > static_cast<int>(invoice.lines.size()))) {
     return absl::InvalidArgumentError(fmt::format("invoice {} has lines 1..{}", invoice.invoice_id,
                                                   invoice.lines.size()));
   }
-  TORI_ASSIGN_OR_RETURN(LogPosition as_of, LogPosition::Parse(event->as_of()));
-  std::string out = fmt::format("invoice {} from {} to {}, {}: {} EUR, issued from the log up to {}\n",
-                                invoice.invoice_id, invoice.issuer_agency_id, invoice.recipient_agency_id,
+  TORI_ASSIGN_OR_RETURN(auto numbers, NumberIssuedInvoices(state, invoice.quarter));
+  const auto number = std::find_if(numbers.begin(), numbers.end(),
+                                   [&](const auto& n) { return n.invoice_id == invoice.invoice_id; });
+  TORI_CHECK(number != numbers.end());
+  std::string out = fmt::format("invoice {} (number {}, reference {}) from {} to {}, {}: {} EUR, issued from the "
+                                "log up to {}\n",
+                                invoice.invoice_id, number->invoice_number, number->reference_number,
+                                invoice.issuer_agency_id, invoice.recipient_agency_id,
                                 engine::QuarterName(invoice.quarter), Euros(invoice.total_cents), event->as_of());
-  std::error_code ec;
-  std::filesystem::remove_all(request.scratch_dir, ec);
-  {
-    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
-    TORI_RETURN_IF_ERROR(
-        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
+  std::vector<std::pair<size_t, std::string>> line_texts;  // (index, explanation) for JSON
+  TORI_RETURN_IF_ERROR(WithScratchAt(log, request.scratch_dir, event->as_of(), [&](StateStore& scratch) {
     for (size_t i = 0; i < invoice.lines.size(); ++i) {
       if (request.line && static_cast<int>(i) + 1 != *request.line) continue;
       const auto& line = invoice.lines[i];
@@ -180,17 +252,54 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
                          line.pool, engine::KeyName(line.key), FormatDecimal(line.weight_pct_e4, kPctScale),
                          line.basis_quantity, line.basis_total, Euros(line.amount_cents),
                          line.adjusts_quarter ? " (adjustment of " + engine::QuarterName(*line.adjusts_quarter) + ")" : "");
+      const size_t explanation_start = out.size();
       if (line.adjusts_quarter) {
         out += fmt::format("  an adjustment: {} recomputed with the events known at {} minus what was "
                            "issued for it before; the recomputed line:\n",
                            engine::QuarterName(*line.adjusts_quarter), event->as_of());
       }
-      TORI_RETURN_IF_ERROR(ExplainLine(*scratch, line.adjusts_quarter.value_or(invoice.quarter), invoice, line,
+      TORI_RETURN_IF_ERROR(ExplainLine(scratch, line.adjusts_quarter.value_or(invoice.quarter), invoice, line,
                                        request.list_contacts, out));
+      line_texts.emplace_back(i, out.substr(explanation_start));
     }
+    return absl::OkStatus();
+  }));
+  if (!request.json) return out;
+  std::string lines = "[";
+  for (const auto& [i, text] : line_texts) {
+    const auto& line = invoice.lines[i];
+    if (lines.size() > 1) lines += ",";
+    JsonObjectWriter lw(lines);
+    lw.Int("line", static_cast<int64_t>(i) + 1)
+        .String("service_point_id", line.service_point_id)
+        .String("pool", line.pool)
+        .String("key", engine::KeyName(line.key))
+        .String("weight_pct", FormatDecimal(line.weight_pct_e4, kPctScale))
+        .Int("basis_quantity", line.basis_quantity)
+        .Int("basis_total", line.basis_total)
+        .Int("amount_cents", line.amount_cents)
+        .String("amount", Euros(line.amount_cents));
+    if (line.adjusts_quarter) lw.String("adjusts_quarter", engine::QuarterName(*line.adjusts_quarter));
+    lw.Raw("explanation", TextLinesJson(text));
+    lw.Close();
   }
-  std::filesystem::remove_all(request.scratch_dir, ec);
-  return out;
+  lines += "]";
+  std::string json;
+  JsonObjectWriter w(json);
+  w.String("document", "invoice")
+      .String("document_id", invoice.invoice_id)
+      .String("invoice_number", number->invoice_number)
+      .String("reference_number", number->reference_number)
+      .String("quarter", engine::QuarterName(invoice.quarter))
+      .String("issuer_agency_id", invoice.issuer_agency_id)
+      .String("recipient_agency_id", invoice.recipient_agency_id)
+      .Int("amount_cents", invoice.total_cents)
+      .String("amount", Euros(invoice.total_cents))
+      .String("as_of", event->as_of())
+      .String("content_sha256", event->content_sha256())
+      .Raw("lines", lines);
+  w.Close();
+  return json + "\n";
 }
 
 }  // namespace tori

@@ -1,0 +1,18 @@
+// Private to services/audit: the parts of `tori explain` in their own files.
+#ifndef TORI_SERVICES_AUDIT_INTERNAL_EXPLAIN_H_
+#define TORI_SERVICES_AUDIT_INTERNAL_EXPLAIN_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "events/codec/codec.h"
+#include "services/state/state_store.h"
+
+namespace tori::audit_internal {
+
+// Appends how `claim` came to be, from `scratch` (the log replayed up to its as_of).
+absl::Status ExplainClaim(StateStore& scratch, const events::SubsidyClaimIssued& claim, std::string& out);
+
+}  // namespace tori::audit_internal
+
+#endif  // TORI_SERVICES_AUDIT_INTERNAL_EXPLAIN_H_
