@@ -117,4 +117,152 @@ TEST_F(CliUsersTest, ReconcileOfAnAgencyToriDoesNotKnowFails) {
   EXPECT_FALSE(fs::exists(dir_ / "k.csv.differences.csv"));
 }
 
+// Issue #15.10: what has been issued, with numbers and hashes.
+TEST_F(CliUsersTest, StatusListsTheLogTheStateAndEveryIssuedDocument) {
+  IngestAndBillTheSample();
+  ToriRun run = Tori(fmt::format("status --data {}", data_));
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("log    289 events, end p0:289"));
+  EXPECT_THAT(run.out, HasSubstr("state  at p0:289, up to date"));
+  EXPECT_THAT(run.out, HasSubstr("issued 2026Q1: 6 documents, as of p0:283"));
+  EXPECT_THAT(run.out, HasSubstr("2026Q1-espoo-kela"));
+  EXPECT_THAT(run.out, HasSubstr("2026100001"));
+  // The hash listed is the one in the issuing event.
+  ToriRun json = Tori(fmt::format("status --data {} --json", data_));
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(json.out);
+  ASSERT_FALSE(doc.error()) << json.out;
+  EXPECT_EQ(int64_t(doc["log_records"]), 289);
+  auto kela = doc["issued_quarters"].at(0)["documents"].at(0);
+  EXPECT_EQ(std::string_view(kela["document_id"]), "2026Q1-espoo-kela");
+  EXPECT_EQ(std::string_view(kela["reference_number"]), "20261000010");
+  ToriRun issued = Tori(fmt::format("log --data {} --type invoice_issued", data_));
+  EXPECT_THAT(issued.out, HasSubstr(fmt::format("\"content_sha256\":\"{}\"",
+                                                std::string_view(kela["content_sha256"]))));
+}
+
+TEST_F(CliUsersTest, LogPrintsTheCanonicalEventsThatMatchEveryFilter) {
+  IngestAndBillTheSample();
+  // Unfiltered, the log is the sample (canonical already) and the issued documents.
+  ToriRun all = Tori(fmt::format("log --data {}", data_));
+  ASSERT_EQ(all.exit_code, 0) << all.out;
+  EXPECT_THAT(all.out, HasSubstr("log: 289 of 289 events"));
+  ToriRun types = Tori(fmt::format("log --data {} --type invoice_issued,subsidy_claim_issued", data_));
+  EXPECT_THAT(types.out, HasSubstr("log: 6 of 289 events"));
+  // kela's events before 2026: its registration and the agreements naming it.
+  ToriRun kela = Tori(fmt::format("log --data {} --agency kela --until 2025-12-31", data_));
+  EXPECT_THAT(kela.out, HasSubstr("\"agency_id\":\"kela\""));
+  EXPECT_THAT(kela.out, Not(HasSubstr("contact_recorded")));
+  ToriRun point = Tori(fmt::format("log --data {} --point kalajarvi --since 2026-03-01 --type cost_posted", data_));
+  EXPECT_THAT(point.out, HasSubstr("kalajarvi-premises-2026-03"));
+  EXPECT_THAT(point.out, Not(HasSubstr("kalajarvi-premises-2026-02")));
+  EXPECT_THAT(point.out, Not(HasSubstr("iso-omena-premises")));
+  // What `tori log` prints is what `tori ingest` reads (but for the documents only
+  // `tori bill` may issue): the same events again are only duplicates.
+  ASSERT_EQ(tori::testing::RunCommand(
+                fmt::format("{{ {} log --data {} > {}; }}", TORI_BINARY, data_, (dir_ / "again.jsonl").string()))
+                .exit_code,
+            0);
+  ToriRun again = Tori(fmt::format("ingest --data {} {}", data_, (dir_ / "again.jsonl").string()));
+  EXPECT_THAT(again.out, HasSubstr("accepted 0, duplicates 283, rejected 6"));
+  EXPECT_THAT(again.out, HasSubstr("rejected by reason: SCHEMA 6"));
+}
+
+TEST_F(CliUsersTest, ExplainTakesTheNumberPrintedOnTheInvoiceAndSubsidyClaims) {
+  IngestAndBillTheSample();
+  const std::string finvoice = ReadFile(dir_ / "out/finvoice-2026Q1-espoo-kela.xml");
+  EXPECT_THAT(finvoice, HasSubstr("<InvoiceNumber>2026100001</InvoiceNumber>"));
+  EXPECT_THAT(finvoice, HasSubstr(">20261000010</EpiRemittanceInfoIdentifier>"));
+  for (const std::string name : {"2026100001", "20261000010", "\"2026 10000 10\"", "2026Q1-espoo-kela"}) {
+    ToriRun run = Tori(fmt::format("explain --data {} --invoice {} --line 1", data_, name));
+    EXPECT_EQ(run.exit_code, 0) << name << run.out;
+    EXPECT_THAT(run.out, HasSubstr("invoice 2026Q1-espoo-kela (number 2026100001, reference 20261000010)"));
+  }
+  ToriRun claim = Tori(fmt::format("explain --data {} --invoice 2026Q1-iso-omena-vm-yhteispalvelu-espoo", data_));
+  EXPECT_EQ(claim.exit_code, 0) << claim.out;
+  EXPECT_THAT(claim.out, HasSubstr("basis 247480.97 EUR x 50.0000 % = 123740.49 EUR"));
+  EXPECT_THAT(claim.out, HasSubstr("-> 120000.00 EUR (the cap cut 3740.49 EUR)"));
+  ToriRun unknown = Tori(fmt::format("explain --data {} --invoice 2026100009", data_));
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.out, HasSubstr("no issued invoice or subsidy claim '2026100009'"));
+}
+
+TEST_F(CliUsersTest, VerifyExplainAndReconcileSpeakJson) {
+  IngestAndBillTheSample();
+  simdjson::dom::parser parser;
+  ToriRun verify = Tori(fmt::format("verify --data {} --json", data_));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  auto v = parser.parse(verify.out);
+  ASSERT_FALSE(v.error()) << verify.out;
+  EXPECT_EQ(int64_t(v["documents_ok"]), 6);
+  EXPECT_EQ(std::string_view(v["documents"].at(0)["status"]), "OK");
+
+  ToriRun explain = Tori(fmt::format("explain --data {} --invoice 2026100001 --json", data_));
+  EXPECT_EQ(explain.exit_code, 0) << explain.out;
+  auto e = parser.parse(explain.out);
+  ASSERT_FALSE(e.error()) << explain.out;
+  EXPECT_EQ(std::string_view(e["document_id"]), "2026Q1-espoo-kela");
+  int64_t lines_cents = 0;
+  for (auto line : e["lines"].get_array()) lines_cents += int64_t(line["amount_cents"]);
+  EXPECT_EQ(lines_cents, int64_t(e["amount_cents"]));
+
+  WriteFile(dir_ / "kela.csv", "contact_id\niso-omena-00000\nnot-a-contact\n");
+  ToriRun reconcile = Tori(fmt::format("reconcile --data {} --agency kela --quarter 2026Q1 --json {}", data_,
+                                       (dir_ / "kela.csv").string()));
+  EXPECT_EQ(reconcile.exit_code, 1) << reconcile.out;
+  auto r = parser.parse(reconcile.out);
+  ASSERT_FALSE(r.error()) << reconcile.out;
+  EXPECT_EQ(int64_t(r["matched"]), 1);
+  EXPECT_EQ(int64_t(r["differences_by_status"]["only_in_agency_file"]), 1);
+  EXPECT_EQ(std::string_view(r["differences"].at(0)["status"]), "only_in_agency_file");
+}
+
+// `--as-of` a date: the log as it stood at the end of that Helsinki day.
+TEST_F(CliUsersTest, BillAsOfADateIsTheLogUpToItsFirstLaterEvent) {
+  IngestAndBillTheSample();
+  ToriRun before = Tori(fmt::format("bill --data {} --quarter 2026Q1 --dry-run --as-of 2025-12-31 --out {}", data_,
+                                    (dir_ / "dry").string()));
+  EXPECT_EQ(before.exit_code, 0) << before.out;
+  // The sample's reference data occurred on 1.12.2025, its first cost on 31.1.2026.
+  EXPECT_THAT(before.out, HasSubstr("as of 2025-12-31T22:00:00Z: log position p0:"));
+  EXPECT_THAT(before.out, HasSubstr("0 invoices"));
+  ToriRun after = Tori(fmt::format("bill --data {} --quarter 2026Q1 --dry-run --as-of 2027-01-01T00:00:00Z --out {}",
+                                   data_, (dir_ / "dry2").string()));
+  EXPECT_EQ(after.exit_code, 0) << after.out;
+  EXPECT_THAT(after.out, HasSubstr("log position p0:289"));
+  EXPECT_EQ(Tori(fmt::format("bill --data {} --quarter 2026Q1 --dry-run --as-of yesterday --out {}", data_,
+                             (dir_ / "dry3").string()))
+                .exit_code,
+            2);
+}
+
+// Issue #15.14.
+TEST_F(CliUsersTest, AMistypedCommandSuggestsTheNearest) {
+  ToriRun bil = Tori("bil --quarter 2026Q1");
+  EXPECT_EQ(bil.exit_code, 2);
+  EXPECT_THAT(bil.out, HasSubstr("did you mean `tori bill`?"));
+  EXPECT_THAT(Tori("verfy").out, HasSubstr("did you mean `tori verify`?"));
+  EXPECT_THAT(Tori("recon").out, HasSubstr("did you mean `tori reconcile`?"));
+  ToriRun far = Tori("frobnicate");
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_THAT(far.out, HasSubstr("`tori --help` lists them"));
+}
+
+TEST_F(CliUsersTest, BillHelpNamesEveryFileItWrites) {
+  IngestAndBillTheSample();
+  ToriRun help = Tori("bill --help");
+  EXPECT_EQ(help.exit_code, 0);
+  for (const auto& entry : fs::directory_iterator(dir_ / "out")) {
+    std::string name = entry.path().filename().string();
+    // invoice-2026Q1-espoo-kela.csv -> invoice-<invoice_id>.csv
+    for (const std::string id : {"2026Q1-espoo-kela", "2026Q1-espoo-lansi-uusimaa", "2026Q1-espoo-poliisi",
+                                 "2026Q1-espoo-te", "2026Q1-espoo-vero"}) {
+      if (auto at = name.find(id); at != std::string::npos) name.replace(at, id.size(), "<invoice_id>");
+    }
+    if (auto at = name.find("2026Q1"); at != std::string::npos) name.replace(at, 6, "<quarter>");
+    EXPECT_THAT(help.out, HasSubstr(name)) << entry.path();
+  }
+}
+
 }  // namespace

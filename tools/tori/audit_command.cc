@@ -1,18 +1,50 @@
 #include "events/base/files.h"
+#include "events/base/json_text.h"
 #include "fmt/format.h"
 #include "services/audit/audit.h"
 #include "tools/tori/commands.h"
 
 namespace tori {
+namespace {
+
+// The report as one JSON object (`reconcile --json`).
+std::string ReconcileJson(const ReconcileReport& report, const std::string& agency_id, engine::Quarter quarter,
+                          const std::string& file, const std::string& csv) {
+  std::string by_status;
+  JsonObjectWriter statuses(by_status);
+  for (const auto& [status, count] : report.differences_by_status) statuses.Int(status, static_cast<int64_t>(count));
+  statuses.Close();
+  std::string differences = "[";
+  for (const auto& d : report.differences) {
+    if (differences.size() > 1) differences += ",";
+    JsonObjectWriter(differences).String("contact_id", d.contact_id).String("status", d.status).String("detail", d.detail).Close();
+  }
+  differences += "]";
+  std::string out;
+  JsonObjectWriter w(out);
+  w.String("agency_id", agency_id)
+      .String("quarter", engine::QuarterName(quarter))
+      .String("file", file)
+      .Raw("ok", report.ok() ? "true" : "false")
+      .Int("matched", static_cast<int64_t>(report.matched))
+      .Raw("differences_by_status", by_status)
+      .Raw("differences", differences)
+      .String("differences_csv", csv);
+  w.Close();
+  return out;
+}
+
+}  // namespace
 
 int RunExplain(const LogOptions& data_options, const std::string& invoice_id, std::optional<int> line,
-               bool list_contacts) {
+               bool list_contacts, bool json) {
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   ExplainRequest request;
   request.invoice_id = invoice_id;
   request.line = line;
   request.list_contacts = list_contacts;
+  request.json = json;
   request.scratch_dir = data_options.data_dir + "/scratch-explain";
   auto text = Explain(*data->log, *data->state, request);
   if (!text.ok()) return Fail(text.status());
@@ -21,11 +53,17 @@ int RunExplain(const LogOptions& data_options, const std::string& invoice_id, st
 }
 
 int RunReconcile(const LogOptions& data_options, const std::string& agency_id, engine::Quarter quarter,
-                 const std::string& file, const std::string& out_path) {
+                 const std::string& file, const std::string& out_path, bool json) {
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   auto report = Reconcile(*data->state, agency_id, quarter, file);
   if (!report.ok()) return Fail(report.status());
+  const std::string csv = out_path.empty() ? file + ".differences.csv" : out_path;
+  if (json) {
+    if (auto written = WriteFileAtomically(csv, ReconcileCsv(*report)); !written.ok()) return Fail(written);
+    fmt::print("{}\n", ReconcileJson(*report, agency_id, quarter, file, csv));
+    return report->ok() ? 0 : kExitFailed;
+  }
   fmt::print("reconcile {} {} against {}\n", agency_id, engine::QuarterName(quarter), file);
   fmt::print("  matched                {:>8}\n", report->matched);
   for (const auto& [status, count] : report->differences_by_status) {
@@ -39,7 +77,6 @@ int RunReconcile(const LogOptions& data_options, const std::string& agency_id, e
   if (report->differences.size() > kShown) {
     fmt::print("  ... {} more\n", report->differences.size() - kShown);
   }
-  const std::string csv = out_path.empty() ? file + ".differences.csv" : out_path;
   if (auto written = WriteFileAtomically(csv, ReconcileCsv(*report)); !written.ok()) {
     return Fail(written);
   }

@@ -1,6 +1,7 @@
 #include <filesystem>
 
 #include "events/base/decimal.h"
+#include "events/base/json_text.h"
 #include "fmt/format.h"
 #include "services/billing/billing.h"
 #include "tools/tori/commands.h"
@@ -69,7 +70,32 @@ int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::
 
 namespace tori {
 
-int RunVerify(const LogOptions& data_options) {
+namespace {
+// `verify --json`.
+std::string VerifyJson(const VerifyReport& report, size_t differs) {
+  std::string documents = "[";
+  for (const auto& doc : report.documents) {
+    if (documents.size() > 1) documents += ",";
+    JsonObjectWriter d(documents);
+    d.String("quarter", doc.quarter).String("document_id", doc.document_id).String("as_of", doc.as_of);
+    d.String("status", doc.ok ? "OK" : "DIFFERS");
+    if (!doc.ok) d.String("difference", doc.difference);
+    d.Close();
+  }
+  documents += "]";
+  std::string out;
+  JsonObjectWriter w(out);
+  w.Raw("ok", differs == 0 ? "true" : "false")
+      .Int("events_replayed", static_cast<int64_t>(report.events_replayed))
+      .Int("documents_ok", static_cast<int64_t>(report.documents.size() - differs))
+      .Int("documents_differ", static_cast<int64_t>(differs))
+      .Raw("documents", documents);
+  w.Close();
+  return out;
+}
+}  // namespace
+
+int RunVerify(const LogOptions& data_options, bool json) {
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   const absl::Time started = absl::Now();
@@ -84,6 +110,12 @@ int RunVerify(const LogOptions& data_options) {
     return Fail(report.status(), "the log could not be replayed; nothing was verified");
   }
   size_t differs = 0;
+  for (const auto& doc : report->documents) differs += !doc.ok;
+  if (json) {
+    fmt::print("{}\n", VerifyJson(*report, differs));
+    return differs == 0 ? 0 : kExitFailed;
+  }
+  differs = 0;
   for (const auto& doc : report->documents) {
     if (doc.ok) {
       fmt::print("OK       {} {} (as of {})\n", doc.quarter, doc.document_id, doc.as_of);

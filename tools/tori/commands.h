@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "events/log/event_log.h"
 #include "services/billing/billing.h"
 #include "services/documents/documents.h"
@@ -53,13 +54,39 @@ int RunRebuild(const LogOptions& data);
 // Brings the state up to the log; with `follow`, keeps it current until SIGINT/SIGTERM,
 // printing the lag. A killed run resumes where its last commit left off.
 int RunProject(const LogOptions& data, bool follow);
-int RunVerify(const LogOptions& data);
+// `json`: one JSON object on stdout instead of text (field names in --help and README).
+int RunVerify(const LogOptions& data, bool json = false);
 int RunExplain(const LogOptions& data, const std::string& invoice_id, std::optional<int> line,
-               bool list_contacts);
+               bool list_contacts, bool json = false);
 // Exit 0 when everything matches, 1 when there are differences (or the run failed).
 int RunReconcile(const LogOptions& data, const std::string& agency_id, engine::Quarter quarter,
-                 const std::string& file, const std::string& out_path);
+                 const std::string& file, const std::string& out_path, bool json = false);
 int RunGenerate(const GenerateOptions& options, const std::string& out_path);
+
+// `tori status`: the log's size and end, the state's position, every issued quarter's
+// documents with as_of, invoice numbers and content hashes.
+int RunStatus(const LogOptions& data, bool json);
+// `tori log`: the events of the log in log order as canonical JSON Lines on stdout,
+// those that match every filter given.
+struct LogFilter {
+  std::vector<std::string> types;  // event types; any of them
+  std::string service_point_id;    // the event's point, or its contact's
+  std::string agency_id;           // named in any agency field, or its contact's agency
+  std::optional<absl::Time> since;  // occurred_at >= since
+  std::optional<absl::Time> until;  // occurred_at < until
+};
+int RunLog(const LogOptions& data, const LogFilter& filter);
+
+// A date (2026-03-31: the end of that Helsinki day) or an RFC 3339 instant, as
+// `--as-of`, `--since` and `--until` take them; nullopt for other text. `day_end`:
+// a date means the next midnight (as-of, until), else its own midnight (since).
+std::optional<absl::Time> ParseDateOrInstant(const std::string& text, bool day_end);
+// The log as it stood at `instant`: the position before the first event of each
+// partition whose occurred_at is later than `instant`.
+absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& data, absl::Time instant);
+
+// For a command name that is not one: the nearest, "" when none is near.
+std::string NearestCommand(const std::string& typed, const std::vector<std::string>& commands);
 int RunDemo(const std::string& dir, documents::Language language);
 
 }  // namespace tori

@@ -1,9 +1,11 @@
 // The `tori` command line (SPEC section 6): flags and help here, the work in the
 // *_command.cc files. Exit codes: 0 success, 1 the run failed (message on stderr),
 // 2 usage error.
+#include <algorithm>
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "events/codec/codec.h"
 #include "fmt/format.h"
 #include "services/engine/engine.h"
 #include "tools/tori/commands.h"
@@ -71,8 +73,19 @@ int Main(int argc, char** argv) {
       "bill",
       "Compute a quarter's invoices (one per host and participating agency), the host's own "
       "shares and the state subsidy claims, with adjustment lines for earlier issued "
-      "quarters; write OUT/invoices.json and a CSV per invoice, and issue the documents into "
-      "the log. A quarter issued before is written again unchanged.");
+      "quarters; write the files below into OUT and issue the documents into the log "
+      "(invoice_issued / subsidy_claim_issued events). A quarter issued before is written "
+      "again unchanged.\n"
+      "Files in OUT:\n"
+      "  invoices.json               every invoice with its lines, the host's shares, the "
+      "subsidy claims, warnings, as_of (SPEC section 4)\n"
+      "  invoice-<invoice_id>.csv    one per invoice: its lines\n"
+      "  finvoice-<invoice_id>.xml   one per invoice: the Finvoice 3.0 e-invoice (only when "
+      "the issuer's agency_registered has an iban)\n"
+      "  invoices-<quarter>.xlsx     workbook: summary, one sheet per invoice, host shares, "
+      "subsidy claims\n"
+      "  report-<quarter>.html       report for people, self-contained (print it to PDF)\n"
+      "`tori status` lists what has been issued.");
   AddDataOption(*bill, data_dir);
   bill->add_option("--quarter", quarter_text, "the quarter, e.g. 2026Q1 (Europe/Helsinki calendar)")
       ->required();
@@ -88,7 +101,9 @@ int Main(int argc, char** argv) {
   bill->add_option("--as-of", as_of_text,
                    "with --dry-run: the documents as they would have been with only the events "
                    "before this log position (embedded log: a sequence number, e.g. 283; Kafka: "
-                   "p0:OFFSET,p1:OFFSET,...)");
+                   "p0:OFFSET,p1:OFFSET,...), or as the log stood at a date (2026-03-31: the end "
+                   "of that day in Helsinki) or an instant (2026-03-31T12:00:00+03:00): each "
+                   "partition up to its first event that occurred later");
 
   CLI::App* verify = app.add_subcommand(
       "verify",
@@ -97,6 +112,10 @@ int Main(int argc, char** argv) {
       "OK or DIFFERS (with the first differing field) per document and a summary; exit 1 "
       "when any document differs.");
   AddDataOption(*verify, data_dir);
+  bool json = false;
+  verify->add_flag("--json", json,
+                   "one JSON object: ok, events_replayed, documents_ok, documents_differ, "
+                   "documents [{quarter, document_id, as_of, status (OK or DIFFERS), difference}]");
 
   std::string explain_invoice;
   int explain_line = 0;
@@ -106,9 +125,20 @@ int Main(int argc, char** argv) {
       "How an issued invoice's lines came to be: the pool amount and the cost events behind "
       "it, the split over the tranches, every party's key value and the total, the "
       "largest-remainder steps (floors, remainders, who got the leftover cents), from the "
-      "log as it was when the invoice was issued.");
+      "log as it was when the invoice was issued. A subsidy claim: its rule, the pools "
+      "behind its basis, the rate and the annual cap.");
   AddDataOption(*explain, data_dir);
-  explain->add_option("--invoice", explain_invoice, "invoice id, e.g. 2026Q1-espoo-kela")->required();
+  explain->add_option("--invoice", explain_invoice,
+                      "the invoice number or reference printed on the invoice (2026100001, "
+                      "20261000010), an invoice id (2026Q1-espoo-kela) or a subsidy claim id "
+                      "(see `tori status`)")
+      ->required();
+  explain->add_flag("--json", json,
+                    "one JSON object: document (invoice or subsidy_claim), document_id, "
+                    "invoice_number, reference_number, quarter, as_of, amount_cents, amount, "
+                    "content_sha256, lines [{line, service_point_id, pool, key, weight_pct, "
+                    "basis_quantity, basis_total, amount_cents, amount, adjusts_quarter, "
+                    "explanation [text lines]}] (claims: explanation)");
   explain->add_option("--line", explain_line, "explain only this line (1-based)");
   explain->add_flag("--events", explain_events, "list the contact ids behind the agency's key value");
 
@@ -130,6 +160,45 @@ int Main(int argc, char** argv) {
   reconcile->add_option("--quarter", reconcile_quarter, "the quarter, e.g. 2026Q1")->required();
   reconcile->add_option("--out", reconcile_out, "CSV of the differences (default: FILE.differences.csv)");
   reconcile->add_option("FILE", reconcile_file, "the agency's records")->required();
+  reconcile->add_flag("--json", json,
+                      "one JSON object: agency_id, quarter, file, ok, matched, "
+                      "differences_by_status {status: count}, differences [{contact_id, status, "
+                      "detail}], differences_csv");
+
+  CLI::App* status = app.add_subcommand(
+      "status",
+      "What the data directory holds: the log's size and end, the state's position (and how "
+      "far it lags), every issued quarter with its documents: id, invoice number, parties, "
+      "amount, as_of and content hash (SHA-256 of the document in invoices.json). Reads only.");
+  AddDataOption(*status, data_dir);
+  status->add_flag("--json", json,
+                   "one JSON object: log_end, log_records, log_bytes (embedded log), "
+                   "state_position, state_lag_events, issued_quarters [{quarter, documents "
+                   "[{kind, document_id, invoice_number, reference_number, issuer_agency_id, "
+                   "recipient_agency_id | claimant_agency_id, amount_cents, amount, "
+                   "adjusts_quarter, as_of, content_sha256}]}]");
+
+  LogFilter log_filter;
+  std::string since_text, until_text;
+  CLI::App* log = app.add_subcommand(
+      "log",
+      "Print the events of the log in log order, as canonical JSON Lines on stdout (the form "
+      "tori ingest reads), those that match every filter given; the count on stderr.");
+  AddDataOption(*log, data_dir);
+  log->add_option("--type", log_filter.types,
+                  "event type, e.g. invoice_issued; repeatable or comma-separated")
+      ->delimiter(',');
+  log->add_option("--point", log_filter.service_point_id,
+                  "service point id: its events, and the corrections and voids of its contacts");
+  log->add_option("--agency", log_filter.agency_id,
+                  "agency id: events that name it in any agency field (agency_id, parties, "
+                  "issuer, recipient, claimant, ...) and corrections and voids of its contacts");
+  log->add_option("--since", since_text,
+                  "occurred_at at or after: a date (2026-01-01, from Helsinki midnight) or an "
+                  "RFC 3339 instant");
+  log->add_option("--until", until_text,
+                  "occurred_at before: a date (2026-03-31, up to the end of that day in "
+                  "Helsinki) or an RFC 3339 instant");
 
   bool follow = false;
   CLI::App* project = app.add_subcommand(
@@ -176,6 +245,14 @@ int Main(int argc, char** argv) {
   demo->add_option("--dir", demo_dir, "working directory (events, data, out)")->capture_default_str();
   add_language(*demo);
 
+  std::vector<std::string> names;
+  for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
+  if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+    const std::string nearest = NearestCommand(argv[1], names);
+    fmt::print(stderr, "tori: `{}` is not a command; {}\n", argv[1],
+               nearest.empty() ? "`tori --help` lists them" : fmt::format("did you mean `tori {}`?", nearest));
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -197,24 +274,50 @@ int Main(int argc, char** argv) {
     std::optional<LogPosition> as_of;
     if (!as_of_text.empty()) {
       auto parsed = LogPosition::Parse(as_of_text);
-      if (!parsed.ok()) {
-        fmt::print(stderr, "tori bill: {}\n", std::string(parsed.status().message()));
+      const std::optional<absl::Time> instant = ParseDateOrInstant(as_of_text, /*day_end=*/true);
+      if (!parsed.ok() && !instant) {
+        fmt::print(stderr,
+                   "tori bill: --as-of '{}' is no log position ({}), date (2026-03-31) or "
+                   "RFC 3339 instant\n",
+                   as_of_text, std::string(parsed.status().message()));
         return kExitUsage;
       }
       if (!dry_run) {
         fmt::print(stderr, "tori bill: --as-of needs --dry-run (nothing is issued from the past)\n");
         return kExitUsage;
       }
-      as_of = *parsed;
+      if (parsed.ok()) {
+        as_of = *parsed;
+      } else {
+        auto at = LogPositionAt(data_dir, *instant);
+        if (!at.ok()) return Fail(at.status());
+        fmt::print("as of {}: log position {} (the log up to the first event that occurred later)\n",
+                   FormatInstant(absl::ToUnixNanos(*instant)), at->ToString());
+        as_of = *at;
+      }
     }
     return RunBill(data_dir, *quarter, out_dir, dry_run, as_of, *language);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (project->parsed()) return RunProject(data_dir, follow);
-  if (verify->parsed()) return RunVerify(data_dir);
+  if (verify->parsed()) return RunVerify(data_dir, json);
   if (explain->parsed()) {
     return RunExplain(data_dir, explain_invoice,
-                      explain_line > 0 ? std::optional<int>(explain_line) : std::nullopt, explain_events);
+                      explain_line > 0 ? std::optional<int>(explain_line) : std::nullopt, explain_events,
+                      json);
+  }
+  if (status->parsed()) return RunStatus(data_dir, json);
+  if (log->parsed()) {
+    for (auto [text, bound, day_end] : {std::tuple{&since_text, &log_filter.since, false},
+                                        std::tuple{&until_text, &log_filter.until, true}}) {
+      if (text->empty()) continue;
+      *bound = ParseDateOrInstant(*text, day_end);
+      if (!*bound) {
+        fmt::print(stderr, "tori log: '{}' is no date (2026-03-31) or RFC 3339 instant\n", *text);
+        return kExitUsage;
+      }
+    }
+    return RunLog(data_dir, log_filter);
   }
   if (reconcile->parsed()) {
     auto quarter = engine::ParseQuarter(reconcile_quarter);
@@ -222,7 +325,7 @@ int Main(int argc, char** argv) {
       fmt::print(stderr, "tori reconcile: --quarter '{}' is not a quarter like 2026Q1\n", reconcile_quarter);
       return kExitUsage;
     }
-    return RunReconcile(data_dir, reconcile_agency, *quarter, reconcile_file, reconcile_out);
+    return RunReconcile(data_dir, reconcile_agency, *quarter, reconcile_file, reconcile_out, json);
   }
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
   if (demo->parsed()) return RunDemo(demo_dir, *language);
