@@ -150,6 +150,9 @@ TEST_F(CliUsersTest, LogPrintsTheCanonicalEventsThatMatchEveryFilter) {
   EXPECT_THAT(all.out, HasSubstr("log: 289 of 289 events"));
   ToriRun types = Tori(fmt::format("log --data {} --type invoice_issued,subsidy_claim_issued", data_));
   EXPECT_THAT(types.out, HasSubstr("log: 6 of 289 events"));
+  ToriRun typo = Tori(fmt::format("log --data {} --type invoice_issue", data_));
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_THAT(typo.out, HasSubstr("--type 'invoice_issue' is no event type; the types: agency_registered, "));
   // kela's events before 2026: its registration and the agreements naming it.
   ToriRun kela = Tori(fmt::format("log --data {} --agency kela --until 2025-12-31", data_));
   EXPECT_THAT(kela.out, HasSubstr("\"agency_id\":\"kela\""));

@@ -231,6 +231,16 @@ std::string PointOf(const events::Event& event, const absl::flat_hash_map<std::s
 }  // namespace
 
 int RunLog(const LogOptions& data_options, const LogFilter& filter) {
+  // The event types are the payload's field names (SPEC section 2's `type`).
+  const google::protobuf::OneofDescriptor* payload = events::Event::descriptor()->FindOneofByName("payload");
+  std::vector<std::string> known;
+  for (int i = 0; i < payload->field_count(); ++i) known.push_back(payload->field(i)->name());
+  for (const auto& type : filter.types) {
+    if (std::find(known.begin(), known.end(), type) == known.end()) {
+      fmt::print(stderr, "tori log: --type '{}' is no event type; the types: {}\n", type, fmt::join(known, ", "));
+      return kExitUsage;
+    }
+  }
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   auto cursor = data->log->Read(LogPosition{std::vector<int64_t>(data->log->partition_count(), 0)});
