@@ -253,12 +253,16 @@ int RunLog(const LogOptions& data_options, const LogFilter& filter) {
   events::Event event;
   LogRecord record;
   uint64_t read = 0, written = 0;
+  absl::Time next_progress = absl::Now() + absl::Seconds(2);
   std::string out;
   while (true) {
     auto more = (*cursor)->Next(record);
     if (!more.ok()) return Fail(more.status());
     if (!*more) break;
-    ++read;
+    if (++read % 65536 == 0 && absl::Now() >= next_progress) {  // stdout may be a file: progress on stderr
+      next_progress = absl::Now() + absl::Seconds(2);
+      fmt::print(stderr, "log: read {} events, wrote {}\n", read, written);
+    }
     if (!DecodeEvent(record.payload, event)) {
       return Fail(absl::DataLossError(fmt::format(
           "the log's record p{}:{} is no event of schema v1", record.partition, record.offset)));

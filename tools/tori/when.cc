@@ -31,9 +31,16 @@ absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& options, absl::Time 
   const int64_t instant_ns = absl::ToUnixNanos(instant);
   events::Event event;
   LogRecord record;
+  const absl::Time started = absl::Now();
+  absl::Time next_progress = started + absl::Seconds(2);
+  uint64_t read = 0;
   while (true) {
     TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
     if (!more) break;
+    if (++read % 65536 == 0 && absl::Now() >= next_progress) {  // a long log: say it is being read
+      next_progress = absl::Now() + absl::Seconds(2);
+      fmt::print(stderr, "as of: read {} events, {:.0f} s\n", read, absl::ToDoubleSeconds(absl::Now() - started));
+    }
     if (cut[record.partition]) continue;
     int64_t occurred_at_ns;
     if (auto contact = DecodeContactView(record.payload)) {
