@@ -268,4 +268,27 @@ TEST_F(CliUsersTest, BillHelpNamesEveryFileItWrites) {
   }
 }
 
+// A claim of a later quarter meets the annual cap; an adjustment claim says what was
+// claimed for its quarter before.
+TEST_F(CliUsersTest, ExplainOfLaterClaimsNamesTheCapAndWhatWasClaimedBefore) {
+  IngestAndBillTheSample();
+  WriteFile(dir_ / "late.jsonl",
+            R"({"event_id":"late-1","type":"cost_posted","occurred_at":"2026-04-10T10:00:00Z","cost_id":"late-rent","service_point_id":"iso-omena","pool":"premises","period":"2026-03","amount":"2500.00","description":"late rent"})"
+            "\n"
+            R"({"event_id":"late-2","type":"cost_posted","occurred_at":"2026-04-10T10:00:00Z","cost_id":"q2-rent","service_point_id":"iso-omena","pool":"premises","period":"2026-04","amount":"10000.00","description":"rent"})"
+            "\n");
+  ASSERT_EQ(Tori(fmt::format("ingest --data {} {}", data_, (dir_ / "late.jsonl").string())).exit_code, 0);
+  ToriRun bill = Tori(fmt::format("bill --data {} --quarter 2026Q2 --out {}", data_, (dir_ / "q2").string()));
+  ASSERT_EQ(bill.exit_code, 0) << bill.out;
+  ToriRun q2 = Tori(fmt::format("explain --data {} --invoice 2026Q2-iso-omena-vm-yhteispalvelu-espoo", data_));
+  EXPECT_EQ(q2.exit_code, 0) << q2.out;
+  EXPECT_THAT(q2.out, HasSubstr("claimed earlier in 2026: 120000.00 EUR, room 0.00 EUR -> 0.00 EUR (the cap cut"));
+  ToriRun adjusts =
+      Tori(fmt::format("explain --data {} --invoice 2026Q2-iso-omena-vm-yhteispalvelu-espoo-adjusts-2026Q1", data_));
+  EXPECT_EQ(adjusts.exit_code, 0) << adjusts.out;
+  EXPECT_THAT(adjusts.out, HasSubstr("pool premises                  557500.00 EUR"));
+  EXPECT_THAT(adjusts.out,
+              HasSubstr("recomputed 120000.00 EUR - claimed for 2026Q1 before 120000.00 EUR = 0.00 EUR, this adjustment"));
+}
+
 }  // namespace

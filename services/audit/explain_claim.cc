@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "services/audit/internal/explain.h"
 #include "services/billing/billing.h"
+#include "services/billing/internal/issued.h"
 
 namespace tori::audit_internal {
 namespace {
@@ -83,6 +84,7 @@ absl::Status ExplainClaim(StateStore& scratch, const events::SubsidyClaimIssued&
   TORI_ASSIGN_OR_RETURN(int64_t amount_cents, engine::SubsidyAmountCents(basis_cents, rule->rate_pct_e4));
   out += fmt::format("  basis {} EUR x {} % = {} EUR (rounded half away from zero to the cent)\n", Euros(basis_cents),
                      FormatDecimal(rule->rate_pct_e4, kPctScale), Euros(amount_cents));
+  int64_t recomputed_cents = amount_cents;
   if (rule->annual_cap_cents) {
     int64_t claimed_cents = 0;
     for (const auto& c : point->subsidy_claimed_this_year) {
@@ -95,6 +97,22 @@ absl::Status ExplainClaim(StateStore& scratch, const events::SubsidyClaimIssued&
                        Euros(*rule->annual_cap_cents), quarter.year, Euros(claimed_cents),
                        Euros(*rule->annual_cap_cents - claimed_cents), Euros(capped),
                        capped != amount_cents ? fmt::format(" (the cap cut {} EUR)", Euros(amount_cents - capped)) : "");
+    recomputed_cents = capped;
+  }
+  if (claim.has_adjusts_quarter()) {
+    // What was claimed for that quarter before: its claim and the adjustments since.
+    TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(scratch));
+    int64_t claimed_cents = 0;
+    for (const auto& e : issued.claim_events) {
+      const bool same = e.service_point_id() == point_id && e.program_id() == claim.program_id() &&
+                        e.claimant_agency_id() == claim.claimant_agency_id();
+      const bool for_quarter = e.has_adjusts_quarter() ? e.adjusts_quarter() == claim.adjusts_quarter()
+                                                       : e.quarter() == claim.adjusts_quarter();
+      if (same && for_quarter) claimed_cents += e.amount_cents();
+    }
+    out += fmt::format("  recomputed {} EUR - claimed for {} before {} EUR = {} EUR, this adjustment\n",
+                       Euros(recomputed_cents), claim.adjusts_quarter(), Euros(claimed_cents),
+                       Euros(recomputed_cents - claimed_cents));
   }
   return absl::OkStatus();
 }
