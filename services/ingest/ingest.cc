@@ -590,7 +590,7 @@ class LineParser {
         more_lines = false;
         break;
       }
-      if (line.text.empty()) continue;  // blank lines carry no event
+      if (line.blank()) continue;  // no event
       ParsedLine& parsed = batch.lines[batch.size++];
       parsed.number = line.number;
       parsed.truncated = line.truncated;
