@@ -318,6 +318,15 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::OpenReadOnly(const std
   return log;
 }
 
+bool EmbeddedLog::Exists(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir + "/" + std::string(log_internal::kManifestName), ec)) return true;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (log_internal::ParseSegmentName(entry.path().filename().string())) return true;
+  }
+  return false;
+}
+
 absl::Status EmbeddedLog::FindSegments() {
   std::error_code ec;
   std::vector<int64_t> found;

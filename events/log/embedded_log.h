@@ -57,6 +57,8 @@ class EmbeddedLog : public EventLog {
   // log (no segment and no manifest); Append and Sync then fail with
   // FailedPrecondition.
   static absl::StatusOr<std::unique_ptr<EmbeddedLog>> OpenReadOnly(const std::string& dir);
+  // Whether `dir` holds a log (a manifest or a segment file), without opening it.
+  static bool Exists(const std::string& dir);
   ~EmbeddedLog() override;
 
   absl::StatusOr<LogPosition> Append(absl::Span<const AppendRecord> records) override;
