@@ -353,7 +353,10 @@ absl::Status EmbeddedLog::WriteManifest() {
 
 absl::Status EmbeddedLog::FindEndReadOnly() {
   const Segment& last = segments_.back();
-  if (std::filesystem::file_size(last.path) < kSegmentMagic.size()) {
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(last.path, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot size {}: {}", last.path, ec.message()));
+  if (bytes < kSegmentMagic.size()) {
     // Cut short at creation: it holds nothing; the log ends where it would begin.
     recovery_note_ = fmt::format("segment {} was cut short at creation; left in place (read-only)",
                                  last.path);

@@ -117,6 +117,8 @@ int RunRebuild(const LogOptions& data_options) {
       applied = CatchUp(*data->log, **state, {.on_progress = progress.Callback()});
     }
     if (!applied.ok()) {
+      state->reset();
+      std::filesystem::remove_all(fresh, ec);
       return Fail(applied.status(), fmt::format("the state in {} was left as it was", live));
     }
     if (auto flushed = (*state)->Flush(); !flushed.ok()) return Fail(flushed);
