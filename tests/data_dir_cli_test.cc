@@ -39,7 +39,8 @@ std::string ReadFile(const fs::path& path) {
 // modification time (directories: their time), to show that a command wrote nothing
 // there. `beside_a_running_tori`: leaves out what a running tori changes in place
 // (RocksDB's info logs, times).
-std::map<std::string, std::string> Snapshot(const fs::path& dir, bool beside_a_running_tori = false) {
+std::map<std::string, std::string> Snapshot(const fs::path& dir,
+                                            bool beside_a_running_tori = false) {
   std::map<std::string, std::string> snapshot;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (beside_a_running_tori && e.path().filename().string().starts_with("LOG")) continue;
@@ -71,7 +72,8 @@ void SplitSegments(const fs::path& log_dir, const std::vector<int64_t>& firsts) 
   }
   std::string manifest = "tori event log manifest v1\n";
   for (size_t i = 0; i < firsts.size(); ++i) {
-    const int64_t end = i + 1 < firsts.size() ? firsts[i + 1] : static_cast<int64_t>(records.size());
+    const int64_t end =
+        i + 1 < firsts.size() ? firsts[i + 1] : static_cast<int64_t>(records.size());
     ASSERT_LT(firsts[i], end);
     std::string segment = "TORILOG1";
     for (int64_t r = firsts[i]; r < end; ++r) segment += records[r];
@@ -139,7 +141,8 @@ TEST_F(DataDirCliTest, AMissingLogSegmentFailsEveryCommandNamingTheGap) {
     const auto before = Snapshot(data / "log");
     const std::string d = data.string();
     for (const std::string& command :
-         {"rebuild --data " + d, "bill --data " + d + " --quarter 2026Q1 --dry-run --out " + OutDir("dry"),
+         {"rebuild --data " + d,
+          "bill --data " + d + " --quarter 2026Q1 --dry-run --out " + OutDir("dry"),
           "bill --data " + d + " --quarter 2026Q2 --out " + OutDir("q2"), "verify --data " + d,
           "explain --data " + d + " --invoice 2026Q1-espoo-kela", "project --data " + d,
           "ingest --data " + d + " " + sample}) {
@@ -176,7 +179,8 @@ TEST_F(DataDirCliTest, VerifyFailsWhenTheLogLacksAcknowledgedEvents) {
 
 TEST_F(DataDirCliTest, RebuildBesideARunningToriFailsAndRemovesNothing) {
   const fs::path data = IngestAndBill();
-  const pid_t follower = tori::testing::Spawn({TORI_BINARY, "project", "--follow", "--data", data.string()});
+  const pid_t follower =
+      tori::testing::Spawn({TORI_BINARY, "project", "--follow", "--data", data.string()});
   ASSERT_GT(follower, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it holds the log's lock
   const auto before = Snapshot(data / "state", /*beside_a_running_tori=*/true);
@@ -200,7 +204,8 @@ TEST_F(DataDirCliTest, ADryRunLeavesATornLogTailInPlace) {
   const auto before = Snapshot(data);
   for (const std::string& command :
        {"bill --data " + data.string() + " --quarter 2026Q1 --dry-run --out " + OutDir("dry"),
-        "verify --data " + data.string(), "explain --data " + data.string() + " --invoice 2026Q1-espoo-kela"}) {
+        "verify --data " + data.string(),
+        "explain --data " + data.string() + " --invoice 2026Q1-espoo-kela"}) {
     SCOPED_TRACE(command);
     auto run = Tori(command);
     EXPECT_EQ(run.exit_code, 0) << run.out;
@@ -222,7 +227,8 @@ TEST_F(DataDirCliTest, AMistypedOrEmptyDataDirectoryIsRefusedNotCreated) {
          {"verify --data " + data, "explain --data " + data + " --invoice 2026Q1-espoo-kela",
           "bill --data " + data + " --quarter 2026Q1 --dry-run --out " + OutDir("dry"),
           "bill --data " + data + " --quarter 2026Q1 --out " + OutDir("real"),
-          "reconcile --data " + data + " --agency kela --quarter 2026Q1 " + (dir_ / "kela.csv").string(),
+          "reconcile --data " + data + " --agency kela --quarter 2026Q1 " +
+              (dir_ / "kela.csv").string(),
           "project --data " + data, "rebuild --data " + data}) {
       SCOPED_TRACE(command);
       auto run = Tori(command);
@@ -247,7 +253,8 @@ TEST_F(DataDirCliTest, ReadingCommandsWorkOnAReadOnlyCopyAndWriteNothing) {
   fs::copy(data, lagging, fs::copy_options::recursive);
   fs::remove_all(lagging / "state");
   const std::string sample = fs::path(TORI_SOURCE_DIR) / "examples/sample.jsonl";
-  ASSERT_EQ(Tori(fmt::format("ingest --data {} {}", (dir_ / "at283").string(), sample)).exit_code, 0);
+  ASSERT_EQ(Tori(fmt::format("ingest --data {} {}", (dir_ / "at283").string(), sample)).exit_code,
+            0);
   fs::copy(dir_ / "at283/state", lagging / "state", fs::copy_options::recursive);
   std::ofstream(dir_ / "kela.csv") << "contact_id\nc-unknown\n";
   fs::permissions(dir_ / "kela.csv", fs::perms::all);
@@ -269,13 +276,15 @@ TEST_F(DataDirCliTest, ReadingCommandsWorkOnAReadOnlyCopyAndWriteNothing) {
     } runs[] = {
         {"verify --data " + d, 0, "6 OK, 0 differ"},
         {"explain --data " + d + " --invoice 2026Q1-espoo-kela --line 1", 0, "line 1: iso-omena"},
-        {"bill --data " + d + " --quarter 2026Q1 --dry-run --out " + OutDir("dry"), 0, "2026Q1-espoo-kela"},
+        {"bill --data " + d + " --quarter 2026Q1 --dry-run --out " + OutDir("dry"), 0,
+         "2026Q1-espoo-kela"},
         {"reconcile --data " + d + " --agency kela --quarter 2026Q1 --out " + OutDir("rec") +
              "/diff.csv " + (dir_ / "kela.csv").string(),
          1, "only_in_agency_file"}};
     for (const Run& run : runs) {
       SCOPED_TRACE(run.args);
-      auto result = tori::testing::RunCommand(fmt::format("{}{} {}", prefix, TORI_BINARY, run.args));
+      auto result =
+          tori::testing::RunCommand(fmt::format("{}{} {}", prefix, TORI_BINARY, run.args));
       EXPECT_EQ(result.exit_code, run.exit_code) << result.out;
       EXPECT_THAT(result.out, HasSubstr(run.expected));
       EXPECT_THAT(result.out, Not(HasSubstr("ermission denied")));

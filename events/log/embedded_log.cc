@@ -320,7 +320,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::OpenReadOnly(const std
 
 bool EmbeddedLog::Exists(const std::string& dir) {
   std::error_code ec;
-  if (std::filesystem::exists(dir + "/" + std::string(log_internal::kManifestName), ec)) return true;
+  const std::string manifest = dir + "/" + std::string(log_internal::kManifestName);
+  if (std::filesystem::exists(manifest, ec)) return true;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (log_internal::ParseSegmentName(entry.path().filename().string())) return true;
   }

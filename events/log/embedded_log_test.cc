@@ -269,14 +269,16 @@ TEST_F(EmbeddedLogGapTest, ARemovedFirstSegmentIsDataLossNamingTheMissingOffsets
     EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(log.status().message(),
                 HasSubstr(fmt::format("00000000000000000000.log (offsets 0..{})", firsts[1] - 1)));
-    EXPECT_THAT(log.status().message(), HasSubstr("restore the missing segment files from a backup"));
+    EXPECT_THAT(log.status().message(),
+                HasSubstr("restore the missing segment files from a backup"));
   }
   // Also without the manifest: the log starts at offset 0.
   fs::remove(dir_ / "MANIFEST");
   auto log = EmbeddedLog::Open(dir_);
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(log.status().message(), HasSubstr(fmt::format("offsets 0..{} are missing", firsts[1] - 1)));
+  EXPECT_THAT(log.status().message(),
+              HasSubstr(fmt::format("offsets 0..{} are missing", firsts[1] - 1)));
 }
 
 TEST_F(EmbeddedLogGapTest, ARemovedMiddleSegmentIsDataLossNamingTheMissingOffsets) {
@@ -287,7 +289,8 @@ TEST_F(EmbeddedLogGapTest, ARemovedMiddleSegmentIsDataLossNamingTheMissingOffset
     ASSERT_FALSE(log.ok());
     EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
     EXPECT_THAT(log.status().message(),
-                HasSubstr(fmt::format("{:020d}.log (offsets {}..{})", firsts[2], firsts[2], firsts[3] - 1)));
+                HasSubstr(fmt::format("{:020d}.log (offsets {}..{})", firsts[2], firsts[2],
+                                      firsts[3] - 1)));
   }
 }
 
@@ -297,7 +300,8 @@ TEST_F(EmbeddedLogGapTest, ARemovedLastSegmentIsDataLossNotANewEnd) {
   auto log = EmbeddedLog::Open(dir_);
   ASSERT_FALSE(log.ok());
   EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(log.status().message(), HasSubstr(fmt::format("(offsets {} and after", firsts.back())));
+  EXPECT_THAT(log.status().message(),
+              HasSubstr(fmt::format("(offsets {} and after", firsts.back())));
   // Nothing was appended or written over: the same files are still missing.
   EXPECT_FALSE(fs::exists(Segment(firsts.back())));
 }
@@ -332,7 +336,9 @@ TEST_F(EmbeddedLogGapTest, ACrashBeforeANewSegmentWasListedLosesNothing) {
   const std::vector<int64_t> firsts = WriteSegments();
   // The manifest as it was before the last segment was started.
   std::string manifest = "tori event log manifest v1\n";
-  for (size_t i = 0; i + 1 < firsts.size(); ++i) manifest += fmt::format("{:020d}.log\n", firsts[i]);
+  for (size_t i = 0; i + 1 < firsts.size(); ++i) {
+    manifest += fmt::format("{:020d}.log\n", firsts[i]);
+  }
   std::ofstream(dir_ / "MANIFEST", std::ios::trunc) << manifest;
   {
     auto log = EmbeddedLog::Open(dir_);

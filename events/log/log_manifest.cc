@@ -60,7 +60,9 @@ absl::StatusOr<std::optional<std::vector<int64_t>>> ReadManifest(const std::stri
   };
   std::string text;
   std::getline(in, text);
-  if (text != kManifestHeader) return damaged(1, fmt::format("it does not start with '{}'", kManifestHeader));
+  if (text != kManifestHeader) {
+    return damaged(1, fmt::format("it does not start with '{}'", kManifestHeader));
+  }
   std::vector<int64_t> listed;
   for (size_t line = 2; std::getline(in, text); ++line) {
     const std::optional<int64_t> first = ParseSegmentName(text);
@@ -98,7 +100,8 @@ absl::Status WriteManifest(const std::string& dir, const std::vector<int64_t>& f
   return SyncDirectory(dir);
 }
 
-absl::Status CheckSegments(const std::string& dir, const std::optional<std::vector<int64_t>>& listed,
+absl::Status CheckSegments(const std::string& dir,
+                           const std::optional<std::vector<int64_t>>& listed,
                            const std::vector<int64_t>& found) {
   if (!listed) {
     if (found.empty() || found.front() == 0) return absl::OkStatus();

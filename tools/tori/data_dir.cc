@@ -25,7 +25,8 @@ absl::Status CheckExists(const LogOptions& options) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     return absl::NotFoundError(fmt::format(
-        "there is no data directory {}: check --data (default ./tori-data); {}", dir, kCreateAdvice));
+        "there is no data directory {}: check --data (default ./tori-data); {}", dir,
+        kCreateAdvice));
   }
   if (options.kafka_brokers.empty() && !EmbeddedLog::Exists(dir + "/log")) {
     return absl::NotFoundError(fmt::format(
@@ -52,7 +53,9 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, boo
   std::unique_ptr<EmbeddedLog> log;
   if (read_only) {
     TORI_ASSIGN_OR_RETURN(log, EmbeddedLog::OpenReadOnly(dir));
-    if (!log->recovery_note().empty()) fmt::print(stderr, "tori: event log: {}\n", log->recovery_note());
+    if (!log->recovery_note().empty()) {
+      fmt::print(stderr, "tori: event log: {}\n", log->recovery_note());
+    }
   } else {
     TORI_ASSIGN_OR_RETURN(log, EmbeddedLog::Open(dir));
     if (!log->recovery_note().empty()) {
@@ -85,7 +88,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateToRead(const std::string& l
     for (const auto& entry : fs::directory_iterator(live, ec)) {
       const fs::path to = fs::path(scratch) / entry.path().filename();
       if (!entry.is_regular_file() || !fs::copy_file(entry.path(), to, ec)) break;
-      fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add, ec);
+      fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add,
+                      ec);
       if (ec) break;
     }
     if (ec) {
@@ -96,7 +100,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateToRead(const std::string& l
   } else if (access == DataAccess::kReadLog) {
     return nullptr;
   } else {
-    fmt::print(stderr, "tori: there is no state in {}: replaying the log into a temporary one\n", live);
+    fmt::print(stderr, "tori: there is no state in {}: replaying the log into a temporary one\n",
+               live);
   }
   TORI_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> state, StateStore::Open(scratch));
   TORI_RETURN_IF_ERROR(CatchUp(log, *state, {.event_ids = EventIdIndex::kSkip}).status());
@@ -108,7 +113,9 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateToRead(const std::string& l
 absl::StatusOr<TemporaryDir> TemporaryDir::Create() {
   std::error_code ec;
   const fs::path base = fs::temp_directory_path(ec);
-  if (ec) return absl::InternalError(fmt::format("no temporary directory: {}; set TMPDIR", ec.message()));
+  if (ec) {
+    return absl::InternalError(fmt::format("no temporary directory: {}; set TMPDIR", ec.message()));
+  }
   std::string path = (base / "tori-XXXXXX").string();
   if (::mkdtemp(path.data()) == nullptr) {
     return absl::InternalError(fmt::format("cannot create a temporary directory in {}: {}; set "

@@ -128,8 +128,8 @@ int RunRebuild(const LogOptions& data_options) {
   std::filesystem::rename(live, old, ec);
   if (!ec || ec == std::errc::no_such_file_or_directory) std::filesystem::rename(fresh, live, ec);
   if (ec) {
-    return Fail(absl::InternalError(fmt::format("cannot put the rebuilt state {} in place of {}: {}",
-                                                fresh, live, ec.message())));
+    return Fail(absl::InternalError(fmt::format(
+        "cannot put the rebuilt state {} in place of {}: {}", fresh, live, ec.message())));
   }
   std::filesystem::remove_all(old, ec);
   fmt::print("rebuilt the state from {} events in {:.1f} s (log position {})\n", *applied,

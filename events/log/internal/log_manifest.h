@@ -45,7 +45,8 @@ absl::Status WriteManifest(const std::string& dir, const std::vector<int64_t>& f
 // may only follow the listed ones (a crash while a segment was started). Without a
 // manifest, the first segment must start at offset 0. A missing segment is DataLoss
 // naming its file and the offsets lost with it.
-absl::Status CheckSegments(const std::string& dir, const std::optional<std::vector<int64_t>>& listed,
+absl::Status CheckSegments(const std::string& dir,
+                           const std::optional<std::vector<int64_t>>& listed,
                            const std::vector<int64_t>& found);
 
 // fsync of a directory, so that a file created or renamed in it stays.
