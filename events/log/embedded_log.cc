@@ -11,6 +11,7 @@
 
 #include "events/base/check.h"
 #include "events/base/crc32c.h"
+#include "events/log/internal/log_manifest.h"
 #include "fmt/format.h"
 
 namespace tori {
@@ -27,7 +28,8 @@ void PutU64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
 uint32_t GetU32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 uint64_t GetU64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
-std::string SegmentName(int64_t first_offset) { return fmt::format("{:020d}.log", first_offset); }
+using log_internal::SegmentName;
+using log_internal::SyncDirectory;
 
 absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::InternalError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
@@ -44,14 +46,6 @@ absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& pat
     n -= static_cast<size_t>(w);
   }
   return absl::OkStatus();
-}
-
-absl::Status SyncDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return Errno("cannot open directory", dir);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("cannot fsync directory", dir);
 }
 
 // Sequential reader of one segment file through a 1 MiB buffer.
@@ -190,6 +184,11 @@ class SegmentReader {
   size_t buffer_end_ = 0;
 };
 
+absl::Status ReadOnlyError(const std::string& dir) {
+  return absl::FailedPreconditionError(
+      fmt::format("the event log in {} was opened read-only: nothing can be appended", dir));
+}
+
 absl::Status CorruptionError(const SegmentReader& reader, const std::string& problem) {
   return absl::DataLossError(fmt::format(
       "event log corrupt: {} at byte offset {} of segment {} (record offset {}). The log is "
@@ -219,6 +218,7 @@ class EmbeddedCursor : public LogCursor {
           if (record.offset < from_) continue;
           return true;
         case SegmentReader::Outcome::kEnd:
+          TORI_RETURN_IF_ERROR(CheckBoundary());
           reader_.reset();
           continue;
         case SegmentReader::Outcome::kTorn:
@@ -230,6 +230,36 @@ class EmbeddedCursor : public LogCursor {
   }
 
  private:
+  // At the end of a segment: the next must start where it ended, and the last must
+  // reach the end the log had when the cursor was made.
+  absl::Status CheckBoundary() const {
+    const int64_t ended_at = reader_->expected_offset();
+    if (segment_index_ < segments_.size()) {
+      const auto& [next_first, next_path] = segments_[segment_index_];
+      if (next_first == ended_at) return absl::OkStatus();
+      if (next_first > ended_at) {
+        return absl::DataLossError(fmt::format(
+            "event log incomplete: offsets {}..{} are missing: segment {} ends at offset {} and "
+            "the next, {}, starts at {}. The log is the source of truth and tori never reads "
+            "past a gap: restore the missing segment files from a backup, then run the command "
+            "again (not `tori rebuild` first: it would rebuild the state without them)",
+            ended_at, next_first - 1, reader_->path(), ended_at, next_path, next_first));
+      }
+      return absl::DataLossError(fmt::format(
+          "event log corrupt: segment {} starts at offset {}, but segment {} already holds "
+          "offsets up to {}; restore the log directory from a backup",
+          next_path, next_first, reader_->path(), ended_at - 1));
+    }
+    if (ended_at < end_) {
+      return absl::DataLossError(fmt::format(
+          "event log incomplete: its last segment {} ends at offset {}, but the log held "
+          "offsets up to {} when it was opened (a segment was cut or removed meanwhile); "
+          "restore it from a backup",
+          reader_->path(), ended_at, end_ - 1));
+    }
+    return absl::OkStatus();
+  }
+
   std::vector<std::pair<int64_t, std::string>> segments_;
   size_t segment_index_ = 0;
   std::unique_ptr<SegmentReader> reader_;
@@ -247,7 +277,7 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string
   if (ec) {
     return absl::InternalError(fmt::format("cannot create log directory {}: {}", dir, ec.message()));
   }
-  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, options));
+  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, options, /*read_only=*/false));
   const std::string lock_path = dir + "/LOCK";
   log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (log->lock_fd_ < 0) return Errno("cannot open", lock_path);
@@ -255,22 +285,104 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string
     return absl::FailedPreconditionError(fmt::format(
         "the event log in {} is in use by another tori process; wait for it to finish", dir));
   }
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() != 24 || !name.ends_with(".log")) continue;
-    int64_t first = 0;
-    bool digits = true;
-    for (char c : name.substr(0, 20)) {
-      if (c < '0' || c > '9') digits = false;
-      first = first * 10 + (c - '0');
-    }
-    if (digits) log->segments_.push_back({first, entry.path().string()});
-  }
-  if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", dir, ec.message()));
-  std::sort(log->segments_.begin(), log->segments_.end(),
-            [](const Segment& a, const Segment& b) { return a.first_offset < b.first_offset; });
+  TORI_RETURN_IF_ERROR(log->FindSegments());
   TORI_RETURN_IF_ERROR(log->Recover());
+  // A log from before manifests, or a crash between starting a segment and listing it.
+  const bool listed_all =
+      log->manifest_ && log->manifest_->size() == log->segments_.size();
+  if (!listed_all) TORI_RETURN_IF_ERROR(log->WriteManifest());
   return log;
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::OpenReadOnly(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::NotFoundError(fmt::format("there is no event log in {}: no such directory", dir));
+  }
+  std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, {}, /*read_only=*/true));
+  // A shared lock: readers side by side, never beside a writer. A copy without the
+  // lock file (e.g. an archive) is read without one.
+  const std::string lock_path = dir + "/LOCK";
+  log->lock_fd_ = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (log->lock_fd_ < 0 && errno != ENOENT) return Errno("cannot open", lock_path);
+  if (log->lock_fd_ >= 0 && ::flock(log->lock_fd_, LOCK_SH | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the event log in {} is in use by a tori process that writes to it; wait for it to "
+        "finish", dir));
+  }
+  TORI_RETURN_IF_ERROR(log->FindSegments());
+  if (log->segments_.empty()) {
+    return absl::NotFoundError(fmt::format("there is no event log in {}: no segment files", dir));
+  }
+  TORI_RETURN_IF_ERROR(log->FindEndReadOnly());
+  return log;
+}
+
+bool EmbeddedLog::Exists(const std::string& dir) {
+  std::error_code ec;
+  const std::string manifest = dir + "/" + std::string(log_internal::kManifestName);
+  if (std::filesystem::exists(manifest, ec)) return true;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (log_internal::ParseSegmentName(entry.path().filename().string())) return true;
+  }
+  return false;
+}
+
+absl::Status EmbeddedLog::FindSegments() {
+  std::error_code ec;
+  std::vector<int64_t> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::optional<int64_t> first =
+        log_internal::ParseSegmentName(entry.path().filename().string());
+    if (first) segments_.push_back({*first, entry.path().string()});
+  }
+  if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", dir_, ec.message()));
+  std::sort(segments_.begin(), segments_.end(),
+            [](const Segment& a, const Segment& b) { return a.first_offset < b.first_offset; });
+  for (const Segment& segment : segments_) found.push_back(segment.first_offset);
+  TORI_ASSIGN_OR_RETURN(manifest_, log_internal::ReadManifest(dir_));
+  return log_internal::CheckSegments(dir_, manifest_, found);
+}
+
+absl::Status EmbeddedLog::WriteManifest() {
+  std::vector<int64_t> firsts;
+  for (const Segment& segment : segments_) firsts.push_back(segment.first_offset);
+  TORI_RETURN_IF_ERROR(log_internal::WriteManifest(dir_, firsts));
+  manifest_ = std::move(firsts);
+  return absl::OkStatus();
+}
+
+absl::Status EmbeddedLog::FindEndReadOnly() {
+  const Segment& last = segments_.back();
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(last.path, ec);
+  if (ec) return absl::InternalError(fmt::format("cannot size {}: {}", last.path, ec.message()));
+  if (bytes < kSegmentMagic.size()) {
+    // Cut short at creation: it holds nothing; the log ends where it would begin.
+    recovery_note_ = fmt::format("segment {} was cut short at creation; left in place (read-only)",
+                                 last.path);
+    next_offset_ = last.first_offset;
+    segments_.pop_back();
+    return absl::OkStatus();
+  }
+  SegmentReader reader(last.path, last.first_offset);
+  TORI_RETURN_IF_ERROR(reader.Open());
+  LogRecord record;
+  std::string problem;
+  while (true) {
+    const auto outcome = reader.Next(record, problem);
+    if (outcome == SegmentReader::Outcome::kRecord) continue;
+    if (outcome == SegmentReader::Outcome::kCorrupt) return CorruptionError(reader, problem);
+    if (outcome == SegmentReader::Outcome::kTorn) {
+      recovery_note_ = fmt::format(
+          "a torn tail ({}) at byte offset {} of {} is left in place (read-only): reads stop "
+          "before it; the next command that writes cuts it",
+          problem, reader.record_start(), last.path);
+    }
+    break;
+  }
+  next_offset_ = reader.expected_offset();
+  return absl::OkStatus();
 }
 
 EmbeddedLog::~EmbeddedLog() {
@@ -279,7 +391,7 @@ EmbeddedLog::~EmbeddedLog() {
 }
 
 absl::Status EmbeddedLog::Recover() {
-  if (segments_.empty()) return StartSegment(0);
+  if (segments_.empty()) return StartSegment(0);  // FindSegments: no manifest either
   const Segment& last = segments_.back();
   if (std::filesystem::file_size(last.path) < kSegmentMagic.size()) {
     // A crash right after creating the segment: start it again.
@@ -328,20 +440,23 @@ absl::Status EmbeddedLog::StartSegment(int64_t first_offset) {
     return Errno("cannot sync", path);
   }
   TORI_RETURN_IF_ERROR(SyncDirectory(dir_));
-  std::lock_guard<std::mutex> lock(tail_fd_mutex_);
-  if (tail_fd_ >= 0) {
-    // Records appended unsynced must be durable before their segment is let go.
-    if (tail_unsynced_ && ::fdatasync(tail_fd_) != 0) {
-      ::close(fd);
-      return Errno("cannot sync", segments_.back().path);
+  {
+    std::lock_guard<std::mutex> lock(tail_fd_mutex_);
+    if (tail_fd_ >= 0) {
+      // Records appended unsynced must be durable before their segment is let go.
+      if (tail_unsynced_ && ::fdatasync(tail_fd_) != 0) {
+        ::close(fd);
+        return Errno("cannot sync", segments_.back().path);
+      }
+      ::close(tail_fd_);
     }
-    ::close(tail_fd_);
+    tail_unsynced_ = false;
+    tail_fd_ = fd;
+    tail_bytes_ = kSegmentMagic.size();
+    segments_.push_back({first_offset, path});
   }
-  tail_unsynced_ = false;
-  tail_fd_ = fd;
-  tail_bytes_ = kSegmentMagic.size();
-  segments_.push_back({first_offset, path});
-  return absl::OkStatus();
+  // Listed only once durable: a manifest never names a segment a crash could lose.
+  return WriteManifest();
 }
 
 absl::StatusOr<LogPosition> EmbeddedLog::Append(absl::Span<const AppendRecord> records) {
@@ -353,6 +468,7 @@ absl::StatusOr<LogPosition> EmbeddedLog::AppendUnsynced(absl::Span<const AppendR
 }
 
 absl::Status EmbeddedLog::Sync() {
+  if (read_only_) return ReadOnlyError(dir_);
   int fd;
   std::string path;
   {
@@ -371,6 +487,7 @@ absl::Status EmbeddedLog::Sync() {
 
 absl::StatusOr<LogPosition> EmbeddedLog::AppendRecords(absl::Span<const AppendRecord> records,
                                                        bool sync) {
+  if (read_only_) return ReadOnlyError(dir_);
   if (records.empty()) return End();
   if (tail_bytes_ >= options_.segment_bytes_target) TORI_RETURN_IF_ERROR(StartSegment(next_offset_));
   write_buffer_.clear();

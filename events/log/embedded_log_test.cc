@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -239,6 +240,175 @@ TEST_F(EmbeddedLogTest, RefusesASecondWriter) {
   auto second = EmbeddedLog::Open(dir_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+class EmbeddedLogGapTest : public EmbeddedLogTest {
+ protected:
+  // 100 records, several segments; the segments' first offsets.
+  std::vector<int64_t> WriteSegments() {
+    auto log = EmbeddedLog::Open(dir_, {.segment_bytes_target = 500});
+    EXPECT_TRUE(log.ok());
+    for (int batch = 0; batch < 10; ++batch) AppendPayloads(**log, batch * 10, 10);
+    std::vector<int64_t> firsts;
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      if (e.path().extension() == ".log") firsts.push_back(std::stoll(e.path().stem().string()));
+    }
+    std::sort(firsts.begin(), firsts.end());
+    EXPECT_GE(firsts.size(), 4u);
+    return firsts;
+  }
+  fs::path Segment(int64_t first) const { return dir_ / fmt::format("{:020d}.log", first); }
+};
+
+TEST_F(EmbeddedLogGapTest, ARemovedFirstSegmentIsDataLossNamingTheMissingOffsets) {
+  const std::vector<int64_t> firsts = WriteSegments();
+  fs::remove(Segment(0));
+  for (bool read_only : {false, true}) {
+    auto log = read_only ? EmbeddedLog::OpenReadOnly(dir_) : EmbeddedLog::Open(dir_);
+    ASSERT_FALSE(log.ok());
+    EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(log.status().message(),
+                HasSubstr(fmt::format("00000000000000000000.log (offsets 0..{})", firsts[1] - 1)));
+    EXPECT_THAT(log.status().message(),
+                HasSubstr("restore the missing segment files from a backup"));
+  }
+  // Also without the manifest: the log starts at offset 0.
+  fs::remove(dir_ / "MANIFEST");
+  auto log = EmbeddedLog::Open(dir_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(log.status().message(),
+              HasSubstr(fmt::format("offsets 0..{} are missing", firsts[1] - 1)));
+}
+
+TEST_F(EmbeddedLogGapTest, ARemovedMiddleSegmentIsDataLossNamingTheMissingOffsets) {
+  const std::vector<int64_t> firsts = WriteSegments();
+  fs::remove(Segment(firsts[2]));
+  for (bool read_only : {false, true}) {
+    auto log = read_only ? EmbeddedLog::OpenReadOnly(dir_) : EmbeddedLog::Open(dir_);
+    ASSERT_FALSE(log.ok());
+    EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(log.status().message(),
+                HasSubstr(fmt::format("{:020d}.log (offsets {}..{})", firsts[2], firsts[2],
+                                      firsts[3] - 1)));
+  }
+}
+
+TEST_F(EmbeddedLogGapTest, ARemovedLastSegmentIsDataLossNotANewEnd) {
+  const std::vector<int64_t> firsts = WriteSegments();
+  fs::remove(Segment(firsts.back()));
+  auto log = EmbeddedLog::Open(dir_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(log.status().message(),
+              HasSubstr(fmt::format("(offsets {} and after", firsts.back())));
+  // Nothing was appended or written over: the same files are still missing.
+  EXPECT_FALSE(fs::exists(Segment(firsts.back())));
+}
+
+TEST_F(EmbeddedLogGapTest, ALogWhoseSegmentsAreAllRemovedIsNotStartedAgain) {
+  WriteSegments();
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().extension() == ".log") fs::remove(e.path());
+  }
+  auto log = EmbeddedLog::Open(dir_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(fs::exists(Segment(0)));
+}
+
+TEST_F(EmbeddedLogGapTest, AGapInALogWithoutManifestIsFoundWhenRead) {
+  // A log written before manifests: Open lists what it finds; every cursor checks each
+  // segment boundary.
+  const std::vector<int64_t> firsts = WriteSegments();
+  fs::remove(dir_ / "MANIFEST");
+  fs::remove(Segment(firsts[1]));
+  auto log = EmbeddedLog::Open(dir_);
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto count = ReadAll(**log);
+  ASSERT_FALSE(count.ok());
+  EXPECT_EQ(count.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(count.status().message(),
+              HasSubstr(fmt::format("offsets {}..{} are missing", firsts[1], firsts[2] - 1)));
+}
+
+TEST_F(EmbeddedLogGapTest, ACrashBeforeANewSegmentWasListedLosesNothing) {
+  const std::vector<int64_t> firsts = WriteSegments();
+  // The manifest as it was before the last segment was started.
+  std::string manifest = "tori event log manifest v1\n";
+  for (size_t i = 0; i + 1 < firsts.size(); ++i) {
+    manifest += fmt::format("{:020d}.log\n", firsts[i]);
+  }
+  std::ofstream(dir_ / "MANIFEST", std::ios::trunc) << manifest;
+  {
+    auto log = EmbeddedLog::Open(dir_);
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ(*ReadAll(**log), 100);
+  }
+  // Open listed it: removing it now is noticed.
+  fs::remove(Segment(firsts.back()));
+  EXPECT_EQ(EmbeddedLog::Open(dir_).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// Every file of a directory with its bytes, for "writes nothing" checks.
+std::map<std::string, std::string> Snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::ifstream in(e.path(), std::ios::binary);
+    files[e.path().filename().string()] =
+        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  return files;
+}
+
+TEST_F(EmbeddedLogTest, ReadOnlyLeavesATornTailInPlaceAndReadsStopBeforeIt) {
+  uintmax_t size_before_last;
+  {
+    auto log = EmbeddedLog::Open(dir_);
+    AppendPayloads(**log, 0, 9);
+    size_before_last = fs::file_size(OnlySegment());
+    AppendPayloads(**log, 9, 1);
+  }
+  fs::resize_file(OnlySegment(), size_before_last + 7);
+  fs::remove(dir_ / "LOCK");
+  const auto before = Snapshot(dir_);
+  {
+    auto log = EmbeddedLog::OpenReadOnly(dir_);
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_EQ((*log)->End().next_offsets[0], 9);
+    EXPECT_EQ(*ReadAll(**log), 9);
+    EXPECT_THAT((*log)->recovery_note(), HasSubstr("left in place"));
+    std::vector<AppendRecord> records = {{"point", "x"}};
+    EXPECT_EQ((*log)->Append(records).status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_EQ(Snapshot(dir_), before);  // no lock file, no cut, no manifest
+  // A writer cuts it.
+  auto log = EmbeddedLog::Open(dir_);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(fs::file_size(OnlySegment()), size_before_last);
+}
+
+TEST_F(EmbeddedLogTest, ReadersShareTheLockAndAWriterExcludesThem) {
+  {
+    auto log = EmbeddedLog::Open(dir_);
+    AppendPayloads(**log, 0, 3);
+    auto reader = EmbeddedLog::OpenReadOnly(dir_);
+    EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
+  }
+  auto first = EmbeddedLog::OpenReadOnly(dir_);
+  auto second = EmbeddedLog::OpenReadOnly(dir_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*ReadAll(**second), 3);
+  EXPECT_EQ(EmbeddedLog::Open(dir_).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(EmbeddedLogTest, ReadOnlyOfADirectoryWithoutLogIsNotFound) {
+  EXPECT_EQ(EmbeddedLog::OpenReadOnly(dir_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(dir_));
+  fs::create_directories(dir_);
+  EXPECT_EQ(EmbeddedLog::OpenReadOnly(dir_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(fs::is_empty(dir_));
 }
 
 TEST(LogPosition, RoundTripsThroughText) {

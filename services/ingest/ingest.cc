@@ -443,6 +443,26 @@ class LogDecoder {
 
 }  // namespace
 
+absl::Status CheckStateWithinLog(const LogPosition& applied, const LogPosition& log_end) {
+  if (applied.next_offsets.empty()) return absl::OkStatus();  // a new state
+  if (applied.next_offsets.size() != log_end.next_offsets.size()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the state was built from a log with {} partitions, this log has {}; run `tori "
+        "rebuild` or use the --data directory that belongs to this log",
+        applied.next_offsets.size(), log_end.next_offsets.size()));
+  }
+  for (size_t p = 0; p < log_end.next_offsets.size(); ++p) {
+    if (applied.next_offsets[p] > log_end.next_offsets[p]) {
+      return absl::DataLossError(fmt::format(
+          "the state has applied the log up to {}, but the log ends at {}: acknowledged events "
+          "(partition {}, offsets {}..{}) are missing from the log; restore the log from a backup",
+          applied.ToString(), log_end.ToString(), p, log_end.next_offsets[p],
+          applied.next_offsets[p] - 1));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUpOptions& options) {
   LogPosition from = state.applied();
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);
@@ -456,20 +476,7 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
       }
     }
   }
-  if (from.next_offsets.size() != end.next_offsets.size()) {
-    return absl::FailedPreconditionError(fmt::format(
-        "the state was built from a log with {} partitions, this log has {}; run `tori "
-        "rebuild` or use the --data directory that belongs to this log",
-        from.next_offsets.size(), end.next_offsets.size()));
-  }
-  for (size_t p = 0; p < end.next_offsets.size(); ++p) {
-    if (from.next_offsets[p] > end.next_offsets[p]) {
-      return absl::DataLossError(fmt::format(
-          "the state has applied the log up to {}, but the log ends at {}: acknowledged events "
-          "are missing from the log; restore the log from a backup",
-          from.ToString(), end.ToString()));
-    }
-  }
+  TORI_RETURN_IF_ERROR(CheckStateWithinLog(from, end));
   if (from == end) return 0;
   uint64_t total = 0;
   for (size_t p = 0; p < end.next_offsets.size(); ++p) {
@@ -601,7 +608,7 @@ class LineParser {
         more_lines = false;
         break;
       }
-      if (line.text.empty()) continue;  // blank lines carry no event
+      if (line.blank()) continue;  // no event
       ParsedLine& parsed = batch.lines[batch.size++];
       parsed.number = line.number;
       parsed.truncated = line.truncated;

@@ -85,6 +85,11 @@ struct CatchUpOptions {
   std::function<void(uint64_t applied, uint64_t total)> on_progress;
 };
 
+// OK when a state at `applied` can follow a log that ends at `log_end`: the same
+// partitions, and nothing applied beyond the end (DataLoss: acknowledged events are
+// missing from the log). A new state (no position) fits every log.
+absl::Status CheckStateWithinLog(const LogPosition& applied, const LogPosition& log_end);
+
 // Replays log records after the state's applied position into the state (index and
 // projection), up to the log's end or to `options.until`. Returns how many records it
 // applied.

@@ -104,6 +104,23 @@ TEST_F(IngestTest, SecondRunOfTheSameFileChangesNothing) {
   EXPECT_FALSE(fs::exists(path + ".rejected.jsonl"));
 }
 
+TEST_F(IngestTest, WhitespaceOnlyLinesAreSkippedLikeEmptyOnes) {
+  const std::string content = std::string(kAgency) + "\n" +  // 1
+                              "   \n" +                         // 2, spaces
+                              "\t \r\n" +                      // 3, tab, space, CRLF
+                              "\n" +                            // 4, empty
+                              kHost + "\n" +                    // 5
+                              "{not json\n" +                   // 6
+                              " ";                              // 7, a space, no newline
+  const std::string path = WriteFile("blank.jsonl", content);
+  auto summary = Ingest(path);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->Line(), "accepted 2, duplicates 0, rejected 1");
+  const auto lines = Lines(path + ".rejected.jsonl");
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], HasSubstr("\"line\":6"));
+}
+
 TEST_F(IngestTest, RejectedLinesGoToTheDeadLetterFileAndNothingElseIsLost) {
   const std::string content = std::string(kAgency) + "\n" +  // 1
                               "{not json\n" +                  // 2

@@ -27,6 +27,13 @@ class LineReader {
     uint64_t number;         // 1-based
     bool truncated;          // longer than kLineBytesKeptMax; text is its start
     uint64_t file_offset;    // of text's first byte (not for a truncated line)
+
+    // Empty, or only JSON whitespace (space, tab, CR): a line that carries no event
+    // and is skipped, whatever spaces an editor left in it. O(1) for a line that
+    // starts with anything else.
+    bool blank() const {
+      return !truncated && text.find_first_not_of(" \t\r") == std::string_view::npos;
+    }
   };
   // The next line; false at the end of the file.
   absl::StatusOr<bool> Next(Line& line);

@@ -23,6 +23,18 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(fmt::format("state store: {}: {}", what, s.ToString()));
 }
 
+// A read-only open writes no info log.
+class DiscardingLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+absl::Status ReadOnlyError(const std::string& dir) {
+  return absl::FailedPreconditionError(
+      fmt::format("state store {} was opened read-only: nothing can be written", dir));
+}
+
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 // The writes as views in key order (as given when they already are): SST files take
@@ -89,9 +101,22 @@ absl::StatusOr<size_t> WalkBeside(rocksdb::Iterator& it,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir) {
+  return OpenIn(dir, /*read_only=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& dir) {
+  return OpenIn(dir, /*read_only=*/true);
+}
+
+absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenIn(const std::string& dir,
+                                                               bool read_only) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  if (!read_only) std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", dir, ec.message()));
+  if (read_only && !std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    // Checked first: RocksDB would create the directory.
+    return absl::NotFoundError(fmt::format("there is no state in {}", dir));
+  }
 
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -119,10 +144,19 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
       {"projection", cf_options}};
   std::unique_ptr<StateStore> store(new StateStore());
   rocksdb::DB* db = nullptr;
-  TORI_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, dir, families, &store->handles_, &db),
-                                 fmt::format("cannot open {}", dir)));
+  if (read_only) {
+    // RocksDB would otherwise write its info log (DIR/LOG) even when only reading.
+    options.info_log = std::make_shared<DiscardingLogger>();
+    TORI_RETURN_IF_ERROR(
+        FromRocks(rocksdb::DB::OpenForReadOnly(options, dir, families, &store->handles_, &db),
+                  fmt::format("cannot open {} to read it", dir)));
+  } else {
+    TORI_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, dir, families, &store->handles_, &db),
+                                   fmt::format("cannot open {}", dir)));
+  }
   store->db_.reset(db);
   store->dir_ = dir;
+  store->read_only_ = read_only;
   // Commit files are written like memtable flushes: same tables, no compression.
   store->options_ = rocksdb::Options(options, cf_options);
   store->options_.compression = rocksdb::kNoCompression;
@@ -232,6 +266,7 @@ absl::Status StateStore::ScanIn(
 absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
                                 const std::vector<KeyValue>& projection_writes,
                                 const LogPosition& applied) {
+  if (read_only_) return ReadOnlyError(dir_);
   memtables_hold_commits_ = true;
   rocksdb::WriteBatch batch;
   TORI_RETURN_IF_ERROR(AddSorted(batch, handles_[kIndex], index_writes));
@@ -273,6 +308,7 @@ std::vector<std::pair<size_t, size_t>> FileRanges(const std::vector<KeyValueView
 absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_writes,
                                     const std::vector<KeyValueView>& projection_writes,
                                     const LogPosition& applied) {
+  if (read_only_) return ReadOnlyError(dir_);
   // The memtables skip the WAL: persist them first, so that after a crash no file
   // ingested here stands without the commits before it.
   if (memtables_hold_commits_) {
@@ -335,6 +371,7 @@ absl::StatusOr<std::optional<std::string>> StateStore::GetMeta(std::string_view 
 
 absl::Status StateStore::PutMeta(std::string_view key, std::string_view value) {
   TORI_CHECK(key != kAppliedPositionKey);  // only Commit moves the position
+  if (read_only_) return ReadOnlyError(dir_);
   memtables_hold_commits_ = true;
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;
@@ -349,6 +386,7 @@ uint64_t StateStore::IndexFilesAtLevelZero() const {
 }
 
 absl::Status StateStore::Flush() {
+  if (read_only_) return absl::OkStatus();  // nothing was written
   rocksdb::FlushOptions options;
   options.wait = true;
   return FromRocks(db_->Flush(options, handles_), "cannot flush");

@@ -44,6 +44,10 @@ class StateStore : public IndexLookup {
  public:
   // Opens or creates the state in `dir` (parents created).
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir);
+  // Opens an existing state to read it only: writes nothing to `dir` (no lock file, no
+  // info log); commits fail. For the commands that only read (verify, explain,
+  // bill --dry-run) on a state that is caught up with the log.
+  static absl::StatusOr<std::unique_ptr<StateStore>> OpenReadOnly(const std::string& dir);
   ~StateStore() override;
 
   // The index (IndexLookup). MultiGet walks an iterator beside keys that follow the
@@ -97,6 +101,7 @@ class StateStore : public IndexLookup {
 
  private:
   StateStore() = default;
+  static absl::StatusOr<std::unique_ptr<StateStore>> OpenIn(const std::string& dir, bool read_only);
   absl::Status ScanIn(rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
                       const std::function<bool(std::string_view, std::string_view)>& visit);
   absl::StatusOr<std::optional<std::string>> GetIn(rocksdb::ColumnFamilyHandle* family,
@@ -106,6 +111,7 @@ class StateStore : public IndexLookup {
 
   std::unique_ptr<rocksdb::DB> db_;
   std::string dir_;
+  bool read_only_ = false;  // OpenReadOnly: every write fails
   rocksdb::Options options_;
   bool memtables_hold_commits_ = false;  // written without the WAL, not yet flushed
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, index, projection

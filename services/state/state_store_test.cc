@@ -4,6 +4,7 @@
 #include "services/state/state_store.h"
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
@@ -41,6 +42,39 @@ class StateStoreTest : public ::testing::Test {
 // Event-id-like keys: a kind byte and a decimal sequence number, as the generator's.
 std::string EventKey(uint64_t n) { return fmt::format("Eg1-2026Q1-{}", n); }
 std::string ContactKey(uint64_t n) { return fmt::format("C1-2026Q1-c{}", n); }
+
+// Every file under `dir` with its bytes and modification time.
+std::map<std::string, std::string> FilesUnder(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    files[e.path().string()] =
+        std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) +
+        fmt::format("@{}", e.last_write_time().time_since_epoch().count());
+  }
+  return files;
+}
+
+TEST_F(StateStoreTest, AReadOnlyOpenReadsAndWritesNothing) {
+  {
+    auto state = *StateStore::Open(dir_.string());
+    ASSERT_TRUE(state->Commit({{"Ia", "1"}}, {{"Pb", "2"}}, At(7)).ok());
+    ASSERT_TRUE(state->Flush().ok());
+  }
+  const auto before = FilesUnder(dir_);
+  {
+    auto state = StateStore::OpenReadOnly(dir_.string());
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_EQ((*state)->applied(), At(7));
+    EXPECT_EQ(*(*state)->Get("Ia"), "1");
+    EXPECT_EQ(*(*state)->GetProjection("Pb"), "2");
+    EXPECT_FALSE((*state)->Commit({{"Ic", "3"}}, {}, At(8)).ok());
+  }
+  EXPECT_EQ(FilesUnder(dir_), before);
+  EXPECT_FALSE(StateStore::OpenReadOnly((dir_ / "missing").string()).ok());
+  EXPECT_FALSE(fs::exists(dir_ / "missing"));
+}
 
 TEST_F(StateStoreTest, MultiGetAnswersAsGetDoesWhereverTheKeysLie) {
   constexpr uint64_t kSeeds = 20;

@@ -38,14 +38,14 @@ std::string ReconcileJson(const ReconcileReport& report, const std::string& agen
 
 int RunExplain(const LogOptions& data_options, const std::string& invoice_id, std::optional<int> line,
                bool list_contacts, bool json) {
-  auto data = OpenDataDir(data_options);
+  auto data = OpenDataDir(data_options, DataAccess::kRead);
   if (!data.ok()) return Fail(data.status());
   ExplainRequest request;
   request.invoice_id = invoice_id;
   request.line = line;
   request.list_contacts = list_contacts;
   request.json = json;
-  request.scratch_dir = data_options.data_dir + "/scratch-explain";
+  request.scratch_dir = data->ScratchPath("explain");
   auto text = Explain(*data->log, *data->state, request);
   if (!text.ok()) return Fail(text.status());
   fmt::print("{}", *text);
@@ -54,7 +54,7 @@ int RunExplain(const LogOptions& data_options, const std::string& invoice_id, st
 
 int RunReconcile(const LogOptions& data_options, const std::string& agency_id, engine::Quarter quarter,
                  const std::string& file, const std::string& out_path, bool json) {
-  auto data = OpenDataDir(data_options);
+  auto data = OpenDataDir(data_options, DataAccess::kRead);
   if (!data.ok()) return Fail(data.status());
   auto report = Reconcile(*data->state, agency_id, quarter, file);
   if (!report.ok()) return Fail(report.status());

@@ -27,7 +27,8 @@ void PrintFiles(const BillOutcome& outcome) {
 
 int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language) {
-  auto data = OpenDataDir(data_options);
+  // A dry run only reads: it writes nothing under --data (it may be a read-only archive).
+  auto data = OpenDataDir(data_options, dry_run ? DataAccess::kRead : DataAccess::kWrite);
   if (!data.ok()) return Fail(data.status());
   BillRequest request;
   request.quarter = quarter;
@@ -35,7 +36,7 @@ int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::
   request.dry_run = dry_run;
   request.as_of = as_of;
   request.language = language;
-  request.scratch_dir = data_options.data_dir + "/scratch-replay";
+  request.scratch_dir = data->ScratchPath("replay");
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
 
@@ -96,11 +97,12 @@ std::string VerifyJson(const VerifyReport& report, size_t differs) {
 }  // namespace
 
 int RunVerify(const LogOptions& data_options, bool json) {
-  auto data = OpenDataDir(data_options);
+  // Also fails when the state is ahead of the log: acknowledged events are missing.
+  auto data = OpenDataDir(data_options, DataAccess::kReadLog);
   if (!data.ok()) return Fail(data.status());
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + absl::Seconds(2);
-  auto report = Verify(*data->log, data_options.data_dir + "/scratch-verify", [&](uint64_t replayed) {
+  auto report = Verify(*data->log, data->ScratchPath("verify"), [&](uint64_t replayed) {
     if (absl::Now() < next_progress) return;
     next_progress = absl::Now() + absl::Seconds(2);
     fmt::print(stderr, "verify: replayed {} events, {:.0f} s\n", replayed,

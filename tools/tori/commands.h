@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -37,13 +39,49 @@ struct LogOptions {
   std::vector<std::string> kafka_settings;  // librdkafka key=value (TLS, SASL, ...)
 };
 
+// What a command may do with --data DIR (rules in ARCHITECTURE.md, "Data directories").
+enum class DataAccess {
+  kCreate,  // ingest, demo (and project --kafka): creates DIR and the log when missing
+  kWrite,   // bill, project, rebuild: DIR must exist and, without --kafka, hold a log
+  // verify, explain, reconcile, bill --dry-run: as kWrite, and nothing under DIR is
+  // written (a read-only archive works): the log is opened read-only, and a state
+  // that is behind the log is caught up in a temporary copy
+  kRead,
+  // verify: as kRead, but it replays the log itself: the state, when there is one, is
+  // only checked not to be ahead of the log (never caught up)
+  kReadLog,
+};
+
+// A temporary directory (under $TMPDIR), removed with everything in it.
+class TemporaryDir {
+ public:
+  static absl::StatusOr<TemporaryDir> Create();
+  TemporaryDir() = default;
+  TemporaryDir(TemporaryDir&& other) noexcept : path_(std::exchange(other.path_, "")) {}
+  TemporaryDir& operator=(TemporaryDir&& other) noexcept;
+  ~TemporaryDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // The log and the state of one run.
 struct DataDir {
   std::string path;
+  // kRead: scratch states go here. Declared before the state so that it outlives it.
+  TemporaryDir temporary;
   std::unique_ptr<EventLog> log;
-  std::unique_ptr<StateStore> state;
+  std::unique_ptr<StateStore> state;  // kReadLog: null when DIR has no state
+
+  // Where a replay into a scratch state goes: DIR/scratch-NAME, or for kRead the
+  // temporary directory.
+  std::string ScratchPath(std::string_view name) const;
 };
-absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options);
+// Opens the log, then the state (so a second tori fails on the log's lock before it
+// touches the state). Refuses, naming it, a DIR that does not exist or holds no log
+// (except for kCreate), and a state that is ahead of the log.
+absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access);
 
 int RunIngest(const LogOptions& data, const std::string& file);
 int RunBill(const LogOptions& data, engine::Quarter quarter, const std::string& out_dir,

@@ -89,7 +89,7 @@ int RunDemo(const std::string& dir, documents::Language language) {
 
   LogOptions log_options;
   log_options.data_dir = dir + "/data";
-  auto data = OpenDataDir(log_options);
+  auto data = OpenDataDir(log_options, DataAccess::kCreate);
   if (!data.ok()) return Fail(data.status());
   auto summary = IngestFile(events_path, *data->log, *data->state, IngestOptions{});
   if (!summary.ok()) return Fail(summary.status());

@@ -20,33 +20,6 @@ int Fail(const absl::Status& status, std::string_view what_next) {
   return kExitFailed;
 }
 
-absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options) {
-  DataDir data;
-  data.path = options.data_dir;
-  if (options.kafka_brokers.empty()) {
-    auto log = EmbeddedLog::Open(options.data_dir + "/log");
-    if (!log.ok()) return log.status();
-    if (!(*log)->recovery_note().empty()) {
-      fmt::print(stderr, "tori: event log recovered: {}\n", (*log)->recovery_note());
-    }
-    data.log = std::move(*log);
-  } else {
-    KafkaLogOptions kafka;
-    kafka.brokers = options.kafka_brokers;
-    kafka.topic = options.kafka_topic;
-    kafka.partitions = options.kafka_partitions;
-    kafka.replication_factor = static_cast<int16_t>(options.kafka_replication_factor);
-    kafka.settings = options.kafka_settings;
-    auto log = KafkaLog::Open(kafka);
-    if (!log.ok()) return log.status();
-    data.log = std::move(*log);
-  }
-  auto state = StateStore::Open(options.data_dir + "/state");
-  if (!state.ok()) return state.status();
-  data.state = std::move(*state);
-  return data;
-}
-
 namespace {
 // Beside the summary line, which stays as SPEC has it: the rejections per reason, and
 // how to convert a file that is not UTF-8.
@@ -64,7 +37,7 @@ void PrintRejectionReasons(const IngestSummary& summary, const std::string& file
 }  // namespace
 
 int RunIngest(const LogOptions& data_options, const std::string& file) {
-  auto data = OpenDataDir(data_options);
+  auto data = OpenDataDir(data_options, DataAccess::kCreate);
   if (!data.ok()) return Fail(data.status());
   IngestOptions options;
   const bool tty = ::isatty(STDERR_FILENO);
@@ -134,24 +107,50 @@ class ReplayProgress {
 };
 
 int RunRebuild(const LogOptions& data_options) {
-  std::error_code ec;
-  std::filesystem::remove_all(data_options.data_dir + "/state", ec);
-  if (ec) {
-    return Fail(absl::InternalError(
-        fmt::format("cannot remove {}/state: {}", data_options.data_dir, ec.message())));
-  }
-  auto data = OpenDataDir(data_options);
+  // The locks first (the log's, then the state's): a rebuild beside another tori fails
+  // here, before anything is removed.
+  auto data = OpenDataDir(data_options, DataAccess::kWrite);
   if (!data.ok()) return Fail(data.status());
+  const std::string live = data_options.data_dir + "/state";
+  // A state ahead of the log is the only trace of acknowledged events the log lost.
+  if (auto fits = CheckStateWithinLog(data->state->applied(), data->log->End()); !fits.ok()) {
+    return Fail(fits, fmt::format("nothing was rebuilt; to rebuild from this log anyway, move {} "
+                                  "away first",
+                                  live));
+  }
+  // Built beside the live state and swapped in at the end: a failed rebuild leaves it.
+  const std::string fresh = live + ".rebuild", old = live + ".old";
+  std::error_code ec;
+  std::filesystem::remove_all(fresh, ec);
+  std::filesystem::remove_all(old, ec);
   const absl::Time started = absl::Now();
   absl::StatusOr<uint64_t> applied;
+  std::string position;
   {
-    ReplayProgress progress("rebuild");
-    applied = CatchUp(*data->log, *data->state, {.on_progress = progress.Callback()});
+    auto state = StateStore::Open(fresh);
+    if (!state.ok()) return Fail(state.status());
+    {
+      ReplayProgress progress("rebuild");
+      applied = CatchUp(*data->log, **state, {.on_progress = progress.Callback()});
+    }
+    if (!applied.ok()) {
+      state->reset();
+      std::filesystem::remove_all(fresh, ec);
+      return Fail(applied.status(), fmt::format("the state in {} was left as it was", live));
+    }
+    if (auto flushed = (*state)->Flush(); !flushed.ok()) return Fail(flushed);
+    position = (*state)->applied().ToString();
   }
-  if (!applied.ok()) return Fail(applied.status());
-  if (auto flushed = data->state->Flush(); !flushed.ok()) return Fail(flushed);
+  data->state.reset();  // the log's lock is held until the swap is done
+  std::filesystem::rename(live, old, ec);
+  if (!ec || ec == std::errc::no_such_file_or_directory) std::filesystem::rename(fresh, live, ec);
+  if (ec) {
+    return Fail(absl::InternalError(fmt::format(
+        "cannot put the rebuilt state {} in place of {}: {}", fresh, live, ec.message())));
+  }
+  std::filesystem::remove_all(old, ec);
   fmt::print("rebuilt the state from {} events in {:.1f} s (log position {})\n", *applied,
-             absl::ToDoubleSeconds(absl::Now() - started), data->state->applied().ToString());
+             absl::ToDoubleSeconds(absl::Now() - started), position);
   return 0;
 }
 
@@ -198,7 +197,9 @@ int64_t Lag(const LogPosition& end, const LogPosition& applied) {
 }  // namespace
 
 int RunProject(const LogOptions& data_options, bool follow) {
-  auto data = OpenDataDir(data_options);
+  // From a Kafka topic, project builds a new state; the embedded log must be there.
+  auto data = OpenDataDir(data_options, data_options.kafka_brokers.empty() ? DataAccess::kWrite
+                                                                           : DataAccess::kCreate);
   if (!data.ok()) return Fail(data.status());
   std::signal(SIGINT, OnStopSignal);
   std::signal(SIGTERM, OnStopSignal);

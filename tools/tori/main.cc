@@ -24,7 +24,8 @@ namespace {
 void AddDataOption(CLI::App& command, LogOptions& log) {
   command.add_option("--data", log.data_dir,
                      "directory of the RocksDB state (DIR/state) and, without --kafka, of the "
-                     "embedded event log (DIR/log)")
+                     "embedded event log (DIR/log); only ingest creates one, the commands that "
+                     "only read (verify, explain, reconcile, bill --dry-run) write nothing in it")
       ->capture_default_str();
   command.add_option("--kafka", log.kafka_brokers,
                      "put the event log in Kafka: bootstrap brokers host:port[,host:port]; the "
@@ -107,7 +108,8 @@ int Main(int argc, char** argv) {
 
   CLI::App* verify = app.add_subcommand(
       "verify",
-      "Replay the whole event log into a fresh scratch state (the live state is not touched) "
+      "Replay the whole event log into a fresh scratch state in $TMPDIR (nothing under --data "
+      "is written; a read-only archive works) "
       "and recompute every issued invoice and subsidy claim at its as_of position. Prints "
       "OK or DIFFERS (with the first differing field) per document and a summary; exit 1 "
       "when any document differs.");

@@ -132,8 +132,14 @@ std::string StatusJson(const LogPosition& end, std::optional<uint64_t> log_bytes
 }  // namespace
 
 int RunStatus(const LogOptions& data_options, bool json) {
-  auto data = OpenDataDir(data_options);
+  // The state as it is (never caught up here), so that status shows its lag.
+  auto data = OpenDataDir(data_options, DataAccess::kReadLog);
   if (!data.ok()) return Fail(data.status());
+  if (data->state == nullptr) {
+    return Fail(absl::FailedPreconditionError(fmt::format("{} holds an event log but no state yet",
+                                                          data_options.data_dir)),
+                fmt::format("build it with `tori project --data {}`", data_options.data_dir));
+  }
   const LogPosition end = data->log->End();
   const LogPosition& applied = data->state->applied();
   const std::optional<uint64_t> log_bytes = EmbeddedLogBytes(data_options);
@@ -241,7 +247,7 @@ int RunLog(const LogOptions& data_options, const LogFilter& filter) {
       return kExitUsage;
     }
   }
-  auto data = OpenDataDir(data_options);
+  auto data = OpenDataDir(data_options, DataAccess::kReadLog);
   if (!data.ok()) return Fail(data.status());
   auto cursor = data->log->Read(LogPosition{std::vector<int64_t>(data->log->partition_count(), 0)});
   if (!cursor.ok()) return Fail(cursor.status());

@@ -23,7 +23,7 @@ std::optional<absl::Time> ParseDateOrInstant(const std::string& text, bool day_e
 }
 
 absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& options, absl::Time instant) {
-  TORI_ASSIGN_OR_RETURN(DataDir data, OpenDataDir(options));
+  TORI_ASSIGN_OR_RETURN(DataDir data, OpenDataDir(options, DataAccess::kReadLog));
   const int32_t partitions = data.log->partition_count();
   LogPosition at{std::vector<int64_t>(partitions, 0)};
   std::vector<bool> cut(partitions, false);
