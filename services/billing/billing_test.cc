@@ -5,11 +5,13 @@
 
 #include "services/state/hash_chain.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 
+#include "events/base/check.h"
 #include "events/log/embedded_log.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -92,7 +94,17 @@ class BillingTest : public ::testing::Test {
     request.out_dir = (dir_ / out).string();
     request.dry_run = dry_run;
     request.scratch_dir = (dir_ / "scratch").string();
+    request.now = now_;
     return Bill(*log_, *state_, request);
+  }
+
+  void Close() {
+    log_.reset();
+    state_.reset();
+  }
+  void Reopen() {
+    log_ = *EmbeddedLog::Open((dir_ / "data/log").string());
+    state_ = *StateStore::Open((dir_ / "data/state").string());
   }
 
   std::string ReadFile(const std::string& out, const std::string& name) {
@@ -110,6 +122,7 @@ class BillingTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  absl::Time now_ = absl::Now();  // of the billing runs
   int files_ = 0;
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<StateStore> state_;
@@ -387,6 +400,153 @@ TEST_F(BillingTest, EverySingleByteChangeOfTheLogIsDetected) {
   }
   RecordProperty("detected_as_corruption", detected_as_corruption);
   RecordProperty("detected_by_verify", detected_by_verify);
+}
+
+}  // namespace
+}  // namespace tori
+
+namespace tori {
+namespace {
+
+std::string FileBytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The byte offset at which each record of an embedded log segment ends (its format in
+// events/log/embedded_log.h: an 8-byte magic, then records of a 20-byte header, whose
+// first 4 bytes are the payload's length, and the payload).
+std::vector<size_t> RecordEnds(const std::string& segment) {
+  std::vector<size_t> ends;
+  size_t at = 8;
+  while (at + 20 <= segment.size()) {
+    uint32_t payload_bytes;
+    std::memcpy(&payload_bytes, segment.data() + at, 4);
+    at += 20 + payload_bytes;
+    ends.push_back(at);
+  }
+  return ends;
+}
+
+// The log, forwarding to another, except that appends after the first `records_kept`
+// records fail with those before already in the log: a Kafka append that fails part way.
+class FailingPartWayLog : public EventLog {
+ public:
+  FailingPartWayLog(EventLog& log, size_t records_kept) : log_(log), records_kept_(records_kept) {}
+  absl::StatusOr<LogPosition> Append(absl::Span<const AppendRecord> records) override {
+    const size_t kept = std::min(records.size(), records_kept_);
+    records_kept_ -= kept;
+    if (kept > 0) TORI_RETURN_IF_ERROR(log_.Append(records.first(kept)).status());
+    if (kept < records.size()) return absl::UnavailableError("the broker went away (test)");
+    return log_.End();
+  }
+  absl::StatusOr<std::unique_ptr<LogCursor>> Read(const LogPosition& from) override { return log_.Read(from); }
+  LogPosition End() const override { return log_.End(); }
+  int32_t partition_count() const override { return log_.partition_count(); }
+
+ private:
+  EventLog& log_;
+  size_t records_kept_;
+};
+
+TEST_F(BillingTest, ARunCutOffByAPowerLossIsCompletedByTheNextBill) {
+  // Power lost while the run's documents are appended: the log keeps the first k of
+  // them (and a torn record after), the state none (it commits after the log). The
+  // next bill must issue exactly what an uninterrupted run issues.
+  now_ = absl::FromUnixSeconds(1790000000);
+  Ingest(kGoldenEvents);
+  Close();
+  fs::copy(dir_ / "data", dir_ / "before-bill", fs::copy_options::recursive);
+  Reopen();
+  auto reference = BillQuarter({2026, 1}, "reference");
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  ASSERT_EQ(reference->documents_issued, 3u);  // 2 invoices, 1 claim
+  Close();
+  fs::path segment;
+  for (const auto& entry : fs::directory_iterator(dir_ / "data/log")) {
+    if (entry.path().extension() == ".log") segment = entry.path();
+  }
+  const std::string reference_log = FileBytes(segment);
+  const std::vector<size_t> ends = RecordEnds(reference_log);
+  ASSERT_EQ(ends.back(), reference_log.size());
+  const size_t events_before = ends.size() - 3;
+
+  for (size_t k = 0; k < 3; ++k) {
+    SCOPED_TRACE(fmt::format("{} of 3 documents in the log", k));
+    fs::remove_all(dir_ / "data");
+    fs::copy(dir_ / "before-bill", dir_ / "data", fs::copy_options::recursive);
+    // The records of k documents and 11 bytes of the next one's header.
+    const size_t kept_bytes = (k == 0 ? ends[events_before - 1] : ends[events_before + k - 1]) + 11;
+    std::ofstream(segment, std::ios::binary | std::ios::trunc) << reference_log.substr(0, kept_bytes);
+    Reopen();
+    auto again = BillQuarter({2026, 1}, fmt::format("after-{}", k));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->documents_issued, 3 - k);
+    EXPECT_EQ(ReadFile(fmt::format("after-{}", k), "invoices.json"), ReadFile("reference", "invoices.json"));
+    Close();
+    // The same records, byte for byte: documents, as_of, chain head, invoice date.
+    EXPECT_EQ(FileBytes(segment), reference_log);
+    Reopen();
+    auto report = Verify(*log_, (dir_ / "verify").string());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->documents.size(), 3u);
+    EXPECT_TRUE(report->ok());
+    Close();
+  }
+  Reopen();
+}
+
+TEST_F(BillingTest, AnAppendThatFailsPartWayIsCompletedAndHoldsBackOtherQuarters) {
+  Ingest(kGoldenEvents);
+  const LogPosition before = log_->End();
+  {
+    FailingPartWayLog failing(*log_, 1);
+    BillRequest request;
+    request.quarter = {2026, 1};
+    request.out_dir = (dir_ / "failed").string();
+    request.scratch_dir = (dir_ / "scratch").string();
+    EXPECT_FALSE(Bill(failing, *state_, request).ok());
+  }
+  ASSERT_EQ(log_->End().next_offsets[0], before.next_offsets[0] + 1);
+
+  // Verify says what happened and the way out.
+  auto report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->documents.size(), 3u);
+  EXPECT_TRUE(report->documents[0].ok);
+  EXPECT_THAT(report->documents[1].difference,
+              HasSubstr("interrupted (1 of 3 documents in the log): `tori bill --quarter 2026Q1` "
+                        "issues the rest"));
+
+  // Another quarter would bill the missing documents as adjustments: refused.
+  auto q2 = BillQuarter({2026, 2}, "q2", /*dry_run=*/true);
+  ASSERT_FALSE(q2.ok());
+  EXPECT_EQ(q2.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(q2.status().message(), HasSubstr("2026Q1 was issued only in part"));
+  EXPECT_THAT(q2.status().message(), HasSubstr("`tori bill --quarter 2026Q1`"));
+
+  // A dry run of the quarter shows every document and issues nothing.
+  auto dry = BillQuarter({2026, 1}, "dry", /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->result.invoices.size(), 2u);
+  EXPECT_EQ(log_->End().next_offsets[0], before.next_offsets[0] + 1);
+  EXPECT_THAT(dry->notes, ::testing::Contains(HasSubstr("lacks 2 of its 3 documents")));
+
+  auto completed = BillQuarter({2026, 1}, "q1");
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_TRUE(completed->already_issued);
+  EXPECT_EQ(completed->documents_issued, 2u);
+  EXPECT_EQ(ReadFile("dry", "invoices.json"), ReadFile("q1", "invoices.json"));
+  auto again = BillQuarter({2026, 1}, "q1-again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->documents_issued, 0u);
+  report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
+  EXPECT_EQ(report->documents.size(), 3u);
+  EXPECT_TRUE(BillQuarter({2026, 2}, "q2").ok());
 }
 
 }  // namespace
