@@ -11,12 +11,12 @@
 #include <random>
 #include <sstream>
 
-#include "events/base/check.h"
 #include "events/log/embedded_log.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/ingest/ingest.h"
+#include "tests/failing_part_way_log.h"
 
 namespace tori {
 namespace {
@@ -430,26 +430,7 @@ std::vector<size_t> RecordEnds(const std::string& segment) {
   return ends;
 }
 
-// The log, forwarding to another, except that appends after the first `records_kept`
-// records fail with those before already in the log: a Kafka append that fails part way.
-class FailingPartWayLog : public EventLog {
- public:
-  FailingPartWayLog(EventLog& log, size_t records_kept) : log_(log), records_kept_(records_kept) {}
-  absl::StatusOr<LogPosition> Append(absl::Span<const AppendRecord> records) override {
-    const size_t kept = std::min(records.size(), records_kept_);
-    records_kept_ -= kept;
-    if (kept > 0) TORI_RETURN_IF_ERROR(log_.Append(records.first(kept)).status());
-    if (kept < records.size()) return absl::UnavailableError("the broker went away (test)");
-    return log_.End();
-  }
-  absl::StatusOr<std::unique_ptr<LogCursor>> Read(const LogPosition& from) override { return log_.Read(from); }
-  LogPosition End() const override { return log_.End(); }
-  int32_t partition_count() const override { return log_.partition_count(); }
-
- private:
-  EventLog& log_;
-  size_t records_kept_;
-};
+using ::tori::testing::FailingPartWayLog;
 
 TEST_F(BillingTest, ARunCutOffByAPowerLossIsCompletedByTheNextBill) {
   // Power lost while the run's documents are appended: the log keeps the first k of
