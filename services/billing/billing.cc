@@ -267,10 +267,12 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   fs::create_directories(request.out_dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", request.out_dir, ec.message()));
   const fs::path out(request.out_dir);
-  TORI_RETURN_IF_ERROR(WriteFileAtomically(out / "invoices.json", InvoicesJson(outcome.result, outcome.as_of)));
-  outcome.files.push_back((out / "invoices.json").string());
+  TORI_ASSIGN_OR_RETURN(const fs::path json, PathInDirectory(out, OutputFileName("invoices", "", ".json")));
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of)));
+  outcome.files.push_back(json.string());
   for (const auto& invoice : outcome.result.invoices) {
-    const fs::path csv = out / fmt::format("invoice-{}.csv", invoice.invoice_id);
+    TORI_ASSIGN_OR_RETURN(const fs::path csv,
+                          PathInDirectory(out, OutputFileName("invoice-", invoice.invoice_id, ".csv")));
     TORI_RETURN_IF_ERROR(WriteFileAtomically(csv, InvoiceCsv(invoice)));
     outcome.files.push_back(csv.string());
   }

@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
+#include "events/codec/codec.h"
 #include "events/log/embedded_log.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -528,6 +530,70 @@ TEST_F(BillingTest, AnAppendThatFailsPartWayIsCompletedAndHoldsBackOtherQuarters
   EXPECT_TRUE(report->ok());
   EXPECT_EQ(report->documents.size(), 3u);
   EXPECT_TRUE(BillQuarter({2026, 2}, "q2").ok());
+}
+
+TEST_F(BillingTest, IdsOfAnOldLogThatWouldLeaveTheOutputDirectoryGetSafeDistinctNames) {
+  // Ingest now refuses agency ids with '/', but a log of an earlier version may hold
+  // them: here kela is "x/../../escaped" and vero "x_.._.._escaped" (which replacing
+  // characters by '_' would give both). The ids go in through placeholders of the same
+  // length, swapped in the events' encoding, as ingest never took such ids.
+  const std::string evil_kela = "x/../../escaped", evil_vero = "x_.._.._escaped";
+  std::string text = kGoldenEvents;
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+      text.replace(at, from.size(), to);
+    }
+  };
+  replace_all(R"("kind":"kela")", R"("kind":"KIND")");
+  replace_all(R"("kela")", R"("PLACEHOLDERKELA")");
+  replace_all(R"("vero")", R"("PLACEHOLDERVERO")");
+  replace_all(R"("kind":"KIND")", R"("kind":"kela")");
+  // The issuer's account, so that Finvoice files are written too.
+  replace_all(R"("business_id":"0101263-6")",
+              R"("business_id":"0101263-6","iban":"FI2112345600000785","bic":"NDEAFIHH")");
+  JsonEventParser parser;
+  std::vector<events::Event> events;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    events::Event event;
+    auto rejection = parser.Parse(line, event);
+    ASSERT_FALSE(rejection.has_value()) << rejection->message << ": " << line;
+    std::string bytes = event.SerializeAsString();
+    for (const auto& [from, to] : {std::pair{std::string("PLACEHOLDERKELA"), evil_kela},
+                                   std::pair{std::string("PLACEHOLDERVERO"), evil_vero}}) {
+      for (size_t at = 0; (at = bytes.find(from, at)) != std::string::npos;) bytes.replace(at, from.size(), to);
+    }
+    ASSERT_TRUE(event.ParseFromString(bytes));
+    events.push_back(std::move(event));
+  }
+  ASSERT_TRUE(AppendEvents(*log_, *state_, events).ok());
+
+  auto outcome = BillQuarter({2026, 1}, "deep/out");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_EQ(outcome->result.invoices.size(), 2u);
+  const fs::path out = dir_ / "deep/out";
+  std::set<std::string> names;
+  for (const auto& file : outcome->files) {
+    EXPECT_EQ(fs::path(file).parent_path(), out) << file;
+    names.insert(fs::path(file).filename().string());
+  }
+  EXPECT_EQ(names.size(), outcome->files.size());  // none written twice
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"invoice-2026Q1-espoo-x%2F..%2F..%2Fescaped.csv",
+                                              "invoice-2026Q1-espoo-x_.._.._escaped.csv",
+                                              "finvoice-2026Q1-espoo-x%2F..%2F..%2Fescaped.xml",
+                                              "finvoice-2026Q1-espoo-x_.._.._escaped.xml"}));
+  // Nothing but the output directory was written beside the data.
+  std::set<std::string> top;
+  for (const auto& entry : fs::directory_iterator(dir_)) top.insert(entry.path().filename().string());
+  EXPECT_EQ(top, (std::set<std::string>{"data", "deep"}));
+  size_t files_in_out = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "deep")) files_in_out += entry.is_regular_file();
+  EXPECT_EQ(files_in_out, outcome->files.size());
+
+  auto report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
 }
 
 }  // namespace

@@ -72,7 +72,10 @@ int Main(int argc, char** argv) {
       "Compute a quarter's invoices (one per host and participating agency), the host's own "
       "shares and the state subsidy claims, with adjustment lines for earlier issued "
       "quarters; write OUT/invoices.json and a CSV per invoice, and issue the documents into "
-      "the log. A quarter issued before is written again unchanged.");
+      "the log. A quarter issued before is written again unchanged; if its run was "
+      "interrupted, the documents it did not issue are issued now, as computed then. File "
+      "names carry the invoice id with every character but letters, digits, '.', '_' and "
+      "'-' percent-encoded (e.g. %2F), so every file stays in OUT.");
   AddDataOption(*bill, data_dir);
   bill->add_option("--quarter", quarter_text, "the quarter, e.g. 2026Q1 (Europe/Helsinki calendar)")
       ->required();
