@@ -24,7 +24,8 @@ absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_
   return absl::OkStatus();
 }
 
-std::string OutputFileName(std::string_view prefix, std::string_view id, std::string_view extension) {
+std::string OutputFileName(std::string_view prefix, std::string_view id,
+                           std::string_view extension) {
   constexpr size_t kEncodedBytesMax = 160;
   constexpr size_t kEncodedBytesKept = 120;
   std::string encoded;
@@ -58,9 +59,10 @@ std::string OutputFileName(std::string_view prefix, std::string_view id, std::st
 absl::StatusOr<std::filesystem::path> PathInDirectory(const std::filesystem::path& dir,
                                                       std::string_view file_name) {
   constexpr size_t kNameBytesMax = 255;
+  constexpr std::string_view kSeparatorsAndNul("/\\\0", 3);
   const bool plain = !file_name.empty() && file_name != "." && file_name != ".." &&
                      file_name.size() <= kNameBytesMax &&
-                     file_name.find_first_of(std::string_view("/\\\0", 3)) == std::string_view::npos;
+                     file_name.find_first_of(kSeparatorsAndNul) == std::string_view::npos;
   if (!plain) {
     return absl::InvalidArgumentError(fmt::format(
         "refusing to write '{}' in {}: a file tori writes must be one plain name (not empty, "

@@ -23,7 +23,8 @@ absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_
 // encoded too. An encoded id longer than 160 bytes is cut to 120 and followed by '~'
 // and 32 hex digits of the id's SHA-256, so names stay far below 255 bytes ('~' is
 // always encoded otherwise, so such a name meets no other).
-std::string OutputFileName(std::string_view prefix, std::string_view id, std::string_view extension);
+std::string OutputFileName(std::string_view prefix, std::string_view id,
+                           std::string_view extension);
 
 // `dir / file_name` when `file_name` is one plain name that stays in `dir`: not empty,
 // ".", "..", no '/', '\' or NUL, at most 255 bytes. InvalidArgument otherwise, naming

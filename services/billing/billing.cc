@@ -40,7 +40,8 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
                                        absl::Time now) {
   std::vector<events::Event> out;
   const int64_t now_ns = absl::ToUnixNanos(now);
-  const auto run_document_count = static_cast<int32_t>(result.invoices.size() + result.subsidy_claims.size());
+  const auto run_document_count =
+      static_cast<int32_t>(result.invoices.size() + result.subsidy_claims.size());
   for (const auto& invoice : result.invoices) {
     events::Event event;
     event.set_event_id(std::string(kIssuedEventIdPrefix) + invoice.invoice_id);
@@ -111,7 +112,8 @@ struct IssuedQuarter {
   }
 };
 
-std::map<std::string, IssuedQuarter> IssuedByQuarter(const billing_internal::IssuedDocuments& issued) {
+std::map<std::string, IssuedQuarter> IssuedByQuarter(
+    const billing_internal::IssuedDocuments& issued) {
   std::map<std::string, IssuedQuarter> quarters;
   auto add = [&](const auto& e, const std::string& id) {
     IssuedQuarter& q = quarters[e.quarter()];
@@ -128,8 +130,8 @@ std::map<std::string, IssuedQuarter> IssuedByQuarter(const billing_internal::Iss
 // A quarter whose issuing run was interrupted holds too few documents: billing any
 // other quarter would take the missing ones for changes and bill them again as
 // adjustments, so it waits until the run is complete.
-absl::Status RefuseWhileAnotherRunIsInterrupted(const std::map<std::string, IssuedQuarter>& quarters,
-                                                const std::string& billed) {
+absl::Status RefuseWhileAnotherRunIsInterrupted(
+    const std::map<std::string, IssuedQuarter>& quarters, const std::string& billed) {
   for (const auto& [quarter, q] : quarters) {
     if (quarter == billed || !q.interrupted()) continue;
     return absl::FailedPreconditionError(fmt::format(
@@ -248,8 +250,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeAsOf(log, request, outcome.as_of));
   } else if (issued_quarter != issued_quarters.end()) {
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(issued_quarter->second.as_of));
-    TORI_ASSIGN_OR_RETURN(outcome.result,
-                          Reissue(log, request, outcome.as_of, issued_quarter->second, missing_ids));
+    TORI_ASSIGN_OR_RETURN(
+        outcome.result, Reissue(log, request, outcome.as_of, issued_quarter->second, missing_ids));
     outcome.already_issued = true;
     if (!missing_ids.empty() && request.dry_run) {
       outcome.notes.push_back(fmt::format(
@@ -267,12 +269,14 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   fs::create_directories(request.out_dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", request.out_dir, ec.message()));
   const fs::path out(request.out_dir);
-  TORI_ASSIGN_OR_RETURN(const fs::path json, PathInDirectory(out, OutputFileName("invoices", "", ".json")));
+  TORI_ASSIGN_OR_RETURN(const fs::path json,
+                        PathInDirectory(out, OutputFileName("invoices", "", ".json")));
   TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of)));
   outcome.files.push_back(json.string());
   for (const auto& invoice : outcome.result.invoices) {
-    TORI_ASSIGN_OR_RETURN(const fs::path csv,
-                          PathInDirectory(out, OutputFileName("invoice-", invoice.invoice_id, ".csv")));
+    TORI_ASSIGN_OR_RETURN(
+        const fs::path csv,
+        PathInDirectory(out, OutputFileName("invoice-", invoice.invoice_id, ".csv")));
     TORI_RETURN_IF_ERROR(WriteFileAtomically(csv, InvoiceCsv(invoice)));
     outcome.files.push_back(csv.string());
   }

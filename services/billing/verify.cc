@@ -120,7 +120,8 @@ absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
     IssuedRun& run = runs[it->second];
     if (event.has_invoice_issued()) {
       run.invoices.push_back(event.invoice_issued());
-      run.run_document_count = std::max(run.run_document_count, event.invoice_issued().run_document_count());
+      run.run_document_count =
+          std::max(run.run_document_count, event.invoice_issued().run_document_count());
     } else {
       run.claims.push_back(event.subsidy_claim_issued());
       run.run_document_count =

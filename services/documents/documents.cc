@@ -236,19 +236,22 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
   for (size_t i = 0; i < result.invoices.size(); ++i) {
     const engine::Invoice& invoice = result.invoices[i];
     if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
-    TORI_ASSIGN_OR_RETURN(const fs::path path, PathInDirectory(out, FinvoiceFileName(invoice.invoice_id)));
+    TORI_ASSIGN_OR_RETURN(const fs::path path,
+                          PathInDirectory(out, FinvoiceFileName(invoice.invoice_id)));
     TORI_RETURN_IF_ERROR(
         WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
     files.push_back(path.string());
   }
-  TORI_ASSIGN_OR_RETURN(const fs::path workbook, PathInDirectory(out, WorkbookFileName(result.quarter)));
+  TORI_ASSIGN_OR_RETURN(const fs::path workbook,
+                        PathInDirectory(out, WorkbookFileName(result.quarter)));
   const fs::path workbook_tmp = workbook.string() + ".tmp";
   TORI_RETURN_IF_ERROR(internal::WriteWorkbook(result, metas, context, workbook_tmp.string()));
   fs::rename(workbook_tmp, workbook, ec);
   if (ec)
     return absl::InternalError(fmt::format("cannot write {}: {}", workbook.string(), ec.message()));
   files.push_back(workbook.string());
-  TORI_ASSIGN_OR_RETURN(const fs::path report, PathInDirectory(out, ReportFileName(result.quarter)));
+  TORI_ASSIGN_OR_RETURN(const fs::path report,
+                        PathInDirectory(out, ReportFileName(result.quarter)));
   TORI_RETURN_IF_ERROR(WriteFileAtomically(report, internal::ReportHtml(result, metas, context)));
   files.push_back(report.string());
   return files;
