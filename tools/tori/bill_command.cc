@@ -55,7 +55,7 @@ int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::
       fmt::print(
           "{} was issued only in part (its billing run was interrupted): issued the other {} "
           "documents, computed at the same as_of\n",
-                 engine::QuarterName(quarter), outcome->documents_issued);
+          engine::QuarterName(quarter), outcome->documents_issued);
     }
     fmt::print("{} was issued before: these are the issued documents, recomputed from the log "
                "up to {} and checked against their hashes; later events show up as adjustments "
