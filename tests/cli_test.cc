@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -188,6 +189,81 @@ TEST_F(CliTest, AnIngestKilledRepeatedlyEndsWhereAnUninterruptedOneDoes) {
   EXPECT_EQ(tori::testing::ReadWithoutAsOf(dir_ / "killed-out/invoices.json"),
             tori::testing::ReadWithoutAsOf(dir_ / "reference-out/invoices.json"));
   RecordProperty("killed_running", killed_running);
+}
+
+}  // namespace
+
+namespace {
+
+// Where each record of an embedded log segment ends (format: events/log/embedded_log.h,
+// an 8-byte magic, then records of a 20-byte header that starts with the payload's
+// length, and the payload).
+std::vector<size_t> RecordEnds(const std::string& segment) {
+  std::vector<size_t> ends;
+  size_t at = 8;
+  while (at + 20 <= segment.size()) {
+    uint32_t payload_bytes;
+    std::memcpy(&payload_bytes, segment.data() + at, 4);
+    at += 20 + payload_bytes;
+    ends.push_back(at);
+  }
+  return ends;
+}
+
+TEST_F(CliTest, ABillCutOffByAPowerLossIsCompletedByTheNextBill) {
+  // The log keeps 2 of the run's documents (and a torn record), the state none of them:
+  // what a power loss while billing leaves. The next bill of the quarter completes it.
+  const std::string sample = fs::path(TORI_SOURCE_DIR) / "examples/sample.jsonl";
+  const fs::path data = dir_ / "data";
+  ASSERT_EQ(Tori(fmt::format("ingest --data {} {}", data.string(), sample)).exit_code, 0);
+  fs::copy(data, dir_ / "before-bill", fs::copy_options::recursive);
+  ToriRun reference = Tori(fmt::format("bill --data {} --quarter 2026Q1 --out {}", data.string(),
+                                       (dir_ / "reference-out").string()));
+  ASSERT_EQ(reference.exit_code, 0) << reference.out;
+  const std::string segment_name = "00000000000000000000.log";  // the only one
+  const std::string segment = FilesUnder(data / "log").at(segment_name);
+  const std::vector<size_t> ends = RecordEnds(segment);
+  const size_t events = 283, documents = ends.size() - events;
+  ASSERT_EQ(documents, 6u);  // 5 invoices, 1 subsidy claim
+  ASSERT_THAT(reference.out, HasSubstr(fmt::format("issued {} documents", documents)));
+
+  fs::remove_all(data);
+  fs::copy(dir_ / "before-bill", data, fs::copy_options::recursive);
+  std::ofstream(data / "log" / segment_name, std::ios::binary | std::ios::trunc)
+      << segment.substr(0, ends[events + 2 - 1] + 13);
+
+  ToriRun verify = Tori("verify --data " + data.string());
+  EXPECT_EQ(verify.exit_code, 1) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr(fmt::format(
+                              "its billing run was interrupted (2 of {} documents in the log): "
+                              "`tori bill --quarter 2026Q1` issues the rest",
+                              documents)));
+  ToriRun other = Tori(fmt::format("bill --data {} --quarter 2026Q2 --out {}", data.string(),
+                                   (dir_ / "q2-out").string()));
+  EXPECT_EQ(other.exit_code, 1) << other.out;
+  EXPECT_THAT(other.out, HasSubstr("2026Q1 was issued only in part"));
+
+  ToriRun again = Tori(fmt::format("bill --data {} --quarter 2026Q1 --out {}", data.string(),
+                                   (dir_ / "again-out").string()));
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_THAT(again.out, HasSubstr(fmt::format("issued the other {} documents", documents - 2)));
+  EXPECT_TRUE(FilesUnder(dir_ / "again-out") == FilesUnder(dir_ / "reference-out"));
+  verify = Tori("verify --data " + data.string());
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr(fmt::format("{} OK, 0 differ", documents)));
+}
+
+TEST_F(CliTest, IngestRefusesAnAgencyIdThatWouldLeaveTheOutputDirectory) {
+  const std::string file = (dir_ / "agency.jsonl").string();
+  std::ofstream(file) << R"({"event_id":"e1","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"x/../../escaped","name":"X","kind":"state","business_id":"0101263-6"})"
+                      << "\n";
+  ToriRun run = Tori(fmt::format("ingest --data {} {}", (dir_ / "data").string(), file));
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("accepted 0, duplicates 0, rejected 1"));
+  std::ifstream in(file + ".rejected.jsonl");
+  const std::string rejected((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(rejected, HasSubstr(R"("reason":"RANGE","field":"agency_id")"));
+  EXPECT_THAT(rejected, HasSubstr("must not contain '/'"));
 }
 
 }  // namespace

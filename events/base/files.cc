@@ -1,5 +1,7 @@
 #include "events/base/files.h"
 
+#include <openssl/sha.h>
+
 #include <fstream>
 #include <system_error>
 
@@ -20,6 +22,55 @@ absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_
     return absl::InternalError(fmt::format("cannot write {}: {}", path.string(), ec.message()));
   }
   return absl::OkStatus();
+}
+
+std::string OutputFileName(std::string_view prefix, std::string_view id,
+                           std::string_view extension) {
+  constexpr size_t kEncodedBytesMax = 160;
+  constexpr size_t kEncodedBytesKept = 120;
+  std::string encoded;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(id[i]);
+    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == '-' || (c == '.' && !(i == 0 && prefix.empty()));
+    if (plain) {
+      encoded += static_cast<char>(c);
+    } else {
+      encoded += fmt::format("%{:02X}", c);
+    }
+  }
+  if (encoded.size() > kEncodedBytesMax) {
+    size_t cut = kEncodedBytesKept;
+    // Not inside a "%XX".
+    if (encoded[cut - 1] == '%') cut -= 1;
+    else if (encoded[cut - 2] == '%') cut -= 2;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), digest);
+    encoded.resize(cut);
+    encoded += '~';
+    for (int i = 0; i < 16; ++i) encoded += fmt::format("{:02x}", digest[i]);
+  }
+  std::string name(prefix);
+  name += encoded;
+  name += extension;
+  return name;
+}
+
+absl::StatusOr<std::filesystem::path> PathInDirectory(const std::filesystem::path& dir,
+                                                      std::string_view file_name) {
+  constexpr size_t kNameBytesMax = 255;
+  constexpr std::string_view kSeparatorsAndNul("/\\\0", 3);
+  const bool plain = !file_name.empty() && file_name != "." && file_name != ".." &&
+                     file_name.size() <= kNameBytesMax &&
+                     file_name.find_first_of(kSeparatorsAndNul) == std::string_view::npos;
+  if (!plain) {
+    return absl::InvalidArgumentError(fmt::format(
+        "refusing to write '{}' in {}: a file tori writes must be one plain name (not empty, "
+        "'.' or '..', no '/', '\\' or NUL, at most {} bytes) so that it stays in that "
+        "directory (a defect of tori: please report it with the ids billed)",
+        file_name, dir.string(), kNameBytesMax));
+  }
+  return dir / std::string(file_name);
 }
 
 }  // namespace tori

@@ -69,7 +69,7 @@ const std::initializer_list<std::pair<std::string_view, events::HandledBy>> kHan
 // ---- one reader per event type; each returns false after recording a rejection ----
 
 bool ReadAgencyRegistered(Reader& r, dom::object o, events::AgencyRegistered* e) {
-  if (!r.String(o, "", "agency_id", Text::kId, e->mutable_agency_id()) ||
+  if (!r.String(o, "", "agency_id", Text::kNamingId, e->mutable_agency_id()) ||
       !r.String(o, "", "name", Text::kName, e->mutable_name())) {
     return false;
   }
@@ -115,7 +115,7 @@ bool ReadAgencyRegistered(Reader& r, dom::object o, events::AgencyRegistered* e)
 
 bool ReadServicePointOpened(Reader& r, dom::object o, events::ServicePointOpened* e) {
   int64_t area;
-  if (!r.String(o, "", "service_point_id", Text::kId, e->mutable_service_point_id()) ||
+  if (!r.String(o, "", "service_point_id", Text::kNamingId, e->mutable_service_point_id()) ||
       !r.String(o, "", "name", Text::kName, e->mutable_name()) ||
       !r.String(o, "", "municipality", Text::kName, e->mutable_municipality()) ||
       !r.String(o, "", "host_agency_id", Text::kId, e->mutable_host_agency_id()) ||
@@ -248,7 +248,7 @@ bool ReadSubsidies(Reader& r, dom::array subsidies, events::AgreementSigned* e) 
     std::optional<dom::array> pools;
     if (!r.CheckFields(s, path, {"program_id", "claimant_agency_id", "rate_pct", "basis", "pools",
                                  "annual_cap"}) ||
-        !r.String(s, path, "program_id", Text::kId, rule->mutable_program_id()) ||
+        !r.String(s, path, "program_id", Text::kNamingId, rule->mutable_program_id()) ||
         !r.String(s, path, "claimant_agency_id", Text::kId, rule->mutable_claimant_agency_id()) ||
         !r.Decimal(s, path, "rate_pct", kPctScale, false, &rate) ||
         !r.String(s, path, "basis", Text::kId, &basis) ||

@@ -1,6 +1,8 @@
 #include "services/billing/billing.h"
 
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "events/base/check.h"
 #include "events/base/files.h"
@@ -14,6 +16,9 @@ namespace tori {
 namespace {
 
 namespace fs = std::filesystem;
+
+// An issued document's event_id is this and its id, so issuing is idempotent.
+constexpr std::string_view kIssuedEventIdPrefix = "tori-issued:";
 
 events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   events::IssuedLine out;
@@ -35,9 +40,11 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
                                        absl::Time now) {
   std::vector<events::Event> out;
   const int64_t now_ns = absl::ToUnixNanos(now);
+  const auto run_document_count =
+      static_cast<int32_t>(result.invoices.size() + result.subsidy_claims.size());
   for (const auto& invoice : result.invoices) {
     events::Event event;
-    event.set_event_id("tori-issued:" + invoice.invoice_id);
+    event.set_event_id(std::string(kIssuedEventIdPrefix) + invoice.invoice_id);
     event.set_occurred_at_unix_ns(now_ns);
     event.set_schema_version(kSchemaVersion);
     auto* e = event.mutable_invoice_issued();
@@ -50,12 +57,13 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_as_of(as_of.ToString());
     e->set_chain_head(chain_head);
     e->set_issue_date(absl::FormatCivilTime(issue_date));
+    e->set_run_document_count(run_document_count);
     for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
     out.push_back(std::move(event));
   }
   for (const auto& claim : result.subsidy_claims) {
     events::Event event;
-    event.set_event_id("tori-issued:" + SubsidyClaimId(claim));
+    event.set_event_id(std::string(kIssuedEventIdPrefix) + SubsidyClaimId(claim));
     event.set_occurred_at_unix_ns(now_ns);
     event.set_schema_version(kSchemaVersion);
     auto* e = event.mutable_subsidy_claim_issued();
@@ -70,6 +78,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_content_sha256(Sha256Hex(SubsidyClaimJson(claim)));
     e->set_as_of(as_of.ToString());
     e->set_chain_head(chain_head);
+    e->set_run_document_count(run_document_count);
     out.push_back(std::move(event));
   }
   return out;
@@ -91,29 +100,77 @@ absl::StatusOr<engine::BillingResult> ComputeAsOf(EventLog& log, const BillReque
   return result;
 }
 
+// The documents of one quarter in the state, and how many its issuing run issues (0:
+// not recorded, a log of an earlier version).
+struct IssuedQuarter {
+  std::map<std::string, std::string> sha256_by_id;  // document id -> content_sha256
+  std::string as_of;
+  std::string chain_head;
+  int32_t run_document_count = 0;
+  bool interrupted() const {
+    return run_document_count > static_cast<int32_t>(sha256_by_id.size());
+  }
+};
+
+std::map<std::string, IssuedQuarter> IssuedByQuarter(
+    const billing_internal::IssuedDocuments& issued) {
+  std::map<std::string, IssuedQuarter> quarters;
+  auto add = [&](const auto& e, const std::string& id) {
+    IssuedQuarter& q = quarters[e.quarter()];
+    q.sha256_by_id[id] = e.content_sha256();
+    q.as_of = e.as_of();
+    q.chain_head = e.chain_head();
+    q.run_document_count = std::max(q.run_document_count, e.run_document_count());
+  };
+  for (const auto& e : issued.invoice_events) add(e, e.invoice_id());
+  for (const auto& e : issued.claim_events) add(e, e.claim_id());
+  return quarters;
+}
+
+// A quarter whose issuing run was interrupted holds too few documents: billing any
+// other quarter would take the missing ones for changes and bill them again as
+// adjustments, so it waits until the run is complete.
+absl::Status RefuseWhileAnotherRunIsInterrupted(
+    const std::map<std::string, IssuedQuarter>& quarters, const std::string& billed) {
+  for (const auto& [quarter, q] : quarters) {
+    if (quarter == billed || !q.interrupted()) continue;
+    return absl::FailedPreconditionError(fmt::format(
+        "{} was issued only in part: the log holds {} of the {} documents its billing run "
+        "(as_of {}) issues, the run was interrupted; run `tori bill --quarter {}` to issue "
+        "the rest, then bill {} again",
+        quarter, q.sha256_by_id.size(), q.run_document_count, q.as_of, quarter, billed));
+  }
+  return absl::OkStatus();
+}
+
 // Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
-// state, and checks the documents against their stored hashes.
+// state, and checks the documents in the log against it: each must hash as its
+// recomputation does. Recomputed documents the log lacks are the rest of an
+// interrupted run (returned in `missing_ids`).
 absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& request,
-                                              const LogPosition& as_of,
-                                              const billing_internal::IssuedDocuments& issued) {
+                                              const LogPosition& as_of, const IssuedQuarter& issued,
+                                              std::set<std::string>& missing_ids) {
   const std::string q = engine::QuarterName(request.quarter);
   TORI_ASSIGN_OR_RETURN(engine::BillingResult result, ComputeAsOf(log, request, as_of));
 
-  std::map<std::string, std::string> stored;  // document id -> sha256
-  for (const auto& e : issued.invoice_events) {
-    if (e.quarter() == q) stored[e.invoice_id()] = e.content_sha256();
-  }
-  for (const auto& e : issued.claim_events) {
-    if (e.quarter() == q) stored[e.claim_id()] = e.content_sha256();
-  }
   std::map<std::string, std::string> recomputed;
   for (const auto& invoice : result.invoices) recomputed[invoice.invoice_id] = Sha256Hex(InvoiceJson(invoice));
   for (const auto& claim : result.subsidy_claims) recomputed[SubsidyClaimId(claim)] = Sha256Hex(SubsidyClaimJson(claim));
-  if (stored != recomputed) {
+  bool matches = issued.run_document_count == 0 ||
+                 issued.run_document_count == static_cast<int32_t>(recomputed.size());
+  for (const auto& [id, sha256] : issued.sha256_by_id) {
+    const auto it = recomputed.find(id);
+    if (it == recomputed.end() || it->second != sha256) matches = false;
+  }
+  if (!matches) {
     return absl::DataLossError(fmt::format(
         "the documents issued for {} do not match a replay of the log up to their as_of {}; "
         "the log or the state was changed: run `tori verify` to see which document differs",
         q, as_of.ToString()));
+  }
+  missing_ids.clear();
+  for (const auto& [id, sha256] : recomputed) {
+    if (!issued.sha256_by_id.contains(id)) missing_ids.insert(id);
   }
   return result;
 }
@@ -177,13 +234,10 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
   const std::string q = engine::QuarterName(request.quarter);
-  std::optional<std::string> issued_as_of;
-  for (const auto& e : issued.invoice_events) {
-    if (e.quarter() == q) issued_as_of = e.as_of();
-  }
-  for (const auto& e : issued.claim_events) {
-    if (e.quarter() == q) issued_as_of = e.as_of();
-  }
+  const std::map<std::string, IssuedQuarter> issued_quarters = IssuedByQuarter(issued);
+  TORI_RETURN_IF_ERROR(RefuseWhileAnotherRunIsInterrupted(issued_quarters, q));
+  const auto issued_quarter = issued_quarters.find(q);
+  std::set<std::string> missing_ids;  // of an interrupted run
 
   BillOutcome outcome;
   if (request.as_of) {
@@ -194,10 +248,18 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     }
     outcome.as_of = *request.as_of;
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeAsOf(log, request, outcome.as_of));
-  } else if (issued_as_of) {
-    TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(*issued_as_of));
-    TORI_ASSIGN_OR_RETURN(outcome.result, Reissue(log, request, outcome.as_of, issued));
+  } else if (issued_quarter != issued_quarters.end()) {
+    TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(issued_quarter->second.as_of));
+    TORI_ASSIGN_OR_RETURN(
+        outcome.result, Reissue(log, request, outcome.as_of, issued_quarter->second, missing_ids));
     outcome.already_issued = true;
+    if (!missing_ids.empty() && request.dry_run) {
+      outcome.notes.push_back(fmt::format(
+          "{} was issued only in part (an interrupted run): the log lacks {} of its {} "
+          "documents; `tori bill` without --dry-run issues them, as computed at as_of {}",
+          q, missing_ids.size(), issued_quarter->second.sha256_by_id.size() + missing_ids.size(),
+          outcome.as_of.ToString()));
+    }
   } else {
     outcome.as_of = state.applied();
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
@@ -207,10 +269,14 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   fs::create_directories(request.out_dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", request.out_dir, ec.message()));
   const fs::path out(request.out_dir);
-  TORI_RETURN_IF_ERROR(WriteFileAtomically(out / "invoices.json", InvoicesJson(outcome.result, outcome.as_of)));
-  outcome.files.push_back((out / "invoices.json").string());
+  TORI_ASSIGN_OR_RETURN(const fs::path json,
+                        PathInDirectory(out, OutputFileName("invoices", "", ".json")));
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of)));
+  outcome.files.push_back(json.string());
   for (const auto& invoice : outcome.result.invoices) {
-    const fs::path csv = out / fmt::format("invoice-{}.csv", invoice.invoice_id);
+    TORI_ASSIGN_OR_RETURN(
+        const fs::path csv,
+        PathInDirectory(out, OutputFileName("invoice-", invoice.invoice_id, ".csv")));
     TORI_RETURN_IF_ERROR(WriteFileAtomically(csv, InvoiceCsv(invoice)));
     outcome.files.push_back(csv.string());
   }
@@ -227,11 +293,22 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   }
   if (request.write_documents) TORI_RETURN_IF_ERROR(WritePeopleDocuments(state, request, issue_date, outcome));
 
-  if (!outcome.already_issued && !request.dry_run) {
+  if (request.dry_run) return outcome;
+  if (!outcome.already_issued) {
     TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
     TORI_ASSIGN_OR_RETURN(outcome.documents_issued,
                           AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head,
                                                                issue_date, request.now)));
+  } else if (!missing_ids.empty()) {
+    // The rest of an interrupted run: the same documents, as_of, chain head and invoice
+    // date as the ones already in the log, so the quarter reads as one run.
+    std::vector<events::Event> rest =
+        IssueEvents(outcome.result, outcome.as_of, issued_quarter->second.chain_head, issue_date,
+                    request.now);
+    std::erase_if(rest, [&](const events::Event& e) {
+      return !missing_ids.contains(e.event_id().substr(kIssuedEventIdPrefix.size()));
+    });
+    TORI_ASSIGN_OR_RETURN(outcome.documents_issued, AppendEvents(log, state, rest));
   }
   return outcome;
 }

@@ -11,6 +11,10 @@
 // was computed from, and applies them to the state. A quarter with issued documents is
 // never computed anew: Bill replays the log up to the stored as_of into a scratch
 // state and computes the same documents again, byte for byte, and checks their hashes.
+// A run is issued whole: when it was interrupted part way (the log holds some of its
+// documents, each event records how many the run issues), the next Bill of that
+// quarter issues the rest, computed at the same as_of; billing any other quarter is
+// refused until then.
 //
 // Thread safety: one thread at a time.
 #ifndef TORI_SERVICES_BILLING_BILLING_H_
@@ -68,7 +72,8 @@ struct BillOutcome {
   engine::BillingResult result;
   LogPosition as_of;
   bool already_issued = false;   // the documents were issued by an earlier run
-  size_t documents_issued = 0;   // by this run
+  size_t documents_issued = 0;   // by this run (with already_issued: the rest of an
+                                 // interrupted run)
   std::vector<std::string> files;  // written, invoices.json first
   std::vector<std::string> notes;  // for people: e.g. why documents were not written
 };

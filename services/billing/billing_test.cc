@@ -5,16 +5,20 @@
 
 #include "services/state/hash_chain.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
+#include "events/codec/codec.h"
 #include "events/log/embedded_log.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/ingest/ingest.h"
+#include "tests/failing_part_way_log.h"
 
 namespace tori {
 namespace {
@@ -92,7 +96,17 @@ class BillingTest : public ::testing::Test {
     request.out_dir = (dir_ / out).string();
     request.dry_run = dry_run;
     request.scratch_dir = (dir_ / "scratch").string();
+    request.now = now_;
     return Bill(*log_, *state_, request);
+  }
+
+  void Close() {
+    log_.reset();
+    state_.reset();
+  }
+  void Reopen() {
+    log_ = *EmbeddedLog::Open((dir_ / "data/log").string());
+    state_ = *StateStore::Open((dir_ / "data/state").string());
   }
 
   std::string ReadFile(const std::string& out, const std::string& name) {
@@ -110,6 +124,7 @@ class BillingTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  absl::Time now_ = absl::Now();  // of the billing runs
   int files_ = 0;
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<StateStore> state_;
@@ -387,6 +402,198 @@ TEST_F(BillingTest, EverySingleByteChangeOfTheLogIsDetected) {
   }
   RecordProperty("detected_as_corruption", detected_as_corruption);
   RecordProperty("detected_by_verify", detected_by_verify);
+}
+
+}  // namespace
+}  // namespace tori
+
+namespace tori {
+namespace {
+
+std::string FileBytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The byte offset at which each record of an embedded log segment ends (its format in
+// events/log/embedded_log.h: an 8-byte magic, then records of a 20-byte header, whose
+// first 4 bytes are the payload's length, and the payload).
+std::vector<size_t> RecordEnds(const std::string& segment) {
+  std::vector<size_t> ends;
+  size_t at = 8;
+  while (at + 20 <= segment.size()) {
+    uint32_t payload_bytes;
+    std::memcpy(&payload_bytes, segment.data() + at, 4);
+    at += 20 + payload_bytes;
+    ends.push_back(at);
+  }
+  return ends;
+}
+
+using ::tori::testing::FailingPartWayLog;
+
+TEST_F(BillingTest, ARunCutOffByAPowerLossIsCompletedByTheNextBill) {
+  // Power lost while the run's documents are appended: the log keeps the first k of
+  // them (and a torn record after), the state none (it commits after the log). The
+  // next bill must issue exactly what an uninterrupted run issues.
+  now_ = absl::FromUnixSeconds(1790000000);
+  Ingest(kGoldenEvents);
+  Close();
+  fs::copy(dir_ / "data", dir_ / "before-bill", fs::copy_options::recursive);
+  Reopen();
+  auto reference = BillQuarter({2026, 1}, "reference");
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  ASSERT_EQ(reference->documents_issued, 3u);  // 2 invoices, 1 claim
+  Close();
+  fs::path segment;
+  for (const auto& entry : fs::directory_iterator(dir_ / "data/log")) {
+    if (entry.path().extension() == ".log") segment = entry.path();
+  }
+  const std::string reference_log = FileBytes(segment);
+  const std::vector<size_t> ends = RecordEnds(reference_log);
+  ASSERT_EQ(ends.back(), reference_log.size());
+  const size_t events_before = ends.size() - 3;
+
+  for (size_t k = 0; k < 3; ++k) {
+    SCOPED_TRACE(fmt::format("{} of 3 documents in the log", k));
+    fs::remove_all(dir_ / "data");
+    fs::copy(dir_ / "before-bill", dir_ / "data", fs::copy_options::recursive);
+    // The records of k documents and 11 bytes of the next one's header.
+    const size_t kept_bytes = (k == 0 ? ends[events_before - 1] : ends[events_before + k - 1]) + 11;
+    std::ofstream(segment, std::ios::binary | std::ios::trunc) << reference_log.substr(0, kept_bytes);
+    Reopen();
+    auto again = BillQuarter({2026, 1}, fmt::format("after-{}", k));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ(again->documents_issued, 3 - k);
+    EXPECT_EQ(ReadFile(fmt::format("after-{}", k), "invoices.json"), ReadFile("reference", "invoices.json"));
+    Close();
+    // The same records, byte for byte: documents, as_of, chain head, invoice date.
+    EXPECT_EQ(FileBytes(segment), reference_log);
+    Reopen();
+    auto report = Verify(*log_, (dir_ / "verify").string());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->documents.size(), 3u);
+    EXPECT_TRUE(report->ok());
+    Close();
+  }
+  Reopen();
+}
+
+TEST_F(BillingTest, AnAppendThatFailsPartWayIsCompletedAndHoldsBackOtherQuarters) {
+  Ingest(kGoldenEvents);
+  const LogPosition before = log_->End();
+  {
+    FailingPartWayLog failing(*log_, 1);
+    BillRequest request;
+    request.quarter = {2026, 1};
+    request.out_dir = (dir_ / "failed").string();
+    request.scratch_dir = (dir_ / "scratch").string();
+    EXPECT_FALSE(Bill(failing, *state_, request).ok());
+  }
+  ASSERT_EQ(log_->End().next_offsets[0], before.next_offsets[0] + 1);
+
+  // Verify says what happened and the way out.
+  auto report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->documents.size(), 3u);
+  EXPECT_TRUE(report->documents[0].ok);
+  EXPECT_THAT(report->documents[1].difference,
+              HasSubstr("interrupted (1 of 3 documents in the log): `tori bill --quarter 2026Q1` "
+                        "issues the rest"));
+
+  // Another quarter would bill the missing documents as adjustments: refused.
+  auto q2 = BillQuarter({2026, 2}, "q2", /*dry_run=*/true);
+  ASSERT_FALSE(q2.ok());
+  EXPECT_EQ(q2.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(q2.status().message(), HasSubstr("2026Q1 was issued only in part"));
+  EXPECT_THAT(q2.status().message(), HasSubstr("`tori bill --quarter 2026Q1`"));
+
+  // A dry run of the quarter shows every document and issues nothing.
+  auto dry = BillQuarter({2026, 1}, "dry", /*dry_run=*/true);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  EXPECT_EQ(dry->result.invoices.size(), 2u);
+  EXPECT_EQ(log_->End().next_offsets[0], before.next_offsets[0] + 1);
+  EXPECT_THAT(dry->notes, ::testing::Contains(HasSubstr("lacks 2 of its 3 documents")));
+
+  auto completed = BillQuarter({2026, 1}, "q1");
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_TRUE(completed->already_issued);
+  EXPECT_EQ(completed->documents_issued, 2u);
+  EXPECT_EQ(ReadFile("dry", "invoices.json"), ReadFile("q1", "invoices.json"));
+  auto again = BillQuarter({2026, 1}, "q1-again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->documents_issued, 0u);
+  report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
+  EXPECT_EQ(report->documents.size(), 3u);
+  EXPECT_TRUE(BillQuarter({2026, 2}, "q2").ok());
+}
+
+TEST_F(BillingTest, IdsOfAnOldLogThatWouldLeaveTheOutputDirectoryGetSafeDistinctNames) {
+  // Ingest now refuses agency ids with '/', but a log of an earlier version may hold
+  // them: here kela is "x/../../escaped" and vero "x_.._.._escaped" (which replacing
+  // characters by '_' would give both). The ids go in through placeholders of the same
+  // length, swapped in the events' encoding, as ingest never took such ids.
+  const std::string evil_kela = "x/../../escaped", evil_vero = "x_.._.._escaped";
+  std::string text = kGoldenEvents;
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) {
+      text.replace(at, from.size(), to);
+    }
+  };
+  replace_all(R"("kind":"kela")", R"("kind":"KIND")");
+  replace_all(R"("kela")", R"("PLACEHOLDERKELA")");
+  replace_all(R"("vero")", R"("PLACEHOLDERVERO")");
+  replace_all(R"("kind":"KIND")", R"("kind":"kela")");
+  // The issuer's account, so that Finvoice files are written too.
+  replace_all(R"("business_id":"0101263-6")",
+              R"("business_id":"0101263-6","iban":"FI2112345600000785","bic":"NDEAFIHH")");
+  JsonEventParser parser;
+  std::vector<events::Event> events;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    events::Event event;
+    auto rejection = parser.Parse(line, event);
+    ASSERT_FALSE(rejection.has_value()) << rejection->message << ": " << line;
+    std::string bytes = event.SerializeAsString();
+    for (const auto& [from, to] : {std::pair{std::string("PLACEHOLDERKELA"), evil_kela},
+                                   std::pair{std::string("PLACEHOLDERVERO"), evil_vero}}) {
+      for (size_t at = 0; (at = bytes.find(from, at)) != std::string::npos;) bytes.replace(at, from.size(), to);
+    }
+    ASSERT_TRUE(event.ParseFromString(bytes));
+    events.push_back(std::move(event));
+  }
+  ASSERT_TRUE(AppendEvents(*log_, *state_, events).ok());
+
+  auto outcome = BillQuarter({2026, 1}, "deep/out");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  ASSERT_EQ(outcome->result.invoices.size(), 2u);
+  const fs::path out = dir_ / "deep/out";
+  std::set<std::string> names;
+  for (const auto& file : outcome->files) {
+    EXPECT_EQ(fs::path(file).parent_path(), out) << file;
+    names.insert(fs::path(file).filename().string());
+  }
+  EXPECT_EQ(names.size(), outcome->files.size());  // none written twice
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"invoice-2026Q1-espoo-x%2F..%2F..%2Fescaped.csv",
+                                              "invoice-2026Q1-espoo-x_.._.._escaped.csv",
+                                              "finvoice-2026Q1-espoo-x%2F..%2F..%2Fescaped.xml",
+                                              "finvoice-2026Q1-espoo-x_.._.._escaped.xml"}));
+  // Nothing but the output directory was written beside the data.
+  std::set<std::string> top;
+  for (const auto& entry : fs::directory_iterator(dir_)) top.insert(entry.path().filename().string());
+  EXPECT_EQ(top, (std::set<std::string>{"data", "deep"}));
+  size_t files_in_out = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "deep")) files_in_out += entry.is_regular_file();
+  EXPECT_EQ(files_in_out, outcome->files.size());
+
+  auto report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
 }
 
 }  // namespace

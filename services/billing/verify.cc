@@ -25,6 +25,7 @@ struct IssuedRun {
   engine::Quarter quarter;
   std::vector<events::InvoiceIssued> invoices;
   std::vector<events::SubsidyClaimIssued> claims;
+  int32_t run_document_count = 0;  // as recorded at issue; 0: not recorded
 };
 
 std::string FirstDifference(const engine::Invoice& stored, const engine::Invoice& computed) {
@@ -116,10 +117,15 @@ absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
       TORI_ASSIGN_OR_RETURN(run.quarter, engine::ParseQuarter(quarter));
       runs.push_back(std::move(run));
     }
+    IssuedRun& run = runs[it->second];
     if (event.has_invoice_issued()) {
-      runs[it->second].invoices.push_back(event.invoice_issued());
+      run.invoices.push_back(event.invoice_issued());
+      run.run_document_count =
+          std::max(run.run_document_count, event.invoice_issued().run_document_count());
     } else {
-      runs[it->second].claims.push_back(event.subsidy_claim_issued());
+      run.claims.push_back(event.subsidy_claim_issued());
+      run.run_document_count =
+          std::max(run.run_document_count, event.subsidy_claim_issued().run_document_count());
     }
   }
   // Replay order: ascending positions (each run's as_of is the log end when it began).
@@ -171,13 +177,24 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
     check(e.claim_id(), e.content_sha256(), e.chain_head(), ToEngineClaim(e), computed_claims,
           SubsidyClaimJson);
   }
+  // A run interrupted while issuing lacks the rest of its documents; billing the
+  // quarter again issues them.
+  const size_t in_log = run.invoices.size() + run.claims.size();
+  const std::string interrupted =
+      run.run_document_count > static_cast<int32_t>(in_log)
+          ? fmt::format("; its billing run was interrupted ({} of {} documents in the log): "
+                        "`tori bill --quarter {}` issues the rest",
+                        in_log, run.run_document_count, quarter)
+          : "";
   for (const auto& [id, invoice] : computed_invoices) {
     report.documents.push_back({id, quarter, run.as_of_text, false,
-                                "the log at as_of produces this invoice, but it was never issued"});
+                                "the log at as_of produces this invoice, but it was never issued" +
+                                    interrupted});
   }
   for (const auto& [id, claim] : computed_claims) {
     report.documents.push_back({id, quarter, run.as_of_text, false,
-                                "the log at as_of produces this claim, but it was never issued"});
+                                "the log at as_of produces this claim, but it was never issued" +
+                                    interrupted});
   }
 }
 

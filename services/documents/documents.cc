@@ -211,15 +211,15 @@ std::string InvoiceLineAnchor(std::string_view invoice_id, size_t line_index) {
 }
 
 std::string FinvoiceFileName(std::string_view invoice_id) {
-  return fmt::format("finvoice-{}.xml", internal::SafeToken(invoice_id));
+  return OutputFileName("finvoice-", invoice_id, ".xml");
 }
 
 std::string WorkbookFileName(engine::Quarter quarter) {
-  return fmt::format("invoices-{}.xlsx", engine::QuarterName(quarter));
+  return OutputFileName("invoices-", engine::QuarterName(quarter), ".xlsx");
 }
 
 std::string ReportFileName(engine::Quarter quarter) {
-  return fmt::format("report-{}.html", engine::QuarterName(quarter));
+  return OutputFileName("report-", engine::QuarterName(quarter), ".html");
 }
 
 absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingResult& result,
@@ -236,19 +236,22 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
   for (size_t i = 0; i < result.invoices.size(); ++i) {
     const engine::Invoice& invoice = result.invoices[i];
     if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
-    const fs::path path = out / FinvoiceFileName(invoice.invoice_id);
+    TORI_ASSIGN_OR_RETURN(const fs::path path,
+                          PathInDirectory(out, FinvoiceFileName(invoice.invoice_id)));
     TORI_RETURN_IF_ERROR(
         WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
     files.push_back(path.string());
   }
-  const fs::path workbook = out / WorkbookFileName(result.quarter);
+  TORI_ASSIGN_OR_RETURN(const fs::path workbook,
+                        PathInDirectory(out, WorkbookFileName(result.quarter)));
   const fs::path workbook_tmp = workbook.string() + ".tmp";
   TORI_RETURN_IF_ERROR(internal::WriteWorkbook(result, metas, context, workbook_tmp.string()));
   fs::rename(workbook_tmp, workbook, ec);
   if (ec)
     return absl::InternalError(fmt::format("cannot write {}: {}", workbook.string(), ec.message()));
   files.push_back(workbook.string());
-  const fs::path report = out / ReportFileName(result.quarter);
+  TORI_ASSIGN_OR_RETURN(const fs::path report,
+                        PathInDirectory(out, ReportFileName(result.quarter)));
   TORI_RETURN_IF_ERROR(WriteFileAtomically(report, internal::ReportHtml(result, metas, context)));
   files.push_back(report.string());
   return files;

@@ -118,7 +118,8 @@ absl::StatusOr<std::string> FinnishReferenceNumber(std::string_view base);
 // `tori explain` links here.
 std::string InvoiceLineAnchor(std::string_view invoice_id, size_t line_index);
 
-// File names, relative to out_dir.
+// File names, relative to out_dir, from OutputFileName (events/base/files.h): ids
+// percent-encoded, so that no id leads out of out_dir and no two share a file.
 std::string FinvoiceFileName(std::string_view invoice_id);  // "finvoice-<id>.xml"
 std::string WorkbookFileName(engine::Quarter quarter);      // "invoices-2026Q2.xlsx"
 std::string ReportFileName(engine::Quarter quarter);        // "report-2026Q2.html"

@@ -53,6 +53,12 @@ int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::
   if (as_of) {
     fmt::print("dry run as of log position {}: nothing issued\n", as_of->ToString());
   } else if (outcome->already_issued) {
+    if (outcome->documents_issued > 0) {
+      fmt::print(
+          "{} was issued only in part (its billing run was interrupted): issued the other {} "
+          "documents, computed at the same as_of\n",
+          engine::QuarterName(quarter), outcome->documents_issued);
+    }
     fmt::print("{} was issued before: these are the issued documents, recomputed from the log "
                "up to {} and checked against their hashes; later events show up as adjustments "
                "on the next quarter billed\n",

@@ -76,7 +76,8 @@ int Main(int argc, char** argv) {
       "shares and the state subsidy claims, with adjustment lines for earlier issued "
       "quarters; write the files below into OUT and issue the documents into the log "
       "(invoice_issued / subsidy_claim_issued events). A quarter issued before is written "
-      "again unchanged.\n"
+      "again unchanged; if its run was interrupted, the documents it did not issue are issued "
+      "now, as computed then.\n"
       "Files in OUT:\n"
       "  invoices.json               every invoice with its lines, the host's shares, the "
       "subsidy claims, warnings, as_of (SPEC section 4)\n"
@@ -86,7 +87,9 @@ int Main(int argc, char** argv) {
       "  invoices-<quarter>.xlsx     workbook: summary, one sheet per invoice, host shares, "
       "subsidy claims\n"
       "  report-<quarter>.html       report for people, self-contained (print it to PDF)\n"
-      "`tori status` lists what has been issued.");
+      "File names carry the id with every character but letters, digits, '.', '_' and '-' "
+      "percent-encoded (e.g. %2F), so every file stays in OUT. `tori status` lists what has "
+      "been issued.");
   AddDataOption(*bill, data_dir);
   bill->add_option("--quarter", quarter_text, "the quarter, e.g. 2026Q1 (Europe/Helsinki calendar)")
       ->required();

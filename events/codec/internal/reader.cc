@@ -148,6 +148,7 @@ bool Reader::CheckTextAt(std::string_view value, const MakePath& path, Text kind
   }
   switch (kind) {
     case Text::kId:
+    case Text::kNamingId:
       if (value.empty() || value.size() > kIdBytesMax) {
         return Fail(RejectReason::kRange, path(),
                     fmt::format("an id must be 1..{} characters, got {}", kIdBytesMax,
@@ -157,6 +158,13 @@ bool Reader::CheckTextAt(std::string_view value, const MakePath& path, Text kind
         if (c < 0x20 || c > 0x7E) {
           return Fail(RejectReason::kRange, path(), "an id must be printable ASCII");
         }
+      }
+      if (kind == Text::kNamingId &&
+          (value.front() == '.' || value.find_first_of("/\\") != std::string_view::npos)) {
+        return Fail(RejectReason::kRange, path(),
+                    "an agency, service point or program id must not contain '/' or '\\' nor "
+                    "start with '.': it becomes part of invoice ids, file names and URLs; choose "
+                    "another id");
       }
       return true;
     case Text::kName:

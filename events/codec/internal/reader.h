@@ -23,6 +23,9 @@ inline constexpr size_t kTextBytesMax = 4096;
 // What a string field may hold.
 enum class Text {
   kId,    // 1..128 printable ASCII
+  // A kId that names a new agency, service point or subsidy program: part of document
+  // ids, and so of file names and URLs, it holds no '/' or '\' and starts with no '.'.
+  kNamingId,
   kFree,  // 0..4096 bytes of UTF-8 (already validated by simdjson)
   kName,  // 1..4096 bytes
 };
