@@ -7,6 +7,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "events/base/check.h"
 #include "events/base/decimal.h"
@@ -176,6 +177,41 @@ absl::StatusOr<std::vector<std::optional<std::string>>> IndexLookup::MultiGet(
   return values;
 }
 
+absl::Status IndexLookup::Damaged(std::string_view key, std::string_view rule) {
+  return absl::DataLossError(fmt::format("the index entry '{}' is damaged: {}",
+                                         absl::CHexEscape(absl::string_view(key.data(), key.size())),
+                                         rule));
+}
+
+const char* IndexEntryProblem(std::string_view key, std::string_view value) {
+  if (key.size() < 2) return "a key is a kind byte and an id";
+  switch (key[0]) {
+    case kEventKey:
+      return value.size() == 16 ? nullptr : "an event_id's entry is its 16-byte content hash";
+    case kAgencyKey:
+    case kCostKey:
+    case kBookingKey:
+    case kVersionKey:
+      return value.empty() ? nullptr : "this kind of entry marks an id and holds no value";
+    case kPointKey: {
+      if (value.size() < 9) return "a point's entry is its 8-byte area and its host's id";
+      int64_t area;
+      std::memcpy(&area, value.data(), 8);
+      return area >= 0 ? nullptr : "a point's area is not negative";
+    }
+    case kAgreementKey:
+      return value.empty() ? "an agreement's entry is its point's id" : nullptr;
+    case kContactKey: {
+      events::ContactState state;
+      return state.ParseFromArray(value.data(), static_cast<int>(value.size()))
+                 ? nullptr
+                 : "a contact's entry is its encoded state (ContactState)";
+    }
+    default:
+      return "unknown kind of entry";
+  }
+}
+
 Validator::EventKeys Validator::KeysOf(const events::Event& event) {
   EventKeys keys{event.event_id(), kContactKey, {}};
   switch (event.payload_case()) {
@@ -251,6 +287,12 @@ absl::StatusOr<Validator::ReadAheadEntries> Validator::ReadAhead(IndexLookup& lo
   entries.stored_batches = stored_batches;  // noted before reading: the read sees them
   TORI_ASSIGN_OR_RETURN(entries.values, lookup.MultiGet(keys.sorted));
   TORI_CHECK(entries.values.size() == keys.sorted.size());
+  for (size_t i = 0; i < entries.values.size(); ++i) {
+    if (!entries.values[i]) continue;  // most are new ids
+    if (const char* rule = IndexEntryProblem(keys.sorted[i], *entries.values[i])) {
+      return lookup.Damaged(keys.sorted[i], rule);
+    }
+  }
   entries.keys = std::move(keys);
   return entries;
 }
@@ -383,6 +425,9 @@ absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key
     value = *pending;
   } else {
     TORI_ASSIGN_OR_RETURN(value, lookup_.Get(key));
+    if (value) {
+      if (const char* rule = IndexEntryProblem(key, *value)) return lookup_.Damaged(key, rule);
+    }
   }
   if (cacheable && value) reference_cache_.emplace(key, *value);
   return value;
@@ -468,9 +513,8 @@ absl::StatusOr<std::optional<events::ContactState>> Validator::FindContact(
   if (!value) return std::nullopt;
   events::ContactState state;
   if (!state.ParseFromString(*value)) {
-    return absl::DataLossError(fmt::format("index entry of contact '{}' is damaged; run `tori "
-                                           "rebuild`",
-                                           contact_id));
+    return lookup_.Damaged(Key(kContactKey, contact_id),
+                           "a contact's entry is its encoded state (ContactState)");
   }
   return state;
 }

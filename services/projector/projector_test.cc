@@ -78,7 +78,7 @@ class ProjectorTest : public ::testing::Test {
                                       [&](std::string_view key, std::string_view value) {
                                         const auto parts = projection::SplitKey(key);
                                         counters[fmt::format("{}|{}|{}|{}", parts[0], parts[1], parts[2], parts[3])] =
-                                            projection::DecodeCounts(value);
+                                            *projection::ReadCounts(*state, key, value);
                                         return true;
                                       })
                     .ok());
