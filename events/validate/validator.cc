@@ -7,7 +7,6 @@
 #include <cstring>
 #include <tuple>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "events/base/check.h"
 #include "events/base/decimal.h"
@@ -17,7 +16,7 @@ namespace tori {
 namespace {
 
 // Index key kinds: one byte, then the id. Fixed forever (stored in RocksDB).
-constexpr char kEventKey = 'E';      // event_id -> 16-byte content hash
+constexpr char kEventKey = kEventIdIndexKind;  // event_id -> 16-byte content hash
 constexpr char kAgencyKey = 'A';     // agency_id -> ""
 constexpr char kPointKey = 'P';      // point -> 8-byte total area (centi-m2) + host id
 constexpr char kContactKey = 'C';    // contact_id -> events::ContactState
@@ -177,10 +176,25 @@ absl::StatusOr<std::vector<std::optional<std::string>>> IndexLookup::MultiGet(
   return values;
 }
 
+std::string EscapedKey(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (const char c : key) {
+    if (c == '\0') {
+      out += "\\0";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c <= 0x7e) {
+      out += c;
+    } else {
+      out += fmt::format("\\x{:02x}", static_cast<uint8_t>(c));
+    }
+  }
+  return out;
+}
+
 absl::Status IndexLookup::Damaged(std::string_view key, std::string_view rule) {
-  return absl::DataLossError(fmt::format("the index entry '{}' is damaged: {}",
-                                         absl::CHexEscape(absl::string_view(key.data(), key.size())),
-                                         rule));
+  return absl::DataLossError(fmt::format("the index entry '{}' is damaged: {}", EscapedKey(key), rule));
 }
 
 const char* IndexEntryProblem(std::string_view key, std::string_view value) {

@@ -46,6 +46,14 @@ class IndexLookup {
   virtual absl::Status Damaged(std::string_view key, std::string_view rule);
 };
 
+// A stored key as messages print it: printable ASCII as it is, the '\0' between key
+// parts as "\0", a backslash as "\\", any other byte as "\xHH".
+std::string EscapedKey(std::string_view key);
+
+// The kind byte of event_id entries (event_id -> content hash), which scratch states
+// skip (services/ingest: EventIdIndex::kSkip).
+inline constexpr char kEventIdIndexKind = 'E';
+
 // The rule a stored index entry breaks (its kind is unknown, or its value does not
 // fit its kind: a 16-byte hash, an empty marker, a point's area and host, a contact's
 // state), or nullptr when it is well formed. The validator checks every entry it

@@ -5,6 +5,7 @@
 
 #include "absl/time/civil_time.h"
 #include "events/base/check.h"
+#include "events/base/crc32c.h"
 #include "fmt/format.h"
 
 namespace tori {
@@ -40,6 +41,27 @@ std::string EncodeInt(int64_t value) { return std::string(reinterpret_cast<const
 std::string EncodeCounts(const ContactCounts& counts) {
   return EncodeInt(counts.contacts) + EncodeInt(counts.advisor_contacts) +
          EncodeInt(counts.advisor_time_s);
+}
+
+std::string Seal(std::string_view key, std::string value) {
+  const uint32_t crc = Crc32c(Crc32c(0, key.data(), key.size()), value.data(), value.size());
+  for (int shift = 0; shift < 32; shift += 8) value.push_back(static_cast<char>(crc >> shift));
+  return value;
+}
+
+absl::StatusOr<std::string_view> Unseal(const StateStore& state, std::string_view key,
+                                        std::string_view value) {
+  TORI_RETURN_IF_ERROR(KeyParts(state, key).status());
+  if (value.size() >= 4) {
+    const std::string_view bytes = value.substr(0, value.size() - 4);
+    const uint32_t crc = Crc32c(Crc32c(0, key.data(), key.size()), bytes.data(), bytes.size());
+    uint32_t stored = 0;
+    for (int i = 0; i < 4; ++i) stored |= uint32_t{static_cast<uint8_t>(value[bytes.size() + i])} << (8 * i);
+    if (crc == stored) return bytes;
+  }
+  return state.Damaged("projection", key,
+                       "a value ends with CRC-32C of its key and bytes (4 bytes), which does not "
+                       "match");
 }
 
 std::string RecordKey(const events::AgencyRegistered& e) { return Key(kAgency, {e.agency_id()}); }
@@ -100,8 +122,8 @@ int64_t Int64At(std::string_view value, size_t at) {
 }  // namespace
 
 absl::StatusOr<ContactCounts> ReadCounts(const StateStore& state, std::string_view key,
-                                         std::string_view value) {
-  TORI_RETURN_IF_ERROR(KeyParts(state, key).status());
+                                         std::string_view sealed) {
+  TORI_ASSIGN_OR_RETURN(std::string_view value, Unseal(state, key, sealed));
   if (key[0] != kContacts || value.size() != 24) {
     return state.Damaged("projection", key,
                          "contact counters are 3 int64 (contacts, advisor_contacts, "
@@ -117,8 +139,8 @@ absl::StatusOr<ContactCounts> ReadCounts(const StateStore& state, std::string_vi
 }
 
 absl::StatusOr<int64_t> ReadMinutes(const StateStore& state, std::string_view key,
-                                    std::string_view value) {
-  TORI_RETURN_IF_ERROR(KeyParts(state, key).status());
+                                    std::string_view sealed) {
+  TORI_ASSIGN_OR_RETURN(std::string_view value, Unseal(state, key, sealed));
   if (key[0] != kBookings || value.size() != 8 || Int64At(value, 0) < 0) {
     return state.Damaged("projection", key, "booked minutes are one int64 >= 0, 8 bytes");
   }
@@ -220,22 +242,26 @@ void Projector::ApplyContact(const ContactRecordedView& contact) {
 
 absl::Status Projector::Apply(const events::Event& event, const events::ContactState* before) {
   using namespace projection;
+  auto put = [this](const auto& record) {
+    std::string key = RecordKey(record);
+    std::string value = Seal(key, record.SerializeAsString());
+    records_.insert_or_assign(std::move(key), std::move(value));
+  };
   switch (event.payload_case()) {
     case events::Event::kAgencyRegistered:
-      records_[RecordKey(event.agency_registered())] = event.agency_registered().SerializeAsString();
+      put(event.agency_registered());
       break;
     case events::Event::kServicePointOpened:
-      records_[RecordKey(event.service_point_opened())] =
-          event.service_point_opened().SerializeAsString();
+      put(event.service_point_opened());
       break;
     case events::Event::kSpaceAllocated: {
       const auto& e = event.space_allocated();
-      records_[RecordKey(e)] = e.SerializeAsString();
+      put(e);
       break;
     }
     case events::Event::kAgreementSigned: {
       const auto& e = event.agreement_signed();
-      records_[RecordKey(e)] = e.SerializeAsString();
+      put(e);
       break;
     }
     case events::Event::kContactRecorded:
@@ -259,7 +285,7 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
       break;
     case events::Event::kCostPosted: {
       const auto& e = event.cost_posted();
-      records_[RecordKey(e)] = e.SerializeAsString();
+      put(e);
       break;
     }
     case events::Event::kRoomBooked: {
@@ -271,11 +297,10 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
       break;
     }
     case events::Event::kInvoiceIssued:
-      records_[RecordKey(event.invoice_issued())] = event.invoice_issued().SerializeAsString();
+      put(event.invoice_issued());
       break;
     case events::Event::kSubsidyClaimIssued:
-      records_[RecordKey(event.subsidy_claim_issued())] =
-          event.subsidy_claim_issued().SerializeAsString();
+      put(event.subsidy_claim_issued());
       break;
     case events::Event::PAYLOAD_NOT_SET:
       return absl::InvalidArgumentError("projector: event without payload");
@@ -336,13 +361,14 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
         return state.Damaged("projection", counter.key,
                              "a counter holds at least the contacts taken back from it");
       }
-      writes.emplace_back(counter.key, projection::EncodeCounts(counts));
+      writes.emplace_back(counter.key, projection::Seal(counter.key, projection::EncodeCounts(counts)));
     } else {
       int64_t minutes = 0;
       if (stored) {
         TORI_ASSIGN_OR_RETURN(minutes, projection::ReadMinutes(state, counter.key, *stored));
       }
-      writes.emplace_back(counter.key, projection::EncodeInt(minutes + counter.minutes));
+      writes.emplace_back(counter.key,
+                          projection::Seal(counter.key, projection::EncodeInt(minutes + counter.minutes)));
     }
     // The caller commits these writes before the next batch, or gives up the projector.
     counter_cache_.insert_or_assign(std::move(counter.key), writes.back().second);

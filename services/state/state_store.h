@@ -108,6 +108,15 @@ class StateStore : public IndexLookup {
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key);
   absl::Status PutMeta(std::string_view key, std::string_view value);
 
+  // Reads every file of the state and checks RocksDB's block checksums
+  // (DB::VerifyChecksum): DataLoss with the rebuild advice when one fails.
+  absl::Status VerifyChecksums();
+  // The first record, in key order, at which this state and `other` differ: the
+  // projection family, then the index family without its event_id entries (which
+  // scratch states skip), compared key by key and value by value. Describes the key
+  // (escaped) and how it differs; nullopt when they hold the same records.
+  absl::StatusOr<std::optional<std::string>> FirstDifference(StateStore& other);
+
   // Persists everything committed so far (memtables to SST files).
   absl::Status Flush();
 
