@@ -222,7 +222,8 @@ TEST_F(StateDamageTest, ARealRunOverADamagedCostIssuesNothing) {
   // The issue's run: a quarter not yet issued, one cost record overwritten.
   fs::remove_all(dir_ / "data");
   ASSERT_EQ(Tori(Command("ingest"), dir_).exit_code, 0);
-  const std::string log_before = ReadAll(dir_ / "data/log/00000000000000000000.log");
+  const fs::path log_file = dir_ / "data/log/00000000000000000000.log";
+  const uintmax_t log_bytes_before = fs::file_size(log_file);
   const auto [key, value] = FirstWithPrefix("projection", "C");
   Overwrite("projection", key, value.substr(0, value.size() - 6));
   const CommandResult run = Tori("bill --data {data} --quarter 2026Q1 --out {dir}/out", dir_);
@@ -230,7 +231,7 @@ TEST_F(StateDamageTest, ARealRunOverADamagedCostIssuesNothing) {
   EXPECT_THAT(run.out, HasSubstr(EscapedKey(key)));
   EXPECT_THAT(run.out, HasSubstr("tori rebuild --data"));
   EXPECT_FALSE(fs::exists(dir_ / "out/invoices.json"));
-  EXPECT_EQ(ReadAll(dir_ / "data/log/00000000000000000000.log"), log_before);
+  EXPECT_EQ(fs::file_size(log_file), log_bytes_before);  // nothing issued
 }
 
 TEST_F(StateDamageTest, ALostStateFileIsTheWayOutAndRebuildMakesTheStateAnew) {
