@@ -194,7 +194,8 @@ std::string EscapedKey(std::string_view key) {
 }
 
 absl::Status IndexLookup::Damaged(std::string_view key, std::string_view rule) {
-  return absl::DataLossError(fmt::format("the index entry '{}' is damaged: {}", EscapedKey(key), rule));
+  return absl::DataLossError(
+      fmt::format("the index entry '{}' is damaged: {}", EscapedKey(key), rule));
 }
 
 const char* IndexEntryProblem(std::string_view key, std::string_view value) {

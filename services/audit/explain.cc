@@ -124,9 +124,12 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
     TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
     const std::string q = engine::QuarterName(quarter);
     std::vector<std::string> ids;
-    TORI_RETURN_IF_ERROR(scratch.ForEachInIndex("C", [&](std::string_view key, std::string_view value) {
+    TORI_RETURN_IF_ERROR(scratch.ForEachInIndex("C", [&](std::string_view key,
+                                                         std::string_view value) {
       events::ContactState c;
-      if (const char* rule = IndexEntryProblem(key, value)) return scratch.Damaged("index", key, rule);
+      if (const char* rule = IndexEntryProblem(key, value)) {
+        return scratch.Damaged("index", key, rule);
+      }
       c.ParseFromArray(value.data(), static_cast<int>(value.size()));  // checked just above
       const bool advisor_only = line.key == Key::kAdvisorContacts || line.key == Key::kAdvisorTime;
       if (!c.voided() && c.agency_id() == invoice.recipient_agency_id &&

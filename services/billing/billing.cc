@@ -122,8 +122,10 @@ absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& 
 absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state) {
   documents::DocumentContext context;
   TORI_RETURN_IF_ERROR(state.ForEachInProjection(
-      projection::Key(projection::kAgency, {}, true), [&](std::string_view key, std::string_view value) {
-        TORI_ASSIGN_OR_RETURN(auto a, projection::ReadRecord<events::AgencyRegistered>(state, key, value));
+      projection::Key(projection::kAgency, {}, true),
+      [&](std::string_view key, std::string_view value) {
+        TORI_ASSIGN_OR_RETURN(auto a,
+                              projection::ReadRecord<events::AgencyRegistered>(state, key, value));
         documents::AgencyInfo info{a.name(), a.business_id(), std::nullopt, std::nullopt, std::nullopt};
         if (a.has_einvoice_address()) info.einvoice_address = a.einvoice_address();
         if (a.has_iban()) info.iban = a.iban();
@@ -132,8 +134,10 @@ absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state
         return absl::OkStatus();
       }));
   TORI_RETURN_IF_ERROR(state.ForEachInProjection(
-      projection::Key(projection::kPoint, {}, true), [&](std::string_view key, std::string_view value) {
-        TORI_ASSIGN_OR_RETURN(auto p, projection::ReadRecord<events::ServicePointOpened>(state, key, value));
+      projection::Key(projection::kPoint, {}, true),
+      [&](std::string_view key, std::string_view value) {
+        TORI_ASSIGN_OR_RETURN(auto p,
+                              projection::ReadRecord<events::ServicePointOpened>(state, key, value));
         context.service_points[p.service_point_id()] = {p.name()};
         return absl::OkStatus();
       }));

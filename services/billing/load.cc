@@ -230,7 +230,8 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
     TORI_RETURN_IF_ERROR(state.ForEachInProjection(
         p::Key(p::kContacts, {point.service_point_id(), q}, true),
         [&](std::string_view key, std::string_view value) -> absl::Status {
-          TORI_ASSIGN_OR_RETURN(const auto parts, p::KeyParts(state, key));  // point, quarter, agency, code
+          // point, quarter, agency, code
+          TORI_ASSIGN_OR_RETURN(const auto parts, p::KeyParts(state, key));
           TORI_ASSIGN_OR_RETURN(const ContactCounts counts, p::ReadCounts(state, key, value));
           const std::string agency(parts[2]);
           engine::MeasuredKeys& keys = sp.key_values[agency];
@@ -252,7 +253,8 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
     TORI_RETURN_IF_ERROR(state.ForEachInProjection(
         p::Key(p::kBookings, {point.service_point_id(), q}, true),
         [&](std::string_view key, std::string_view value) -> absl::Status {
-          TORI_ASSIGN_OR_RETURN(const auto parts, p::KeyParts(state, key));  // point, quarter, agency
+          // point, quarter, agency
+          TORI_ASSIGN_OR_RETURN(const auto parts, p::KeyParts(state, key));
           TORI_ASSIGN_OR_RETURN(const int64_t minutes, p::ReadMinutes(state, key, value));
           sp.key_values[std::string(parts[2])].booked_minutes += minutes;
           return absl::OkStatus();

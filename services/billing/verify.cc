@@ -291,7 +291,9 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
       TORI_ASSIGN_OR_RETURN(engine::BillingResult computed, ComputeRun(*scratch, run.quarter));
       CheckRun(run, computed, report);
     }
-    if (live != nullptr) TORI_RETURN_IF_ERROR(CheckLiveState(log, *live, scratch_dir, scratch, report));
+    if (live != nullptr) {
+      TORI_RETURN_IF_ERROR(CheckLiveState(log, *live, scratch_dir, scratch, report));
+    }
   }
   std::filesystem::remove_all(scratch_dir, ec);
   return report;

@@ -56,7 +56,9 @@ absl::StatusOr<std::string_view> Unseal(const StateStore& state, std::string_vie
     const std::string_view bytes = value.substr(0, value.size() - 4);
     const uint32_t crc = Crc32c(Crc32c(0, key.data(), key.size()), bytes.data(), bytes.size());
     uint32_t stored = 0;
-    for (int i = 0; i < 4; ++i) stored |= uint32_t{static_cast<uint8_t>(value[bytes.size() + i])} << (8 * i);
+    for (int i = 0; i < 4; ++i) {
+      stored |= uint32_t{static_cast<uint8_t>(value[bytes.size() + i])} << (8 * i);
+    }
     if (crc == stored) return bytes;
   }
   return state.Damaged("projection", key,
@@ -361,14 +363,16 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
         return state.Damaged("projection", counter.key,
                              "a counter holds at least the contacts taken back from it");
       }
-      writes.emplace_back(counter.key, projection::Seal(counter.key, projection::EncodeCounts(counts)));
+      writes.emplace_back(counter.key,
+                          projection::Seal(counter.key, projection::EncodeCounts(counts)));
     } else {
       int64_t minutes = 0;
       if (stored) {
         TORI_ASSIGN_OR_RETURN(minutes, projection::ReadMinutes(state, counter.key, *stored));
       }
       writes.emplace_back(counter.key,
-                          projection::Seal(counter.key, projection::EncodeInt(minutes + counter.minutes)));
+                          projection::Seal(counter.key,
+                                           projection::EncodeInt(minutes + counter.minutes)));
     }
     // The caller commits these writes before the next batch, or gives up the projector.
     counter_cache_.insert_or_assign(std::move(counter.key), writes.back().second);

@@ -75,7 +75,9 @@ absl::StatusOr<HashChain> LoadHashChain(StateStore& state, int32_t partitions) {
   TORI_ASSIGN_OR_RETURN(auto stored, state.GetMeta(kChainMetaKey));
   if (!stored) return HashChain(partitions);
   auto chain_or = HashChain::Deserialize(*stored);
-  if (!chain_or.ok()) return state.Damaged("meta", kChainMetaKey, std::string(chain_or.status().message()));
+  if (!chain_or.ok()) {
+    return state.Damaged("meta", kChainMetaKey, std::string(chain_or.status().message()));
+  }
   HashChain chain = *std::move(chain_or);
   if (chain.covered().next_offsets.size() != static_cast<size_t>(partitions)) {
     return absl::FailedPreconditionError(

@@ -186,7 +186,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
     auto applied = LogPosition::Parse(position);
     if (!applied.ok()) {
       return store->Damaged("meta", kAppliedPositionKey,
-                            fmt::format("the applied log position: {}", std::string(applied.status().message())));
+                            fmt::format("the applied log position: {}",
+                                        std::string(applied.status().message())));
     }
     store->applied_ = *std::move(applied);
   } else if (!s.IsNotFound()) {
@@ -319,10 +320,12 @@ absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
   TORI_RETURN_IF_ERROR(AddSorted(batch, handles_[kIndex], index_writes));
   TORI_RETURN_IF_ERROR(AddSorted(batch, handles_[kProjection], projection_writes));
   TORI_RETURN_IF_ERROR(
-      FromRocks(batch.Put(handles_[kMeta], kAppliedPositionKey, applied.ToString()), "batch", rebuild_advice_));
+      FromRocks(batch.Put(handles_[kMeta], kAppliedPositionKey, applied.ToString()), "batch",
+                rebuild_advice_));
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;  // see the durability policy in the header
-  TORI_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "cannot commit", rebuild_advice_));
+  TORI_RETURN_IF_ERROR(
+      FromRocks(db_->Write(write_options, &batch), "cannot commit", rebuild_advice_));
   applied_ = applied;
   return absl::OkStatus();
 }
@@ -377,12 +380,15 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
       const std::string path =
           fmt::format("{}/commit-{}-{}.sst", dir_, static_cast<int>(family), part);
       rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_, handles_[family]);
-      TORI_RETURN_IF_ERROR(FromRocks(writer.Open(path), "cannot write a commit file", rebuild_advice_));
+      TORI_RETURN_IF_ERROR(
+          FromRocks(writer.Open(path), "cannot write a commit file", rebuild_advice_));
       for (size_t i = ranges[part].first; i < ranges[part].second; ++i) {
         const auto& [key, value] = sorted[i];
-        TORI_RETURN_IF_ERROR(FromRocks(writer.Put(ToSlice(key), ToSlice(value)), "commit file", rebuild_advice_));
+        TORI_RETURN_IF_ERROR(
+            FromRocks(writer.Put(ToSlice(key), ToSlice(value)), "commit file", rebuild_advice_));
       }
-      TORI_RETURN_IF_ERROR(FromRocks(writer.Finish(), "cannot finish a commit file", rebuild_advice_));
+      TORI_RETURN_IF_ERROR(
+          FromRocks(writer.Finish(), "cannot finish a commit file", rebuild_advice_));
       return path;
     };
     // Odd parts on a second thread.
@@ -434,7 +440,8 @@ absl::StatusOr<std::optional<std::string>> StateStore::FirstDifference(StateStor
   };
   for (const Family family : {kProjection, kIndex}) {
     const std::string_view name = family == kProjection ? "projection" : "index";
-    std::unique_ptr<rocksdb::Iterator> mine(db_->NewIterator(rocksdb::ReadOptions(), handles_[family]));
+    std::unique_ptr<rocksdb::Iterator> mine(
+        db_->NewIterator(rocksdb::ReadOptions(), handles_[family]));
     std::unique_ptr<rocksdb::Iterator> theirs(
         other.db_->NewIterator(rocksdb::ReadOptions(), other.handles_[family]));
     // Event_id entries are skipped on both sides (a scratch replay has none).
