@@ -16,7 +16,7 @@ namespace tori {
 namespace {
 
 // Index key kinds: one byte, then the id. Fixed forever (stored in RocksDB).
-constexpr char kEventKey = 'E';      // event_id -> 16-byte content hash
+constexpr char kEventKey = kEventIdIndexKind;  // event_id -> 16-byte content hash
 constexpr char kAgencyKey = 'A';     // agency_id -> ""
 constexpr char kPointKey = 'P';      // point -> 8-byte total area (centi-m2) + host id
 constexpr char kContactKey = 'C';    // contact_id -> events::ContactState
@@ -176,6 +176,57 @@ absl::StatusOr<std::vector<std::optional<std::string>>> IndexLookup::MultiGet(
   return values;
 }
 
+std::string EscapedKey(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (const char c : key) {
+    if (c == '\0') {
+      out += "\\0";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c <= 0x7e) {
+      out += c;
+    } else {
+      out += fmt::format("\\x{:02x}", static_cast<uint8_t>(c));
+    }
+  }
+  return out;
+}
+
+absl::Status IndexLookup::Damaged(std::string_view key, std::string_view rule) {
+  return absl::DataLossError(
+      fmt::format("the index entry '{}' is damaged: {}", EscapedKey(key), rule));
+}
+
+const char* IndexEntryProblem(std::string_view key, std::string_view value) {
+  if (key.size() < 2) return "a key is a kind byte and an id";
+  switch (key[0]) {
+    case kEventKey:
+      return value.size() == 16 ? nullptr : "an event_id's entry is its 16-byte content hash";
+    case kAgencyKey:
+    case kCostKey:
+    case kBookingKey:
+    case kVersionKey:
+      return value.empty() ? nullptr : "this kind of entry marks an id and holds no value";
+    case kPointKey: {
+      if (value.size() < 9) return "a point's entry is its 8-byte area and its host's id";
+      int64_t area;
+      std::memcpy(&area, value.data(), 8);
+      return area >= 0 ? nullptr : "a point's area is not negative";
+    }
+    case kAgreementKey:
+      return value.empty() ? "an agreement's entry is its point's id" : nullptr;
+    case kContactKey: {
+      events::ContactState state;
+      return state.ParseFromArray(value.data(), static_cast<int>(value.size()))
+                 ? nullptr
+                 : "a contact's entry is its encoded state (ContactState)";
+    }
+    default:
+      return "unknown kind of entry";
+  }
+}
+
 Validator::EventKeys Validator::KeysOf(const events::Event& event) {
   EventKeys keys{event.event_id(), kContactKey, {}};
   switch (event.payload_case()) {
@@ -251,6 +302,12 @@ absl::StatusOr<Validator::ReadAheadEntries> Validator::ReadAhead(IndexLookup& lo
   entries.stored_batches = stored_batches;  // noted before reading: the read sees them
   TORI_ASSIGN_OR_RETURN(entries.values, lookup.MultiGet(keys.sorted));
   TORI_CHECK(entries.values.size() == keys.sorted.size());
+  for (size_t i = 0; i < entries.values.size(); ++i) {
+    if (!entries.values[i]) continue;  // most are new ids
+    if (const char* rule = IndexEntryProblem(keys.sorted[i], *entries.values[i])) {
+      return lookup.Damaged(keys.sorted[i], rule);
+    }
+  }
   entries.keys = std::move(keys);
   return entries;
 }
@@ -383,6 +440,9 @@ absl::StatusOr<std::optional<std::string>> Validator::Get(const std::string& key
     value = *pending;
   } else {
     TORI_ASSIGN_OR_RETURN(value, lookup_.Get(key));
+    if (value) {
+      if (const char* rule = IndexEntryProblem(key, *value)) return lookup_.Damaged(key, rule);
+    }
   }
   if (cacheable && value) reference_cache_.emplace(key, *value);
   return value;
@@ -468,9 +528,8 @@ absl::StatusOr<std::optional<events::ContactState>> Validator::FindContact(
   if (!value) return std::nullopt;
   events::ContactState state;
   if (!state.ParseFromString(*value)) {
-    return absl::DataLossError(fmt::format("index entry of contact '{}' is damaged; run `tori "
-                                           "rebuild`",
-                                           contact_id));
+    return lookup_.Damaged(Key(kContactKey, contact_id),
+                           "a contact's entry is its encoded state (ContactState)");
   }
   return state;
 }

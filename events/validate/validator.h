@@ -40,7 +40,25 @@ class IndexLookup {
   // that can look many keys up at once faster than one by one override this.
   virtual absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
       const std::vector<std::string>& sorted_keys);
+  // The error for a stored entry under `key` that breaks `rule` (IndexEntryProblem):
+  // DataLoss naming the key; a store says how to make it anew (StateStore: `tori
+  // rebuild`).
+  virtual absl::Status Damaged(std::string_view key, std::string_view rule);
 };
+
+// A stored key as messages print it: printable ASCII as it is, the '\0' between key
+// parts as "\0", a backslash as "\\", any other byte as "\xHH".
+std::string EscapedKey(std::string_view key);
+
+// The kind byte of event_id entries (event_id -> content hash), which scratch states
+// skip (services/ingest: EventIdIndex::kSkip).
+inline constexpr char kEventIdIndexKind = 'E';
+
+// The rule a stored index entry breaks (its kind is unknown, or its value does not
+// fit its kind: a 16-byte hash, an empty marker, a point's area and host, a contact's
+// state), or nullptr when it is well formed. The validator checks every entry it
+// reads from the store with it; entries of its own batches are not checked again.
+const char* IndexEntryProblem(std::string_view key, std::string_view value);
 
 using IndexWrite = std::pair<std::string, std::string>;
 // A key's first 24 bytes as three big-endian words (zero-padded), to order keys

@@ -487,5 +487,34 @@ TEST_F(ValidatorTest, PrefetchedKeysSortWhetherTheyComeInOrderOrNot) {
   }
 }
 
+TEST_F(ValidatorTest, AStoredEntryThatBreaksItsKindsRuleIsDataLossNamingItsKey) {
+  SetUpPoint();
+  ASSERT_EQ(Feed(Contact("e1", "c1")), Verdict::kAccept);
+  // An event_id's hash cut short: the same event again was a DUPLICATE_CONFLICT.
+  index_.entries["Ee1"].resize(15);
+  events::Event event;
+  ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), event).has_value());
+  auto verdict = validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
+  EXPECT_TRUE(absl::IsDataLoss(verdict.status())) << verdict.status();
+  EXPECT_THAT(std::string(verdict.status().message()), HasSubstr("'Ee1'"));
+  // A point's entry too short for its area: an abort before.
+  index_.entries["Piso"] = "abc";
+  ASSERT_FALSE(parser_.Parse(R"({"event_id":"s1","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"10"}],"shared_area_m2":"10"})", event).has_value());
+  Validator fresh(index_, kNow);  // this one has the point in its cache
+  verdict = fresh.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
+  EXPECT_TRUE(absl::IsDataLoss(verdict.status())) << verdict.status();
+  EXPECT_THAT(std::string(verdict.status().message()), HasSubstr("'Piso'"));
+}
+
+TEST(IndexEntryProblem, EachKindHasItsRule) {
+  EXPECT_EQ(IndexEntryProblem("Ee1", std::string(16, 'h')), nullptr);
+  EXPECT_NE(IndexEntryProblem("Ee1", std::string(17, 'h')), nullptr);
+  EXPECT_EQ(IndexEntryProblem("Aespoo", ""), nullptr);
+  EXPECT_NE(IndexEntryProblem("Aespoo", "x"), nullptr);
+  EXPECT_NE(IndexEntryProblem("Ccontact", "\xff\xff\xff"), nullptr);
+  EXPECT_NE(IndexEntryProblem("Q1", ""), nullptr);
+  EXPECT_NE(IndexEntryProblem("E", std::string(16, 'h')), nullptr);
+}
+
 }  // namespace
 }  // namespace tori

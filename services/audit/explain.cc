@@ -67,15 +67,13 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
                      fmt::join(agreement.parties, ", "));
   out += fmt::format("  pool {} at {} in {}: {} EUR from these costs:\n", line.pool, line.service_point_id,
                      engine::QuarterName(quarter), Euros(pool_cents));
-  TORI_RETURN_IF_ERROR(scratch.ScanProjection(
+  TORI_RETURN_IF_ERROR(scratch.ForEachInProjection(
       p::Key(p::kCost, {line.service_point_id, engine::QuarterName(quarter), line.pool}, true),
-      [&](std::string_view, std::string_view value) {
-        events::CostPosted cost;
-        if (cost.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          out += fmt::format("    {:<32} {} {:>14} EUR  {}\n", cost.cost_id(), cost.period(),
-                             Euros(cost.amount_cents()), cost.description());
-        }
-        return true;
+      [&](std::string_view key, std::string_view value) {
+        TORI_ASSIGN_OR_RETURN(auto cost, p::ReadRecord<events::CostPosted>(scratch, key, value));
+        out += fmt::format("    {:<32} {} {:>14} EUR  {}\n", cost.cost_id(), cost.period(),
+                           Euros(cost.amount_cents()), cost.description());
+        return absl::OkStatus();
       }));
 
   // Step 1: the pool over its tranches.
@@ -129,9 +127,13 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
     TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
     const std::string q = engine::QuarterName(quarter);
     std::vector<std::string> ids;
-    TORI_RETURN_IF_ERROR(scratch.ScanIndex("C", [&](std::string_view key, std::string_view value) {
+    TORI_RETURN_IF_ERROR(scratch.ForEachInIndex("C", [&](std::string_view key,
+                                                         std::string_view value) {
       events::ContactState c;
-      if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+      if (const char* rule = IndexEntryProblem(key, value)) {
+        return scratch.Damaged("index", key, rule);
+      }
+      c.ParseFromArray(value.data(), static_cast<int>(value.size()));  // checked just above
       const bool advisor_only = line.key == Key::kAdvisorContacts || line.key == Key::kAdvisorTime;
       if (!c.voided() && c.agency_id() == invoice.recipient_agency_id &&
           c.service_point_id() == line.service_point_id &&
@@ -139,7 +141,7 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
           QuarterOfInstant(c.occurred_at_unix_ns(), helsinki) == q) {
         ids.push_back(fmt::format("{} ({}, {} s)", std::string(key.substr(1)), c.service_code(), c.duration_s()));
       }
-      return true;
+      return absl::OkStatus();
     }));
     out += fmt::format("  the {} contacts behind {}'s value:\n", ids.size(), invoice.recipient_agency_id);
     for (const auto& id : ids) out += "    " + id + "\n";

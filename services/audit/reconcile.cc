@@ -199,11 +199,11 @@ absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& 
     ++report.differences_by_status[status];
     report.differences.push_back({std::move(contact_id), std::move(status), std::move(detail)});
   };
-  bool decoded = true;
   // Every contact tori knows: its state after corrections (index key 'C' + contact_id).
-  TORI_RETURN_IF_ERROR(state.ScanIndex("C", [&](std::string_view key, std::string_view value) {
+  TORI_RETURN_IF_ERROR(state.ForEachInIndex("C", [&](std::string_view key, std::string_view value) {
+    if (const char* rule = IndexEntryProblem(key, value)) return state.Damaged("index", key, rule);
     events::ContactState contact;
-    if (!contact.ParseFromArray(value.data(), static_cast<int>(value.size()))) return decoded = false;
+    contact.ParseFromArray(value.data(), static_cast<int>(value.size()));  // checked just above
     const std::string contact_id(key.substr(1));
     const std::string contact_quarter = QuarterOfInstant(contact.occurred_at_unix_ns(), helsinki);
     auto row = agency_rows.find(contact_id);
@@ -213,7 +213,7 @@ absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& 
                fmt::format("attributed to {} at {}, not in the agency's file", agency_id,
                            contact.service_point_id()));
       }
-      return true;
+      return absl::OkStatus();
     }
     if (contact.voided()) {
       differ(contact_id, "voided", "tori has this contact voided (not billed)");
@@ -235,9 +235,8 @@ absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& 
       ++report.matched;
     }
     agency_rows.erase(row);
-    return true;
+    return absl::OkStatus();
   }));
-  if (!decoded) return absl::DataLossError("the state holds an undecodable contact; run `tori rebuild`");
   for (const auto& [contact_id, row] : agency_rows) {
     differ(contact_id, "only_in_agency_file",
            fmt::format("line {} of the agency's file; tori has no such contact", row.line));

@@ -178,26 +178,26 @@ absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& 
 // The names, ids and accounts the documents print, from the state's reference data.
 absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state) {
   documents::DocumentContext context;
-  bool decoded = true;
-  TORI_RETURN_IF_ERROR(state.ScanProjection(
-      projection::Key(projection::kAgency, {}, true), [&](std::string_view, std::string_view value) {
-        events::AgencyRegistered a;
-        if (!a.ParseFromArray(value.data(), static_cast<int>(value.size()))) return decoded = false;
+  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
+      projection::Key(projection::kAgency, {}, true),
+      [&](std::string_view key, std::string_view value) {
+        TORI_ASSIGN_OR_RETURN(auto a,
+                              projection::ReadRecord<events::AgencyRegistered>(state, key, value));
         documents::AgencyInfo info{a.name(), a.business_id(), std::nullopt, std::nullopt, std::nullopt};
         if (a.has_einvoice_address()) info.einvoice_address = a.einvoice_address();
         if (a.has_iban()) info.iban = a.iban();
         if (a.has_bic()) info.bic = a.bic();
         context.agencies[a.agency_id()] = std::move(info);
-        return true;
+        return absl::OkStatus();
       }));
-  TORI_RETURN_IF_ERROR(state.ScanProjection(
-      projection::Key(projection::kPoint, {}, true), [&](std::string_view, std::string_view value) {
-        events::ServicePointOpened p;
-        if (!p.ParseFromArray(value.data(), static_cast<int>(value.size()))) return decoded = false;
+  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
+      projection::Key(projection::kPoint, {}, true),
+      [&](std::string_view key, std::string_view value) {
+        TORI_ASSIGN_OR_RETURN(auto p,
+                              projection::ReadRecord<events::ServicePointOpened>(state, key, value));
         context.service_points[p.service_point_id()] = {p.name()};
-        return true;
+        return absl::OkStatus();
       }));
-  if (!decoded) return absl::DataLossError("the state holds an undecodable record; run `tori rebuild`");
   return context;
 }
 

@@ -94,18 +94,27 @@ struct VerifiedDocument {
 struct VerifyReport {
   std::vector<VerifiedDocument> documents;  // in the order they were issued
   uint64_t events_replayed = 0;
+  // With a live state: the log position it reflects, and what is wrong with it (empty
+  // when its files pass their checksums and it holds what a replay makes).
+  bool live_state_checked = false;
+  std::string live_state_position;
+  std::string live_state_problem;
   bool ok() const {
-    return std::all_of(documents.begin(), documents.end(), [](const auto& d) { return d.ok; });
+    return live_state_problem.empty() &&
+           std::all_of(documents.begin(), documents.end(), [](const auto& d) { return d.ok; });
   }
 };
 
-// Replays the whole log from the start into a fresh state in `scratch_dir` (the live
-// state is never touched) and recomputes every document issued in the log at its
-// as_of. A document is OK when its stored content hashes to its content_sha256 and the
-// recomputation gives the same document. `on_progress(events_replayed)` is called now
-// and then.
+// Replays the whole log from the start into a fresh state in `scratch_dir` and
+// recomputes every document issued in the log at its as_of. A document is OK when its
+// stored content hashes to its content_sha256 and the recomputation gives the same
+// document. With `live` (read, never written): checks the checksums of its files
+// (StateStore::VerifyChecksums), then replays the log up to its applied position and
+// compares (StateStore::FirstDifference): they must hold the same projection and
+// index records. `on_progress(events_replayed)` is called now and then.
 absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_dir,
-                                    const std::function<void(uint64_t)>& on_progress = {});
+                                    const std::function<void(uint64_t)>& on_progress = {},
+                                    StateStore* live = nullptr);
 
 }  // namespace tori
 

@@ -76,27 +76,17 @@ absl::StatusOr<int64_t> ToInt64(absl::int128 value, std::string_view what) {
   return static_cast<int64_t>(value);
 }
 
-template <typename Proto>
-absl::StatusOr<Proto> Decode(std::string_view bytes) {
-  Proto proto;
-  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError("projection holds an undecodable record; run `tori rebuild`");
-  }
-  return proto;
-}
-
-// Scans `prefix`, decoding each value as Proto.
+// Scans `prefix`, reading each value as a Proto record (checked: a damaged one is an
+// error, never skipped).
 template <typename Proto>
 absl::StatusOr<std::vector<Proto>> ScanRecords(StateStore& state, const std::string& prefix) {
   std::vector<Proto> records;
-  bool ok = true;
-  TORI_RETURN_IF_ERROR(state.ScanProjection(prefix, [&](std::string_view, std::string_view value) {
-    Proto proto;
-    ok = proto.ParseFromArray(value.data(), static_cast<int>(value.size()));
-    if (ok) records.push_back(std::move(proto));
-    return ok;
-  }));
-  if (!ok) return absl::DataLossError("projection holds an undecodable record; run `tori rebuild`");
+  TORI_RETURN_IF_ERROR(
+      state.ForEachInProjection(prefix, [&](std::string_view key, std::string_view value) {
+        TORI_ASSIGN_OR_RETURN(Proto proto, p::ReadRecord<Proto>(state, key, value));
+        records.push_back(std::move(proto));
+        return absl::OkStatus();
+      }));
   return records;
 }
 
@@ -228,23 +218,22 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
     if (selected) sp.agreement = versions[*selected];
 
     // Pools: every cost posted for a month of the quarter.
-    TORI_RETURN_IF_ERROR(state.ScanProjection(
+    TORI_RETURN_IF_ERROR(state.ForEachInProjection(
         p::Key(p::kCost, {point.service_point_id(), q}, true), [&](std::string_view key, std::string_view value) {
-          const auto parts = p::SplitKey(key);  // point, quarter, pool, cost_id
-          events::CostPosted cost;
-          if (!cost.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
-          sp.pool_amounts_cents[std::string(parts[2])] += cost.amount_cents();
-          return true;
+          TORI_ASSIGN_OR_RETURN(auto cost, p::ReadRecord<events::CostPosted>(state, key, value));
+          sp.pool_amounts_cents[cost.pool()] += cost.amount_cents();
+          return absl::OkStatus();
         }));
 
     // Contact keys, weighting each service code by the agreement's weights.
     std::map<std::string, absl::int128> weighted;
-    TORI_RETURN_IF_ERROR(state.ScanProjection(
+    TORI_RETURN_IF_ERROR(state.ForEachInProjection(
         p::Key(p::kContacts, {point.service_point_id(), q}, true),
-        [&](std::string_view key, std::string_view value) {
-          const auto parts = p::SplitKey(key);  // point, quarter, agency, code
+        [&](std::string_view key, std::string_view value) -> absl::Status {
+          // point, quarter, agency, code
+          TORI_ASSIGN_OR_RETURN(const auto parts, p::KeyParts(state, key));
+          TORI_ASSIGN_OR_RETURN(const ContactCounts counts, p::ReadCounts(state, key, value));
           const std::string agency(parts[2]);
-          const ContactCounts counts = p::DecodeCounts(value);
           engine::MeasuredKeys& keys = sp.key_values[agency];
           keys.contacts += counts.contacts;
           keys.advisor_contacts += counts.advisor_contacts;
@@ -255,17 +244,20 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
             if (it != sp.agreement->service_weights_e4.end()) weight_e4 = it->second;
           }
           weighted[agency] += absl::int128(counts.contacts) * weight_e4;
-          return true;
+          return absl::OkStatus();
         }));
     for (const auto& [agency, value] : weighted) {
       TORI_ASSIGN_OR_RETURN(sp.key_values[agency].weighted_contacts_e4,
                             ToInt64(value, fmt::format("weighted_contacts of '{}'", agency)));
     }
-    TORI_RETURN_IF_ERROR(state.ScanProjection(
+    TORI_RETURN_IF_ERROR(state.ForEachInProjection(
         p::Key(p::kBookings, {point.service_point_id(), q}, true),
-        [&](std::string_view key, std::string_view value) {
-          sp.key_values[std::string(p::SplitKey(key)[2])].booked_minutes += p::DecodeInt(value);
-          return true;
+        [&](std::string_view key, std::string_view value) -> absl::Status {
+          // point, quarter, agency
+          TORI_ASSIGN_OR_RETURN(const auto parts, p::KeyParts(state, key));
+          TORI_ASSIGN_OR_RETURN(const int64_t minutes, p::ReadMinutes(state, key, value));
+          sp.key_values[std::string(parts[2])].booked_minutes += minutes;
+          return absl::OkStatus();
         }));
     TORI_RETURN_IF_ERROR(AddDedicatedArea(state, point.service_point_id(), quarter, sp.key_values));
 

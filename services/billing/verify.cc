@@ -198,10 +198,69 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
   }
 }
 
+// Whether a replay at `from` can move forward to `to` (no partition behind).
+bool Forward(const LogPosition& from, const LogPosition& to) {
+  if (from.next_offsets.empty()) return true;
+  if (from.next_offsets.size() != to.next_offsets.size()) return false;
+  for (size_t p = 0; p < to.next_offsets.size(); ++p) {
+    if (to.next_offsets[p] < from.next_offsets[p]) return false;
+  }
+  return true;
+}
+
+// The live state against its replay (see Verify); `scratch` is reused when it can move
+// forward to the live state's position. A damaged live state is the report's problem,
+// not an error.
+absl::Status CheckLiveState(EventLog& log, StateStore& live, const std::string& scratch_dir,
+                            std::unique_ptr<StateStore>& scratch, VerifyReport& report) {
+  report.live_state_checked = true;
+  const LogPosition at = live.applied();
+  report.live_state_position = at.ToString();
+  auto problem = [&](const absl::Status& status) {
+    if (!absl::IsDataLoss(status)) return status;
+    report.live_state_problem = std::string(status.message());
+    return absl::OkStatus();
+  };
+  if (absl::Status checksums = live.VerifyChecksums(); !checksums.ok()) return problem(checksums);
+  if (!at.next_offsets.empty() &&
+      at.next_offsets.size() != static_cast<size_t>(log.partition_count())) {
+    report.live_state_problem = fmt::format(
+        "the live state's position {} does not fit a log of {} partitions; {}", at.ToString(),
+        log.partition_count(), live.rebuild_advice());
+    return absl::OkStatus();
+  }
+  if (!Forward(scratch->applied(), at)) {
+    scratch.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_dir, ec);
+    TORI_ASSIGN_OR_RETURN(scratch, StateStore::Open(scratch_dir));
+  }
+  if (!at.next_offsets.empty()) {
+    TORI_ASSIGN_OR_RETURN(uint64_t replayed,
+                          CatchUp(log, *scratch, {.until = at, .event_ids = EventIdIndex::kSkip}));
+    report.events_replayed += replayed;
+  }
+  if (!at.next_offsets.empty() && scratch->applied() != at) {
+    report.live_state_problem = fmt::format(
+        "the live state says it holds the log up to {}, but the log ends at {}", at.ToString(),
+        scratch->applied().ToString());
+    return absl::OkStatus();
+  }
+  auto difference = live.FirstDifference(*scratch);
+  if (!difference.ok()) return problem(difference.status());
+  if (*difference) {
+    report.live_state_problem = fmt::format(
+        "the live state differs from a replay of the log up to {}: {}; {}", at.ToString(),
+        **difference, live.rebuild_advice());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_dir,
-                                    const std::function<void(uint64_t)>& on_progress) {
+                                    const std::function<void(uint64_t)>& on_progress,
+                                    StateStore* live) {
   TORI_ASSIGN_OR_RETURN(std::vector<IssuedRun> runs, CollectIssued(log));
   VerifyReport report;
   std::error_code ec;
@@ -248,6 +307,9 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
       if (on_progress) on_progress(report.events_replayed);
       TORI_ASSIGN_OR_RETURN(engine::BillingResult computed, ComputeRun(*scratch, run.quarter));
       CheckRun(run, computed, report);
+    }
+    if (live != nullptr) {
+      TORI_RETURN_IF_ERROR(CheckLiveState(log, *live, scratch_dir, scratch, report));
     }
   }
   std::filesystem::remove_all(scratch_dir, ec);

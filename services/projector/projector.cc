@@ -5,6 +5,7 @@
 
 #include "absl/time/civil_time.h"
 #include "events/base/check.h"
+#include "events/base/crc32c.h"
 #include "fmt/format.h"
 
 namespace tori {
@@ -37,22 +38,124 @@ std::vector<std::string_view> SplitKey(std::string_view key) {
 
 std::string EncodeInt(int64_t value) { return std::string(reinterpret_cast<const char*>(&value), 8); }
 
-int64_t DecodeInt(std::string_view value) {
-  TORI_CHECK(value.size() == 8);
-  int64_t v;
-  std::memcpy(&v, value.data(), 8);
-  return v;
-}
-
 std::string EncodeCounts(const ContactCounts& counts) {
   return EncodeInt(counts.contacts) + EncodeInt(counts.advisor_contacts) +
          EncodeInt(counts.advisor_time_s);
 }
 
-ContactCounts DecodeCounts(std::string_view value) {
-  TORI_CHECK(value.size() == 24);
-  return {DecodeInt(value.substr(0, 8)), DecodeInt(value.substr(8, 8)),
-          DecodeInt(value.substr(16, 8))};
+std::string Seal(std::string_view key, std::string value) {
+  const uint32_t crc = Crc32c(Crc32c(0, key.data(), key.size()), value.data(), value.size());
+  for (int shift = 0; shift < 32; shift += 8) value.push_back(static_cast<char>(crc >> shift));
+  return value;
+}
+
+absl::StatusOr<std::string_view> Unseal(const StateStore& state, std::string_view key,
+                                        std::string_view value) {
+  TORI_RETURN_IF_ERROR(KeyParts(state, key).status());
+  if (value.size() >= 4) {
+    const std::string_view bytes = value.substr(0, value.size() - 4);
+    const uint32_t crc = Crc32c(Crc32c(0, key.data(), key.size()), bytes.data(), bytes.size());
+    uint32_t stored = 0;
+    for (int i = 0; i < 4; ++i) {
+      stored |= uint32_t{static_cast<uint8_t>(value[bytes.size() + i])} << (8 * i);
+    }
+    if (crc == stored) return bytes;
+  }
+  return state.Damaged("projection", key,
+                       "a value ends with CRC-32C of its key and bytes (4 bytes), which does not "
+                       "match");
+}
+
+std::string RecordKey(const events::AgencyRegistered& e) { return Key(kAgency, {e.agency_id()}); }
+std::string RecordKey(const events::ServicePointOpened& e) {
+  return Key(kPoint, {e.service_point_id()});
+}
+std::string RecordKey(const events::SpaceAllocated& e) {
+  return Key(kSpace, {e.service_point_id(), e.effective_from()});
+}
+std::string RecordKey(const events::AgreementSigned& e) {
+  return Key(kAgreement,
+             {e.service_point_id(), e.agreement_id(), fmt::format("{:010d}", e.version())});
+}
+std::string RecordKey(const events::CostPosted& e) {
+  return Key(kCost, {e.service_point_id(), QuarterOfMonth(e.period()), e.pool(), e.cost_id()});
+}
+std::string RecordKey(const events::InvoiceIssued& e) {
+  return Key(kInvoice, {e.quarter(), e.invoice_id()});
+}
+std::string RecordKey(const events::SubsidyClaimIssued& e) {
+  return Key(kClaim, {e.quarter(), e.claim_id()});
+}
+
+absl::StatusOr<std::vector<std::string_view>> KeyParts(const StateStore& state,
+                                                       std::string_view key) {
+  size_t parts_expected = 0;
+  switch (key.empty() ? '\0' : key[0]) {
+    case kAgency: case kPoint: parts_expected = 1; break;
+    case kSpace: case kInvoice: case kClaim: parts_expected = 2; break;
+    case kAgreement: case kBookings: parts_expected = 3; break;
+    case kContacts: case kCost: parts_expected = 4; break;
+    default:
+      return state.Damaged("projection", key, "unknown kind of record");
+  }
+  if (key.size() < 2 || key[1] != '\0') {
+    return state.Damaged("projection", key, "the kind is followed by '\\0' and the key's parts");
+  }
+  std::vector<std::string_view> parts = SplitKey(key);
+  const bool printable = std::all_of(parts.begin(), parts.end(), [](std::string_view part) {
+    return !part.empty() &&
+           std::all_of(part.begin(), part.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+  });
+  if (parts.size() != parts_expected || !printable) {
+    return state.Damaged(
+        "projection", key,
+        fmt::format("a key of this kind has {} parts, each 1+ printable ASCII bytes",
+                    parts_expected));
+  }
+  return parts;
+}
+
+namespace {
+int64_t Int64At(std::string_view value, size_t at) {
+  int64_t v;
+  std::memcpy(&v, value.data() + at, 8);
+  return v;
+}
+}  // namespace
+
+absl::StatusOr<ContactCounts> ReadCounts(const StateStore& state, std::string_view key,
+                                         std::string_view sealed) {
+  TORI_ASSIGN_OR_RETURN(std::string_view value, Unseal(state, key, sealed));
+  if (key[0] != kContacts || value.size() != 24) {
+    return state.Damaged("projection", key,
+                         "contact counters are 3 int64 (contacts, advisor_contacts, "
+                         "advisor_time_s), 24 bytes");
+  }
+  const ContactCounts counts{Int64At(value, 0), Int64At(value, 8), Int64At(value, 16)};
+  if (counts.contacts < 0 || counts.advisor_contacts < 0 || counts.advisor_time_s < 0 ||
+      counts.advisor_contacts > counts.contacts) {
+    return state.Damaged("projection", key,
+                         "contact counters are not negative and advisor_contacts <= contacts");
+  }
+  return counts;
+}
+
+absl::StatusOr<int64_t> ReadMinutes(const StateStore& state, std::string_view key,
+                                    std::string_view sealed) {
+  TORI_ASSIGN_OR_RETURN(std::string_view value, Unseal(state, key, sealed));
+  if (key[0] != kBookings || value.size() != 8 || Int64At(value, 0) < 0) {
+    return state.Damaged("projection", key, "booked minutes are one int64 >= 0, 8 bytes");
+  }
+  return Int64At(value, 0);
+}
+
+absl::Status RecordDamaged(const StateStore& state, std::string_view key,
+                           std::string_view record_type) {
+  TORI_RETURN_IF_ERROR(KeyParts(state, key).status());
+  return state.Damaged(
+      "projection", key,
+      fmt::format("the value is not the projector's encoding of a {} that belongs under this key",
+                  record_type));
 }
 
 }  // namespace projection
@@ -73,7 +176,11 @@ std::string QuarterOfInstant(int64_t unix_ns, absl::TimeZone helsinki) {
 }
 
 std::string QuarterOfMonth(std::string_view month) {
-  // "YYYY-MM", validated by the codec.
+  // "YYYY-MM", validated by the codec; "" for anything else (a damaged record).
+  if (month.size() != 7 || month[4] != '-' || month[5] < '0' || month[5] > '1' ||
+      month[6] < '0' || month[6] > '9') {
+    return "";
+  }
   const int m = (month[5] - '0') * 10 + (month[6] - '0');
   return fmt::format("{}Q{}", month.substr(0, 4), (m - 1) / 3 + 1);
 }
@@ -137,24 +244,26 @@ void Projector::ApplyContact(const ContactRecordedView& contact) {
 
 absl::Status Projector::Apply(const events::Event& event, const events::ContactState* before) {
   using namespace projection;
+  auto put = [this](const auto& record) {
+    std::string key = RecordKey(record);
+    std::string value = Seal(key, record.SerializeAsString());
+    records_.insert_or_assign(std::move(key), std::move(value));
+  };
   switch (event.payload_case()) {
     case events::Event::kAgencyRegistered:
-      records_[Key(kAgency, {event.agency_registered().agency_id()})] =
-          event.agency_registered().SerializeAsString();
+      put(event.agency_registered());
       break;
     case events::Event::kServicePointOpened:
-      records_[Key(kPoint, {event.service_point_opened().service_point_id()})] =
-          event.service_point_opened().SerializeAsString();
+      put(event.service_point_opened());
       break;
     case events::Event::kSpaceAllocated: {
       const auto& e = event.space_allocated();
-      records_[Key(kSpace, {e.service_point_id(), e.effective_from()})] = e.SerializeAsString();
+      put(e);
       break;
     }
     case events::Event::kAgreementSigned: {
       const auto& e = event.agreement_signed();
-      records_[Key(kAgreement, {e.service_point_id(), e.agreement_id(),
-                                fmt::format("{:010d}", e.version())})] = e.SerializeAsString();
+      put(e);
       break;
     }
     case events::Event::kContactRecorded:
@@ -178,8 +287,7 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
       break;
     case events::Event::kCostPosted: {
       const auto& e = event.cost_posted();
-      records_[Key(kCost, {e.service_point_id(), QuarterOfMonth(e.period()), e.pool(), e.cost_id()})] =
-          e.SerializeAsString();
+      put(e);
       break;
     }
     case events::Event::kRoomBooked: {
@@ -191,13 +299,10 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
       break;
     }
     case events::Event::kInvoiceIssued:
-      records_[Key(kInvoice, {event.invoice_issued().quarter(), event.invoice_issued().invoice_id()})] =
-          event.invoice_issued().SerializeAsString();
+      put(event.invoice_issued());
       break;
     case events::Event::kSubsidyClaimIssued:
-      records_[Key(kClaim, {event.subsidy_claim_issued().quarter(),
-                            event.subsidy_claim_issued().claim_id()})] =
-          event.subsidy_claim_issued().SerializeAsString();
+      put(event.subsidy_claim_issued());
       break;
     case events::Event::PAYLOAD_NOT_SET:
       return absl::InvalidArgumentError("projector: event without payload");
@@ -245,16 +350,29 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
       stored = counter_cache_.at(counter.key);
     }
     if (counter.key[0] == projection::kContacts) {
-      ContactCounts counts = stored ? projection::DecodeCounts(*stored) : ContactCounts{};
+      ContactCounts counts;
+      if (stored) {
+        TORI_ASSIGN_OR_RETURN(counts, projection::ReadCounts(state, counter.key, *stored));
+      }
       counts.contacts += counter.counts.contacts;
       counts.advisor_contacts += counter.counts.advisor_contacts;
       counts.advisor_time_s += counter.counts.advisor_time_s;
-      // A contact can only be taken back after it was counted.
-      TORI_CHECK(counts.contacts >= 0 && counts.advisor_contacts >= 0 && counts.advisor_time_s >= 0);
-      writes.emplace_back(counter.key, projection::EncodeCounts(counts));
+      // A contact can only be taken back after it was counted: a stored counter below
+      // what this batch takes back was damaged (or the contact's index entry was).
+      if (counts.contacts < 0 || counts.advisor_contacts < 0 || counts.advisor_time_s < 0) {
+        return state.Damaged("projection", counter.key,
+                             "a counter holds at least the contacts taken back from it");
+      }
+      writes.emplace_back(counter.key,
+                          projection::Seal(counter.key, projection::EncodeCounts(counts)));
     } else {
-      const int64_t minutes = (stored ? projection::DecodeInt(*stored) : 0) + counter.minutes;
-      writes.emplace_back(counter.key, projection::EncodeInt(minutes));
+      int64_t minutes = 0;
+      if (stored) {
+        TORI_ASSIGN_OR_RETURN(minutes, projection::ReadMinutes(state, counter.key, *stored));
+      }
+      writes.emplace_back(counter.key,
+                          projection::Seal(counter.key,
+                                           projection::EncodeInt(minutes + counter.minutes)));
     }
     // The caller commits these writes before the next batch, or gives up the projector.
     counter_cache_.insert_or_assign(std::move(counter.key), writes.back().second);

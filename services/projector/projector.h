@@ -33,6 +33,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "events/base/check.h"
 #include "events/codec/codec.h"
 #include "services/state/state_store.h"
 
@@ -54,9 +55,47 @@ inline constexpr char kAgency = 'A', kPoint = 'P', kSpace = 'S', kAgreement = 'G
 std::string Key(char kind, std::initializer_list<std::string_view> parts, bool open_end = false);
 std::vector<std::string_view> SplitKey(std::string_view key);  // parts after the kind
 std::string EncodeCounts(const ContactCounts& counts);
-ContactCounts DecodeCounts(std::string_view value);
 std::string EncodeInt(int64_t value);
-int64_t DecodeInt(std::string_view value);
+// Every projection value is sealed: its bytes, then CRC-32C of key and bytes (4 bytes,
+// little-endian), so that a damaged or moved value is caught where it is read.
+std::string Seal(std::string_view key, std::string value);
+// The key the projector stores each record under.
+std::string RecordKey(const events::AgencyRegistered& e);
+std::string RecordKey(const events::ServicePointOpened& e);
+std::string RecordKey(const events::SpaceAllocated& e);
+std::string RecordKey(const events::AgreementSigned& e);
+std::string RecordKey(const events::CostPosted& e);
+std::string RecordKey(const events::InvoiceIssued& e);
+std::string RecordKey(const events::SubsidyClaimIssued& e);
+
+// Checked reads: every reader of the projection goes through these. A key of an
+// unknown kind, or with other than its kind's number of parts, or a part that is not
+// 1+ printable ASCII bytes; a value whose seal does not match; a counter of the wrong
+// size or below zero; a record that does not decode or belongs under another key:
+// each is the state's damage (StateStore::Damaged: DataLoss naming the key, saying
+// `tori rebuild`), never a record skipped or a scan cut short.
+absl::StatusOr<std::vector<std::string_view>> KeyParts(const StateStore& state,
+                                                       std::string_view key);
+absl::StatusOr<ContactCounts> ReadCounts(const StateStore& state, std::string_view key,
+                                         std::string_view value);
+absl::StatusOr<int64_t> ReadMinutes(const StateStore& state, std::string_view key,
+                                    std::string_view value);
+// The bytes of a sealed value (see Seal).
+absl::StatusOr<std::string_view> Unseal(const StateStore& state, std::string_view key,
+                                        std::string_view value);
+absl::Status RecordDamaged(const StateStore& state, std::string_view key,
+                           std::string_view record_type);
+template <typename Record>
+absl::StatusOr<Record> ReadRecord(const StateStore& state, std::string_view key,
+                                  std::string_view value) {
+  TORI_ASSIGN_OR_RETURN(std::string_view bytes, Unseal(state, key, value));
+  Record record;
+  if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      RecordKey(record) != key) {
+    return RecordDamaged(state, key, Record::descriptor()->name());
+  }
+  return record;
+}
 }  // namespace projection
 
 // The Europe/Helsinki calendar, loaded once from the system's tzdata.

@@ -8,6 +8,7 @@
 
 #include "events/log/embedded_log.h"
 #include "fmt/format.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/ingest/ingest.h"
 
@@ -78,7 +79,7 @@ class ProjectorTest : public ::testing::Test {
                                       [&](std::string_view key, std::string_view value) {
                                         const auto parts = projection::SplitKey(key);
                                         counters[fmt::format("{}|{}|{}|{}", parts[0], parts[1], parts[2], parts[3])] =
-                                            projection::DecodeCounts(value);
+                                            *projection::ReadCounts(*state, key, value);
                                         return true;
                                       })
                     .ok());
@@ -142,6 +143,105 @@ TEST_F(ProjectorTest, OrderOfUnrelatedEventsDoesNotMatter) {
       EXPECT_EQ(got.at(key).advisor_time_s, counts.advisor_time_s) << key;
     }
   }
+}
+
+// Damaged projection values and keys are DataLoss naming the key and saying `tori
+// rebuild`: never a record skipped, a counter taken as it is, or an abort.
+class ProjectionDamageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("tori-projection-damage-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    state_ = *StateStore::Open((dir_ / "data/state").string());
+  }
+  void TearDown() override {
+    state_.reset();
+    fs::remove_all(dir_);
+  }
+  void ExpectDamaged(const absl::Status& status, const std::string& escaped_key) {
+    EXPECT_TRUE(absl::IsDataLoss(status)) << status;
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("'" + escaped_key + "'"));
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::HasSubstr(fmt::format("tori rebuild --data {}`", (dir_ / "data").string())));
+  }
+  fs::path dir_;
+  std::unique_ptr<StateStore> state_;
+};
+
+TEST_F(ProjectionDamageTest, CountersOfTheWrongSizeOrWithABadSealAreDamage) {
+  using namespace projection;
+  const std::string key = Key(kContacts, {"iso", "2026Q1", "kela", "S"});
+  const std::string escaped = "K\\0iso\\02026Q1\\0kela\\0S";
+  const std::string good = Seal(key, EncodeCounts({3, 2, 600}));
+  ASSERT_TRUE(ReadCounts(*state_, key, good).ok());
+  EXPECT_EQ(ReadCounts(*state_, key, good)->advisor_time_s, 600);
+  ExpectDamaged(ReadCounts(*state_, key, good.substr(0, 27)).status(), escaped);  // truncated
+  ExpectDamaged(ReadCounts(*state_, key, Seal(key, EncodeCounts({3, 2, 600}).substr(1))).status(),
+                escaped);  // sealed, but 23 bytes
+  std::string flipped = good;
+  flipped[0] ^= 1;  // 3 -> 2 contacts
+  ExpectDamaged(ReadCounts(*state_, key, flipped).status(), escaped);
+  ExpectDamaged(ReadCounts(*state_, key, Seal(key, EncodeCounts({-1, 0, 0}))).status(), escaped);
+  const std::string minutes_key = Key(kBookings, {"iso", "2026Q1", "kela"});
+  ExpectDamaged(ReadMinutes(*state_, minutes_key, "garbage").status(), "B\\0iso\\02026Q1\\0kela");
+}
+
+TEST_F(ProjectionDamageTest, KeysOfAnUnknownKindOrWithTooFewPartsAreDamage) {
+  using namespace projection;
+  ExpectDamaged(KeyParts(*state_, Key(kContacts, {"iso", "2026Q1", "kela"})).status(),
+                "K\\0iso\\02026Q1\\0kela");
+  ExpectDamaged(KeyParts(*state_, "K").status(), "K");
+  ExpectDamaged(KeyParts(*state_, Key('Z', {"x"})).status(), "Z\\0x");
+  ExpectDamaged(KeyParts(*state_, Key(kCost, {"iso", "2026Q1", "", "k1"})).status(),
+                "C\\0iso\\02026Q1\\0\\0k1");
+  EXPECT_TRUE(KeyParts(*state_, Key(kCost, {"iso", "2026Q1", "premises", "k1"})).ok());
+}
+
+TEST_F(ProjectionDamageTest, RecordsThatDoNotDecodeOrBelongElsewhereAreDamage) {
+  using namespace projection;
+  events::CostPosted cost;
+  cost.set_cost_id("k1");
+  cost.set_service_point_id("iso");
+  cost.set_pool("premises");
+  cost.set_period("2026-02");
+  cost.set_amount_cents(100000);
+  cost.set_description("rent");
+  const std::string key = RecordKey(cost);
+  const std::string escaped = "C\\0iso\\02026Q1\\0premises\\0k1";
+  const std::string bytes = cost.SerializeAsString();
+  auto read = ReadRecord<events::CostPosted>(*state_, key, Seal(key, bytes));
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->amount_cents(), 100000);
+  // Cut before its amount: protobuf alone would read a cost of 0.
+  const std::string cut = bytes.substr(0, bytes.find("2026-02") + 7);
+  ExpectDamaged(ReadRecord<events::CostPosted>(*state_, key, cut).status(), escaped);
+  ExpectDamaged(ReadRecord<events::CostPosted>(*state_, key, Seal(key, "\xff\xff garbage")).status(),
+                escaped);
+  // A well-sealed record under another cost's key.
+  const std::string other = Key(kCost, {"iso", "2026Q1", "premises", "k2"});
+  ExpectDamaged(ReadRecord<events::CostPosted>(*state_, other, Seal(other, bytes)).status(),
+                "C\\0iso\\02026Q1\\0premises\\0k2");
+}
+
+TEST_F(ProjectionDamageTest, AStoredCounterOfTheWrongSizeFailsTheNextCommitInsteadOfAborting) {
+  using namespace projection;
+  const std::string key = Key(kContacts, {"iso", "2026Q1", "kela", "S"});
+  ASSERT_TRUE(state_->Commit({}, {{key, std::string(23, '\x01')}}, LogPosition{{1}}).ok());
+  events::Event event;
+  event.set_event_id("e1");
+  event.set_occurred_at_unix_ns(Ns("2026-02-01T10:00:00Z"));
+  auto* contact = event.mutable_contact_recorded();
+  contact->set_contact_id("c1");
+  contact->set_service_point_id("iso");
+  contact->set_agency_id("kela");
+  contact->set_service_code("S");
+  contact->set_handled_by(events::HANDLED_BY_SHARED_ADVISOR);
+  contact->set_duration_s(60);
+  Projector projector(*HelsinkiTimeZone());
+  ASSERT_TRUE(projector.Apply(event, nullptr).ok());
+  ExpectDamaged(projector.TakeWrites(*state_).status(), "K\\0iso\\02026Q1\\0kela\\0S");
 }
 
 }  // namespace

@@ -58,8 +58,12 @@ absl::StatusOr<HashChain> HashChain::Deserialize(std::string_view text) {
   for (size_t p = 0; p < parts.size(); ++p) {
     std::vector<absl::string_view> fields = absl::StrSplit(parts[p], ':');
     int64_t covered;
-    if (fields.size() != 3 || !absl::SimpleAtoi(fields[1], &covered) || fields[2].size() != 64) {
-      return absl::DataLossError("the state's hash chain entry is damaged; run `tori rebuild`");
+    if (fields.size() != 3 || fields[0] != fmt::format("p{}", p) ||
+        !absl::SimpleAtoi(fields[1], &covered) || covered < 0 || fields[2].size() != 64 ||
+        fields[2].find_first_not_of("0123456789abcdef") != absl::string_view::npos) {
+      return absl::DataLossError(
+          "the hash chain's progress is \"p<partition>:<records covered>:<64 hex digits>\" per "
+          "partition, comma-separated");
     }
     chain.covered_.next_offsets[p] = covered;
     chain.heads_[p] = absl::HexStringToBytes(fields[2]);
@@ -70,7 +74,11 @@ absl::StatusOr<HashChain> HashChain::Deserialize(std::string_view text) {
 absl::StatusOr<HashChain> LoadHashChain(StateStore& state, int32_t partitions) {
   TORI_ASSIGN_OR_RETURN(auto stored, state.GetMeta(kChainMetaKey));
   if (!stored) return HashChain(partitions);
-  TORI_ASSIGN_OR_RETURN(HashChain chain, HashChain::Deserialize(*stored));
+  auto chain_or = HashChain::Deserialize(*stored);
+  if (!chain_or.ok()) {
+    return state.Damaged("meta", kChainMetaKey, std::string(chain_or.status().message()));
+  }
+  HashChain chain = *std::move(chain_or);
   if (chain.covered().next_offsets.size() != static_cast<size_t>(partitions)) {
     return absl::FailedPreconditionError(
         "the hash chain and the log disagree on partitions; run `tori rebuild`");

@@ -36,6 +36,7 @@ class HashChain {
 
   // Text form with progress, for the state: "p0:<offset>:<hex>,...".
   std::string Serialize() const;
+  // DataLoss naming the rule when `text` is not of that form.
   static absl::StatusOr<HashChain> Deserialize(std::string_view text);
 
  private:

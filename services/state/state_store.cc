@@ -18,8 +18,21 @@ namespace {
 constexpr char kAppliedPositionKey[] = "applied_position";
 enum Family { kMeta = 0, kIndex = 1, kProjection = 2 };
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+// Whether RocksDB's error means the state's files are damaged or missing (a checksum
+// mismatch; a .sst, MANIFEST or CURRENT file that is gone), not that the disk refused
+// a write: such a state is made anew by `tori rebuild`.
+bool MeansDamage(const rocksdb::Status& s) {
+  if (s.IsCorruption() || s.IsPathNotFound()) return true;
+  return s.IsIOError() && s.ToString().find("No such file or directory") != std::string::npos;
+}
+
+// `advice`: what to do when the error means damage (StateStore::rebuild_advice()).
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what, std::string_view advice) {
   if (s.ok()) return absl::OkStatus();
+  if (MeansDamage(s)) {
+    return absl::DataLossError(
+        fmt::format("the state is damaged: {}; {} (RocksDB: {})", what, advice, s.ToString()));
+  }
   return absl::InternalError(fmt::format("state store: {}: {}", what, s.ToString()));
 }
 
@@ -33,6 +46,37 @@ class DiscardingLogger : public rocksdb::Logger {
 absl::Status ReadOnlyError(const std::string& dir) {
   return absl::FailedPreconditionError(
       fmt::format("state store {} was opened read-only: nothing can be written", dir));
+}
+
+// See StateStore::rebuild_advice(). A state under DIR/state belongs to `--data DIR`;
+// any other is a command's scratch state, replayed anew by each run.
+std::string RebuildAdvice(const std::string& dir) {
+  std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
+  if (path.filename().empty()) path = path.parent_path();
+  if (path.filename() == "state") {
+    std::string data_dir = path.parent_path().string();
+    if (data_dir.empty()) data_dir = ".";
+    return fmt::format(
+        "the state is derived from the event log: run `tori rebuild --data {}` (with the same "
+        "--kafka options when the log is in Kafka) to make it anew",
+        data_dir);
+  }
+  return fmt::format(
+      "{} is a scratch state, derived from the event log: run the command again to replay it "
+      "anew",
+      dir);
+}
+
+// A state directory that holds RocksDB's files but no CURRENT (which names the live
+// MANIFEST) lost it: RocksDB would start an empty state over the files.
+bool LostItsCurrentFile(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) return false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("MANIFEST-") || name.ends_with(".sst")) return true;
+  }
+  return false;
 }
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -53,7 +97,7 @@ std::vector<KeyValueView> InKeyOrder(const std::vector<Write>& writes) {
 absl::Status AddSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* family,
                        const std::vector<KeyValue>& writes) {
   for (const auto& [key, value] : InKeyOrder(writes)) {
-    TORI_RETURN_IF_ERROR(FromRocks(batch.Put(family, ToSlice(key), ToSlice(value)), "batch"));
+    TORI_RETURN_IF_ERROR(FromRocks(batch.Put(family, ToSlice(key), ToSlice(value)), "batch", ""));
   }
   return absl::OkStatus();
 }
@@ -69,7 +113,8 @@ absl::Status AddSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* 
 // how many keys it answered.
 absl::StatusOr<size_t> WalkBeside(rocksdb::Iterator& it,
                                   const std::vector<std::string>& sorted_keys,
-                                  std::vector<std::optional<std::string>>& out) {
+                                  std::vector<std::optional<std::string>>& out,
+                                  std::string_view advice) {
   constexpr size_t kKeysPerSeekMin = 8;
   constexpr int kStepsBeforeSeek = 2;
   const size_t count = sorted_keys.size();
@@ -94,7 +139,7 @@ absl::StatusOr<size_t> WalkBeside(rocksdb::Iterator& it,
       ++seeks;
     }
   }
-  TORI_RETURN_IF_ERROR(FromRocks(it.status(), "cannot read"));
+  TORI_RETURN_IF_ERROR(FromRocks(it.status(), "cannot read", advice));
   return it.Valid() ? next : count;
 }
 
@@ -113,10 +158,6 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenIn(const std::string
   std::error_code ec;
   if (!read_only) std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", dir, ec.message()));
-  if (read_only && !std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
-    // Checked first: RocksDB would create the directory.
-    return absl::NotFoundError(fmt::format("there is no state in {}", dir));
-  }
 
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -143,16 +184,26 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenIn(const std::string
       {"index", cf_options},
       {"projection", cf_options}};
   std::unique_ptr<StateStore> store(new StateStore());
+  store->rebuild_advice_ = RebuildAdvice(dir);
+  if (LostItsCurrentFile(dir)) {
+    return absl::DataLossError(fmt::format(
+        "the state is damaged: {} holds RocksDB's files but no CURRENT file; {}", dir,
+        store->rebuild_advice_));
+  }
+  if (read_only && !std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    // Checked before RocksDB, which would create the directory.
+    return absl::NotFoundError(fmt::format("there is no state in {}", dir));
+  }
   rocksdb::DB* db = nullptr;
   if (read_only) {
     // RocksDB would otherwise write its info log (DIR/LOG) even when only reading.
     options.info_log = std::make_shared<DiscardingLogger>();
     TORI_RETURN_IF_ERROR(
         FromRocks(rocksdb::DB::OpenForReadOnly(options, dir, families, &store->handles_, &db),
-                  fmt::format("cannot open {} to read it", dir)));
+                  fmt::format("cannot open {} to read it", dir), store->rebuild_advice_));
   } else {
     TORI_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, dir, families, &store->handles_, &db),
-                                   fmt::format("cannot open {}", dir)));
+                                   fmt::format("cannot open {}", dir), store->rebuild_advice_));
   }
   store->db_.reset(db);
   store->dir_ = dir;
@@ -166,11 +217,25 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::OpenIn(const std::string
   const auto s =
       db->Get(rocksdb::ReadOptions(), store->handles_[kMeta], kAppliedPositionKey, &position);
   if (s.ok()) {
-    TORI_ASSIGN_OR_RETURN(store->applied_, LogPosition::Parse(position));
+    auto applied = LogPosition::Parse(position);
+    if (!applied.ok()) {
+      return store->Damaged("meta", kAppliedPositionKey,
+                            fmt::format("the applied log position: {}",
+                                        std::string(applied.status().message())));
+    }
+    store->applied_ = *std::move(applied);
   } else if (!s.IsNotFound()) {
-    return FromRocks(s, "cannot read the applied position");
+    return FromRocks(s, "cannot read the applied position", store->rebuild_advice_);
   }
   return store;
+}
+
+absl::Status StateStore::Damaged(std::string_view family, std::string_view key,
+                                 std::string_view rule) const {
+  return absl::DataLossError(
+      fmt::format("the state is damaged: its {} record '{}' breaks the rule: {}; {}", family,
+                  EscapedKey(key), rule,
+                  rebuild_advice_));
 }
 
 StateStore::~StateStore() {
@@ -186,7 +251,7 @@ absl::StatusOr<std::optional<std::string>> StateStore::GetIn(rocksdb::ColumnFami
   std::string value;
   const auto s = db_->Get(rocksdb::ReadOptions(), family, ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
-  TORI_RETURN_IF_ERROR(FromRocks(s, fmt::format("cannot read the {}", what)));
+  TORI_RETURN_IF_ERROR(FromRocks(s, fmt::format("cannot read the {}", what), rebuild_advice_));
   return value;
 }
 
@@ -214,7 +279,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
   size_t next;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
-    TORI_ASSIGN_OR_RETURN(next, WalkBeside(*it, sorted_keys, out));
+    TORI_ASSIGN_OR_RETURN(next, WalkBeside(*it, sorted_keys, out, rebuild_advice_));
   }
   // The rest by lookups, in chunks: RocksDB allocates its per-key state for each
   // call, and for a whole batch's keys that was megabytes of fresh pages each time
@@ -233,7 +298,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
                   statuses.data(), /*sorted_input=*/true);
     for (size_t i = 0; i < count; ++i) {
       if (statuses[i].IsNotFound()) continue;
-      TORI_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read"));
+      TORI_RETURN_IF_ERROR(FromRocks(statuses[i], "cannot read", rebuild_advice_));
       out[from + i] = values[i].ToString();
     }
   }
@@ -250,6 +315,24 @@ absl::Status StateStore::ScanIndex(
   return ScanIn(handles_[kIndex], prefix, visit);
 }
 
+absl::Status StateStore::ForEachInProjection(std::string_view prefix, const CheckedVisit& visit) {
+  absl::Status status;
+  TORI_RETURN_IF_ERROR(ScanProjection(prefix, [&](std::string_view key, std::string_view value) {
+    status = visit(key, value);
+    return status.ok();
+  }));
+  return status;
+}
+
+absl::Status StateStore::ForEachInIndex(std::string_view prefix, const CheckedVisit& visit) {
+  absl::Status status;
+  TORI_RETURN_IF_ERROR(ScanIndex(prefix, [&](std::string_view key, std::string_view value) {
+    status = visit(key, value);
+    return status.ok();
+  }));
+  return status;
+}
+
 absl::Status StateStore::ScanIn(
     rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
     const std::function<bool(std::string_view, std::string_view)>& visit) {
@@ -260,7 +343,7 @@ absl::Status StateStore::ScanIn(
       break;
     }
   }
-  return FromRocks(it->status(), "cannot scan the state");
+  return FromRocks(it->status(), "cannot scan the state", rebuild_advice_);
 }
 
 absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
@@ -272,10 +355,12 @@ absl::Status StateStore::Commit(const std::vector<KeyValue>& index_writes,
   TORI_RETURN_IF_ERROR(AddSorted(batch, handles_[kIndex], index_writes));
   TORI_RETURN_IF_ERROR(AddSorted(batch, handles_[kProjection], projection_writes));
   TORI_RETURN_IF_ERROR(
-      FromRocks(batch.Put(handles_[kMeta], kAppliedPositionKey, applied.ToString()), "batch"));
+      FromRocks(batch.Put(handles_[kMeta], kAppliedPositionKey, applied.ToString()), "batch",
+                rebuild_advice_));
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;  // see the durability policy in the header
-  TORI_RETURN_IF_ERROR(FromRocks(db_->Write(write_options, &batch), "cannot commit"));
+  TORI_RETURN_IF_ERROR(
+      FromRocks(db_->Write(write_options, &batch), "cannot commit", rebuild_advice_));
   applied_ = applied;
   return absl::OkStatus();
 }
@@ -331,12 +416,15 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
       const std::string path =
           fmt::format("{}/commit-{}-{}.sst", dir_, static_cast<int>(family), part);
       rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options_, handles_[family]);
-      TORI_RETURN_IF_ERROR(FromRocks(writer.Open(path), "cannot write a commit file"));
+      TORI_RETURN_IF_ERROR(
+          FromRocks(writer.Open(path), "cannot write a commit file", rebuild_advice_));
       for (size_t i = ranges[part].first; i < ranges[part].second; ++i) {
         const auto& [key, value] = sorted[i];
-        TORI_RETURN_IF_ERROR(FromRocks(writer.Put(ToSlice(key), ToSlice(value)), "commit file"));
+        TORI_RETURN_IF_ERROR(
+            FromRocks(writer.Put(ToSlice(key), ToSlice(value)), "commit file", rebuild_advice_));
       }
-      TORI_RETURN_IF_ERROR(FromRocks(writer.Finish(), "cannot finish a commit file"));
+      TORI_RETURN_IF_ERROR(
+          FromRocks(writer.Finish(), "cannot finish a commit file", rebuild_advice_));
       return path;
     };
     // Odd parts on a second thread.
@@ -359,7 +447,7 @@ absl::Status StateStore::CommitBulk(const std::vector<KeyValueView>& index_write
     arg.options.move_files = true;
     arg.options.write_global_seqno = false;  // the seqno lives in the MANIFEST
   }
-  TORI_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFiles(args), "cannot commit"));
+  TORI_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFiles(args), "cannot commit", rebuild_advice_));
   applied_ = applied;
   return absl::OkStatus();
 }
@@ -376,7 +464,61 @@ absl::Status StateStore::PutMeta(std::string_view key, std::string_view value) {
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;
   return FromRocks(db_->Put(write_options, handles_[kMeta], ToSlice(key), ToSlice(value)),
-                   "cannot write meta");
+                   "cannot write meta", rebuild_advice_);
+}
+
+absl::Status StateStore::VerifyChecksums() {
+  return FromRocks(db_->VerifyChecksum(), "a checksum of its files fails", rebuild_advice_);
+}
+
+absl::StatusOr<std::optional<std::string>> StateStore::FirstDifference(StateStore& other) {
+  auto escaped = [](const rocksdb::Slice& key) {
+    return EscapedKey(std::string_view(key.data(), key.size()));
+  };
+  for (const Family family : {kProjection, kIndex}) {
+    const std::string_view name = family == kProjection ? "projection" : "index";
+    std::unique_ptr<rocksdb::Iterator> mine(
+        db_->NewIterator(rocksdb::ReadOptions(), handles_[family]));
+    std::unique_ptr<rocksdb::Iterator> theirs(
+        other.db_->NewIterator(rocksdb::ReadOptions(), other.handles_[family]));
+    // Event_id entries are skipped on both sides (a scratch replay has none).
+    auto next_compared = [family](rocksdb::Iterator& it) {
+      while (family == kIndex && it.Valid() && it.key().size() > 0 &&
+             it.key()[0] == kEventIdIndexKind) {
+        it.Seek(std::string(1, kEventIdIndexKind + 1));
+      }
+    };
+    mine->SeekToFirst();
+    theirs->SeekToFirst();
+    while (true) {
+      next_compared(*mine);
+      next_compared(*theirs);
+      if (!mine->Valid() || !theirs->Valid()) break;
+      const int order = mine->key().compare(theirs->key());
+      if (order < 0) {
+        return fmt::format("{} record '{}' is only in {}", name, escaped(mine->key()), dir_);
+      }
+      if (order > 0) {
+        return fmt::format("{} record '{}' is missing from {}", name, escaped(theirs->key()), dir_);
+      }
+      if (mine->value() != theirs->value()) {
+        return fmt::format("{} record '{}' holds another value in {}", name, escaped(mine->key()),
+                           dir_);
+      }
+      mine->Next();
+      theirs->Next();
+    }
+    TORI_RETURN_IF_ERROR(FromRocks(mine->status(), "cannot read the state", rebuild_advice_));
+    TORI_RETURN_IF_ERROR(
+        FromRocks(theirs->status(), "cannot read the state", other.rebuild_advice_));
+    if (mine->Valid()) {
+      return fmt::format("{} record '{}' is only in {}", name, escaped(mine->key()), dir_);
+    }
+    if (theirs->Valid()) {
+      return fmt::format("{} record '{}' is missing from {}", name, escaped(theirs->key()), dir_);
+    }
+  }
+  return std::nullopt;
 }
 
 uint64_t StateStore::IndexFilesAtLevelZero() const {
@@ -389,7 +531,7 @@ absl::Status StateStore::Flush() {
   if (read_only_) return absl::OkStatus();  // nothing was written
   rocksdb::FlushOptions options;
   options.wait = true;
-  return FromRocks(db_->Flush(options, handles_), "cannot flush");
+  return FromRocks(db_->Flush(options, handles_), "cannot flush", rebuild_advice_);
 }
 
 }  // namespace tori

@@ -15,6 +15,12 @@
 // caller replays the log from its position (CatchUp in services/ingest). Flush()
 // at the end of each command keeps that replay short.
 //
+// Damage: every record read from the state is checked by its reader (key parts,
+// value size, decoding: see IndexEntryProblem and services/projector); one that
+// fails, and RocksDB's own corruption or missing files (a missing .sst, MANIFEST or
+// CURRENT), are DataLoss naming the family and the key (escaped) and saying how to
+// make the state anew: `tori rebuild --data DIR` (the state is derived from the log).
+//
 // Thread safety: RocksDB is thread-safe, but tori uses a StateStore from one thread,
 // except that one CommitBulk may run on another thread while this one reads.
 #ifndef TORI_SERVICES_STATE_STATE_STORE_H_
@@ -50,6 +56,15 @@ class StateStore : public IndexLookup {
   static absl::StatusOr<std::unique_ptr<StateStore>> OpenReadOnly(const std::string& dir);
   ~StateStore() override;
 
+  // DataLoss for a record of `family` ("index", "projection" or "meta") under `key`
+  // that breaks `rule`, saying how to make the state anew (see Damage above).
+  absl::Status Damaged(std::string_view family, std::string_view key, std::string_view rule) const;
+  absl::Status Damaged(std::string_view key, std::string_view rule) override {  // IndexLookup
+    return Damaged("index", key, rule);
+  }
+  // What to do about a damaged state: "run `tori rebuild --data DIR` ...".
+  const std::string& rebuild_advice() const { return rebuild_advice_; }
+
   // The index (IndexLookup). MultiGet walks an iterator beside keys that follow the
   // stored ones and looks up the rest.
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) override;
@@ -67,6 +82,11 @@ class StateStore : public IndexLookup {
   // The same over the index (e.g. every contact's state, for reconcile and explain).
   absl::Status ScanIndex(std::string_view prefix,
                          const std::function<bool(std::string_view, std::string_view)>& visit);
+  // Scans whose visitor checks each record it reads: the first error it returns (e.g.
+  // Damaged) ends the scan and is returned.
+  using CheckedVisit = std::function<absl::Status(std::string_view key, std::string_view value)>;
+  absl::Status ForEachInProjection(std::string_view prefix, const CheckedVisit& visit);
+  absl::Status ForEachInIndex(std::string_view prefix, const CheckedVisit& visit);
 
   // The log position up to which events are applied; empty offsets when new.
   const LogPosition& applied() const { return applied_; }
@@ -92,6 +112,15 @@ class StateStore : public IndexLookup {
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key);
   absl::Status PutMeta(std::string_view key, std::string_view value);
 
+  // Reads every file of the state and checks RocksDB's block checksums
+  // (DB::VerifyChecksum): DataLoss with the rebuild advice when one fails.
+  absl::Status VerifyChecksums();
+  // The first record, in key order, at which this state and `other` differ: the
+  // projection family, then the index family without its event_id entries (which
+  // scratch states skip), compared key by key and value by value. Describes the key
+  // (escaped) and how it differs; nullopt when they hold the same records.
+  absl::StatusOr<std::optional<std::string>> FirstDifference(StateStore& other);
+
   // Persists everything committed so far (memtables to SST files).
   absl::Status Flush();
 
@@ -112,6 +141,7 @@ class StateStore : public IndexLookup {
   std::unique_ptr<rocksdb::DB> db_;
   std::string dir_;
   bool read_only_ = false;  // OpenReadOnly: every write fails
+  std::string rebuild_advice_;
   rocksdb::Options options_;
   bool memtables_hold_commits_ = false;  // written without the WAL, not yet flushed
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, index, projection

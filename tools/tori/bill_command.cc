@@ -113,7 +113,7 @@ int RunVerify(const LogOptions& data_options, bool json) {
     next_progress = absl::Now() + absl::Seconds(2);
     fmt::print(stderr, "verify: replayed {} events, {:.0f} s\n", replayed,
                absl::ToDoubleSeconds(absl::Now() - started));
-  });
+  }, data->state.get());
   if (!report.ok()) {
     return Fail(report.status(), "the log could not be replayed; nothing was verified");
   }
@@ -137,7 +137,14 @@ int RunVerify(const LogOptions& data_options, bool json) {
              report->documents.size(), report->events_replayed,
              absl::ToDoubleSeconds(absl::Now() - started), report->documents.size() - differs,
              differs);
-  return differs == 0 ? 0 : kExitFailed;
+  if (report->live_state_problem.empty()) {
+    fmt::print("live state OK: its files pass their checksums and it holds what a replay of the "
+               "log up to {} makes\n",
+               report->live_state_position);
+  } else {
+    fmt::print("live state DAMAGED: {}\n", report->live_state_problem);
+  }
+  return report->ok() ? 0 : kExitFailed;
 }
 
 }  // namespace tori

@@ -73,8 +73,11 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateToRead(const std::string& l
                                                            DataAccess access) {
   std::error_code ec;
   const LogPosition log_end = log.End();
-  if (fs::exists(live + "/CURRENT", ec)) {
-    TORI_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> state, StateStore::OpenReadOnly(live));
+  // A state that lost its CURRENT file is damaged (OpenReadOnly says so), not absent.
+  auto opened = StateStore::OpenReadOnly(live);
+  if (!opened.ok() && !absl::IsNotFound(opened.status())) return opened.status();
+  if (opened.ok()) {
+    std::unique_ptr<StateStore> state = *std::move(opened);
     TORI_RETURN_IF_ERROR(CheckStateWithinLog(state->applied(), log_end));
     if (state->applied() == log_end || access == DataAccess::kReadLog) return state;
     fmt::print(stderr,

@@ -112,10 +112,13 @@ int Main(int argc, char** argv) {
   CLI::App* verify = app.add_subcommand(
       "verify",
       "Replay the whole event log into a fresh scratch state in $TMPDIR (nothing under --data "
-      "is written; a read-only archive works) "
+      "is written; a read-only archive works; the live state is only read) "
       "and recompute every issued invoice and subsidy claim at its as_of position. Prints "
-      "OK or DIFFERS (with the first differing field) per document and a summary; exit 1 "
-      "when any document differs.");
+      "OK or DIFFERS (with the first differing field) per document and a summary. Then "
+      "checks the live state: the checksums of its files, and that it holds the same "
+      "records as a replay of the log up to its position (else it is damaged: `tori "
+      "rebuild` makes it anew). Exit 1 when any document differs or the live state is "
+      "damaged.");
   AddDataOption(*verify, data_dir);
   bool json = false;
   verify->add_flag("--json", json,

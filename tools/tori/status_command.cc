@@ -55,26 +55,22 @@ struct IssuedDocument {
 
 absl::StatusOr<std::map<std::string, std::vector<IssuedDocument>>> IssuedByQuarter(StateStore& state) {
   std::map<std::string, std::vector<IssuedDocument>> quarters;
-  bool decoded = true;
-  TORI_RETURN_IF_ERROR(state.ScanProjection(
-      std::string(1, p::kInvoice), [&](std::string_view, std::string_view value) {
-        events::InvoiceIssued e;
-        if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) return decoded = false;
+  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
+      std::string(1, p::kInvoice), [&](std::string_view key, std::string_view value) -> absl::Status {
+        TORI_ASSIGN_OR_RETURN(auto e, p::ReadRecord<events::InvoiceIssued>(state, key, value));
         quarters[e.quarter()].push_back({"invoice", e.invoice_id(), "", "", e.issuer_agency_id(),
                                          e.recipient_agency_id(), e.total_cents(), e.as_of(),
                                          e.content_sha256(), ""});
-        return true;
+        return absl::OkStatus();
       }));
-  TORI_RETURN_IF_ERROR(state.ScanProjection(
-      std::string(1, p::kClaim), [&](std::string_view, std::string_view value) {
-        events::SubsidyClaimIssued e;
-        if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) return decoded = false;
+  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
+      std::string(1, p::kClaim), [&](std::string_view key, std::string_view value) -> absl::Status {
+        TORI_ASSIGN_OR_RETURN(auto e, p::ReadRecord<events::SubsidyClaimIssued>(state, key, value));
         quarters[e.quarter()].push_back({"subsidy_claim", e.claim_id(), "", "", e.claimant_agency_id(),
                                          "", e.amount_cents(), e.as_of(), e.content_sha256(),
                                          e.has_adjusts_quarter() ? e.adjusts_quarter() : ""});
-        return true;
+        return absl::OkStatus();
       }));
-  if (!decoded) return absl::DataLossError("the state holds an undecodable issued document; run `tori rebuild`");
   for (auto& [quarter, documents] : quarters) {
     TORI_ASSIGN_OR_RETURN(engine::Quarter q, engine::ParseQuarter(quarter));
     TORI_ASSIGN_OR_RETURN(std::vector<InvoiceNumbering> numbers, NumberIssuedInvoices(state, q));
