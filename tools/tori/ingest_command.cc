@@ -37,6 +37,7 @@ absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options) {
     kafka.partitions = options.kafka_partitions;
     kafka.replication_factor = static_cast<int16_t>(options.kafka_replication_factor);
     kafka.settings = options.kafka_settings;
+    kafka.writer = options.kafka_writer;
     auto log = KafkaLog::Open(kafka);
     if (!log.ok()) return log.status();
     data.log = std::move(*log);
@@ -47,7 +48,9 @@ absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options) {
   return data;
 }
 
-int RunIngest(const LogOptions& data_options, const std::string& file) {
+int RunIngest(const LogOptions& log_options, const std::string& file) {
+  LogOptions data_options = log_options;
+  data_options.kafka_writer = true;  // before its catch-up: see KafkaLog's "One writer"
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   IngestOptions options;
