@@ -213,7 +213,36 @@ absl::StatusOr<LogPosition> KafkaLog::Append(absl::Span<const AppendRecord> reco
   for (size_t p = 0; p < written->size(); ++p) {
     known_end_.next_offsets[p] = std::max(known_end_.next_offsets[p], (*written)[p]);
   }
+  if (options_.writer) return StableEndAfter(*written);
   return known_end_;
+}
+
+absl::StatusOr<LogPosition> KafkaLog::StableEndAfter(const std::vector<int64_t>& written) {
+  // Readers read committed records up to the last stable offset, which passes a
+  // transaction's records only once the broker has written its commit markers, a
+  // moment after the commit returns. Waiting for it keeps every position tori
+  // stores (the state's, as_of) within what readers see.
+  const absl::Time deadline = absl::Now() + options_.delivery_timeout;
+  while (true) {
+    auto ends = kafka_internal::QueryWatermarks(producer_->handle(), options_.topic,
+                                                partition_count_, options_.connect_timeout,
+                                                producer_->events());
+    if (!ends.ok()) return ends.status();
+    bool stable = true;
+    for (size_t p = 0; p < ends->size(); ++p) stable = stable && (*ends)[p].high >= written[p];
+    if (stable) {
+      for (size_t p = 0; p < ends->size(); ++p) known_end_.next_offsets[p] = (*ends)[p].high;
+      return known_end_;
+    }
+    if (absl::Now() > deadline) {
+      return absl::UnavailableError(fmt::format(
+          "the batch appended to Kafka topic {} was committed, but its records did not become "
+          "readable within {}; check the broker's log, then run the command again (events "
+          "already taken count as duplicates)",
+          options_.topic, kafka_internal::DurationText(options_.delivery_timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(2));
+  }
 }
 
 LogPosition KafkaLog::End() const {

@@ -124,7 +124,8 @@ class KafkaLog : public EventLog {
   // have one offset per partition, each between the partition's first retained offset
   // and its end (records gone from Kafka are DataLoss, never skipped).
   absl::StatusOr<std::unique_ptr<LogCursor>> Read(const LogPosition& from) override;
-  // The high watermarks (next offset per partition), asked from the cluster. If the
+  // The ends of what readers read (next offset per partition: the last stable offset,
+  // as tori reads committed records only), asked from the cluster. If the
   // cluster cannot be reached, the last end known (Open, Append, End): never a
   // position beyond what is in the log. `last_error()` then says why.
   LogPosition End() const override;
@@ -144,6 +145,8 @@ class KafkaLog : public EventLog {
  private:
   explicit KafkaLog(KafkaLogOptions options);
   absl::Status Connect();
+  // The ends once every record before `written` (per partition) is readable.
+  absl::StatusOr<LogPosition> StableEndAfter(const std::vector<int64_t>& written);
 
   KafkaLogOptions options_;
   int32_t partition_count_ = 0;
