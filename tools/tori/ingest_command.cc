@@ -119,6 +119,29 @@ class ReplayProgress {
   bool printed_ = false;
 };
 
+// Records a replay skipped as copies of earlier ones (two writers' appends, issue
+// #14): the first few on stderr with where they are, then how many in all.
+class CopyReport {
+ public:
+  static constexpr int kPrintedMax = 10;
+  ~CopyReport() {
+    if (skipped_ > kPrintedMax) {
+      fmt::print(stderr, "tori: ... {} records in all were skipped as copies of earlier ones\n",
+                 skipped_);
+    }
+  }
+  std::function<void(const SkippedCopy&)> Callback() {
+    return [this](const SkippedCopy& copy) {
+      if (++skipped_ > kPrintedMax) return;
+      fmt::print(stderr, "tori: skipped the record at partition {} offset {}: {}\n",
+                 copy.partition, copy.offset, copy.why);
+    };
+  }
+
+ private:
+  uint64_t skipped_ = 0;
+};
+
 int RunRebuild(const LogOptions& data_options) {
   std::error_code ec;
   std::filesystem::remove_all(data_options.data_dir + "/state", ec);
@@ -132,7 +155,9 @@ int RunRebuild(const LogOptions& data_options) {
   absl::StatusOr<uint64_t> applied;
   {
     ReplayProgress progress("rebuild");
-    applied = CatchUp(*data->log, *data->state, {.on_progress = progress.Callback()});
+    CopyReport copies;
+    applied = CatchUp(*data->log, *data->state,
+                      {.on_progress = progress.Callback(), .on_copy_skipped = copies.Callback()});
   }
   if (!applied.ok()) return Fail(applied.status());
   if (auto flushed = data->state->Flush(); !flushed.ok()) return Fail(flushed);
@@ -194,7 +219,9 @@ int RunProject(const LogOptions& data_options, bool follow) {
     absl::StatusOr<uint64_t> applied;
     {
       ReplayProgress progress("project");
-      applied = CatchUp(*data->log, *data->state, {.on_progress = progress.Callback()});
+      CopyReport copies;
+      applied = CatchUp(*data->log, *data->state,
+                        {.on_progress = progress.Callback(), .on_copy_skipped = copies.Callback()});
     }
     if (!applied.ok()) return Fail(applied.status());
     total += *applied;
