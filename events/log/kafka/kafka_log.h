@@ -31,7 +31,8 @@
 // resolving; it would otherwise wait for the broker indefinitely), or a record is
 // too large (1 MB, Kafka's default), ...; the message names the topic, the first
 // failed record and its partition, and how many were written. Some records of the
-// batch may then already be in Kafka, and stay there: a log cannot take them back
+// batch may then already be in Kafka (a writer's aborted transaction hides them from
+// readers; see "One writer"), and stay there: a log cannot take them back
 // (after a timeout or an unreachable broker, per partition a prefix of the batch's
 // records there: the broker takes an idempotent producer's batches in sequence
 // only). The caller
