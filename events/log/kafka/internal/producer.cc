@@ -150,6 +150,10 @@ std::string FencedMessage(const std::string& topic, const std::string& transacti
       topic, transactional_id);
 }
 
+absl::Status Producer::FencedError() const {
+  return absl::FailedPreconditionError(FencedMessage(spec_.topic, spec_.transactional_id));
+}
+
 void Producer::NoteError(const RdKafka::Error& error) {
   if (IsFencedError(error.code())) fenced_ = true;
   if (error.is_fatal() || fenced_) broken_ = true;
@@ -160,7 +164,7 @@ absl::Status Producer::EndTransaction(bool commit) {
                         : producer_->abort_transaction(ToMillis(delivery_timeout_)));
   if (error == nullptr) return absl::OkStatus();
   NoteError(*error);
-  if (fenced_) return absl::FailedPreconditionError(FencedMessage(spec_.topic, spec_.transactional_id));
+  if (fenced_) return FencedError();
   if (commit && error->txn_requires_abort()) {
     ErrorPtr aborted(producer_->abort_transaction(ToMillis(delivery_timeout_)));
     if (aborted != nullptr) NoteError(*aborted);
@@ -169,8 +173,8 @@ absl::Status Producer::EndTransaction(bool commit) {
     broken_ = true;
   }
   return absl::UnavailableError(Describe(fmt::format(
-      "{} the transaction of a batch for Kafka topic {} failed: {}{}", commit ? "committing" : "aborting",
-      spec_.topic, error->str(),
+      "{} the transaction of a batch for Kafka topic {} failed: {}{}",
+      commit ? "committing" : "aborting", spec_.topic, error->str(),
       commit && error->txn_requires_abort() ? " (the batch was aborted: none of it is in the log)"
                                             : " (the batch may or may not be in the log)")));
 }
@@ -196,7 +200,7 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
     ErrorPtr begun(producer_->begin_transaction());
     if (begun != nullptr) {
       NoteError(*begun);
-      if (fenced_) return absl::FailedPreconditionError(FencedMessage(spec_.topic, spec_.transactional_id));
+      if (fenced_) return FencedError();
       broken_ = true;
       return absl::UnavailableError(Describe(fmt::format(
           "cannot begin a transaction on Kafka topic {}: {}", spec_.topic, begun->str())));
@@ -256,7 +260,7 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
     if (IsFencedError(fatal_code)) fenced_ = true;
   }
   if (transactional) {
-    if (fenced_) return absl::FailedPreconditionError(FencedMessage(spec_.topic, spec_.transactional_id));
+    if (fenced_) return FencedError();
     const bool all_written = !enqueue_error && reports.written == records.size();
     if (!broken_ || all_written) {
       absl::Status ended = EndTransaction(all_written);

@@ -90,6 +90,8 @@ class Producer {
   // Commits (all of the batch was written) or aborts the batch's transaction; the
   // error names what failed.
   absl::Status EndTransaction(bool commit);
+  // FailedPrecondition with FencedMessage.
+  absl::Status FencedError() const;
   // Notes a transactional error: fatal / fenced.
   void NoteError(const RdKafka::Error& error);
 
