@@ -835,7 +835,10 @@ void Validator::CreatedEntityKey(const ContactRecordedView& contact, std::string
 
 ReplayedIds::ReplayedIds(size_t records_expected) {
   event_ids_.reserve(records_expected);
-  entities_.reserve(records_expected);
+  size_t bits = size_t{1} << 16;
+  while (bits < 16 * records_expected) bits *= 2;
+  entity_bits_.assign(bits / 64, 0);
+  entity_bit_mask_ = bits - 1;
 }
 
 ReplayedIds::Copy ReplayedIds::Judge(const events::Event& event) {
@@ -854,10 +857,16 @@ ReplayedIds::Copy ReplayedIds::Judge(std::string_view event_id, bool creates_ent
   if (!event_ids_.insert(absl::MakeUint128(id.high64, id.low64)).second) {
     return Copy::kRepeatedEventId;
   }
-  if (creates_entity && !entities_.insert(XXH3_64bits(key_.data(), key_.size())).second) {
-    return Copy::kEntityPerhapsTaken;
+  if (!creates_entity) return Copy::kFirst;
+  const uint64_t hash = XXH3_64bits(key_.data(), key_.size());
+  bool all_set = true;
+  for (uint64_t probe : {hash, (hash >> 32) | (hash << 32)}) {
+    const uint64_t bit = probe & entity_bit_mask_;
+    uint64_t& word = entity_bits_[bit / 64];
+    all_set = all_set && (word >> (bit % 64) & 1) != 0;
+    word |= uint64_t{1} << (bit % 64);
   }
-  return Copy::kFirst;
+  return all_set ? Copy::kEntityPerhapsTaken : Copy::kFirst;
 }
 
 }  // namespace tori
