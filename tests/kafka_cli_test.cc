@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -123,6 +124,60 @@ TEST_F(KafkaCliTest, AProjectionKilledTwentyTimesEndsWhereAnUninterruptedOneDoes
                                 (dir_ / "killed-out").string()))).exit_code, 0);
   EXPECT_EQ(ReadWithoutAsOf(dir_ / "killed-out/invoices.json"), ReadWithoutAsOf(dir_ / "reference-out/invoices.json"));
   RecordProperty("killed_running", killed_running);
+}
+
+
+TEST_F(KafkaCliTest, TwoIngestsOfOneFileIntoOneTopicAtOnceTakeEveryEventOnce) {
+  // Issue #14: both used to say "accepted", the log held every event twice, and a
+  // fresh state could not be built. Now the second writer fences the first, which
+  // stops with a message saying so; run again, it finds every event a duplicate.
+  const std::string file = Generate(20'000);
+  ShRun embedded = Sh(Tori(fmt::format("ingest --data {} {}", (dir_ / "embedded").string(), file)));
+  ASSERT_EQ(embedded.exit_code, 0) << embedded.out;
+  ASSERT_EQ(Sh(Tori(fmt::format("bill --dry-run --data {} --quarter 2026Q1 --out {}",
+                                (dir_ / "embedded").string(), (dir_ / "embedded-out").string())))
+                .exit_code, 0);
+  const std::string expected = ReadWithoutAsOf(dir_ / "embedded-out/invoices.json");
+  const uint64_t events = std::stoull(embedded.out.substr(embedded.out.find("accepted ") + 9));
+
+  ShRun runs[2];
+  {
+    std::thread first([&] { runs[0] = Sh(Tori(fmt::format("ingest {} {}", Kafka("a"), file))); });
+    std::thread second([&] { runs[1] = Sh(Tori(fmt::format("ingest {} {}", Kafka("b"), file))); });
+    first.join();
+    second.join();
+  }
+  int stopped = 0;
+  for (int i = 0; i < 2; ++i) {
+    const std::string data = i == 0 ? "a" : "b";
+    SCOPED_TRACE(data + ": " + runs[i].out);
+    if (runs[i].exit_code == 0) continue;
+    ++stopped;
+    EXPECT_EQ(runs[i].exit_code, 1);
+    EXPECT_THAT(runs[i].out, HasSubstr("another tori process took over as the writer of Kafka topic"));
+    ShRun again = Sh(Tori(fmt::format("ingest {} {}", Kafka(data), file)));
+    EXPECT_EQ(again.exit_code, 0) << again.out;
+    EXPECT_THAT(again.out, HasSubstr(fmt::format("accepted 0, duplicates {}", events)));
+  }
+  EXPECT_LE(stopped, 1);
+
+  // The committed log holds each event once.
+  ShRun records = Sh(fmt::format(
+      "kcat -C -b {} -t {} -o beginning -e -q -X isolation.level=read_committed -f '%p\\n' | wc -l",
+      Brokers(), topic_));
+  ASSERT_EQ(records.exit_code, 0) << records.out;
+  EXPECT_EQ(std::stoull(records.out), events);
+
+  // Both writers' states and a fresh one bill as the file taken once.
+  ShRun fresh = Sh(Tori("project " + Kafka("fresh")));
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.out;
+  for (std::string data : {"a", "b", "fresh"}) {
+    SCOPED_TRACE(data);
+    ShRun bill = Sh(Tori(fmt::format("bill --dry-run {} --quarter 2026Q1 --out {}", Kafka(data),
+                                     (dir_ / (data + "-out")).string())));
+    ASSERT_EQ(bill.exit_code, 0) << bill.out;
+    EXPECT_EQ(ReadWithoutAsOf(dir_ / (data + "-out/invoices.json")), expected);
+  }
 }
 
 }  // namespace

@@ -845,4 +845,87 @@ absl::Status Validator::RecordEntities(const events::Event& event) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> Validator::KnowsEventId(std::string_view event_id) {
+  TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kEventKey, event_id)));
+  return value.has_value();
+}
+
+absl::StatusOr<bool> Validator::KnowsCreatedEntity(const events::Event& event) {
+  std::string key;
+  if (!CreatedEntityKey(event, key)) return false;
+  TORI_ASSIGN_OR_RETURN(auto value, Get(key));
+  return value.has_value();
+}
+
+absl::StatusOr<bool> Validator::KnowsCreatedEntity(const ContactRecordedView& contact) {
+  TORI_ASSIGN_OR_RETURN(auto value, Get(Key(kContactKey, contact.contact_id)));
+  return value.has_value();
+}
+
+bool Validator::CreatedEntityKey(const events::Event& event, std::string& key) {
+  auto set = [&key](char kind, std::string_view id) {
+    key.assign(1, kind);
+    key.append(id);
+    return true;
+  };
+  switch (event.payload_case()) {
+    case events::Event::kAgencyRegistered:
+      return set(kAgencyKey, event.agency_registered().agency_id());
+    case events::Event::kServicePointOpened:
+      return set(kPointKey, event.service_point_opened().service_point_id());
+    case events::Event::kAgreementSigned:
+      key = VersionKey(event.agreement_signed());
+      return true;
+    case events::Event::kContactRecorded:
+      return set(kContactKey, event.contact_recorded().contact_id());
+    case events::Event::kCostPosted:
+      return set(kCostKey, event.cost_posted().cost_id());
+    case events::Event::kRoomBooked:
+      return set(kBookingKey, event.room_booked().booking_id());
+    default:
+      return false;
+  }
+}
+
+void Validator::CreatedEntityKey(const ContactRecordedView& contact, std::string& key) {
+  key.assign(1, kContactKey);
+  key.append(contact.contact_id);
+}
+
+ReplayedIds::ReplayedIds(size_t records_expected) {
+  event_ids_.reserve(records_expected);
+  size_t bits = size_t{1} << 16;
+  while (bits < 16 * records_expected) bits *= 2;
+  entity_bits_.assign(bits / 64, 0);
+  entity_bit_mask_ = bits - 1;
+}
+
+ReplayedIds::Copy ReplayedIds::Judge(const events::Event& event) {
+  return Judge(event.event_id(), Validator::CreatedEntityKey(event, key_));
+}
+
+ReplayedIds::Copy ReplayedIds::Judge(const ContactRecordedView& contact) {
+  Validator::CreatedEntityKey(contact, key_);
+  return Judge(contact.event_id, true);
+}
+
+ReplayedIds::Copy ReplayedIds::Judge(std::string_view event_id, bool creates_entity) {
+  const XXH128_hash_t id = XXH3_128bits(event_id.data(), event_id.size());
+  // The event id counts from its first record on, whether that record was applied or
+  // not: every replica skips the same records.
+  if (!event_ids_.insert(absl::MakeUint128(id.high64, id.low64)).second) {
+    return Copy::kRepeatedEventId;
+  }
+  if (!creates_entity) return Copy::kFirst;
+  const uint64_t hash = XXH3_64bits(key_.data(), key_.size());
+  bool all_set = true;
+  for (uint64_t probe : {hash, (hash >> 32) | (hash << 32)}) {
+    const uint64_t bit = probe & entity_bit_mask_;
+    uint64_t& word = entity_bits_[bit / 64];
+    all_set = all_set && (word >> (bit % 64) & 1) != 0;
+    word |= uint64_t{1} << (bit % 64);
+  }
+  return all_set ? Copy::kEntityPerhapsTaken : Copy::kFirst;
+}
+
 }  // namespace tori

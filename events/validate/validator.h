@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "events/codec/codec.h"
@@ -192,6 +194,17 @@ class Validator {
   // The contact's current state (pending or committed), if the contact is known.
   absl::StatusOr<std::optional<events::ContactState>> FindContact(std::string_view contact_id);
 
+  // Replays (see ReplayedIds): exact answers where fingerprints cannot rule a copy out.
+  // Whether the index holds `event_id` / the entity `event` creates (false when it
+  // creates none).
+  absl::StatusOr<bool> KnowsEventId(std::string_view event_id);
+  absl::StatusOr<bool> KnowsCreatedEntity(const events::Event& event);
+  absl::StatusOr<bool> KnowsCreatedEntity(const ContactRecordedView& contact);
+  // The index key of the entity `event` creates (an agency, point, agreement version,
+  // contact, cost or booking) into `key`; false when it creates none.
+  static bool CreatedEntityKey(const events::Event& event, std::string& key);
+  static void CreatedEntityKey(const ContactRecordedView& contact, std::string& key);
+
  private:
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key);
   void Put(std::string key, std::string value);
@@ -246,6 +259,37 @@ class Validator {
   std::atomic<uint64_t> stored_batches_ = 0;
   // Agencies and points are few and never change: cache what was found.
   absl::flat_hash_map<std::string, std::string> reference_cache_;
+};
+
+// A log may hold copies: two tori processes that appended to one Kafka topic at once
+// (before writers were fenced, issue #14) each accepted the same events. A replay
+// applies each event once: a record is a copy when an earlier record of the replay
+// had its event_id, or created the entity it creates (DUPLICATE_CONFLICT: a contact,
+// cost, booking, agency, point or agreement version id is unique). "Earlier" is the
+// replay's reading order: per partition the offset order, partitions one after the
+// other (EventLog::Read). ReplayedIds keeps what one replay has read, in memory:
+// event ids as XXH3-128 of the id (as exact as the content hash idempotency already
+// trusts), created entities in a Bloom filter of 16 bits per record (two probes;
+// about 1.4 % of new ids match by chance): kEntityPerhapsTaken asks the index
+// (Validator::KnowsCreatedEntity) to be sure (perf: a set of 64-bit fingerprints
+// missed the cache for every contact). Ids stored before the replay began are not
+// here: replays onto a non-empty state ask the index for every record. Memory: about
+// 36 bytes per record.
+// Thread safety: one thread at a time.
+class ReplayedIds {
+ public:
+  enum class Copy : uint8_t { kFirst, kRepeatedEventId, kEntityPerhapsTaken };
+  explicit ReplayedIds(size_t records_expected);
+  // Judges the next record in reading order, and remembers its ids.
+  Copy Judge(const events::Event& event);
+  Copy Judge(const ContactRecordedView& contact);
+
+ private:
+  Copy Judge(std::string_view event_id, bool creates_entity);
+  absl::flat_hash_set<absl::uint128> event_ids_;
+  std::vector<uint64_t> entity_bits_;  // the Bloom filter; a power of two of bits
+  uint64_t entity_bit_mask_ = 0;
+  std::string key_;  // the created entity's key; reused
 };
 
 class Validator::HandedBatch {

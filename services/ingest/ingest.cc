@@ -1,5 +1,6 @@
 #include "services/ingest/ingest.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -340,6 +341,7 @@ struct DecodedRecord {
   std::optional<ContactRecordedView> contact;
   events::Event event;  // when `contact` is empty
   std::string content_hash;  // empty when the replay skips the event_id index
+  ReplayedIds::Copy copy = ReplayedIds::Copy::kFirst;  // see ReplayedIds
   int32_t partition = 0;
   int64_t offset = 0;
 };
@@ -375,9 +377,9 @@ class LogDecoder {
  public:
   // `hash`: whether records get their content hash (only the event_id index needs it).
   LogDecoder(LogCursor& cursor, const LogPosition& from, const LogPosition& end, bool hash,
-             const std::function<void(const LogRecord&)>& observe_record)
+             const std::function<void(const LogRecord&)>& observe_record, uint64_t records)
       : cursor_(cursor), end_(end), hash_(hash), observe_record_(observe_record),
-        done_(end.next_offsets.size(), false) {
+        done_(end.next_offsets.size(), false), replayed_ids_(records) {
     for (size_t p = 0; p < end.next_offsets.size(); ++p) {
       if (from.next_offsets[p] >= end.next_offsets[p]) done_[p] = true, ++partitions_done_;
     }
@@ -424,6 +426,10 @@ class LogDecoder {
         return false;
       }
       if (hash_) decoded.content_hash = Validator::ContentHash(record_.payload);
+      // Here, in reading order, on this thread (perf: the applying thread is the
+      // replay's critical path).
+      decoded.copy = decoded.contact ? replayed_ids_.Judge(*decoded.contact)
+                                     : replayed_ids_.Judge(decoded.event);
       decoded.partition = record_.partition;
       decoded.offset = record_.offset;
       ++batch.size;
@@ -439,7 +445,43 @@ class LogDecoder {
   std::vector<bool> done_;
   size_t partitions_done_ = 0;
   LogRecord record_;
+  ReplayedIds replayed_ids_;
 };
+
+// Whether a replayed record is a copy of an earlier one (ReplayedIds), to be skipped:
+// why, or nullopt to apply it. `store_holds_ids`: the state held ids before the replay,
+// which only the index knows.
+absl::StatusOr<std::optional<std::string>> CopyOf(const DecodedRecord& record,
+                                                  Validator& validator, bool store_holds_ids) {
+  const std::string_view event_id =
+      record.contact ? record.contact->event_id : std::string_view(record.event.event_id());
+  if (record.copy == ReplayedIds::Copy::kRepeatedEventId) {
+    return fmt::format("event_id '{}' repeats an earlier record's", event_id);
+  }
+  if (store_holds_ids) {
+    TORI_ASSIGN_OR_RETURN(bool known, validator.KnowsEventId(event_id));
+    if (known) return fmt::format("event_id '{}' was applied before", event_id);
+  }
+  if (record.copy == ReplayedIds::Copy::kEntityPerhapsTaken || store_holds_ids) {
+    TORI_ASSIGN_OR_RETURN(bool taken, record.contact
+                                          ? validator.KnowsCreatedEntity(*record.contact)
+                                          : validator.KnowsCreatedEntity(record.event));
+    if (taken) {
+      std::string key;
+      if (record.contact) {
+        Validator::CreatedEntityKey(*record.contact, key);
+      } else {
+        Validator::CreatedEntityKey(record.event, key);
+      }
+      std::replace(key.begin(), key.end(), '\0', ' ');  // an agreement version's key
+      return fmt::format(
+          "DUPLICATE_CONFLICT: event_id '{}' creates id '{}', which an earlier record "
+          "created; ids of new entities are unique",
+          event_id, key.substr(1));
+    }
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -507,7 +549,9 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
   // Reading and decoding run on a second thread (the cursor lives longer than it).
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
   LogDecoder decoder(*cursor, from, end, options.event_ids == EventIdIndex::kWrite,
-                     options.observe_record);
+                     options.observe_record, total);
+  bool store_holds_ids = false;
+  for (int64_t offset : from.next_offsets) store_holds_ids = store_holds_ids || offset > 0;
   ingest_internal::BatchPipe<DecodedBatch> pipe(
       3, [&decoder](DecodedBatch& batch, const std::atomic<bool>& stop) {
         return decoder.Fill(batch, stop);
@@ -518,6 +562,17 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
     std::unique_ptr<DecodedBatch> batch = pipe.TakeReady(last);
     for (size_t i = 0; i < batch->size; ++i) {
       const DecodedRecord& record = batch->records[i];
+      position.next_offsets[record.partition] = record.offset + 1;
+      if (record.copy != ReplayedIds::Copy::kFirst || store_holds_ids) {
+        TORI_ASSIGN_OR_RETURN(std::optional<std::string> copy,
+                              CopyOf(record, validator, store_holds_ids));
+        if (copy) {
+          if (options.on_copy_skipped) {
+            options.on_copy_skipped({record.partition, record.offset, std::move(*copy)});
+          }
+          continue;
+        }
+      }
       if (record.contact) {
         if (options.event_ids == EventIdIndex::kWrite) {
           validator.RecordContact(*record.contact, record.content_hash);
@@ -534,7 +589,6 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
                                  : validator.RecordEntities(event));
         TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
       }
-      position.next_offsets[record.partition] = record.offset + 1;
       // Counters are rewritten once per commit: commit in large steps (memory: the
       // index entries of one step, ~100 B each).
       if (++applied % kCatchUpCommitEvents == 0) {
@@ -550,6 +604,9 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
     }
     pipe.GiveBack(std::move(batch));
   }
+  // Every record before `end` was read: the state is at `end`, also where a partition
+  // ends with a Kafka transaction marker rather than a record.
+  position = end;
   TORI_RETURN_IF_ERROR(commit());
   TORI_RETURN_IF_ERROR(finish_commit());
   return applied;

@@ -72,6 +72,14 @@ struct IngestSummary {
 // their index writes.
 enum class EventIdIndex { kWrite, kSkip };
 
+// A record a replay skipped as a copy of an earlier one (see ReplayedIds in
+// events/validate/validator.h): where it is and why.
+struct SkippedCopy {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string why;  // names the event_id; "DUPLICATE_CONFLICT: ..." for a reused entity id
+};
+
 struct CatchUpOptions {
   // Stop at this position instead of the log's end.
   std::optional<LogPosition> until;
@@ -83,6 +91,8 @@ struct CatchUpOptions {
   // applied so far by this call, and how many it applies in all (at most: Kafka
   // offsets may also count transaction markers).
   std::function<void(uint64_t applied, uint64_t total)> on_progress;
+  // Called on the caller's thread for each record skipped as a copy; may be empty.
+  std::function<void(const SkippedCopy&)> on_copy_skipped;
 };
 
 // OK when a state at `applied` can follow a log that ends at `log_end`: the same
@@ -91,8 +101,9 @@ struct CatchUpOptions {
 absl::Status CheckStateWithinLog(const LogPosition& applied, const LogPosition& log_end);
 
 // Replays log records after the state's applied position into the state (index and
-// projection), up to the log's end or to `options.until`. Returns how many records it
-// applied.
+// projection), up to the log's end or to `options.until`, each event once: copies of
+// an earlier record (its event_id again, or an entity id it created again) are
+// skipped (`on_copy_skipped`). Returns how many records it applied.
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state,
                                  const CatchUpOptions& options = {});
 

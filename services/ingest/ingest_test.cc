@@ -366,5 +366,116 @@ TEST_F(IngestTest, AReplayOverSeveralCommitsRebuildsTheIngestedState) {
             static_cast<int64_t>(300'000 - (events - 3 - 300'000)));  // the voided ones left
 }
 
+
+// The state as text: every index and projection entry.
+std::string Dump(StateStore& state) {
+  std::string out;
+  auto add = [&out](std::string_view key, std::string_view value) {
+    out.append(key).append(" = ").append(value).append("\n");
+    return true;
+  };
+  EXPECT_TRUE(state.ScanIndex("", add).ok());
+  EXPECT_TRUE(state.ScanProjection("", add).ok());
+  return out;
+}
+std::string DumpProjection(StateStore& state) {
+  std::string out;
+  EXPECT_TRUE(state
+                  .ScanProjection("", [&out](std::string_view key, std::string_view value) {
+                    out.append(key).append(" = ").append(value).append("\n");
+                    return true;
+                  })
+                  .ok());
+  return out;
+}
+
+TEST_F(IngestTest, AReplayAppliesEachEventOfALogWithCopiesOnce) {
+  // Two writers that both took one file leave every event twice in the log (issue #14),
+  // here interleaved and across a replay's commit (every 131,072 records), plus an
+  // event_id reused with other content and a contact id reused under a new event_id.
+  // Every replay (writing the event_id index or not, from scratch or onto the state
+  // of one of the writers) must give the state of the file taken once.
+  constexpr int kContacts = 70'000;
+  std::vector<std::string> lines = {kAgency, kHost, kPoint};
+  for (int i = 0; i < kContacts; ++i) lines.push_back(Contact(i));
+  lines.push_back(
+      R"({"event_id":"v-3","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c3","reason":"test"})");
+  std::string once;
+  for (const auto& line : lines) once += line + "\n";
+  IngestOptions options;
+  options.now = kNow;
+  ASSERT_TRUE(IngestFile(WriteFile("once.jsonl", once), *log_, *state_, options).ok());
+  const std::string expected_state = Dump(*state_);
+
+  // The log of two writers: the reference data twice, then both copies of each
+  // contact, the second copy a while after the first.
+  auto copies = EmbeddedLog::Open((dir_ / "copies/log").string());
+  ASSERT_TRUE(copies.ok()) << copies.status();
+  JsonEventParser parser;
+  auto encode = [&parser](const std::string& line) {
+    events::Event event;
+    EXPECT_FALSE(parser.Parse(line, event).has_value()) << line;
+    return event.SerializeAsString();
+  };
+  std::vector<std::string> payloads;
+  for (int copy = 0; copy < 2; ++copy) {
+    for (int i = 0; i < 3; ++i) payloads.push_back(encode(lines[i]));
+  }
+  for (size_t i = 3; i < lines.size(); ++i) {
+    payloads.push_back(encode(lines[i]));
+    if (i >= 1003) payloads.push_back(encode(lines[i - 1000]));
+  }
+  for (size_t i = lines.size() - 1000; i < lines.size(); ++i) payloads.push_back(encode(lines[i]));
+  // Conflicts: event c-5 with other content, contact c7 again under a new event_id.
+  std::string conflict = Contact(5);
+  conflict.replace(conflict.find("\"duration_s\":5"), 14, "\"duration_s\":6");
+  payloads.push_back(encode(conflict));
+  std::string reused = Contact(7);
+  reused.replace(reused.find("\"c-7\""), 5, "\"x-7\"");
+  payloads.push_back(encode(reused));
+  std::vector<AppendRecord> records;
+  for (const auto& p : payloads) records.push_back({"", p});
+  ASSERT_TRUE((*copies)->Append(records).ok());
+  ASSERT_GT(records.size(), 131'072u);
+
+  for (EventIdIndex ids : {EventIdIndex::kWrite, EventIdIndex::kSkip}) {
+    SCOPED_TRACE(ids == EventIdIndex::kWrite ? "writing event ids" : "skipping event ids");
+    fs::remove_all(dir_ / "replayed");
+    auto replayed = StateStore::Open((dir_ / "replayed").string());
+    ASSERT_TRUE(replayed.ok()) << replayed.status();
+    std::vector<SkippedCopy> skipped;
+    auto applied = CatchUp(**copies, **replayed,
+                           {.event_ids = ids, .on_copy_skipped = [&](const SkippedCopy& copy) {
+                              skipped.push_back(copy);
+                            }});
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    EXPECT_EQ(*applied, lines.size());
+    EXPECT_EQ(skipped.size(), records.size() - lines.size());
+    ASSERT_FALSE(skipped.empty());
+    EXPECT_THAT(skipped.back().why, HasSubstr("DUPLICATE_CONFLICT: event_id 'x-7' creates id 'c7'"));
+    EXPECT_EQ(skipped.back().offset, static_cast<int64_t>(records.size()) - 1);
+    EXPECT_THAT(skipped[skipped.size() - 2].why, HasSubstr("event_id 'c-5' repeats"));
+    EXPECT_EQ(DumpProjection(**replayed), DumpProjection(*state_));
+    if (ids == EventIdIndex::kWrite) {
+      EXPECT_EQ(Dump(**replayed), expected_state);
+    }
+    replayed->reset();
+  }
+
+  // A state that holds the ids before its replay (the other writer's copies arrive
+  // after it caught up) asks the index: it stays as it was.
+  ASSERT_TRUE((*copies)->Append(records).ok());
+  state_.reset();
+  fs::remove_all(dir_ / "data/state");
+  state_ = *StateStore::Open((dir_ / "data/state").string());
+  const LogPosition first_half{{static_cast<int64_t>(records.size())}};
+  ASSERT_TRUE(CatchUp(**copies, *state_, {.until = first_half}).ok());
+  ASSERT_EQ(Dump(*state_), expected_state);
+  auto more = CatchUp(**copies, *state_);
+  ASSERT_TRUE(more.ok()) << more.status();
+  EXPECT_EQ(*more, 0u);
+  EXPECT_EQ(Dump(*state_), expected_state);
+}
+
 }  // namespace
 }  // namespace tori

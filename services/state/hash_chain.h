@@ -29,6 +29,12 @@ class HashChain {
   explicit HashChain(int32_t partitions);
   // Extends partition `p`'s head by one record.
   void Extend(int32_t partition, std::string_view payload);
+  // The same for the record at `offset`, which may lie past the progress: a Kafka log
+  // read committed leaves offsets without records (transaction markers, aborted
+  // records), which the chain passes over.
+  void ExtendAt(int32_t partition, int64_t offset, std::string_view payload);
+  // Moves the progress to `at` (not before it): every record before it was extended.
+  void PassTo(const LogPosition& at);
   // "p0:<64 hex>,p1:..." of the current heads.
   std::string HeadsText() const;
   // Records covered per partition.

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "events/log/kafka/kafka_log.h"
 #include "gmock/gmock.h"
@@ -242,6 +243,38 @@ TEST(KafkaLogBrokerTest, ASecondInstanceSeesTheSameEndAndRecords) {
     EXPECT_EQ((*mine)[i].payload, (*theirs)[i].payload);
     EXPECT_EQ((*mine)[i].offset, (*theirs)[i].offset);
   }
+}
+
+TEST(KafkaLogBrokerTest, ASecondWriterFencesTheFirstAndReadersSeeCommittedBatchesOnly) {
+  const ScopedTopic topic("fenced");
+  KafkaLogOptions options = LocalOptions(topic);
+  options.writer = true;
+  auto first = OpenOrDie(options);
+  ASSERT_NE(first, nullptr);
+  Batch before(0, 1000);
+  ASSERT_TRUE(first->Append(before.records).ok());
+
+  auto second = OpenOrDie(options);  // fences the first
+  ASSERT_NE(second, nullptr);
+  Batch refused(1000, 1000);
+  auto fenced = first->Append(refused.records);
+  ASSERT_FALSE(fenced.ok());
+  EXPECT_EQ(fenced.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(fenced.status().message(),
+              HasSubstr("another tori process took over as the writer of Kafka topic"));
+  EXPECT_FALSE(first->Append(refused.records).ok());  // and stays stopped
+  Batch after(2000, 1000);
+  ASSERT_TRUE(second->Append(after.records).ok());
+
+  auto records = ReadAll(*second, Zeros(*second));
+  ASSERT_TRUE(records.ok()) << records.status();
+  // Records 0..999 and 2000..2999, each once; none of the fenced writer's batch.
+  std::multiset<int64_t> read;
+  for (const auto& r : *records) read.insert(IndexOf(r.payload) / 1000);
+  EXPECT_EQ(read.count(0), 1000u);
+  EXPECT_EQ(read.count(1), 0u);
+  EXPECT_EQ(read.count(2), 1000u) << second->End().ToString();
+  EXPECT_EQ(read.size(), 2000u);
 }
 
 TEST(KafkaLogBrokerTest, OpenCreatesTheTopicToKeepEveryRecordForever) {

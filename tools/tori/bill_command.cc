@@ -25,8 +25,10 @@ void PrintFiles(const BillOutcome& outcome) {
   for (const auto& note : outcome.notes) fmt::print("note: {}\n", note);
 }
 
-int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::string& out_dir,
+int RunBill(const LogOptions& options, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language) {
+  LogOptions data_options = options;
+  data_options.kafka_writer = !dry_run;  // it issues documents into the log
   // A dry run only reads: it writes nothing under --data (it may be a read-only archive).
   auto data = OpenDataDir(data_options, dry_run ? DataAccess::kRead : DataAccess::kWrite);
   if (!data.ok()) return Fail(data.status());

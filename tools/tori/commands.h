@@ -37,6 +37,9 @@ struct LogOptions {
   int kafka_partitions = 6;               // when creating the topic
   int kafka_replication_factor = 1;       // when creating the topic
   std::vector<std::string> kafka_settings;  // librdkafka key=value (TLS, SASL, ...)
+  // The run appends to the topic: open it as its one writer, fencing the one before
+  // (KafkaLogOptions::writer). Set by the commands that append.
+  bool kafka_writer = false;
 };
 
 // What a command may do with --data DIR (rules in ARCHITECTURE.md, "Data directories").

@@ -46,6 +46,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, boo
     kafka.partitions = options.kafka_partitions;
     kafka.replication_factor = static_cast<int16_t>(options.kafka_replication_factor);
     kafka.settings = options.kafka_settings;
+    kafka.writer = options.kafka_writer;
     TORI_ASSIGN_OR_RETURN(std::unique_ptr<KafkaLog> log, KafkaLog::Open(kafka));
     return std::unique_ptr<EventLog>(std::move(log));
   }

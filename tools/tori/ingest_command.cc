@@ -36,7 +36,9 @@ void PrintRejectionReasons(const IngestSummary& summary, const std::string& file
 }
 }  // namespace
 
-int RunIngest(const LogOptions& data_options, const std::string& file) {
+int RunIngest(const LogOptions& log_options, const std::string& file) {
+  LogOptions data_options = log_options;
+  data_options.kafka_writer = true;  // before its catch-up: see KafkaLog's "One writer"
   auto data = OpenDataDir(data_options, DataAccess::kCreate);
   if (!data.ok()) return Fail(data.status());
   IngestOptions options;
@@ -106,6 +108,29 @@ class ReplayProgress {
   bool printed_ = false;
 };
 
+// Records a replay skipped as copies of earlier ones (two writers' appends, issue
+// #14): the first few on stderr with where they are, then how many in all.
+class CopyReport {
+ public:
+  static constexpr int kPrintedMax = 10;
+  ~CopyReport() {
+    if (skipped_ > kPrintedMax) {
+      fmt::print(stderr, "tori: ... {} records in all were skipped as copies of earlier ones\n",
+                 skipped_);
+    }
+  }
+  std::function<void(const SkippedCopy&)> Callback() {
+    return [this](const SkippedCopy& copy) {
+      if (++skipped_ > kPrintedMax) return;
+      fmt::print(stderr, "tori: skipped the record at partition {} offset {}: {}\n",
+                 copy.partition, copy.offset, copy.why);
+    };
+  }
+
+ private:
+  uint64_t skipped_ = 0;
+};
+
 int RunRebuild(const LogOptions& data_options) {
   // The locks first (the log's, then the state's): a rebuild beside another tori fails
   // here, before anything is removed.
@@ -131,7 +156,9 @@ int RunRebuild(const LogOptions& data_options) {
     if (!state.ok()) return Fail(state.status());
     {
       ReplayProgress progress("rebuild");
-      applied = CatchUp(*data->log, **state, {.on_progress = progress.Callback()});
+      CopyReport copies;
+      applied = CatchUp(*data->log, **state,
+                        {.on_progress = progress.Callback(), .on_copy_skipped = copies.Callback()});
     }
     if (!applied.ok()) {
       state->reset();
@@ -209,7 +236,9 @@ int RunProject(const LogOptions& data_options, bool follow) {
     absl::StatusOr<uint64_t> applied;
     {
       ReplayProgress progress("project");
-      applied = CatchUp(*data->log, *data->state, {.on_progress = progress.Callback()});
+      CopyReport copies;
+      applied = CatchUp(*data->log, *data->state,
+                        {.on_progress = progress.Callback(), .on_copy_skipped = copies.Callback()});
     }
     if (!applied.ok()) return Fail(applied.status());
     total += *applied;

@@ -124,6 +124,10 @@ int32_t KafkaLog::PartitionFor(std::string_view partition_key, int32_t partition
                               static_cast<uint32_t>(partition_count));
 }
 
+std::string KafkaLog::WriterTransactionalId(std::string_view topic) {
+  return fmt::format("tori-writer:{}", topic);
+}
+
 KafkaLog::KafkaLog(KafkaLogOptions options) : options_(std::move(options)) {}
 KafkaLog::~KafkaLog() = default;
 
@@ -138,8 +142,9 @@ absl::Status KafkaLog::Connect() {
   auto settings = CheckCommon(o.brokers, o.topic, o.partitions, o.replication_factor,
                               o.min_insync_replicas, o.settings);
   if (!settings.ok()) return settings.status();
+  // The topic first: a transactional producer fences only once the topic exists.
   auto producer = kafka_internal::Producer::Create(
-      {o.brokers, o.topic, *settings, o.delivery_timeout, std::nullopt});
+      {o.brokers, o.topic, *settings, o.delivery_timeout, std::nullopt, {}});
   if (!producer.ok()) return producer.status();
   producer_ = std::move(*producer);
 
@@ -149,6 +154,13 @@ absl::Status KafkaLog::Connect() {
                                                 o.connect_timeout, producer_->events());
   if (!partitions.ok()) return partitions.status();
   partition_count_ = *partitions;
+  if (o.writer) {
+    producer = kafka_internal::Producer::Create({o.brokers, o.topic, *settings,
+                                                 o.delivery_timeout, std::nullopt,
+                                                 WriterTransactionalId(o.topic)});
+    if (!producer.ok()) return producer.status();
+    producer_ = std::move(*producer);
+  }
 
   auto ends = kafka_internal::QueryWatermarks(producer_->handle(), o.topic, partition_count_,
                                               o.connect_timeout, producer_->events());
@@ -160,13 +172,25 @@ absl::Status KafkaLog::Connect() {
 
 absl::StatusOr<LogPosition> KafkaLog::Append(absl::Span<const AppendRecord> records) {
   if (records.empty()) return known_end_;
+  if (producer_->fenced()) {
+    return absl::FailedPreconditionError(kafka_internal::FencedMessage(
+        options_.topic, WriterTransactionalId(options_.topic)));
+  }
+  if (producer_->broken() && options_.writer) {
+    // A new writer session would fence whoever took over meanwhile, whose events
+    // this process has not seen: the run ends here.
+    return absl::UnavailableError(fmt::format(
+        "the writer of Kafka topic {} failed earlier in this run and cannot go on; run the "
+        "command again (events already taken count as duplicates)",
+        options_.topic));
+  }
   if (producer_->broken()) {
     // A fatal producer error (e.g. a broken idempotence sequence): start a new
     // producer session. Records it acknowledged are in Kafka; the rest were refused.
     auto settings = kafka_internal::ParseSettings(options_.settings);
     if (!settings.ok()) return settings.status();
     auto producer = kafka_internal::Producer::Create(
-        {options_.brokers, options_.topic, *settings, options_.delivery_timeout, std::nullopt});
+        {options_.brokers, options_.topic, *settings, options_.delivery_timeout, std::nullopt, {}});
     if (!producer.ok()) return producer.status();
     producer_ = std::move(*producer);
   }
@@ -177,6 +201,7 @@ absl::StatusOr<LogPosition> KafkaLog::Append(absl::Span<const AppendRecord> reco
         {PartitionFor(r.partition_key, partition_count_), r.partition_key, r.payload});
   }
   auto written = producer_->ProduceAll(outgoing, partition_count_);
+  if (!written.ok() && producer_->fenced()) return written.status();
   if (!written.ok()) {
     return absl::Status(
         written.status().code(),
@@ -188,7 +213,36 @@ absl::StatusOr<LogPosition> KafkaLog::Append(absl::Span<const AppendRecord> reco
   for (size_t p = 0; p < written->size(); ++p) {
     known_end_.next_offsets[p] = std::max(known_end_.next_offsets[p], (*written)[p]);
   }
+  if (options_.writer) return StableEndAfter(*written);
   return known_end_;
+}
+
+absl::StatusOr<LogPosition> KafkaLog::StableEndAfter(const std::vector<int64_t>& written) {
+  // Readers read committed records up to the last stable offset, which passes a
+  // transaction's records only once the broker has written its commit markers, a
+  // moment after the commit returns. Waiting for it keeps every position tori
+  // stores (the state's, as_of) within what readers see.
+  const absl::Time deadline = absl::Now() + options_.delivery_timeout;
+  while (true) {
+    auto ends = kafka_internal::QueryWatermarks(producer_->handle(), options_.topic,
+                                                partition_count_, options_.connect_timeout,
+                                                producer_->events());
+    if (!ends.ok()) return ends.status();
+    bool stable = true;
+    for (size_t p = 0; p < ends->size(); ++p) stable = stable && (*ends)[p].high >= written[p];
+    if (stable) {
+      for (size_t p = 0; p < ends->size(); ++p) known_end_.next_offsets[p] = (*ends)[p].high;
+      return known_end_;
+    }
+    if (absl::Now() > deadline) {
+      return absl::UnavailableError(fmt::format(
+          "the batch appended to Kafka topic {} was committed, but its records did not become "
+          "readable within {}; check the broker's log, then run the command again (events "
+          "already taken count as duplicates)",
+          options_.topic, kafka_internal::DurationText(options_.delivery_timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(2));
+  }
 }
 
 LogPosition KafkaLog::End() const {
@@ -251,7 +305,7 @@ absl::StatusOr<std::unique_ptr<KafkaDeadLetterProducer>> KafkaDeadLetterProducer
   if (!settings.ok()) return settings.status();
   std::unique_ptr<KafkaDeadLetterProducer> writer(new KafkaDeadLetterProducer(options));
   auto producer = kafka_internal::Producer::Create(
-      {o.brokers, o.topic, *settings, o.delivery_timeout, kafka_internal::kDeadLetterBytesMax});
+      {o.brokers, o.topic, *settings, o.delivery_timeout, kafka_internal::kDeadLetterBytesMax, {}});
   if (!producer.ok()) return producer.status();
   writer->producer_ = std::move(*producer);
 
@@ -270,7 +324,7 @@ absl::Status KafkaDeadLetterProducer::Write(absl::Span<const std::string_view> j
     if (!settings.ok()) return settings.status();
     auto producer = kafka_internal::Producer::Create({options_.brokers, options_.topic, *settings,
                                                       options_.delivery_timeout,
-                                                      kafka_internal::kDeadLetterBytesMax});
+                                                      kafka_internal::kDeadLetterBytesMax, {}});
     if (!producer.ok()) return producer.status();
     producer_ = std::move(*producer);
   }

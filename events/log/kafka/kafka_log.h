@@ -31,7 +31,8 @@
 // resolving; it would otherwise wait for the broker indefinitely), or a record is
 // too large (1 MB, Kafka's default), ...; the message names the topic, the first
 // failed record and its partition, and how many were written. Some records of the
-// batch may then already be in Kafka, and stay there: a log cannot take them back
+// batch may then already be in Kafka (a writer's aborted transaction hides them from
+// readers; see "One writer"), and stay there: a log cannot take them back
 // (after a timeout or an unreachable broker, per partition a prefix of the batch's
 // records there: the broker takes an idempotent producer's batches in sequence
 // only). The caller
@@ -40,7 +41,15 @@
 // lost and no event counts twice.
 //
 // One writer. Like the embedded log, a topic has one writing tori at a time: the
-// position Append returns assumes nobody else wrote in between.
+// position Append returns assumes nobody else wrote in between, and a writer's
+// validator must have seen every event before the ones it accepts. A log opened as
+// the writer (`KafkaLogOptions::writer`, what every appending command uses) has a
+// transactional producer with the id WriterTransactionalId(topic): Open fences any
+// earlier writer of the topic (the broker aborts its open transaction and refuses
+// its later ones), before the caller catches up with the log; each Append is one
+// transaction, so a failed or fenced Append leaves none of its records visible to
+// readers, which read committed records only. A fenced writer's Append fails with
+// FailedPrecondition saying that another process took over.
 //
 // Thread safety: one thread at a time (EventLog's contract); a cursor too.
 #ifndef TORI_EVENTS_LOG_KAFKA_KAFKA_LOG_H_
@@ -90,6 +99,10 @@ struct KafkaLogOptions {
   absl::Duration delivery_timeout = absl::Seconds(60);
   // A cursor that gets no record for this long fails instead of waiting forever.
   absl::Duration read_stall_timeout = absl::Seconds(60);
+  // Open as the topic's one writer (see "One writer"): a transactional producer that
+  // fences the writer before it. Without it, Append uses an idempotent producer
+  // only and guards nothing against a second process.
+  bool writer = false;
   // Check with DescribeConfigs that an existing topic keeps records forever
   // (retention.ms=-1, retention.bytes=-1, cleanup.policy=delete). The mock cluster
   // cannot describe configs.
@@ -112,7 +125,8 @@ class KafkaLog : public EventLog {
   // have one offset per partition, each between the partition's first retained offset
   // and its end (records gone from Kafka are DataLoss, never skipped).
   absl::StatusOr<std::unique_ptr<LogCursor>> Read(const LogPosition& from) override;
-  // The high watermarks (next offset per partition), asked from the cluster. If the
+  // The ends of what readers read (next offset per partition: the last stable offset,
+  // as tori reads committed records only), asked from the cluster. If the
   // cluster cannot be reached, the last end known (Open, Append, End): never a
   // position beyond what is in the log. `last_error()` then says why.
   LogPosition End() const override;
@@ -122,6 +136,8 @@ class KafkaLog : public EventLog {
   static int32_t PartitionFor(std::string_view partition_key, int32_t partition_count);
   // Kafka's murmur2 (seed 0x9747b28c), as its Java client computes it.
   static uint32_t Murmur2(std::string_view key);
+  // The transactional id of the writer of `topic`: "tori-writer:" + topic.
+  static std::string WriterTransactionalId(std::string_view topic);
 
   const std::string& topic() const { return options_.topic; }
   // Why the last End() fell back to the known end; empty if it did not.
@@ -130,6 +146,8 @@ class KafkaLog : public EventLog {
  private:
   explicit KafkaLog(KafkaLogOptions options);
   absl::Status Connect();
+  // The ends once every record before `written` (per partition) is readable.
+  absl::StatusOr<LogPosition> StableEndAfter(const std::vector<int64_t>& written);
 
   KafkaLogOptions options_;
   int32_t partition_count_ = 0;

@@ -21,7 +21,9 @@ constexpr OwnedKey kOwnedKeys[] = {
     {"acks", "tori waits for acks=all: an acknowledged event is on every in-sync replica"},
     {"request.required.acks",
      "tori waits for acks=all: an acknowledged event is on every in-sync replica"},
-    {"transactional.id", "tori's producer is idempotent, not transactional"},
+    {"transactional.id",
+     "tori gives the writer of a topic its own transactional id (tori-writer:TOPIC), which "
+     "fences the writer before it"},
     {"isolation.level", "tori reads with isolation.level=read_committed"},
     {"enable.auto.commit", "tori keeps its read positions itself"},
     {"enable.partition.eof", "tori's reader needs end-of-partition events"},

@@ -24,6 +24,14 @@ bool IsSizeError(RdKafka::ErrorCode err) {
          err == RdKafka::ERR_INVALID_RECORD;
 }
 
+bool IsFencedError(RdKafka::ErrorCode err) {
+  return err == RdKafka::ERR__FENCED || err == RdKafka::ERR_PRODUCER_FENCED ||
+         err == RdKafka::ERR_INVALID_PRODUCER_EPOCH;
+}
+
+// Owns an RdKafka::Error the transactional calls return (nullptr: success).
+using ErrorPtr = std::unique_ptr<RdKafka::Error>;
+
 bool IsAuthorizationError(RdKafka::ErrorCode err) {
   return err == RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED ||
          err == RdKafka::ERR_CLUSTER_AUTHORIZATION_FAILED ||
@@ -84,6 +92,14 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ProducerSpec& s
   if (spec.message_bytes_max) {
     ours.push_back({"message.max.bytes", std::to_string(*spec.message_bytes_max)});
   }
+  if (!spec.transactional_id.empty()) {
+    ours.push_back({"transactional.id", spec.transactional_id});
+    // A transaction left open by a killed writer blocks read_committed readers until
+    // the broker aborts it (or the next writer starts): a minute, as the delivery
+    // timeout (librdkafka requires message.timeout.ms <= transaction.timeout.ms).
+    ours.push_back({"transaction.timeout.ms",
+                    std::to_string(std::max(60'000, ToMillis(spec.delivery_timeout)))});
+  }
   auto conf = MakeConf(ours, spec.settings, Role::kProducer, producer->events_.get());
   if (!conf.ok()) return conf.status();
   std::string error;
@@ -112,7 +128,55 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const ProducerSpec& s
     return absl::InvalidArgumentError(
         fmt::format("cannot use Kafka topic '{}': {}", spec.topic, error));
   }
+  if (!spec.transactional_id.empty()) {
+    // Fences every earlier producer with this id: the broker aborts its open
+    // transaction, and its next write fails.
+    ErrorPtr init(producer->producer_->init_transactions(ToMillis(spec.delivery_timeout)));
+    if (init != nullptr) {
+      return absl::UnavailableError(producer->Describe(fmt::format(
+          "cannot start writing to Kafka topic {} as its writer (transactional id '{}'): {}; {}",
+          spec.topic, spec.transactional_id, init->str(), ReachabilityHint(spec.brokers))));
+    }
+  }
   return producer;
+}
+
+std::string FencedMessage(const std::string& topic, const std::string& transactional_id) {
+  return fmt::format(
+      "another tori process took over as the writer of Kafka topic {} (transactional id '{}'; "
+      "one process appends to a topic at a time): this one stopped, and the batch it was "
+      "writing is not in the log. Run the command again once the other has finished; events "
+      "it already took count as duplicates",
+      topic, transactional_id);
+}
+
+absl::Status Producer::FencedError() const {
+  return absl::FailedPreconditionError(FencedMessage(spec_.topic, spec_.transactional_id));
+}
+
+void Producer::NoteError(const RdKafka::Error& error) {
+  if (IsFencedError(error.code())) fenced_ = true;
+  if (error.is_fatal() || fenced_) broken_ = true;
+}
+
+absl::Status Producer::EndTransaction(bool commit) {
+  ErrorPtr error(commit ? producer_->commit_transaction(ToMillis(delivery_timeout_))
+                        : producer_->abort_transaction(ToMillis(delivery_timeout_)));
+  if (error == nullptr) return absl::OkStatus();
+  NoteError(*error);
+  if (fenced_) return FencedError();
+  if (commit && error->txn_requires_abort()) {
+    ErrorPtr aborted(producer_->abort_transaction(ToMillis(delivery_timeout_)));
+    if (aborted != nullptr) NoteError(*aborted);
+  } else if (!error->is_fatal()) {
+    // The outcome is unknown (e.g. a timeout): this producer cannot go on safely.
+    broken_ = true;
+  }
+  return absl::UnavailableError(Describe(fmt::format(
+      "{} the transaction of a batch for Kafka topic {} failed: {}{}",
+      commit ? "committing" : "aborting", spec_.topic, error->str(),
+      commit && error->txn_requires_abort() ? " (the batch was aborted: none of it is in the log)"
+                                            : " (the batch may or may not be in the log)")));
 }
 
 Producer::~Producer() {
@@ -131,6 +195,17 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
   TORI_CHECK(records.size() < kBatchRecordsMax);
   DeliveryReports& reports = *reports_;
   reports.Begin(partition_count);
+  const bool transactional = !spec_.transactional_id.empty();
+  if (transactional) {
+    ErrorPtr begun(producer_->begin_transaction());
+    if (begun != nullptr) {
+      NoteError(*begun);
+      if (fenced_) return FencedError();
+      broken_ = true;
+      return absl::UnavailableError(Describe(fmt::format(
+          "cannot begin a transaction on Kafka topic {}: {}", spec_.topic, begun->str())));
+    }
+  }
   const absl::Time enqueue_deadline = absl::Now() + delivery_timeout_;
 
   size_t produced = 0;
@@ -179,8 +254,18 @@ absl::StatusOr<std::vector<int64_t>> Producer::ProduceAll(absl::Span<const Outgo
     }
   }
   std::string fatal;
-  if (producer_->fatal_error(fatal) != RdKafka::ERR_NO_ERROR || events_->fatal()) {
+  const RdKafka::ErrorCode fatal_code = producer_->fatal_error(fatal);
+  if (fatal_code != RdKafka::ERR_NO_ERROR || events_->fatal()) {
     broken_ = true;
+    if (IsFencedError(fatal_code)) fenced_ = true;
+  }
+  if (transactional) {
+    if (fenced_) return FencedError();
+    const bool all_written = !enqueue_error && reports.written == records.size();
+    if (!broken_ || all_written) {
+      absl::Status ended = EndTransaction(all_written);
+      if (!ended.ok() && (all_written || fenced_)) return ended;
+    }
   }
   if (enqueue_error) {
     return absl::Status(

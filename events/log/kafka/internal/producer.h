@@ -1,6 +1,8 @@
 // Private helper of tori_kafka_log: an idempotent, acks=all producer that writes a
 // batch of records to chosen partitions of one topic and waits until Kafka has
-// acknowledged (or refused) every one of them.
+// acknowledged (or refused) every one of them. With a transactional id, each batch is
+// one transaction (all of it visible to read_committed readers, or none), and
+// creating the producer fences every earlier producer with that id.
 //
 // Thread safety: one thread at a time.
 #ifndef TORI_EVENTS_LOG_KAFKA_INTERNAL_PRODUCER_H_
@@ -34,6 +36,8 @@ struct ProducerSpec {
   std::vector<ScopedSetting> settings;
   absl::Duration delivery_timeout = absl::Seconds(60);
   std::optional<int64_t> message_bytes_max;  // librdkafka message.max.bytes
+  // Non-empty: transactional producer (librdkafka transactional.id).
+  std::string transactional_id;
 };
 
 // Collects the delivery reports of one batch. A report carries the record's index
@@ -75,12 +79,21 @@ class Producer {
   // After a fatal error (e.g. the idempotence sequence broke) the handle is unusable
   // and must be recreated.
   bool broken() const { return broken_; }
+  // A newer producer with the same transactional id took over (broken() too).
+  bool fenced() const { return fenced_; }
   RdKafka::Producer& handle() { return *producer_; }
   const ClientEvents& events() const { return *events_; }
 
  private:
   Producer() = default;
   std::string Describe(const std::string& what) const;
+  // Commits (all of the batch was written) or aborts the batch's transaction; the
+  // error names what failed.
+  absl::Status EndTransaction(bool commit);
+  // FailedPrecondition with FencedMessage.
+  absl::Status FencedError() const;
+  // Notes a transactional error: fatal / fenced.
+  void NoteError(const RdKafka::Error& error);
 
   ProducerSpec spec_;
   absl::Duration delivery_timeout_ = absl::Seconds(60);  // as configured, maybe overridden
@@ -89,7 +102,11 @@ class Producer {
   std::unique_ptr<RdKafka::Producer> producer_;
   std::unique_ptr<RdKafka::Topic> topic_;
   bool broken_ = false;
+  bool fenced_ = false;
 };
+
+// The message of a producer that another took over from (the transactional id).
+std::string FencedMessage(const std::string& topic, const std::string& transactional_id);
 
 }  // namespace tori::kafka_internal
 
