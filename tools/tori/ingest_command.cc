@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "services/ingest/ingest.h"
 #include "tools/tori/commands.h"
+#include "tools/tori/log_environment.h"
 
 namespace tori {
 
@@ -24,7 +25,7 @@ absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options) {
   DataDir data;
   data.path = options.data_dir;
   if (options.kafka_brokers.empty()) {
-    auto log = EmbeddedLog::Open(options.data_dir + "/log");
+    auto log = EmbeddedLog::Open(options.data_dir + "/log", EmbeddedLogOptionsFromEnvironment());
     if (!log.ok()) return log.status();
     if (!(*log)->recovery_note().empty()) {
       fmt::print(stderr, "tori: event log recovered: {}\n", (*log)->recovery_note());
