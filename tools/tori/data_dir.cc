@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "services/ingest/ingest.h"
 #include "tools/tori/commands.h"
+#include "tools/tori/log_environment.h"
 
 namespace tori {
 namespace {
@@ -58,7 +59,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, boo
       fmt::print(stderr, "tori: event log: {}\n", log->recovery_note());
     }
   } else {
-    TORI_ASSIGN_OR_RETURN(log, EmbeddedLog::Open(dir));
+    TORI_ASSIGN_OR_RETURN(log, EmbeddedLog::Open(dir, EmbeddedLogOptionsFromEnvironment()));
     if (!log->recovery_note().empty()) {
       fmt::print(stderr, "tori: event log recovered: {}\n", log->recovery_note());
     }
