@@ -94,10 +94,12 @@ std::string VerifyJson(const VerifyReport& report, size_t differs) {
   documents += "]";
   std::string out;
   JsonObjectWriter w(out);
-  w.Raw("ok", differs == 0 ? "true" : "false")
+  w.Raw("ok", report.ok() ? "true" : "false")
       .Int("events_replayed", static_cast<int64_t>(report.events_replayed))
       .Int("documents_ok", static_cast<int64_t>(report.documents.size() - differs))
       .Int("documents_differ", static_cast<int64_t>(differs))
+      .Raw("live_state_ok", report.live_state_problem.empty() ? "true" : "false")
+      .String("live_state_problem", report.live_state_problem)
       .Raw("documents", documents);
   w.Close();
   return out;
@@ -123,7 +125,7 @@ int RunVerify(const LogOptions& data_options, bool json) {
   for (const auto& doc : report->documents) differs += !doc.ok;
   if (json) {
     fmt::print("{}\n", VerifyJson(*report, differs));
-    return differs == 0 ? 0 : kExitFailed;
+    return report->ok() ? 0 : kExitFailed;
   }
   differs = 0;
   for (const auto& doc : report->documents) {
@@ -145,6 +147,8 @@ int RunVerify(const LogOptions& data_options, bool json) {
                report->live_state_position);
   } else {
     fmt::print("live state DAMAGED: {}\n", report->live_state_problem);
+    // Also on stderr, where scripts and people look for why the exit code is 1.
+    fmt::print(stderr, "tori: the live state is damaged: {}\n", report->live_state_problem);
   }
   return report->ok() ? 0 : kExitFailed;
 }
