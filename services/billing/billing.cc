@@ -150,6 +150,7 @@ absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
   TORI_ASSIGN_OR_RETURN(documents::DocumentContext context, LoadDocumentContext(state));
   context.issue_date = issue_date;
   context.language = request.language;
+  context.draft = request.dry_run;
   for (const auto& invoice : outcome.result.invoices) {
     const auto it = context.agencies.find(invoice.issuer_agency_id);
     if (it != context.agencies.end() && !it->second.iban) {
@@ -162,6 +163,11 @@ absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
   }
   TORI_ASSIGN_OR_RETURN(std::vector<std::string> files,
                         documents::WriteDocuments(outcome.result, context, request.out_dir));
+  if (context.draft) {
+    outcome.notes.push_back(
+        "drafts: no Finvoice e-invoice is written in a dry run (an operator would deliver it as "
+        "a real invoice); file names start with \"draft-\"");
+  }
   outcome.files.insert(outcome.files.end(), files.begin(), files.end());
   return absl::OkStatus();
 }
@@ -207,11 +213,17 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   fs::create_directories(request.out_dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", request.out_dir, ec.message()));
   const fs::path out(request.out_dir);
-  TORI_RETURN_IF_ERROR(WriteFileAtomically(out / "invoices.json", InvoicesJson(outcome.result, outcome.as_of)));
-  outcome.files.push_back((out / "invoices.json").string());
+  // A dry run writes drafts, also of an issued quarter: its files never stand for, or
+  // replace, issued ones.
+  const bool draft = request.dry_run;
+  const fs::path json = out / documents::DraftMarked("invoices.json", draft);
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of, draft)));
+  outcome.files.push_back(json.string());
   for (const auto& invoice : outcome.result.invoices) {
-    const fs::path csv = out / fmt::format("invoice-{}.csv", invoice.invoice_id);
-    TORI_RETURN_IF_ERROR(WriteFileAtomically(csv, InvoiceCsv(invoice)));
+    const fs::path csv =
+        out / documents::DraftMarked(fmt::format("invoice-{}.csv", invoice.invoice_id), draft);
+    TORI_RETURN_IF_ERROR(WriteFileAtomically(
+        csv, InvoiceCsv(invoice, {.draft = draft, .language = request.language})));
     outcome.files.push_back(csv.string());
   }
 

@@ -42,16 +42,26 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine:
 std::string InvoiceJson(const engine::Invoice& invoice);
 std::string SubsidyClaimJson(const engine::SubsidyClaim& claim);
 std::string SubsidyClaimId(const engine::SubsidyClaim& claim);
-// The whole invoices.json of a run.
-std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of);
+// The whole invoices.json of a run. A draft (dry run) has `"draft":true` on its own line
+// after the quarter; without that line it is the issued file byte for byte.
+std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
+                         bool draft = false);
+
+struct CsvOptions {
+  // A draft's CSV opens with a line of the mark and why it is no invoice, in `language`.
+  bool draft = false;
+  documents::Language language = documents::Language::kFi;
+};
 // One CSV per invoice: a header, one row per line, a total row.
-std::string InvoiceCsv(const engine::Invoice& invoice);
+std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options = {});
 // Lower-case hex SHA-256.
 std::string Sha256Hex(std::string_view data);
 
 struct BillRequest {
   engine::Quarter quarter;
   std::string out_dir;
+  // Computes and writes drafts (file names "draft-...", the mark in every document, no
+  // Finvoice, documents::DocumentContext::draft) and issues nothing.
   bool dry_run = false;
   // With a position: the documents as they would have been with only the events
   // before it (replayed into the scratch state); requires dry_run.

@@ -21,6 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The golden scenario.
 //  premises 3 x 1000.00 = 300000 cents, key dedicated_area over Q1's 90 days:
@@ -174,7 +175,39 @@ TEST_F(BillingTest, DryRunIssuesNothing) {
   auto real = BillQuarter({2026, 1}, "real");
   ASSERT_TRUE(real.ok());
   EXPECT_FALSE(real->already_issued);
-  EXPECT_EQ(ReadFile("dry", "invoices.json"), ReadFile("real", "invoices.json"));
+  // The draft is the issued file but its mark (issue 15.5; SPEC 8 approves drafts so).
+  std::string draft = ReadFile("dry", "draft-invoices.json");
+  const std::string mark = ",\n \"draft\":true";
+  ASSERT_NE(draft.find(mark), std::string::npos) << draft;
+  draft.erase(draft.find(mark), mark.size());
+  EXPECT_EQ(draft, ReadFile("real", "invoices.json"));
+}
+
+// Issue 15.5: a dry run writes nothing that looks issued: every file name starts with
+// "draft-", invoices.json says "draft": true, each CSV opens with the mark, and there is
+// no Finvoice. The same holds for a dry run of a quarter that was issued before.
+TEST_F(BillingTest, DryRunsWriteOnlyMarkedDraftsAlsoForAnIssuedQuarter) {
+  Ingest(kGoldenEvents);
+  for (const bool issued_before : {false, true}) {
+    if (issued_before) {
+      ASSERT_TRUE(BillQuarter({2026, 1}, "issued").ok());
+    }
+    const std::string out = issued_before ? "dry-after" : "dry-before";
+    auto dry = BillQuarter({2026, 1}, out, /*dry_run=*/true);
+    ASSERT_TRUE(dry.ok()) << dry.status();
+    EXPECT_EQ(dry->documents_issued, 0u);
+    size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir_ / out)) {
+      ++files;
+      EXPECT_TRUE(entry.path().filename().string().starts_with("draft-")) << entry.path();
+      EXPECT_NE(entry.path().extension(), ".xml") << entry.path();
+    }
+    EXPECT_EQ(files, 3u);  // invoices.json and two CSVs (the golden host has no IBAN)
+    EXPECT_THAT(ReadFile(out, "draft-invoices.json"), HasSubstr("\"draft\":true"));
+    EXPECT_THAT(ReadFile(out, "draft-invoice-2026Q1-espoo-kela.csv"),
+                ::testing::StartsWith("LUONNOS,\"Luonnos, ei lasku"));
+  }
+  EXPECT_THAT(ReadFile("issued", "invoices.json"), Not(HasSubstr("draft")));
 }
 
 TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {

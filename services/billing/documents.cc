@@ -106,11 +106,13 @@ std::string SubsidyClaimJson(const engine::SubsidyClaim& claim) {
   return out;
 }
 
-std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of) {
+std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
+                         bool draft) {
   std::string out = "{";
   AppendJsonString(out, "quarter");
   out += ":";
   AppendJsonString(out, QuarterName(result.quarter));
+  if (draft) out += ",\n \"draft\":true";
   out += ",\n \"as_of\":{";
   for (size_t p = 0; p < as_of.next_offsets.size(); ++p) {
     out += fmt::format("{}\"p{}\":{}", p == 0 ? "" : ",", p, as_of.next_offsets[p]);
@@ -145,8 +147,13 @@ std::string InvoicesJson(const engine::BillingResult& result, const LogPosition&
   return out;
 }
 
-std::string InvoiceCsv(const engine::Invoice& invoice) {
-  std::string out =
+std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options) {
+  std::string out;
+  if (options.draft) {
+    out += fmt::format("{},{}\n", CsvField(documents::DraftMark(options.language)),
+                       CsvField(documents::DraftNote(options.language)));
+  }
+  out +=
       "invoice_id,issuer_agency_id,recipient_agency_id,quarter,service_point_id,pool,key,"
       "fallback_from,weight_pct,basis_quantity,basis_total,amount_cents,amount,adjusts_quarter\n";
   const std::string head = fmt::format("{},{},{},{}", CsvField(invoice.invoice_id),

@@ -9,6 +9,7 @@
 #include "events/base/files.h"
 #include "events/base/identifiers.h"
 #include "fmt/format.h"
+#include "services/documents/internal/labels.h"
 #include "services/documents/internal/render.h"
 #include "services/documents/internal/text.h"
 #include "services/documents/internal/views.h"
@@ -206,6 +207,17 @@ absl::StatusOr<std::string> FinnishReferenceNumber(std::string_view base) {
   return fmt::format("{}{}", base, (10 - sum % 10) % 10);
 }
 
+std::string DraftMarked(std::string_view file_name, bool draft) {
+  return draft ? fmt::format("{}{}", kDraftFilePrefix, file_name) : std::string(file_name);
+}
+
+std::string_view DraftMark(Language language) { return internal::LabelsFor(language).draft_mark; }
+std::string_view DraftNote(Language language) { return internal::LabelsFor(language).draft_note; }
+
+std::string DraftInvoiceNumber(std::string_view invoice_id, Language language) {
+  return fmt::format("{}-{}", DraftMark(language), invoice_id);
+}
+
 std::string InvoiceLineAnchor(std::string_view invoice_id, size_t line_index) {
   return fmt::format("line-{}-{}", internal::SafeToken(invoice_id), line_index);
 }
@@ -233,7 +245,9 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", out_dir, ec.message()));
   const fs::path out(out_dir);
   std::vector<std::string> files;
-  for (size_t i = 0; i < result.invoices.size(); ++i) {
+  // A draft gets no Finvoice: an e-invoice goes from the operator straight into the
+  // recipient's payables, and Finvoice has no draft mark an operator must honour.
+  for (size_t i = 0; i < result.invoices.size() && !context.draft; ++i) {
     const engine::Invoice& invoice = result.invoices[i];
     if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
     const fs::path path = out / FinvoiceFileName(invoice.invoice_id);
@@ -241,14 +255,14 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
         WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
     files.push_back(path.string());
   }
-  const fs::path workbook = out / WorkbookFileName(result.quarter);
+  const fs::path workbook = out / DraftMarked(WorkbookFileName(result.quarter), context.draft);
   const fs::path workbook_tmp = workbook.string() + ".tmp";
   TORI_RETURN_IF_ERROR(internal::WriteWorkbook(result, metas, context, workbook_tmp.string()));
   fs::rename(workbook_tmp, workbook, ec);
   if (ec)
     return absl::InternalError(fmt::format("cannot write {}: {}", workbook.string(), ec.message()));
   files.push_back(workbook.string());
-  const fs::path report = out / ReportFileName(result.quarter);
+  const fs::path report = out / DraftMarked(ReportFileName(result.quarter), context.draft);
   TORI_RETURN_IF_ERROR(WriteFileAtomically(report, internal::ReportHtml(result, metas, context)));
   files.push_back(report.string());
   return files;

@@ -98,7 +98,23 @@ struct DocumentContext {
   int due_days = 30;          // due date = issue_date + due_days, 0..365
   VatTreatment vat;
   Language language = Language::kFi;
+  // A draft (a dry run, or a quarter prepared for approval): every document carries the
+  // mark LUONNOS / UTKAST / DRAFT, file names start with kDraftFilePrefix, invoices get
+  // DraftInvoiceNumber() and no reference number, and no Finvoice is written. This flag
+  // is the whole difference: the same context without it renders the issued bytes.
+  bool draft = false;
 };
+
+// File names of drafts start with this, in every language ("draft-invoices.json"), so a
+// draft is never taken for, or overwritten by, an issued document.
+inline constexpr std::string_view kDraftFilePrefix = "draft-";
+// `file_name` with kDraftFilePrefix when `draft`, else unchanged.
+std::string DraftMarked(std::string_view file_name, bool draft);
+
+// The draft mark in `language`: "LUONNOS", "UTKAST", "DRAFT"; and the sentence that
+// says why a draft is no invoice.
+std::string_view DraftMark(Language language);
+std::string_view DraftNote(Language language);
 
 // Bound on invoices per run: the sequence part of InvoiceNumber has five digits.
 inline constexpr size_t kInvoicesPerRunMax = 99'999;
@@ -107,6 +123,10 @@ inline constexpr size_t kInvoicesPerRunMax = 99'999;
 // year, quarter and a five-digit sequence, "2026200001" for the first of 2026Q2. Unique
 // per quarter across issuers; at most 20 characters as Finvoice requires.
 std::string InvoiceNumber(engine::Quarter quarter, size_t index);
+// What a draft shows instead: the mark and tori's invoice id, "LUONNOS-2026Q2-espoo-kela".
+// It has letters, so it can never be an issued number, and it names its recipient, so it
+// never points at another agency's invoice.
+std::string DraftInvoiceNumber(std::string_view invoice_id, Language language);
 
 // The Finnish reference number (viitenumero) of `base` (3..19 digits): the base with its
 // check digit appended (DOMAIN.md: weights 7, 3, 1 repeating from the right, check =
@@ -124,8 +144,8 @@ std::string WorkbookFileName(engine::Quarter quarter);      // "invoices-2026Q2.
 std::string ReportFileName(engine::Quarter quarter);        // "report-2026Q2.html"
 
 // Writes the documents of `result` into `out_dir` (created when missing) and returns
-// the paths written: the Finvoice files in invoice order, then the workbook, then the
-// report. InvalidArgument (nothing written) when the context lacks or contradicts what
+// the paths written: the Finvoice files in invoice order (none for a draft), then the
+// workbook, then the report. InvalidArgument (nothing written) when the context lacks or contradicts what
 // the result needs; Internal when a file cannot be written.
 absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingResult& result,
                                                         const DocumentContext& context,

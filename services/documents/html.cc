@@ -38,6 +38,16 @@ svg .bar-label,svg .bar-total,svg .legend{font-size:13px;fill:#1b1b1b}
 svg .seg-label{font-size:12px;fill:#fff;font-weight:bold}
 )css";
 
+// A draft's mark: a banner under the title and, on screen and on every printed page, the
+// mark across the page behind the text.
+constexpr std::string_view kDraftStyle = R"css(
+.draft-banner{border:3px solid #B00020;color:#B00020;font-size:20px;font-weight:bold;
+  padding:8px 14px;margin:12px 0;background:#fff0f2}
+.draft-watermark{position:fixed;left:0;right:0;top:38%;text-align:center;font-size:110px;
+  font-weight:bold;color:rgba(176,0,32,0.13);transform:rotate(-28deg);z-index:-1;
+  pointer-events:none;overflow:hidden;white-space:nowrap}
+)css";
+
 std::string E(std::string_view text) { return XmlEscape(text); }
 
 // A table row of cells; cells already escaped. `numeric` marks right-aligned columns.
@@ -163,7 +173,7 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
       {l.issuer, fmt::format("{} ({} {})", issuer.name, l.business_id, issuer.business_id)},
       {l.recipient,
        fmt::format("{} ({} {})", recipient.name, l.business_id, recipient.business_id)},
-      {l.reference_number, meta.reference},
+      {l.reference_number, meta.reference.empty() ? "—" : meta.reference},
       {l.issue_date, DateText(context.issue_date, lang)},
       {l.due_date, DateText(meta.due_date, lang)}};
   for (const auto& [label, value] : facts)
@@ -288,14 +298,23 @@ std::string Warnings(const engine::BillingResult& result, Language language) {
 std::string ReportHtml(const engine::BillingResult& result, const std::vector<InvoiceMeta>& metas,
                        const DocumentContext& context) {
   const Labels& l = LabelsFor(context.language);
-  const std::string title = fmt::format("{} {}", l.report_title, QuarterName(result.quarter));
+  std::string title = fmt::format("{} {}", l.report_title, QuarterName(result.quarter));
+  if (context.draft) title = fmt::format("{}: {}", l.draft_mark, title);
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n"
-      "<p class=\"meta\">{} {} · {}</p>\n</header>\n",
-      LanguageCode(context.language), E(title), kStyle, E(title), E(l.issue_date),
-      E(DateText(context.issue_date, context.language)), E(l.generated_by));
+      "<title>{}</title>\n<style>{}{}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n"
+      "<p class=\"meta\">{} {} · {}</p>\n",
+      LanguageCode(context.language), E(title), kStyle, context.draft ? kDraftStyle : "",
+      E(title), E(l.issue_date), E(DateText(context.issue_date, context.language)),
+      E(l.generated_by));
+  if (context.draft) {
+    out += fmt::format(
+        "<div class=\"draft-watermark\" aria-hidden=\"true\">{0}</div>\n"
+        "<p class=\"draft-banner\" id=\"draft\">{0} — {1}</p>\n",
+        E(l.draft_mark), E(l.draft_note));
+  }
+  out += "</header>\n";
   out += Cards(result, context.language);
   out += Charts(result, context);
   out += PoolsTable(result, context);

@@ -138,7 +138,17 @@ struct Book {
   Sheet Add(std::string_view name) {
     lxw_worksheet* ws = workbook_add_worksheet(workbook, SheetName(name).c_str());
     TORI_CHECK(ws != nullptr);  // names are unique and valid by construction
+    if (context.draft) {
+      // The mark in the page header of every printed page and a red tab.
+      const std::string header = fmt::format("&C&\"-,Bold\"&16{}", labels.draft_mark);
+      worksheet_set_header(ws, header.c_str());
+      worksheet_set_tab_color(ws, 0xB00020);
+    }
     return Sheet(ws, error);
+  }
+  // A sheet's title (cell A1): on a draft it starts with the mark.
+  std::string Title(std::string_view title) const {
+    return context.draft ? fmt::format("{}: {}", labels.draft_mark, title) : std::string(title);
   }
 };
 
@@ -217,7 +227,9 @@ void WriteSummary(Book& book, const engine::BillingResult& result,
                   const std::vector<InvoiceMeta>& metas) {
   const Labels& l = book.labels;
   Sheet sheet = book.Add(l.summary);
-  sheet.Text(0, 0, fmt::format("{} {}", l.report_title, QuarterName(result.quarter)), book.f.title);
+  sheet.Text(0, 0, book.Title(fmt::format("{} {}", l.report_title, QuarterName(result.quarter))),
+             book.f.title);
+  if (book.context.draft) sheet.Text(0, 3, l.draft_note, book.f.bold);
   sheet.Text(1, 0, l.issue_date);
   sheet.Date(1, 1, book.context.issue_date, book.f.date);
   int row = WriteMatrix(book, sheet, result, 3);
@@ -258,19 +270,24 @@ void WriteSummary(Book& book, const engine::BillingResult& result,
              });
 }
 
-void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const InvoiceMeta& meta) {
+void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const InvoiceMeta& meta,
+                       size_t index) {
   const Labels& l = book.labels;
   const Language lang = book.context.language;
-  Sheet sheet = book.Add(fmt::format("{} {}", meta.number, invoice.recipient_agency_id));
+  // A draft number is long; the sheet name keeps a unique start within 31 characters.
+  Sheet sheet = book.Add(book.context.draft ? fmt::format("{} {} {}", l.draft_mark, index + 1,
+                                                          invoice.recipient_agency_id)
+                                            : fmt::format("{} {}", meta.number,
+                                                          invoice.recipient_agency_id));
   const AgencyInfo& issuer = book.context.agencies.at(invoice.issuer_agency_id);
   const AgencyInfo& recipient = book.context.agencies.at(invoice.recipient_agency_id);
-  sheet.Text(0, 0, fmt::format("{} {}", l.invoice, meta.number), book.f.title);
+  sheet.Text(0, 0, book.Title(fmt::format("{} {}", l.invoice, meta.number)), book.f.title);
   const std::pair<std::string_view, std::string> facts[] = {
       {l.invoice_id, invoice.invoice_id},
       {l.issuer, fmt::format("{} ({})", issuer.name, issuer.business_id)},
       {l.recipient, fmt::format("{} ({})", recipient.name, recipient.business_id)},
       {l.quarter, QuarterName(invoice.quarter)},
-      {l.reference_number, meta.reference}};
+      {l.reference_number, meta.reference.empty() ? "—" : meta.reference}};
   int row = 1;
   for (const auto& [label, value] : facts) {
     sheet.Text(row, 0, label, book.f.bold);
@@ -316,7 +333,7 @@ void WriteKeySheet(Book& book, const engine::BillingResult& result) {
   const Labels& l = book.labels;
   const Language lang = book.context.language;
   Sheet sheet = book.Add(l.key_values);
-  sheet.Text(0, 0, l.key_values, book.f.title);
+  sheet.Text(0, 0, book.Title(l.key_values), book.f.title);
   sheet.Text(1, 0, l.key_values_note);
   int row = 3;
   for (const KeyTable& table : BuildKeyTables(result)) {
@@ -364,6 +381,7 @@ absl::Status WriteWorkbook(const engine::BillingResult& result,
   if (workbook == nullptr) return absl::InternalError(fmt::format("cannot create {}", path));
   const Labels& labels = LabelsFor(context.language);
   std::string title = fmt::format("{} {}", labels.report_title, QuarterName(result.quarter));
+  if (context.draft) title = fmt::format("{}: {}", labels.draft_mark, title);
   lxw_doc_properties properties = {};
   properties.title = title.data();
   // The issue date at 00:00 UTC: the same documents give the same bytes.
@@ -374,7 +392,7 @@ absl::Status WriteWorkbook(const engine::BillingResult& result,
   Book book{workbook, MakeFormats(workbook, context.language), labels, context, &error};
   WriteSummary(book, result, metas);
   for (size_t i = 0; i < result.invoices.size(); ++i) {
-    WriteInvoiceSheet(book, result.invoices[i], metas[i]);
+    WriteInvoiceSheet(book, result.invoices[i], metas[i], i);
   }
   WriteKeySheet(book, result);
   const lxw_error closed = workbook_close(workbook);

@@ -54,6 +54,26 @@ struct XCell {
 };
 using Sheets = std::map<std::string, std::map<std::string, XCell>>;  // sheet -> "B7" -> cell
 
+// Every cell of the workbook at `path`, read back with python3 (kDumpScript).
+Sheets ReadSheets(const std::string& path) {
+  Sheets sheets;
+  const std::string script = path + ".dump.py";
+  std::ofstream(script) << kDumpScript;
+  const auto run = fixture::Run(fmt::format("python3 '{}' '{}'", script, path));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  std::istringstream lines(run.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string field; std::getline(fields, field, '\t');) f.push_back(field);
+    if (line.back() == '\t') f.push_back("");  // an empty formula column
+    EXPECT_EQ(f.size(), 5u) << line;
+    if (f.size() == 5) sheets[f[0]][f[1]] = XCell{f[2], f[3], f[4]};
+  }
+  return sheets;
+}
+
 class XlsxTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -62,21 +82,7 @@ class XlsxTest : public ::testing::Test {
     dir_ = fixture::TempDir("xlsx");
     auto files = WriteDocuments(fixture::Result(), fixture::Context(Language::kEn), dir_);
     ASSERT_TRUE(files.ok()) << files.status();
-    const std::string script = dir_ + "/dump.py";
-    std::ofstream(script) << kDumpScript;
-    const auto run =
-        fixture::Run(fmt::format("python3 '{}' '{}/invoices-2026Q2.xlsx'", script, dir_));
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-    std::istringstream lines(run.output);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.empty()) continue;
-      std::vector<std::string> f;
-      std::istringstream fields(line);
-      for (std::string field; std::getline(fields, field, '\t');) f.push_back(field);
-      if (line.back() == '\t') f.push_back("");  // an empty formula column
-      ASSERT_EQ(f.size(), 5u) << line;
-      sheets_[f[0]][f[1]] = XCell{f[2], f[3], f[4]};
-    }
+    sheets_ = ReadSheets(dir_ + "/invoices-2026Q2.xlsx");
   }
 
   // The topmost, then leftmost cell whose text is `text` in `sheet`, as (column
@@ -218,6 +224,34 @@ TEST_F(XlsxTest, KeyValuesDeriveTheHostsValueFromTheTotal) {
       found = true;
   }
   EXPECT_TRUE(found) << "espoo's 40 contacts at kalajarvi not found";
+}
+
+
+// A draft workbook: its file name starts with "draft-", every sheet's title cell starts
+// with the mark in the workbook's language, and no issued invoice number or reference
+// number appears anywhere.
+TEST(XlsxDraftTest, EverySheetOfADraftOpensWithTheMarkAndHasNoInvoiceNumber) {
+  ASSERT_TRUE(fixture::HaveProgram("python3"));
+  for (const Language language : {Language::kFi, Language::kSv, Language::kEn}) {
+    const std::string dir = fixture::TempDir(fmt::format("xlsx-draft-{}", LanguageCode(language)));
+    DocumentContext context = fixture::Context(language);
+    context.draft = true;
+    ASSERT_TRUE(WriteDocuments(fixture::Result(), context, dir).ok());
+    EXPECT_FALSE(std::filesystem::exists(dir + "/invoices-2026Q2.xlsx"));
+    const Sheets sheets = ReadSheets(dir + "/draft-invoices-2026Q2.xlsx");
+    ASSERT_EQ(sheets.size(), 4u);  // summary, two invoices, key values
+    for (const auto& [name, cells] : sheets) {
+      ASSERT_TRUE(cells.count("A1")) << name;
+      EXPECT_THAT(cells.at("A1").value, StartsWith(std::string(DraftMark(language)) + ":"))
+          << name;
+      for (const auto& [ref, cell] : cells) {
+        EXPECT_EQ(cell.value.find("2026200001"), std::string::npos) << name << "!" << ref;
+        EXPECT_EQ(cell.value.find("20262000019"), std::string::npos) << name << "!" << ref;
+      }
+    }
+    EXPECT_THAT(sheets.at(fmt::format("{} 1 kela", DraftMark(language))).at("A1").value,
+                testing::HasSubstr(DraftInvoiceNumber("2026Q2-espoo-kela", language)));
+  }
 }
 
 }  // namespace

@@ -49,14 +49,16 @@ int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::
     fmt::print("  {:<40} {:>16} EUR\n", invoice.invoice_id, FormatDecimal(invoice.total_cents, kMoneyScale));
   }
   if (as_of) {
-    fmt::print("dry run as of log position {}: nothing issued\n", as_of->ToString());
+    fmt::print("dry run as of log position {}: nothing issued; the files are drafts\n",
+               as_of->ToString());
+  } else if (dry_run) {
+    fmt::print("dry run: nothing issued; the files are drafts (draft-*), marked as such in "
+               "every format\n");
   } else if (outcome->already_issued) {
     fmt::print("{} was issued before: these are the issued documents, recomputed from the log "
                "up to {} and checked against their hashes; later events show up as adjustments "
                "on the next quarter billed\n",
                engine::QuarterName(quarter), outcome->as_of.ToString());
-  } else if (dry_run) {
-    fmt::print("dry run: nothing issued\n");
   } else {
     fmt::print("issued {} documents (invoice_issued / subsidy_claim_issued events in the log)\n",
                outcome->documents_issued);

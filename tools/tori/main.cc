@@ -77,7 +77,10 @@ int Main(int argc, char** argv) {
   bill->add_option("--quarter", quarter_text, "the quarter, e.g. 2026Q1 (Europe/Helsinki calendar)")
       ->required();
   bill->add_option("--out", out_dir, "directory for invoices.json and the CSV files")->required();
-  bill->add_flag("--dry-run", dry_run, "compute and write the files, issue nothing");
+  bill->add_flag("--dry-run", dry_run,
+                 "compute and write drafts, issue nothing: file names start with draft-, every "
+                 "document is marked LUONNOS / UTKAST / DRAFT (by --lang), invoices have no "
+                 "invoice or reference number, and no Finvoice is written");
   std::string as_of_text, language_text = "fi";
   auto add_language = [&](CLI::App& command) {
     command.add_option("--lang", language_text,

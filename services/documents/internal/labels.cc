@@ -10,6 +10,8 @@ using engine::Key;
 
 constexpr Labels kFinnish{
     .report_title = "Yhteispalvelun kustannustenjako",
+    .draft_mark = "LUONNOS",
+    .draft_note = "Luonnos, ei lasku: laskunumero ja viitenumero annetaan vasta laskutettaessa.",
     .generated_by = "Laskettu tapahtumahistoriasta (tori)",
     .summary = "Yhteenveto",
     .quarter = "Vuosineljännes",
@@ -70,6 +72,8 @@ constexpr Labels kFinnish{
 
 constexpr Labels kSwedish{
     .report_title = "Kostnadsfördelning för samservice",
+    .draft_mark = "UTKAST",
+    .draft_note = "Utkast, ingen faktura: fakturanummer och referensnummer ges först vid fakturering.",
     .generated_by = "Beräknad ur händelsehistoriken (tori)",
     .summary = "Sammandrag",
     .quarter = "Kvartal",
@@ -130,6 +134,8 @@ constexpr Labels kSwedish{
 
 constexpr Labels kEnglish{
     .report_title = "Cost sharing of joint service points",
+    .draft_mark = "DRAFT",
+    .draft_note = "Draft, not an invoice: the invoice number and reference are given when it is issued.",
     .generated_by = "Computed from the event history (tori)",
     .summary = "Summary",
     .quarter = "Quarter",

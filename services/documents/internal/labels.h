@@ -15,6 +15,8 @@ namespace tori::documents::internal {
 
 struct Labels {
   std::string_view report_title;  // followed by the quarter
+  std::string_view draft_mark;    // "LUONNOS": on every draft document, DraftMark()
+  std::string_view draft_note;    // why a draft is not an invoice
   std::string_view generated_by;
   std::string_view summary;
   std::string_view quarter;

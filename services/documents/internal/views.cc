@@ -16,10 +16,15 @@ std::vector<InvoiceMeta> BuildInvoiceMetas(const engine::BillingResult& result,
   metas.reserve(result.invoices.size());
   for (size_t i = 0; i < result.invoices.size(); ++i) {
     InvoiceMeta meta;
-    meta.number = InvoiceNumber(result.quarter, i);
-    auto reference = FinnishReferenceNumber(meta.number);
-    TORI_CHECK(reference.ok());  // the number is 10 digits
-    meta.reference = *std::move(reference);
+    if (context.draft) {
+      // No number that a later run could give another agency, no reference to pay to.
+      meta.number = DraftInvoiceNumber(result.invoices[i].invoice_id, context.language);
+    } else {
+      meta.number = InvoiceNumber(result.quarter, i);
+      auto reference = FinnishReferenceNumber(meta.number);
+      TORI_CHECK(reference.ok());  // the number is 10 digits
+      meta.reference = *std::move(reference);
+    }
     meta.due_date = context.issue_date + context.due_days;
     metas.push_back(std::move(meta));
   }

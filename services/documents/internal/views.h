@@ -19,8 +19,8 @@ namespace tori::documents::internal {
 
 // What the documents add to an invoice: its number, reference number and due date.
 struct InvoiceMeta {
-  std::string number;     // InvoiceNumber()
-  std::string reference;  // FinnishReferenceNumber(number)
+  std::string number;     // InvoiceNumber(), or DraftInvoiceNumber() for a draft
+  std::string reference;  // FinnishReferenceNumber(number); empty for a draft
   absl::CivilDay due_date;
 };
 // One per invoice of `result`, same order. Precondition: at most kInvoicesPerRunMax.
