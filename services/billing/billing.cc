@@ -223,7 +223,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     const fs::path csv =
         out / documents::DraftMarked(fmt::format("invoice-{}.csv", invoice.invoice_id), draft);
     TORI_RETURN_IF_ERROR(WriteFileAtomically(
-        csv, InvoiceCsv(invoice, {.draft = draft, .language = request.language})));
+        csv, InvoiceCsv(invoice, {.dialect = request.csv_dialect, .draft = draft,
+                                 .language = request.language})));
     outcome.files.push_back(csv.string());
   }
 

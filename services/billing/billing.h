@@ -47,12 +47,22 @@ std::string SubsidyClaimId(const engine::SubsidyClaim& claim);
 std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
                          bool draft = false);
 
+// kPlain: ',' between fields, decimal point, LF, no BOM (for programs).
+// kExcelFi: what Excel in a Finnish locale opens as columns: a UTF-8 byte-order mark,
+// ';' between fields, decimal comma, CRLF.
+enum class CsvDialect { kPlain, kExcelFi };
+absl::StatusOr<CsvDialect> ParseCsvDialect(std::string_view name);  // "plain", "excel-fi"
+
 struct CsvOptions {
-  // A draft's CSV opens with a line of the mark and why it is no invoice, in `language`.
+  CsvDialect dialect = CsvDialect::kPlain;
+  // A draft's CSV opens with a line of the mark and why it is no invoice, in `language`;
+  // `language` also names the quantities' units.
   bool draft = false;
   documents::Language language = documents::Language::kFi;
 };
-// One CSV per invoice: a header, one row per line, a total row.
+// One CSV per invoice: a header, one row per line with the key's quantities in their
+// unit (documents::KeyQuantityPlain) and the unit, then an empty row and a total row
+// whose first field is TOTAL, so a spreadsheet never sorts or sums it among the lines.
 std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options = {});
 // Lower-case hex SHA-256.
 std::string Sha256Hex(std::string_view data);
@@ -72,6 +82,7 @@ struct BillRequest {
   // Finvoice XML, XLSX workbook and HTML report beside invoices.json (services/documents).
   bool write_documents = true;
   documents::Language language = documents::Language::kFi;
+  CsvDialect csv_dialect = CsvDialect::kPlain;
 };
 
 struct BillOutcome {

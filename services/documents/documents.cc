@@ -1,11 +1,13 @@
 #include "services/documents/documents.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <utility>
 
 #include "events/base/check.h"
+#include "events/base/decimal.h"
 #include "events/base/files.h"
 #include "events/base/identifiers.h"
 #include "fmt/format.h"
@@ -216,6 +218,17 @@ std::string_view DraftNote(Language language) { return internal::LabelsFor(langu
 
 std::string DraftInvoiceNumber(std::string_view invoice_id, Language language) {
   return fmt::format("{}-{}", DraftMark(language), invoice_id);
+}
+
+std::string KeyQuantityPlain(engine::Key key, int64_t quantity, char decimal_mark) {
+  if (internal::IsDurationKey(key)) return internal::DurationText(quantity);
+  std::string text = FormatDecimal(quantity, internal::KeyScale(key));
+  if (decimal_mark != '.') std::replace(text.begin(), text.end(), '.', decimal_mark);
+  return text;
+}
+
+std::string_view KeyUnitText(engine::Key key, Language language) {
+  return internal::KeyUnit(key, language);
 }
 
 std::string InvoiceLineAnchor(std::string_view invoice_id, size_t line_index) {

@@ -128,6 +128,14 @@ std::string InvoiceNumber(engine::Quarter quarter, size_t index);
 // never points at another agency's invoice.
 std::string DraftInvoiceNumber(std::string_view invoice_id, Language language);
 
+// A key's quantity in its unit for CSV files, without digit grouping: dedicated_area as
+// m²·days with 2 decimals ("18200.00"), weighted_contacts and fixed_shares with 4,
+// advisor_time (seconds) as h:mm:ss ("1:06:40"), counts and minutes as integers; the
+// decimal mark is `decimal_mark`. KeyUnitText is the unit people read beside it
+// ("m²·vrk", "h:min:s", "min", "%" or "" for counts).
+std::string KeyQuantityPlain(engine::Key key, int64_t quantity, char decimal_mark);
+std::string_view KeyUnitText(engine::Key key, Language language);
+
 // The Finnish reference number (viitenumero) of `base` (3..19 digits): the base with its
 // check digit appended (DOMAIN.md: weights 7, 3, 1 repeating from the right, check =
 // (10 - sum mod 10) mod 10). "123" -> "1232". InvalidArgument for other input.

@@ -191,23 +191,72 @@ TEST_F(XlsxTest, SummaryMatrixHoldsEachAgencysShareOfEachPool) {
   EXPECT_EQ(NumericCents("Summary", adjustments->first + std::to_string(kela->second)), -12'345);
 }
 
-TEST_F(XlsxTest, SummaryListsInvoicesWithTheirTotals) {
-  const auto number = Find("Summary", "2026200001");
+TEST_F(XlsxTest, InvoicesSheetListsInvoicesWithTheirTotals) {
+  const auto number = Find("Invoices", "2026200001");
   ASSERT_TRUE(number);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second)), 4'109'449);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second + 1)), 2'895'833);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second + 2)), 7'005'282);  // SUM
-  EXPECT_EQ(sheets_["Summary"][fmt::format("F{}", number->second + 2)].formula, "SUM(F13:F14)");
+  EXPECT_EQ(number->second, 3);  // title, header, then the invoices
+  EXPECT_EQ(NumericCents("Invoices", "F3"), 4'109'449);
+  EXPECT_EQ(NumericCents("Invoices", "F4"), 2'895'833);
+  EXPECT_EQ(NumericCents("Invoices", "F5"), 7'005'282);  // SUM
+  EXPECT_EQ(sheets_["Invoices"]["F5"].formula, "SUM(F3:F4)");
 }
 
-TEST_F(XlsxTest, SummaryListsSubsidyClaimsAsNumbers) {
-  const auto claims = Find("Summary", "State subsidy claims");
-  ASSERT_TRUE(claims);
+TEST_F(XlsxTest, SubsidyClaimsSheetHoldsTheClaimsAsNumbers) {
   // Title, header, then one row per claim; amount in column F.
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 2)), 2'260'418);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("E{}", claims->second + 2)), 4'520'835);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 3)), 6'173);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 4)), 2'266'591);  // total
+  EXPECT_EQ(NumericCents("State subsidy claims", "F3"), 2'260'418);
+  EXPECT_EQ(NumericCents("State subsidy claims", "E3"), 4'520'835);
+  EXPECT_EQ(NumericCents("State subsidy claims", "F4"), 6'173);
+  EXPECT_EQ(NumericCents("State subsidy claims", "F5"), 2'266'591);  // total
+}
+
+// Issue 15.13: every sheet keeps its header row in view and has a filter on it that
+// covers the data rows and not the total row below them.
+TEST_F(XlsxTest, EverySheetHasAFrozenHeaderAndAFilterOverItsData) {
+  const std::string script = dir_ + "/panes.py";
+  std::ofstream(script) << R"py(
+import sys, zipfile, xml.etree.ElementTree as ET
+M = '{http://schemas.openxmlformats.org/spreadsheetml/2006/main}'
+R = '{http://schemas.openxmlformats.org/officeDocument/2006/relationships}'
+z = zipfile.ZipFile(sys.argv[1])
+rels = ET.fromstring(z.read('xl/_rels/workbook.xml.rels'))
+target = {r.get('Id'): r.get('Target') for r in rels}
+for sheet in ET.fromstring(z.read('xl/workbook.xml')).iter(M + 'sheet'):
+    root = ET.fromstring(z.read('xl/' + target[sheet.get(R + 'id')]))
+    pane = root.find('.//' + M + 'pane')
+    auto = root.find(M + 'autoFilter')
+    print('\t'.join([sheet.get('name'),
+                     pane.get('state', '') + ' ' + pane.get('topLeftCell', '') if pane is not None else '-',
+                     auto.get('ref') if auto is not None else '-']))
+)py";
+  const auto run = fixture::Run(fmt::format("python3 '{}' '{}/invoices-2026Q2.xlsx'", script, dir_));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::map<std::string, std::pair<std::string, std::string>> panes;
+  std::istringstream lines(run.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string name, pane, filter;
+    std::getline(fields, name, '\t');
+    std::getline(fields, pane, '\t');
+    std::getline(fields, filter, '\t');
+    panes[name] = {pane, filter};
+  }
+  EXPECT_EQ(panes.size(), 7u);
+  for (const auto& [name, pane] : panes) {
+    EXPECT_THAT(pane.first, StartsWith("frozen ")) << name;
+    EXPECT_NE(pane.second, "-") << name << " has no filter";
+  }
+  EXPECT_EQ(panes["Invoices"], std::make_pair(std::string("frozen A3"), std::string("A2:G4")));
+  EXPECT_EQ(panes["2026200001 kela"].second, "A10:L16");  // header and 6 lines; total in 17
+  EXPECT_EQ(panes["Summary"].first, "frozen B5");
+}
+
+// Issue 15.13: quantities are in their units: m²·days as a decimal, seconds as a time.
+TEST_F(XlsxTest, QuantitiesAreInTheirUnits) {
+  const std::string sheet = "2026200001 kela";
+  EXPECT_EQ(sheets_[sheet]["H11"].value, "18200");      // 1 820 000 centi-m²·days
+  const double advisor_days = std::stod(sheets_[sheet]["H13"].value);  // 4000 s
+  EXPECT_NEAR(advisor_days * 86400, 4000, 1e-6);
+  EXPECT_EQ(sheets_[sheet]["J13"].value, "h:min:s");
 }
 
 TEST_F(XlsxTest, KeyValuesDeriveTheHostsValueFromTheTotal) {
@@ -239,7 +288,7 @@ TEST(XlsxDraftTest, EverySheetOfADraftOpensWithTheMarkAndHasNoInvoiceNumber) {
     ASSERT_TRUE(WriteDocuments(fixture::Result(), context, dir).ok());
     EXPECT_FALSE(std::filesystem::exists(dir + "/invoices-2026Q2.xlsx"));
     const Sheets sheets = ReadSheets(dir + "/draft-invoices-2026Q2.xlsx");
-    ASSERT_EQ(sheets.size(), 4u);  // summary, two invoices, key values
+    ASSERT_EQ(sheets.size(), 7u);  // summary, three lists, two invoices, key values
     for (const auto& [name, cells] : sheets) {
       ASSERT_TRUE(cells.count("A1")) << name;
       EXPECT_THAT(cells.at("A1").value, StartsWith(std::string(DraftMark(language)) + ":"))

@@ -25,7 +25,8 @@ void PrintFiles(const BillOutcome& outcome) {
 }
 
 int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language) {
+            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language,
+            CsvDialect csv_dialect) {
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   BillRequest request;
@@ -34,6 +35,7 @@ int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::
   request.dry_run = dry_run;
   request.as_of = as_of;
   request.language = language;
+  request.csv_dialect = csv_dialect;
   request.scratch_dir = data_options.data_dir + "/scratch-replay";
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());

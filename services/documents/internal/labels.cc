@@ -236,10 +236,12 @@ int KeyScale(Key key) {
   }
 }
 
+bool IsDurationKey(Key key) { return key == Key::kAdvisorTime; }
+
 std::string_view KeyUnit(Key key, Language language) {
   switch (key) {
     case Key::kAdvisorTime:
-      return "s";
+      return "h:min:s";
     case Key::kBookedMinutes:
       return "min";
     case Key::kFixedShares:
@@ -254,7 +256,8 @@ std::string_view KeyUnit(Key key, Language language) {
 }
 
 std::string KeyQuantityText(Key key, int64_t quantity, Language language) {
-  std::string text = DecimalText(quantity, KeyScale(key), language);
+  std::string text = IsDurationKey(key) ? DurationText(quantity)
+                                        : DecimalText(quantity, KeyScale(key), language);
   const std::string_view unit = KeyUnit(key, language);
   if (!unit.empty()) text += "\u00a0" + std::string(unit);
   return text;

@@ -82,9 +82,11 @@ std::string_view KeyLabel(engine::Key key, Language language);
 // Decimal scale of the key's quantity: dedicated_area is centi-m2 days (2),
 // weighted_contacts and fixed_shares x10^4 (4), the rest whole numbers (0).
 int KeyScale(engine::Key key);
-// Unit of the quantity as written with KeyScale ("m²·vrk", "s", "min", "%" or "").
+// True for keys measured in seconds (advisor_time): people see them as h:min:s.
+bool IsDurationKey(engine::Key key);
+// Unit of the quantity as people read it ("m²·vrk", "h:min:s", "min", "%" or "").
 std::string_view KeyUnit(engine::Key key, Language language);
-// "1 820 000,00 m²·vrk": the quantity at its scale, grouped, with its unit.
+// "1 820 000,00 m²·vrk", "1:06:40 h:min:s": the quantity in its unit, grouped.
 std::string KeyQuantityText(engine::Key key, int64_t quantity, Language language);
 
 }  // namespace tori::documents::internal
