@@ -17,6 +17,10 @@ namespace {
 using engine::KeyName;
 using engine::QuarterName;
 
+// Screen and paper. Tables fit the width: text cells wrap (long ids anywhere), numbers
+// never break inside (their digit groups are joined by no-break spaces) and a quantity's
+// unit goes under it. On paper (A4): the summary (totals, charts, pools) first, each
+// invoice on a page of its own, then the host's shares, claims, key values and warnings.
 constexpr std::string_view kStyle = R"css(
 body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#1b1b1b;font-size:14px;
   margin:24px auto;max-width:1200px;padding:0 16px}
@@ -24,18 +28,40 @@ h1{font-size:24px;margin:0 0 4px}
 h2{font-size:19px;margin:32px 0 8px;border-bottom:2px solid #0072B2;padding-bottom:4px}
 h3{font-size:16px;margin:20px 0 6px}.meta,.note{color:#555}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
-.card{border:1px solid #ccd;border-radius:6px;padding:10px 14px;min-width:200px;background:#f6f8fb}
+.card{border:1px solid #ccd;border-radius:6px;padding:10px 14px;min-width:160px;background:#f6f8fb}
 .card .label{color:#555;font-size:12px}.card .value{font-size:20px;font-weight:bold}
 table{border-collapse:collapse;margin:6px 0 12px;width:100%}
-th,td{border-bottom:1px solid #dde;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#eef2f7;font-weight:bold}td.num,th.num{text-align:right;white-space:nowrap}
+th,td{border-bottom:1px solid #dde;padding:4px 6px;text-align:left;vertical-align:top;
+  overflow-wrap:break-word}
+th{background:#eef2f7;font-weight:bold}td code{overflow-wrap:anywhere}
+td.num,th.num{text-align:right}td.num{white-space:nowrap;overflow-wrap:normal}
+.unit{display:block;color:#555;font-size:11px}.adjusts{display:block;font-weight:bold}
 tr.total td{font-weight:bold;border-top:2px solid #888}tr.adjustment td{background:#fff8e6}
 tr:target td{background:#ffe680}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:4px 0}
-dt{color:#555}dd{margin:0}code{font-size:12px}a.anchor{color:#999;text-decoration:none}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 12px;margin:4px 0}
+dt{color:#555}dd{margin:0;overflow-wrap:anywhere}code{font-size:12px}
+a.anchor{color:#999;text-decoration:none}
 svg.chart{max-width:100%;height:auto}
 svg .bar-label,svg .bar-total,svg .legend{font-size:13px;fill:#1b1b1b}
 svg .seg-label{font-size:12px;fill:#fff;font-weight:bold}
+@media (max-width:900px){
+  body{font-size:12px;margin:12px auto;padding:0 8px}th,td{padding:3px 4px}code{font-size:10px}
+  .unit{font-size:10px}.card{min-width:0;flex:1 1 40%}
+}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+  body{margin:0;max-width:none;padding:0;font-size:9pt}
+  h1{font-size:16pt}h2{font-size:13pt;margin-top:14px;break-after:avoid}
+  h3{font-size:11pt;break-after:avoid}
+  .cards{gap:6px}.card{min-width:0;flex:1 1 0;padding:6px 8px}.card .value{font-size:12pt}
+  th,td{padding:2px 4px}code{font-size:8pt}.unit{font-size:7.5pt}
+  tr{break-inside:avoid}thead{display:table-header-group}
+  tr.adjustment td,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+  tr:target td{background:none}a.anchor{color:inherit}
+  svg.chart{width:100%;height:auto;break-inside:avoid}
+  #invoices>h2{display:none}
+  #invoices>article,#host-shares{break-before:page}
+}
 )css";
 
 // A draft's mark: a banner under the title and, on screen and on every printed page, the
@@ -49,6 +75,15 @@ constexpr std::string_view kDraftStyle = R"css(
 )css";
 
 std::string E(std::string_view text) { return XmlEscape(text); }
+
+// A key's quantity for a table cell: the number, its unit under it.
+std::string QuantityCell(engine::Key key, int64_t quantity, Language language) {
+  const std::string_view unit = KeyUnit(key, language);
+  const std::string number = IsDurationKey(key) ? DurationText(quantity)
+                                                : DecimalText(quantity, KeyScale(key), language);
+  return unit.empty() ? E(number)
+                      : fmt::format("{}<span class=\"unit\">{}</span>", E(number), E(unit));
+}
 
 // A table row of cells; cells already escaped. `numeric` marks right-aligned columns.
 std::string Row(const std::vector<std::string>& cells, const std::vector<bool>& numeric,
@@ -166,7 +201,7 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
   const AgencyInfo& issuer = context.agencies.at(invoice.issuer_agency_id);
   const AgencyInfo& recipient = context.agencies.at(invoice.recipient_agency_id);
   std::string out =
-      fmt::format("<article id=\"invoice-{}\">\n<h3>{} {} — {}</h3>\n<dl>",
+      fmt::format("<article class=\"invoice\" id=\"invoice-{}\">\n<h3>{} {} — {}</h3>\n<dl>",
                   SafeToken(invoice.invoice_id), E(l.invoice), E(meta.number), E(recipient.name));
   const std::pair<std::string_view, std::string> facts[] = {
       {l.invoice_id, invoice.invoice_id},
@@ -179,9 +214,11 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
   for (const auto& [label, value] : facts)
     out += fmt::format("<dt>{}</dt><dd>{}</dd>", E(label), E(value));
   out += "</dl>\n<table>\n";
-  const std::vector<bool> numeric = {true, false, false, false, true, true, true, true, false};
+  // An adjustment names its quarter under the pool (a column of its own would not leave
+  // an A4 page room for the rest).
+  const std::vector<bool> numeric = {true, false, false, false, true, true, true, true};
   out += Header({l.line, l.service_point, l.pool, l.key, l.weight, l.basis_quantity, l.basis_total,
-                 l.amount, l.adjusts},
+                 l.amount},
                 numeric);
   for (size_t i = 0; i < invoice.lines.size(); ++i) {
     const engine::InvoiceLine& line = invoice.lines[i];
@@ -195,15 +232,19 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
     if (line.adjusts_quarter) attributes += " class=\"adjustment\"";
     out += Row(
         {fmt::format("<a class=\"anchor\" href=\"#{}\">{}</a>", anchor, i + 1),
-         E(PointName(context, line.service_point_id)), E(line.pool), key,
+         E(PointName(context, line.service_point_id)),
+         E(line.pool) + (line.adjusts_quarter
+                             ? fmt::format("<span class=\"adjusts\">{} {}</span>", E(l.adjustment),
+                                           QuarterName(*line.adjusts_quarter))
+                             : ""),
+         key,
          E(PercentText(line.weight_pct_e4, lang) + "\u00a0%"),
-         E(KeyQuantityText(line.key, line.basis_quantity, lang)),
-         E(KeyQuantityText(line.key, line.basis_total, lang)),
-         E(MoneyText(line.amount_cents, lang)),
-         line.adjusts_quarter ? E(l.adjustment) + " " + QuarterName(*line.adjusts_quarter) : ""},
+         QuantityCell(line.key, line.basis_quantity, lang),
+         QuantityCell(line.key, line.basis_total, lang),
+         E(MoneyText(line.amount_cents, lang))},
         numeric, attributes);
   }
-  out += Row({"", E(l.total), "", "", "", "", "", E(MoneyText(invoice.total_cents, lang)), ""},
+  out += Row({"", E(l.total), "", "", "", "", "", E(MoneyText(invoice.total_cents, lang))},
              numeric, "class=\"total\"");
   return out + "</table>\n</article>\n";
 }
@@ -264,7 +305,7 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
           (agency == table.host_agency_id ? fmt::format(" ({})", E(l.host)) : "")};
       for (engine::Key key : table.keys) {
         const auto it = table.quantity.find({agency, key});
-        cells.push_back(E(KeyQuantityText(key, it == table.quantity.end() ? 0 : it->second, lang)));
+        cells.push_back(QuantityCell(key, it == table.quantity.end() ? 0 : it->second, lang));
       }
       std::vector<bool> row_numeric = numeric;
       row_numeric[0] = false;
@@ -272,7 +313,7 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
     }
     std::vector<std::string> cells = {E(l.basis_total)};
     for (engine::Key key : table.keys)
-      cells.push_back(E(KeyQuantityText(key, table.total.at(key), lang)));
+      cells.push_back(QuantityCell(key, table.total.at(key), lang));
     std::vector<bool> total_numeric = numeric;
     total_numeric[0] = false;
     out += Row(cells, total_numeric, "class=\"total\"") + "</table>\n";
