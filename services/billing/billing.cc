@@ -151,6 +151,7 @@ absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
   context.issue_date = issue_date;
   context.language = request.language;
   context.draft = request.dry_run;
+  TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
   for (const auto& invoice : outcome.result.invoices) {
     const auto it = context.agencies.find(invoice.issuer_agency_id);
     if (it != context.agencies.end() && !it->second.iban) {

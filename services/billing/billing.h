@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,12 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, engine::Quar
 
 // The engine input for one quarter, from the projection.
 absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine::Quarter quarter);
+
+// Pools' display names per (point, pool) and language, from the agreements
+// (documents::DocumentContext::pool_names): the agreement in effect for `quarter` first.
+using PoolNames = std::map<std::pair<std::string, std::string>,
+                           std::map<documents::Language, std::string>>;
+absl::StatusOr<PoolNames> LoadPoolNames(StateStore& state, engine::Quarter quarter);
 
 // Documents, canonical JSON (one line each, fields in SPEC order).
 std::string InvoiceJson(const engine::Invoice& invoice);

@@ -213,6 +213,31 @@ TEST_F(BillingTest, DryRunsWriteOnlyMarkedDraftsAlsoForAnIssuedQuarter) {
   EXPECT_THAT(ReadFile("issued", "invoices.json"), Not(HasSubstr("draft")));
 }
 
+// Issue 15.11: pools' display names come from the agreement in effect for the quarter;
+// a later version's names win from its effective_from on, and versions before it still
+// name pools that only they had.
+TEST_F(BillingTest, PoolNamesComeFromTheAgreementInEffect) {
+  Ingest(kGoldenEvents);
+  Ingest(R"({"event_id":"n1","type":"agreement_signed","occurred_at":"2025-12-01T08:00:00Z","agreement_id":"a","version":2,"service_point_id":"iso","effective_from":"2026-01-01","parties":["espoo","kela","vero"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"dedicated_area"}],"display_names":{"fi":"Toimitilat","sv":"Lokaler"}},"shared_staff":{"tranches":[{"weight_pct":"100","key":"contacts"}],"display_names":{"fi":"Yhteinen henkilöstö"}},"cleaning":{"tranches":[{"weight_pct":"100","key":"equal"}],"display_names":{"fi":"Siivous"}}}})"
+         "\n"
+         R"({"event_id":"n2","type":"agreement_signed","occurred_at":"2025-12-01T08:00:00Z","agreement_id":"a","version":3,"service_point_id":"iso","effective_from":"2026-04-01","parties":["espoo","kela","vero"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"dedicated_area"}],"display_names":{"fi":"Tilat"}}}})");
+  using documents::Language;
+  auto Name = [](const PoolNames& names, const std::string& pool, Language language) {
+    const auto it = names.find({"iso", pool});
+    if (it == names.end() || !it->second.count(language)) return std::string("(none)");
+    return it->second.at(language);
+  };
+  auto q1 = LoadPoolNames(*state_, {2026, 1});
+  ASSERT_TRUE(q1.ok()) << q1.status();
+  EXPECT_EQ(Name(*q1, "premises", Language::kFi), "Toimitilat");
+  EXPECT_EQ(Name(*q1, "premises", Language::kSv), "Lokaler");
+  EXPECT_EQ(Name(*q1, "shared_staff", Language::kFi), "Yhteinen henkilöstö");
+  auto q2 = LoadPoolNames(*state_, {2026, 2});
+  ASSERT_TRUE(q2.ok()) << q2.status();
+  EXPECT_EQ(Name(*q2, "premises", Language::kFi), "Tilat");
+  EXPECT_EQ(Name(*q2, "cleaning", Language::kFi), "Siivous");  // only version 2 names it
+}
+
 TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
   Ingest(kGoldenEvents);
   ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());

@@ -103,6 +103,9 @@ struct DocumentContext {
   // DraftInvoiceNumber() and no reference number, and no Finvoice is written. This flag
   // is the whole difference: the same context without it renders the issued bytes.
   bool draft = false;
+  // Pools' names for people by (service_point_id, pool), then language: the agreement's
+  // `display_names`. A pool without a name in `language` shows its id.
+  std::map<std::pair<std::string, std::string>, std::map<Language, std::string>> pool_names;
 };
 
 // File names of drafts start with this, in every language ("draft-invoices.json"), so a

@@ -2,6 +2,7 @@
 // external asset), readable offline and printable. Every invoice line is a table row
 // with id InvoiceLineAnchor(invoice_id, n) so `tori explain` and people can link to it;
 // :target highlights the linked row.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -14,7 +15,6 @@
 namespace tori::documents::internal {
 namespace {
 
-using engine::KeyName;
 using engine::QuarterName;
 
 // Screen and paper. Tables fit the width: text cells wrap (long ids anywhere), numbers
@@ -122,7 +122,11 @@ std::string Charts(const engine::BillingResult& result, const DocumentContext& c
   StackedBarChart shares{std::string(l.share_chart), {}, {}};
   for (const auto& name : pool_names) {
     series_index[name] = shares.series.size();
-    shares.series.push_back(name);
+    shares.series_ids.push_back(name);
+    // A pool's name for people from the first point that bills it.
+    const auto billed = std::find_if(m.pools.begin(), m.pools.end(),
+                                     [&](const engine::PoolAmount& p) { return p.pool == name; });
+    shares.series.push_back(PoolName(context, billed->service_point_id, name));
   }
   for (size_t a = 0; a < m.agencies.size(); ++a) {
     ChartBar bar{AgencyName(context, m.agencies[a]), std::vector<int64_t>(shares.series.size(), 0)};
@@ -131,7 +135,7 @@ std::string Charts(const engine::BillingResult& result, const DocumentContext& c
     }
     shares.bars.push_back(std::move(bar));
   }
-  StackedBarChart points{std::string(l.point_chart), shares.series, {}};
+  StackedBarChart points{std::string(l.point_chart), shares.series, {}, shares.series_ids};
   for (const auto& pool : m.pools) {
     const std::string name = PointName(context, pool.service_point_id);
     if (points.bars.empty() || points.bars.back().label != name) {
@@ -152,6 +156,8 @@ std::string Charts(const engine::BillingResult& result, const DocumentContext& c
       }
       chart->series.resize(kChartSeriesMax);
       chart->series.back() = "…";
+      chart->series_ids.resize(kChartSeriesMax);
+      chart->series_ids.back() = "…";
     }
   }
   return fmt::format(
@@ -185,7 +191,8 @@ std::string PoolsTable(const engine::BillingResult& result, const DocumentContex
   int64_t total_cents = 0;
   for (const auto& pool : result.pools) {
     total_cents += pool.amount_cents;
-    out += Row({E(PointName(context, pool.service_point_id)), E(pool.pool),
+    out += Row({E(PointName(context, pool.service_point_id)),
+                E(PoolName(context, pool.service_point_id, pool.pool)),
                 E(MoneyText(pool.amount_cents, context.language))},
                {false, false, true});
   }
@@ -223,17 +230,17 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
   for (size_t i = 0; i < invoice.lines.size(); ++i) {
     const engine::InvoiceLine& line = invoice.lines[i];
     const std::string anchor = InvoiceLineAnchor(invoice.invoice_id, i + 1);
-    std::string key =
-        fmt::format("{} <code>{}</code>", E(KeyLabel(line.key, lang)), KeyName(line.key));
+    // Key names in the report's language; the technical ones are in invoices.json.
+    std::string key = E(KeyLabel(line.key, lang));
     if (line.fallback_from) {
-      key += fmt::format(" ({} <code>{}</code>)", E(l.fallback_from), KeyName(*line.fallback_from));
+      key += fmt::format(" ({} {})", E(l.fallback_from), E(KeyLabel(*line.fallback_from, lang)));
     }
     std::string attributes = fmt::format("id=\"{}\"", anchor);
     if (line.adjusts_quarter) attributes += " class=\"adjustment\"";
     out += Row(
         {fmt::format("<a class=\"anchor\" href=\"#{}\">{}</a>", anchor, i + 1),
          E(PointName(context, line.service_point_id)),
-         E(line.pool) + (line.adjusts_quarter
+         E(PoolName(context, line.service_point_id, line.pool)) + (line.adjusts_quarter
                              ? fmt::format("<span class=\"adjusts\">{} {}</span>", E(l.adjustment),
                                            QuarterName(*line.adjusts_quarter))
                              : ""),
@@ -260,7 +267,8 @@ std::string SmallTables(const engine::BillingResult& result, const DocumentConte
     total_cents += share.amount_cents;
     out +=
         Row({E(AgencyName(context, share.agency_id)), E(PointName(context, share.service_point_id)),
-             E(share.pool), E(MoneyText(share.amount_cents, lang))},
+             E(PoolName(context, share.service_point_id, share.pool)),
+             E(MoneyText(share.amount_cents, lang))},
             {false, false, false, true});
   }
   out += Row({E(l.total), "", "", E(MoneyText(total_cents, lang))}, {false, false, false, true},
@@ -294,8 +302,7 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
     out += fmt::format("<h3>{}</h3>\n<table>\n<thead><tr><th>{}</th>",
                        E(PointName(context, table.service_point_id)), E(l.agency));
     for (engine::Key key : table.keys) {
-      out += fmt::format("<th class=\"num\">{} <code>{}</code></th>", E(KeyLabel(key, lang)),
-                         KeyName(key));
+      out += fmt::format("<th class=\"num\">{}</th>", E(KeyLabel(key, lang)));
     }
     out += "</tr></thead>\n";
     const std::vector<bool> numeric(table.keys.size() + 1, true);
@@ -321,15 +328,15 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
   return out + "</section>\n";
 }
 
-std::string Warnings(const engine::BillingResult& result, Language language) {
-  const Labels& l = LabelsFor(language);
+std::string Warnings(const engine::BillingResult& result, const DocumentContext& context) {
+  const Labels& l = LabelsFor(context.language);
   std::string out = fmt::format("<section id=\"warnings\">\n<h2>{}</h2>\n", E(l.warnings));
   if (result.warnings.empty())
     return out + fmt::format("<p>{}</p>\n</section>\n", E(l.no_warnings));
   out += "<ul>\n";
   for (const auto& warning : result.warnings) {
     out += fmt::format("<li><code>{}</code> {}</li>\n", engine::WarningCodeName(warning.code),
-                       E(warning.message));
+                       E(WarningMessage(warning, context)));
   }
   return out + "</ul>\n</section>\n";
 }
@@ -367,7 +374,7 @@ std::string ReportHtml(const engine::BillingResult& result, const std::vector<In
   out += "</section>\n";
   out += SmallTables(result, context);
   out += KeyValues(result, context);
-  out += Warnings(result, context.language);
+  out += Warnings(result, context);
   return out + "</body>\n</html>\n";
 }
 

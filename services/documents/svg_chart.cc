@@ -117,7 +117,9 @@ std::string StackedBarChartSvg(const StackedBarChart& chart, Language language) 
       (static_cast<int>(chart.series.size()) + per_legend_row - 1) / per_legend_row;
   const int height = kTop + bars_height + 16 + legend_rows * kLegendRow + 8;
 
-  const std::vector<std::string_view> colours = SeriesColours(chart.series);
+  TORI_CHECK(chart.series_ids.empty() || chart.series_ids.size() == chart.series.size());
+  const std::vector<std::string_view> colours =
+      SeriesColours(chart.series_ids.empty() ? chart.series : chart.series_ids);
   std::string svg = fmt::format(
       "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" "
       "width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"{}\">\n",

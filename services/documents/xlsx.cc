@@ -19,7 +19,6 @@
 namespace tori::documents::internal {
 namespace {
 
-using engine::KeyName;
 using engine::QuarterName;
 
 // "C7" for row 6, column 2 (0-based).
@@ -192,7 +191,7 @@ int WriteMatrix(Book& book, Sheet& sheet, const engine::BillingResult& result, i
   for (int p = 0; p < pools; ++p) {
     sheet.Text(row, 2 + p,
                fmt::format("{} – {}", PointName(book.context, m.pools[p].service_point_id),
-                           m.pools[p].pool),
+                           PoolName(book.context, m.pools[p].service_point_id, m.pools[p].pool)),
                book.f.header);
   }
   sheet.Text(row, adjustment_col, book.labels.adjustments, book.f.header);
@@ -293,7 +292,7 @@ void WriteListSheets(Book& book, const engine::BillingResult& result,
                   result.host_shares, [&](Sheet& sheet, int r, const engine::HostShare& share) {
                     sheet.Text(r, 0, AgencyName(book.context, share.agency_id));
                     sheet.Text(r, 1, PointName(book.context, share.service_point_id));
-                    sheet.Text(r, 2, share.pool);
+                    sheet.Text(r, 2, PoolName(book.context, share.service_point_id, share.pool));
                     sheet.Money(r, 3, share.amount_cents, book.f.money);
                     return share.amount_cents;
                   });
@@ -339,10 +338,12 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
   sheet.Text(row, 0, l.due_date, book.f.bold);
   sheet.Date(row++, 1, meta.due_date, book.f.date);
   row += 1;
+  // Every header and key in the workbook's language; the technical key names are in
+  // invoices.json and the CSV.
   const std::vector<std::string_view> headers = {
-      l.line,   l.service_point,  l.pool,        l.key,  "key",    l.fallback_from,
-      l.weight, l.basis_quantity, l.basis_total, l.unit, l.amount, l.adjusts};
-  constexpr int kAmountCol = 10;
+      l.line,           l.service_point, l.pool, l.key,    l.fallback_from, l.weight,
+      l.basis_quantity, l.basis_total,   l.unit, l.amount, l.adjusts};
+  constexpr int kAmountCol = 9;
   for (size_t c = 0; c < headers.size(); ++c)
     sheet.Text(row, static_cast<int>(c), headers[c], book.f.header);
   sheet.FreezeAndFilter(row, static_cast<int>(headers.size()) - 1,
@@ -352,16 +353,15 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
     const engine::InvoiceLine& line = invoice.lines[i];
     sheet.Number(row, 0, static_cast<double>(i + 1), book.f.quantity[0]);
     sheet.Text(row, 1, PointName(book.context, line.service_point_id));
-    sheet.Text(row, 2, line.pool);
+    sheet.Text(row, 2, PoolName(book.context, line.service_point_id, line.pool));
     sheet.Text(row, 3, KeyLabel(line.key, lang));
-    sheet.Text(row, 4, KeyName(line.key));
-    if (line.fallback_from) sheet.Text(row, 5, KeyName(*line.fallback_from));
-    sheet.Number(row, 6, static_cast<double>(line.weight_pct_e4) / 1e6, book.f.percent);
-    WriteQuantity(book, sheet, row, 7, line.key, line.basis_quantity);
-    WriteQuantity(book, sheet, row, 8, line.key, line.basis_total);
-    sheet.Text(row, 9, KeyUnit(line.key, lang));
+    if (line.fallback_from) sheet.Text(row, 4, KeyLabel(*line.fallback_from, lang));
+    sheet.Number(row, 5, static_cast<double>(line.weight_pct_e4) / 1e6, book.f.percent);
+    WriteQuantity(book, sheet, row, 6, line.key, line.basis_quantity);
+    WriteQuantity(book, sheet, row, 7, line.key, line.basis_total);
+    sheet.Text(row, 8, KeyUnit(line.key, lang));
     sheet.Money(row, kAmountCol, line.amount_cents, book.f.money);
-    if (line.adjusts_quarter) sheet.Text(row, 11, QuarterName(*line.adjusts_quarter));
+    if (line.adjusts_quarter) sheet.Text(row, 10, QuarterName(*line.adjusts_quarter));
   }
   sheet.Text(row, 0, l.total, book.f.bold);
   sheet.Sum(row, kAmountCol, first, kAmountCol, row - 1, kAmountCol, invoice.total_cents,

@@ -18,6 +18,8 @@ namespace tori::documents {
 namespace {
 
 using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Prints "sheet \t cell \t type \t value \t formula" for every cell, shared strings
@@ -246,17 +248,17 @@ for sheet in ET.fromstring(z.read('xl/workbook.xml')).iter(M + 'sheet'):
     EXPECT_NE(pane.second, "-") << name << " has no filter";
   }
   EXPECT_EQ(panes["Invoices"], std::make_pair(std::string("frozen A3"), std::string("A2:G4")));
-  EXPECT_EQ(panes["2026200001 kela"].second, "A10:L16");  // header and 6 lines; total in 17
+  EXPECT_EQ(panes["2026200001 kela"].second, "A10:K16");  // header and 6 lines; total in 17
   EXPECT_EQ(panes["Summary"].first, "frozen B5");
 }
 
 // Issue 15.13: quantities are in their units: m²·days as a decimal, seconds as a time.
 TEST_F(XlsxTest, QuantitiesAreInTheirUnits) {
   const std::string sheet = "2026200001 kela";
-  EXPECT_EQ(sheets_[sheet]["H11"].value, "18200");      // 1 820 000 centi-m²·days
-  const double advisor_days = std::stod(sheets_[sheet]["H13"].value);  // 4000 s
+  EXPECT_EQ(sheets_[sheet]["G11"].value, "18200");      // 1 820 000 centi-m²·days
+  const double advisor_days = std::stod(sheets_[sheet]["G13"].value);  // 4000 s
   EXPECT_NEAR(advisor_days * 86400, 4000, 1e-6);
-  EXPECT_EQ(sheets_[sheet]["J13"].value, "h:min:s");
+  EXPECT_EQ(sheets_[sheet]["I13"].value, "h:min:s");
 }
 
 TEST_F(XlsxTest, KeyValuesDeriveTheHostsValueFromTheTotal) {
@@ -300,6 +302,67 @@ TEST(XlsxDraftTest, EverySheetOfADraftOpensWithTheMarkAndHasNoInvoiceNumber) {
     }
     EXPECT_THAT(sheets.at(fmt::format("{} 1 kela", DraftMark(language))).at("A1").value,
                 testing::HasSubstr(DraftInvoiceNumber("2026Q2-espoo-kela", language)));
+  }
+}
+
+// Issue 15.11: Finnish and Swedish documents hold no English label, key name, pool id
+// or warning text, once the agreement names its pools in the language.
+TEST(LanguageTest, FinnishAndSwedishDocumentsHaveNoEnglishText) {
+  ASSERT_TRUE(fixture::HaveProgram("python3"));
+  // What an English reader sees in the report, the workbook and the e-invoices.
+  const std::vector<std::string> english = {
+      "Cost sharing", "Summary", "Invoice", "Reference number", "Issuer", "Recipient",
+      "Business ID", "Agency", "Service point", "Cost pool", "Key", "Weight", "Party's value",
+      "All parties", "Unit", "Amount", "Line", "Adjust", "replaces key", "host", "Host",
+      "Invoiced", "State subsidy", "Programme", "Claimant", "Basis", "Warnings", "Key values",
+      "Total costs", "Pool cost", "agency's share", "Cost pools", "Tranche", "days net",
+      "Due date", "Quarter", "contacts", "advisor time", "advisor_time", "weighted",
+      "dedicated area", "dedicated_area", "room bookings", "booked_minutes", "fixed shares",
+      "equal split", "m²·days", "service point", "sums to 0", "fallback", "parties", "used"};
+  // Pool ids stand for the agreement's pool names in the report and the workbook.
+  const std::vector<std::string> pool_ids = {"premises", "shared_staff", "shared_rooms"};
+  const engine::BillingResult result = fixture::Result();
+  for (const Language language : {Language::kFi, Language::kSv}) {
+    SCOPED_TRACE(LanguageCode(language));
+    DocumentContext context = fixture::Context(language);
+    const bool fi = language == Language::kFi;
+    for (const char* point : {"iso-omena", "kalajarvi"}) {
+      context.pool_names[{point, "premises"}][language] = fi ? "Toimitilat" : "Lokaler";
+      context.pool_names[{point, "shared_staff"}][language] =
+          fi ? "Yhteinen henkilöstö" : "Gemensam personal";
+      context.pool_names[{point, "shared_rooms"}][language] =
+          fi ? "Yhteiset tilat" : "Gemensamma rum";
+    }
+    const std::string dir = fixture::TempDir(fmt::format("lang-{}", LanguageCode(language)));
+    ASSERT_TRUE(WriteDocuments(result, context, dir).ok());
+    std::string workbook;
+    for (const auto& [name, cells] : ReadSheets(dir + "/invoices-2026Q2.xlsx")) {
+      workbook += name + "\n";
+      for (const auto& [ref, cell] : cells) workbook += cell.value + "\n";
+    }
+    const std::string report = fixture::ReadFile(dir + "/report-2026Q2.html");
+    // The e-invoices' texts (ArticleIdentifier is an id, like the invoice id).
+    std::string finvoice;
+    for (const char* id : {"2026Q2-espoo-kela", "2026Q2-espoo-vero"}) {
+      finvoice += fixture::Run(fmt::format(
+                                   "xmllint --xpath '//InvoiceRow/ArticleName/text() | "
+                                   "//RowFreeText/text() | //InvoiceFreeText/text()' '{}'",
+                                   dir + "/finvoice-" + id + ".xml"))
+                      .output;
+    }
+    ASSERT_THAT(report, HasSubstr(fi ? "Toimitilat" : "Lokaler"));
+    ASSERT_THAT(workbook, HasSubstr(fi ? "Yhteinen henkilöstö" : "Gemensam personal"));
+    ASSERT_THAT(finvoice, HasSubstr(fi ? "Yhteiset tilat" : "Gemensamma rum"));
+    for (const std::string& word : english) {
+      EXPECT_THAT(report, Not(HasSubstr(">" + word))) << "report: " << word;
+      EXPECT_THAT(report, Not(HasSubstr(" " + word + " "))) << "report: " << word;
+      EXPECT_THAT(workbook, Not(HasSubstr(word))) << "workbook: " << word;
+      EXPECT_THAT(finvoice, Not(HasSubstr(word))) << "Finvoice: " << word;
+    }
+    for (const std::string& pool : pool_ids) {
+      EXPECT_THAT(report, Not(HasSubstr(">" + pool))) << "report: " << pool;
+      EXPECT_THAT(workbook, Not(HasSubstr(pool))) << "workbook: " << pool;
+    }
   }
 }
 

@@ -1,7 +1,9 @@
 #include "services/documents/internal/labels.h"
 
 #include "events/base/decimal.h"
+#include "fmt/format.h"
 #include "services/documents/internal/text.h"
+#include "services/documents/internal/views.h"
 
 namespace tori::documents::internal {
 namespace {
@@ -255,12 +257,70 @@ std::string_view KeyUnit(Key key, Language language) {
   }
 }
 
+std::string KeyNumberText(Key key, int64_t quantity, Language language) {
+  return IsDurationKey(key) ? DurationText(quantity)
+                            : DecimalText(quantity, KeyScale(key), language);
+}
+
 std::string KeyQuantityText(Key key, int64_t quantity, Language language) {
-  std::string text = IsDurationKey(key) ? DurationText(quantity)
-                                        : DecimalText(quantity, KeyScale(key), language);
+  std::string text = KeyNumberText(key, quantity, language);
   const std::string_view unit = KeyUnit(key, language);
   if (!unit.empty()) text += "\u00a0" + std::string(unit);
   return text;
+}
+
+std::string WarningMessage(const engine::Warning& w, const DocumentContext& context) {
+  const Language lang = context.language;
+  if (lang == Language::kEn) return w.message;
+  const bool fi = lang == Language::kFi;
+  const std::string point = PointName(context, w.service_point_id);
+  const std::string pool = PoolName(context, w.service_point_id, w.pool);
+  const std::string agency = AgencyName(context, w.agency_id);
+  const std::string agreement =
+      fmt::format("{} {} {}", w.agreement_id, fi ? "versio" : "version", w.agreement_version);
+  const std::string money = MoneyText(w.amount_cents, lang);
+  auto key = [&](const std::optional<engine::Key>& k) {
+    return k ? std::string(KeyLabel(*k, lang)) : std::string();
+  };
+  const std::string tranche =
+      fi ? fmt::format("{}, pooli {}, osuus {} ({} {} %)", point, pool, w.tranche, key(w.key),
+                       PercentText(w.weight_pct_e4, lang))
+         : fmt::format("{}, poolen {}, andel {} ({} {} %)", point, pool, w.tranche, key(w.key),
+                       PercentText(w.weight_pct_e4, lang));
+  switch (w.code) {
+    case engine::WarningCode::kNoAgreement:
+      return fi ? fmt::format("{}: {} ei ole voimassa sopimusta; pooli {} ({}) jää ylläpitäjän "
+                              "{} maksettavaksi.",
+                              point, DateText(w.date, lang), pool, money, agency)
+                : fmt::format("{}: inget avtal gäller {}; poolen {} ({}) bärs av värden {}.",
+                              point, DateText(w.date, lang), pool, money, agency);
+    case engine::WarningCode::kPoolNotInAgreement:
+      return fi ? fmt::format("{}: pooli {} ({}) ei ole sopimuksessa {}; sen maksaa ylläpitäjä {}.",
+                              point, pool, money, agreement, agency)
+                : fmt::format("{}: poolen {} ({}) ingår inte i avtalet {}; värden {} bär den.",
+                              point, pool, money, agreement, agency);
+    case engine::WarningCode::kNonPartyExcluded:
+      return fi ? fmt::format("{}: {} ei ole sopimuksen {} osapuoli; sen {} asiointitapahtumaa ja "
+                              "muut arvot jätetään pois kaikista jakoperusteista.",
+                              point, agency, agreement, w.contacts)
+                : fmt::format("{}: {} är inte part i avtalet {}; dess {} kundkontakter och övriga "
+                              "värden räknas inte med i någon fördelningsnyckel.",
+                              point, agency, agreement, w.contacts);
+    case engine::WarningCode::kFallbackKeyUsed:
+      return fi ? fmt::format("{}: jakoperusteen arvo on kaikilla osapuolilla 0; käytettiin "
+                              "varajakoperustetta {}.",
+                              tranche, key(w.fallback_key))
+                : fmt::format("{}: nyckelns värde är 0 för alla parter; reservnyckeln {} "
+                              "användes.",
+                              tranche, key(w.fallback_key));
+    case engine::WarningCode::kFallbackKeyZero:
+      return fi ? fmt::format("{}: myös varajakoperusteen {} arvo on kaikilla osapuolilla 0; "
+                              "jaettiin tasan.",
+                              tranche, key(w.fallback_key))
+                : fmt::format("{}: även reservnyckeln {} är 0 för alla parter; delades lika.",
+                              tranche, key(w.fallback_key));
+  }
+  return w.message;
 }
 
 }  // namespace tori::documents::internal

@@ -77,6 +77,10 @@ struct Labels {
 
 const Labels& LabelsFor(Language language);
 
+// A warning's message in the context's language, naming points, pools and agencies by
+// their names; English, and codes the documents do not know, keep the engine's message.
+std::string WarningMessage(const engine::Warning& warning, const DocumentContext& context);
+
 // The key's name for people in `language` ("oma pinta-ala"); KeyName() is the technical one.
 std::string_view KeyLabel(engine::Key key, Language language);
 // Decimal scale of the key's quantity: dedicated_area is centi-m2 days (2),
@@ -86,6 +90,8 @@ int KeyScale(engine::Key key);
 bool IsDurationKey(engine::Key key);
 // Unit of the quantity as people read it ("m²·vrk", "h:min:s", "min", "%" or "").
 std::string_view KeyUnit(engine::Key key, Language language);
+// "1 820 000,00", "1:06:40": the quantity in its unit, grouped, without the unit.
+std::string KeyNumberText(engine::Key key, int64_t quantity, Language language);
 // "1 820 000,00 m²·vrk", "1:06:40 h:min:s": the quantity in its unit, grouped.
 std::string KeyQuantityText(engine::Key key, int64_t quantity, Language language);
 

@@ -22,6 +22,9 @@ struct StackedBarChart {
   std::string title;                // the SVG's accessible name
   std::vector<std::string> series;  // legend, in stacking order
   std::vector<ChartBar> bars;       // top to bottom
+  // What gives each series its colour (pool ids), same order as `series`; empty: the
+  // legend texts themselves.
+  std::vector<std::string> series_ids;
 };
 
 // At most this many bars and series are drawn; callers aggregate beyond.

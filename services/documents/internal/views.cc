@@ -155,4 +155,12 @@ std::string PointName(const DocumentContext& context, const std::string& service
   return it == context.service_points.end() ? service_point_id : it->second.name;
 }
 
+std::string PoolName(const DocumentContext& context, const std::string& service_point_id,
+                     const std::string& pool) {
+  const auto names = context.pool_names.find({service_point_id, pool});
+  if (names == context.pool_names.end()) return pool;
+  const auto name = names->second.find(context.language);
+  return name == names->second.end() ? pool : name->second;
+}
+
 }  // namespace tori::documents::internal

@@ -73,6 +73,9 @@ Totals ComputeTotals(const engine::BillingResult& result);
 // Display names from the context (validated to exist), falling back to the id.
 std::string AgencyName(const DocumentContext& context, const std::string& agency_id);
 std::string PointName(const DocumentContext& context, const std::string& service_point_id);
+// The pool's display name in the context's language, else its id.
+std::string PoolName(const DocumentContext& context, const std::string& service_point_id,
+                     const std::string& pool);
 
 }  // namespace tori::documents::internal
 
