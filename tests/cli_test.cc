@@ -130,7 +130,7 @@ TEST_F(CliTest, RebuildRecreatesTheStateAndBillingAgrees) {
   EXPECT_THAT(rebuild.out, HasSubstr("rebuilt the state from 283 events"));
   ASSERT_EQ(Tori(fmt::format("bill --dry-run --data {} --quarter 2026Q1 --out {}", data,
                              (dir_ / "after").string())).exit_code, 0);
-  std::ifstream a(dir_ / "before/invoices.json"), b(dir_ / "after/invoices.json");
+  std::ifstream a(dir_ / "before/draft-invoices.json"), b(dir_ / "after/draft-invoices.json");
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>()),
             std::string((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>()));
 }
@@ -186,8 +186,8 @@ TEST_F(CliTest, AnIngestKilledRepeatedlyEndsWhereAnUninterruptedOneDoes) {
   ASSERT_EQ(Tori(fmt::format("bill --dry-run --data {} --quarter 2026Q1 --out {}",
                              (dir_ / "killed").string(), (dir_ / "killed-out").string()))
                 .exit_code, 0);
-  EXPECT_EQ(tori::testing::ReadWithoutAsOf(dir_ / "killed-out/invoices.json"),
-            tori::testing::ReadWithoutAsOf(dir_ / "reference-out/invoices.json"));
+  EXPECT_EQ(tori::testing::ReadWithoutAsOf(dir_ / "killed-out/draft-invoices.json"),
+            tori::testing::ReadWithoutAsOf(dir_ / "reference-out/draft-invoices.json"));
   RecordProperty("killed_running", killed_running);
 }
 

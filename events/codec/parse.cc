@@ -164,6 +164,38 @@ bool ReadSpaceAllocated(Reader& r, dom::object o, events::SpaceAllocated* e) {
   return true;
 }
 
+// A pool's optional `display_names` {"fi": ..., "sv": ..., "en": ...}: the documents'
+// languages only, each a non-empty name, at least one.
+bool ReadDisplayNames(Reader& r, dom::object body, const std::string& path,
+                      events::PoolRule* pool) {
+  std::optional<dom::object> names;
+  if (!r.Object(body, path, "display_names", false, &names)) return false;
+  if (!names) return true;
+  const std::string npath = Reader::Path(path, "display_names");
+  for (dom::key_value_pair entry : *names) {
+    const std::string lpath = Reader::Path(npath, entry.key);
+    if (entry.key != "fi" && entry.key != "sv" && entry.key != "en") {
+      return r.Fail(RejectReason::kSchema, lpath,
+                    fmt::format("unknown language '{}'; languages are fi, sv, en", entry.key));
+    }
+    auto* name = pool->add_display_names();
+    name->set_language(std::string(entry.key));
+    if (!r.StringValue(entry.value, lpath, Text::kName, name->mutable_name())) return false;
+  }
+  if (pool->display_names_size() == 0) {
+    return r.Fail(RejectReason::kRange, npath, "must name the pool in at least one language");
+  }
+  std::sort(pool->mutable_display_names()->begin(), pool->mutable_display_names()->end(),
+            [](const auto& a, const auto& b) { return a.language() < b.language(); });
+  for (int n = 1; n < pool->display_names_size(); ++n) {
+    if (pool->display_names(n).language() == pool->display_names(n - 1).language()) {
+      return r.Fail(RejectReason::kSchema, npath,
+                    fmt::format("names language '{}' twice", pool->display_names(n).language()));
+    }
+  }
+  return true;
+}
+
 bool ReadPools(Reader& r, dom::object pools, events::AgreementSigned* e) {
   for (dom::key_value_pair entry : pools) {
     const std::string path = Reader::Path("pools", entry.key);
@@ -173,9 +205,10 @@ bool ReadPools(Reader& r, dom::object pools, events::AgreementSigned* e) {
     dom::object body;
     std::optional<dom::array> tranches;
     if (entry.value.get_object().get(body) != simdjson::SUCCESS) {
-      return r.Fail(RejectReason::kSchema, path, "must be an object {tranches, fallback_key}");
+      return r.Fail(RejectReason::kSchema, path,
+                    "must be an object {tranches, fallback_key, display_names}");
     }
-    if (!r.CheckFields(body, path, {"tranches", "fallback_key"}) ||
+    if (!r.CheckFields(body, path, {"tranches", "fallback_key", "display_names"}) ||
         !r.Array(body, path, "tranches", true, &tranches) ||
         !ListSize(r, *tranches, Reader::Path(path, "tranches"), 1)) {
       return false;
@@ -219,6 +252,7 @@ bool ReadPools(Reader& r, dom::object pools, events::AgreementSigned* e) {
       }
       pool->set_fallback_key(fallback);
     }
+    if (!ReadDisplayNames(r, body, path, pool)) return false;
   }
   std::sort(e->mutable_pools()->begin(), e->mutable_pools()->end(),
             [](const auto& a, const auto& b) { return a.pool() < b.pool(); });

@@ -72,6 +72,16 @@ std::string PoolsJson(const events::AgreementSigned& e) {
       return o;
     }));
     if (pool.has_fallback_key()) w.String("fallback_key", pool.fallback_key());
+    if (pool.display_names_size() > 0) {
+      std::string names = "{";
+      for (int n = 0; n < pool.display_names_size(); ++n) {
+        if (n > 0) names.push_back(',');
+        AppendJsonString(names, pool.display_names(n).language());
+        names.push_back(':');
+        AppendJsonString(names, pool.display_names(n).name());
+      }
+      w.Raw("display_names", names + "}");
+    }
     w.Close();
   }
   out.push_back('}');

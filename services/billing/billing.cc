@@ -207,6 +207,8 @@ absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
   TORI_ASSIGN_OR_RETURN(documents::DocumentContext context, LoadDocumentContext(state));
   context.issue_date = issue_date;
   context.language = request.language;
+  context.draft = request.dry_run;
+  TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
   for (const auto& invoice : outcome.result.invoices) {
     const auto it = context.agencies.find(invoice.issuer_agency_id);
     if (it != context.agencies.end() && !it->second.iban) {
@@ -219,6 +221,11 @@ absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
   }
   TORI_ASSIGN_OR_RETURN(std::vector<std::string> files,
                         documents::WriteDocuments(outcome.result, context, request.out_dir));
+  if (context.draft) {
+    outcome.notes.push_back(
+        "drafts: no Finvoice e-invoice is written in a dry run (an operator would deliver it as "
+        "a real invoice); file names start with \"draft-\"");
+  }
   outcome.files.insert(outcome.files.end(), files.begin(), files.end());
   return absl::OkStatus();
 }
@@ -269,15 +276,22 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   fs::create_directories(request.out_dir, ec);
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", request.out_dir, ec.message()));
   const fs::path out(request.out_dir);
-  TORI_ASSIGN_OR_RETURN(const fs::path json,
-                        PathInDirectory(out, OutputFileName("invoices", "", ".json")));
-  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of)));
+  // A dry run writes drafts, also of an issued quarter: its files never stand for, or
+  // replace, issued ones.
+  const bool draft = request.dry_run;
+  TORI_ASSIGN_OR_RETURN(
+      const fs::path json,
+      PathInDirectory(out, documents::DraftMarked(OutputFileName("invoices", "", ".json"), draft)));
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of, draft)));
   outcome.files.push_back(json.string());
   for (const auto& invoice : outcome.result.invoices) {
     TORI_ASSIGN_OR_RETURN(
         const fs::path csv,
-        PathInDirectory(out, OutputFileName("invoice-", invoice.invoice_id, ".csv")));
-    TORI_RETURN_IF_ERROR(WriteFileAtomically(csv, InvoiceCsv(invoice)));
+        PathInDirectory(out, documents::DraftMarked(
+                                 OutputFileName("invoice-", invoice.invoice_id, ".csv"), draft)));
+    TORI_RETURN_IF_ERROR(WriteFileAtomically(
+        csv, InvoiceCsv(invoice, {.dialect = request.csv_dialect, .draft = draft,
+                                 .language = request.language})));
     outcome.files.push_back(csv.string());
   }
 

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,20 +43,46 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, engine::Quar
 // The engine input for one quarter, from the projection.
 absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine::Quarter quarter);
 
+// Pools' display names per (point, pool) and language, from the agreements
+// (documents::DocumentContext::pool_names): the agreement in effect for `quarter` first.
+using PoolNames = std::map<std::pair<std::string, std::string>,
+                           std::map<documents::Language, std::string>>;
+absl::StatusOr<PoolNames> LoadPoolNames(StateStore& state, engine::Quarter quarter);
+
 // Documents, canonical JSON (one line each, fields in SPEC order).
 std::string InvoiceJson(const engine::Invoice& invoice);
 std::string SubsidyClaimJson(const engine::SubsidyClaim& claim);
 std::string SubsidyClaimId(const engine::SubsidyClaim& claim);
-// The whole invoices.json of a run.
-std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of);
-// One CSV per invoice: a header, one row per line, a total row.
-std::string InvoiceCsv(const engine::Invoice& invoice);
+// The whole invoices.json of a run. A draft (dry run) has `"draft":true` on its own line
+// after the quarter; without that line it is the issued file byte for byte.
+std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
+                         bool draft = false);
+
+// kPlain: ',' between fields, decimal point, LF, no BOM (for programs).
+// kExcelFi: what Excel in a Finnish locale opens as columns: a UTF-8 byte-order mark,
+// ';' between fields, decimal comma, CRLF.
+enum class CsvDialect { kPlain, kExcelFi };
+absl::StatusOr<CsvDialect> ParseCsvDialect(std::string_view name);  // "plain", "excel-fi"
+
+struct CsvOptions {
+  CsvDialect dialect = CsvDialect::kPlain;
+  // A draft's CSV opens with a line of the mark and why it is no invoice, in `language`;
+  // `language` also names the quantities' units.
+  bool draft = false;
+  documents::Language language = documents::Language::kFi;
+};
+// One CSV per invoice: a header, one row per line with the key's quantities in their
+// unit (documents::KeyQuantityPlain) and the unit, then an empty row and a total row
+// whose first field is TOTAL, so a spreadsheet never sorts or sums it among the lines.
+std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options = {});
 // Lower-case hex SHA-256.
 std::string Sha256Hex(std::string_view data);
 
 struct BillRequest {
   engine::Quarter quarter;
   std::string out_dir;
+  // Computes and writes drafts (file names "draft-...", the mark in every document, no
+  // Finvoice, documents::DocumentContext::draft) and issues nothing.
   bool dry_run = false;
   // With a position: the documents as they would have been with only the events
   // before it (replayed into the scratch state); requires dry_run.
@@ -66,6 +93,7 @@ struct BillRequest {
   // Finvoice XML, XLSX workbook and HTML report beside invoices.json (services/documents).
   bool write_documents = true;
   documents::Language language = documents::Language::kFi;
+  CsvDialect csv_dialect = CsvDialect::kPlain;
 };
 
 struct BillOutcome {

@@ -5,6 +5,7 @@
 
 #include "services/state/hash_chain.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The golden scenario.
 //  premises 3 x 1000.00 = 300000 cents, key dedicated_area over Q1's 90 days:
@@ -165,7 +167,9 @@ TEST_F(BillingTest, GoldenQuarterMatchesHandComputedCents) {
   const std::string json = ReadFile("q1", "invoices.json");
   EXPECT_THAT(json, HasSubstr(R"("quarter":"2026Q1")"));
   EXPECT_THAT(json, HasSubstr(R"("invoice_id":"2026Q1-espoo-kela","issuer_agency_id":"espoo","recipient_agency_id":"kela","quarter":"2026Q1","total_cents":238334,"total":"2383.34")"));
-  EXPECT_THAT(ReadFile("q1", "invoice-2026Q1-espoo-vero.csv"), HasSubstr(",total,,,,,,88333,883.33,"));
+  const std::string csv = ReadFile("q1", "invoice-2026Q1-espoo-vero.csv");
+  EXPECT_THAT(csv, HasSubstr("\n\nTOTAL,2026Q1-espoo-vero,"));
+  EXPECT_THAT(csv, HasSubstr(",88333,883.33,\n"));
 }
 
 TEST_F(BillingTest, BillingAnIssuedQuarterAgainWritesTheSameBytes) {
@@ -190,7 +194,64 @@ TEST_F(BillingTest, DryRunIssuesNothing) {
   auto real = BillQuarter({2026, 1}, "real");
   ASSERT_TRUE(real.ok());
   EXPECT_FALSE(real->already_issued);
-  EXPECT_EQ(ReadFile("dry", "invoices.json"), ReadFile("real", "invoices.json"));
+  // The draft is the issued file but its mark (issue 15.5; SPEC 8 approves drafts so).
+  std::string draft = ReadFile("dry", "draft-invoices.json");
+  const std::string mark = ",\n \"draft\":true";
+  ASSERT_NE(draft.find(mark), std::string::npos) << draft;
+  draft.erase(draft.find(mark), mark.size());
+  EXPECT_EQ(draft, ReadFile("real", "invoices.json"));
+}
+
+// Issue 15.5: a dry run writes nothing that looks issued: every file name starts with
+// "draft-", invoices.json says "draft": true, each CSV opens with the mark, and there is
+// no Finvoice. The same holds for a dry run of a quarter that was issued before.
+TEST_F(BillingTest, DryRunsWriteOnlyMarkedDraftsAlsoForAnIssuedQuarter) {
+  Ingest(kGoldenEvents);
+  for (const bool issued_before : {false, true}) {
+    if (issued_before) {
+      ASSERT_TRUE(BillQuarter({2026, 1}, "issued").ok());
+    }
+    const std::string out = issued_before ? "dry-after" : "dry-before";
+    auto dry = BillQuarter({2026, 1}, out, /*dry_run=*/true);
+    ASSERT_TRUE(dry.ok()) << dry.status();
+    EXPECT_EQ(dry->documents_issued, 0u);
+    size_t files = 0;
+    for (const auto& entry : fs::directory_iterator(dir_ / out)) {
+      ++files;
+      EXPECT_TRUE(entry.path().filename().string().starts_with("draft-")) << entry.path();
+      EXPECT_NE(entry.path().extension(), ".xml") << entry.path();
+    }
+    EXPECT_EQ(files, 3u);  // invoices.json and two CSVs (the golden host has no IBAN)
+    EXPECT_THAT(ReadFile(out, "draft-invoices.json"), HasSubstr("\"draft\":true"));
+    EXPECT_THAT(ReadFile(out, "draft-invoice-2026Q1-espoo-kela.csv"),
+                ::testing::StartsWith("LUONNOS,\"Luonnos, ei lasku"));
+  }
+  EXPECT_THAT(ReadFile("issued", "invoices.json"), Not(HasSubstr("draft")));
+}
+
+// Issue 15.11: pools' display names come from the agreement in effect for the quarter;
+// a later version's names win from its effective_from on, and versions before it still
+// name pools that only they had.
+TEST_F(BillingTest, PoolNamesComeFromTheAgreementInEffect) {
+  Ingest(kGoldenEvents);
+  Ingest(R"({"event_id":"n1","type":"agreement_signed","occurred_at":"2025-12-01T08:00:00Z","agreement_id":"a","version":2,"service_point_id":"iso","effective_from":"2026-01-01","parties":["espoo","kela","vero"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"dedicated_area"}],"display_names":{"fi":"Toimitilat","sv":"Lokaler"}},"shared_staff":{"tranches":[{"weight_pct":"100","key":"contacts"}],"display_names":{"fi":"Yhteinen henkilöstö"}},"cleaning":{"tranches":[{"weight_pct":"100","key":"equal"}],"display_names":{"fi":"Siivous"}}}})"
+         "\n"
+         R"({"event_id":"n2","type":"agreement_signed","occurred_at":"2025-12-01T08:00:00Z","agreement_id":"a","version":3,"service_point_id":"iso","effective_from":"2026-04-01","parties":["espoo","kela","vero"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"dedicated_area"}],"display_names":{"fi":"Tilat"}}}})");
+  using documents::Language;
+  auto Name = [](const PoolNames& names, const std::string& pool, Language language) {
+    const auto it = names.find({"iso", pool});
+    if (it == names.end() || !it->second.count(language)) return std::string("(none)");
+    return it->second.at(language);
+  };
+  auto q1 = LoadPoolNames(*state_, {2026, 1});
+  ASSERT_TRUE(q1.ok()) << q1.status();
+  EXPECT_EQ(Name(*q1, "premises", Language::kFi), "Toimitilat");
+  EXPECT_EQ(Name(*q1, "premises", Language::kSv), "Lokaler");
+  EXPECT_EQ(Name(*q1, "shared_staff", Language::kFi), "Yhteinen henkilöstö");
+  auto q2 = LoadPoolNames(*state_, {2026, 2});
+  ASSERT_TRUE(q2.ok()) << q2.status();
+  EXPECT_EQ(Name(*q2, "premises", Language::kFi), "Tilat");
+  EXPECT_EQ(Name(*q2, "cleaning", Language::kFi), "Siivous");  // only version 2 names it
 }
 
 TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
@@ -637,6 +698,112 @@ TEST_F(BillingTest, IdsOfAnOldLogThatWouldLeaveTheOutputDirectoryGetSafeDistinct
   auto report = Verify(*log_, (dir_ / "verify").string());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok());
+}
+
+}  // namespace
+}  // namespace tori
+
+namespace tori {
+namespace {
+
+// Splits CSV text as a spreadsheet would with `separator` (quoted fields may hold it).
+std::vector<std::vector<std::string>> ReadCsv(std::string_view text, char separator,
+                                              std::string_view eol) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == separator) {
+      row.push_back(std::exchange(field, ""));
+    } else if (text.substr(i, eol.size()) == eol) {
+      row.push_back(std::exchange(field, ""));
+      rows.push_back(std::exchange(row, {}));
+      i += eol.size() - 1;
+    } else {
+      EXPECT_NE(c, '\n') << "a bare LF inside a row: the line ends are not " << eol.size();
+      field += c;
+    }
+  }
+  EXPECT_TRUE(field.empty() && row.empty()) << "the last row has no line end";
+  return rows;
+}
+
+engine::Invoice CsvInvoice() {
+  using engine::Key;
+  engine::Invoice invoice{"2026Q2-espoo-kela", "espoo", "kela", {2026, 2}, 0, {}};
+  invoice.lines = {
+      {"iso-omena", "premises", Key::kDedicatedArea, std::nullopt, 60'0000, 1'820'050, 5'460'000,
+       2'000'000, std::nullopt},
+      {"iso-omena", "shared_staff", Key::kAdvisorTime, std::nullopt, 100'0000, 4000, 8000,
+       250'005, std::nullopt},
+      {"iso-omena", "premises", Key::kWeightedContacts, std::nullopt, 40'0000, 25'000, 100'000,
+       -123'456, engine::Quarter{2026, 1}},
+  };
+  invoice.total_cents = 2'000'000 + 250'005 - 123'456;
+  return invoice;
+}
+
+// Issue 15.13: Finnish Excel opens a CSV with a BOM, ';' and decimal commas as columns
+// and numbers; quantities are in their units, not scaled integers; the total row comes
+// after an empty row and says TOTAL in its first column.
+TEST(InvoiceCsvTest, ExcelFiHasABomSemicolonsDecimalCommasCrlfAndQuantitiesInTheirUnits) {
+  const std::string csv =
+      InvoiceCsv(CsvInvoice(), {.dialect = CsvDialect::kExcelFi, .language = documents::Language::kFi});
+  ASSERT_TRUE(csv.starts_with("\xEF\xBB\xBF")) << "no UTF-8 byte-order mark";
+  const auto rows = ReadCsv(std::string_view(csv).substr(3), ';', "\r\n");
+  ASSERT_EQ(rows.size(), 6u);  // header, 3 lines, empty, total
+  const std::vector<std::string>& header = rows[0];
+  auto col = [&](std::string_view name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    EXPECT_NE(it, header.end()) << name;
+    return static_cast<size_t>(it - header.begin());
+  };
+  for (size_t r = 1; r <= 3; ++r) ASSERT_EQ(rows[r].size(), header.size()) << r;
+  EXPECT_EQ(rows[1][col("basis_quantity")], "18200,50");  // m²·days, not 1820050
+  EXPECT_EQ(rows[1][col("basis_total")], "54600,00");
+  EXPECT_EQ(rows[1][col("basis_unit")], "m²·vrk");
+  EXPECT_EQ(rows[1][col("weight_pct")], "60,0000");
+  EXPECT_EQ(rows[1][col("amount")], "20000,00");
+  EXPECT_EQ(rows[2][col("basis_quantity")], "1:06:40");  // 4000 s as h:mm:ss
+  EXPECT_EQ(rows[2][col("basis_total")], "2:13:20");
+  EXPECT_EQ(rows[2][col("basis_unit")], "h:min:s");
+  EXPECT_EQ(rows[3][col("basis_quantity")], "2,5000");  // weighted contacts, not 25000
+  EXPECT_EQ(rows[3][col("amount")], "-1234,56");
+  EXPECT_EQ(rows[4], std::vector<std::string>{""});  // the empty row
+  EXPECT_EQ(rows[5][0], "TOTAL");
+  EXPECT_EQ(rows[5][col("amount")], "21265,49");
+  EXPECT_EQ(rows[5][col("amount_cents")], "2126549");
+}
+
+TEST(InvoiceCsvTest, PlainHasCommasDecimalPointsLfAndNoBom) {
+  const std::string csv = InvoiceCsv(CsvInvoice());
+  ASSERT_TRUE(csv.starts_with("invoice_id,"));
+  EXPECT_EQ(csv.find('\r'), std::string::npos);
+  const auto rows = ReadCsv(csv, ',', "\n");
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[1][9], "18200.50");
+  EXPECT_EQ(rows[1][8], "60.0000");
+  EXPECT_EQ(rows[5][0], "TOTAL");
+  EXPECT_EQ(rows[5][13], "21265.49");
+}
+
+TEST(InvoiceCsvTest, ParsesTheTwoDialects) {
+  EXPECT_EQ(*ParseCsvDialect("plain"), CsvDialect::kPlain);
+  EXPECT_EQ(*ParseCsvDialect("excel-fi"), CsvDialect::kExcelFi);
+  EXPECT_FALSE(ParseCsvDialect("excel").ok());
 }
 
 }  // namespace

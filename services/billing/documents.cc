@@ -2,6 +2,9 @@
 // invoice and claim (hashed when issued), CSV per invoice.
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
 #include "fmt/format.h"
@@ -41,8 +44,10 @@ std::string LineJson(const engine::InvoiceLine& line) {
   return out;
 }
 
-std::string CsvField(std::string_view text) {
-  if (text.find_first_of(",\"\n") == std::string_view::npos) return std::string(text);
+// One field, quoted when it holds the separator, a quote or a line break.
+std::string CsvField(std::string_view text, char separator) {
+  if (text.find_first_of(std::string{separator, '"', '\n', '\r'}) == std::string_view::npos)
+    return std::string(text);
   std::string out = "\"";
   for (char c : text) {
     if (c == '"') out += '"';
@@ -106,11 +111,13 @@ std::string SubsidyClaimJson(const engine::SubsidyClaim& claim) {
   return out;
 }
 
-std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of) {
+std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
+                         bool draft) {
   std::string out = "{";
   AppendJsonString(out, "quarter");
   out += ":";
   AppendJsonString(out, QuarterName(result.quarter));
+  if (draft) out += ",\n \"draft\":true";
   out += ",\n \"as_of\":{";
   for (size_t p = 0; p < as_of.next_offsets.size(); ++p) {
     out += fmt::format("{}\"p{}\":{}", p == 0 ? "" : ",", p, as_of.next_offsets[p]);
@@ -145,22 +152,59 @@ std::string InvoicesJson(const engine::BillingResult& result, const LogPosition&
   return out;
 }
 
-std::string InvoiceCsv(const engine::Invoice& invoice) {
-  std::string out =
-      "invoice_id,issuer_agency_id,recipient_agency_id,quarter,service_point_id,pool,key,"
-      "fallback_from,weight_pct,basis_quantity,basis_total,amount_cents,amount,adjusts_quarter\n";
-  const std::string head = fmt::format("{},{},{},{}", CsvField(invoice.invoice_id),
-                                       CsvField(invoice.issuer_agency_id),
-                                       CsvField(invoice.recipient_agency_id), QuarterName(invoice.quarter));
-  for (const auto& line : invoice.lines) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", head, CsvField(line.service_point_id),
-                       CsvField(line.pool), KeyName(line.key),
-                       line.fallback_from ? KeyName(*line.fallback_from) : "",
-                       FormatDecimal(line.weight_pct_e4, kPctScale), line.basis_quantity,
-                       line.basis_total, line.amount_cents, Money(line.amount_cents),
-                       line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : "");
+absl::StatusOr<CsvDialect> ParseCsvDialect(std::string_view name) {
+  if (name == "plain") return CsvDialect::kPlain;
+  if (name == "excel-fi") return CsvDialect::kExcelFi;
+  return absl::InvalidArgumentError(
+      fmt::format("csv dialect '{}' is not one of plain, excel-fi", name));
+}
+
+std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options) {
+  const bool fi = options.dialect == CsvDialect::kExcelFi;
+  const char sep = fi ? ';' : ',';
+  const char mark = fi ? ',' : '.';
+  const std::string_view eol = fi ? "\r\n" : "\n";
+  auto row = [&](const std::vector<std::string>& fields) {
+    std::string line;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0) line += sep;
+      line += CsvField(fields[i], sep);
+    }
+    return line + std::string(eol);
+  };
+  auto decimal = [&](int64_t scaled, int scale) {
+    std::string text = FormatDecimal(scaled, scale);
+    if (fi) std::replace(text.begin(), text.end(), '.', mark);
+    return text;
+  };
+  std::string out = fi ? "\xEF\xBB\xBF" : "";
+  if (options.draft) {
+    out += row({std::string(documents::DraftMark(options.language)),
+                std::string(documents::DraftNote(options.language))});
   }
-  out += fmt::format("{},,total,,,,,,{},{},\n", head, invoice.total_cents, Money(invoice.total_cents));
+  out += row({"invoice_id", "issuer_agency_id", "recipient_agency_id", "quarter",
+              "service_point_id", "pool", "key", "fallback_from", "weight_pct", "basis_quantity",
+              "basis_total", "basis_unit", "amount_cents", "amount", "adjusts_quarter"});
+  for (const auto& line : invoice.lines) {
+    out += row({invoice.invoice_id, invoice.issuer_agency_id, invoice.recipient_agency_id,
+                QuarterName(invoice.quarter), line.service_point_id, line.pool,
+                std::string(KeyName(line.key)),
+                line.fallback_from ? std::string(KeyName(*line.fallback_from)) : "",
+                decimal(line.weight_pct_e4, kPctScale),
+                documents::KeyQuantityPlain(line.key, line.basis_quantity, mark),
+                documents::KeyQuantityPlain(line.key, line.basis_total, mark),
+                std::string(documents::KeyUnitText(line.key, options.language)),
+                fmt::format("{}", line.amount_cents), decimal(line.amount_cents, kMoneyScale),
+                line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : ""});
+  }
+  // After an empty row, and named in the first column: never one of the lines.
+  out += eol;
+  std::vector<std::string> total(15, "");
+  total[0] = "TOTAL";
+  total[1] = invoice.invoice_id;
+  total[12] = fmt::format("{}", invoice.total_cents);
+  total[13] = decimal(invoice.total_cents, kMoneyScale);
+  out += row(total);
   return out;
 }
 

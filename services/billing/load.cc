@@ -1,6 +1,7 @@
 // The projection -> the engine's input (per service point: host, agreement in effect,
 // pool amounts, key values per agency, subsidy already claimed this year) and the
 // issued documents -> engine types.
+#include <algorithm>
 #include <map>
 
 #include "absl/numeric/int128.h"
@@ -189,6 +190,43 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
 absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter quarter) {
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
   return billing_internal::LoadBillingInput(state, quarter, issued);
+}
+
+absl::StatusOr<PoolNames> LoadPoolNames(StateStore& state, Quarter quarter) {
+  PoolNames names;
+  TORI_ASSIGN_OR_RETURN(auto points, ScanRecords<events::ServicePointOpened>(
+                                         state, p::Key(p::kPoint, {}, false) + '\0'));
+  for (const auto& point : points) {
+    TORI_ASSIGN_OR_RETURN(auto signed_versions,
+                          ScanRecords<events::AgreementSigned>(
+                              state, p::Key(p::kAgreement, {point.service_point_id()}, true)));
+    std::vector<engine::Agreement> versions;
+    for (const auto& e : signed_versions) {
+      TORI_ASSIGN_OR_RETURN(engine::Agreement a, ToAgreement(e));
+      versions.push_back(std::move(a));
+    }
+    TORI_ASSIGN_OR_RETURN(std::optional<size_t> selected,
+                          engine::SelectAgreement(versions, quarter.FirstDay()));
+    // Every version in (effective_from, version) order, the one in effect last: its
+    // names win, earlier ones name pools only they had (adjusted quarters).
+    std::vector<size_t> order(versions.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return std::make_pair(versions[a].effective_from, versions[a].version) <
+             std::make_pair(versions[b].effective_from, versions[b].version);
+    });
+    if (selected) order.push_back(*selected);
+    for (size_t i : order) {
+      for (const auto& pool : signed_versions[i].pools()) {
+        for (const auto& name : pool.display_names()) {
+          auto language = documents::ParseLanguage(name.language());
+          if (!language.ok()) continue;  // the codec admits only fi, sv, en
+          names[{point.service_point_id(), pool.pool()}][*language] = name.name();
+        }
+      }
+    }
+  }
+  return names;
 }
 
 namespace billing_internal {

@@ -1,14 +1,17 @@
 #include "services/documents/documents.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <utility>
 
 #include "events/base/check.h"
+#include "events/base/decimal.h"
 #include "events/base/files.h"
 #include "events/base/identifiers.h"
 #include "fmt/format.h"
+#include "services/documents/internal/labels.h"
 #include "services/documents/internal/render.h"
 #include "services/documents/internal/text.h"
 #include "services/documents/internal/views.h"
@@ -206,6 +209,28 @@ absl::StatusOr<std::string> FinnishReferenceNumber(std::string_view base) {
   return fmt::format("{}{}", base, (10 - sum % 10) % 10);
 }
 
+std::string DraftMarked(std::string_view file_name, bool draft) {
+  return draft ? fmt::format("{}{}", kDraftFilePrefix, file_name) : std::string(file_name);
+}
+
+std::string_view DraftMark(Language language) { return internal::LabelsFor(language).draft_mark; }
+std::string_view DraftNote(Language language) { return internal::LabelsFor(language).draft_note; }
+
+std::string DraftInvoiceNumber(std::string_view invoice_id, Language language) {
+  return fmt::format("{}-{}", DraftMark(language), invoice_id);
+}
+
+std::string KeyQuantityPlain(engine::Key key, int64_t quantity, char decimal_mark) {
+  if (internal::IsDurationKey(key)) return internal::DurationText(quantity);
+  std::string text = FormatDecimal(quantity, internal::KeyScale(key));
+  if (decimal_mark != '.') std::replace(text.begin(), text.end(), '.', decimal_mark);
+  return text;
+}
+
+std::string_view KeyUnitText(engine::Key key, Language language) {
+  return internal::KeyUnit(key, language);
+}
+
 std::string InvoiceLineAnchor(std::string_view invoice_id, size_t line_index) {
   return fmt::format("line-{}-{}", internal::SafeToken(invoice_id), line_index);
 }
@@ -233,7 +258,9 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", out_dir, ec.message()));
   const fs::path out(out_dir);
   std::vector<std::string> files;
-  for (size_t i = 0; i < result.invoices.size(); ++i) {
+  // A draft gets no Finvoice: an e-invoice goes from the operator straight into the
+  // recipient's payables, and Finvoice has no draft mark an operator must honour.
+  for (size_t i = 0; i < result.invoices.size() && !context.draft; ++i) {
     const engine::Invoice& invoice = result.invoices[i];
     if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
     TORI_ASSIGN_OR_RETURN(const fs::path path,
@@ -242,16 +269,18 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
         WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
     files.push_back(path.string());
   }
-  TORI_ASSIGN_OR_RETURN(const fs::path workbook,
-                        PathInDirectory(out, WorkbookFileName(result.quarter)));
+  TORI_ASSIGN_OR_RETURN(
+      const fs::path workbook,
+      PathInDirectory(out, DraftMarked(WorkbookFileName(result.quarter), context.draft)));
   const fs::path workbook_tmp = workbook.string() + ".tmp";
   TORI_RETURN_IF_ERROR(internal::WriteWorkbook(result, metas, context, workbook_tmp.string()));
   fs::rename(workbook_tmp, workbook, ec);
   if (ec)
     return absl::InternalError(fmt::format("cannot write {}: {}", workbook.string(), ec.message()));
   files.push_back(workbook.string());
-  TORI_ASSIGN_OR_RETURN(const fs::path report,
-                        PathInDirectory(out, ReportFileName(result.quarter)));
+  TORI_ASSIGN_OR_RETURN(
+      const fs::path report,
+      PathInDirectory(out, DraftMarked(ReportFileName(result.quarter), context.draft)));
   TORI_RETURN_IF_ERROR(WriteFileAtomically(report, internal::ReportHtml(result, metas, context)));
   files.push_back(report.string());
   return files;

@@ -98,7 +98,26 @@ struct DocumentContext {
   int due_days = 30;          // due date = issue_date + due_days, 0..365
   VatTreatment vat;
   Language language = Language::kFi;
+  // A draft (a dry run, or a quarter prepared for approval): every document carries the
+  // mark LUONNOS / UTKAST / DRAFT, file names start with kDraftFilePrefix, invoices get
+  // DraftInvoiceNumber() and no reference number, and no Finvoice is written. This flag
+  // is the whole difference: the same context without it renders the issued bytes.
+  bool draft = false;
+  // Pools' names for people by (service_point_id, pool), then language: the agreement's
+  // `display_names`. A pool without a name in `language` shows its id.
+  std::map<std::pair<std::string, std::string>, std::map<Language, std::string>> pool_names;
 };
+
+// File names of drafts start with this, in every language ("draft-invoices.json"), so a
+// draft is never taken for, or overwritten by, an issued document.
+inline constexpr std::string_view kDraftFilePrefix = "draft-";
+// `file_name` with kDraftFilePrefix when `draft`, else unchanged.
+std::string DraftMarked(std::string_view file_name, bool draft);
+
+// The draft mark in `language`: "LUONNOS", "UTKAST", "DRAFT"; and the sentence that
+// says why a draft is no invoice.
+std::string_view DraftMark(Language language);
+std::string_view DraftNote(Language language);
 
 // Bound on invoices per run: the sequence part of InvoiceNumber has five digits.
 inline constexpr size_t kInvoicesPerRunMax = 99'999;
@@ -107,6 +126,18 @@ inline constexpr size_t kInvoicesPerRunMax = 99'999;
 // year, quarter and a five-digit sequence, "2026200001" for the first of 2026Q2. Unique
 // per quarter across issuers; at most 20 characters as Finvoice requires.
 std::string InvoiceNumber(engine::Quarter quarter, size_t index);
+// What a draft shows instead: the mark and tori's invoice id, "LUONNOS-2026Q2-espoo-kela".
+// It has letters, so it can never be an issued number, and it names its recipient, so it
+// never points at another agency's invoice.
+std::string DraftInvoiceNumber(std::string_view invoice_id, Language language);
+
+// A key's quantity in its unit for CSV files, without digit grouping: dedicated_area as
+// m²·days with 2 decimals ("18200.00"), weighted_contacts and fixed_shares with 4,
+// advisor_time (seconds) as h:mm:ss ("1:06:40"), counts and minutes as integers; the
+// decimal mark is `decimal_mark`. KeyUnitText is the unit people read beside it
+// ("m²·vrk", "h:min:s", "min", "%" or "" for counts).
+std::string KeyQuantityPlain(engine::Key key, int64_t quantity, char decimal_mark);
+std::string_view KeyUnitText(engine::Key key, Language language);
 
 // The Finnish reference number (viitenumero) of `base` (3..19 digits): the base with its
 // check digit appended (DOMAIN.md: weights 7, 3, 1 repeating from the right, check =
@@ -125,8 +156,8 @@ std::string WorkbookFileName(engine::Quarter quarter);      // "invoices-2026Q2.
 std::string ReportFileName(engine::Quarter quarter);        // "report-2026Q2.html"
 
 // Writes the documents of `result` into `out_dir` (created when missing) and returns
-// the paths written: the Finvoice files in invoice order, then the workbook, then the
-// report. InvalidArgument (nothing written) when the context lacks or contradicts what
+// the paths written: the Finvoice files in invoice order (none for a draft), then the
+// workbook, then the report. InvalidArgument (nothing written) when the context lacks or contradicts what
 // the result needs; Internal when a file cannot be written.
 absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingResult& result,
                                                         const DocumentContext& context,

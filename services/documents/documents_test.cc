@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "gmock/gmock.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "services/documents/internal/labels.h"
 #include "services/documents/internal/text.h"
@@ -16,6 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // DOMAIN.md: weights 7, 3, 1 from the right; check = (10 - sum mod 10) mod 10.
 TEST(FinnishReferenceNumberTest, AppendsTheCheckDigitOfTheDomainRule) {
@@ -164,6 +166,49 @@ TEST(WriteDocumentsTest, RejectsAResultWhoseSumsDoNotHold) {
   EXPECT_THAT(std::string(WriteDocuments(pool, fixture::Context(), dir).status().message()),
               HasSubstr("iso-omena shared_staff"));
   EXPECT_TRUE(fs::is_empty(dir));
+}
+
+// Issue 15.5: a dry run's documents must not look issued. A draft context writes no
+// Finvoice, marks its file names and its report, gives every invoice a number that can
+// never be issued and no reference number; without the flag, the same call writes the
+// issued bytes.
+TEST(DraftTest, ADraftHasTheMarkInEveryFileNoFinvoiceAndNoIssuableNumber) {
+  for (const Language language : {Language::kFi, Language::kSv, Language::kEn}) {
+    const std::string dir = fixture::TempDir(fmt::format("draft-{}", LanguageCode(language)));
+    DocumentContext context = fixture::Context(language);
+    context.draft = true;
+    auto files = WriteDocuments(fixture::Result(), context, dir);
+    ASSERT_TRUE(files.ok()) << files.status();
+    EXPECT_THAT(*files, ElementsAre(dir + "/draft-invoices-2026Q2.xlsx",
+                                    dir + "/draft-report-2026Q2.html"));
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      EXPECT_THAT(entry.path().filename().string(), ::testing::StartsWith("draft-"));
+    }
+    const std::string html = fixture::ReadFile(dir + "/draft-report-2026Q2.html");
+    const std::string mark(DraftMark(language));
+    EXPECT_THAT(html, HasSubstr(fmt::format("<title>{}: ", mark)));
+    EXPECT_THAT(html, HasSubstr(fmt::format("class=\"draft-banner\" id=\"draft\">{} — ", mark)));
+    EXPECT_THAT(html, HasSubstr(DraftInvoiceNumber("2026Q2-espoo-vero", language)));
+    EXPECT_THAT(html, Not(HasSubstr("2026200001")));   // the issued number of the first invoice
+    EXPECT_THAT(html, Not(HasSubstr("20262000019")));  // and its reference number
+  }
+  EXPECT_EQ(DraftInvoiceNumber("2026Q2-espoo-kela", Language::kFi), "LUONNOS-2026Q2-espoo-kela");
+  EXPECT_EQ(DraftMark(Language::kSv), "UTKAST");
+  EXPECT_EQ(DraftMark(Language::kEn), "DRAFT");
+}
+
+TEST(DraftTest, WithoutTheDraftFlagTheSameCallWritesTheIssuedDocuments) {
+  const std::string draft_dir = fixture::TempDir("draft-flag");
+  const std::string issued_dir = fixture::TempDir("issued-flag");
+  DocumentContext context = fixture::Context();
+  context.draft = true;
+  ASSERT_TRUE(WriteDocuments(fixture::Result(), context, draft_dir).ok());
+  context.draft = false;
+  ASSERT_TRUE(WriteDocuments(fixture::Result(), context, issued_dir).ok());
+  const std::string issued = fixture::ReadFile(issued_dir + "/report-2026Q2.html");
+  EXPECT_THAT(issued, Not(HasSubstr("LUONNOS")));
+  EXPECT_THAT(issued, HasSubstr("2026200001"));
+  EXPECT_TRUE(fs::exists(issued_dir + "/finvoice-2026Q2-espoo-kela.xml"));
 }
 
 }  // namespace

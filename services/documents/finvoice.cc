@@ -16,7 +16,6 @@
 namespace tori::documents::internal {
 namespace {
 
-using engine::KeyName;
 using engine::QuarterName;
 
 constexpr std::string_view kEur = R"(AmountCurrencyIdentifier="EUR")";
@@ -89,18 +88,18 @@ int64_t VatRate(const VatTreatment& vat) {
   return vat.category == VatCategory::kStandardRated ? vat.rate_pct_e4 : 0;
 }
 
-// "Osuus 60 %: oma pinta-ala (dedicated_area) 1 820 000,00 / 5 460 000,00 m²·vrk = 20 000,00 €"
+// "Osuus 60 %: oma pinta-ala 18 200,00 / 54 600,00 m²·vrk = 20 000,00 €": every word in
+// the document's language (the technical key names are in invoices.json).
 std::string TrancheText(const engine::InvoiceLine& line, Language language) {
   const Labels& labels = LabelsFor(language);
-  std::string key = fmt::format("{} ({}", KeyLabel(line.key, language), KeyName(line.key));
+  std::string key(KeyLabel(line.key, language));
   if (line.fallback_from)
-    key += fmt::format("; {} {}", labels.fallback_from, KeyName(*line.fallback_from));
-  key += ")";
+    key += fmt::format(" ({} {})", labels.fallback_from, KeyLabel(*line.fallback_from, language));
   const std::string_view unit = KeyUnit(line.key, language);
   return fmt::format("{} {} %: {} {} / {}{}{} = {}", labels.tranche,
                      PercentText(line.weight_pct_e4, language), key,
-                     DecimalText(line.basis_quantity, KeyScale(line.key), language),
-                     DecimalText(line.basis_total, KeyScale(line.key), language),
+                     KeyNumberText(line.key, line.basis_quantity, language),
+                     KeyNumberText(line.key, line.basis_total, language),
                      unit.empty() ? "" : "\u00a0", unit, MoneyText(line.amount_cents, language));
 }
 
@@ -110,7 +109,8 @@ void WriteRow(XmlWriter& xml, const engine::Invoice& invoice, const RowGroup& gr
   const engine::InvoiceLine& first = invoice.lines[group.first_line];
   const engine::Quarter period = first.adjusts_quarter.value_or(invoice.quarter);
   std::string article =
-      fmt::format("{} – {}", PointName(context, first.service_point_id), first.pool);
+      fmt::format("{} – {}", PointName(context, first.service_point_id),
+                  PoolName(context, first.service_point_id, first.pool));
   if (first.adjusts_quarter) {
     article = fmt::format("{} {}: {}", labels.adjustment, QuarterName(period), article);
   }

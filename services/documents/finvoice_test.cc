@@ -135,12 +135,12 @@ TEST_F(FinvoiceTest, OneRowPerPointAndPoolWithTheKeyBasisInItsText) {
   EXPECT_EQ(Cents(XPath(kela, "//InvoiceRow[1]/RowVatExcludedAmount")), 3'333'333);
   EXPECT_EQ(XPath(kela, "//InvoiceRow[1]/ArticleIdentifier"), "iso-omena/premises");
   EXPECT_EQ(XPath(kela, "//InvoiceRow[1]/RowFreeText[1]"),
-            "Tranche 60 %: dedicated area (dedicated_area) 18,200.00 / 54,600.00\u00a0m²·days = "
+            "Tranche 60 %: dedicated area 18,200.00 / 54,600.00\u00a0m²·days = "
             "€20,000.00");
-  EXPECT_THAT(XPath(kela, "//InvoiceRow[1]/RowFreeText[2]"), HasSubstr("(equal) 1 / 3"));
+  EXPECT_THAT(XPath(kela, "//InvoiceRow[1]/RowFreeText[2]"), HasSubstr("equal split 1 / 3"));
   EXPECT_EQ(XPath(kela, "//InvoiceRow[1]/RowFreeText[3]"), "invoices.json lines 1, 2");
   EXPECT_THAT(XPath(kela, "//InvoiceRow[4]/RowFreeText[1]"),
-              HasSubstr("(contacts; replaces key booked_minutes) 25 / 65"));
+              HasSubstr("contacts (replaces key room bookings) 25 / 65"));
   // The adjustment row names the quarter it adjusts and spans it.
   EXPECT_THAT(XPath(kela, "//InvoiceRow[5]/ArticleName"), StartsWith("Adjustment 2026Q1: "));
   EXPECT_EQ(XPath(kela, "//InvoiceRow[5]/StartDate"), "20260101");

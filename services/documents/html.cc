@@ -2,6 +2,7 @@
 // external asset), readable offline and printable. Every invoice line is a table row
 // with id InvoiceLineAnchor(invoice_id, n) so `tori explain` and people can link to it;
 // :target highlights the linked row.
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -14,9 +15,12 @@
 namespace tori::documents::internal {
 namespace {
 
-using engine::KeyName;
 using engine::QuarterName;
 
+// Screen and paper. Tables fit the width: text cells wrap (long ids anywhere), numbers
+// never break inside (their digit groups are joined by no-break spaces) and a quantity's
+// unit goes under it. On paper (A4): the summary (totals, charts, pools) first, each
+// invoice on a page of its own, then the host's shares, claims, key values and warnings.
 constexpr std::string_view kStyle = R"css(
 body{font-family:"DejaVu Sans",Arial,Helvetica,sans-serif;color:#1b1b1b;font-size:14px;
   margin:24px auto;max-width:1200px;padding:0 16px}
@@ -24,21 +28,62 @@ h1{font-size:24px;margin:0 0 4px}
 h2{font-size:19px;margin:32px 0 8px;border-bottom:2px solid #0072B2;padding-bottom:4px}
 h3{font-size:16px;margin:20px 0 6px}.meta,.note{color:#555}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
-.card{border:1px solid #ccd;border-radius:6px;padding:10px 14px;min-width:200px;background:#f6f8fb}
+.card{border:1px solid #ccd;border-radius:6px;padding:10px 14px;min-width:160px;background:#f6f8fb}
 .card .label{color:#555;font-size:12px}.card .value{font-size:20px;font-weight:bold}
 table{border-collapse:collapse;margin:6px 0 12px;width:100%}
-th,td{border-bottom:1px solid #dde;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#eef2f7;font-weight:bold}td.num,th.num{text-align:right;white-space:nowrap}
+th,td{border-bottom:1px solid #dde;padding:4px 6px;text-align:left;vertical-align:top;
+  overflow-wrap:break-word}
+th{background:#eef2f7;font-weight:bold}td code{overflow-wrap:anywhere}
+td.num,th.num{text-align:right}td.num{white-space:nowrap;overflow-wrap:normal}
+.unit{display:block;color:#555;font-size:11px}.adjusts{display:block;font-weight:bold}
 tr.total td{font-weight:bold;border-top:2px solid #888}tr.adjustment td{background:#fff8e6}
 tr:target td{background:#ffe680}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:4px 0}
-dt{color:#555}dd{margin:0}code{font-size:12px}a.anchor{color:#999;text-decoration:none}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 12px;margin:4px 0}
+dt{color:#555}dd{margin:0;overflow-wrap:anywhere}code{font-size:12px}
+a.anchor{color:#999;text-decoration:none}
 svg.chart{max-width:100%;height:auto}
 svg .bar-label,svg .bar-total,svg .legend{font-size:13px;fill:#1b1b1b}
 svg .seg-label{font-size:12px;fill:#fff;font-weight:bold}
+@media (max-width:900px){
+  body{font-size:12px;margin:12px auto;padding:0 8px}th,td{padding:3px 4px}code{font-size:10px}
+  .unit{font-size:10px}.card{min-width:0;flex:1 1 40%}
+}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+  body{margin:0;max-width:none;padding:0;font-size:9pt}
+  h1{font-size:16pt}h2{font-size:13pt;margin-top:14px;break-after:avoid}
+  h3{font-size:11pt;break-after:avoid}
+  .cards{gap:6px}.card{min-width:0;flex:1 1 0;padding:6px 8px}.card .value{font-size:12pt}
+  th,td{padding:2px 4px}code{font-size:8pt}.unit{font-size:7.5pt}
+  tr{break-inside:avoid}thead{display:table-header-group}
+  tr.adjustment td,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+  tr:target td{background:none}a.anchor{color:inherit}
+  svg.chart{width:100%;height:auto;break-inside:avoid}
+  #invoices>h2{display:none}
+  #invoices>article,#host-shares{break-before:page}
+}
+)css";
+
+// A draft's mark: a banner under the title and, on screen and on every printed page, the
+// mark across the page behind the text.
+constexpr std::string_view kDraftStyle = R"css(
+.draft-banner{border:3px solid #B00020;color:#B00020;font-size:20px;font-weight:bold;
+  padding:8px 14px;margin:12px 0;background:#fff0f2}
+.draft-watermark{position:fixed;left:0;right:0;top:38%;text-align:center;font-size:110px;
+  font-weight:bold;color:rgba(176,0,32,0.13);transform:rotate(-28deg);z-index:-1;
+  pointer-events:none;overflow:hidden;white-space:nowrap}
 )css";
 
 std::string E(std::string_view text) { return XmlEscape(text); }
+
+// A key's quantity for a table cell: the number, its unit under it.
+std::string QuantityCell(engine::Key key, int64_t quantity, Language language) {
+  const std::string_view unit = KeyUnit(key, language);
+  const std::string number = IsDurationKey(key) ? DurationText(quantity)
+                                                : DecimalText(quantity, KeyScale(key), language);
+  return unit.empty() ? E(number)
+                      : fmt::format("{}<span class=\"unit\">{}</span>", E(number), E(unit));
+}
 
 // A table row of cells; cells already escaped. `numeric` marks right-aligned columns.
 std::string Row(const std::vector<std::string>& cells, const std::vector<bool>& numeric,
@@ -77,7 +122,11 @@ std::string Charts(const engine::BillingResult& result, const DocumentContext& c
   StackedBarChart shares{std::string(l.share_chart), {}, {}};
   for (const auto& name : pool_names) {
     series_index[name] = shares.series.size();
-    shares.series.push_back(name);
+    shares.series_ids.push_back(name);
+    // A pool's name for people from the first point that bills it.
+    const auto billed = std::find_if(m.pools.begin(), m.pools.end(),
+                                     [&](const engine::PoolAmount& p) { return p.pool == name; });
+    shares.series.push_back(PoolName(context, billed->service_point_id, name));
   }
   for (size_t a = 0; a < m.agencies.size(); ++a) {
     ChartBar bar{AgencyName(context, m.agencies[a]), std::vector<int64_t>(shares.series.size(), 0)};
@@ -86,7 +135,7 @@ std::string Charts(const engine::BillingResult& result, const DocumentContext& c
     }
     shares.bars.push_back(std::move(bar));
   }
-  StackedBarChart points{std::string(l.point_chart), shares.series, {}};
+  StackedBarChart points{std::string(l.point_chart), shares.series, {}, shares.series_ids};
   for (const auto& pool : m.pools) {
     const std::string name = PointName(context, pool.service_point_id);
     if (points.bars.empty() || points.bars.back().label != name) {
@@ -107,6 +156,8 @@ std::string Charts(const engine::BillingResult& result, const DocumentContext& c
       }
       chart->series.resize(kChartSeriesMax);
       chart->series.back() = "…";
+      chart->series_ids.resize(kChartSeriesMax);
+      chart->series_ids.back() = "…";
     }
   }
   return fmt::format(
@@ -140,7 +191,8 @@ std::string PoolsTable(const engine::BillingResult& result, const DocumentContex
   int64_t total_cents = 0;
   for (const auto& pool : result.pools) {
     total_cents += pool.amount_cents;
-    out += Row({E(PointName(context, pool.service_point_id)), E(pool.pool),
+    out += Row({E(PointName(context, pool.service_point_id)),
+                E(PoolName(context, pool.service_point_id, pool.pool)),
                 E(MoneyText(pool.amount_cents, context.language))},
                {false, false, true});
   }
@@ -156,44 +208,50 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
   const AgencyInfo& issuer = context.agencies.at(invoice.issuer_agency_id);
   const AgencyInfo& recipient = context.agencies.at(invoice.recipient_agency_id);
   std::string out =
-      fmt::format("<article id=\"invoice-{}\">\n<h3>{} {} — {}</h3>\n<dl>",
+      fmt::format("<article class=\"invoice\" id=\"invoice-{}\">\n<h3>{} {} — {}</h3>\n<dl>",
                   SafeToken(invoice.invoice_id), E(l.invoice), E(meta.number), E(recipient.name));
   const std::pair<std::string_view, std::string> facts[] = {
       {l.invoice_id, invoice.invoice_id},
       {l.issuer, fmt::format("{} ({} {})", issuer.name, l.business_id, issuer.business_id)},
       {l.recipient,
        fmt::format("{} ({} {})", recipient.name, l.business_id, recipient.business_id)},
-      {l.reference_number, meta.reference},
+      {l.reference_number, meta.reference.empty() ? "—" : meta.reference},
       {l.issue_date, DateText(context.issue_date, lang)},
       {l.due_date, DateText(meta.due_date, lang)}};
   for (const auto& [label, value] : facts)
     out += fmt::format("<dt>{}</dt><dd>{}</dd>", E(label), E(value));
   out += "</dl>\n<table>\n";
-  const std::vector<bool> numeric = {true, false, false, false, true, true, true, true, false};
+  // An adjustment names its quarter under the pool (a column of its own would not leave
+  // an A4 page room for the rest).
+  const std::vector<bool> numeric = {true, false, false, false, true, true, true, true};
   out += Header({l.line, l.service_point, l.pool, l.key, l.weight, l.basis_quantity, l.basis_total,
-                 l.amount, l.adjusts},
+                 l.amount},
                 numeric);
   for (size_t i = 0; i < invoice.lines.size(); ++i) {
     const engine::InvoiceLine& line = invoice.lines[i];
     const std::string anchor = InvoiceLineAnchor(invoice.invoice_id, i + 1);
-    std::string key =
-        fmt::format("{} <code>{}</code>", E(KeyLabel(line.key, lang)), KeyName(line.key));
+    // Key names in the report's language; the technical ones are in invoices.json.
+    std::string key = E(KeyLabel(line.key, lang));
     if (line.fallback_from) {
-      key += fmt::format(" ({} <code>{}</code>)", E(l.fallback_from), KeyName(*line.fallback_from));
+      key += fmt::format(" ({} {})", E(l.fallback_from), E(KeyLabel(*line.fallback_from, lang)));
     }
     std::string attributes = fmt::format("id=\"{}\"", anchor);
     if (line.adjusts_quarter) attributes += " class=\"adjustment\"";
     out += Row(
         {fmt::format("<a class=\"anchor\" href=\"#{}\">{}</a>", anchor, i + 1),
-         E(PointName(context, line.service_point_id)), E(line.pool), key,
+         E(PointName(context, line.service_point_id)),
+         E(PoolName(context, line.service_point_id, line.pool)) + (line.adjusts_quarter
+                             ? fmt::format("<span class=\"adjusts\">{} {}</span>", E(l.adjustment),
+                                           QuarterName(*line.adjusts_quarter))
+                             : ""),
+         key,
          E(PercentText(line.weight_pct_e4, lang) + "\u00a0%"),
-         E(KeyQuantityText(line.key, line.basis_quantity, lang)),
-         E(KeyQuantityText(line.key, line.basis_total, lang)),
-         E(MoneyText(line.amount_cents, lang)),
-         line.adjusts_quarter ? E(l.adjustment) + " " + QuarterName(*line.adjusts_quarter) : ""},
+         QuantityCell(line.key, line.basis_quantity, lang),
+         QuantityCell(line.key, line.basis_total, lang),
+         E(MoneyText(line.amount_cents, lang))},
         numeric, attributes);
   }
-  out += Row({"", E(l.total), "", "", "", "", "", E(MoneyText(invoice.total_cents, lang)), ""},
+  out += Row({"", E(l.total), "", "", "", "", "", E(MoneyText(invoice.total_cents, lang))},
              numeric, "class=\"total\"");
   return out + "</table>\n</article>\n";
 }
@@ -209,7 +267,8 @@ std::string SmallTables(const engine::BillingResult& result, const DocumentConte
     total_cents += share.amount_cents;
     out +=
         Row({E(AgencyName(context, share.agency_id)), E(PointName(context, share.service_point_id)),
-             E(share.pool), E(MoneyText(share.amount_cents, lang))},
+             E(PoolName(context, share.service_point_id, share.pool)),
+             E(MoneyText(share.amount_cents, lang))},
             {false, false, false, true});
   }
   out += Row({E(l.total), "", "", E(MoneyText(total_cents, lang))}, {false, false, false, true},
@@ -243,8 +302,7 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
     out += fmt::format("<h3>{}</h3>\n<table>\n<thead><tr><th>{}</th>",
                        E(PointName(context, table.service_point_id)), E(l.agency));
     for (engine::Key key : table.keys) {
-      out += fmt::format("<th class=\"num\">{} <code>{}</code></th>", E(KeyLabel(key, lang)),
-                         KeyName(key));
+      out += fmt::format("<th class=\"num\">{}</th>", E(KeyLabel(key, lang)));
     }
     out += "</tr></thead>\n";
     const std::vector<bool> numeric(table.keys.size() + 1, true);
@@ -254,7 +312,7 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
           (agency == table.host_agency_id ? fmt::format(" ({})", E(l.host)) : "")};
       for (engine::Key key : table.keys) {
         const auto it = table.quantity.find({agency, key});
-        cells.push_back(E(KeyQuantityText(key, it == table.quantity.end() ? 0 : it->second, lang)));
+        cells.push_back(QuantityCell(key, it == table.quantity.end() ? 0 : it->second, lang));
       }
       std::vector<bool> row_numeric = numeric;
       row_numeric[0] = false;
@@ -262,7 +320,7 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
     }
     std::vector<std::string> cells = {E(l.basis_total)};
     for (engine::Key key : table.keys)
-      cells.push_back(E(KeyQuantityText(key, table.total.at(key), lang)));
+      cells.push_back(QuantityCell(key, table.total.at(key), lang));
     std::vector<bool> total_numeric = numeric;
     total_numeric[0] = false;
     out += Row(cells, total_numeric, "class=\"total\"") + "</table>\n";
@@ -270,15 +328,15 @@ std::string KeyValues(const engine::BillingResult& result, const DocumentContext
   return out + "</section>\n";
 }
 
-std::string Warnings(const engine::BillingResult& result, Language language) {
-  const Labels& l = LabelsFor(language);
+std::string Warnings(const engine::BillingResult& result, const DocumentContext& context) {
+  const Labels& l = LabelsFor(context.language);
   std::string out = fmt::format("<section id=\"warnings\">\n<h2>{}</h2>\n", E(l.warnings));
   if (result.warnings.empty())
     return out + fmt::format("<p>{}</p>\n</section>\n", E(l.no_warnings));
   out += "<ul>\n";
   for (const auto& warning : result.warnings) {
     out += fmt::format("<li><code>{}</code> {}</li>\n", engine::WarningCodeName(warning.code),
-                       E(warning.message));
+                       E(WarningMessage(warning, context)));
   }
   return out + "</ul>\n</section>\n";
 }
@@ -288,14 +346,23 @@ std::string Warnings(const engine::BillingResult& result, Language language) {
 std::string ReportHtml(const engine::BillingResult& result, const std::vector<InvoiceMeta>& metas,
                        const DocumentContext& context) {
   const Labels& l = LabelsFor(context.language);
-  const std::string title = fmt::format("{} {}", l.report_title, QuarterName(result.quarter));
+  std::string title = fmt::format("{} {}", l.report_title, QuarterName(result.quarter));
+  if (context.draft) title = fmt::format("{}: {}", l.draft_mark, title);
   std::string out = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n"
-      "<p class=\"meta\">{} {} · {}</p>\n</header>\n",
-      LanguageCode(context.language), E(title), kStyle, E(title), E(l.issue_date),
-      E(DateText(context.issue_date, context.language)), E(l.generated_by));
+      "<title>{}</title>\n<style>{}{}</style>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n"
+      "<p class=\"meta\">{} {} · {}</p>\n",
+      LanguageCode(context.language), E(title), kStyle, context.draft ? kDraftStyle : "",
+      E(title), E(l.issue_date), E(DateText(context.issue_date, context.language)),
+      E(l.generated_by));
+  if (context.draft) {
+    out += fmt::format(
+        "<div class=\"draft-watermark\" aria-hidden=\"true\">{0}</div>\n"
+        "<p class=\"draft-banner\" id=\"draft\">{0} — {1}</p>\n",
+        E(l.draft_mark), E(l.draft_note));
+  }
+  out += "</header>\n";
   out += Cards(result, context.language);
   out += Charts(result, context);
   out += PoolsTable(result, context);
@@ -307,7 +374,7 @@ std::string ReportHtml(const engine::BillingResult& result, const std::vector<In
   out += "</section>\n";
   out += SmallTables(result, context);
   out += KeyValues(result, context);
-  out += Warnings(result, context.language);
+  out += Warnings(result, context);
   return out + "</body>\n</html>\n";
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -153,6 +154,87 @@ TEST(HtmlRenderTest, ChromiumRendersTheChartsAndTotals) {
   EXPECT_THAT(dom.output, HasSubstr(internal::MoneyText(4'109'449, Language::kFi)));   // kela
   EXPECT_THAT(dom.output, HasSubstr("id=\"line-2026Q2-espoo-kela-6\""));
   std::cout << "screenshot: " << png << "\n";
+}
+
+}  // namespace
+}  // namespace tori::documents
+
+namespace tori::documents {
+namespace {
+
+// Checks, in the browser, that no element is wider than its box and that every chart
+// text lies inside its SVG's viewBox; writes what overflows into body[data-overflow].
+constexpr std::string_view kOverflowScript = R"js(<script>
+(function () {
+  var bad = [];
+  document.querySelectorAll('body *').forEach(function (e) {
+    if (e.closest('svg') || e.tagName === 'SCRIPT') return;
+    if (e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
+      bad.push(e.tagName + '#' + e.id + '.' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth);
+  });
+  if (document.documentElement.scrollWidth > window.innerWidth)
+    bad.push('page ' + document.documentElement.scrollWidth + '>' + window.innerWidth);
+  document.querySelectorAll('svg.chart').forEach(function (svg) {
+    var width = svg.viewBox.baseVal.width;
+    svg.querySelectorAll('text').forEach(function (t) {
+      var b = t.getBBox();
+      if (b.x < 0 || b.x + b.width > width) bad.push('svg text "' + t.textContent + '" ' + b.x + '+' + b.width);
+    });
+  });
+  document.body.setAttribute('data-overflow', bad.length ? bad.join(' | ') : 'none');
+})();
+</script>)js";
+
+std::string OverflowsAt(const std::string& chromium, const std::string& dir,
+                        const std::string& html, int width_px) {
+  std::string page = fixture::ReadFile(html);
+  page.insert(page.rfind("</body>"), kOverflowScript);
+  const std::string probe = fmt::format("{}/probe-{}.html", dir, width_px);
+  std::ofstream(probe) << page;
+  const auto dom = fixture::Run(fmt::format(
+      "timeout 180 {} --headless --no-sandbox --disable-gpu --disable-quic "
+      "--disable-background-networking --disable-component-update --disable-sync --no-first-run "
+      "--user-data-dir='{}/profile-probe-{}' --window-size={},1200 --dump-dom 'file://{}'",
+      chromium, dir, width_px, width_px, probe));
+  const size_t at = dom.output.find("data-overflow=\"");
+  if (at == std::string::npos) return "no result: " + dom.output.substr(0, 2000);
+  const size_t from = at + 15;
+  return dom.output.substr(from, dom.output.find('"', from) - from);
+}
+
+// Issue 15.12: the report prints an A4 page of summary, a page per invoice and a page of
+// the rest, in every language; nothing is wider than its box on paper-wide and wide
+// screens, and chart texts stay inside the charts. The pages are kept as PNGs to look at.
+TEST(HtmlRenderTest, PrintsAPagePerInvoiceAndNothingOverflowsInAnyLanguage) {
+  const auto chromium = FindChromium();
+  ASSERT_TRUE(chromium) << "chromium is required: apt-get install chromium";
+  ASSERT_TRUE(fixture::HaveProgram("pdfinfo") && fixture::HaveProgram("pdftoppm"))
+      << "poppler-utils is required (ops/setup installs it)";
+  for (const Language language : {Language::kFi, Language::kSv, Language::kEn}) {
+    const std::string code(LanguageCode(language));
+    SCOPED_TRACE(code);
+    const std::string dir = fixture::TempDir("print-" + code, /*keep=*/true);
+    const engine::BillingResult result = fixture::Result();
+    ASSERT_TRUE(WriteDocuments(result, fixture::Context(language), dir).ok());
+    const std::string html = dir + "/report-2026Q2.html";
+    const std::string pdf = dir + "/report.pdf";
+    const auto print = fixture::Run(fmt::format(
+        "timeout 180 {} --headless --no-sandbox --disable-gpu --disable-quic "
+        "--disable-background-networking --disable-component-update --disable-sync "
+        "--no-first-run --user-data-dir='{}/profile-pdf' --no-pdf-header-footer "
+        "--print-to-pdf='{}' 'file://{}'",
+        *chromium, dir, pdf, html));
+    ASSERT_TRUE(fs::exists(pdf)) << print.output;
+    const auto info = fixture::Run(fmt::format("pdfinfo '{}'", pdf));
+    EXPECT_THAT(info.output, ::testing::ContainsRegex("Page size: +[0-9.]+ x [0-9.]+ pts \\(A4\\)"));
+    // The summary, one page per invoice, the host's shares, claims, key values, warnings.
+    EXPECT_THAT(info.output, HasSubstr(fmt::format("Pages:           {}\n", 1 + result.invoices.size() + 1)));
+    EXPECT_EQ(fixture::Run(fmt::format("pdftoppm -png -r 80 '{}' '{}/page'", pdf, dir)).exit_code, 0);
+    for (const int width_px : {700, 1280}) {
+      EXPECT_EQ(OverflowsAt(*chromium, dir, html, width_px), "none") << width_px << " px wide";
+    }
+    std::cout << "pages: " << dir << "/page-*.png\n";
+  }
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // The HTML report as text: self-contained, two SVG charts, the totals, an anchor per
 // invoice line, key values, warnings, labels in the chosen language.
 #include <regex>
+#include <set>
 
+#include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/documents/documents.h"
+#include "services/documents/internal/svg_chart.h"
 #include "services/documents/internal/text.h"
 #include "services/documents/test_fixture.h"
 
@@ -105,6 +108,35 @@ TEST(HtmlReportTest, EscapesNamesFromTheContext) {
   const std::string html = fixture::ReadFile(dir + "/report-2026Q2.html");
   EXPECT_THAT(html, HasSubstr("Vero &lt;script&gt;&amp;"));
   EXPECT_THAT(html, Not(HasSubstr("<script")));
+}
+
+// Issue 15.12: a pool has the same colour in every quarter and report, whatever other
+// pools are billed beside it.
+TEST(ChartColourTest, APoolKeepsItsColourWhateverElseIsBilled) {
+  using internal::SeriesColour;
+  using internal::SeriesColours;
+  EXPECT_EQ(SeriesColour("premises"), "#0072B2");
+  EXPECT_EQ(SeriesColour("shared_staff"), "#E69F00");
+  EXPECT_EQ(SeriesColour("…"), "#999999");
+  const std::string_view cleaning = SeriesColour("cleaning");
+  EXPECT_EQ(SeriesColours({"cleaning"})[0], cleaning);
+  EXPECT_EQ(SeriesColours({"cleaning", "premises", "shared_staff"})[0], cleaning);
+  EXPECT_EQ(SeriesColours({"equipment", "premises"})[1], "#0072B2");
+  EXPECT_EQ(SeriesColours({"premises"})[0], SeriesColours({"a", "b", "premises"})[2]);
+  // Two pools of one chart never share a colour while the palette lasts.
+  std::vector<std::string> many;
+  for (int i = 0; i < 12; ++i) many.push_back(fmt::format("pool-{}", i));
+  const auto colours = SeriesColours(many);
+  EXPECT_EQ(std::set<std::string_view>(colours.begin(), colours.end()).size(), 12u);
+}
+
+// Issue 15.12: the report has a print layout: A4 pages, each invoice on its own page.
+TEST(HtmlReportTest, HasAPrintLayoutWithAPagePerInvoice) {
+  const std::string html = Report(Language::kFi);
+  EXPECT_THAT(html, HasSubstr("@page{size:A4"));
+  EXPECT_THAT(html, HasSubstr("@media print{"));
+  EXPECT_THAT(html, HasSubstr("#invoices>article,#host-shares{break-before:page}"));
+  EXPECT_EQ(Count(html, "<article class=\"invoice\""), 2u);
 }
 
 }  // namespace

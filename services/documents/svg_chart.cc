@@ -10,19 +10,61 @@
 namespace tori::documents::internal {
 namespace {
 
-// Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-constexpr const char* kPalette[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
-                                    "#56B4E9", "#D55E00", "#F0E442", "#999999"};
+// Okabe-Ito without its yellow and grey (white labels must stay readable on them), then
+// Paul Tol's muted colours. The first five are the pools SPEC names, in its order.
+constexpr std::string_view kPalette[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
+                                         "#D55E00", "#882255", "#117733", "#332288", "#44AA99",
+                                         "#AA4499", "#6B5B00"};
+constexpr std::string_view kFixedPools[] = {"premises", "shared_staff", "equipment",
+                                            "shared_rooms", "mobile_service"};
+constexpr std::string_view kMergedColour = "#999999";
 constexpr int kWidth = 1000;
-constexpr int kLabelWidth = 230;  // bar labels, left
-constexpr int kValueWidth = 130;  // bar totals, right
+constexpr int kLabelWidth = 300;  // bar labels, left
+constexpr int kValueWidth = 150;  // bar totals, right
 constexpr int kPlotWidth = kWidth - kLabelWidth - kValueWidth - 20;
+// Widest advance of a character of DejaVu Sans at 1 px, in thousandths (digits and most
+// letters are 0.64 em or less; 'm' and 'W' are wider, so labels use a wider one).
+constexpr int kDigitEmE3 = 640;
+constexpr int kLetterEmE3 = 700;
+constexpr int kLabelFontPx = 13;
+constexpr int kSegmentFontPx = 12;
+constexpr int kLegendFontPx = 13;
 constexpr int kBarHeight = 28;
 constexpr int kBarGap = 12;
 constexpr int kTop = 10;
 constexpr int kLegendRow = 24;
 constexpr int kLegendItemWidth = 240;
-constexpr int kInsideLabelMinTenths = 900;  // a segment this wide shows its amount
+
+// How many characters of `font_px` text fit in `width_px`.
+size_t CharsThatFit(int width_px, int font_px) {
+  return static_cast<size_t>(width_px * 1000 / (font_px * kLetterEmE3));
+}
+// Width in tenths of a pixel of `text` (numbers) at `font_px`, bold allowance included.
+int64_t NumberWidthTenths(std::string_view text, int font_px) {
+  return static_cast<int64_t>(CharCount(text)) * font_px * kDigitEmE3 * 11 / 1000;
+}
+
+uint64_t Fnv1a(std::string_view text) {
+  uint64_t hash = 14695981039346656037ull;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+size_t PaletteIndex(std::string_view name) {
+  for (size_t i = 0; i < std::size(kFixedPools); ++i) {
+    if (kFixedPools[i] == name) return i;
+  }
+  return Fnv1a(name) % std::size(kPalette);
+}
+
+// `text` cut to `max_chars` characters, the last of them "…" when cut.
+std::string Shorten(std::string_view text, size_t max_chars) {
+  if (CharCount(text) <= max_chars) return std::string(text);
+  return TruncateChars(text, max_chars - 1) + "…";
+}
 
 // Tenths of a pixel as SVG text: 1234 -> "123.4".
 std::string Px(int64_t tenths) { return fmt::format("{}.{}", tenths / 10, tenths % 10); }
@@ -34,6 +76,28 @@ int64_t Offset(int64_t cents, int64_t span_cents) {
 }
 
 }  // namespace
+
+std::string_view SeriesColour(std::string_view name) {
+  return name == "…" ? kMergedColour : kPalette[PaletteIndex(name)];
+}
+
+std::vector<std::string_view> SeriesColours(const std::vector<std::string>& series) {
+  std::vector<std::string_view> colours;
+  std::vector<bool> taken(std::size(kPalette), false);
+  for (const std::string& name : series) {
+    if (name == "…") {
+      colours.push_back(kMergedColour);
+      continue;
+    }
+    size_t index = PaletteIndex(name);
+    // Bounded: a full palette lets the remaining series share colours.
+    for (size_t probe = 0; probe < std::size(kPalette) && taken[index]; ++probe)
+      index = (index + 1) % std::size(kPalette);
+    taken[index] = true;
+    colours.push_back(kPalette[index]);
+  }
+  return colours;
+}
 
 std::string StackedBarChartSvg(const StackedBarChart& chart, Language language) {
   TORI_CHECK(chart.bars.size() <= kChartBarsMax && chart.series.size() <= kChartSeriesMax);
@@ -53,6 +117,9 @@ std::string StackedBarChartSvg(const StackedBarChart& chart, Language language) 
       (static_cast<int>(chart.series.size()) + per_legend_row - 1) / per_legend_row;
   const int height = kTop + bars_height + 16 + legend_rows * kLegendRow + 8;
 
+  TORI_CHECK(chart.series_ids.empty() || chart.series_ids.size() == chart.series.size());
+  const std::vector<std::string_view> colours =
+      SeriesColours(chart.series_ids.empty() ? chart.series : chart.series_ids);
   std::string svg = fmt::format(
       "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {} {}\" "
       "width=\"{}\" height=\"{}\" role=\"img\" aria-label=\"{}\">\n",
@@ -63,7 +130,7 @@ std::string StackedBarChartSvg(const StackedBarChart& chart, Language language) 
     const int y = kTop + static_cast<int>(b) * (kBarHeight + kBarGap);
     svg += fmt::format(
         "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"bar-label\">{}</text>\n",
-        kLabelWidth - 8, y + kBarHeight / 2 + 5, XmlEscape(TruncateChars(bar.label, 32)));
+        kLabelWidth - 8, y + kBarHeight / 2 + 5, XmlEscape(Shorten(bar.label, CharsThatFit(kLabelWidth - 16, kLabelFontPx))));
     int64_t positive_cents = 0, negative_cents = 0, total_cents = 0;
     for (size_t s = 0; s < bar.segment_cents.size(); ++s) {
       const int64_t cents = bar.segment_cents[s];
@@ -78,9 +145,9 @@ std::string StackedBarChartSvg(const StackedBarChart& chart, Language language) 
       svg += fmt::format(
           "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: {}"
           "</title></rect>\n",
-          Px(x), y, Px(w), kBarHeight, kPalette[s % std::size(kPalette)],
+          Px(x), y, Px(w), kBarHeight, colours[s],
           XmlEscape(chart.series[s]), amount);
-      if (w >= kInsideLabelMinTenths) {
+      if (w >= NumberWidthTenths(amount, kSegmentFontPx) + 80) {
         svg += fmt::format(
             "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" class=\"seg-label\">{}</text>\n",
             Px(x + w / 2), y + kBarHeight / 2 + 5, amount);
@@ -101,8 +168,8 @@ std::string StackedBarChartSvg(const StackedBarChart& chart, Language language) 
     svg += fmt::format(
         "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/>"
         "<text x=\"{}\" y=\"{}\" class=\"legend\">{}</text>\n",
-        x, y, kPalette[s % std::size(kPalette)], x + 20, y + 12,
-        XmlEscape(TruncateChars(chart.series[s], 30)));
+        x, y, colours[s], x + 20, y + 12,
+        XmlEscape(Shorten(chart.series[s], CharsThatFit(kLegendItemWidth - 30, kLegendFontPx))));
   }
   svg += "</svg>\n";
   return svg;

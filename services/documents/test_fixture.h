@@ -82,9 +82,16 @@ inline engine::BillingResult Result() {
   r.subsidy_claims = {
       {"espoo", "yps-state-aid", "iso-omena", kQ2, 4'520'835, 2'260'418, std::nullopt},
       {"espoo", "yps-state-aid", "iso-omena", kQ2, 12'345, 6'173, kQ1}};
-  r.warnings = {{engine::WarningCode::kFallbackKeyUsed,
-                 "kalajarvi shared_rooms: booked_minutes sums to 0 over the parties; the pool's "
-                 "fallback_key contacts was used"}};
+  engine::Warning fallback{engine::WarningCode::kFallbackKeyUsed,
+                           "kalajarvi shared_rooms: booked_minutes sums to 0 over the parties; "
+                           "the pool's fallback_key contacts was used"};
+  fallback.service_point_id = "kalajarvi";  // what the message names, as the engine fills it
+  fallback.pool = "shared_rooms";
+  fallback.tranche = 1;
+  fallback.weight_pct_e4 = kAllPctE4;
+  fallback.key = Key::kBookedMinutes;
+  fallback.fallback_key = Key::kContacts;
+  r.warnings = {fallback};
   return r;
 }
 

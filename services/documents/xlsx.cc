@@ -6,6 +6,9 @@
 // run gives the same bytes.
 #include <xlsxwriter.h>
 
+#include <algorithm>
+#include <set>
+
 #include "absl/time/time.h"
 #include "events/base/check.h"
 #include "fmt/format.h"
@@ -16,7 +19,6 @@
 namespace tori::documents::internal {
 namespace {
 
-using engine::KeyName;
 using engine::QuarterName;
 
 // "C7" for row 6, column 2 (0-based).
@@ -44,6 +46,7 @@ struct Formats {
   lxw_format* percent = nullptr;
   lxw_format* date = nullptr;
   lxw_format* quantity[5] = {};  // by decimal scale 0..4
+  lxw_format* duration = nullptr;  // [h]:mm:ss
 };
 
 Formats MakeFormats(lxw_workbook* workbook, Language language) {
@@ -74,6 +77,8 @@ Formats MakeFormats(lxw_workbook* workbook, Language language) {
     f.quantity[s] = workbook_add_format(workbook);
     format_set_num_format(f.quantity[s], kQuantity[s]);
   }
+  f.duration = workbook_add_format(workbook);
+  format_set_num_format(f.duration, "[h]:mm:ss");
   return f;
 }
 
@@ -103,6 +108,19 @@ class Sheet {
   void Date(int row, int col, absl::CivilDay day, lxw_format* format) {
     lxw_datetime dt{static_cast<int>(day.year()), day.month(), day.day(), 0, 0, 0.0};
     Check(worksheet_write_datetime(ws_, Row(row), Col(col), &dt, format));
+  }
+  // Keeps rows above `header_row` and the header itself (and `frozen_cols` columns) in
+  // view, and puts a filter on the header over the data rows below it (a total row after
+  // `last_data_row` stays out of sorting and filtering).
+  void FreezeAndFilter(int header_row, int last_col, int last_data_row, int frozen_cols = 0) {
+    worksheet_freeze_panes(ws_, Row(header_row + 1), Col(frozen_cols));
+    Check(worksheet_autofilter(ws_, Row(header_row), 0, Row(std::max(last_data_row, header_row)),
+                               Col(last_col)));
+  }
+  // A duration of whole seconds as an Excel time (days) shown as [h]:mm:ss.
+  void Duration(int row, int col, int64_t seconds, lxw_format* format) {
+    Check(worksheet_write_number(ws_, Row(row), Col(col), static_cast<double>(seconds) / 86400.0,
+                                 format));
   }
   void Width(int first_col, int last_col, double width) {
     Check(worksheet_set_column(ws_, Col(first_col), Col(last_col), width, nullptr));
@@ -138,9 +156,30 @@ struct Book {
   Sheet Add(std::string_view name) {
     lxw_worksheet* ws = workbook_add_worksheet(workbook, SheetName(name).c_str());
     TORI_CHECK(ws != nullptr);  // names are unique and valid by construction
+    if (context.draft) {
+      // The mark in the page header of every printed page and a red tab.
+      const std::string header = fmt::format("&C&\"-,Bold\"&16{}", labels.draft_mark);
+      worksheet_set_header(ws, header.c_str());
+      worksheet_set_tab_color(ws, 0xB00020);
+    }
     return Sheet(ws, error);
   }
+  // A sheet's title (cell A1): on a draft it starts with the mark.
+  std::string Title(std::string_view title) const {
+    return context.draft ? fmt::format("{}: {}", labels.draft_mark, title) : std::string(title);
+  }
 };
+
+// A key's quantity in its unit: m²·days, weights and counts as numbers at their scale,
+// seconds as [h]:mm:ss.
+void WriteQuantity(Book& book, Sheet& sheet, int row, int col, engine::Key key, int64_t quantity) {
+  if (IsDurationKey(key)) {
+    sheet.Duration(row, col, quantity, book.f.duration);
+  } else {
+    const int scale = KeyScale(key);
+    sheet.Number(row, col, Scaled(quantity, scale), book.f.quantity[scale]);
+  }
+}
 
 // The agency x pool matrix; returns the next free row.
 int WriteMatrix(Book& book, Sheet& sheet, const engine::BillingResult& result, int row) {
@@ -152,7 +191,7 @@ int WriteMatrix(Book& book, Sheet& sheet, const engine::BillingResult& result, i
   for (int p = 0; p < pools; ++p) {
     sheet.Text(row, 2 + p,
                fmt::format("{} – {}", PointName(book.context, m.pools[p].service_point_id),
-                           m.pools[p].pool),
+                           PoolName(book.context, m.pools[p].service_point_id, m.pools[p].pool)),
                book.f.header);
   }
   sheet.Text(row, adjustment_col, book.labels.adjustments, book.f.header);
@@ -177,6 +216,7 @@ int WriteMatrix(Book& book, Sheet& sheet, const engine::BillingResult& result, i
     all_cents += row_cents;
   }
   const int last = first + static_cast<int>(m.agencies.size()) - 1;
+  sheet.FreezeAndFilter(row, total_col, last, /*frozen_cols=*/1);
   const int total_row = last + 1;
   sheet.Text(total_row, 0, book.labels.total, book.f.bold);
   for (int c = 2; c <= adjustment_col; ++c) {
@@ -196,81 +236,98 @@ int WriteMatrix(Book& book, Sheet& sheet, const engine::BillingResult& result, i
   return total_row + 3;
 }
 
-// A titled table of rows with the money in column `money_col` and a SUM total row.
-// `cells(row, item)` writes one item's cells. Returns the next free row.
+// A sheet named `title` with one table: the title, a frozen and filtered header row,
+// the items and a SUM total row of the money in `money_col`. `cells(sheet, row, item)`
+// writes one item's cells and returns its cents.
 template <typename Items, typename CellsFn>
-int WriteTable(Book& book, Sheet& sheet, int row, std::string_view title,
-               std::vector<std::string_view> headers, int money_col, const Items& items,
-               CellsFn cells) {
-  sheet.Text(row++, 0, title, book.f.bold);
+void WriteTableSheet(Book& book, std::string_view title, std::vector<std::string_view> headers,
+                     int money_col, const Items& items, CellsFn cells) {
+  Sheet sheet = book.Add(title);
+  sheet.Text(0, 0, book.Title(title), book.f.title);
+  const int header_row = 1;
   for (size_t c = 0; c < headers.size(); ++c)
-    sheet.Text(row, static_cast<int>(c), headers[c], book.f.header);
-  const int first = ++row;
+    sheet.Text(header_row, static_cast<int>(c), headers[c], book.f.header);
+  int row = header_row + 1;
   int64_t total_cents = 0;
-  for (const auto& item : items) total_cents += cells(row++, item);
+  for (const auto& item : items) total_cents += cells(sheet, row++, item);
+  sheet.FreezeAndFilter(header_row, static_cast<int>(headers.size()) - 1, row - 1);
   sheet.Text(row, 0, book.labels.total, book.f.bold);
-  sheet.Sum(row, money_col, first, money_col, row - 1, money_col, total_cents, book.f.money_total);
-  return row + 2;
+  sheet.Sum(row, money_col, header_row + 1, money_col, row - 1, money_col, total_cents,
+            book.f.money_total);
+  sheet.Width(0, static_cast<int>(headers.size()) - 1, 24);
 }
 
-void WriteSummary(Book& book, const engine::BillingResult& result,
-                  const std::vector<InvoiceMeta>& metas) {
+void WriteSummary(Book& book, const engine::BillingResult& result) {
   const Labels& l = book.labels;
   Sheet sheet = book.Add(l.summary);
-  sheet.Text(0, 0, fmt::format("{} {}", l.report_title, QuarterName(result.quarter)), book.f.title);
+  sheet.Text(0, 0, book.Title(fmt::format("{} {}", l.report_title, QuarterName(result.quarter))),
+             book.f.title);
+  if (book.context.draft) sheet.Text(0, 3, l.draft_note, book.f.bold);
   sheet.Text(1, 0, l.issue_date);
   sheet.Date(1, 1, book.context.issue_date, book.f.date);
-  int row = WriteMatrix(book, sheet, result, 3);
-  std::vector<size_t> indexes(result.invoices.size());
-  for (size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
-  row = WriteTable(book, sheet, row, l.invoices,
-                   {l.invoice_number, l.issuer, l.recipient, l.reference_number, l.due_date,
-                    l.amount, l.invoice_id},
-                   5, indexes, [&](int r, size_t i) {
-                     const engine::Invoice& invoice = result.invoices[i];
-                     sheet.Text(r, 0, metas[i].number);
-                     sheet.Text(r, 1, AgencyName(book.context, invoice.issuer_agency_id));
-                     sheet.Text(r, 2, AgencyName(book.context, invoice.recipient_agency_id));
-                     sheet.Text(r, 3, metas[i].reference);
-                     sheet.Date(r, 4, metas[i].due_date, book.f.date);
-                     sheet.Money(r, 5, invoice.total_cents, book.f.money);
-                     sheet.Text(r, 6, invoice.invoice_id);
-                     return invoice.total_cents;
-                   });
-  row = WriteTable(book, sheet, row, l.host_shares, {l.agency, l.service_point, l.pool, l.amount},
-                   3, result.host_shares, [&](int r, const engine::HostShare& share) {
-                     sheet.Text(r, 0, AgencyName(book.context, share.agency_id));
-                     sheet.Text(r, 1, PointName(book.context, share.service_point_id));
-                     sheet.Text(r, 2, share.pool);
-                     sheet.Money(r, 3, share.amount_cents, book.f.money);
-                     return share.amount_cents;
-                   });
-  WriteTable(book, sheet, row, l.subsidy_claims,
-             {l.service_point, l.program, l.claimant, l.adjusts, l.basis, l.amount}, 5,
-             result.subsidy_claims, [&](int r, const engine::SubsidyClaim& claim) {
-               sheet.Text(r, 0, PointName(book.context, claim.service_point_id));
-               sheet.Text(r, 1, claim.program_id);
-               sheet.Text(r, 2, AgencyName(book.context, claim.claimant_agency_id));
-               if (claim.adjusts_quarter) sheet.Text(r, 3, QuarterName(*claim.adjusts_quarter));
-               sheet.Money(r, 4, claim.basis_cents, book.f.money);
-               sheet.Money(r, 5, claim.amount_cents, book.f.money);
-               return claim.amount_cents;
-             });
+  WriteMatrix(book, sheet, result, 3);
 }
 
-void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const InvoiceMeta& meta) {
+// The invoice list, the host's shares and the subsidy claims, a sheet each.
+void WriteListSheets(Book& book, const engine::BillingResult& result,
+                     const std::vector<InvoiceMeta>& metas) {
+  const Labels& l = book.labels;
+  std::vector<size_t> indexes(result.invoices.size());
+  for (size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+  WriteTableSheet(book, l.invoices,
+                  {l.invoice_number, l.issuer, l.recipient, l.reference_number, l.due_date,
+                   l.amount, l.invoice_id},
+                  5, indexes, [&](Sheet& sheet, int r, size_t i) {
+                    const engine::Invoice& invoice = result.invoices[i];
+                    sheet.Text(r, 0, metas[i].number);
+                    sheet.Text(r, 1, AgencyName(book.context, invoice.issuer_agency_id));
+                    sheet.Text(r, 2, AgencyName(book.context, invoice.recipient_agency_id));
+                    sheet.Text(r, 3, metas[i].reference.empty() ? "—" : metas[i].reference);
+                    sheet.Date(r, 4, metas[i].due_date, book.f.date);
+                    sheet.Money(r, 5, invoice.total_cents, book.f.money);
+                    sheet.Text(r, 6, invoice.invoice_id);
+                    return invoice.total_cents;
+                  });
+  WriteTableSheet(book, l.host_shares, {l.agency, l.service_point, l.pool, l.amount}, 3,
+                  result.host_shares, [&](Sheet& sheet, int r, const engine::HostShare& share) {
+                    sheet.Text(r, 0, AgencyName(book.context, share.agency_id));
+                    sheet.Text(r, 1, PointName(book.context, share.service_point_id));
+                    sheet.Text(r, 2, PoolName(book.context, share.service_point_id, share.pool));
+                    sheet.Money(r, 3, share.amount_cents, book.f.money);
+                    return share.amount_cents;
+                  });
+  WriteTableSheet(book, l.subsidy_claims,
+                  {l.service_point, l.program, l.claimant, l.adjusts, l.basis, l.amount}, 5,
+                  result.subsidy_claims,
+                  [&](Sheet& sheet, int r, const engine::SubsidyClaim& claim) {
+                    sheet.Text(r, 0, PointName(book.context, claim.service_point_id));
+                    sheet.Text(r, 1, claim.program_id);
+                    sheet.Text(r, 2, AgencyName(book.context, claim.claimant_agency_id));
+                    if (claim.adjusts_quarter) sheet.Text(r, 3, QuarterName(*claim.adjusts_quarter));
+                    sheet.Money(r, 4, claim.basis_cents, book.f.money);
+                    sheet.Money(r, 5, claim.amount_cents, book.f.money);
+                    return claim.amount_cents;
+                  });
+}
+
+void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const InvoiceMeta& meta,
+                       size_t index) {
   const Labels& l = book.labels;
   const Language lang = book.context.language;
-  Sheet sheet = book.Add(fmt::format("{} {}", meta.number, invoice.recipient_agency_id));
+  // A draft number is long; the sheet name keeps a unique start within 31 characters.
+  Sheet sheet = book.Add(book.context.draft ? fmt::format("{} {} {}", l.draft_mark, index + 1,
+                                                          invoice.recipient_agency_id)
+                                            : fmt::format("{} {}", meta.number,
+                                                          invoice.recipient_agency_id));
   const AgencyInfo& issuer = book.context.agencies.at(invoice.issuer_agency_id);
   const AgencyInfo& recipient = book.context.agencies.at(invoice.recipient_agency_id);
-  sheet.Text(0, 0, fmt::format("{} {}", l.invoice, meta.number), book.f.title);
+  sheet.Text(0, 0, book.Title(fmt::format("{} {}", l.invoice, meta.number)), book.f.title);
   const std::pair<std::string_view, std::string> facts[] = {
       {l.invoice_id, invoice.invoice_id},
       {l.issuer, fmt::format("{} ({})", issuer.name, issuer.business_id)},
       {l.recipient, fmt::format("{} ({})", recipient.name, recipient.business_id)},
       {l.quarter, QuarterName(invoice.quarter)},
-      {l.reference_number, meta.reference}};
+      {l.reference_number, meta.reference.empty() ? "—" : meta.reference}};
   int row = 1;
   for (const auto& [label, value] : facts) {
     sheet.Text(row, 0, label, book.f.bold);
@@ -281,28 +338,30 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
   sheet.Text(row, 0, l.due_date, book.f.bold);
   sheet.Date(row++, 1, meta.due_date, book.f.date);
   row += 1;
+  // Every header and key in the workbook's language; the technical key names are in
+  // invoices.json and the CSV.
   const std::vector<std::string_view> headers = {
-      l.line,   l.service_point,  l.pool,        l.key,  "key",    l.fallback_from,
-      l.weight, l.basis_quantity, l.basis_total, l.unit, l.amount, l.adjusts};
-  constexpr int kAmountCol = 10;
+      l.line,           l.service_point, l.pool, l.key,    l.fallback_from, l.weight,
+      l.basis_quantity, l.basis_total,   l.unit, l.amount, l.adjusts};
+  constexpr int kAmountCol = 9;
   for (size_t c = 0; c < headers.size(); ++c)
     sheet.Text(row, static_cast<int>(c), headers[c], book.f.header);
+  sheet.FreezeAndFilter(row, static_cast<int>(headers.size()) - 1,
+                        row + static_cast<int>(invoice.lines.size()));
   const int first = ++row;
   for (size_t i = 0; i < invoice.lines.size(); ++i, ++row) {
     const engine::InvoiceLine& line = invoice.lines[i];
-    const int scale = KeyScale(line.key);
     sheet.Number(row, 0, static_cast<double>(i + 1), book.f.quantity[0]);
     sheet.Text(row, 1, PointName(book.context, line.service_point_id));
-    sheet.Text(row, 2, line.pool);
+    sheet.Text(row, 2, PoolName(book.context, line.service_point_id, line.pool));
     sheet.Text(row, 3, KeyLabel(line.key, lang));
-    sheet.Text(row, 4, KeyName(line.key));
-    if (line.fallback_from) sheet.Text(row, 5, KeyName(*line.fallback_from));
-    sheet.Number(row, 6, static_cast<double>(line.weight_pct_e4) / 1e6, book.f.percent);
-    sheet.Number(row, 7, Scaled(line.basis_quantity, scale), book.f.quantity[scale]);
-    sheet.Number(row, 8, Scaled(line.basis_total, scale), book.f.quantity[scale]);
-    sheet.Text(row, 9, KeyUnit(line.key, lang));
+    if (line.fallback_from) sheet.Text(row, 4, KeyLabel(*line.fallback_from, lang));
+    sheet.Number(row, 5, static_cast<double>(line.weight_pct_e4) / 1e6, book.f.percent);
+    WriteQuantity(book, sheet, row, 6, line.key, line.basis_quantity);
+    WriteQuantity(book, sheet, row, 7, line.key, line.basis_total);
+    sheet.Text(row, 8, KeyUnit(line.key, lang));
     sheet.Money(row, kAmountCol, line.amount_cents, book.f.money);
-    if (line.adjusts_quarter) sheet.Text(row, 11, QuarterName(*line.adjusts_quarter));
+    if (line.adjusts_quarter) sheet.Text(row, 10, QuarterName(*line.adjusts_quarter));
   }
   sheet.Text(row, 0, l.total, book.f.bold);
   sheet.Sum(row, kAmountCol, first, kAmountCol, row - 1, kAmountCol, invoice.total_cents,
@@ -312,47 +371,55 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
   sheet.Width(4, 11, 15);
 }
 
+// One table over every point: a row per (point, agency) and the point's all-parties
+// row, a column per key used anywhere, so one filter serves every point.
 void WriteKeySheet(Book& book, const engine::BillingResult& result) {
   const Labels& l = book.labels;
   const Language lang = book.context.language;
   Sheet sheet = book.Add(l.key_values);
-  sheet.Text(0, 0, l.key_values, book.f.title);
+  sheet.Text(0, 0, book.Title(l.key_values), book.f.title);
   sheet.Text(1, 0, l.key_values_note);
-  int row = 3;
-  for (const KeyTable& table : BuildKeyTables(result)) {
-    sheet.Text(row++, 0, PointName(book.context, table.service_point_id), book.f.bold);
-    sheet.Text(row, 0, l.agency, book.f.header);
-    for (size_t k = 0; k < table.keys.size(); ++k) {
-      const engine::Key key = table.keys[k];
-      const std::string_view unit = KeyUnit(key, lang);
-      sheet.Text(row, 1 + static_cast<int>(k),
-                 unit.empty() ? std::string(KeyLabel(key, lang))
-                              : fmt::format("{} ({})", KeyLabel(key, lang), unit),
-                 book.f.header);
-    }
-    ++row;
+  const std::vector<KeyTable> tables = BuildKeyTables(result);
+  std::set<engine::Key> used;
+  for (const KeyTable& table : tables) used.insert(table.keys.begin(), table.keys.end());
+  const std::vector<engine::Key> keys(used.begin(), used.end());  // enum order
+  const int header_row = 3;
+  sheet.Text(header_row, 0, l.service_point, book.f.header);
+  sheet.Text(header_row, 1, l.agency, book.f.header);
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const std::string_view unit = KeyUnit(keys[k], lang);
+    sheet.Text(header_row, 2 + static_cast<int>(k),
+               unit.empty() ? std::string(KeyLabel(keys[k], lang))
+                            : fmt::format("{} ({})", KeyLabel(keys[k], lang), unit),
+               book.f.header);
+  }
+  int row = header_row + 1;
+  for (const KeyTable& table : tables) {
+    const std::string point = PointName(book.context, table.service_point_id);
     auto write_values = [&](int r, auto value_of) {
-      for (size_t k = 0; k < table.keys.size(); ++k) {
-        const int scale = KeyScale(table.keys[k]);
-        sheet.Number(r, 1 + static_cast<int>(k), Scaled(value_of(table.keys[k]), scale),
-                     book.f.quantity[scale]);
+      for (size_t k = 0; k < keys.size(); ++k) {
+        if (std::find(table.keys.begin(), table.keys.end(), keys[k]) == table.keys.end()) continue;
+        WriteQuantity(book, sheet, r, 2 + static_cast<int>(k), keys[k], value_of(keys[k]));
       }
     };
     for (const std::string& agency : table.agencies) {
       std::string name = AgencyName(book.context, agency);
       if (agency == table.host_agency_id) name += fmt::format(" ({})", l.host);
-      sheet.Text(row, 0, name);
+      sheet.Text(row, 0, point);
+      sheet.Text(row, 1, name);
       write_values(row++, [&](engine::Key key) {
         const auto it = table.quantity.find({agency, key});
         return it == table.quantity.end() ? int64_t{0} : it->second;
       });
     }
-    sheet.Text(row, 0, l.basis_total, book.f.bold);
+    sheet.Text(row, 0, point, book.f.bold);
+    sheet.Text(row, 1, l.basis_total, book.f.bold);
     write_values(row++, [&](engine::Key key) { return table.total.at(key); });
-    row += 1;
   }
-  sheet.Width(0, 0, 34);
-  sheet.Width(1, 8, 22);
+  sheet.FreezeAndFilter(header_row, 1 + static_cast<int>(keys.size()), row - 1,
+                        /*frozen_cols=*/2);
+  sheet.Width(0, 1, 30);
+  sheet.Width(2, 1 + static_cast<int>(keys.size()), 22);
 }
 
 }  // namespace
@@ -364,6 +431,7 @@ absl::Status WriteWorkbook(const engine::BillingResult& result,
   if (workbook == nullptr) return absl::InternalError(fmt::format("cannot create {}", path));
   const Labels& labels = LabelsFor(context.language);
   std::string title = fmt::format("{} {}", labels.report_title, QuarterName(result.quarter));
+  if (context.draft) title = fmt::format("{}: {}", labels.draft_mark, title);
   lxw_doc_properties properties = {};
   properties.title = title.data();
   // The issue date at 00:00 UTC: the same documents give the same bytes.
@@ -372,9 +440,10 @@ absl::Status WriteWorkbook(const engine::BillingResult& result,
 
   lxw_error error = LXW_NO_ERROR;
   Book book{workbook, MakeFormats(workbook, context.language), labels, context, &error};
-  WriteSummary(book, result, metas);
+  WriteSummary(book, result);
+  WriteListSheets(book, result, metas);
   for (size_t i = 0; i < result.invoices.size(); ++i) {
-    WriteInvoiceSheet(book, result.invoices[i], metas[i]);
+    WriteInvoiceSheet(book, result.invoices[i], metas[i], i);
   }
   WriteKeySheet(book, result);
   const lxw_error closed = workbook_close(workbook);

@@ -18,6 +18,8 @@ namespace tori::documents {
 namespace {
 
 using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Prints "sheet \t cell \t type \t value \t formula" for every cell, shared strings
@@ -54,6 +56,26 @@ struct XCell {
 };
 using Sheets = std::map<std::string, std::map<std::string, XCell>>;  // sheet -> "B7" -> cell
 
+// Every cell of the workbook at `path`, read back with python3 (kDumpScript).
+Sheets ReadSheets(const std::string& path) {
+  Sheets sheets;
+  const std::string script = path + ".dump.py";
+  std::ofstream(script) << kDumpScript;
+  const auto run = fixture::Run(fmt::format("python3 '{}' '{}'", script, path));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  std::istringstream lines(run.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string field; std::getline(fields, field, '\t');) f.push_back(field);
+    if (line.back() == '\t') f.push_back("");  // an empty formula column
+    EXPECT_EQ(f.size(), 5u) << line;
+    if (f.size() == 5) sheets[f[0]][f[1]] = XCell{f[2], f[3], f[4]};
+  }
+  return sheets;
+}
+
 class XlsxTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -62,21 +84,7 @@ class XlsxTest : public ::testing::Test {
     dir_ = fixture::TempDir("xlsx");
     auto files = WriteDocuments(fixture::Result(), fixture::Context(Language::kEn), dir_);
     ASSERT_TRUE(files.ok()) << files.status();
-    const std::string script = dir_ + "/dump.py";
-    std::ofstream(script) << kDumpScript;
-    const auto run =
-        fixture::Run(fmt::format("python3 '{}' '{}/invoices-2026Q2.xlsx'", script, dir_));
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-    std::istringstream lines(run.output);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.empty()) continue;
-      std::vector<std::string> f;
-      std::istringstream fields(line);
-      for (std::string field; std::getline(fields, field, '\t');) f.push_back(field);
-      if (line.back() == '\t') f.push_back("");  // an empty formula column
-      ASSERT_EQ(f.size(), 5u) << line;
-      sheets_[f[0]][f[1]] = XCell{f[2], f[3], f[4]};
-    }
+    sheets_ = ReadSheets(dir_ + "/invoices-2026Q2.xlsx");
   }
 
   // The topmost, then leftmost cell whose text is `text` in `sheet`, as (column
@@ -185,23 +193,72 @@ TEST_F(XlsxTest, SummaryMatrixHoldsEachAgencysShareOfEachPool) {
   EXPECT_EQ(NumericCents("Summary", adjustments->first + std::to_string(kela->second)), -12'345);
 }
 
-TEST_F(XlsxTest, SummaryListsInvoicesWithTheirTotals) {
-  const auto number = Find("Summary", "2026200001");
+TEST_F(XlsxTest, InvoicesSheetListsInvoicesWithTheirTotals) {
+  const auto number = Find("Invoices", "2026200001");
   ASSERT_TRUE(number);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second)), 4'109'449);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second + 1)), 2'895'833);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", number->second + 2)), 7'005'282);  // SUM
-  EXPECT_EQ(sheets_["Summary"][fmt::format("F{}", number->second + 2)].formula, "SUM(F13:F14)");
+  EXPECT_EQ(number->second, 3);  // title, header, then the invoices
+  EXPECT_EQ(NumericCents("Invoices", "F3"), 4'109'449);
+  EXPECT_EQ(NumericCents("Invoices", "F4"), 2'895'833);
+  EXPECT_EQ(NumericCents("Invoices", "F5"), 7'005'282);  // SUM
+  EXPECT_EQ(sheets_["Invoices"]["F5"].formula, "SUM(F3:F4)");
 }
 
-TEST_F(XlsxTest, SummaryListsSubsidyClaimsAsNumbers) {
-  const auto claims = Find("Summary", "State subsidy claims");
-  ASSERT_TRUE(claims);
+TEST_F(XlsxTest, SubsidyClaimsSheetHoldsTheClaimsAsNumbers) {
   // Title, header, then one row per claim; amount in column F.
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 2)), 2'260'418);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("E{}", claims->second + 2)), 4'520'835);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 3)), 6'173);
-  EXPECT_EQ(NumericCents("Summary", fmt::format("F{}", claims->second + 4)), 2'266'591);  // total
+  EXPECT_EQ(NumericCents("State subsidy claims", "F3"), 2'260'418);
+  EXPECT_EQ(NumericCents("State subsidy claims", "E3"), 4'520'835);
+  EXPECT_EQ(NumericCents("State subsidy claims", "F4"), 6'173);
+  EXPECT_EQ(NumericCents("State subsidy claims", "F5"), 2'266'591);  // total
+}
+
+// Issue 15.13: every sheet keeps its header row in view and has a filter on it that
+// covers the data rows and not the total row below them.
+TEST_F(XlsxTest, EverySheetHasAFrozenHeaderAndAFilterOverItsData) {
+  const std::string script = dir_ + "/panes.py";
+  std::ofstream(script) << R"py(
+import sys, zipfile, xml.etree.ElementTree as ET
+M = '{http://schemas.openxmlformats.org/spreadsheetml/2006/main}'
+R = '{http://schemas.openxmlformats.org/officeDocument/2006/relationships}'
+z = zipfile.ZipFile(sys.argv[1])
+rels = ET.fromstring(z.read('xl/_rels/workbook.xml.rels'))
+target = {r.get('Id'): r.get('Target') for r in rels}
+for sheet in ET.fromstring(z.read('xl/workbook.xml')).iter(M + 'sheet'):
+    root = ET.fromstring(z.read('xl/' + target[sheet.get(R + 'id')]))
+    pane = root.find('.//' + M + 'pane')
+    auto = root.find(M + 'autoFilter')
+    print('\t'.join([sheet.get('name'),
+                     pane.get('state', '') + ' ' + pane.get('topLeftCell', '') if pane is not None else '-',
+                     auto.get('ref') if auto is not None else '-']))
+)py";
+  const auto run = fixture::Run(fmt::format("python3 '{}' '{}/invoices-2026Q2.xlsx'", script, dir_));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::map<std::string, std::pair<std::string, std::string>> panes;
+  std::istringstream lines(run.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string name, pane, filter;
+    std::getline(fields, name, '\t');
+    std::getline(fields, pane, '\t');
+    std::getline(fields, filter, '\t');
+    panes[name] = {pane, filter};
+  }
+  EXPECT_EQ(panes.size(), 7u);
+  for (const auto& [name, pane] : panes) {
+    EXPECT_THAT(pane.first, StartsWith("frozen ")) << name;
+    EXPECT_NE(pane.second, "-") << name << " has no filter";
+  }
+  EXPECT_EQ(panes["Invoices"], std::make_pair(std::string("frozen A3"), std::string("A2:G4")));
+  EXPECT_EQ(panes["2026200001 kela"].second, "A10:K16");  // header and 6 lines; total in 17
+  EXPECT_EQ(panes["Summary"].first, "frozen B5");
+}
+
+// Issue 15.13: quantities are in their units: m²·days as a decimal, seconds as a time.
+TEST_F(XlsxTest, QuantitiesAreInTheirUnits) {
+  const std::string sheet = "2026200001 kela";
+  EXPECT_EQ(sheets_[sheet]["G11"].value, "18200");      // 1 820 000 centi-m²·days
+  const double advisor_days = std::stod(sheets_[sheet]["G13"].value);  // 4000 s
+  EXPECT_NEAR(advisor_days * 86400, 4000, 1e-6);
+  EXPECT_EQ(sheets_[sheet]["I13"].value, "h:min:s");
 }
 
 TEST_F(XlsxTest, KeyValuesDeriveTheHostsValueFromTheTotal) {
@@ -218,6 +275,95 @@ TEST_F(XlsxTest, KeyValuesDeriveTheHostsValueFromTheTotal) {
       found = true;
   }
   EXPECT_TRUE(found) << "espoo's 40 contacts at kalajarvi not found";
+}
+
+
+// A draft workbook: its file name starts with "draft-", every sheet's title cell starts
+// with the mark in the workbook's language, and no issued invoice number or reference
+// number appears anywhere.
+TEST(XlsxDraftTest, EverySheetOfADraftOpensWithTheMarkAndHasNoInvoiceNumber) {
+  ASSERT_TRUE(fixture::HaveProgram("python3"));
+  for (const Language language : {Language::kFi, Language::kSv, Language::kEn}) {
+    const std::string dir = fixture::TempDir(fmt::format("xlsx-draft-{}", LanguageCode(language)));
+    DocumentContext context = fixture::Context(language);
+    context.draft = true;
+    ASSERT_TRUE(WriteDocuments(fixture::Result(), context, dir).ok());
+    EXPECT_FALSE(std::filesystem::exists(dir + "/invoices-2026Q2.xlsx"));
+    const Sheets sheets = ReadSheets(dir + "/draft-invoices-2026Q2.xlsx");
+    ASSERT_EQ(sheets.size(), 7u);  // summary, three lists, two invoices, key values
+    for (const auto& [name, cells] : sheets) {
+      ASSERT_TRUE(cells.count("A1")) << name;
+      EXPECT_THAT(cells.at("A1").value, StartsWith(std::string(DraftMark(language)) + ":"))
+          << name;
+      for (const auto& [ref, cell] : cells) {
+        EXPECT_EQ(cell.value.find("2026200001"), std::string::npos) << name << "!" << ref;
+        EXPECT_EQ(cell.value.find("20262000019"), std::string::npos) << name << "!" << ref;
+      }
+    }
+    EXPECT_THAT(sheets.at(fmt::format("{} 1 kela", DraftMark(language))).at("A1").value,
+                testing::HasSubstr(DraftInvoiceNumber("2026Q2-espoo-kela", language)));
+  }
+}
+
+// Issue 15.11: Finnish and Swedish documents hold no English label, key name, pool id
+// or warning text, once the agreement names its pools in the language.
+TEST(LanguageTest, FinnishAndSwedishDocumentsHaveNoEnglishText) {
+  ASSERT_TRUE(fixture::HaveProgram("python3"));
+  // What an English reader sees in the report, the workbook and the e-invoices.
+  const std::vector<std::string> english = {
+      "Cost sharing", "Summary", "Invoice", "Reference number", "Issuer", "Recipient",
+      "Business ID", "Agency", "Service point", "Cost pool", "Key", "Weight", "Party's value",
+      "All parties", "Unit", "Amount", "Line", "Adjust", "replaces key", "host", "Host",
+      "Invoiced", "State subsidy", "Programme", "Claimant", "Basis", "Warnings", "Key values",
+      "Total costs", "Pool cost", "agency's share", "Cost pools", "Tranche", "days net",
+      "Due date", "Quarter", "contacts", "advisor time", "advisor_time", "weighted",
+      "dedicated area", "dedicated_area", "room bookings", "booked_minutes", "fixed shares",
+      "equal split", "m²·days", "service point", "sums to 0", "fallback", "parties", "used"};
+  // Pool ids stand for the agreement's pool names in the report and the workbook.
+  const std::vector<std::string> pool_ids = {"premises", "shared_staff", "shared_rooms"};
+  const engine::BillingResult result = fixture::Result();
+  for (const Language language : {Language::kFi, Language::kSv}) {
+    SCOPED_TRACE(LanguageCode(language));
+    DocumentContext context = fixture::Context(language);
+    const bool fi = language == Language::kFi;
+    for (const char* point : {"iso-omena", "kalajarvi"}) {
+      context.pool_names[{point, "premises"}][language] = fi ? "Toimitilat" : "Lokaler";
+      context.pool_names[{point, "shared_staff"}][language] =
+          fi ? "Yhteinen henkilöstö" : "Gemensam personal";
+      context.pool_names[{point, "shared_rooms"}][language] =
+          fi ? "Yhteiset tilat" : "Gemensamma rum";
+    }
+    const std::string dir = fixture::TempDir(fmt::format("lang-{}", LanguageCode(language)));
+    ASSERT_TRUE(WriteDocuments(result, context, dir).ok());
+    std::string workbook;
+    for (const auto& [name, cells] : ReadSheets(dir + "/invoices-2026Q2.xlsx")) {
+      workbook += name + "\n";
+      for (const auto& [ref, cell] : cells) workbook += cell.value + "\n";
+    }
+    const std::string report = fixture::ReadFile(dir + "/report-2026Q2.html");
+    // The e-invoices' texts (ArticleIdentifier is an id, like the invoice id).
+    std::string finvoice;
+    for (const char* id : {"2026Q2-espoo-kela", "2026Q2-espoo-vero"}) {
+      finvoice += fixture::Run(fmt::format(
+                                   "xmllint --xpath '//InvoiceRow/ArticleName/text() | "
+                                   "//RowFreeText/text() | //InvoiceFreeText/text()' '{}'",
+                                   dir + "/finvoice-" + id + ".xml"))
+                      .output;
+    }
+    ASSERT_THAT(report, HasSubstr(fi ? "Toimitilat" : "Lokaler"));
+    ASSERT_THAT(workbook, HasSubstr(fi ? "Yhteinen henkilöstö" : "Gemensam personal"));
+    ASSERT_THAT(finvoice, HasSubstr(fi ? "Yhteiset tilat" : "Gemensamma rum"));
+    for (const std::string& word : english) {
+      EXPECT_THAT(report, Not(HasSubstr(">" + word))) << "report: " << word;
+      EXPECT_THAT(report, Not(HasSubstr(" " + word + " "))) << "report: " << word;
+      EXPECT_THAT(workbook, Not(HasSubstr(word))) << "workbook: " << word;
+      EXPECT_THAT(finvoice, Not(HasSubstr(word))) << "Finvoice: " << word;
+    }
+    for (const std::string& pool : pool_ids) {
+      EXPECT_THAT(report, Not(HasSubstr(">" + pool))) << "report: " << pool;
+      EXPECT_THAT(workbook, Not(HasSubstr(pool))) << "workbook: " << pool;
+    }
+  }
 }
 
 }  // namespace

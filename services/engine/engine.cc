@@ -70,9 +70,12 @@ class PointBilling {
   std::string AgreementName() const {
     return absl::StrCat(agreement().agreement_id, " version ", agreement().version);
   }
-  void Warn(WarningCode code, std::string message) {
-    result_.warnings.push_back(
-        {code, absl::StrCat("service point ", point_.service_point_id, ": ", message)});
+  // `details`: what the message names besides the point (Warning's fields).
+  void Warn(WarningCode code, std::string message, Warning details = {}) {
+    details.code = code;
+    details.message = absl::StrCat("service point ", point_.service_point_id, ": ", message);
+    details.service_point_id = point_.service_point_id;
+    result_.warnings.push_back(std::move(details));
   }
   Invoice& InvoiceTo(const std::string& recipient) {
     Invoice& invoice = invoices_[{point_.host_agency_id, recipient}];
@@ -93,7 +96,11 @@ class PointBilling {
       Warn(WarningCode::kNonPartyExcluded,
            absl::StrCat("agency ", agency_id, " is not a party of agreement ", AgreementName(),
                         "; its ", keys.contacts,
-                        " contacts and other key values are excluded from every key"));
+                        " contacts and other key values are excluded from every key"),
+           {.agency_id = agency_id,
+            .agreement_id = agreement().agreement_id,
+            .agreement_version = agreement().version,
+            .contacts = keys.contacts});
     }
   }
 
@@ -103,14 +110,23 @@ class PointBilling {
            absl::StrCat("no agreement in effect on ",
                         absl::FormatCivilTime(quarter_.FirstDay()), "; pool ", pool, " (",
                         Money(amount_cents), ") is borne by the host ",
-                        point_.host_agency_id));
+                        point_.host_agency_id),
+           {.pool = pool,
+            .agency_id = point_.host_agency_id,
+            .amount_cents = amount_cents,
+            .date = quarter_.FirstDay()});
       return HostBearsPool(pool, amount_cents);
     }
     const auto rule = agreement().pools.find(pool);
     if (rule == agreement().pools.end()) {
       Warn(WarningCode::kPoolNotInAgreement,
            absl::StrCat("pool ", pool, " (", Money(amount_cents), ") is not in agreement ",
-                        AgreementName(), "; borne by the host ", point_.host_agency_id));
+                        AgreementName(), "; borne by the host ", point_.host_agency_id),
+           {.pool = pool,
+            .agency_id = point_.host_agency_id,
+            .agreement_id = agreement().agreement_id,
+            .agreement_version = agreement().version,
+            .amount_cents = amount_cents});
       return HostBearsPool(pool, amount_cents);
     }
     return SplitPool(pool, amount_cents, rule->second);
@@ -201,6 +217,11 @@ class PointBilling {
       const std::string where =
           absl::StrCat("pool ", pool, ", tranche ", index + 1, " (", Name(tranche.key), " ",
                        Pct(tranche.weight_pct_e4), "): ", Name(tranche.key));
+      const Warning fallback_details{.pool = pool,
+                                     .tranche = index + 1,
+                                     .weight_pct_e4 = tranche.weight_pct_e4,
+                                     .key = tranche.key,
+                                     .fallback_key = rule.fallback_key};
       fallback_from = key;
       key = rule.fallback_key;
       TORI_ASSIGN_OR_RETURN(basis, KeyValues(key));
@@ -210,11 +231,13 @@ class PointBilling {
         TORI_ASSIGN_OR_RETURN(basis, KeyValues(key));
         Warn(WarningCode::kFallbackKeyZero,
              absl::StrCat(where, " and the fallback key ", Name(rule.fallback_key),
-                          " both sum to 0 over the parties; split equally"));
+                          " both sum to 0 over the parties; split equally"),
+             fallback_details);
       } else {
         Warn(WarningCode::kFallbackKeyUsed,
              absl::StrCat(where, " sums to 0 over the parties; fallback key ", Name(key),
-                          " used"));
+                          " used"),
+             fallback_details);
       }
     }
     const auto& [values, total] = basis;

@@ -264,7 +264,21 @@ std::string_view WarningCodeName(WarningCode code);  // "FALLBACK_KEY_USED"
 
 struct Warning {
   WarningCode code = WarningCode::kNoAgreement;
-  std::string message;  // names the point, the pool or agency, and the rule
+  std::string message;  // English; names the point, the pool or agency, and the rule
+  // What the message names, for documents that say it in another language (empty or 0
+  // where the code does not name it).
+  std::string service_point_id;
+  std::string pool;
+  std::string agency_id;   // the host that bears a pool, or the excluded non-party
+  std::string agreement_id;
+  int64_t agreement_version = 0;
+  int64_t amount_cents = 0;     // the pool's amount (kNoAgreement, kPoolNotInAgreement)
+  int64_t contacts = 0;         // the non-party's contacts (kNonPartyExcluded)
+  absl::CivilDay date;          // the quarter's first day (kNoAgreement)
+  size_t tranche = 0;           // 1-based (fallback warnings)
+  int64_t weight_pct_e4 = 0;    // the tranche's weight
+  std::optional<Key> key;           // the tranche's key
+  std::optional<Key> fallback_key;  // the pool's fallback key
   friend bool operator==(const Warning&, const Warning&) = default;
 };
 

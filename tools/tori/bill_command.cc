@@ -26,7 +26,8 @@ void PrintFiles(const BillOutcome& outcome) {
 }
 
 int RunBill(const LogOptions& options, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language) {
+            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language,
+            CsvDialect csv_dialect) {
   LogOptions data_options = options;
   data_options.kafka_writer = !dry_run;  // it issues documents into the log
   // A dry run only reads: it writes nothing under --data (it may be a read-only archive).
@@ -38,6 +39,7 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   request.dry_run = dry_run;
   request.as_of = as_of;
   request.language = language;
+  request.csv_dialect = csv_dialect;
   request.scratch_dir = data->ScratchPath("replay");
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
@@ -53,7 +55,11 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
     fmt::print("  {:<40} {:>16} EUR\n", invoice.invoice_id, FormatDecimal(invoice.total_cents, kMoneyScale));
   }
   if (as_of) {
-    fmt::print("dry run as of log position {}: nothing issued\n", as_of->ToString());
+    fmt::print("dry run as of log position {}: nothing issued; the files are drafts\n",
+               as_of->ToString());
+  } else if (dry_run) {
+    fmt::print("dry run: nothing issued; the files are drafts (draft-*), marked as such in "
+               "every format\n");
   } else if (outcome->already_issued) {
     if (outcome->documents_issued > 0) {
       fmt::print(
@@ -65,8 +71,6 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
                "up to {} and checked against their hashes; later events show up as adjustments "
                "on the next quarter billed\n",
                engine::QuarterName(quarter), outcome->as_of.ToString());
-  } else if (dry_run) {
-    fmt::print("dry run: nothing issued\n");
   } else {
     fmt::print("issued {} documents (invoice_issued / subsidy_claim_issued events in the log)\n",
                outcome->documents_issued);

@@ -94,7 +94,10 @@ int Main(int argc, char** argv) {
   bill->add_option("--quarter", quarter_text, "the quarter, e.g. 2026Q1 (Europe/Helsinki calendar)")
       ->required();
   bill->add_option("--out", out_dir, "directory for invoices.json and the CSV files")->required();
-  bill->add_flag("--dry-run", dry_run, "compute and write the files, issue nothing");
+  bill->add_flag("--dry-run", dry_run,
+                 "compute and write drafts, issue nothing: file names start with draft-, every "
+                 "document is marked LUONNOS / UTKAST / DRAFT (by --lang), invoices have no "
+                 "invoice or reference number, and no Finvoice is written");
   std::string as_of_text, language_text = "fi";
   auto add_language = [&](CLI::App& command) {
     command.add_option("--lang", language_text,
@@ -102,6 +105,12 @@ int Main(int argc, char** argv) {
         ->capture_default_str();
   };
   add_language(*bill);
+  std::string csv_dialect_text = "plain";
+  bill->add_option("--csv-dialect", csv_dialect_text,
+                   "invoice CSV files: plain (',' and a decimal point, for programs) or excel-fi "
+                   "(';', decimal comma, byte-order mark, CRLF: opens as columns in Excel in a "
+                   "Finnish locale)")
+      ->capture_default_str();
   bill->add_option("--as-of", as_of_text,
                    "with --dry-run: the documents as they would have been with only the events "
                    "before this log position (embedded log: a sequence number, e.g. 283; Kafka: "
@@ -304,7 +313,12 @@ int Main(int argc, char** argv) {
         as_of = *at;
       }
     }
-    return RunBill(data_dir, *quarter, out_dir, dry_run, as_of, *language);
+    auto csv_dialect = ParseCsvDialect(csv_dialect_text);
+    if (!csv_dialect.ok()) {
+      fmt::print(stderr, "tori bill: --{}\n", std::string(csv_dialect.status().message()));
+      return kExitUsage;
+    }
+    return RunBill(data_dir, *quarter, out_dir, dry_run, as_of, *language, *csv_dialect);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (project->parsed()) return RunProject(data_dir, follow);

@@ -1,7 +1,9 @@
 #include "services/documents/internal/labels.h"
 
 #include "events/base/decimal.h"
+#include "fmt/format.h"
 #include "services/documents/internal/text.h"
+#include "services/documents/internal/views.h"
 
 namespace tori::documents::internal {
 namespace {
@@ -10,6 +12,8 @@ using engine::Key;
 
 constexpr Labels kFinnish{
     .report_title = "Yhteispalvelun kustannustenjako",
+    .draft_mark = "LUONNOS",
+    .draft_note = "Luonnos, ei lasku: laskunumero ja viitenumero annetaan vasta laskutettaessa.",
     .generated_by = "Laskettu tapahtumahistoriasta (tori)",
     .summary = "Yhteenveto",
     .quarter = "Vuosineljännes",
@@ -70,6 +74,8 @@ constexpr Labels kFinnish{
 
 constexpr Labels kSwedish{
     .report_title = "Kostnadsfördelning för samservice",
+    .draft_mark = "UTKAST",
+    .draft_note = "Utkast, ingen faktura: fakturanummer och referensnummer ges först vid fakturering.",
     .generated_by = "Beräknad ur händelsehistoriken (tori)",
     .summary = "Sammandrag",
     .quarter = "Kvartal",
@@ -130,6 +136,8 @@ constexpr Labels kSwedish{
 
 constexpr Labels kEnglish{
     .report_title = "Cost sharing of joint service points",
+    .draft_mark = "DRAFT",
+    .draft_note = "Draft, not an invoice: the invoice number and reference are given when it is issued.",
     .generated_by = "Computed from the event history (tori)",
     .summary = "Summary",
     .quarter = "Quarter",
@@ -230,10 +238,12 @@ int KeyScale(Key key) {
   }
 }
 
+bool IsDurationKey(Key key) { return key == Key::kAdvisorTime; }
+
 std::string_view KeyUnit(Key key, Language language) {
   switch (key) {
     case Key::kAdvisorTime:
-      return "s";
+      return "h:min:s";
     case Key::kBookedMinutes:
       return "min";
     case Key::kFixedShares:
@@ -247,11 +257,70 @@ std::string_view KeyUnit(Key key, Language language) {
   }
 }
 
+std::string KeyNumberText(Key key, int64_t quantity, Language language) {
+  return IsDurationKey(key) ? DurationText(quantity)
+                            : DecimalText(quantity, KeyScale(key), language);
+}
+
 std::string KeyQuantityText(Key key, int64_t quantity, Language language) {
-  std::string text = DecimalText(quantity, KeyScale(key), language);
+  std::string text = KeyNumberText(key, quantity, language);
   const std::string_view unit = KeyUnit(key, language);
   if (!unit.empty()) text += "\u00a0" + std::string(unit);
   return text;
+}
+
+std::string WarningMessage(const engine::Warning& w, const DocumentContext& context) {
+  const Language lang = context.language;
+  if (lang == Language::kEn) return w.message;
+  const bool fi = lang == Language::kFi;
+  const std::string point = PointName(context, w.service_point_id);
+  const std::string pool = PoolName(context, w.service_point_id, w.pool);
+  const std::string agency = AgencyName(context, w.agency_id);
+  const std::string agreement =
+      fmt::format("{} {} {}", w.agreement_id, fi ? "versio" : "version", w.agreement_version);
+  const std::string money = MoneyText(w.amount_cents, lang);
+  auto key = [&](const std::optional<engine::Key>& k) {
+    return k ? std::string(KeyLabel(*k, lang)) : std::string();
+  };
+  const std::string tranche =
+      fi ? fmt::format("{}, pooli {}, osuus {} ({} {} %)", point, pool, w.tranche, key(w.key),
+                       PercentText(w.weight_pct_e4, lang))
+         : fmt::format("{}, poolen {}, andel {} ({} {} %)", point, pool, w.tranche, key(w.key),
+                       PercentText(w.weight_pct_e4, lang));
+  switch (w.code) {
+    case engine::WarningCode::kNoAgreement:
+      return fi ? fmt::format("{}: {} ei ole voimassa sopimusta; pooli {} ({}) jää ylläpitäjän "
+                              "{} maksettavaksi.",
+                              point, DateText(w.date, lang), pool, money, agency)
+                : fmt::format("{}: inget avtal gäller {}; poolen {} ({}) bärs av värden {}.",
+                              point, DateText(w.date, lang), pool, money, agency);
+    case engine::WarningCode::kPoolNotInAgreement:
+      return fi ? fmt::format("{}: pooli {} ({}) ei ole sopimuksessa {}; sen maksaa ylläpitäjä {}.",
+                              point, pool, money, agreement, agency)
+                : fmt::format("{}: poolen {} ({}) ingår inte i avtalet {}; värden {} bär den.",
+                              point, pool, money, agreement, agency);
+    case engine::WarningCode::kNonPartyExcluded:
+      return fi ? fmt::format("{}: {} ei ole sopimuksen {} osapuoli; sen {} asiointitapahtumaa ja "
+                              "muut arvot jätetään pois kaikista jakoperusteista.",
+                              point, agency, agreement, w.contacts)
+                : fmt::format("{}: {} är inte part i avtalet {}; dess {} kundkontakter och övriga "
+                              "värden räknas inte med i någon fördelningsnyckel.",
+                              point, agency, agreement, w.contacts);
+    case engine::WarningCode::kFallbackKeyUsed:
+      return fi ? fmt::format("{}: jakoperusteen arvo on kaikilla osapuolilla 0; käytettiin "
+                              "varajakoperustetta {}.",
+                              tranche, key(w.fallback_key))
+                : fmt::format("{}: nyckelns värde är 0 för alla parter; reservnyckeln {} "
+                              "användes.",
+                              tranche, key(w.fallback_key));
+    case engine::WarningCode::kFallbackKeyZero:
+      return fi ? fmt::format("{}: myös varajakoperusteen {} arvo on kaikilla osapuolilla 0; "
+                              "jaettiin tasan.",
+                              tranche, key(w.fallback_key))
+                : fmt::format("{}: även reservnyckeln {} är 0 för alla parter; delades lika.",
+                              tranche, key(w.fallback_key));
+  }
+  return w.message;
 }
 
 }  // namespace tori::documents::internal

@@ -15,6 +15,8 @@ namespace tori::documents::internal {
 
 struct Labels {
   std::string_view report_title;  // followed by the quarter
+  std::string_view draft_mark;    // "LUONNOS": on every draft document, DraftMark()
+  std::string_view draft_note;    // why a draft is not an invoice
   std::string_view generated_by;
   std::string_view summary;
   std::string_view quarter;
@@ -75,14 +77,22 @@ struct Labels {
 
 const Labels& LabelsFor(Language language);
 
+// A warning's message in the context's language, naming points, pools and agencies by
+// their names; English, and codes the documents do not know, keep the engine's message.
+std::string WarningMessage(const engine::Warning& warning, const DocumentContext& context);
+
 // The key's name for people in `language` ("oma pinta-ala"); KeyName() is the technical one.
 std::string_view KeyLabel(engine::Key key, Language language);
 // Decimal scale of the key's quantity: dedicated_area is centi-m2 days (2),
 // weighted_contacts and fixed_shares x10^4 (4), the rest whole numbers (0).
 int KeyScale(engine::Key key);
-// Unit of the quantity as written with KeyScale ("m²·vrk", "s", "min", "%" or "").
+// True for keys measured in seconds (advisor_time): people see them as h:min:s.
+bool IsDurationKey(engine::Key key);
+// Unit of the quantity as people read it ("m²·vrk", "h:min:s", "min", "%" or "").
 std::string_view KeyUnit(engine::Key key, Language language);
-// "1 820 000,00 m²·vrk": the quantity at its scale, grouped, with its unit.
+// "1 820 000,00", "1:06:40": the quantity in its unit, grouped, without the unit.
+std::string KeyNumberText(engine::Key key, int64_t quantity, Language language);
+// "1 820 000,00 m²·vrk", "1:06:40 h:min:s": the quantity in its unit, grouped.
 std::string KeyQuantityText(engine::Key key, int64_t quantity, Language language);
 
 }  // namespace tori::documents::internal

@@ -26,6 +26,12 @@ std::string GroupDigits(std::string_view whole, std::string_view separator) {
 
 }  // namespace
 
+std::string DurationText(int64_t seconds) {
+  const std::string sign = seconds < 0 ? "-" : "";
+  const uint64_t s = seconds < 0 ? 0 - static_cast<uint64_t>(seconds) : static_cast<uint64_t>(seconds);
+  return fmt::format("{}{}:{:02}:{:02}", sign, s / 3600, s / 60 % 60, s % 60);
+}
+
 std::string XmlEscape(std::string_view text) {
   const std::string clean = SanitizeUtf8(text);
   std::string out;

@@ -38,6 +38,10 @@ std::string FinvoiceAmount(int64_t cents);
 // Percent x10^4 without trailing zeros: 600000 -> "60", 255000 -> "25.5" (en) / "25,5".
 std::string PercentText(int64_t pct_e4, Language language);
 
+// A duration of whole seconds as hours, minutes and seconds, "1234:05:09" (exact, so the
+// advisor time a split used is printed as it was; hours are not wrapped at 24).
+std::string DurationText(int64_t seconds);
+
 // fi/sv "1.4.2026", en "2026-04-01".
 std::string DateText(absl::CivilDay day, Language language);
 // Finvoice CCYYMMDD: "20260401".

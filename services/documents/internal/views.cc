@@ -16,10 +16,15 @@ std::vector<InvoiceMeta> BuildInvoiceMetas(const engine::BillingResult& result,
   metas.reserve(result.invoices.size());
   for (size_t i = 0; i < result.invoices.size(); ++i) {
     InvoiceMeta meta;
-    meta.number = InvoiceNumber(result.quarter, i);
-    auto reference = FinnishReferenceNumber(meta.number);
-    TORI_CHECK(reference.ok());  // the number is 10 digits
-    meta.reference = *std::move(reference);
+    if (context.draft) {
+      // No number that a later run could give another agency, no reference to pay to.
+      meta.number = DraftInvoiceNumber(result.invoices[i].invoice_id, context.language);
+    } else {
+      meta.number = InvoiceNumber(result.quarter, i);
+      auto reference = FinnishReferenceNumber(meta.number);
+      TORI_CHECK(reference.ok());  // the number is 10 digits
+      meta.reference = *std::move(reference);
+    }
     meta.due_date = context.issue_date + context.due_days;
     metas.push_back(std::move(meta));
   }
@@ -148,6 +153,14 @@ std::string AgencyName(const DocumentContext& context, const std::string& agency
 std::string PointName(const DocumentContext& context, const std::string& service_point_id) {
   const auto it = context.service_points.find(service_point_id);
   return it == context.service_points.end() ? service_point_id : it->second.name;
+}
+
+std::string PoolName(const DocumentContext& context, const std::string& service_point_id,
+                     const std::string& pool) {
+  const auto names = context.pool_names.find({service_point_id, pool});
+  if (names == context.pool_names.end()) return pool;
+  const auto name = names->second.find(context.language);
+  return name == names->second.end() ? pool : name->second;
 }
 
 }  // namespace tori::documents::internal

@@ -19,8 +19,8 @@ namespace tori::documents::internal {
 
 // What the documents add to an invoice: its number, reference number and due date.
 struct InvoiceMeta {
-  std::string number;     // InvoiceNumber()
-  std::string reference;  // FinnishReferenceNumber(number)
+  std::string number;     // InvoiceNumber(), or DraftInvoiceNumber() for a draft
+  std::string reference;  // FinnishReferenceNumber(number); empty for a draft
   absl::CivilDay due_date;
 };
 // One per invoice of `result`, same order. Precondition: at most kInvoicesPerRunMax.
@@ -73,6 +73,9 @@ Totals ComputeTotals(const engine::BillingResult& result);
 // Display names from the context (validated to exist), falling back to the id.
 std::string AgencyName(const DocumentContext& context, const std::string& agency_id);
 std::string PointName(const DocumentContext& context, const std::string& service_point_id);
+// The pool's display name in the context's language, else its id.
+std::string PoolName(const DocumentContext& context, const std::string& service_point_id,
+                     const std::string& pool);
 
 }  // namespace tori::documents::internal
 
