@@ -166,6 +166,35 @@ absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
   return absl::OkStatus();
 }
 
+// Why issuing `quarter` now could not be undone, if it could not: a quarter that has
+// not ended in Helsinki at `now`, or one without costs. Checked before anything is
+// written; `result` is the quarter as it would be issued.
+absl::Status CheckIssuable(const BillRequest& request, const engine::BillingResult& result) {
+  if (request.force) return absl::OkStatus();
+  const std::string q = engine::QuarterName(request.quarter);
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  const absl::CivilDay end_day = absl::CivilDay(absl::CivilMonth(request.quarter.FirstDay()) + 3);
+  const absl::Time end = absl::FromCivil(end_day, helsinki);
+  if (request.now < end) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} has not ended: it ends on {} 00:00 Helsinki time and it is now {} there. Issued "
+        "documents never change, so costs and contacts that arrive later could only reach {} as "
+        "adjustments on a later quarter. Bill it once it has ended and its costs are posted; "
+        "look at it now with --dry-run, or issue it anyway with --force",
+        q, absl::FormatCivilTime(end_day), absl::FormatTime("%Y-%m-%d %H:%M", request.now, helsinki),
+        q));
+  }
+  if (result.pools.empty()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} has no costs at any service point: no cost_posted event has a period in {}. Issued "
+        "documents never change, so its costs, once posted, could only arrive as adjustments. "
+        "Ingest the quarter's costs first; look at it now with --dry-run, or issue it anyway "
+        "(e.g. only adjustments of earlier quarters) with --force",
+        q, q));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request) {
@@ -201,6 +230,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   } else {
     outcome.as_of = state.applied();
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
+    if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
   }
 
   std::error_code ec;

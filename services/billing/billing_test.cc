@@ -85,12 +85,16 @@ class BillingTest : public ::testing::Test {
     ASSERT_EQ(summary->rejected, 0u) << "see " << path << ".rejected.jsonl";
   }
 
+  // Billed on 2027-01-15 (every quarter of 2026 has ended); `force` for quarters without
+  // costs of their own (adjustments only).
   absl::StatusOr<BillOutcome> BillQuarter(engine::Quarter quarter, const std::string& out,
-                                          bool dry_run = false) {
+                                          bool dry_run = false, bool force = false) {
     BillRequest request;
     request.quarter = quarter;
     request.out_dir = (dir_ / out).string();
     request.dry_run = dry_run;
+    request.force = force;
+    request.now = absl::FromUnixSeconds(1799992800);  // 2027-01-15T06:00:00Z
     request.scratch_dir = (dir_ / "scratch").string();
     return Bill(*log_, *state_, request);
   }
@@ -184,7 +188,7 @@ TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
   // tranche (kela 3, vero 2; K = 5): kela 36000.6 -> 36000 r 3, vero 24000.4 -> 24000
   // r 2, leftover to kela: 36001 / 24000. Differences: kela -9000, vero +9000.
   Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
-  auto q2 = BillQuarter({2026, 2}, "q2");
+  auto q2 = BillQuarter({2026, 2}, "q2", /*dry_run=*/false, /*force=*/true);
   ASSERT_TRUE(q2.ok()) << q2.status();
   const engine::Invoice* kela = Find(q2->result, "2026Q2-espoo-kela");
   const engine::Invoice* vero = Find(q2->result, "2026Q2-espoo-vero");
@@ -200,9 +204,56 @@ TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
   EXPECT_THAT(ReadFile("q2", "invoices.json"), HasSubstr(R"("adjusts_quarter":"2026Q1")"));
 
   // Once issued, the adjustment is not repeated on the quarter after.
-  auto q3 = BillQuarter({2026, 3}, "q3");
+  auto q3 = BillQuarter({2026, 3}, "q3", /*dry_run=*/false, /*force=*/true);
   ASSERT_TRUE(q3.ok()) << q3.status();
   EXPECT_EQ(Find(q3->result, "2026Q3-espoo-kela"), nullptr);
+}
+
+// Issue #15.1: issuing is irreversible, so a quarter that has not ended in Helsinki, or
+// one without costs, is refused unless forced; a dry run is always allowed.
+TEST_F(BillingTest, AQuarterThatHasNotEndedInHelsinkiIsNotIssuedUnlessForced) {
+  Ingest(kGoldenEvents);
+  BillRequest request;
+  request.quarter = {2026, 1};
+  request.out_dir = (dir_ / "early").string();
+  request.scratch_dir = (dir_ / "scratch").string();
+  // 2026-03-31T20:59:59Z is 23:59:59 in Helsinki (EEST from 29 March): Q1 still runs.
+  request.now = absl::FromUnixSeconds(1774990799);
+  const LogPosition before = log_->End();
+  auto early = Bill(*log_, *state_, request);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(early.status().message(), HasSubstr("2026Q1 has not ended"));
+  EXPECT_THAT(early.status().message(), HasSubstr("2026-04-01 00:00 Helsinki time"));
+  EXPECT_THAT(early.status().message(), HasSubstr("--force"));
+  EXPECT_EQ(log_->End(), before);
+  EXPECT_FALSE(fs::exists(dir_ / "early/invoices.json"));
+
+  request.dry_run = true;
+  ASSERT_TRUE(Bill(*log_, *state_, request).ok());
+  EXPECT_EQ(log_->End(), before);
+
+  request.dry_run = false;
+  request.now += absl::Seconds(1);  // 2026-04-01 00:00:00 in Helsinki
+  auto ended = Bill(*log_, *state_, request);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->documents_issued, 3u);
+}
+
+TEST_F(BillingTest, AQuarterWithoutCostsIsNotIssuedUnlessForced) {
+  Ingest(kGoldenEvents);
+  const LogPosition before = log_->End();
+  auto q3 = BillQuarter({2026, 3}, "q3");
+  ASSERT_FALSE(q3.ok());
+  EXPECT_EQ(q3.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(q3.status().message(), HasSubstr("2026Q3 has no costs at any service point"));
+  EXPECT_THAT(q3.status().message(), HasSubstr("--force"));
+  EXPECT_EQ(log_->End(), before);
+  ASSERT_TRUE(BillQuarter({2026, 3}, "dry", /*dry_run=*/true).ok());
+  EXPECT_EQ(log_->End(), before);
+  auto forced = BillQuarter({2026, 3}, "forced", /*dry_run=*/false, /*force=*/true);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_GT(log_->End().next_offsets[0], before.next_offsets[0]);  // the (zero) claim
 }
 
 TEST_F(BillingTest, ReplayedStateGivesTheSameDocuments) {
@@ -226,7 +277,7 @@ TEST_F(BillingTest, VerifyReproducesEveryIssuedDocument) {
   Ingest(kGoldenEvents);
   ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
   Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
-  ASSERT_TRUE(BillQuarter({2026, 2}, "q2").ok());
+  ASSERT_TRUE(BillQuarter({2026, 2}, "q2", /*dry_run=*/false, /*force=*/true).ok());
   auto report = Verify(*log_, (dir_ / "verify").string());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok());

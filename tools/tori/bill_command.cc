@@ -25,13 +25,15 @@ void PrintFiles(const BillOutcome& outcome) {
 }
 
 int RunBill(const LogOptions& data_options, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language) {
+            bool dry_run, bool force, const std::optional<LogPosition>& as_of,
+            documents::Language language) {
   auto data = OpenDataDir(data_options);
   if (!data.ok()) return Fail(data.status());
   BillRequest request;
   request.quarter = quarter;
   request.out_dir = out_dir;
   request.dry_run = dry_run;
+  request.force = force;
   request.as_of = as_of;
   request.language = language;
   request.scratch_dir = data_options.data_dir + "/scratch-replay";

@@ -78,6 +78,11 @@ int Main(int argc, char** argv) {
       ->required();
   bill->add_option("--out", out_dir, "directory for invoices.json and the CSV files")->required();
   bill->add_flag("--dry-run", dry_run, "compute and write the files, issue nothing");
+  bool force = false;
+  bill->add_flag("--force", force,
+                 "issue even a quarter that has not ended (Helsinki time) or has no costs at any "
+                 "point; without it such a run is refused, since issued documents never change "
+                 "and the quarter's real figures could only arrive as adjustments");
   std::string as_of_text, language_text = "fi";
   auto add_language = [&](CLI::App& command) {
     command.add_option("--lang", language_text,
@@ -202,7 +207,7 @@ int Main(int argc, char** argv) {
       }
       as_of = *parsed;
     }
-    return RunBill(data_dir, *quarter, out_dir, dry_run, as_of, *language);
+    return RunBill(data_dir, *quarter, out_dir, dry_run, force, as_of, *language);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (project->parsed()) return RunProject(data_dir, follow);
