@@ -23,7 +23,7 @@ tori::testing::CommandResult Tori(const std::string& args) {
   return tori::testing::RunCommand(fmt::format("{} {}", TORI_BINARY, args));
 }
 
-[[maybe_unused]] std::string ReadAll(const fs::path& path) {
+std::string ReadAll(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
@@ -106,6 +106,60 @@ TEST_F(CliBillingTest, HelpNamesForce) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.out, HasSubstr("--force"));
   EXPECT_THAT(help.out, HasSubstr("has not ended"));
+}
+
+// Issue #15.8: an agency registered without an IBAN gets it later with agency_updated;
+// without it the workbook and the report are still written (only a Finvoice names the
+// account). Documents issued before the update keep the details they were issued with.
+TEST_F(CliBillingTest, AnIbanAddedLaterReachesTheNextQuartersFinvoicesOnly) {
+  std::string sample = ReadAll(fs::path(TORI_SOURCE_DIR) / "examples/sample.jsonl");
+  const std::string account = R"(,"iban":"FI2112345600000785","bic":"NDEAFIHH")";
+  ASSERT_NE(sample.find(account), std::string::npos);
+  sample.erase(sample.find(account), account.size());
+  Ingest(sample);
+
+  auto q1 = Bill("2026Q1", "q1");
+  ASSERT_EQ(q1.exit_code, 0) << q1.out;
+  EXPECT_TRUE(fs::exists(dir_ / "q1/invoices-2026Q1.xlsx"));
+  EXPECT_TRUE(fs::exists(dir_ / "q1/report-2026Q1.html"));
+  EXPECT_FALSE(fs::exists(dir_ / "q1/finvoice-2026Q1-espoo-kela.xml"));
+  EXPECT_THAT(q1.out, HasSubstr("no Finvoice for the invoices of espoo"));
+  EXPECT_THAT(q1.out, HasSubstr("agency_updated"));
+
+  Ingest(R"({"event_id":"upd-1","type":"agency_updated","occurred_at":"2026-04-02T08:00:00Z","agency_id":"espoo","changes":{"name":"Espoon kaupunki, palvelutorit","iban":"FI2112345600000785","bic":"NDEAFIHH"}})" "\n"
+         R"({"event_id":"q2-cost","type":"cost_posted","occurred_at":"2026-04-28T12:00:00+03:00","cost_id":"iso-omena-premises-2026-04","service_point_id":"iso-omena","pool":"premises","period":"2026-04","amount":"185000.00","description":"Vuokra"})" "\n");
+  // The issued quarter again: the same bytes, the details as they were.
+  auto again = Bill("2026Q1", "q1-again");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  for (const char* name : {"invoices.json", "invoices-2026Q1.xlsx", "report-2026Q1.html"}) {
+    EXPECT_EQ(ReadAll(dir_ / "q1" / name), ReadAll(dir_ / "q1-again" / name)) << name;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "q1-again/finvoice-2026Q1-espoo-kela.xml"));
+
+  auto q2 = Bill("2026Q2", "q2");
+  ASSERT_EQ(q2.exit_code, 0) << q2.out;
+  EXPECT_THAT(q2.out, Not(HasSubstr("no Finvoice")));
+  const fs::path finvoice = dir_ / "q2/finvoice-2026Q2-espoo-kela.xml";
+  ASSERT_TRUE(fs::exists(finvoice));
+  const std::string xml = ReadAll(finvoice);
+  EXPECT_THAT(xml, HasSubstr("FI2112345600000785"));
+  EXPECT_THAT(xml, HasSubstr("Espoon kaupunki, palvelutorit"));
+  auto lint = tori::testing::RunCommand(fmt::format(
+      "xmllint --noout --schema {}/../shared/finvoice/Finvoice3.0.xsd {}", TORI_SOURCE_DIR, finvoice.string()));
+  EXPECT_EQ(lint.exit_code, 0) << lint.out;
+}
+
+TEST_F(CliBillingTest, AnUpdateOfAnUnknownAgencyIsRejected) {
+  IngestSample();
+  const fs::path file = dir_ / "update.jsonl";
+  std::ofstream(file) << R"({"event_id":"upd-x","type":"agency_updated","occurred_at":"2026-04-02T08:00:00Z","agency_id":"ely","changes":{"iban":"FI2112345600000785"}})" "\n"
+                      << R"({"event_id":"upd-y","type":"agency_updated","occurred_at":"2026-04-02T08:00:00Z","agency_id":"kela","changes":{}})" "\n";
+  auto run = Tori(fmt::format("ingest --data {} {}", data_, file.string()));
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("rejected 2"));
+  const std::string rejected = ReadAll(file.string() + ".rejected.jsonl");
+  EXPECT_THAT(rejected, HasSubstr(R"("reason":"UNKNOWN_REFERENCE")"));
+  EXPECT_THAT(rejected, HasSubstr(R"("reason":"SCHEMA","field":"changes")"));
 }
 
 }  // namespace

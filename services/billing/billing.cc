@@ -72,50 +72,24 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_chain_head(chain_head);
     out.push_back(std::move(event));
   }
+  // The host's shares, so that later runs can report the change of them (not a document).
+  events::Event event;
+  event.set_event_id("tori-issued:" + engine::QuarterName(result.quarter) + "-host-shares");
+  event.set_occurred_at_unix_ns(now_ns);
+  event.set_schema_version(kSchemaVersionHostSharesIssued);
+  auto* e = event.mutable_host_shares_issued();
+  e->set_quarter(engine::QuarterName(result.quarter));
+  e->set_as_of(as_of.ToString());
+  for (const auto& share : result.host_shares) {
+    auto* s = e->add_shares();
+    s->set_agency_id(share.agency_id);
+    s->set_service_point_id(share.service_point_id);
+    s->set_pool(share.pool);
+    s->set_amount_cents(share.amount_cents);
+    if (share.adjusts_quarter) s->set_adjusts_quarter(engine::QuarterName(*share.adjusts_quarter));
+  }
+  out.push_back(std::move(event));
   return out;
-}
-
-// The quarter's documents computed from the events before `as_of` only.
-absl::StatusOr<engine::BillingResult> ComputeAsOf(EventLog& log, const BillRequest& request,
-                                                  const LogPosition& as_of) {
-  std::error_code ec;
-  fs::remove_all(request.scratch_dir, ec);
-  engine::BillingResult result;
-  {
-    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
-    TORI_RETURN_IF_ERROR(
-        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
-    TORI_ASSIGN_OR_RETURN(result, ComputeRun(*scratch, request.quarter));
-  }
-  fs::remove_all(request.scratch_dir, ec);
-  return result;
-}
-
-// Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
-// state, and checks the documents against their stored hashes.
-absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& request,
-                                              const LogPosition& as_of,
-                                              const billing_internal::IssuedDocuments& issued) {
-  const std::string q = engine::QuarterName(request.quarter);
-  TORI_ASSIGN_OR_RETURN(engine::BillingResult result, ComputeAsOf(log, request, as_of));
-
-  std::map<std::string, std::string> stored;  // document id -> sha256
-  for (const auto& e : issued.invoice_events) {
-    if (e.quarter() == q) stored[e.invoice_id()] = e.content_sha256();
-  }
-  for (const auto& e : issued.claim_events) {
-    if (e.quarter() == q) stored[e.claim_id()] = e.content_sha256();
-  }
-  std::map<std::string, std::string> recomputed;
-  for (const auto& invoice : result.invoices) recomputed[invoice.invoice_id] = Sha256Hex(InvoiceJson(invoice));
-  for (const auto& claim : result.subsidy_claims) recomputed[SubsidyClaimId(claim)] = Sha256Hex(SubsidyClaimJson(claim));
-  if (stored != recomputed) {
-    return absl::DataLossError(fmt::format(
-        "the documents issued for {} do not match a replay of the log up to their as_of {}; "
-        "the log or the state was changed: run `tori verify` to see which document differs",
-        q, as_of.ToString()));
-  }
-  return result;
 }
 
 // The names, ids and accounts the documents print, from the state's reference data.
@@ -144,21 +118,71 @@ absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state
   return context;
 }
 
-// Writes Finvoice, XLSX and HTML beside invoices.json, or says why not.
-absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
+// A quarter's documents and the agencies' details as the events before `as_of` give
+// them (agency_updated after as_of does not reach documents issued at as_of).
+struct ComputedAsOf {
+  engine::BillingResult result;
+  documents::DocumentContext context;
+};
+
+// The quarter's documents computed from the events before `as_of` only.
+absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
+                                         const LogPosition& as_of) {
+  std::error_code ec;
+  fs::remove_all(request.scratch_dir, ec);
+  ComputedAsOf computed;
+  {
+    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
+    TORI_RETURN_IF_ERROR(
+        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
+    TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(*scratch, request.quarter));
+    TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(*scratch));
+  }
+  fs::remove_all(request.scratch_dir, ec);
+  return computed;
+}
+
+// Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
+// state, and checks the documents against their stored hashes.
+absl::StatusOr<ComputedAsOf> Reissue(EventLog& log, const BillRequest& request,
+                                     const LogPosition& as_of,
+                                     const billing_internal::IssuedDocuments& issued) {
+  const std::string q = engine::QuarterName(request.quarter);
+  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, as_of));
+  const engine::BillingResult& result = computed.result;
+
+  std::map<std::string, std::string> stored;  // document id -> sha256
+  for (const auto& e : issued.invoice_events) {
+    if (e.quarter() == q) stored[e.invoice_id()] = e.content_sha256();
+  }
+  for (const auto& e : issued.claim_events) {
+    if (e.quarter() == q) stored[e.claim_id()] = e.content_sha256();
+  }
+  std::map<std::string, std::string> recomputed;
+  for (const auto& invoice : result.invoices) recomputed[invoice.invoice_id] = Sha256Hex(InvoiceJson(invoice));
+  for (const auto& claim : result.subsidy_claims) recomputed[SubsidyClaimId(claim)] = Sha256Hex(SubsidyClaimJson(claim));
+  if (stored != recomputed) {
+    return absl::DataLossError(fmt::format(
+        "the documents issued for {} do not match a replay of the log up to their as_of {}; "
+        "the log or the state was changed: run `tori verify` to see which document differs",
+        q, as_of.ToString()));
+  }
+  return computed;
+}
+
+// Writes Finvoice, XLSX and HTML beside invoices.json; says which Finvoices are
+// missing and why. `context` holds the agencies' details as of the run.
+absl::Status WritePeopleDocuments(documents::DocumentContext context, const BillRequest& request,
                                   absl::CivilDay issue_date, BillOutcome& outcome) {
-  TORI_ASSIGN_OR_RETURN(documents::DocumentContext context, LoadDocumentContext(state));
   context.issue_date = issue_date;
   context.language = request.language;
-  for (const auto& invoice : outcome.result.invoices) {
-    const auto it = context.agencies.find(invoice.issuer_agency_id);
-    if (it != context.agencies.end() && !it->second.iban) {
-      outcome.notes.push_back(fmt::format(
-          "Finvoice, XLSX and HTML documents were not written: the issuer {} has no bank "
-          "account; add \"iban\" and \"bic\" to its agency_registered event",
-          invoice.issuer_agency_id));
-      return absl::OkStatus();
-    }
+  for (const auto& issuer : documents::MissingIbanIssuers(outcome.result, context)) {
+    outcome.notes.push_back(fmt::format(
+        "no Finvoice for the invoices of {}: a Finvoice names the account it is paid to and {} "
+        "has no IBAN; add it with an agency_updated event ({{\"type\":\"agency_updated\","
+        "\"agency_id\":\"{}\",\"changes\":{{\"iban\":\"...\",\"bic\":\"...\"}}}}), ingest "
+        "it and bill the next quarter (documents already issued keep the details they had)",
+        issuer, issuer, issuer));
   }
   TORI_ASSIGN_OR_RETURN(std::vector<std::string> files,
                         documents::WriteDocuments(outcome.result, context, request.out_dir));
@@ -215,6 +239,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   }
 
   BillOutcome outcome;
+  documents::DocumentContext context;  // the agencies' details as of outcome.as_of
   if (request.as_of) {
     if (request.as_of->next_offsets.size() != static_cast<size_t>(log.partition_count())) {
       return absl::InvalidArgumentError(fmt::format(
@@ -222,14 +247,19 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
           request.as_of->next_offsets.size(), log.partition_count()));
     }
     outcome.as_of = *request.as_of;
-    TORI_ASSIGN_OR_RETURN(outcome.result, ComputeAsOf(log, request, outcome.as_of));
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of));
+    outcome.result = std::move(computed.result);
+    context = std::move(computed.context);
   } else if (issued_as_of) {
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(*issued_as_of));
-    TORI_ASSIGN_OR_RETURN(outcome.result, Reissue(log, request, outcome.as_of, issued));
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, Reissue(log, request, outcome.as_of, issued));
+    outcome.result = std::move(computed.result);
+    context = std::move(computed.context);
     outcome.already_issued = true;
   } else {
     outcome.as_of = state.applied();
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
+    TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
     if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
   }
 
@@ -255,13 +285,16 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
       issue_date = stored;
     }
   }
-  if (request.write_documents) TORI_RETURN_IF_ERROR(WritePeopleDocuments(state, request, issue_date, outcome));
+  if (request.write_documents) {
+    TORI_RETURN_IF_ERROR(WritePeopleDocuments(std::move(context), request, issue_date, outcome));
+  }
 
   if (!outcome.already_issued && !request.dry_run) {
     TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
-    TORI_ASSIGN_OR_RETURN(outcome.documents_issued,
+    TORI_ASSIGN_OR_RETURN(const size_t appended,
                           AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head,
                                                                issue_date, request.now)));
+    outcome.documents_issued = appended > 0 ? appended - 1 : 0;  // not the host shares' record
   }
   return outcome;
 }

@@ -146,9 +146,13 @@ TEST_F(BillingTest, GoldenQuarterMatchesHandComputedCents) {
   EXPECT_EQ(result.subsidy_claims[0].basis_cents, 73334);
   EXPECT_EQ(result.subsidy_claims[0].amount_cents, 36667);
   EXPECT_EQ(outcome->documents_issued, 3u);
-  // The golden host has no bank account: no Finvoice, and the run says why.
+  // The golden host has no bank account: no Finvoice, and the run says why; the
+  // workbook and the report need none (issue #15.8).
   ASSERT_EQ(outcome->notes.size(), 1u);
-  EXPECT_THAT(outcome->notes[0], HasSubstr("espoo has no bank account"));
+  EXPECT_THAT(outcome->notes[0], HasSubstr("no Finvoice for the invoices of espoo"));
+  EXPECT_TRUE(fs::exists(dir_ / "q1/invoices-2026Q1.xlsx"));
+  EXPECT_TRUE(fs::exists(dir_ / "q1/report-2026Q1.html"));
+  EXPECT_FALSE(fs::exists(dir_ / "q1/finvoice-2026Q1-espoo-kela.xml"));
 
   const std::string json = ReadFile("q1", "invoices.json");
   EXPECT_THAT(json, HasSubstr(R"("quarter":"2026Q1")"));
@@ -254,6 +258,37 @@ TEST_F(BillingTest, AQuarterWithoutCostsIsNotIssuedUnlessForced) {
   auto forced = BillQuarter({2026, 3}, "forced", /*dry_run=*/false, /*force=*/true);
   ASSERT_TRUE(forced.ok()) << forced.status();
   EXPECT_GT(log_->End().next_offsets[0], before.next_offsets[0]);  // the (zero) claim
+}
+
+// Issue #15.2: a late rent of 2,500.00 and a credit of 400.00 for issued Q1. The
+// agencies' adjustment lines and the host's own adjustment shares add up to the change
+// of the pools (+2,100.00). Premises +250000 over 1/5, 3/5, 1/5: espoo 50000 (host),
+// kela 150000, vero 50000. shared_staff 100001 -> 60001: tranches 36001 / 24000;
+// contacts kela 27001, vero 9000 (were 45001, 15000); equal 8000 each (were 13334
+// espoo, 13333, 13333). Host: +50000 - 5334 = 44666; kela 126667; vero 38667.
+TEST_F(BillingTest, TheHostsShareOfAnAdjustmentIsReported) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  Ingest(R"({"event_id":"late-rent","type":"cost_posted","occurred_at":"2026-04-10T08:00:00Z","cost_id":"k9","service_point_id":"iso","pool":"premises","period":"2026-02","amount":"2500.00","description":"late rent"}
+{"event_id":"late-credit","type":"cost_posted","occurred_at":"2026-04-10T08:00:00Z","cost_id":"k10","service_point_id":"iso","pool":"shared_staff","period":"2026-03","amount":"-400.00","description":"credit"})");
+  auto q2 = BillQuarter({2026, 2}, "q2", /*dry_run=*/false, /*force=*/true);
+  ASSERT_TRUE(q2.ok()) << q2.status();
+  const auto& result = q2->result;
+  ASSERT_EQ(result.host_shares.size(), 2u);
+  EXPECT_EQ(result.host_shares[0],
+            (engine::HostShare{"espoo", "iso", "premises", 50000, engine::Quarter{2026, 1}}));
+  EXPECT_EQ(result.host_shares[1],
+            (engine::HostShare{"espoo", "iso", "shared_staff", -5334, engine::Quarter{2026, 1}}));
+  EXPECT_EQ(Find(result, "2026Q2-espoo-kela")->total_cents, 126667);
+  EXPECT_EQ(Find(result, "2026Q2-espoo-vero")->total_cents, 38667);
+  EXPECT_THAT(ReadFile("q2", "invoices.json"),
+              HasSubstr(R"({"agency_id":"espoo","service_point_id":"iso","pool":"premises","amount_cents":50000,"amount":"500.00","adjusts_quarter":"2026Q1"})"));
+
+  // Reported once: the next quarter has nothing left to adjust.
+  auto q3 = BillQuarter({2026, 3}, "q3", /*dry_run=*/false, /*force=*/true);
+  ASSERT_TRUE(q3.ok()) << q3.status();
+  EXPECT_TRUE(q3->result.host_shares.empty());
+  EXPECT_TRUE(q3->result.invoices.empty());
 }
 
 TEST_F(BillingTest, ReplayedStateGivesTheSameDocuments) {

@@ -127,9 +127,12 @@ std::string InvoicesJson(const engine::BillingResult& result, const LogPosition&
   out += ",\n \"host_shares\":";
   AppendArray(out, result.host_shares, [](const engine::HostShare& share) {
     std::string o;
-    JsonObjectWriter(o).String("agency_id", share.agency_id)
+    JsonObjectWriter w(o);
+    w.String("agency_id", share.agency_id)
         .String("service_point_id", share.service_point_id).String("pool", share.pool)
-        .Int("amount_cents", share.amount_cents).String("amount", Money(share.amount_cents)).Close();
+        .Int("amount_cents", share.amount_cents).String("amount", Money(share.amount_cents));
+    if (share.adjusts_quarter) w.String("adjusts_quarter", engine::QuarterName(*share.adjusts_quarter));
+    w.Close();
     return o;
   });
   out += ",\n \"subsidy_claims\":";

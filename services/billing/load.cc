@@ -191,6 +191,20 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
     TORI_ASSIGN_OR_RETURN(engine::SubsidyClaim claim, ToEngineClaim(e));
     issued.claims.push_back(std::move(claim));
   }
+  TORI_ASSIGN_OR_RETURN(auto host_share_events, ScanRecords<events::HostSharesIssued>(
+                                                    state, p::Key(p::kHostShares, {}, false) + '\0'));
+  for (const auto& e : host_share_events) {
+    engine::IssuedHostShares run;
+    TORI_ASSIGN_OR_RETURN(run.quarter, engine::ParseQuarter(e.quarter()));
+    for (const auto& s : e.shares()) {
+      engine::HostShare share{s.agency_id(), s.service_point_id(), s.pool(), s.amount_cents(), std::nullopt};
+      if (s.has_adjusts_quarter()) {
+        TORI_ASSIGN_OR_RETURN(share.adjusts_quarter, engine::ParseQuarter(s.adjusts_quarter()));
+      }
+      run.shares.push_back(std::move(share));
+    }
+    issued.host_shares.push_back(std::move(run));
+  }
   return issued;
 }
 
@@ -306,7 +320,8 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
                           billing_internal::LoadBillingInput(state, prior, issued));
     TORI_ASSIGN_OR_RETURN(engine::BillingResult recomputed, engine::ComputeBilling(prior_input));
     TORI_ASSIGN_OR_RETURN(engine::Adjustments adjustments,
-                          engine::ComputeAdjustments(quarter, recomputed, issued.invoices, issued.claims));
+                          engine::ComputeAdjustments(quarter, recomputed, issued.invoices, issued.claims,
+                                                     issued.host_shares));
     TORI_RETURN_IF_ERROR(engine::MergeAdjustments(adjustments, &result));
   }
   // An invoice without lines has nothing to say: it is neither written nor issued.

@@ -203,16 +203,18 @@ std::string SmallTables(const engine::BillingResult& result, const DocumentConte
   const Language lang = context.language;
   std::string out =
       fmt::format("<section id=\"host-shares\">\n<h2>{}</h2>\n<table>\n", E(l.host_shares));
-  out += Header({l.agency, l.service_point, l.pool, l.amount}, {false, false, false, true});
+  // Adjustment rows: the change of the host's own share of an earlier quarter's pool.
+  const std::vector<bool> share_numeric = {false, false, false, false, true};
+  out += Header({l.agency, l.service_point, l.pool, l.adjusts, l.amount}, share_numeric);
   int64_t total_cents = 0;
   for (const auto& share : result.host_shares) {
     total_cents += share.amount_cents;
-    out +=
-        Row({E(AgencyName(context, share.agency_id)), E(PointName(context, share.service_point_id)),
-             E(share.pool), E(MoneyText(share.amount_cents, lang))},
-            {false, false, false, true});
+    out += Row({E(AgencyName(context, share.agency_id)), E(PointName(context, share.service_point_id)),
+                E(share.pool), share.adjusts_quarter ? QuarterName(*share.adjusts_quarter) : "",
+                E(MoneyText(share.amount_cents, lang))},
+               share_numeric, share.adjusts_quarter ? "class=\"adjustment\"" : "");
   }
-  out += Row({E(l.total), "", "", E(MoneyText(total_cents, lang))}, {false, false, false, true},
+  out += Row({E(l.total), "", "", "", E(MoneyText(total_cents, lang))}, share_numeric,
              "class=\"total\"");
   out +=
       fmt::format("</table>\n</section>\n<section id=\"subsidy-claims\">\n<h2>{}</h2>\n<table>\n",

@@ -237,12 +237,14 @@ void WriteSummary(Book& book, const engine::BillingResult& result,
                      sheet.Text(r, 6, invoice.invoice_id);
                      return invoice.total_cents;
                    });
-  row = WriteTable(book, sheet, row, l.host_shares, {l.agency, l.service_point, l.pool, l.amount},
-                   3, result.host_shares, [&](int r, const engine::HostShare& share) {
+  row = WriteTable(book, sheet, row, l.host_shares,
+                   {l.agency, l.service_point, l.pool, l.adjusts, l.amount}, 4, result.host_shares,
+                   [&](int r, const engine::HostShare& share) {
                      sheet.Text(r, 0, AgencyName(book.context, share.agency_id));
                      sheet.Text(r, 1, PointName(book.context, share.service_point_id));
                      sheet.Text(r, 2, share.pool);
-                     sheet.Money(r, 3, share.amount_cents, book.f.money);
+                     if (share.adjusts_quarter) sheet.Text(r, 3, QuarterName(*share.adjusts_quarter));
+                     sheet.Money(r, 4, share.amount_cents, book.f.money);
                      return share.amount_cents;
                    });
   WriteTable(book, sheet, row, l.subsidy_claims,

@@ -142,6 +142,10 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
       records_[Key(kAgency, {event.agency_registered().agency_id()})] =
           event.agency_registered().SerializeAsString();
       break;
+    case events::Event::kAgencyUpdated:
+      // Merged into the agency's record by TakeWrites, which may read the stored one.
+      agency_updates_.push_back(event.agency_updated());
+      break;
     case events::Event::kServicePointOpened:
       records_[Key(kPoint, {event.service_point_opened().service_point_id()})] =
           event.service_point_opened().SerializeAsString();
@@ -194,6 +198,10 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
       records_[Key(kInvoice, {event.invoice_issued().quarter(), event.invoice_issued().invoice_id()})] =
           event.invoice_issued().SerializeAsString();
       break;
+    case events::Event::kHostSharesIssued:
+      records_[Key(kHostShares, {event.host_shares_issued().quarter()})] =
+          event.host_shares_issued().SerializeAsString();
+      break;
     case events::Event::kSubsidyClaimIssued:
       records_[Key(kClaim, {event.subsidy_claim_issued().quarter(),
                             event.subsidy_claim_issued().claim_id()})] =
@@ -205,7 +213,39 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
   return absl::OkStatus();
 }
 
+absl::Status Projector::MergeAgencyUpdates(StateStore& state) {
+  // In log order: the record registered in this batch, else the stored one (the
+  // validator made sure the agency exists), with each update's fields replaced.
+  for (const auto& update : agency_updates_) {
+    const std::string key = projection::Key(projection::kAgency, {update.agency_id()});
+    auto it = records_.find(key);
+    if (it == records_.end()) {
+      TORI_ASSIGN_OR_RETURN(std::optional<std::string> stored, state.GetProjection(key));
+      if (!stored) {
+        return absl::DataLossError(fmt::format(
+            "projector: agency_updated of '{}' finds no registered agency; run `tori rebuild`",
+            update.agency_id()));
+      }
+      it = records_.emplace(key, std::move(*stored)).first;
+    }
+    events::AgencyRegistered agency;
+    if (!agency.ParseFromString(it->second)) {
+      return absl::DataLossError("projector: an agency record does not decode; run `tori rebuild`");
+    }
+    const auto& c = update.changes();
+    if (c.has_name()) agency.set_name(c.name());
+    if (c.has_business_id()) agency.set_business_id(c.business_id());
+    if (c.has_einvoice_address()) agency.set_einvoice_address(c.einvoice_address());
+    if (c.has_iban()) agency.set_iban(c.iban());
+    if (c.has_bic()) agency.set_bic(c.bic());
+    it->second = agency.SerializeAsString();
+  }
+  agency_updates_.clear();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
+  TORI_RETURN_IF_ERROR(MergeAgencyUpdates(state));
   std::vector<KeyValue> writes;
   writes.reserve(records_.size() + count_deltas_.size() + minute_deltas_.size());
   for (auto& [key, value] : records_) writes.emplace_back(key, std::move(value));

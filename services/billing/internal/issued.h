@@ -15,6 +15,7 @@ struct IssuedDocuments {
   std::vector<events::SubsidyClaimIssued> claim_events;    // in (quarter, id) order
   std::vector<engine::Invoice> invoices;                   // the same, as engine types
   std::vector<engine::SubsidyClaim> claims;
+  std::vector<engine::IssuedHostShares> host_shares;  // by quarter; runs since schema v2
 };
 
 absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state);
