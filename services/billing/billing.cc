@@ -26,6 +26,8 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   out.set_basis_total(line.basis_total);
   out.set_amount_cents(line.amount_cents);
   if (line.adjusts_quarter) out.set_adjusts_quarter(engine::QuarterName(*line.adjusts_quarter));
+  if (line.issued_cents) out.set_issued_cents(*line.issued_cents);
+  if (line.recomputed_cents) out.set_recomputed_cents(*line.recomputed_cents);
   return out;
 }
 
@@ -153,7 +155,11 @@ absl::StatusOr<ComputedAsOf> Reissue(EventLog& log, const BillRequest& request,
 
   std::map<std::string, std::string> stored;  // document id -> sha256
   for (const auto& e : issued.invoice_events) {
-    if (e.quarter() == q) stored[e.invoice_id()] = e.content_sha256();
+    if (e.quarter() != q) continue;
+    stored[e.invoice_id()] = e.content_sha256();
+    for (auto& invoice : computed.result.invoices) {
+      if (invoice.invoice_id == e.invoice_id()) invoice = billing_internal::AsIssuedFormat(invoice, e);
+    }
   }
   for (const auto& e : issued.claim_events) {
     if (e.quarter() == q) stored[e.claim_id()] = e.content_sha256();

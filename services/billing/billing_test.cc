@@ -203,9 +203,20 @@ TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
   EXPECT_EQ(kela->lines[0].adjusts_quarter, (engine::Quarter{2026, 1}));
   EXPECT_EQ(kela->lines[0].basis_quantity, 3);
   EXPECT_EQ(kela->lines[0].basis_total, 5);
+  // Issue #15.3: what was issued, what it is now, the difference.
+  EXPECT_EQ(kela->lines[0].issued_cents, 45001);
+  EXPECT_EQ(kela->lines[0].recomputed_cents, 36001);
   ASSERT_EQ(vero->lines.size(), 1u);
   EXPECT_EQ(vero->lines[0].amount_cents, 9000);
   EXPECT_THAT(ReadFile("q2", "invoices.json"), HasSubstr(R"("adjusts_quarter":"2026Q1")"));
+  EXPECT_THAT(ReadFile("q2", "invoices.json"),
+              HasSubstr(R"("amount_cents":-9000,"amount":"-90.00","adjusts_quarter":"2026Q1","issued_cents":45001,"issued":"450.01","recomputed_cents":36001,"recomputed":"360.01"})"));
+  EXPECT_THAT(ReadFile("q2", "invoice-2026Q2-espoo-kela.csv"), HasSubstr(",-9000,-90.00,2026Q1,45001,36001\n"));
+  // Re-billed, the adjustments' quarter writes the same bytes (the fields are issued).
+  auto again = BillQuarter({2026, 2}, "q2-again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->already_issued);
+  EXPECT_EQ(ReadFile("q2", "invoices.json"), ReadFile("q2-again", "invoices.json"));
 
   // Once issued, the adjustment is not repeated on the quarter after.
   auto q3 = BillQuarter({2026, 3}, "q3", /*dry_run=*/false, /*force=*/true);

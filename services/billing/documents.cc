@@ -37,6 +37,11 @@ std::string LineJson(const engine::InvoiceLine& line) {
       .Int("amount_cents", line.amount_cents)
       .String("amount", Money(line.amount_cents));
   if (line.adjusts_quarter) w.String("adjusts_quarter", QuarterName(*line.adjusts_quarter));
+  // What was issued for the adjusted line and what it is now: amount = now - issued.
+  if (line.issued_cents) w.Int("issued_cents", *line.issued_cents).String("issued", Money(*line.issued_cents));
+  if (line.recomputed_cents) {
+    w.Int("recomputed_cents", *line.recomputed_cents).String("recomputed", Money(*line.recomputed_cents));
+  }
   w.Close();
   return out;
 }
@@ -151,19 +156,22 @@ std::string InvoicesJson(const engine::BillingResult& result, const LogPosition&
 std::string InvoiceCsv(const engine::Invoice& invoice) {
   std::string out =
       "invoice_id,issuer_agency_id,recipient_agency_id,quarter,service_point_id,pool,key,"
-      "fallback_from,weight_pct,basis_quantity,basis_total,amount_cents,amount,adjusts_quarter\n";
+      "fallback_from,weight_pct,basis_quantity,basis_total,amount_cents,amount,adjusts_quarter,"
+      "issued_cents,recomputed_cents\n";
   const std::string head = fmt::format("{},{},{},{}", CsvField(invoice.invoice_id),
                                        CsvField(invoice.issuer_agency_id),
                                        CsvField(invoice.recipient_agency_id), QuarterName(invoice.quarter));
   for (const auto& line : invoice.lines) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", head, CsvField(line.service_point_id),
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", head, CsvField(line.service_point_id),
                        CsvField(line.pool), KeyName(line.key),
                        line.fallback_from ? KeyName(*line.fallback_from) : "",
                        FormatDecimal(line.weight_pct_e4, kPctScale), line.basis_quantity,
                        line.basis_total, line.amount_cents, Money(line.amount_cents),
-                       line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : "");
+                       line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : "",
+                       line.issued_cents ? fmt::format("{}", *line.issued_cents) : "",
+                       line.recomputed_cents ? fmt::format("{}", *line.recomputed_cents) : "");
   }
-  out += fmt::format("{},,total,,,,,,{},{},\n", head, invoice.total_cents, Money(invoice.total_cents));
+  out += fmt::format("{},,total,,,,,,{},{},,,\n", head, invoice.total_cents, Money(invoice.total_cents));
   return out;
 }
 

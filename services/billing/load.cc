@@ -1,6 +1,7 @@
 // The projection -> the engine's input (per service point: host, agreement in effect,
 // pool amounts, key values per agency, subsidy already claimed this year) and the
 // issued documents -> engine types.
+#include <algorithm>
 #include <map>
 
 #include "absl/numeric/int128.h"
@@ -152,6 +153,8 @@ absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) 
     line.weight_pct_e4 = l.weight_pct_e4();
     line.basis_quantity = l.basis_quantity();
     line.basis_total = l.basis_total();
+    if (l.has_issued_cents()) line.issued_cents = l.issued_cents();
+    if (l.has_recomputed_cents()) line.recomputed_cents = l.recomputed_cents();
     line.amount_cents = l.amount_cents();
     if (l.has_adjusts_quarter()) {
       TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(l.adjusts_quarter()));
@@ -206,6 +209,19 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
     issued.host_shares.push_back(std::move(run));
   }
   return issued;
+}
+
+engine::Invoice AsIssuedFormat(engine::Invoice recomputed, const events::InvoiceIssued& stored) {
+  const bool old_format = std::any_of(stored.lines().begin(), stored.lines().end(), [](const auto& l) {
+    return l.has_adjusts_quarter() && !l.has_recomputed_cents();
+  });
+  if (old_format) {
+    for (auto& line : recomputed.lines) {
+      line.issued_cents.reset();
+      line.recomputed_cents.reset();
+    }
+  }
+  return recomputed;
 }
 
 }  // namespace billing_internal

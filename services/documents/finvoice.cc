@@ -92,6 +92,19 @@ int64_t VatRate(const VatTreatment& vat) {
 // "Osuus 60 %: oma pinta-ala (dedicated_area) 1 820 000,00 / 5 460 000,00 m²·vrk = 20 000,00 €"
 std::string TrancheText(const engine::InvoiceLine& line, Language language) {
   const Labels& labels = LabelsFor(language);
+  if (line.issued_cents && line.recomputed_cents) {
+    // An adjustment: the key values are the adjusted quarter's as recomputed, so they
+    // stand beside what it is now, not beside the difference.
+    const std::string_view unit = KeyUnit(line.key, language);
+    return fmt::format("{} {} %: {} ({}) {} {}, {} {} ({} / {}{}{}), {} {}", labels.tranche,
+                       PercentText(line.weight_pct_e4, language), KeyLabel(line.key, language),
+                       KeyName(line.key), labels.issued, MoneyText(*line.issued_cents, language),
+                       labels.now, MoneyText(*line.recomputed_cents, language),
+                       DecimalText(line.basis_quantity, KeyScale(line.key), language),
+                       DecimalText(line.basis_total, KeyScale(line.key), language),
+                       unit.empty() ? "" : "\u00a0", unit, labels.difference,
+                       MoneyText(line.amount_cents, language));
+  }
   std::string key = fmt::format("{} ({}", KeyLabel(line.key, language), KeyName(line.key));
   if (line.fallback_from)
     key += fmt::format("; {} {}", labels.fallback_from, KeyName(*line.fallback_from));

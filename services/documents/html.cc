@@ -149,6 +149,17 @@ std::string PoolsTable(const engine::BillingResult& result, const DocumentContex
   return out + "</table>\n</section>\n";
 }
 
+// "Oikaisu 2026Q1: laskutettu 1 000,00 €, nyt 748,14 €": the key values of an
+// adjustment line are the recomputed quarter's, its amount the difference.
+std::string AdjustmentText(const engine::InvoiceLine& line, const Labels& l, Language lang) {
+  std::string text = fmt::format("{} {}", l.adjustment, QuarterName(*line.adjusts_quarter));
+  if (line.issued_cents && line.recomputed_cents) {
+    text += fmt::format(": {} {}, {} {}", l.issued, MoneyText(*line.issued_cents, lang), l.now,
+                        MoneyText(*line.recomputed_cents, lang));
+  }
+  return text;
+}
+
 std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& meta,
                            const DocumentContext& context) {
   const Labels& l = LabelsFor(context.language);
@@ -190,7 +201,7 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
          E(KeyQuantityText(line.key, line.basis_quantity, lang)),
          E(KeyQuantityText(line.key, line.basis_total, lang)),
          E(MoneyText(line.amount_cents, lang)),
-         line.adjusts_quarter ? E(l.adjustment) + " " + QuarterName(*line.adjusts_quarter) : ""},
+         line.adjusts_quarter ? E(AdjustmentText(line, l, lang)) : ""},
         numeric, attributes);
   }
   out += Row({"", E(l.total), "", "", "", "", "", E(MoneyText(invoice.total_cents, lang)), ""},

@@ -285,7 +285,7 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
   row += 1;
   const std::vector<std::string_view> headers = {
       l.line,   l.service_point,  l.pool,        l.key,  "key",    l.fallback_from,
-      l.weight, l.basis_quantity, l.basis_total, l.unit, l.amount, l.adjusts};
+      l.weight, l.basis_quantity, l.basis_total, l.unit, l.amount, l.adjusts, l.issued, l.now};
   constexpr int kAmountCol = 10;
   for (size_t c = 0; c < headers.size(); ++c)
     sheet.Text(row, static_cast<int>(c), headers[c], book.f.header);
@@ -305,6 +305,9 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
     sheet.Text(row, 9, KeyUnit(line.key, lang));
     sheet.Money(row, kAmountCol, line.amount_cents, book.f.money);
     if (line.adjusts_quarter) sheet.Text(row, 11, QuarterName(*line.adjusts_quarter));
+    // Adjustments: issued and now beside the difference in the amount column.
+    if (line.issued_cents) sheet.Money(row, 12, *line.issued_cents, book.f.money);
+    if (line.recomputed_cents) sheet.Money(row, 13, *line.recomputed_cents, book.f.money);
   }
   sheet.Text(row, 0, l.total, book.f.bold);
   sheet.Sum(row, kAmountCol, first, kAmountCol, row - 1, kAmountCol, invoice.total_cents,

@@ -126,6 +126,10 @@ absl::StatusOr<std::vector<Invoice>> AdjustInvoices(
     }
     line.amount_cents = difference_cents;
     line.adjusts_quarter = earlier;
+    TORI_ASSIGN_OR_RETURN(line.issued_cents, Difference(line_sums.issued_cents, 0, "issued line"));
+    TORI_ASSIGN_OR_RETURN(line.recomputed_cents,
+                          Difference(line_sums.recomputed_cents, 0, "recomputed line"));
+    TORI_CHECK(*line.recomputed_cents - *line.issued_cents == line.amount_cents);
     Invoice& invoice = invoices[{issuer, recipient}];
     if (invoice.invoice_id.empty()) {
       invoice.invoice_id = absl::StrCat(QuarterName(billed), "-", issuer, "-", recipient);

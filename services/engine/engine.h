@@ -217,8 +217,13 @@ struct InvoiceLine {
   int64_t weight_pct_e4 = 0;          // the tranche's weight
   int64_t basis_quantity = 0;         // the recipient's value of `key`
   int64_t basis_total = 0;            // the sum of `key` over the parties
-  int64_t amount_cents = 0;
+  int64_t amount_cents = 0;           // on adjustment lines: recomputed - issued
   std::optional<Quarter> adjusts_quarter;  // only on prior-period adjustment lines
+  // Only on adjustment lines: what stands issued for the adjusted quarter's line (its
+  // original amount plus adjustments already made) and what it is now; the basis
+  // values are the recomputed ones. Absent on adjustments issued before tori wrote them.
+  std::optional<int64_t> issued_cents;
+  std::optional<int64_t> recomputed_cents;
   friend bool operator==(const InvoiceLine&, const InvoiceLine&) = default;
 };
 

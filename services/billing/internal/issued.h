@@ -24,6 +24,10 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state);
 absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine::Quarter quarter,
                                                       const IssuedDocuments& issued);
 
+// `recomputed` as `stored` was written: adjustment lines issued before tori recorded
+// issued_cents / recomputed_cents lose them, so old documents recompute to their bytes.
+engine::Invoice AsIssuedFormat(engine::Invoice recomputed, const events::InvoiceIssued& stored);
+
 // An issued event's document as the engine's type.
 absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e);
 absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIssued& e);
