@@ -27,8 +27,14 @@ namespace tori {
 
 namespace events = ::tori::schema::v1;
 
-// The schema version this build writes and the highest it reads.
+// The schema version this build writes on every event type of version 1 (their bytes,
+// and so their idempotency hashes, never change).
 inline constexpr uint32_t kSchemaVersion = 1;
+// agency_updated and host_shares_issued, added in version 2, carry 2 (schemas/README.md).
+inline constexpr uint32_t kSchemaVersionAgencyUpdated = 2;
+inline constexpr uint32_t kSchemaVersionHostSharesIssued = 2;
+// The highest schema version this build reads.
+inline constexpr uint32_t kSchemaVersionRead = 2;
 
 // Longest line accepted as an event; longer lines are rejected as MALFORMED.
 inline constexpr size_t kEventLineBytesMax = 1 << 20;

@@ -32,7 +32,46 @@ const char* const kCanonicalEvents[] = {
     R"({"event_id":"e9","type":"contact_voided","occurred_at":"2026-04-01T08:00:00Z","contact_id":"c1","reason":"test entry"})",
     R"({"event_id":"e10","type":"cost_posted","occurred_at":"2026-04-01T08:00:00Z","cost_id":"k1","service_point_id":"iso-omena","pool":"premises","period":"2026-03","amount":"-1234.50","description":"Rent credit","document_ref":"INV-99"})",
     R"({"event_id":"e11","type":"room_booked","occurred_at":"2026-04-01T08:00:00Z","booking_id":"b1","service_point_id":"iso-omena","room_id":"sali-1","agency_id":"kela","start":"2026-04-02T07:00:00Z","end":"2026-04-02T08:30:00Z"})",
+    R"({"event_id":"e12","type":"agency_updated","occurred_at":"2026-04-01T08:00:00Z","agency_id":"espoo","changes":{"name":"Espoon kaupunki, palvelutorit","business_id":"0101263-6","einvoice_address":"003701012636","iban":"FI2112345600000785","bic":"NDEAFIHH"}})",
 };
+
+// Issue #15.8: agency_updated is checked as agency_registered is, must change
+// something, and carries schema version 2 (the other types keep 1: their bytes and
+// idempotency hashes never change).
+TEST(Codec, AgencyUpdatedIsCheckedAsAgencyRegisteredAndCarriesVersionTwo) {
+  JsonEventParser parser;
+  events::Event event;
+  const std::string iban_only =
+      R"({"event_id":"u1","type":"agency_updated","occurred_at":"2026-04-01T08:00:00Z","agency_id":"espoo","changes":{"iban":"FI2112345600000785"}})";
+  ASSERT_FALSE(parser.Parse(iban_only, event).has_value());
+  EXPECT_EQ(event.schema_version(), 2u);
+  EXPECT_EQ(EventToJson(event), iban_only);
+  ASSERT_FALSE(parser.Parse(kCanonicalEvents[1], event).has_value());
+  EXPECT_EQ(event.schema_version(), 1u);
+
+  const struct {
+    std::string changes;
+    RejectReason reason;
+    std::string field;
+  } kCases[] = {
+      {R"({})", RejectReason::kSchema, "changes"},
+      {R"({"iban":"FI2112345600000786"})", RejectReason::kRange, "changes.iban"},
+      {R"({"bic":"NDEA"})", RejectReason::kRange, "changes.bic"},
+      {R"({"business_id":"0101263-7"})", RejectReason::kRange, "changes.business_id"},
+      {R"({"kind":"state"})", RejectReason::kSchema, "changes.kind"},
+      {R"({"name":7})", RejectReason::kSchema, "changes.name"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.changes);
+    auto rejection = parser.Parse(
+        fmt::format(R"({{"event_id":"u2","type":"agency_updated","occurred_at":"2026-04-01T08:00:00Z","agency_id":"espoo","changes":{}}})",
+                    c.changes),
+        event);
+    ASSERT_TRUE(rejection.has_value());
+    EXPECT_EQ(rejection->reason, c.reason) << rejection->message;
+    EXPECT_EQ(rejection->field, c.field) << rejection->message;
+  }
+}
 
 TEST(Codec, EveryEventTypeRoundTripsCanonically) {
   JsonEventParser parser;

@@ -66,6 +66,25 @@ const std::initializer_list<std::pair<std::string_view, events::HandledBy>> kHan
     {"shared_advisor", events::HANDLED_BY_SHARED_ADVISOR},
     {"agency_staff", events::HANDLED_BY_AGENCY_STAFF}};
 
+// ---- checks shared by agency_registered and agency_updated ----
+
+bool CheckBusinessId(Reader& r, std::string_view field, const std::string& value) {
+  if (IsValidBusinessId(value)) return true;
+  return r.Fail(RejectReason::kRange, std::string(field),
+                fmt::format("'{}' is not a Y-tunnus NNNNNNN-C with a valid check digit", value));
+}
+
+bool CheckIban(Reader& r, std::string_view field, const std::string& value) {
+  if (IsValidIban(value)) return true;
+  return r.Fail(RejectReason::kRange, std::string(field),
+                fmt::format("'{}' is not an IBAN (no spaces) with valid check digits", value));
+}
+
+bool CheckBic(Reader& r, std::string_view field, const std::string& value) {
+  if (IsValidBic(value)) return true;
+  return r.Fail(RejectReason::kRange, std::string(field), fmt::format("'{}' is not a BIC like NDEAFIHH", value));
+}
+
 // ---- one reader per event type; each returns false after recording a rejection ----
 
 bool ReadAgencyRegistered(Reader& r, dom::object o, events::AgencyRegistered* e) {
@@ -84,31 +103,62 @@ bool ReadAgencyRegistered(Reader& r, dom::object o, events::AgencyRegistered* e)
     return false;
   }
   e->set_kind(kind);
-  if (!r.String(o, "", "business_id", Text::kId, e->mutable_business_id())) return false;
-  if (!IsValidBusinessId(e->business_id())) {
-    return r.Fail(RejectReason::kRange, "business_id",
-                  fmt::format("'{}' is not a Y-tunnus NNNNNNN-C with a valid check digit",
-                              e->business_id()));
+  if (!r.String(o, "", "business_id", Text::kId, e->mutable_business_id()) ||
+      !CheckBusinessId(r, "business_id", e->business_id())) {
+    return false;
   }
-  std::string address;
+  std::string text;
   bool present;
-  if (!r.OptionalString(o, "", "einvoice_address", Text::kId, &address, &present)) return false;
-  if (present) e->set_einvoice_address(address);
-  std::string account;
-  if (!r.OptionalString(o, "", "iban", Text::kId, &account, &present)) return false;
+  if (!r.OptionalString(o, "", "einvoice_address", Text::kId, &text, &present)) return false;
+  if (present) e->set_einvoice_address(text);
+  if (!r.OptionalString(o, "", "iban", Text::kId, &text, &present)) return false;
   if (present) {
-    if (!IsValidIban(account)) {
-      return r.Fail(RejectReason::kRange, "iban",
-                    fmt::format("'{}' is not an IBAN (no spaces) with valid check digits", account));
-    }
-    e->set_iban(account);
+    if (!CheckIban(r, "iban", text)) return false;
+    e->set_iban(text);
   }
-  if (!r.OptionalString(o, "", "bic", Text::kId, &account, &present)) return false;
+  if (!r.OptionalString(o, "", "bic", Text::kId, &text, &present)) return false;
   if (present) {
-    if (!IsValidBic(account)) {
-      return r.Fail(RejectReason::kRange, "bic", fmt::format("'{}' is not a BIC like NDEAFIHH", account));
-    }
-    e->set_bic(account);
+    if (!CheckBic(r, "bic", text)) return false;
+    e->set_bic(text);
+  }
+  return true;
+}
+
+// The same checks as agency_registered's, on the fields that change.
+bool ReadAgencyUpdated(Reader& r, dom::object o, events::AgencyUpdated* e) {
+  std::optional<dom::object> changes;
+  if (!r.String(o, "", "agency_id", Text::kId, e->mutable_agency_id()) ||
+      !r.Object(o, "", "changes", true, &changes) ||
+      !r.CheckFields(*changes, "changes", {"name", "business_id", "einvoice_address", "iban", "bic"})) {
+    return false;
+  }
+  auto* out = e->mutable_changes();
+  std::string text;
+  bool present;
+  if (!r.OptionalString(*changes, "changes", "name", Text::kName, &text, &present)) return false;
+  if (present) out->set_name(text);
+  if (!r.OptionalString(*changes, "changes", "business_id", Text::kId, &text, &present)) return false;
+  if (present) {
+    if (!CheckBusinessId(r, "changes.business_id", text)) return false;
+    out->set_business_id(text);
+  }
+  if (!r.OptionalString(*changes, "changes", "einvoice_address", Text::kId, &text, &present)) {
+    return false;
+  }
+  if (present) out->set_einvoice_address(text);
+  if (!r.OptionalString(*changes, "changes", "iban", Text::kId, &text, &present)) return false;
+  if (present) {
+    if (!CheckIban(r, "changes.iban", text)) return false;
+    out->set_iban(text);
+  }
+  if (!r.OptionalString(*changes, "changes", "bic", Text::kId, &text, &present)) return false;
+  if (present) {
+    if (!CheckBic(r, "changes.bic", text)) return false;
+    out->set_bic(text);
+  }
+  if (!out->has_name() && !out->has_business_id() && !out->has_einvoice_address() &&
+      !out->has_iban() && !out->has_bic()) {
+    return r.Fail(RejectReason::kSchema, "changes", "must change at least one field");
   }
   return true;
 }
@@ -629,13 +679,16 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   event.Clear();
   event.set_event_id(std::string(event_id));
   event.set_occurred_at_unix_ns(occurred_at);
-  event.set_schema_version(kSchemaVersion);
+  event.set_schema_version(type == "agency_updated" ? kSchemaVersionAgencyUpdated : kSchemaVersion);
 
   bool ok;
   if (type == "agency_registered") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "name", "kind", "business_id",
                                "einvoice_address", "iban", "bic"}) &&
          ReadAgencyRegistered(r, o, event.mutable_agency_registered());
+  } else if (type == "agency_updated") {
+    ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "changes"}) &&
+         ReadAgencyUpdated(r, o, event.mutable_agency_updated());
   } else if (type == "service_point_opened") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "service_point_id", "name", "municipality",
                                "host_agency_id", "total_area_m2"}) &&
@@ -663,7 +716,7 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "booking_id", "service_point_id", "room_id",
                                "agency_id", "start", "end"}) &&
          ReadRoomBooked(r, o, event.mutable_room_booked());
-  } else if (type == "invoice_issued" || type == "subsidy_claim_issued") {
+  } else if (type == "invoice_issued" || type == "subsidy_claim_issued" || type == "host_shares_issued") {
     return Rejection{RejectReason::kSchema, "type",
                      fmt::format("'{}' events are written by `tori bill` only", type)};
   } else {

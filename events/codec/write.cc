@@ -148,6 +148,8 @@ std::string_view EventTypeName(const events::Event& event) {
     case events::Event::kContactVoided: return "contact_voided";
     case events::Event::kCostPosted: return "cost_posted";
     case events::Event::kRoomBooked: return "room_booked";
+    case events::Event::kAgencyUpdated: return "agency_updated";
+    case events::Event::kHostSharesIssued: return "host_shares_issued";
     case events::Event::kInvoiceIssued: return "invoice_issued";
     case events::Event::kSubsidyClaimIssued: return "subsidy_claim_issued";
     case events::Event::PAYLOAD_NOT_SET: return "unknown";
@@ -169,6 +171,19 @@ std::string EventToJson(const events::Event& event) {
       if (e.has_einvoice_address()) w.String("einvoice_address", e.einvoice_address());
       if (e.has_iban()) w.String("iban", e.iban());
       if (e.has_bic()) w.String("bic", e.bic());
+      break;
+    }
+    case events::Event::kAgencyUpdated: {
+      const auto& c = event.agency_updated().changes();
+      std::string changes;
+      JsonObjectWriter cw(changes);
+      if (c.has_name()) cw.String("name", c.name());
+      if (c.has_business_id()) cw.String("business_id", c.business_id());
+      if (c.has_einvoice_address()) cw.String("einvoice_address", c.einvoice_address());
+      if (c.has_iban()) cw.String("iban", c.iban());
+      if (c.has_bic()) cw.String("bic", c.bic());
+      cw.Close();
+      w.String("agency_id", event.agency_updated().agency_id()).Raw("changes", changes);
       break;
     }
     case events::Event::kServicePointOpened: {
@@ -255,6 +270,21 @@ std::string EventToJson(const events::Event& event) {
           .String("claimant_agency_id", e.claimant_agency_id())
           .String("program_id", e.program_id()).String("service_point_id", e.service_point_id())
           .Int("amount_cents", e.amount_cents()).String("content_sha256", e.content_sha256())
+          .String("as_of", e.as_of());
+      break;
+    }
+    case events::Event::kHostSharesIssued: {
+      const auto& e = event.host_shares_issued();
+      w.String("quarter", e.quarter())
+          .Raw("shares", JsonArray(e.shares(), [](const events::IssuedHostShare& s) {
+            std::string o;
+            JsonObjectWriter sw(o);
+            sw.String("agency_id", s.agency_id()).String("service_point_id", s.service_point_id())
+                .String("pool", s.pool()).Int("amount_cents", s.amount_cents());
+            if (s.has_adjusts_quarter()) sw.String("adjusts_quarter", s.adjusts_quarter());
+            sw.Close();
+            return o;
+          }))
           .String("as_of", e.as_of());
       break;
     }

@@ -678,6 +678,9 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
       TORI_CHECK_REF(MustBeNew(kAgencyKey, event.agency_registered().agency_id(), "agency_id",
                                  "agency"));
       break;
+    case events::Event::kAgencyUpdated:
+      TORI_CHECK_REF(MustExist(kAgencyKey, event.agency_updated().agency_id(), "agency_id", "agency"));
+      break;
     case events::Event::kServicePointOpened: {
       const auto& e = event.service_point_opened();
       TORI_CHECK_REF(MustBeNew(kPointKey, e.service_point_id(), "service_point_id",
@@ -772,6 +775,7 @@ absl::StatusOr<std::optional<Rejection>> Validator::CheckReferences(const events
     }
     case events::Event::kInvoiceIssued:
     case events::Event::kSubsidyClaimIssued:
+    case events::Event::kHostSharesIssued:
     case events::Event::PAYLOAD_NOT_SET:
       break;
   }

@@ -104,6 +104,15 @@ TEST_F(ValidatorTest, UnknownReferencesNameTheField) {
                  RejectReason::kUnknownReference, "contact_id", "contact 'ghost' is not known");
 }
 
+// Issue #15.8: details are added to a registered agency only.
+TEST_F(ValidatorTest, AnAgencyUpdateNeedsARegisteredAgency) {
+  SetUpPoint();
+  EXPECT_EQ(Feed(R"({"event_id":"u1","type":"agency_updated","occurred_at":"2026-02-01T10:00:00Z","agency_id":"espoo","changes":{"iban":"FI2112345600000785"}})"),
+            Verdict::kAccept);
+  ExpectRejected(R"({"event_id":"u2","type":"agency_updated","occurred_at":"2026-02-01T10:00:00Z","agency_id":"poliisi","changes":{"iban":"FI2112345600000785"}})",
+                 RejectReason::kUnknownReference, "agency_id", "agency 'poliisi' is not known");
+}
+
 TEST_F(ValidatorTest, AllocatedAreaAboveTotalIsRange) {
   SetUpPoint();
   ExpectRejected(R"({"event_id":"s1","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"60"},{"agency_id":"espoo","area_m2":"30"}],"shared_area_m2":"10.01"})",

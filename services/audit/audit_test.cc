@@ -163,5 +163,37 @@ TEST_F(AuditTest, ExplainShowsTheCostsTheSplitAndTheContacts) {
   EXPECT_EQ(Explain(*log_, *state_, request).status().code(), absl::StatusCode::kNotFound);
 }
 
+// Issue #15.3: explaining an adjustment line names what was issued, what it is now,
+// and the events after the adjusted quarter's issue that changed it.
+TEST_F(AuditTest, ExplainOfAnAdjustmentLineNamesTheEventsThatChangedIt) {
+  BillRequest bill;
+  bill.quarter = {2026, 1};
+  bill.out_dir = (dir_ / "q1").string();
+  bill.scratch_dir = (dir_ / "scratch").string();
+  ASSERT_TRUE(Bill(*log_, *state_, bill).ok());
+  std::ofstream(dir_ / "late.jsonl")
+      << R"({"event_id":"late-cost","type":"cost_posted","occurred_at":"2026-04-10T08:00:00Z","cost_id":"k9","service_point_id":"iso","pool":"shared_staff","period":"2026-02","amount":"50.00","description":"late"})" "\n"
+      << R"({"event_id":"late-void","type":"contact_voided","occurred_at":"2026-04-10T08:00:00Z","contact_id":"x3","reason":"duplicate"})" "\n"
+      << R"({"event_id":"other-point","type":"cost_posted","occurred_at":"2026-04-10T08:00:00Z","cost_id":"k10","service_point_id":"iso","pool":"shared_staff","period":"2026-04","amount":"10.00","description":"Q2"})" "\n";
+  IngestOptions options;
+  options.now = absl::FromUnixSeconds(1790000000);
+  auto summary = IngestFile((dir_ / "late.jsonl").string(), *log_, *state_, options);
+  ASSERT_TRUE(summary.ok() && summary->rejected == 0);
+  bill.quarter = {2026, 2};
+  bill.out_dir = (dir_ / "q2").string();
+  ASSERT_TRUE(Bill(*log_, *state_, bill).ok());
+  ExplainRequest request;
+  request.invoice_id = "2026Q2-espoo-kela";
+  request.scratch_dir = (dir_ / "scratch").string();
+  auto text = Explain(*log_, *state_, request);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_THAT(*text, HasSubstr("issued "));
+  EXPECT_THAT(*text, HasSubstr(", now "));
+  EXPECT_THAT(*text, HasSubstr("changed since 2026Q1 was issued"));
+  EXPECT_THAT(*text, HasSubstr("by 2 events:"));
+  EXPECT_THAT(*text, HasSubstr("late-cost cost_posted"));
+  EXPECT_THAT(*text, HasSubstr("late-void contact_voided"));
+}
+
 }  // namespace
 }  // namespace tori

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include "events/base/check.h"
 #include "events/base/decimal.h"
@@ -218,6 +219,74 @@ absl::StatusOr<std::string> ExplainSubsidyClaim(EventLog& log, const billing_int
 
 }  // namespace
 
+// The events after the adjusted quarter was issued (`from`) and before this invoice's
+// as_of (`until`) that touch the adjustment line's point, pool and quarter: costs of
+// that pool and quarter, contacts of that quarter at the point (recorded, corrected,
+// voided), agreements and space allocations of the point. Appended to `out`, at most
+// kChangesListedMax of them. Reads the log from its start (contacts corrected or voided
+// later are known by where they were recorded).
+absl::Status ExplainChanges(EventLog& log, const LogPosition& from, const LogPosition& until,
+                            engine::Quarter adjusted, const engine::InvoiceLine& line, std::string& out) {
+  constexpr size_t kChangesListedMax = 50;
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  const std::string quarter = engine::QuarterName(adjusted);
+  LogPosition start;
+  start.next_offsets.assign(log.partition_count(), 0);
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(start));
+  std::set<std::string> contacts;  // of the point and quarter
+  std::vector<std::string> changes;
+  size_t count = 0;
+  LogRecord record;
+  events::Event event;
+  while (true) {
+    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
+    if (!more) break;
+    const size_t p = static_cast<size_t>(record.partition);
+    if (p >= until.next_offsets.size() || record.offset >= until.next_offsets[p]) continue;
+    if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
+      return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a tori event",
+                                             record.partition, record.offset));
+    }
+    bool touches = false;
+    if (event.has_contact_recorded()) {
+      const auto& c = event.contact_recorded();
+      if (c.service_point_id() == line.service_point_id &&
+          QuarterOfInstant(event.occurred_at_unix_ns(), helsinki) == quarter) {
+        contacts.insert(c.contact_id());
+        touches = true;
+      }
+    } else if (event.has_contact_corrected()) {
+      touches = contacts.contains(event.contact_corrected().contact_id());
+    } else if (event.has_contact_voided()) {
+      touches = contacts.contains(event.contact_voided().contact_id());
+    } else if (event.has_cost_posted()) {
+      const auto& c = event.cost_posted();
+      touches = c.service_point_id() == line.service_point_id && c.pool() == line.pool &&
+                QuarterOfMonth(c.period()) == quarter;
+    } else if (event.has_agreement_signed()) {
+      touches = event.agreement_signed().service_point_id() == line.service_point_id;
+    } else if (event.has_space_allocated()) {
+      touches = event.space_allocated().service_point_id() == line.service_point_id;
+    } else if (event.has_room_booked()) {
+      touches = event.room_booked().service_point_id() == line.service_point_id;
+    }
+    const bool after_issue = p < from.next_offsets.size() && record.offset >= from.next_offsets[p];
+    if (!touches || !after_issue) continue;
+    if (++count <= kChangesListedMax) {
+      changes.push_back(fmt::format("    {} {} at p{}:{} ({})", event.event_id(),
+                                    EventTypeName(event), record.partition, record.offset,
+                                    absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                                     absl::FromUnixNanos(event.occurred_at_unix_ns()),
+                                                     absl::UTCTimeZone())));
+    }
+  }
+  out += fmt::format("  changed since {} was issued (log {}) by {} event{}{}\n", quarter, from.ToString(),
+                     count, count == 1 ? "" : "s", count == 0 ? "" : ":");
+  for (const auto& change : changes) out += change + "\n";
+  if (count > kChangesListedMax) out += fmt::format("    ... and {} more\n", count - kChangesListedMax);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
@@ -257,8 +326,25 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
       const size_t explanation_start = out.size();
       if (line.adjusts_quarter) {
         out += fmt::format("  an adjustment: {} recomputed with the events known at {} minus what was "
-                           "issued for it before; the recomputed line:\n",
+                           "issued for it before",
                            engine::QuarterName(*line.adjusts_quarter), event->as_of());
+        if (line.issued_cents && line.recomputed_cents) {
+          out += fmt::format(" (issued {} EUR, now {} EUR, difference {} EUR)", Euros(*line.issued_cents),
+                             Euros(*line.recomputed_cents), Euros(line.amount_cents));
+        }
+        out += "\n";
+        // The adjusted quarter's first issue: the events after it are what changed.
+        std::optional<LogPosition> issued_at;
+        TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+        for (const auto& e : issued.invoice_events) {
+          if (e.quarter() != engine::QuarterName(*line.adjusts_quarter)) continue;
+          TORI_ASSIGN_OR_RETURN(LogPosition position, LogPosition::Parse(e.as_of()));
+          if (!issued_at || position.next_offsets < issued_at->next_offsets) issued_at = position;
+        }
+        if (issued_at) {
+          TORI_RETURN_IF_ERROR(ExplainChanges(log, *issued_at, as_of, *line.adjusts_quarter, line, out));
+        }
+        out += "  the recomputed line:\n";
       }
       TORI_RETURN_IF_ERROR(ExplainLine(scratch, line.adjusts_quarter.value_or(invoice.quarter), invoice, line,
                                        request.list_contacts, out));

@@ -31,6 +31,8 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   out.set_basis_total(line.basis_total);
   out.set_amount_cents(line.amount_cents);
   if (line.adjusts_quarter) out.set_adjusts_quarter(engine::QuarterName(*line.adjusts_quarter));
+  if (line.issued_cents) out.set_issued_cents(*line.issued_cents);
+  if (line.recomputed_cents) out.set_recomputed_cents(*line.recomputed_cents);
   return out;
 }
 
@@ -81,23 +83,24 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_run_document_count(run_document_count);
     out.push_back(std::move(event));
   }
-  return out;
-}
-
-// The quarter's documents computed from the events before `as_of` only.
-absl::StatusOr<engine::BillingResult> ComputeAsOf(EventLog& log, const BillRequest& request,
-                                                  const LogPosition& as_of) {
-  std::error_code ec;
-  fs::remove_all(request.scratch_dir, ec);
-  engine::BillingResult result;
-  {
-    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
-    TORI_RETURN_IF_ERROR(
-        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
-    TORI_ASSIGN_OR_RETURN(result, ComputeRun(*scratch, request.quarter));
+  // The host's shares, so that later runs can report the change of them (not a document).
+  events::Event event;
+  event.set_event_id("tori-issued:" + engine::QuarterName(result.quarter) + "-host-shares");
+  event.set_occurred_at_unix_ns(now_ns);
+  event.set_schema_version(kSchemaVersionHostSharesIssued);
+  auto* e = event.mutable_host_shares_issued();
+  e->set_quarter(engine::QuarterName(result.quarter));
+  e->set_as_of(as_of.ToString());
+  for (const auto& share : result.host_shares) {
+    auto* s = e->add_shares();
+    s->set_agency_id(share.agency_id);
+    s->set_service_point_id(share.service_point_id);
+    s->set_pool(share.pool);
+    s->set_amount_cents(share.amount_cents);
+    if (share.adjusts_quarter) s->set_adjusts_quarter(engine::QuarterName(*share.adjusts_quarter));
   }
-  fs::remove_all(request.scratch_dir, ec);
-  return result;
+  out.push_back(std::move(event));
+  return out;
 }
 
 // The documents of one quarter in the state, and how many its issuing run issues (0:
@@ -143,38 +146,6 @@ absl::Status RefuseWhileAnotherRunIsInterrupted(
   return absl::OkStatus();
 }
 
-// Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
-// state, and checks the documents in the log against it: each must hash as its
-// recomputation does. Recomputed documents the log lacks are the rest of an
-// interrupted run (returned in `missing_ids`).
-absl::StatusOr<engine::BillingResult> Reissue(EventLog& log, const BillRequest& request,
-                                              const LogPosition& as_of, const IssuedQuarter& issued,
-                                              std::set<std::string>& missing_ids) {
-  const std::string q = engine::QuarterName(request.quarter);
-  TORI_ASSIGN_OR_RETURN(engine::BillingResult result, ComputeAsOf(log, request, as_of));
-
-  std::map<std::string, std::string> recomputed;
-  for (const auto& invoice : result.invoices) recomputed[invoice.invoice_id] = Sha256Hex(InvoiceJson(invoice));
-  for (const auto& claim : result.subsidy_claims) recomputed[SubsidyClaimId(claim)] = Sha256Hex(SubsidyClaimJson(claim));
-  bool matches = issued.run_document_count == 0 ||
-                 issued.run_document_count == static_cast<int32_t>(recomputed.size());
-  for (const auto& [id, sha256] : issued.sha256_by_id) {
-    const auto it = recomputed.find(id);
-    if (it == recomputed.end() || it->second != sha256) matches = false;
-  }
-  if (!matches) {
-    return absl::DataLossError(fmt::format(
-        "the documents issued for {} do not match a replay of the log up to their as_of {}; "
-        "the log or the state was changed: run `tori verify` to see which document differs",
-        q, as_of.ToString()));
-  }
-  missing_ids.clear();
-  for (const auto& [id, sha256] : recomputed) {
-    if (!issued.sha256_by_id.contains(id)) missing_ids.insert(id);
-  }
-  return result;
-}
-
 // The names, ids and accounts the documents print, from the state's reference data.
 absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state) {
   documents::DocumentContext context;
@@ -201,23 +172,87 @@ absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state
   return context;
 }
 
-// Writes Finvoice, XLSX and HTML beside invoices.json, or says why not.
-absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
+// A quarter's documents and the agencies' details as the events before `as_of` give
+// them (agency_updated after as_of does not reach documents issued at as_of).
+struct ComputedAsOf {
+  engine::BillingResult result;
+  documents::DocumentContext context;
+};
+
+// The quarter's documents computed from the events before `as_of` only.
+absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
+                                         const LogPosition& as_of) {
+  std::error_code ec;
+  fs::remove_all(request.scratch_dir, ec);
+  ComputedAsOf computed;
+  {
+    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
+    TORI_RETURN_IF_ERROR(
+        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
+    TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(*scratch, request.quarter));
+    TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(*scratch));
+  }
+  fs::remove_all(request.scratch_dir, ec);
+  return computed;
+}
+
+// Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
+// state, and checks the documents in the log against it: each must hash as its
+// recomputation does. Recomputed documents the log lacks are the rest of an
+// interrupted run (returned in `missing_ids`).
+absl::StatusOr<ComputedAsOf> Reissue(EventLog& log, const BillRequest& request,
+                                     const LogPosition& as_of,
+                                     const billing_internal::IssuedDocuments& issued,
+                                     const IssuedQuarter& issued_quarter,
+                                     std::set<std::string>& missing_ids) {
+  const std::string q = engine::QuarterName(request.quarter);
+  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, as_of));
+  // Adjustment lines issued before tori recorded issued / recomputed cents lose them.
+  for (const auto& e : issued.invoice_events) {
+    if (e.quarter() != q) continue;
+    for (auto& invoice : computed.result.invoices) {
+      if (invoice.invoice_id == e.invoice_id()) invoice = billing_internal::AsIssuedFormat(invoice, e);
+    }
+  }
+  const engine::BillingResult& result = computed.result;
+  std::map<std::string, std::string> recomputed;
+  for (const auto& invoice : result.invoices) recomputed[invoice.invoice_id] = Sha256Hex(InvoiceJson(invoice));
+  for (const auto& claim : result.subsidy_claims) recomputed[SubsidyClaimId(claim)] = Sha256Hex(SubsidyClaimJson(claim));
+  bool matches = issued_quarter.run_document_count == 0 ||
+                 issued_quarter.run_document_count == static_cast<int32_t>(recomputed.size());
+  for (const auto& [id, sha256] : issued_quarter.sha256_by_id) {
+    const auto it = recomputed.find(id);
+    if (it == recomputed.end() || it->second != sha256) matches = false;
+  }
+  if (!matches) {
+    return absl::DataLossError(fmt::format(
+        "the documents issued for {} do not match a replay of the log up to their as_of {}; "
+        "the log or the state was changed: run `tori verify` to see which document differs",
+        q, as_of.ToString()));
+  }
+  missing_ids.clear();
+  for (const auto& [id, sha256] : recomputed) {
+    if (!issued_quarter.sha256_by_id.contains(id)) missing_ids.insert(id);
+  }
+  return computed;
+}
+
+// Writes Finvoice, XLSX and HTML beside invoices.json; says which Finvoices are
+// missing and why. `context` holds the agencies' details as of the run.
+absl::Status WritePeopleDocuments(documents::DocumentContext context, const BillRequest& request,
                                   absl::CivilDay issue_date, BillOutcome& outcome) {
-  TORI_ASSIGN_OR_RETURN(documents::DocumentContext context, LoadDocumentContext(state));
   context.issue_date = issue_date;
   context.language = request.language;
   context.draft = request.dry_run;
-  TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
-  for (const auto& invoice : outcome.result.invoices) {
-    const auto it = context.agencies.find(invoice.issuer_agency_id);
-    if (it != context.agencies.end() && !it->second.iban) {
-      outcome.notes.push_back(fmt::format(
-          "Finvoice, XLSX and HTML documents were not written: the issuer {} has no bank "
-          "account; add \"iban\" and \"bic\" to its agency_registered event",
-          invoice.issuer_agency_id));
-      return absl::OkStatus();
-    }
+  // A draft has no Finvoice at all (said below).
+  for (const auto& issuer : context.draft ? std::vector<std::string>()
+                                          : documents::MissingIbanIssuers(outcome.result, context)) {
+    outcome.notes.push_back(fmt::format(
+        "no Finvoice for the invoices of {}: a Finvoice names the account it is paid to and {} "
+        "has no IBAN; add it with an agency_updated event ({{\"type\":\"agency_updated\","
+        "\"agency_id\":\"{}\",\"changes\":{{\"iban\":\"...\",\"bic\":\"...\"}}}}), ingest "
+        "it and bill the next quarter (documents already issued keep the details they had)",
+        issuer, issuer, issuer));
   }
   TORI_ASSIGN_OR_RETURN(std::vector<std::string> files,
                         documents::WriteDocuments(outcome.result, context, request.out_dir));
@@ -227,6 +262,35 @@ absl::Status WritePeopleDocuments(StateStore& state, const BillRequest& request,
         "a real invoice); file names start with \"draft-\"");
   }
   outcome.files.insert(outcome.files.end(), files.begin(), files.end());
+  return absl::OkStatus();
+}
+
+// Why issuing `quarter` now could not be undone, if it could not: a quarter that has
+// not ended in Helsinki at `now`, or one without costs. Checked before anything is
+// written; `result` is the quarter as it would be issued.
+absl::Status CheckIssuable(const BillRequest& request, const engine::BillingResult& result) {
+  if (request.force) return absl::OkStatus();
+  const std::string q = engine::QuarterName(request.quarter);
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  const absl::CivilDay end_day = absl::CivilDay(absl::CivilMonth(request.quarter.FirstDay()) + 3);
+  const absl::Time end = absl::FromCivil(end_day, helsinki);
+  if (request.now < end) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} has not ended: it ends on {} 00:00 Helsinki time and it is now {} there. Issued "
+        "documents never change, so costs and contacts that arrive later could only reach {} as "
+        "adjustments on a later quarter. Bill it once it has ended and its costs are posted; "
+        "look at it now with --dry-run, or issue it anyway with --force",
+        q, absl::FormatCivilTime(end_day), absl::FormatTime("%Y-%m-%d %H:%M", request.now, helsinki),
+        q));
+  }
+  if (result.pools.empty()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} has no costs at any service point: no cost_posted event has a period in {}. Issued "
+        "documents never change, so its costs, once posted, could only arrive as adjustments. "
+        "Ingest the quarter's costs first; look at it now with --dry-run, or issue it anyway "
+        "(e.g. only adjustments of earlier quarters) with --force",
+        q, q));
+  }
   return absl::OkStatus();
 }
 
@@ -247,6 +311,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   std::set<std::string> missing_ids;  // of an interrupted run
 
   BillOutcome outcome;
+  documents::DocumentContext context;  // the agencies' details as of outcome.as_of
   if (request.as_of) {
     if (request.as_of->next_offsets.size() != static_cast<size_t>(log.partition_count())) {
       return absl::InvalidArgumentError(fmt::format(
@@ -254,11 +319,15 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
           request.as_of->next_offsets.size(), log.partition_count()));
     }
     outcome.as_of = *request.as_of;
-    TORI_ASSIGN_OR_RETURN(outcome.result, ComputeAsOf(log, request, outcome.as_of));
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of));
+    outcome.result = std::move(computed.result);
+    context = std::move(computed.context);
   } else if (issued_quarter != issued_quarters.end()) {
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(issued_quarter->second.as_of));
-    TORI_ASSIGN_OR_RETURN(
-        outcome.result, Reissue(log, request, outcome.as_of, issued_quarter->second, missing_ids));
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, Reissue(log, request, outcome.as_of, issued,
+                                                         issued_quarter->second, missing_ids));
+    outcome.result = std::move(computed.result);
+    context = std::move(computed.context);
     outcome.already_issued = true;
     if (!missing_ids.empty() && request.dry_run) {
       outcome.notes.push_back(fmt::format(
@@ -270,6 +339,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   } else {
     outcome.as_of = state.applied();
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
+    TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
+    if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
   }
 
   std::error_code ec;
@@ -305,24 +376,34 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
       issue_date = stored;
     }
   }
-  if (request.write_documents) TORI_RETURN_IF_ERROR(WritePeopleDocuments(state, request, issue_date, outcome));
+  if (request.write_documents) {
+    TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
+    TORI_RETURN_IF_ERROR(WritePeopleDocuments(std::move(context), request, issue_date, outcome));
+  }
 
   if (request.dry_run) return outcome;
   if (!outcome.already_issued) {
     TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
-    TORI_ASSIGN_OR_RETURN(outcome.documents_issued,
+    TORI_ASSIGN_OR_RETURN(const size_t appended,
                           AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head,
                                                                issue_date, request.now)));
+    outcome.documents_issued = appended > 0 ? appended - 1 : 0;  // not the host shares' record
   } else if (!missing_ids.empty()) {
     // The rest of an interrupted run: the same documents, as_of, chain head and invoice
-    // date as the ones already in the log, so the quarter reads as one run.
+    // date as the ones already in the log, so the quarter reads as one run. The host's
+    // shares come after the documents, so a run cut short lacks them too.
+    const bool host_shares_missing =
+        std::none_of(issued.host_shares.begin(), issued.host_shares.end(),
+                     [&](const engine::IssuedHostShares& h) { return h.quarter == request.quarter; });
     std::vector<events::Event> rest =
         IssueEvents(outcome.result, outcome.as_of, issued_quarter->second.chain_head, issue_date,
                     request.now);
     std::erase_if(rest, [&](const events::Event& e) {
+      if (e.has_host_shares_issued()) return !host_shares_missing;
       return !missing_ids.contains(e.event_id().substr(kIssuedEventIdPrefix.size()));
     });
-    TORI_ASSIGN_OR_RETURN(outcome.documents_issued, AppendEvents(log, state, rest));
+    TORI_ASSIGN_OR_RETURN(const size_t appended, AppendEvents(log, state, rest));
+    outcome.documents_issued = appended - (host_shares_missing && appended > 0 ? 1 : 0);
   }
   return outcome;
 }

@@ -87,7 +87,12 @@ struct BillRequest {
   // With a position: the documents as they would have been with only the events
   // before it (replayed into the scratch state); requires dry_run.
   std::optional<LogPosition> as_of;
-  absl::Time now = absl::Now();  // occurred_at of the issued events
+  absl::Time now = absl::Now();  // occurred_at of the issued events; when the quarter ends
+  // Issue even a quarter that has not ended (Helsinki time) at `now`, or one without a
+  // cost posted at any point. Issuing is irreversible: without `force` such a run is
+  // refused (FailedPrecondition), since the quarter's real figures could then only ever
+  // arrive as adjustments. Dry runs and re-bills of an issued quarter are never refused.
+  bool force = false;
   // Scratch directory for replays of issued quarters (removed afterwards).
   std::string scratch_dir;
   // Finvoice XML, XLSX workbook and HTML report beside invoices.json (services/documents).

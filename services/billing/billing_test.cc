@@ -92,12 +92,16 @@ class BillingTest : public ::testing::Test {
     ASSERT_EQ(summary->rejected, 0u) << "see " << path << ".rejected.jsonl";
   }
 
+  // Billed on 2027-01-15 (every quarter of 2026 has ended); `force` for quarters without
+  // costs of their own (adjustments only).
   absl::StatusOr<BillOutcome> BillQuarter(engine::Quarter quarter, const std::string& out,
-                                          bool dry_run = false) {
+                                          bool dry_run = false, bool force = false) {
     BillRequest request;
     request.quarter = quarter;
     request.out_dir = (dir_ / out).string();
     request.dry_run = dry_run;
+    request.force = force;
+    request.now = absl::FromUnixSeconds(1799992800);  // 2027-01-15T06:00:00Z
     request.scratch_dir = (dir_ / "scratch").string();
     request.now = now_;
     return Bill(*log_, *state_, request);
@@ -160,9 +164,13 @@ TEST_F(BillingTest, GoldenQuarterMatchesHandComputedCents) {
   EXPECT_EQ(result.subsidy_claims[0].basis_cents, 73334);
   EXPECT_EQ(result.subsidy_claims[0].amount_cents, 36667);
   EXPECT_EQ(outcome->documents_issued, 3u);
-  // The golden host has no bank account: no Finvoice, and the run says why.
+  // The golden host has no bank account: no Finvoice, and the run says why; the
+  // workbook and the report need none (issue #15.8).
   ASSERT_EQ(outcome->notes.size(), 1u);
-  EXPECT_THAT(outcome->notes[0], HasSubstr("espoo has no bank account"));
+  EXPECT_THAT(outcome->notes[0], HasSubstr("no Finvoice for the invoices of espoo"));
+  EXPECT_TRUE(fs::exists(dir_ / "q1/invoices-2026Q1.xlsx"));
+  EXPECT_TRUE(fs::exists(dir_ / "q1/report-2026Q1.html"));
+  EXPECT_FALSE(fs::exists(dir_ / "q1/finvoice-2026Q1-espoo-kela.xml"));
 
   const std::string json = ReadFile("q1", "invoices.json");
   EXPECT_THAT(json, HasSubstr(R"("quarter":"2026Q1")"));
@@ -261,7 +269,7 @@ TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
   // tranche (kela 3, vero 2; K = 5): kela 36000.6 -> 36000 r 3, vero 24000.4 -> 24000
   // r 2, leftover to kela: 36001 / 24000. Differences: kela -9000, vero +9000.
   Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
-  auto q2 = BillQuarter({2026, 2}, "q2");
+  auto q2 = BillQuarter({2026, 2}, "q2", /*dry_run=*/false, /*force=*/true);
   ASSERT_TRUE(q2.ok()) << q2.status();
   const engine::Invoice* kela = Find(q2->result, "2026Q2-espoo-kela");
   const engine::Invoice* vero = Find(q2->result, "2026Q2-espoo-vero");
@@ -272,14 +280,103 @@ TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
   EXPECT_EQ(kela->lines[0].adjusts_quarter, (engine::Quarter{2026, 1}));
   EXPECT_EQ(kela->lines[0].basis_quantity, 3);
   EXPECT_EQ(kela->lines[0].basis_total, 5);
+  // Issue #15.3: what was issued, what it is now, the difference.
+  EXPECT_EQ(kela->lines[0].issued_cents, 45001);
+  EXPECT_EQ(kela->lines[0].recomputed_cents, 36001);
   ASSERT_EQ(vero->lines.size(), 1u);
   EXPECT_EQ(vero->lines[0].amount_cents, 9000);
   EXPECT_THAT(ReadFile("q2", "invoices.json"), HasSubstr(R"("adjusts_quarter":"2026Q1")"));
+  EXPECT_THAT(ReadFile("q2", "invoices.json"),
+              HasSubstr(R"("amount_cents":-9000,"amount":"-90.00","adjusts_quarter":"2026Q1","issued_cents":45001,"issued":"450.01","recomputed_cents":36001,"recomputed":"360.01"})"));
+  EXPECT_THAT(ReadFile("q2", "invoice-2026Q2-espoo-kela.csv"), HasSubstr(",-9000,-90.00,2026Q1,45001,36001\n"));
+  // Re-billed, the adjustments' quarter writes the same bytes (the fields are issued).
+  auto again = BillQuarter({2026, 2}, "q2-again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->already_issued);
+  EXPECT_EQ(ReadFile("q2", "invoices.json"), ReadFile("q2-again", "invoices.json"));
 
   // Once issued, the adjustment is not repeated on the quarter after.
-  auto q3 = BillQuarter({2026, 3}, "q3");
+  auto q3 = BillQuarter({2026, 3}, "q3", /*dry_run=*/false, /*force=*/true);
   ASSERT_TRUE(q3.ok()) << q3.status();
   EXPECT_EQ(Find(q3->result, "2026Q3-espoo-kela"), nullptr);
+}
+
+// Issue #15.1: issuing is irreversible, so a quarter that has not ended in Helsinki, or
+// one without costs, is refused unless forced; a dry run is always allowed.
+TEST_F(BillingTest, AQuarterThatHasNotEndedInHelsinkiIsNotIssuedUnlessForced) {
+  Ingest(kGoldenEvents);
+  BillRequest request;
+  request.quarter = {2026, 1};
+  request.out_dir = (dir_ / "early").string();
+  request.scratch_dir = (dir_ / "scratch").string();
+  // 2026-03-31T20:59:59Z is 23:59:59 in Helsinki (EEST from 29 March): Q1 still runs.
+  request.now = absl::FromUnixSeconds(1774990799);
+  const LogPosition before = log_->End();
+  auto early = Bill(*log_, *state_, request);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(early.status().message(), HasSubstr("2026Q1 has not ended"));
+  EXPECT_THAT(early.status().message(), HasSubstr("2026-04-01 00:00 Helsinki time"));
+  EXPECT_THAT(early.status().message(), HasSubstr("--force"));
+  EXPECT_EQ(log_->End(), before);
+  EXPECT_FALSE(fs::exists(dir_ / "early/invoices.json"));
+
+  request.dry_run = true;
+  ASSERT_TRUE(Bill(*log_, *state_, request).ok());
+  EXPECT_EQ(log_->End(), before);
+
+  request.dry_run = false;
+  request.now += absl::Seconds(1);  // 2026-04-01 00:00:00 in Helsinki
+  auto ended = Bill(*log_, *state_, request);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_EQ(ended->documents_issued, 3u);
+}
+
+TEST_F(BillingTest, AQuarterWithoutCostsIsNotIssuedUnlessForced) {
+  Ingest(kGoldenEvents);
+  const LogPosition before = log_->End();
+  auto q3 = BillQuarter({2026, 3}, "q3");
+  ASSERT_FALSE(q3.ok());
+  EXPECT_EQ(q3.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(q3.status().message(), HasSubstr("2026Q3 has no costs at any service point"));
+  EXPECT_THAT(q3.status().message(), HasSubstr("--force"));
+  EXPECT_EQ(log_->End(), before);
+  ASSERT_TRUE(BillQuarter({2026, 3}, "dry", /*dry_run=*/true).ok());
+  EXPECT_EQ(log_->End(), before);
+  auto forced = BillQuarter({2026, 3}, "forced", /*dry_run=*/false, /*force=*/true);
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_GT(log_->End().next_offsets[0], before.next_offsets[0]);  // the (zero) claim
+}
+
+// Issue #15.2: a late rent of 2,500.00 and a credit of 400.00 for issued Q1. The
+// agencies' adjustment lines and the host's own adjustment shares add up to the change
+// of the pools (+2,100.00). Premises +250000 over 1/5, 3/5, 1/5: espoo 50000 (host),
+// kela 150000, vero 50000. shared_staff 100001 -> 60001: tranches 36001 / 24000;
+// contacts kela 27001, vero 9000 (were 45001, 15000); equal 8000 each (were 13334
+// espoo, 13333, 13333). Host: +50000 - 5334 = 44666; kela 126667; vero 38667.
+TEST_F(BillingTest, TheHostsShareOfAnAdjustmentIsReported) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  Ingest(R"({"event_id":"late-rent","type":"cost_posted","occurred_at":"2026-04-10T08:00:00Z","cost_id":"k9","service_point_id":"iso","pool":"premises","period":"2026-02","amount":"2500.00","description":"late rent"}
+{"event_id":"late-credit","type":"cost_posted","occurred_at":"2026-04-10T08:00:00Z","cost_id":"k10","service_point_id":"iso","pool":"shared_staff","period":"2026-03","amount":"-400.00","description":"credit"})");
+  auto q2 = BillQuarter({2026, 2}, "q2", /*dry_run=*/false, /*force=*/true);
+  ASSERT_TRUE(q2.ok()) << q2.status();
+  const auto& result = q2->result;
+  ASSERT_EQ(result.host_shares.size(), 2u);
+  EXPECT_EQ(result.host_shares[0],
+            (engine::HostShare{"espoo", "iso", "premises", 50000, engine::Quarter{2026, 1}}));
+  EXPECT_EQ(result.host_shares[1],
+            (engine::HostShare{"espoo", "iso", "shared_staff", -5334, engine::Quarter{2026, 1}}));
+  EXPECT_EQ(Find(result, "2026Q2-espoo-kela")->total_cents, 126667);
+  EXPECT_EQ(Find(result, "2026Q2-espoo-vero")->total_cents, 38667);
+  EXPECT_THAT(ReadFile("q2", "invoices.json"),
+              HasSubstr(R"({"agency_id":"espoo","service_point_id":"iso","pool":"premises","amount_cents":50000,"amount":"500.00","adjusts_quarter":"2026Q1"})"));
+
+  // Reported once: the next quarter has nothing left to adjust.
+  auto q3 = BillQuarter({2026, 3}, "q3", /*dry_run=*/false, /*force=*/true);
+  ASSERT_TRUE(q3.ok()) << q3.status();
+  EXPECT_TRUE(q3->result.host_shares.empty());
+  EXPECT_TRUE(q3->result.invoices.empty());
 }
 
 TEST_F(BillingTest, ReplayedStateGivesTheSameDocuments) {
@@ -303,7 +400,7 @@ TEST_F(BillingTest, VerifyReproducesEveryIssuedDocument) {
   Ingest(kGoldenEvents);
   ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
   Ingest(R"({"event_id":"late1","type":"contact_recorded","occurred_at":"2026-02-10T10:00:00Z","contact_id":"late-x","service_point_id":"iso","agency_id":"vero","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":60})");
-  ASSERT_TRUE(BillQuarter({2026, 2}, "q2").ok());
+  ASSERT_TRUE(BillQuarter({2026, 2}, "q2", /*dry_run=*/false, /*force=*/true).ok());
   auto report = Verify(*log_, (dir_ / "verify").string());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok());

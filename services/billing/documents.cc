@@ -40,6 +40,11 @@ std::string LineJson(const engine::InvoiceLine& line) {
       .Int("amount_cents", line.amount_cents)
       .String("amount", Money(line.amount_cents));
   if (line.adjusts_quarter) w.String("adjusts_quarter", QuarterName(*line.adjusts_quarter));
+  // What was issued for the adjusted line and what it is now: amount = now - issued.
+  if (line.issued_cents) w.Int("issued_cents", *line.issued_cents).String("issued", Money(*line.issued_cents));
+  if (line.recomputed_cents) {
+    w.Int("recomputed_cents", *line.recomputed_cents).String("recomputed", Money(*line.recomputed_cents));
+  }
   w.Close();
   return out;
 }
@@ -134,9 +139,12 @@ std::string InvoicesJson(const engine::BillingResult& result, const LogPosition&
   out += ",\n \"host_shares\":";
   AppendArray(out, result.host_shares, [](const engine::HostShare& share) {
     std::string o;
-    JsonObjectWriter(o).String("agency_id", share.agency_id)
+    JsonObjectWriter w(o);
+    w.String("agency_id", share.agency_id)
         .String("service_point_id", share.service_point_id).String("pool", share.pool)
-        .Int("amount_cents", share.amount_cents).String("amount", Money(share.amount_cents)).Close();
+        .Int("amount_cents", share.amount_cents).String("amount", Money(share.amount_cents));
+    if (share.adjusts_quarter) w.String("adjusts_quarter", engine::QuarterName(*share.adjusts_quarter));
+    w.Close();
     return o;
   });
   out += ",\n \"subsidy_claims\":";
@@ -184,7 +192,8 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
   }
   out += row({"invoice_id", "issuer_agency_id", "recipient_agency_id", "quarter",
               "service_point_id", "pool", "key", "fallback_from", "weight_pct", "basis_quantity",
-              "basis_total", "basis_unit", "amount_cents", "amount", "adjusts_quarter"});
+              "basis_total", "basis_unit", "amount_cents", "amount", "adjusts_quarter",
+              "issued_cents", "recomputed_cents"});
   for (const auto& line : invoice.lines) {
     out += row({invoice.invoice_id, invoice.issuer_agency_id, invoice.recipient_agency_id,
                 QuarterName(invoice.quarter), line.service_point_id, line.pool,
@@ -195,11 +204,13 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
                 documents::KeyQuantityPlain(line.key, line.basis_total, mark),
                 std::string(documents::KeyUnitText(line.key, options.language)),
                 fmt::format("{}", line.amount_cents), decimal(line.amount_cents, kMoneyScale),
-                line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : ""});
+                line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : "",
+                line.issued_cents ? fmt::format("{}", *line.issued_cents) : "",
+                line.recomputed_cents ? fmt::format("{}", *line.recomputed_cents) : ""});
   }
   // After an empty row, and named in the first column: never one of the lines.
   out += eol;
-  std::vector<std::string> total(15, "");
+  std::vector<std::string> total(17, "");
   total[0] = "TOTAL";
   total[1] = invoice.invoice_id;
   total[12] = fmt::format("{}", invoice.total_cents);

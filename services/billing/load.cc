@@ -143,6 +143,8 @@ absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) 
     line.weight_pct_e4 = l.weight_pct_e4();
     line.basis_quantity = l.basis_quantity();
     line.basis_total = l.basis_total();
+    if (l.has_issued_cents()) line.issued_cents = l.issued_cents();
+    if (l.has_recomputed_cents()) line.recomputed_cents = l.recomputed_cents();
     line.amount_cents = l.amount_cents();
     if (l.has_adjusts_quarter()) {
       TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(l.adjusts_quarter()));
@@ -182,7 +184,34 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
     TORI_ASSIGN_OR_RETURN(engine::SubsidyClaim claim, ToEngineClaim(e));
     issued.claims.push_back(std::move(claim));
   }
+  TORI_ASSIGN_OR_RETURN(auto host_share_events, ScanRecords<events::HostSharesIssued>(
+                                                    state, p::Key(p::kHostShares, {}, false) + '\0'));
+  for (const auto& e : host_share_events) {
+    engine::IssuedHostShares run;
+    TORI_ASSIGN_OR_RETURN(run.quarter, engine::ParseQuarter(e.quarter()));
+    for (const auto& s : e.shares()) {
+      engine::HostShare share{s.agency_id(), s.service_point_id(), s.pool(), s.amount_cents(), std::nullopt};
+      if (s.has_adjusts_quarter()) {
+        TORI_ASSIGN_OR_RETURN(share.adjusts_quarter, engine::ParseQuarter(s.adjusts_quarter()));
+      }
+      run.shares.push_back(std::move(share));
+    }
+    issued.host_shares.push_back(std::move(run));
+  }
   return issued;
+}
+
+engine::Invoice AsIssuedFormat(engine::Invoice recomputed, const events::InvoiceIssued& stored) {
+  const bool old_format = std::any_of(stored.lines().begin(), stored.lines().end(), [](const auto& l) {
+    return l.has_adjusts_quarter() && !l.has_recomputed_cents();
+  });
+  if (old_format) {
+    for (auto& line : recomputed.lines) {
+      line.issued_cents.reset();
+      line.recomputed_cents.reset();
+    }
+  }
+  return recomputed;
 }
 
 }  // namespace billing_internal
@@ -336,7 +365,8 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
                           billing_internal::LoadBillingInput(state, prior, issued));
     TORI_ASSIGN_OR_RETURN(engine::BillingResult recomputed, engine::ComputeBilling(prior_input));
     TORI_ASSIGN_OR_RETURN(engine::Adjustments adjustments,
-                          engine::ComputeAdjustments(quarter, recomputed, issued.invoices, issued.claims));
+                          engine::ComputeAdjustments(quarter, recomputed, issued.invoices, issued.claims,
+                                                     issued.host_shares));
     TORI_RETURN_IF_ERROR(engine::MergeAdjustments(adjustments, &result));
   }
   // An invoice without lines has nothing to say: it is neither written nor issued.

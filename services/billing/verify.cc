@@ -16,6 +16,7 @@ namespace {
 
 using billing_internal::ToEngineClaim;
 using billing_internal::ToEngineInvoice;
+using billing_internal::AsIssuedFormat;
 
 // What one run issued: all documents of one quarter, computed at one as_of.
 struct IssuedRun {
@@ -143,8 +144,15 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
     return "the log's hash chain at as_of differs from the one recorded at issue: events before "
            "as_of were changed, removed or reordered";
   };
+  // Each recomputed invoice in the format its issued event was written in.
+  std::vector<engine::Invoice> as_issued = computed.invoices;
+  for (auto& invoice : as_issued) {
+    for (const auto& e : run.invoices) {
+      if (e.invoice_id() == invoice.invoice_id) invoice = AsIssuedFormat(invoice, e);
+    }
+  }
   std::map<std::string, const engine::Invoice*> computed_invoices;
-  for (const auto& invoice : computed.invoices) computed_invoices[invoice.invoice_id] = &invoice;
+  for (const auto& invoice : as_issued) computed_invoices[invoice.invoice_id] = &invoice;
   std::map<std::string, const engine::SubsidyClaim*> computed_claims;
   for (const auto& claim : computed.subsidy_claims) computed_claims[SubsidyClaimId(claim)] = &claim;
   const std::string quarter = engine::QuarterName(run.quarter);

@@ -22,8 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using internal::CharCount;
 
-absl::Status CheckAgency(const DocumentContext& context, const std::string& agency_id,
-                         bool issues_invoices) {
+absl::Status CheckAgency(const DocumentContext& context, const std::string& agency_id) {
   const auto it = context.agencies.find(agency_id);
   if (it == context.agencies.end()) {
     return absl::InvalidArgumentError(fmt::format(
@@ -51,12 +50,6 @@ absl::Status CheckAgency(const DocumentContext& context, const std::string& agen
   if (agency.iban && !internal::IsValidIban(*agency.iban)) {
     return absl::InvalidArgumentError(fmt::format(
         "documents: agency '{}': iban '{}' fails the ISO 13616 check", agency_id, *agency.iban));
-  }
-  if (issues_invoices && !agency.iban) {
-    return absl::InvalidArgumentError(fmt::format(
-        "documents: agency '{}' issues invoices but has no iban: a Finvoice names the account "
-        "the invoice is paid to (EpiAccountID)",
-        agency_id));
   }
   return absl::OkStatus();
 }
@@ -95,7 +88,7 @@ absl::Status CheckSums(const engine::BillingResult& result) {
     unsplit_cents[{pool.service_point_id, pool.pool}] += pool.amount_cents;
   }
   for (const auto& share : result.host_shares) {
-    unsplit_cents[{share.service_point_id, share.pool}] -= share.amount_cents;
+    if (!share.adjusts_quarter) unsplit_cents[{share.service_point_id, share.pool}] -= share.amount_cents;
   }
   for (const auto& invoice : result.invoices) {
     int64_t sum_cents = 0;
@@ -138,9 +131,8 @@ absl::Status ValidateContext(const engine::BillingResult& result, const Document
     return absl::InvalidArgumentError("documents: due_days must be 0..365");
   }
   TORI_RETURN_IF_ERROR(CheckVat(context.vat));
-  std::set<std::string> issuers, agencies, points;
+  std::set<std::string> agencies, points;
   for (const auto& invoice : result.invoices) {
-    if (!invoice.lines.empty()) issuers.insert(invoice.issuer_agency_id);
     agencies.insert(invoice.issuer_agency_id);
     agencies.insert(invoice.recipient_agency_id);
     for (const auto& line : invoice.lines) points.insert(line.service_point_id);
@@ -155,7 +147,7 @@ absl::Status ValidateContext(const engine::BillingResult& result, const Document
   }
   for (const auto& pool : result.pools) points.insert(pool.service_point_id);
   for (const auto& agency_id : agencies) {
-    TORI_RETURN_IF_ERROR(CheckAgency(context, agency_id, issuers.count(agency_id) > 0));
+    TORI_RETURN_IF_ERROR(CheckAgency(context, agency_id));
   }
   for (const auto& point_id : points) {
     const auto it = context.service_points.find(point_id);
@@ -247,6 +239,18 @@ std::string ReportFileName(engine::Quarter quarter) {
   return OutputFileName("report-", engine::QuarterName(quarter), ".html");
 }
 
+std::vector<std::string> MissingIbanIssuers(const engine::BillingResult& result,
+                                            const DocumentContext& context) {
+  std::set<std::string> missing;
+  for (const auto& invoice : result.invoices) {
+    const auto it = context.agencies.find(invoice.issuer_agency_id);
+    if (!invoice.lines.empty() && it != context.agencies.end() && !it->second.iban) {
+      missing.insert(invoice.issuer_agency_id);
+    }
+  }
+  return {missing.begin(), missing.end()};
+}
+
 absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingResult& result,
                                                         const DocumentContext& context,
                                                         const std::string& out_dir) {
@@ -263,6 +267,9 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
   for (size_t i = 0; i < result.invoices.size() && !context.draft; ++i) {
     const engine::Invoice& invoice = result.invoices[i];
     if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
+    // A Finvoice names the account it is paid to (EpiAccountID): without the issuer's
+    // IBAN there is none to write; the workbook and the report need no account.
+    if (!context.agencies.at(invoice.issuer_agency_id).iban) continue;
     TORI_ASSIGN_OR_RETURN(const fs::path path,
                           PathInDirectory(out, FinvoiceFileName(invoice.invoice_id)));
     TORI_RETURN_IF_ERROR(

@@ -6,7 +6,8 @@
 // What the result does not carry (agency names, business ids, bank accounts, point
 // names, the issue date, the VAT treatment, the language) comes in a DocumentContext
 // that the caller fills from the state. Per run, in `out_dir`:
-//   finvoice-<invoice_id>.xml  one per invoice with at least one line; seller = issuer
+//   finvoice-<invoice_id>.xml  one per invoice with at least one line whose issuer has
+//                              an IBAN (none without: see MissingIbanIssuers); seller = issuer
 //                              (the host), buyer = recipient; one InvoiceRow per
 //                              (service point, pool) of the billed quarter and one per
 //                              (adjusted quarter, point, pool) for prior-period
@@ -148,6 +149,11 @@ absl::StatusOr<std::string> FinnishReferenceNumber(std::string_view base);
 // position of the line in Invoice::lines; characters outside [A-Za-z0-9._-] become '_'.
 // `tori explain` links here.
 std::string InvoiceLineAnchor(std::string_view invoice_id, size_t line_index);
+
+// The issuers of invoices with lines that have no IBAN in `context`: their invoices get
+// no Finvoice (it must name the account it is paid to), sorted by agency_id.
+std::vector<std::string> MissingIbanIssuers(const engine::BillingResult& result,
+                                            const DocumentContext& context);
 
 // File names, relative to out_dir, from OutputFileName (events/base/files.h): ids
 // percent-encoded, so that no id leads out of out_dir and no two share a file.

@@ -92,6 +92,19 @@ int64_t VatRate(const VatTreatment& vat) {
 // the document's language (the technical key names are in invoices.json).
 std::string TrancheText(const engine::InvoiceLine& line, Language language) {
   const Labels& labels = LabelsFor(language);
+  if (line.issued_cents && line.recomputed_cents) {
+    // An adjustment: the key values are the adjusted quarter's as recomputed, so they
+    // stand beside what it is now, not beside the difference.
+    const std::string_view unit = KeyUnit(line.key, language);
+    return fmt::format("{} {} %: {} {} {}, {} {} ({} / {}{}{}), {} {}", labels.tranche,
+                       PercentText(line.weight_pct_e4, language), KeyLabel(line.key, language),
+                       labels.issued, MoneyText(*line.issued_cents, language), labels.now,
+                       MoneyText(*line.recomputed_cents, language),
+                       KeyNumberText(line.key, line.basis_quantity, language),
+                       KeyNumberText(line.key, line.basis_total, language),
+                       unit.empty() ? "" : "\u00a0", unit, labels.difference,
+                       MoneyText(line.amount_cents, language));
+  }
   std::string key(KeyLabel(line.key, language));
   if (line.fallback_from)
     key += fmt::format(" ({} {})", labels.fallback_from, KeyLabel(*line.fallback_from, language));

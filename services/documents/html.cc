@@ -201,6 +201,17 @@ std::string PoolsTable(const engine::BillingResult& result, const DocumentContex
   return out + "</table>\n</section>\n";
 }
 
+// "Oikaisu 2026Q1: laskutettu 1 000,00 €, nyt 748,14 €": the key values of an
+// adjustment line are the recomputed quarter's, its amount the difference.
+std::string AdjustmentText(const engine::InvoiceLine& line, const Labels& l, Language lang) {
+  std::string text = fmt::format("{} {}", l.adjustment, QuarterName(*line.adjusts_quarter));
+  if (line.issued_cents && line.recomputed_cents) {
+    text += fmt::format(": {} {}, {} {}", l.issued, MoneyText(*line.issued_cents, lang), l.now,
+                        MoneyText(*line.recomputed_cents, lang));
+  }
+  return text;
+}
+
 std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& meta,
                            const DocumentContext& context) {
   const Labels& l = LabelsFor(context.language);
@@ -241,8 +252,8 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
         {fmt::format("<a class=\"anchor\" href=\"#{}\">{}</a>", anchor, i + 1),
          E(PointName(context, line.service_point_id)),
          E(PoolName(context, line.service_point_id, line.pool)) + (line.adjusts_quarter
-                             ? fmt::format("<span class=\"adjusts\">{} {}</span>", E(l.adjustment),
-                                           QuarterName(*line.adjusts_quarter))
+                             ? fmt::format("<span class=\"adjusts\">{}</span>",
+                                           E(AdjustmentText(line, l, lang)))
                              : ""),
          key,
          E(PercentText(line.weight_pct_e4, lang) + "\u00a0%"),
@@ -261,17 +272,18 @@ std::string SmallTables(const engine::BillingResult& result, const DocumentConte
   const Language lang = context.language;
   std::string out =
       fmt::format("<section id=\"host-shares\">\n<h2>{}</h2>\n<table>\n", E(l.host_shares));
-  out += Header({l.agency, l.service_point, l.pool, l.amount}, {false, false, false, true});
+  // Adjustment rows: the change of the host's own share of an earlier quarter's pool.
+  const std::vector<bool> share_numeric = {false, false, false, false, true};
+  out += Header({l.agency, l.service_point, l.pool, l.adjusts, l.amount}, share_numeric);
   int64_t total_cents = 0;
   for (const auto& share : result.host_shares) {
     total_cents += share.amount_cents;
-    out +=
-        Row({E(AgencyName(context, share.agency_id)), E(PointName(context, share.service_point_id)),
-             E(PoolName(context, share.service_point_id, share.pool)),
-             E(MoneyText(share.amount_cents, lang))},
-            {false, false, false, true});
+    out += Row({E(AgencyName(context, share.agency_id)), E(PointName(context, share.service_point_id)),
+                E(PoolName(context, share.service_point_id, share.pool)), share.adjusts_quarter ? QuarterName(*share.adjusts_quarter) : "",
+                E(MoneyText(share.amount_cents, lang))},
+               share_numeric, share.adjusts_quarter ? "class=\"adjustment\"" : "");
   }
-  out += Row({E(l.total), "", "", E(MoneyText(total_cents, lang))}, {false, false, false, true},
+  out += Row({E(l.total), "", "", "", E(MoneyText(total_cents, lang))}, share_numeric,
              "class=\"total\"");
   out +=
       fmt::format("</table>\n</section>\n<section id=\"subsidy-claims\">\n<h2>{}</h2>\n<table>\n",

@@ -288,12 +288,14 @@ void WriteListSheets(Book& book, const engine::BillingResult& result,
                     sheet.Text(r, 6, invoice.invoice_id);
                     return invoice.total_cents;
                   });
-  WriteTableSheet(book, l.host_shares, {l.agency, l.service_point, l.pool, l.amount}, 3,
-                  result.host_shares, [&](Sheet& sheet, int r, const engine::HostShare& share) {
+  WriteTableSheet(book, l.host_shares, {l.agency, l.service_point, l.pool, l.adjusts, l.amount},
+                  4, result.host_shares,
+                  [&](Sheet& sheet, int r, const engine::HostShare& share) {
                     sheet.Text(r, 0, AgencyName(book.context, share.agency_id));
                     sheet.Text(r, 1, PointName(book.context, share.service_point_id));
                     sheet.Text(r, 2, PoolName(book.context, share.service_point_id, share.pool));
-                    sheet.Money(r, 3, share.amount_cents, book.f.money);
+                    if (share.adjusts_quarter) sheet.Text(r, 3, QuarterName(*share.adjusts_quarter));
+                    sheet.Money(r, 4, share.amount_cents, book.f.money);
                     return share.amount_cents;
                   });
   WriteTableSheet(book, l.subsidy_claims,
@@ -342,7 +344,8 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
   // invoices.json and the CSV.
   const std::vector<std::string_view> headers = {
       l.line,           l.service_point, l.pool, l.key,    l.fallback_from, l.weight,
-      l.basis_quantity, l.basis_total,   l.unit, l.amount, l.adjusts};
+      l.basis_quantity, l.basis_total,   l.unit, l.amount, l.adjusts,       l.issued,
+      l.now};
   constexpr int kAmountCol = 9;
   for (size_t c = 0; c < headers.size(); ++c)
     sheet.Text(row, static_cast<int>(c), headers[c], book.f.header);
@@ -362,6 +365,9 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
     sheet.Text(row, 8, KeyUnit(line.key, lang));
     sheet.Money(row, kAmountCol, line.amount_cents, book.f.money);
     if (line.adjusts_quarter) sheet.Text(row, 10, QuarterName(*line.adjusts_quarter));
+    // Adjustments: issued and now beside the difference in the amount column.
+    if (line.issued_cents) sheet.Money(row, 11, *line.issued_cents, book.f.money);
+    if (line.recomputed_cents) sheet.Money(row, 12, *line.recomputed_cents, book.f.money);
   }
   sheet.Text(row, 0, l.total, book.f.bold);
   sheet.Sum(row, kAmountCol, first, kAmountCol, row - 1, kAmountCol, invoice.total_cents,

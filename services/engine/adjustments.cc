@@ -126,6 +126,10 @@ absl::StatusOr<std::vector<Invoice>> AdjustInvoices(
     }
     line.amount_cents = difference_cents;
     line.adjusts_quarter = earlier;
+    TORI_ASSIGN_OR_RETURN(line.issued_cents, Difference(line_sums.issued_cents, 0, "issued line"));
+    TORI_ASSIGN_OR_RETURN(line.recomputed_cents,
+                          Difference(line_sums.recomputed_cents, 0, "recomputed line"));
+    TORI_CHECK(*line.recomputed_cents - *line.issued_cents == line.amount_cents);
     Invoice& invoice = invoices[{issuer, recipient}];
     if (invoice.invoice_id.empty()) {
       invoice.invoice_id = absl::StrCat(QuarterName(billed), "-", issuer, "-", recipient);
@@ -186,11 +190,52 @@ absl::StatusOr<std::vector<SubsidyClaim>> AdjustClaims(
   return result;
 }
 
+bool AdjustmentHostShareBefore(const HostShare& left, const HostShare& right) {
+  return std::tie(left.adjusts_quarter, left.agency_id, left.service_point_id, left.pool) <
+         std::tie(right.adjusts_quarter, right.agency_id, right.service_point_id, right.pool);
+}
+
+absl::StatusOr<std::vector<HostShare>> AdjustHostShares(
+    const BillingResult& recomputed, absl::Span<const IssuedHostShares> issued_host_shares) {
+  const Quarter earlier = recomputed.quarter;
+  const bool reported = std::any_of(issued_host_shares.begin(), issued_host_shares.end(),
+                                    [&](const IssuedHostShares& run) { return run.quarter == earlier; });
+  if (!reported) return std::vector<HostShare>{};
+  using HostKey = std::tuple<std::string, std::string, std::string>;  // (host, point, pool)
+  std::map<HostKey, std::pair<absl::int128, absl::int128>> sums;  // (issued, recomputed)
+  for (const HostShare& share : recomputed.host_shares) {
+    if (share.adjusts_quarter.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "recomputed result of ", QuarterName(earlier),
+          " holds an adjustment host share; pass ComputeBilling's result unmerged"));
+    }
+    sums[{share.agency_id, share.service_point_id, share.pool}].second += share.amount_cents;
+  }
+  for (const IssuedHostShares& run : issued_host_shares) {
+    for (const HostShare& share : run.shares) {
+      if (!CountsFor(earlier, run.quarter, share.adjusts_quarter)) continue;
+      sums[{share.agency_id, share.service_point_id, share.pool}].first += share.amount_cents;
+    }
+  }
+  std::vector<HostShare> result;
+  for (const auto& [key, issued_and_recomputed] : sums) {
+    const auto& [host, point, pool] = key;
+    TORI_ASSIGN_OR_RETURN(
+        const int64_t difference_cents,
+        Difference(issued_and_recomputed.second, issued_and_recomputed.first,
+                   absl::StrCat("host share ", point, "/", pool, " of ", host)));
+    if (difference_cents == 0) continue;
+    result.push_back({host, point, pool, difference_cents, earlier});
+  }
+  return result;
+}
+
 }  // namespace
 
-absl::StatusOr<Adjustments> ComputeAdjustments(Quarter billed, const BillingResult& recomputed,
-                                               absl::Span<const Invoice> issued_invoices,
-                                               absl::Span<const SubsidyClaim> issued_claims) {
+absl::StatusOr<Adjustments> ComputeAdjustments(
+    Quarter billed, const BillingResult& recomputed, absl::Span<const Invoice> issued_invoices,
+    absl::Span<const SubsidyClaim> issued_claims,
+    absl::Span<const IssuedHostShares> issued_host_shares) {
   if (!(recomputed.quarter < billed)) {
     return absl::InvalidArgumentError(
         absl::StrCat("adjustments on ", QuarterName(billed),
@@ -202,6 +247,7 @@ absl::StatusOr<Adjustments> ComputeAdjustments(Quarter billed, const BillingResu
                         AdjustInvoices(billed, recomputed, issued_invoices));
   TORI_ASSIGN_OR_RETURN(adjustments.subsidy_claims,
                         AdjustClaims(billed, recomputed, issued_claims));
+  TORI_ASSIGN_OR_RETURN(adjustments.host_shares, AdjustHostShares(recomputed, issued_host_shares));
   return adjustments;
 }
 
@@ -249,6 +295,12 @@ absl::Status MergeAdjustments(const Adjustments& adjustments, BillingResult* res
       result->subsidy_claims.begin(), result->subsidy_claims.end(),
       [](const SubsidyClaim& claim) { return !claim.adjusts_quarter; });
   std::stable_sort(first_adjustment, result->subsidy_claims.end(), AdjustmentClaimBefore);
+  result->host_shares.insert(result->host_shares.end(), adjustments.host_shares.begin(),
+                             adjustments.host_shares.end());
+  const auto first_host_adjustment = std::stable_partition(
+      result->host_shares.begin(), result->host_shares.end(),
+      [](const HostShare& share) { return !share.adjusts_quarter; });
+  std::stable_sort(first_host_adjustment, result->host_shares.end(), AdjustmentHostShareBefore);
   return absl::OkStatus();
 }
 

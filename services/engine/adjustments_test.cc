@@ -63,7 +63,7 @@ TEST(ComputeAdjustments, LateCorrectionBecomesLineNamingEarlierQuarter) {
   EXPECT_EQ(kela.total_cents, 26786);
   EXPECT_THAT(kela.lines, ElementsAre(InvoiceLine{"iso-omena", "shared_staff", Key::kAdvisorTime,
                                                   std::nullopt, kWholePctE4, 5000, 8000, 26786,
-                                                  kQ1}));
+                                                  kQ1, 285714, 312500}));
   // espoo's share: 4333335 + 187500 = 4520835 (was 4547621, -26786); 50 % is 2260417.5
   // -> 2260418 (was 2273811, -13393).
   EXPECT_THAT(adjustments.subsidy_claims,
@@ -104,14 +104,15 @@ TEST(ComputeAdjustments, ChangedKeyReversesOldLineAndAddsNewOne) {
   // line added; net 0.
   EXPECT_THAT(kela.lines,
               ElementsAre(InvoiceLine{"iso-omena", "shared_staff", Key::kContacts, std::nullopt,
-                                      kWholePctE4, 0, 0, -285714, kQ1},
+                                      kWholePctE4, 0, 0, -285714, kQ1, 285714, 0},
                           InvoiceLine{"iso-omena", "shared_staff", Key::kAdvisorTime,
-                                      std::nullopt, kWholePctE4, 4000, 7000, 285714, kQ1}));
+                                      std::nullopt, kWholePctE4, 4000, 7000, 285714, kQ1, 0,
+                                      285714}));
   EXPECT_EQ(kela.total_cents, 0);
   // vero: its whole contacts line is reversed.
   EXPECT_THAT(vero.lines,
               ElementsAre(InvoiceLine{"iso-omena", "shared_staff", Key::kContacts, std::nullopt,
-                                      kWholePctE4, 0, 0, -71429, kQ1}));
+                                      kWholePctE4, 0, 0, -71429, kQ1, 71429, 0}));
   EXPECT_EQ(vero.total_cents, -71429);
   // espoo's subsidy basis: 4333335 + 142857 = 4476192 issued, 4547621 now: +71429;
   // 50 %: 2238096 issued, 2273811 now: +35715.

@@ -78,6 +78,8 @@ std::string_view WarningCodeName(WarningCode code) {
       return "FALLBACK_KEY_USED";
     case WarningCode::kFallbackKeyZero:
       return "FALLBACK_KEY_ZERO";
+    case WarningCode::kAnnualCapApplied:
+      return "ANNUAL_CAP_APPLIED";
   }
   return "UNKNOWN_WARNING";  // unreachable for a valid enumerator
 }

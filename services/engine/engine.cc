@@ -283,6 +283,21 @@ class PointBilling {
                             SubsidyAmountCents(basis_cents, rule.rate_pct_e4));
       int64_t& claimed = claimed_cents[{rule.program_id, rule.claimant_agency_id}];
       const int64_t amount_cents = CapSubsidyCents(uncapped_cents, rule.annual_cap_cents, claimed);
+      if (amount_cents != uncapped_cents) {
+        // A claim cut to the cap looks like an error on paper unless it says so.
+        result_.warnings.push_back(
+            {WarningCode::kAnnualCapApplied,
+             absl::StrCat("service point ", point_.service_point_id, ": subsidy ", rule.program_id,
+                          " of ", rule.claimant_agency_id, " is ",
+                          FormatDecimal(uncapped_cents, kMoneyScale), " EUR (",
+                          FormatDecimal(rule.rate_pct_e4, 4), " % of ",
+                          FormatDecimal(basis_cents, kMoneyScale), "), claimed ",
+                          FormatDecimal(amount_cents, kMoneyScale),
+                          " EUR: the annual cap of ", FormatDecimal(*rule.annual_cap_cents, kMoneyScale),
+                          " EUR applied (", FormatDecimal(claimed, kMoneyScale),
+                          " EUR already claimed in ", quarter_.year, "), cut by ",
+                          FormatDecimal(uncapped_cents - amount_cents, kMoneyScale), " EUR")});
+      }
       // A second rule of the same program and claimant meets the cap already used.
       TORI_RETURN_IF_ERROR(AddCents(amount_cents, &claimed, what));
       result_.subsidy_claims.push_back({rule.claimant_agency_id, rule.program_id,

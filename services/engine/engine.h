@@ -217,8 +217,13 @@ struct InvoiceLine {
   int64_t weight_pct_e4 = 0;          // the tranche's weight
   int64_t basis_quantity = 0;         // the recipient's value of `key`
   int64_t basis_total = 0;            // the sum of `key` over the parties
-  int64_t amount_cents = 0;
+  int64_t amount_cents = 0;           // on adjustment lines: recomputed - issued
   std::optional<Quarter> adjusts_quarter;  // only on prior-period adjustment lines
+  // Only on adjustment lines: what stands issued for the adjusted quarter's line (its
+  // original amount plus adjustments already made) and what it is now; the basis
+  // values are the recomputed ones. Absent on adjustments issued before tori wrote them.
+  std::optional<int64_t> issued_cents;
+  std::optional<int64_t> recomputed_cents;
   friend bool operator==(const InvoiceLine&, const InvoiceLine&) = default;
 };
 
@@ -239,7 +244,18 @@ struct HostShare {
   std::string service_point_id;
   std::string pool;
   int64_t amount_cents = 0;
+  // Only on prior-period adjustments: the change of the host's own share of that
+  // quarter's pool, so that the agencies' adjustment lines plus the host's equal the
+  // change of the pool.
+  std::optional<Quarter> adjusts_quarter;
   friend bool operator==(const HostShare&, const HostShare&) = default;
+};
+
+// The host shares one issuing run reported for `quarter` (its own and adjustments).
+struct IssuedHostShares {
+  Quarter quarter;
+  std::vector<HostShare> shares;
+  friend bool operator==(const IssuedHostShares&, const IssuedHostShares&) = default;
 };
 
 struct SubsidyClaim {
@@ -259,6 +275,7 @@ enum class WarningCode {
   kNonPartyExcluded,    // activity of a non-party agency excluded from every key
   kFallbackKeyUsed,     // a tranche's key summed to 0: the pool's fallback_key was used
   kFallbackKeyZero,     // the fallback key summed to 0 too: split equally
+  kAnnualCapApplied,    // a subsidy claim was cut by its annual cap (the figures in the message)
 };
 std::string_view WarningCodeName(WarningCode code);  // "FALLBACK_KEY_USED"
 
@@ -283,7 +300,8 @@ struct Warning {
 };
 
 // Output order: pools by (point, pool); invoices by (issuer, recipient); host_shares
-// by (agency, point, pool); subsidy_claims by (point, agreement rule order), then
+// by (agency, point, pool), then adjustments by (adjusts_quarter, agency, point, pool);
+// subsidy_claims by (point, agreement rule order), then
 // adjustments by (adjusts_quarter, point, program, claimant); warnings by point, in
 // the order the rules meet them.
 struct BillingResult {
@@ -310,6 +328,7 @@ struct Adjustments {
   Quarter billed;
   std::vector<Invoice> invoices;             // adjustment lines only
   std::vector<SubsidyClaim> subsidy_claims;  // quarter = billed, adjusts_quarter set
+  std::vector<HostShare> host_shares;        // adjusts_quarter set
   friend bool operator==(const Adjustments&, const Adjustments&) = default;
 };
 
@@ -320,10 +339,14 @@ struct Adjustments {
 // claims. Lines are compared per (issuer, recipient, point, pool, key, weight_pct); a
 // non-zero difference becomes a line with adjusts_quarter = Q' whose basis is the
 // recomputed one (0 / 0 when the line disappeared). Claims are compared per (claimant,
-// program, point) on basis and amount. InvalidArgument unless Q' < billed.
-absl::StatusOr<Adjustments> ComputeAdjustments(Quarter billed, const BillingResult& recomputed,
-                                               absl::Span<const Invoice> issued_invoices,
-                                               absl::Span<const SubsidyClaim> issued_claims);
+// program, point) on basis and amount. The host's shares are compared per (host, point,
+// pool) against `issued_host_shares` of Q' plus those adjusting Q', only when Q' itself
+// has reported host shares (quarters issued before tori reported them have none to
+// compare with). InvalidArgument unless Q' < billed.
+absl::StatusOr<Adjustments> ComputeAdjustments(
+    Quarter billed, const BillingResult& recomputed, absl::Span<const Invoice> issued_invoices,
+    absl::Span<const SubsidyClaim> issued_claims,
+    absl::Span<const IssuedHostShares> issued_host_shares = {});
 
 // Appends `adjustments` to `result` (same quarter): lines to the invoice of the same
 // issuer and recipient, created when missing; totals and order restored.

@@ -130,5 +130,97 @@ TEST(ComputeBillingProperty, InvoiceLinesPlusHostShareEqualEveryPool) {
   }
 }
 
+// New costs and contacts for the same points, agreements and hosts: some pools change,
+// appear or disappear, key values change.
+BillingInput Changed(const BillingInput& before, Random& random) {
+  BillingInput after = before;
+  for (ServicePointInput& point : after.service_points) {
+    for (const std::string pool : {"premises", "shared_staff", "rooms", "extra"}) {
+      switch (random.Below(4)) {
+        case 0: break;  // unchanged
+        case 1: point.pool_amounts_cents.erase(pool); break;
+        default:
+          point.pool_amounts_cents[pool] +=
+              static_cast<int64_t>(random.Below(2'000'000'000)) - 1'000'000'000;
+      }
+    }
+    for (auto& [agency, keys] : point.key_values) {
+      if (random.Below(3) == 0) keys.contacts = random.KeyValue();
+      if (random.Below(3) == 0) keys.dedicated_area_centi_m2_days = random.KeyValue();
+    }
+  }
+  return after;
+}
+
+std::map<std::pair<std::string, std::string>, absl::int128> Pools(const BillingResult& result) {
+  std::map<std::pair<std::string, std::string>, absl::int128> pools;
+  for (const PoolAmount& pool : result.pools) pools[{pool.service_point_id, pool.pool}] += pool.amount_cents;
+  return pools;
+}
+
+// Issue #15.2: for every pool of an issued quarter, the agencies' adjustment lines plus
+// the host's adjustment share equal the change of the pool, over two rounds of late
+// events (the second compares with what was issued plus the first adjustments).
+TEST(ComputeAdjustmentsProperty, AgencyAndHostAdjustmentsEqualTheChangeOfEveryPool) {
+  constexpr uint64_t kSeeds = 300;
+  constexpr Quarter kQ2{2026, 2}, kQ3{2026, 3};
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    Random random{std::mt19937_64(seed)};
+    std::vector<BillingInput> inputs = {RandomInput(random)};
+    inputs.push_back(Changed(inputs[0], random));
+    inputs.push_back(Changed(inputs[1], random));
+    const auto issued = ComputeBilling(inputs[0]);
+    ASSERT_TRUE(issued.ok()) << issued.status();
+    std::vector<Invoice> issued_invoices = issued->invoices;
+    std::vector<IssuedHostShares> issued_host_shares = {{kQ1, issued->host_shares}};
+    BillingResult previous = *issued;
+    for (const Quarter billed : {kQ2, kQ3}) {
+      const auto recomputed = ComputeBilling(inputs[billed == kQ2 ? 1 : 2]);
+      ASSERT_TRUE(recomputed.ok()) << recomputed.status();
+      const auto adjustments =
+          ComputeAdjustments(billed, *recomputed, issued_invoices, {}, issued_host_shares);
+      ASSERT_TRUE(adjustments.ok()) << adjustments.status();
+      auto change = Pools(*recomputed);
+      for (const auto& [key, amount] : Pools(previous)) change[key] -= amount;
+      std::map<std::pair<std::string, std::string>, absl::int128> adjusted;
+      for (const Invoice& invoice : adjustments->invoices) {
+        for (const InvoiceLine& line : invoice.lines) {
+          ASSERT_EQ(line.adjusts_quarter, kQ1);
+          adjusted[{line.service_point_id, line.pool}] += line.amount_cents;
+        }
+      }
+      for (const HostShare& share : adjustments->host_shares) {
+        ASSERT_EQ(share.adjusts_quarter, kQ1);
+        adjusted[{share.service_point_id, share.pool}] += share.amount_cents;
+      }
+      for (const auto& [key, cents] : change) {
+        ASSERT_TRUE(adjusted[key] == cents) << billed.quarter_of_year << " " << key.first << " " << key.second;
+      }
+      for (const auto& [key, cents] : adjusted) {
+        ASSERT_TRUE(change[key] == cents) << key.first << " " << key.second;
+      }
+      for (Invoice invoice : adjustments->invoices) {
+        invoice.quarter = billed;
+        issued_invoices.push_back(std::move(invoice));
+      }
+      issued_host_shares.push_back({billed, adjustments->host_shares});
+      previous = *recomputed;
+    }
+  }
+}
+
+TEST(ComputeAdjustments, NoHostShareAdjustmentsForAQuarterIssuedWithoutHostShares) {
+  Random random{std::mt19937_64(7)};
+  const BillingInput input = RandomInput(random);
+  const auto issued = ComputeBilling(input);
+  ASSERT_TRUE(issued.ok());
+  const auto recomputed = ComputeBilling(Changed(input, random));
+  ASSERT_TRUE(recomputed.ok());
+  const auto adjustments = ComputeAdjustments({2026, 2}, *recomputed, issued->invoices, {}, {});
+  ASSERT_TRUE(adjustments.ok());
+  EXPECT_TRUE(adjustments->host_shares.empty());
+}
+
 }  // namespace
 }  // namespace tori::engine

@@ -319,6 +319,21 @@ TEST(ComputeBilling, SubsidyCapCarriesAcrossQuartersOfAYear) {
   }
 }
 
+// Issue #15.4: a claim cut by its cap says so, with the figures.
+TEST(ComputeBilling, AClaimCutByItsAnnualCapIsReportedWithTheFigures) {
+  const BillingResult under = Bill({{2026, 1}, {CappedSubsidyPoint(0)}});
+  for (const Warning& warning : under.warnings) EXPECT_NE(warning.code, WarningCode::kAnnualCapApplied);
+
+  const BillingResult cut = Bill({{2026, 2}, {CappedSubsidyPoint(60000)}});
+  ASSERT_EQ(cut.warnings.size(), 2u);  // and the pool "other" outside the agreement
+  EXPECT_EQ(cut.warnings[1].code, WarningCode::kAnnualCapApplied);
+  EXPECT_EQ(WarningCodeName(cut.warnings[1].code), "ANNUAL_CAP_APPLIED");
+  EXPECT_EQ(cut.warnings[1].message,
+            "service point p1: subsidy state-aid of h is 600.00 EUR (50.0000 % of 1200.00), "
+            "claimed 400.00 EUR: the annual cap of 1000.00 EUR applied (600.00 EUR already "
+            "claimed in 2026), cut by 200.00 EUR");
+}
+
 TEST(ComputeBilling, TwoRulesOfOneProgramShareTheCap) {
   ServicePointInput point = CappedSubsidyPoint(0);
   point.agreement->subsidies.push_back(point.agreement->subsidies[0]);

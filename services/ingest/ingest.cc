@@ -418,11 +418,11 @@ class LogDecoder {
       }
       const uint32_t schema_version =
           decoded.contact ? decoded.contact->schema_version : decoded.event.schema_version();
-      if (schema_version > kSchemaVersion) {
+      if (schema_version > kSchemaVersionRead) {
         batch.status = absl::FailedPreconditionError(fmt::format(
             "log record at partition {} offset {} has event schema version {}, this tori "
             "reads up to {}: upgrade tori to read this log",
-            record_.partition, record_.offset, schema_version, kSchemaVersion));
+            record_.partition, record_.offset, schema_version, kSchemaVersionRead));
         return false;
       }
       if (hash_) decoded.content_hash = Validator::ContentHash(record_.payload);

@@ -83,6 +83,9 @@ std::string RecordKey(const events::CostPosted& e) {
 std::string RecordKey(const events::InvoiceIssued& e) {
   return Key(kInvoice, {e.quarter(), e.invoice_id()});
 }
+std::string RecordKey(const events::HostSharesIssued& e) {
+  return Key(kHostShares, {e.quarter()});
+}
 std::string RecordKey(const events::SubsidyClaimIssued& e) {
   return Key(kClaim, {e.quarter(), e.claim_id()});
 }
@@ -91,7 +94,7 @@ absl::StatusOr<std::vector<std::string_view>> KeyParts(const StateStore& state,
                                                        std::string_view key) {
   size_t parts_expected = 0;
   switch (key.empty() ? '\0' : key[0]) {
-    case kAgency: case kPoint: parts_expected = 1; break;
+    case kAgency: case kPoint: case kHostShares: parts_expected = 1; break;
     case kSpace: case kInvoice: case kClaim: parts_expected = 2; break;
     case kAgreement: case kBookings: parts_expected = 3; break;
     case kContacts: case kCost: parts_expected = 4; break;
@@ -253,6 +256,10 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
     case events::Event::kAgencyRegistered:
       put(event.agency_registered());
       break;
+    case events::Event::kAgencyUpdated:
+      // Merged into the agency's record by TakeWrites, which may read the stored one.
+      agency_updates_.push_back(event.agency_updated());
+      break;
     case events::Event::kServicePointOpened:
       put(event.service_point_opened());
       break;
@@ -301,6 +308,9 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
     case events::Event::kInvoiceIssued:
       put(event.invoice_issued());
       break;
+    case events::Event::kHostSharesIssued:
+      put(event.host_shares_issued());
+      break;
     case events::Event::kSubsidyClaimIssued:
       put(event.subsidy_claim_issued());
       break;
@@ -310,7 +320,38 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
   return absl::OkStatus();
 }
 
+absl::Status Projector::MergeAgencyUpdates(StateStore& state) {
+  // In log order: the record registered in this batch, else the stored one (the
+  // validator made sure the agency exists), with each update's fields replaced.
+  using namespace projection;
+  for (const auto& update : agency_updates_) {
+    const std::string key = projection::Key(projection::kAgency, {update.agency_id()});
+    auto it = records_.find(key);
+    if (it == records_.end()) {
+      TORI_ASSIGN_OR_RETURN(std::optional<std::string> stored, state.GetProjection(key));
+      if (!stored) {
+        return absl::DataLossError(fmt::format(
+            "projector: agency_updated of '{}' finds no registered agency; run `tori rebuild`",
+            update.agency_id()));
+      }
+      it = records_.emplace(key, std::move(*stored)).first;
+    }
+    TORI_ASSIGN_OR_RETURN(events::AgencyRegistered agency,
+                          ReadRecord<events::AgencyRegistered>(state, key, it->second));
+    const auto& c = update.changes();
+    if (c.has_name()) agency.set_name(c.name());
+    if (c.has_business_id()) agency.set_business_id(c.business_id());
+    if (c.has_einvoice_address()) agency.set_einvoice_address(c.einvoice_address());
+    if (c.has_iban()) agency.set_iban(c.iban());
+    if (c.has_bic()) agency.set_bic(c.bic());
+    it->second = Seal(key, agency.SerializeAsString());
+  }
+  agency_updates_.clear();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
+  TORI_RETURN_IF_ERROR(MergeAgencyUpdates(state));
   std::vector<KeyValue> writes;
   writes.reserve(records_.size() + count_deltas_.size() + minute_deltas_.size());
   for (auto& [key, value] : records_) writes.emplace_back(key, std::move(value));

@@ -2,7 +2,8 @@
 // state store, the figures billing reads (SPEC section 3).
 //
 // Key layout ('\0' between parts; ids are printable ASCII, so it never occurs in one):
-//   A agency                          -> AgencyRegistered
+//   A agency                          -> AgencyRegistered, with every agency_updated
+//                                        since merged in (the details as of now)
 //   P point                           -> ServicePointOpened
 //   S point effective_from            -> SpaceAllocated (a later event for the same
 //                                        day replaces the earlier one)
@@ -13,6 +14,7 @@
 //   C point quarter pool cost_id      -> CostPosted
 //   I quarter invoice_id              -> InvoiceIssued
 //   L quarter claim_id                -> SubsidyClaimIssued
+//   H quarter                         -> HostSharesIssued
 // Quarters are Europe/Helsinki calendar quarters, written "2026Q1": a contact counts
 // in the quarter of its occurred_at, a booking in that of its start, a cost in that of
 // its period month.
@@ -50,7 +52,7 @@ struct ContactCounts {
 namespace projection {
 inline constexpr char kAgency = 'A', kPoint = 'P', kSpace = 'S', kAgreement = 'G',
                       kContacts = 'K', kBookings = 'B', kCost = 'C', kInvoice = 'I',
-                      kClaim = 'L';
+                      kClaim = 'L', kHostShares = 'H';
 // kind + '\0'-joined parts, ending with '\0' when `open_end` (a prefix for scans).
 std::string Key(char kind, std::initializer_list<std::string_view> parts, bool open_end = false);
 std::vector<std::string_view> SplitKey(std::string_view key);  // parts after the kind
@@ -67,6 +69,7 @@ std::string RecordKey(const events::AgreementSigned& e);
 std::string RecordKey(const events::CostPosted& e);
 std::string RecordKey(const events::InvoiceIssued& e);
 std::string RecordKey(const events::SubsidyClaimIssued& e);
+std::string RecordKey(const events::HostSharesIssued& e);
 
 // Checked reads: every reader of the projection goes through these. A key of an
 // unknown kind, or with other than its kind's number of parts, or a part that is not
@@ -124,6 +127,8 @@ class Projector {
                   events::HandledBy handled_by, int64_t duration_s, int64_t occurred_at_unix_ns,
                   int sign);
   void AddContact(const events::ContactState& contact, int sign);
+  // Applies the batch's agency_updated events to the agencies' records, in order.
+  absl::Status MergeAgencyUpdates(StateStore& state);
   // QuarterOfInstant with a one-quarter cache: contacts arrive roughly in time order.
   std::string_view Quarter(int64_t unix_ns);
 
@@ -132,6 +137,7 @@ class Projector {
   int64_t cached_quarter_end_ns_ = 0;
   std::string cached_quarter_;
   absl::flat_hash_map<std::string, std::string> records_;
+  std::vector<events::AgencyUpdated> agency_updates_;  // this batch's, in log order
   // Contact counters are summed under ids of their key's parts (point, quarter, and
   // agency with service code), and keyed only by TakeWrites (perf: hashing and
   // comparing the long keys was a sixth of a 10 M ingest's main thread).

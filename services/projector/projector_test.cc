@@ -246,3 +246,44 @@ TEST_F(ProjectionDamageTest, AStoredCounterOfTheWrongSizeFailsTheNextCommitInste
 
 }  // namespace
 }  // namespace tori
+
+namespace tori {
+namespace {
+
+// Issue #15.8: agency_updated changes the agency's record field by field, in log
+// order, whether the registration is in the same batch or already stored.
+TEST_F(ProjectorTest, AgencyUpdatesMergeIntoTheRegisteredRecordInLogOrder) {
+  auto log = *EmbeddedLog::Open((dir_ / "log").string());
+  auto state = *StateStore::Open((dir_ / "state").string());
+  const std::string path = (dir_ / "agencies.jsonl").string();
+  std::ofstream(path)
+      << R"({"event_id":"a1","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"espoo","name":"Espoo","kind":"municipality","business_id":"0101263-6"})" "\n"
+      << R"({"event_id":"a2","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"kela","name":"Kela","kind":"kela","business_id":"0246246-0"})" "\n"
+      << R"({"event_id":"u1","type":"agency_updated","occurred_at":"2026-01-02T00:00:00Z","agency_id":"espoo","changes":{"iban":"FI2112345600000785"}})" "\n"
+      << R"({"event_id":"u2","type":"agency_updated","occurred_at":"2026-01-03T00:00:00Z","agency_id":"espoo","changes":{"name":"Espoon kaupunki","bic":"NDEAFIHH"}})" "\n"
+      << R"({"event_id":"u3","type":"agency_updated","occurred_at":"2026-01-04T00:00:00Z","agency_id":"espoo","changes":{"name":"Espoon kaupunki, palvelutorit"}})" "\n";
+  IngestOptions options;
+  options.now = absl::FromUnixSeconds(1790000000);
+  options.batch_events_max = 3;  // u1 meets its registration in the batch; u2, u3 the stored one
+  auto summary = IngestFile(path, *log, *state, options);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_EQ(summary->accepted, 5u);
+  auto stored = state->GetProjection(projection::Key(projection::kAgency, {"espoo"}));
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  events::AgencyRegistered espoo;
+  ASSERT_TRUE(espoo.ParseFromString(**stored));
+  EXPECT_EQ(espoo.name(), "Espoon kaupunki, palvelutorit");
+  EXPECT_EQ(espoo.business_id(), "0101263-6");
+  EXPECT_EQ(espoo.iban(), "FI2112345600000785");
+  EXPECT_EQ(espoo.bic(), "NDEAFIHH");
+  EXPECT_FALSE(espoo.has_einvoice_address());
+  EXPECT_EQ(espoo.kind(), events::AGENCY_KIND_MUNICIPALITY);
+  auto kela = state->GetProjection(projection::Key(projection::kAgency, {"kela"}));
+  ASSERT_TRUE(kela.ok() && kela->has_value());
+  events::AgencyRegistered kela_record;
+  ASSERT_TRUE(kela_record.ParseFromString(**kela));
+  EXPECT_EQ(kela_record.name(), "Kela");
+}
+
+}  // namespace
+}  // namespace tori

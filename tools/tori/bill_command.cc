@@ -26,8 +26,8 @@ void PrintFiles(const BillOutcome& outcome) {
 }
 
 int RunBill(const LogOptions& options, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language,
-            CsvDialect csv_dialect) {
+            bool dry_run, bool force, const std::optional<LogPosition>& as_of,
+            documents::Language language, CsvDialect csv_dialect) {
   LogOptions data_options = options;
   data_options.kafka_writer = !dry_run;  // it issues documents into the log
   // A dry run only reads: it writes nothing under --data (it may be a read-only archive).
@@ -37,6 +37,7 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   request.quarter = quarter;
   request.out_dir = out_dir;
   request.dry_run = dry_run;
+  request.force = force;
   request.as_of = as_of;
   request.language = language;
   request.csv_dialect = csv_dialect;

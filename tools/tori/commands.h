@@ -88,8 +88,8 @@ absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access
 
 int RunIngest(const LogOptions& data, const std::string& file);
 int RunBill(const LogOptions& data, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, const std::optional<LogPosition>& as_of, documents::Language language,
-            CsvDialect csv_dialect);
+            bool dry_run, bool force, const std::optional<LogPosition>& as_of,
+            documents::Language language, CsvDialect csv_dialect);
 // Where a billing run's files went, and its notes.
 void PrintFiles(const BillOutcome& outcome);
 int RunRebuild(const LogOptions& data);

@@ -98,6 +98,11 @@ int Main(int argc, char** argv) {
                  "compute and write drafts, issue nothing: file names start with draft-, every "
                  "document is marked LUONNOS / UTKAST / DRAFT (by --lang), invoices have no "
                  "invoice or reference number, and no Finvoice is written");
+  bool force = false;
+  bill->add_flag("--force", force,
+                 "issue even a quarter that has not ended (Helsinki time) or has no costs at any "
+                 "point; without it such a run is refused, since issued documents never change "
+                 "and the quarter's real figures could only arrive as adjustments");
   std::string as_of_text, language_text = "fi";
   auto add_language = [&](CLI::App& command) {
     command.add_option("--lang", language_text,
@@ -318,7 +323,7 @@ int Main(int argc, char** argv) {
       fmt::print(stderr, "tori bill: --{}\n", std::string(csv_dialect.status().message()));
       return kExitUsage;
     }
-    return RunBill(data_dir, *quarter, out_dir, dry_run, as_of, *language, *csv_dialect);
+    return RunBill(data_dir, *quarter, out_dir, dry_run, force, as_of, *language, *csv_dialect);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (project->parsed()) return RunProject(data_dir, follow);

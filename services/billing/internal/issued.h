@@ -15,6 +15,7 @@ struct IssuedDocuments {
   std::vector<events::SubsidyClaimIssued> claim_events;    // in (quarter, id) order
   std::vector<engine::Invoice> invoices;                   // the same, as engine types
   std::vector<engine::SubsidyClaim> claims;
+  std::vector<engine::IssuedHostShares> host_shares;  // by quarter; runs since schema v2
 };
 
 absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state);
@@ -22,6 +23,10 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state);
 // LoadBillingInput with the issued documents already read.
 absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine::Quarter quarter,
                                                       const IssuedDocuments& issued);
+
+// `recomputed` as `stored` was written: adjustment lines issued before tori recorded
+// issued_cents / recomputed_cents lose them, so old documents recompute to their bytes.
+engine::Invoice AsIssuedFormat(engine::Invoice recomputed, const events::InvoiceIssued& stored);
 
 // An issued event's document as the engine's type.
 absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e);

@@ -43,6 +43,9 @@ struct Labels {
   std::string_view total;
   std::string_view line;
   std::string_view adjusts;      // column: "adjusts quarter"
+  std::string_view issued;       // adjustment lines: what was issued
+  std::string_view now;          // and what it is now
+  std::string_view difference;   // and the difference (the line's amount)
   std::string_view adjustment;   // row prefix: "Adjustment"
   std::string_view adjustments;  // matrix column: prior-period adjustments
   std::string_view fallback_from;

@@ -63,7 +63,7 @@ ShareMatrix BuildShareMatrix(const engine::BillingResult& result) {
   }
   for (const auto& share : result.host_shares) {
     agencies.insert(share.agency_id);
-    pool_amounts.try_emplace({share.service_point_id, share.pool}, 0);
+    if (!share.adjusts_quarter) pool_amounts.try_emplace({share.service_point_id, share.pool}, 0);
   }
   for (const auto& invoice : result.invoices) {
     agencies.insert(invoice.issuer_agency_id);
@@ -84,6 +84,10 @@ ShareMatrix BuildShareMatrix(const engine::BillingResult& result) {
   matrix.share_cents.assign(matrix.agencies.size(), std::vector<int64_t>(matrix.pools.size(), 0));
   matrix.adjustment_cents.assign(matrix.agencies.size(), 0);
   for (const auto& share : result.host_shares) {
+    if (share.adjusts_quarter) {  // the host's part of an earlier quarter's change
+      matrix.adjustment_cents[agency_index.at(share.agency_id)] += share.amount_cents;
+      continue;
+    }
     matrix.share_cents[agency_index.at(share.agency_id)]
                       [pool_index.at({share.service_point_id, share.pool})] += share.amount_cents;
   }
