@@ -315,6 +315,7 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
                                 invoice.issuer_agency_id, invoice.recipient_agency_id,
                                 engine::QuarterName(invoice.quarter), Euros(invoice.total_cents), event->as_of());
   std::vector<std::pair<size_t, std::string>> line_texts;  // (index, explanation) for JSON
+  TORI_ASSIGN_OR_RETURN(const LogPosition as_of, LogPosition::Parse(event->as_of()));
   TORI_RETURN_IF_ERROR(WithScratchAt(log, request.scratch_dir, event->as_of(), [&](StateStore& scratch) {
     for (size_t i = 0; i < invoice.lines.size(); ++i) {
       if (request.line && static_cast<int>(i) + 1 != *request.line) continue;

@@ -285,8 +285,8 @@ class PointBilling {
       const int64_t amount_cents = CapSubsidyCents(uncapped_cents, rule.annual_cap_cents, claimed);
       if (amount_cents != uncapped_cents) {
         // A claim cut to the cap looks like an error on paper unless it says so.
-        result_.warnings.push_back(
-            {WarningCode::kAnnualCapApplied,
+        Warning& warning = result_.warnings.emplace_back(Warning{
+            WarningCode::kAnnualCapApplied,
              absl::StrCat("service point ", point_.service_point_id, ": subsidy ", rule.program_id,
                           " of ", rule.claimant_agency_id, " is ",
                           FormatDecimal(uncapped_cents, kMoneyScale), " EUR (",
@@ -297,6 +297,13 @@ class PointBilling {
                           " EUR applied (", FormatDecimal(claimed, kMoneyScale),
                           " EUR already claimed in ", quarter_.year, "), cut by ",
                           FormatDecimal(uncapped_cents - amount_cents, kMoneyScale), " EUR")});
+        warning.service_point_id = point_.service_point_id;
+        warning.agency_id = rule.claimant_agency_id;
+        warning.amount_cents = amount_cents;
+        warning.program_id = rule.program_id;
+        warning.uncapped_cents = uncapped_cents;
+        warning.cap_cents = *rule.annual_cap_cents;
+        warning.claimed_before_cents = claimed;
       }
       // A second rule of the same program and claimant meets the cap already used.
       TORI_RETURN_IF_ERROR(AddCents(amount_cents, &claimed, what));

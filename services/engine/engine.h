@@ -296,6 +296,11 @@ struct Warning {
   int64_t weight_pct_e4 = 0;    // the tranche's weight
   std::optional<Key> key;           // the tranche's key
   std::optional<Key> fallback_key;  // the pool's fallback key
+  // kAnnualCapApplied: the claim (amount_cents is what was claimed), before the cap.
+  std::string program_id;
+  int64_t uncapped_cents = 0;
+  int64_t cap_cents = 0;
+  int64_t claimed_before_cents = 0;  // in the same calendar year
   friend bool operator==(const Warning&, const Warning&) = default;
 };
 

@@ -327,7 +327,19 @@ std::string WarningMessage(const engine::Warning& w, const DocumentContext& cont
                               "jaettiin tasan.",
                               tranche, key(w.fallback_key))
                 : fmt::format("{}: även reservnyckeln {} är 0 för alla parter; delades lika.",
-                              tranche, key(w.fallback_key));
+                              tranche, key(w.fallback_key));    case engine::WarningCode::kAnnualCapApplied:
+      return fi ? fmt::format("{}: valtionavustus {} hakijalle {} olisi {}, haettiin {}: vuotuinen "
+                              "enimmäismäärä {} täyttyi ({} haettu jo samana vuonna), vähennys {}.",
+                              point, w.program_id, agency, MoneyText(w.uncapped_cents, lang), money,
+                              MoneyText(w.cap_cents, lang),
+                              MoneyText(w.claimed_before_cents, lang),
+                              MoneyText(w.uncapped_cents - w.amount_cents, lang))
+                : fmt::format("{}: statsunderstödet {} för {} vore {}, söktes {}: årstaket {} "
+                              "nåddes ({} redan sökt samma år), minskat med {}.",
+                              point, w.program_id, agency, MoneyText(w.uncapped_cents, lang), money,
+                              MoneyText(w.cap_cents, lang),
+                              MoneyText(w.claimed_before_cents, lang),
+                              MoneyText(w.uncapped_cents - w.amount_cents, lang));
   }
   return w.message;
 }
