@@ -122,8 +122,8 @@ TEST_F(CliUsersTest, StatusListsTheLogTheStateAndEveryIssuedDocument) {
   IngestAndBillTheSample();
   ToriRun run = Tori(fmt::format("status --data {}", data_));
   EXPECT_EQ(run.exit_code, 0) << run.out;
-  EXPECT_THAT(run.out, HasSubstr("log    289 events, end p0:289"));
-  EXPECT_THAT(run.out, HasSubstr("state  at p0:289, up to date"));
+  EXPECT_THAT(run.out, HasSubstr("log    290 events, end p0:290"));
+  EXPECT_THAT(run.out, HasSubstr("state  at p0:290, up to date"));
   EXPECT_THAT(run.out, HasSubstr("issued 2026Q1: 6 documents, as of p0:283"));
   EXPECT_THAT(run.out, HasSubstr("2026Q1-espoo-kela"));
   EXPECT_THAT(run.out, HasSubstr("2026100001"));
@@ -133,7 +133,7 @@ TEST_F(CliUsersTest, StatusListsTheLogTheStateAndEveryIssuedDocument) {
   simdjson::dom::parser parser;
   auto doc = parser.parse(json.out);
   ASSERT_FALSE(doc.error()) << json.out;
-  EXPECT_EQ(int64_t(doc["log_records"]), 289);
+  EXPECT_EQ(int64_t(doc["log_records"]), 290);
   auto kela = doc["issued_quarters"].at(0)["documents"].at(0);
   EXPECT_EQ(std::string_view(kela["document_id"]), "2026Q1-espoo-kela");
   EXPECT_EQ(std::string_view(kela["reference_number"]), "20261000010");
@@ -147,9 +147,9 @@ TEST_F(CliUsersTest, LogPrintsTheCanonicalEventsThatMatchEveryFilter) {
   // Unfiltered, the log is the sample (canonical already) and the issued documents.
   ToriRun all = Tori(fmt::format("log --data {}", data_));
   ASSERT_EQ(all.exit_code, 0) << all.out;
-  EXPECT_THAT(all.out, HasSubstr("log: 289 of 289 events"));
+  EXPECT_THAT(all.out, HasSubstr("log: 290 of 290 events"));
   ToriRun types = Tori(fmt::format("log --data {} --type invoice_issued,subsidy_claim_issued", data_));
-  EXPECT_THAT(types.out, HasSubstr("log: 6 of 289 events"));
+  EXPECT_THAT(types.out, HasSubstr("log: 6 of 290 events"));
   ToriRun typo = Tori(fmt::format("log --data {} --type invoice_issue", data_));
   EXPECT_EQ(typo.exit_code, 2);
   EXPECT_THAT(typo.out, HasSubstr("--type 'invoice_issue' is no event type; the types: agency_registered, "));
@@ -168,8 +168,8 @@ TEST_F(CliUsersTest, LogPrintsTheCanonicalEventsThatMatchEveryFilter) {
                 .exit_code,
             0);
   ToriRun again = Tori(fmt::format("ingest --data {} {}", data_, (dir_ / "again.jsonl").string()));
-  EXPECT_THAT(again.out, HasSubstr("accepted 0, duplicates 283, rejected 6"));
-  EXPECT_THAT(again.out, HasSubstr("rejected by reason: SCHEMA 6"));
+  EXPECT_THAT(again.out, HasSubstr("accepted 0, duplicates 283, rejected 7"));
+  EXPECT_THAT(again.out, HasSubstr("rejected by reason: SCHEMA 7"));
 }
 
 TEST_F(CliUsersTest, ExplainTakesTheNumberPrintedOnTheInvoiceAndSubsidyClaims) {
@@ -233,7 +233,7 @@ TEST_F(CliUsersTest, BillAsOfADateIsTheLogUpToItsFirstLaterEvent) {
   ToriRun after = Tori(fmt::format("bill --data {} --quarter 2026Q1 --dry-run --as-of 2027-01-01T00:00:00Z --out {}",
                                    data_, (dir_ / "dry2").string()));
   EXPECT_EQ(after.exit_code, 0) << after.out;
-  EXPECT_THAT(after.out, HasSubstr("log position p0:289"));
+  EXPECT_THAT(after.out, HasSubstr("log position p0:290"));
   EXPECT_EQ(Tori(fmt::format("bill --data {} --quarter 2026Q1 --dry-run --as-of yesterday --out {}", data_,
                              (dir_ / "dry3").string()))
                 .exit_code,

@@ -116,7 +116,7 @@ class DamageTest : public ::testing::Test {
     outputs.bill = Tori(fmt::format("bill --data {} --quarter {} --out {} --dry-run", data.string(),
                                     kOpenQuarter, out.string()),
                         dir_);
-    outputs.invoices_json = ReadFile(out / "invoices.json");
+    outputs.invoices_json = ReadFile(out / "draft-invoices.json");
     outputs.verify = Tori(fmt::format("verify --data {}", data.string()), dir_);
     outputs.verify.out = WithoutTimes(outputs.verify.out);
     outputs.explain = Tori(fmt::format("explain --data {} --invoice {}", data.string(), invoice_id), dir_);

@@ -171,7 +171,7 @@ TEST_F(DataDirCliTest, VerifyFailsWhenTheLogLacksAcknowledgedEvents) {
   fs::copy(dir_ / "log-283", data / "log", fs::copy_options::recursive);
   auto verify = Tori("verify --data " + data.string());
   EXPECT_EQ(verify.exit_code, 1) << verify.out;
-  EXPECT_THAT(verify.out, HasSubstr("offsets 283..288) are missing from the log"));
+  EXPECT_THAT(verify.out, HasSubstr("offsets 283..289) are missing from the log"));
   auto rebuild = Tori("rebuild --data " + data.string());
   EXPECT_EQ(rebuild.exit_code, 1) << rebuild.out;
   EXPECT_THAT(rebuild.out, HasSubstr("nothing was rebuilt"));
@@ -193,7 +193,7 @@ TEST_F(DataDirCliTest, RebuildBesideARunningToriFailsAndRemovesNothing) {
   EXPECT_EQ(Snapshot(data / "state", /*beside_a_running_tori=*/true), before);
   auto again = Tori("rebuild --data " + data.string());
   EXPECT_EQ(again.exit_code, 0) << again.out;
-  EXPECT_THAT(again.out, HasSubstr("rebuilt the state from 289 events"));
+  EXPECT_THAT(again.out, HasSubstr("rebuilt the state from 290 events"));
   EXPECT_EQ(Tori("verify --data " + data.string()).exit_code, 0);
 }
 

@@ -270,8 +270,10 @@ TEST_F(ProjectorTest, AgencyUpdatesMergeIntoTheRegisteredRecordInLogOrder) {
   ASSERT_EQ(summary->accepted, 5u);
   auto stored = state->GetProjection(projection::Key(projection::kAgency, {"espoo"}));
   ASSERT_TRUE(stored.ok() && stored->has_value());
-  events::AgencyRegistered espoo;
-  ASSERT_TRUE(espoo.ParseFromString(**stored));
+  auto read = projection::ReadRecord<events::AgencyRegistered>(
+      *state, projection::Key(projection::kAgency, {"espoo"}), **stored);
+  ASSERT_TRUE(read.ok()) << read.status();
+  const events::AgencyRegistered& espoo = *read;
   EXPECT_EQ(espoo.name(), "Espoon kaupunki, palvelutorit");
   EXPECT_EQ(espoo.business_id(), "0101263-6");
   EXPECT_EQ(espoo.iban(), "FI2112345600000785");
@@ -280,9 +282,10 @@ TEST_F(ProjectorTest, AgencyUpdatesMergeIntoTheRegisteredRecordInLogOrder) {
   EXPECT_EQ(espoo.kind(), events::AGENCY_KIND_MUNICIPALITY);
   auto kela = state->GetProjection(projection::Key(projection::kAgency, {"kela"}));
   ASSERT_TRUE(kela.ok() && kela->has_value());
-  events::AgencyRegistered kela_record;
-  ASSERT_TRUE(kela_record.ParseFromString(**kela));
-  EXPECT_EQ(kela_record.name(), "Kela");
+  auto kela_record = projection::ReadRecord<events::AgencyRegistered>(
+      *state, projection::Key(projection::kAgency, {"kela"}), **kela);
+  ASSERT_TRUE(kela_record.ok()) << kela_record.status();
+  EXPECT_EQ(kela_record->name(), "Kela");
 }
 
 }  // namespace

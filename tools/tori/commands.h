@@ -53,6 +53,9 @@ enum class DataAccess {
   // verify: as kRead, but it replays the log itself: the state, when there is one, is
   // only checked not to be ahead of the log (never caught up)
   kReadLog,
+  // rebuild: as kWrite, but a damaged live state (DataLoss on open) is no error: the
+  // state is then null, and the rebuild replaces it
+  kRebuild,
 };
 
 // A temporary directory (under $TMPDIR), removed with everything in it.

@@ -169,7 +169,14 @@ absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access
     }
     data.state = std::move(*opened);
   } else {
-    TORI_ASSIGN_OR_RETURN(data.state, StateStore::Open(state));
+    auto opened = StateStore::Open(state);
+    if (access == DataAccess::kRebuild && absl::IsDataLoss(opened.status())) {
+      fmt::print(stderr, "tori: {}\ntori: rebuilding it from the log\n",
+                 std::string(opened.status().message()));
+      return data;  // without a state: the rebuild makes it anew
+    }
+    if (!opened.ok()) return opened.status();
+    data.state = std::move(*opened);
   }
   return data;
 }

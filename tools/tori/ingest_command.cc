@@ -134,11 +134,13 @@ class CopyReport {
 int RunRebuild(const LogOptions& data_options) {
   // The locks first (the log's, then the state's): a rebuild beside another tori fails
   // here, before anything is removed.
-  auto data = OpenDataDir(data_options, DataAccess::kWrite);
+  auto data = OpenDataDir(data_options, DataAccess::kRebuild);
   if (!data.ok()) return Fail(data.status());
   const std::string live = data_options.data_dir + "/state";
   // A state ahead of the log is the only trace of acknowledged events the log lost.
-  if (auto fits = CheckStateWithinLog(data->state->applied(), data->log->End()); !fits.ok()) {
+  if (auto fits = data->state ? CheckStateWithinLog(data->state->applied(), data->log->End())
+                              : absl::OkStatus();
+      !fits.ok()) {
     return Fail(fits, fmt::format("nothing was rebuilt; to rebuild from this log anyway, move {} "
                                   "away first",
                                   live));
