@@ -189,6 +189,16 @@ absl::Status ReadOnlyError(const std::string& dir) {
       fmt::format("the event log in {} was opened read-only: nothing can be appended", dir));
 }
 
+// Reads past every whole record of `reader`'s segment; returns how it ended: kEnd,
+// kTorn or kCorrupt (with `problem`).
+SegmentReader::Outcome SkipRecords(SegmentReader& reader, std::string& problem) {
+  LogRecord record;
+  while (true) {
+    const auto outcome = reader.Next(record, problem);
+    if (outcome != SegmentReader::Outcome::kRecord) return outcome;
+  }
+}
+
 absl::Status CorruptionError(const SegmentReader& reader, const std::string& problem) {
   return absl::DataLossError(fmt::format(
       "event log corrupt: {} at byte offset {} of segment {} (record offset {}). The log is "
@@ -367,19 +377,14 @@ absl::Status EmbeddedLog::FindEndReadOnly() {
   }
   SegmentReader reader(last.path, last.first_offset);
   TORI_RETURN_IF_ERROR(reader.Open());
-  LogRecord record;
   std::string problem;
-  while (true) {
-    const auto outcome = reader.Next(record, problem);
-    if (outcome == SegmentReader::Outcome::kRecord) continue;
-    if (outcome == SegmentReader::Outcome::kCorrupt) return CorruptionError(reader, problem);
-    if (outcome == SegmentReader::Outcome::kTorn) {
-      recovery_note_ = fmt::format(
-          "a torn tail ({}) at byte offset {} of {} is left in place (read-only): reads stop "
-          "before it; the next command that writes cuts it",
-          problem, reader.record_start(), last.path);
-    }
-    break;
+  const auto outcome = SkipRecords(reader, problem);
+  if (outcome == SegmentReader::Outcome::kCorrupt) return CorruptionError(reader, problem);
+  if (outcome == SegmentReader::Outcome::kTorn) {
+    recovery_note_ = fmt::format(
+        "a torn tail ({}) at byte offset {} of {} is left in place (read-only): reads stop "
+        "before it; the next command that writes cuts it",
+        problem, reader.record_start(), last.path);
   }
   next_offset_ = reader.expected_offset();
   return absl::OkStatus();
@@ -404,13 +409,9 @@ absl::Status EmbeddedLog::Recover() {
   }
   SegmentReader reader(last.path, last.first_offset);
   TORI_RETURN_IF_ERROR(reader.Open());
-  LogRecord record;
   std::string problem;
-  while (true) {
-    const auto outcome = reader.Next(record, problem);
-    if (outcome == SegmentReader::Outcome::kRecord) continue;
-    if (outcome == SegmentReader::Outcome::kCorrupt) return CorruptionError(reader, problem);
-    break;
+  if (SkipRecords(reader, problem) == SegmentReader::Outcome::kCorrupt) {
+    return CorruptionError(reader, problem);
   }
   tail_bytes_ = reader.record_start();
   next_offset_ = reader.expected_offset();

@@ -85,7 +85,8 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
   }
   // The host's shares, so that later runs can report the change of them (not a document).
   events::Event event;
-  event.set_event_id("tori-issued:" + engine::QuarterName(result.quarter) + "-host-shares");
+  event.set_event_id(std::string(kIssuedEventIdPrefix) + engine::QuarterName(result.quarter) +
+                     "-host-shares");
   event.set_occurred_at_unix_ns(now_ns);
   event.set_schema_version(kSchemaVersionHostSharesIssued);
   auto* e = event.mutable_host_shares_issued();
@@ -191,6 +192,7 @@ absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& reque
         CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
     TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(*scratch, request.quarter));
     TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(*scratch));
+    TORI_ASSIGN_OR_RETURN(computed.context.pool_names, LoadPoolNames(*scratch, request.quarter));
   }
   fs::remove_all(request.scratch_dir, ec);
   return computed;
@@ -340,6 +342,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     outcome.as_of = state.applied();
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
     TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
+    TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
     if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
   }
 
@@ -377,7 +380,6 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     }
   }
   if (request.write_documents) {
-    TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
     TORI_RETURN_IF_ERROR(WritePeopleDocuments(std::move(context), request, issue_date, outcome));
   }
 

@@ -120,6 +120,23 @@ absl::Status AddDedicatedArea(StateStore& state, const std::string& point, Quart
   return absl::OkStatus();
 }
 
+// A point's agreement versions as stored (key order) and as the engine takes them.
+struct AgreementVersions {
+  std::vector<events::AgreementSigned> signed_versions;
+  std::vector<engine::Agreement> versions;
+};
+absl::StatusOr<AgreementVersions> LoadAgreementVersions(StateStore& state,
+                                                        const std::string& point_id) {
+  AgreementVersions out;
+  TORI_ASSIGN_OR_RETURN(out.signed_versions, ScanRecords<events::AgreementSigned>(
+                                                 state, p::Key(p::kAgreement, {point_id}, true)));
+  for (const auto& e : out.signed_versions) {
+    TORI_ASSIGN_OR_RETURN(engine::Agreement a, ToAgreement(e));
+    out.versions.push_back(std::move(a));
+  }
+  return out;
+}
+
 }  // namespace
 
 namespace billing_internal {
@@ -226,14 +243,10 @@ absl::StatusOr<PoolNames> LoadPoolNames(StateStore& state, Quarter quarter) {
   TORI_ASSIGN_OR_RETURN(auto points, ScanRecords<events::ServicePointOpened>(
                                          state, p::Key(p::kPoint, {}, false) + '\0'));
   for (const auto& point : points) {
-    TORI_ASSIGN_OR_RETURN(auto signed_versions,
-                          ScanRecords<events::AgreementSigned>(
-                              state, p::Key(p::kAgreement, {point.service_point_id()}, true)));
-    std::vector<engine::Agreement> versions;
-    for (const auto& e : signed_versions) {
-      TORI_ASSIGN_OR_RETURN(engine::Agreement a, ToAgreement(e));
-      versions.push_back(std::move(a));
-    }
+    TORI_ASSIGN_OR_RETURN(AgreementVersions loaded,
+                          LoadAgreementVersions(state, point.service_point_id()));
+    const auto& signed_versions = loaded.signed_versions;
+    const auto& versions = loaded.versions;
     TORI_ASSIGN_OR_RETURN(std::optional<size_t> selected,
                           engine::SelectAgreement(versions, quarter.FirstDay()));
     // Every version in (effective_from, version) order, the one in effect last: its
@@ -273,13 +286,9 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
     sp.service_point_id = point.service_point_id();
     sp.host_agency_id = point.host_agency_id();
 
-    TORI_ASSIGN_OR_RETURN(auto signed_versions, ScanRecords<events::AgreementSigned>(
-                                                    state, p::Key(p::kAgreement, {point.service_point_id()}, true)));
-    std::vector<engine::Agreement> versions;
-    for (const auto& e : signed_versions) {
-      TORI_ASSIGN_OR_RETURN(engine::Agreement a, ToAgreement(e));
-      versions.push_back(std::move(a));
-    }
+    TORI_ASSIGN_OR_RETURN(AgreementVersions loaded,
+                          LoadAgreementVersions(state, point.service_point_id()));
+    const auto& versions = loaded.versions;
     TORI_ASSIGN_OR_RETURN(std::optional<size_t> selected,
                           engine::SelectAgreement(versions, quarter.FirstDay()));
     if (selected) sp.agreement = versions[*selected];

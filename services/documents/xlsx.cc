@@ -374,7 +374,7 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
             book.f.money_total);
   sheet.Width(0, 0, 18);
   sheet.Width(1, 3, 24);
-  sheet.Width(4, 11, 15);
+  sheet.Width(4, 12, 15);
 }
 
 // One table over every point: a row per (point, agency) and the point's all-parties

@@ -316,17 +316,17 @@ absl::Status StateStore::ScanIndex(
 }
 
 absl::Status StateStore::ForEachInProjection(std::string_view prefix, const CheckedVisit& visit) {
-  absl::Status status;
-  TORI_RETURN_IF_ERROR(ScanProjection(prefix, [&](std::string_view key, std::string_view value) {
-    status = visit(key, value);
-    return status.ok();
-  }));
-  return status;
+  return ForEachIn(handles_[kProjection], prefix, visit);
 }
 
 absl::Status StateStore::ForEachInIndex(std::string_view prefix, const CheckedVisit& visit) {
+  return ForEachIn(handles_[kIndex], prefix, visit);
+}
+
+absl::Status StateStore::ForEachIn(rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
+                                   const CheckedVisit& visit) {
   absl::Status status;
-  TORI_RETURN_IF_ERROR(ScanIndex(prefix, [&](std::string_view key, std::string_view value) {
+  TORI_RETURN_IF_ERROR(ScanIn(family, prefix, [&](std::string_view key, std::string_view value) {
     status = visit(key, value);
     return status.ok();
   }));

@@ -131,6 +131,8 @@ class StateStore : public IndexLookup {
  private:
   StateStore() = default;
   static absl::StatusOr<std::unique_ptr<StateStore>> OpenIn(const std::string& dir, bool read_only);
+  absl::Status ForEachIn(rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
+                         const CheckedVisit& visit);
   absl::Status ScanIn(rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
                       const std::function<bool(std::string_view, std::string_view)>& visit);
   absl::StatusOr<std::optional<std::string>> GetIn(rocksdb::ColumnFamilyHandle* family,

@@ -132,12 +132,10 @@ int RunVerify(const LogOptions& data_options, bool json) {
     fmt::print("{}\n", VerifyJson(*report, differs));
     return report->ok() ? 0 : kExitFailed;
   }
-  differs = 0;
   for (const auto& doc : report->documents) {
     if (doc.ok) {
       fmt::print("OK       {} {} (as of {})\n", doc.quarter, doc.document_id, doc.as_of);
     } else {
-      ++differs;
       fmt::print("DIFFERS  {} {} (as of {}): {}\n", doc.quarter, doc.document_id, doc.as_of,
                  doc.difference);
     }

@@ -92,7 +92,11 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateToRead(const std::string& l
     fs::create_directories(scratch, ec);
     for (const auto& entry : fs::directory_iterator(live, ec)) {
       const fs::path to = fs::path(scratch) / entry.path().filename();
-      if (!entry.is_regular_file() || !fs::copy_file(entry.path(), to, ec)) break;
+      if (!entry.is_regular_file(ec)) {
+        if (ec) break;
+        continue;  // RocksDB's directory is flat: nothing else is part of the state
+      }
+      if (!fs::copy_file(entry.path(), to, ec)) break;
       fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add,
                       ec);
       if (ec) break;

@@ -137,7 +137,8 @@ int Main(int argc, char** argv) {
   bool json = false;
   verify->add_flag("--json", json,
                    "one JSON object: ok, events_replayed, documents_ok, documents_differ, "
-                   "documents [{quarter, document_id, as_of, status (OK or DIFFERS), difference}]");
+                   "documents [{quarter, document_id, as_of, status (OK or DIFFERS), difference}], "
+                   "live_state_ok, live_state_problem");
 
   std::string explain_invoice;
   int explain_line = 0;
