@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "events/base/sha256.h"
 #include "events/log/event_log.h"
 #include "services/documents/documents.h"
 #include "services/engine/engine.h"
@@ -75,8 +76,6 @@ struct CsvOptions {
 // unit (documents::KeyQuantityPlain) and the unit, then an empty row and a total row
 // whose first field is TOTAL, so a spreadsheet never sorts or sums it among the lines.
 std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options = {});
-// Lower-case hex SHA-256.
-std::string Sha256Hex(std::string_view data);
 
 struct BillRequest {
   engine::Quarter quarter;

@@ -1,7 +1,5 @@
 // Rendering of documents: invoices.json (SPEC section 4), one canonical JSON object per
 // invoice and claim (hashed when issued), CSV per invoice.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <vector>
 
@@ -62,15 +60,6 @@ std::string CsvField(std::string_view text, char separator) {
 }
 
 }  // namespace
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
 
 std::string InvoiceJson(const engine::Invoice& invoice) {
   std::string lines = "[";
