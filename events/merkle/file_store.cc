@@ -64,9 +64,11 @@ absl::StatusOr<std::unique_ptr<FileHashStore>> FileHashStore::Open(const std::st
 absl::Status FileHashStore::OpenLevel(int k) {
   auto level = std::make_unique<Level>();
   level->path = fmt::format("{}/level-{:02}", dir_, k * kStoredLevelStep);
-  level->fd = ::open(level->path.c_str(), read_only_ ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Level 0 always exists in a writable store; higher levels once they get an entry.
+  level->fd = ::open(level->path.c_str(), read_only_ ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CLOEXEC | (k == 0 ? O_CREAT : 0),
+                     0644);
   if (level->fd < 0) {
-    if (read_only_ && errno == ENOENT) {
+    if (errno == ENOENT) {
       levels_[k] = std::move(level);  // an empty level
       return absl::OkStatus();
     }
@@ -126,6 +128,17 @@ absl::Status FileHashStore::Append(int k, absl::Span<const Hash> hashes) {
   if (read_only_) return absl::FailedPreconditionError(fmt::format("{} is open read-only", dir_));
   TORI_CHECK(k >= 0 && k < kStoredLevelsMax);
   Level& level = *levels_[k];
+  if (level.fd < 0) {
+    level.fd = ::open(level.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (level.fd < 0) return Errno("cannot create", level.path);
+    // The new file's directory entry must be durable too.
+    const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+      if (dir_fd >= 0) ::close(dir_fd);
+      return Errno("cannot sync the directory", dir_);
+    }
+    ::close(dir_fd);
+  }
   std::vector<unsigned char> bytes(hashes.size() * kEntryBytes);
   for (size_t i = 0; i < hashes.size(); ++i) {
     unsigned char* entry = bytes.data() + i * kEntryBytes;
@@ -161,7 +174,7 @@ absl::Status FileHashStore::Truncate(int64_t tree_size) {
     Level& level = *levels_[k];
     if (level.count <= keep) continue;
     level.count = keep;
-    if (read_only_) continue;  // only counted: nothing is written
+    if (read_only_ || level.fd < 0) continue;  // only counted: nothing is written
     if (::ftruncate(level.fd, keep * kEntryBytes) != 0) return Errno("cannot truncate", level.path);
     level.dirty = true;
   }

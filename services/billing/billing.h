@@ -54,6 +54,11 @@ absl::StatusOr<PoolNames> LoadPoolNames(StateStore& state, engine::Quarter quart
 std::string InvoiceJson(const engine::Invoice& invoice);
 std::string SubsidyClaimJson(const engine::SubsidyClaim& claim);
 std::string SubsidyClaimId(const engine::SubsidyClaim& claim);
+// The document an issued event carries (the payload of an invoice_issued or
+// subsidy_claim_issued record), as the canonical JSON its content_sha256 hashes: what
+// invoices.json held for it. InvalidArgument for any other record (SPEC section 10's
+// proofs carry it).
+absl::StatusOr<std::string> IssuedDocumentJson(std::string_view event_payload);
 // The whole invoices.json of a run. A draft (dry run) has `"draft":true` on its own line
 // after the quarter; without that line it is the issued file byte for byte.
 std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <vector>
 
+#include "events/base/check.h"
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
+#include "events/codec/codec.h"
 #include "fmt/format.h"
 #include "services/billing/billing.h"
+#include "services/billing/internal/issued.h"
 
 namespace tori {
 namespace {
@@ -206,6 +209,23 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
   total[13] = decimal(invoice.total_cents, kMoneyScale);
   out += row(total);
   return out;
+}
+
+absl::StatusOr<std::string> IssuedDocumentJson(std::string_view event_payload) {
+  events::Event event;
+  if (!DecodeEvent(event_payload, event)) {
+    return absl::InvalidArgumentError("the record is no event (it does not decode)");
+  }
+  if (event.has_invoice_issued()) {
+    TORI_ASSIGN_OR_RETURN(engine::Invoice invoice, billing_internal::ToEngineInvoice(event.invoice_issued()));
+    return InvoiceJson(invoice);
+  }
+  if (event.has_subsidy_claim_issued()) {
+    TORI_ASSIGN_OR_RETURN(engine::SubsidyClaim claim, billing_internal::ToEngineClaim(event.subsidy_claim_issued()));
+    return SubsidyClaimJson(claim);
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("the record is a {} event, not an issued document", EventTypeName(event)));
 }
 
 }  // namespace tori

@@ -4,6 +4,7 @@
 #ifndef TORI_TOOLS_TORI_COMMANDS_H_
 #define TORI_TOOLS_TORI_COMMANDS_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,10 @@
 #include "services/engine/engine.h"
 #include "services/state/state_store.h"
 #include "tools/generate/generator.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace tori {
 
@@ -133,6 +138,34 @@ absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& data, absl::Time ins
 // For a command name that is not one: the nearest, "" when none is near.
 std::string NearestCommand(const std::string& typed, const std::vector<std::string>& commands);
 int RunDemo(const std::string& dir, documents::Language language);
+
+// SPEC section 10, proofs that need no trust in the host (proof_command.cc): keygen,
+// checkpoint, proof, verify-proof, cosign.
+struct ProofCommandState {
+  std::string out, name, key, origin, invoice, old_checkpoint, file, state_dir, log_key, proof;
+  std::vector<std::string> public_keys;
+};
+struct ProofCommands {
+  std::shared_ptr<ProofCommandState> state;  // the flags, filled by the parse
+  CLI::App* keygen = nullptr;
+  CLI::App* checkpoint = nullptr;
+  CLI::App* proof = nullptr;
+  CLI::App* verify_proof = nullptr;
+  CLI::App* cosign = nullptr;
+  // After the parse: the exit code of the one of these commands that was given, or
+  // nullopt when it was another command.
+  std::function<std::optional<int>()> run;
+};
+ProofCommands AddProofCommands(CLI::App& app, LogOptions& data,
+                               const std::function<void(CLI::App&, LogOptions&)>& add_data_option);
+int RunKeygen(const std::string& out, const std::string& name);
+int RunCheckpoint(const LogOptions& data, const std::string& key_file, const std::string& origin);
+int RunProofOfInvoice(const LogOptions& data, const std::string& invoice, const std::string& out);
+int RunProofOfConsistency(const LogOptions& data, const std::string& old_checkpoint, const std::string& out);
+// Needs no data directory: the proof and the public keys only.
+int RunVerifyProof(const std::string& file, const std::vector<std::string>& public_key_files);
+int RunCosign(const std::string& checkpoint, const std::string& key_file, const std::string& state_dir,
+              const std::string& log_key_file, const std::string& proof_file, const std::string& out);
 
 }  // namespace tori
 

@@ -268,6 +268,8 @@ int Main(int argc, char** argv) {
   demo->add_option("--dir", demo_dir, "working directory (events, data, out)")->capture_default_str();
   add_language(*demo);
 
+  ProofCommands proof_commands = AddProofCommands(app, data_dir, AddDataOption);
+
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
   if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
@@ -357,6 +359,7 @@ int Main(int argc, char** argv) {
   }
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
   if (demo->parsed()) return RunDemo(demo_dir, *language);
+  if (auto rc = proof_commands.run()) return *rc;
   return kExitUsage;
 }
 

@@ -1,0 +1,756 @@
+// SPEC section 10: proofs that need no trust in the host. `tori keygen`, `checkpoint`,
+// `proof`, `verify-proof`, `cosign`. The tree lives in events/merkle (log_tree.h); the
+// rules chosen where SPEC is silent (files, proof format, which checkpoint a proof
+// uses) are in ARCHITECTURE.md, "Proofs".
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "events/base/check.h"
+#include "events/base/files.h"
+#include "events/base/json_text.h"
+#include "events/codec/codec.h"
+#include "events/merkle/log_tree.h"
+#include "events/merkle/note.h"
+#include "fmt/format.h"
+#include "services/audit/audit.h"
+#include "services/billing/billing.h"
+#include "simdjson.h"
+#include "tools/tori/commands.h"
+
+namespace tori {
+namespace {
+
+namespace fs = std::filesystem;
+using merkle::Hash;
+
+constexpr size_t kSmallFileBytesMax = 64 << 10;  // keys, checkpoints
+constexpr size_t kProofBytesMax = 16 << 20;      // a proof carries one document
+constexpr size_t kPathHashesMax = 64;
+constexpr std::string_view kInclusionFormat = "tori-inclusion-proof/v1";
+constexpr std::string_view kConsistencyFormat = "tori-consistency-proof/v1";
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t bytes_max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  std::string text(bytes_max + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > bytes_max) return absl::InvalidArgumentError(fmt::format("{} is over {} bytes", path, bytes_max));
+  return text;
+}
+
+std::string HashBase64(const Hash& h) {
+  return note::Base64(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+}
+
+std::optional<Hash> HashFromBase64(std::string_view text) {
+  const auto bytes = note::FromBase64(text);
+  if (!bytes || bytes->size() != Hash().size()) return std::nullopt;
+  Hash h;
+  std::memcpy(h.data(), bytes->data(), h.size());
+  return h;
+}
+
+absl::StatusOr<note::Signer> ReadSigner(const std::string& path) {
+  TORI_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kSmallFileBytesMax));
+  auto signer = note::Signer::Parse(text);
+  if (!signer.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(signer.status().message())));
+  return signer;
+}
+
+absl::StatusOr<note::Verifier> ReadVerifier(const std::string& path) {
+  TORI_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kSmallFileBytesMax));
+  auto verifier = note::Verifier::Parse(text);
+  if (!verifier.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(verifier.status().message())));
+  return verifier;
+}
+
+// A signed checkpoint: the note and its parsed text.
+struct SignedCheckpoint {
+  note::Note note;
+  note::Checkpoint checkpoint;
+};
+
+absl::StatusOr<SignedCheckpoint> ParseSignedCheckpoint(std::string_view text, std::string_view what) {
+  auto parsed = note::ParseNote(text);
+  if (!parsed.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", what, std::string(parsed.status().message())));
+  auto checkpoint = note::Checkpoint::Parse(parsed->text);
+  if (!checkpoint.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", what, std::string(checkpoint.status().message())));
+  return SignedCheckpoint{*std::move(parsed), *std::move(checkpoint)};
+}
+
+// The partition a checkpoint's origin names: ORIGIN/pN.
+std::optional<int32_t> PartitionOfOrigin(std::string_view origin) {
+  const size_t slash = origin.rfind("/p");
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string_view digits = origin.substr(slash + 2);
+  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  return static_cast<int32_t>(std::stol(std::string(digits)));
+}
+
+std::string CheckpointDir(const std::string& data_dir, int32_t partition) {
+  return fmt::format("{}/checkpoints/p{}", data_dir, partition);
+}
+std::string CheckpointPath(const std::string& data_dir, int32_t partition, int64_t tree_size) {
+  return fmt::format("{}/{:020}", CheckpointDir(data_dir, partition), tree_size);
+}
+
+// The partition's checkpoints by tree size (files named by their 20-digit size).
+absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ListCheckpoints(const std::string& data_dir,
+                                                                            int32_t partition) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  std::error_code ec;
+  const std::string dir = CheckpointDir(data_dir, partition);
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != 20 || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    out.emplace_back(std::stoll(name), entry.path().string());
+  }
+  if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", dir, ec.message()));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string PathJson(absl::Span<const Hash> path) {
+  std::string out = "[";
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "\"" + HashBase64(path[i]) + "\"";
+  }
+  return out + "]";
+}
+
+void AddField(std::string& out, std::string_view key, std::string_view raw_json, bool last = false) {
+  out += "  ";
+  AppendJsonString(out, key);
+  out += ": ";
+  out += raw_json;
+  out += last ? "\n" : ",\n";
+}
+std::string JsonString(std::string_view text) {
+  std::string out;
+  AppendJsonString(out, text);
+  return out;
+}
+
+// The record at `offset` of `partition`, read from the log.
+absl::StatusOr<std::string> ReadRecord(EventLog& log, int32_t partition, int64_t offset) {
+  LogPosition from = log.End();
+  if (partition >= static_cast<int32_t>(from.next_offsets.size()) || offset >= from.next_offsets[partition]) {
+    return absl::DataLossError(fmt::format("the log's partition {} ends before offset {}", partition, offset));
+  }
+  from.next_offsets[partition] = offset;
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
+  LogRecord record;
+  while (true) {
+    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
+    if (!more) break;
+    if (record.partition == partition && record.offset == offset) return std::string(record.payload);
+    if (record.partition == partition) break;
+  }
+  return absl::DataLossError(fmt::format("the log's partition {} has no record at offset {}", partition, offset));
+}
+
+// ---------------------------------------------------------------- proof files
+
+struct InclusionProofFile {
+  std::string document_kind, document_id, document;
+  int32_t partition = 0;
+  int64_t offset = 0, leaf_index = 0;
+  std::string record;
+  std::vector<Hash> path;
+  std::string checkpoint;
+};
+struct ConsistencyProofFile {
+  std::string old_checkpoint, new_checkpoint;
+  std::vector<Hash> path;
+};
+
+absl::Status FieldError(std::string_view field, std::string_view rule) {
+  return absl::InvalidArgumentError(fmt::format("the proof's field '{}' {}", field, rule));
+}
+
+absl::StatusOr<std::string> StringField(simdjson::dom::element& object, std::string_view field) {
+  std::string_view value;
+  if (object[field].get_string().get(value) != simdjson::SUCCESS) return FieldError(field, "is missing or no string");
+  return std::string(value);
+}
+absl::StatusOr<int64_t> IntField(simdjson::dom::element& object, std::string_view field) {
+  int64_t value = 0;
+  if (object[field].get_int64().get(value) != simdjson::SUCCESS || value < 0) {
+    return FieldError(field, "is missing or no integer >= 0");
+  }
+  return value;
+}
+absl::StatusOr<std::vector<Hash>> PathField(simdjson::dom::element& object, std::string_view field) {
+  simdjson::dom::array array;
+  if (object[field].get_array().get(array) != simdjson::SUCCESS) return FieldError(field, "is missing or no array");
+  std::vector<Hash> out;
+  for (simdjson::dom::element e : array) {
+    std::string_view text;
+    if (e.get_string().get(text) != simdjson::SUCCESS) return FieldError(field, "holds something other than strings");
+    auto h = HashFromBase64(text);
+    if (!h) return FieldError(field, "holds something other than base64 of 32-byte hashes");
+    out.push_back(*h);
+    if (out.size() > kPathHashesMax) return FieldError(field, fmt::format("has over {} hashes", kPathHashesMax));
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- keygen
+
+int RunKeygen(const std::string& out, const std::string& name_flag) {
+  const std::string name = name_flag.empty() ? fs::path(out).filename().string() : name_flag;
+  auto signer = note::Signer::Generate(name);
+  if (!signer.ok()) {
+    return Fail(signer.status(), "give the key a name with --name (e.g. --name espoo.fi/tori)");
+  }
+  const std::string key_path = out + ".key", pub_path = out + ".pub";
+  for (const auto& path : {key_path, pub_path}) {
+    std::error_code ec;
+    if (fs::exists(path, ec)) {
+      return Fail(absl::AlreadyExistsError(fmt::format("{} exists", path)),
+                  "tori never overwrites a key: choose another --out, or remove the old key yourself");
+    }
+  }
+  // The private key is created 0600 and never exists with wider permissions.
+  const int fd = ::open(key_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Fail(absl::InternalError(fmt::format("cannot create {}: {}", key_path, std::strerror(errno))));
+  const std::string key_text = signer->Text() + "\n";
+  const bool written = ::write(fd, key_text.data(), key_text.size()) == static_cast<ssize_t>(key_text.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) return Fail(absl::InternalError(fmt::format("cannot write {}: {}", key_path, std::strerror(errno))));
+  if (auto s = WriteFileAtomically(pub_path, signer->verifier().Text() + "\n"); !s.ok()) return Fail(s);
+  fmt::print("key '{}' (id {:08x})\n  private: {} (keep it secret; mode 0600)\n  public:  {} (give it to anyone who "
+             "checks proofs)\n{}\n",
+             signer->name, signer->key_id, key_path, pub_path, signer->verifier().Text());
+  return 0;
+}
+
+// ---------------------------------------------------------------- checkpoint
+
+int RunCheckpoint(const LogOptions& options, const std::string& key_file, const std::string& origin_flag) {
+  auto signer = ReadSigner(key_file);
+  if (!signer.ok()) return Fail(signer.status());
+  const std::string origin = origin_flag.empty() ? signer->name : origin_flag;
+  if (origin.empty() || origin.find_first_of(" \t\n+") != std::string::npos) {
+    fmt::print(stderr, "tori checkpoint: --origin '{}' must hold no spaces, newlines or '+'\n", origin);
+    return kExitUsage;
+  }
+  auto data = OpenDataDir(options, DataAccess::kReadLog);
+  if (!data.ok()) return Fail(data.status());
+  const auto started = std::chrono::steady_clock::now();
+  auto trees = merkle::LogTrees::Open(options.data_dir + "/merkle", data->log->partition_count(), false);
+  if (!trees.ok()) return Fail(trees.status());
+  auto added = (*trees)->CatchUp(*data->log);
+  if (!added.ok()) return Fail(added.status());
+  const double catch_up_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  fmt::print("tree brought up to the log's end: {} new records hashed in {:.2f} s\n", *added, catch_up_s);
+  for (int32_t p = 0; p < (*trees)->partition_count(); ++p) {
+    merkle::LogTree& tree = (*trees)->partition(p);
+    const note::Checkpoint checkpoint{fmt::format("{}/p{}", origin, p), tree.size(), tree.tree().Root(), {}};
+    const std::string path = CheckpointPath(options.data_dir, p, tree.size());
+    // A checkpoint of this size that this key signed stays, with its cosignatures.
+    if (auto existing = ReadFile(path, kSmallFileBytesMax); existing.ok()) {
+      auto signed_checkpoint = ParseSignedCheckpoint(*existing, path);
+      if (signed_checkpoint.ok() && signed_checkpoint->note.text == checkpoint.Text() &&
+          note::Verify(signed_checkpoint->note, {signer->verifier()}).ok()) {
+        fmt::print("p{}: tree size {} unchanged since checkpoint {}\n", p, tree.size(), path);
+        continue;
+      }
+    }
+    std::error_code ec;
+    fs::create_directories(CheckpointDir(options.data_dir, p), ec);
+    const std::string text = note::Sign(note::Note{checkpoint.Text(), {}}, *signer).Format();
+    if (auto s = WriteFileAtomically(path, text); !s.ok()) return Fail(s);
+    fmt::print("p{}: checkpoint of tree size {}, root {}, signed by '{}' -> {}\n", p, tree.size(),
+               HashBase64(checkpoint.root), signer->name, path);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- proof
+
+int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, const std::string& out) {
+  auto data = OpenDataDir(options, DataAccess::kRead);
+  if (!data.ok()) return Fail(data.status());
+  auto id = FindIssuedDocument(*data->state, invoice);
+  if (!id.ok()) return Fail(id.status());
+  auto trees = merkle::LogTrees::Open(options.data_dir + "/merkle", data->log->partition_count(), true);
+  if (!trees.ok()) return Fail(trees.status());
+  const auto found = (*trees)->FindDocument(id->id);
+  if (!found) {
+    return Fail(absl::NotFoundError(fmt::format("the Merkle tree does not reach the event that issued {} yet", id->id)),
+                fmt::format("run `tori checkpoint --data {} --key HOST.key` first", options.data_dir));
+  }
+  const auto& [partition, leaf] = *found;
+  merkle::LogTree& tree = (*trees)->partition(partition);
+  // The latest checkpoint that covers the leaf: the newest root the host signed.
+  auto checkpoints = ListCheckpoints(options.data_dir, partition);
+  if (!checkpoints.ok()) return Fail(checkpoints.status());
+  if (checkpoints->empty() || checkpoints->back().first <= leaf.leaf_index) {
+    return Fail(absl::NotFoundError(fmt::format("no checkpoint of partition {} covers record {} (the event that "
+                                                "issued {})",
+                                                partition, leaf.offset, id->id)),
+                fmt::format("run `tori checkpoint --data {} --key HOST.key` first", options.data_dir));
+  }
+  const auto& [tree_size, checkpoint_path] = checkpoints->back();
+  auto checkpoint_text = ReadFile(checkpoint_path, kSmallFileBytesMax);
+  if (!checkpoint_text.ok()) return Fail(checkpoint_text.status());
+  auto signed_checkpoint = ParseSignedCheckpoint(*checkpoint_text, checkpoint_path);
+  if (!signed_checkpoint.ok()) return Fail(signed_checkpoint.status());
+  // The host checks its own proof before handing it out: the tree must still give the
+  // signed root, and the log must still hold the record the tree hashed.
+  auto root = tree.tree().RootAt(tree_size);
+  if (!root.ok()) return Fail(root.status());
+  if (*root != signed_checkpoint->checkpoint.root || signed_checkpoint->checkpoint.tree_size != tree_size) {
+    return Fail(absl::DataLossError(fmt::format(
+        "the Merkle tree's root at size {} differs from the signed checkpoint {}: the tree or the log's history "
+        "was changed after it was signed",
+        tree_size, checkpoint_path)));
+  }
+  auto record = ReadRecord(*data->log, partition, leaf.offset);
+  if (!record.ok()) return Fail(record.status());
+  auto leaf_hash = tree.tree().LeafHashAt(leaf.leaf_index);
+  if (!leaf_hash.ok()) return Fail(leaf_hash.status());
+  if (merkle::LeafHash(*record) != *leaf_hash) {
+    return Fail(absl::DataLossError(fmt::format(
+        "the log's record at offset {} of partition {} is not the one the Merkle tree hashed: the log was changed",
+        leaf.offset, partition)));
+  }
+  auto document = IssuedDocumentJson(*record);
+  if (!document.ok()) return Fail(document.status());
+  auto path = tree.tree().InclusionProof(leaf.leaf_index, tree_size);
+  if (!path.ok()) return Fail(path.status());
+  if (auto s = merkle::VerifyInclusion(*leaf_hash, leaf.leaf_index, tree_size, *path, *root); !s.ok()) {
+    return Fail(absl::DataLossError(fmt::format("the proof the tree gives does not verify: {}", std::string(s.message()))));
+  }
+  std::string json = "{\n";
+  AddField(json, "format", JsonString(kInclusionFormat));
+  AddField(json, "document_kind", JsonString(merkle::DocumentKindName(leaf.kind)));
+  AddField(json, "document_id", JsonString(leaf.document_id));
+  AddField(json, "document", JsonString(*document));
+  AddField(json, "partition", fmt::format("{}", partition));
+  AddField(json, "offset", fmt::format("{}", leaf.offset));
+  AddField(json, "leaf_index", fmt::format("{}", leaf.leaf_index));
+  AddField(json, "record", JsonString(note::Base64(*record)));
+  AddField(json, "inclusion_path", PathJson(*path));
+  AddField(json, "checkpoint", JsonString(*checkpoint_text), true);
+  json += "}\n";
+  if (auto s = WriteFileAtomically(out, json); !s.ok()) return Fail(s);
+  fmt::print("proof of {} {}: record {} of partition {} in the tree of {} records of checkpoint {} -> {} ({} "
+             "bytes)\n",
+             merkle::DocumentKindName(leaf.kind), leaf.document_id, leaf.offset, partition, tree_size, checkpoint_path,
+             out, json.size());
+  return 0;
+}
+
+int RunProofOfConsistency(const LogOptions& options, const std::string& old_file, const std::string& out) {
+  auto old_text = ReadFile(old_file, kSmallFileBytesMax);
+  if (!old_text.ok()) return Fail(old_text.status());
+  auto old_checkpoint = ParseSignedCheckpoint(*old_text, old_file);
+  if (!old_checkpoint.ok()) return Fail(old_checkpoint.status());
+  const auto partition = PartitionOfOrigin(old_checkpoint->checkpoint.origin);
+  if (!partition) {
+    return Fail(absl::InvalidArgumentError(
+        fmt::format("{}: origin '{}' does not end in /pN (a partition): no checkpoint of tori's",
+                    old_file, old_checkpoint->checkpoint.origin)));
+  }
+  auto data = OpenDataDir(options, DataAccess::kReadLog);
+  if (!data.ok()) return Fail(data.status());
+  if (*partition >= data->log->partition_count()) {
+    return Fail(absl::InvalidArgumentError(fmt::format("{} is of partition {}, the log has {}", old_file, *partition,
+                                                       data->log->partition_count())));
+  }
+  auto trees = merkle::LogTrees::Open(options.data_dir + "/merkle", data->log->partition_count(), true);
+  if (!trees.ok()) return Fail(trees.status());
+  merkle::LogTree& tree = (*trees)->partition(*partition);
+  auto checkpoints = ListCheckpoints(options.data_dir, *partition);
+  if (!checkpoints.ok()) return Fail(checkpoints.status());
+  if (checkpoints->empty() || checkpoints->back().first < old_checkpoint->checkpoint.tree_size) {
+    return Fail(absl::NotFoundError(fmt::format("no checkpoint of partition {} as large as {}'s tree ({} records)",
+                                                *partition, old_file, old_checkpoint->checkpoint.tree_size)),
+                fmt::format("run `tori checkpoint --data {} --key HOST.key` first", options.data_dir));
+  }
+  const auto& [new_size, new_path] = checkpoints->back();
+  auto new_text = ReadFile(new_path, kSmallFileBytesMax);
+  if (!new_text.ok()) return Fail(new_text.status());
+  auto new_checkpoint = ParseSignedCheckpoint(*new_text, new_path);
+  if (!new_checkpoint.ok()) return Fail(new_checkpoint.status());
+  if (new_checkpoint->checkpoint.origin != old_checkpoint->checkpoint.origin) {
+    return Fail(absl::InvalidArgumentError(fmt::format("{} is of log '{}', this log's latest checkpoint of '{}'",
+                                                       old_file, old_checkpoint->checkpoint.origin,
+                                                       new_checkpoint->checkpoint.origin)));
+  }
+  auto old_root = tree.tree().RootAt(old_checkpoint->checkpoint.tree_size);
+  auto new_root = tree.tree().RootAt(new_size);
+  if (!old_root.ok()) return Fail(old_root.status());
+  if (!new_root.ok()) return Fail(new_root.status());
+  if (*new_root != new_checkpoint->checkpoint.root) {
+    return Fail(absl::DataLossError(fmt::format(
+        "the Merkle tree's root at size {} differs from the signed checkpoint {}: the tree or the log's history was "
+        "changed after it was signed",
+        new_size, new_path)));
+  }
+  if (*old_root != old_checkpoint->checkpoint.root) {
+    return Fail(absl::DataLossError(fmt::format(
+        "the log is not an extension of {}: its first {} records hash to another root than that checkpoint's, so "
+        "the history it signed was rewritten (or the checkpoint is of another log)",
+        old_file, old_checkpoint->checkpoint.tree_size)));
+  }
+  auto path = tree.tree().ConsistencyProof(old_checkpoint->checkpoint.tree_size, new_size);
+  if (!path.ok()) return Fail(path.status());
+  std::string json = "{\n";
+  AddField(json, "format", JsonString(kConsistencyFormat));
+  AddField(json, "old_checkpoint", JsonString(*old_text));
+  AddField(json, "new_checkpoint", JsonString(*new_text));
+  AddField(json, "consistency_path", PathJson(*path), true);
+  json += "}\n";
+  if (auto s = WriteFileAtomically(out, json); !s.ok()) return Fail(s);
+  fmt::print("proof that the tree of {} records ({}) is a prefix of the tree of {} ({}) -> {} ({} bytes)\n",
+             old_checkpoint->checkpoint.tree_size, old_file, new_size, new_path, out, json.size());
+  return 0;
+}
+
+// ---------------------------------------------------------------- verify-proof
+
+namespace {
+
+// Checks an inclusion proof; OK or the first thing that does not hold.
+absl::Status CheckInclusion(const InclusionProofFile& p, absl::Span<const note::Verifier> keys, std::string& summary) {
+  TORI_ASSIGN_OR_RETURN(SignedCheckpoint c, ParseSignedCheckpoint(p.checkpoint, "the checkpoint"));
+  if (auto s = note::Verify(c.note, keys); !s.ok()) return absl::InvalidArgumentError(fmt::format("the checkpoint: {}", std::string(s.message())));
+  const auto partition = PartitionOfOrigin(c.checkpoint.origin);
+  if (!partition || *partition != p.partition) {
+    return absl::InvalidArgumentError(fmt::format("the checkpoint's origin '{}' is not of partition {}",
+                                                  c.checkpoint.origin, p.partition));
+  }
+  events::Event event;
+  if (!DecodeEvent(p.record, event)) return absl::InvalidArgumentError("the record is no event (it does not decode)");
+  std::string content_sha256, id;
+  if (p.document_kind == "invoice" && event.has_invoice_issued()) {
+    id = event.invoice_issued().invoice_id();
+    content_sha256 = event.invoice_issued().content_sha256();
+  } else if (p.document_kind == "subsidy_claim" && event.has_subsidy_claim_issued()) {
+    id = event.subsidy_claim_issued().claim_id();
+    content_sha256 = event.subsidy_claim_issued().content_sha256();
+  } else {
+    return absl::InvalidArgumentError(fmt::format("the record is a {} event, not the event that issued a {}",
+                                                  EventTypeName(event), p.document_kind));
+  }
+  if (id != p.document_id) {
+    return absl::InvalidArgumentError(
+        fmt::format("the record issued '{}', the proof is of '{}'", id, p.document_id));
+  }
+  if (Sha256Hex(p.document) != content_sha256) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the document does not hash to the content_sha256 its issuing event recorded ({}): the document was changed",
+        content_sha256));
+  }
+  if (auto s = merkle::VerifyInclusion(merkle::LeafHash(p.record), p.leaf_index, c.checkpoint.tree_size, p.path,
+                                       c.checkpoint.root);
+      !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format("record {} in the tree of {} records of the checkpoint: {}",
+                                                  p.leaf_index, c.checkpoint.tree_size, std::string(s.message())));
+  }
+  std::string signers;
+  for (const auto& k : keys) signers += (signers.empty() ? "'" : ", '") + k.name + "'";
+  summary = fmt::format(
+      "OK: {} {} (SHA-256 {}) was issued by record {} of the log '{}', which the checkpoint of its first {} records "
+      "signed by {} includes",
+      p.document_kind, p.document_id, content_sha256, p.leaf_index, c.checkpoint.origin, c.checkpoint.tree_size,
+      signers);
+  return absl::OkStatus();
+}
+
+absl::Status CheckConsistency(const ConsistencyProofFile& p, absl::Span<const note::Verifier> keys,
+                              std::string& summary) {
+  TORI_ASSIGN_OR_RETURN(SignedCheckpoint old_c, ParseSignedCheckpoint(p.old_checkpoint, "the old checkpoint"));
+  TORI_ASSIGN_OR_RETURN(SignedCheckpoint new_c, ParseSignedCheckpoint(p.new_checkpoint, "the new checkpoint"));
+  // The old checkpoint needs the log's key (the first); the new one every key given.
+  if (auto s = note::Verify(old_c.note, keys.subspan(0, 1)); !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format("the old checkpoint: {}", std::string(s.message())));
+  }
+  if (auto s = note::Verify(new_c.note, keys); !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format("the new checkpoint: {}", std::string(s.message())));
+  }
+  if (old_c.checkpoint.origin != new_c.checkpoint.origin) {
+    return absl::InvalidArgumentError(fmt::format("the checkpoints are of two logs, '{}' and '{}'",
+                                                  old_c.checkpoint.origin, new_c.checkpoint.origin));
+  }
+  TORI_RETURN_IF_ERROR(merkle::VerifyConsistency(old_c.checkpoint.tree_size, new_c.checkpoint.tree_size,
+                                                 old_c.checkpoint.root, new_c.checkpoint.root, p.path));
+  summary = fmt::format("OK: the log '{}' of {} records is an extension of its first {}: nothing before was changed",
+                        new_c.checkpoint.origin, new_c.checkpoint.tree_size, old_c.checkpoint.tree_size);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConsistencyProofFile> ReadConsistencyProof(const std::string& file) {
+  TORI_ASSIGN_OR_RETURN(std::string text, ReadFile(file, kProofBytesMax));
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(text).get(root) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(fmt::format("{} is not JSON", file));
+  }
+  TORI_ASSIGN_OR_RETURN(std::string format, StringField(root, "format"));
+  if (format != kConsistencyFormat) return FieldError("format", fmt::format("is not {}", kConsistencyFormat));
+  ConsistencyProofFile p;
+  TORI_ASSIGN_OR_RETURN(p.old_checkpoint, StringField(root, "old_checkpoint"));
+  TORI_ASSIGN_OR_RETURN(p.new_checkpoint, StringField(root, "new_checkpoint"));
+  TORI_ASSIGN_OR_RETURN(p.path, PathField(root, "consistency_path"));
+  return p;
+}
+
+}  // namespace
+
+int RunVerifyProof(const std::string& file, const std::vector<std::string>& key_files) {
+  std::vector<note::Verifier> keys;
+  for (const auto& k : key_files) {
+    auto key = ReadVerifier(k);
+    if (!key.ok()) return Fail(key.status());
+    keys.push_back(*key);
+  }
+  auto text = ReadFile(file, kProofBytesMax);
+  if (!text.ok()) return Fail(text.status());
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  auto failed = [&](const absl::Status& s) {
+    fmt::print(stderr, "tori verify-proof: {} does NOT hold: {}\n", file, std::string(s.message()));
+    return kExitFailed;
+  };
+  if (parser.parse(*text).get(root) != simdjson::SUCCESS) {
+    return failed(absl::InvalidArgumentError("it is not JSON"));
+  }
+  auto format = StringField(root, "format");
+  if (!format.ok()) return failed(format.status());
+  std::string summary;
+  absl::Status checked;
+  if (*format == kInclusionFormat) {
+    checked = [&]() -> absl::Status {
+      InclusionProofFile p;
+      TORI_ASSIGN_OR_RETURN(p.document_kind, StringField(root, "document_kind"));
+      TORI_ASSIGN_OR_RETURN(p.document_id, StringField(root, "document_id"));
+      TORI_ASSIGN_OR_RETURN(p.document, StringField(root, "document"));
+      TORI_ASSIGN_OR_RETURN(int64_t partition, IntField(root, "partition"));
+      if (partition > 1'000'000) return FieldError("partition", "is out of range");
+      p.partition = static_cast<int32_t>(partition);
+      TORI_ASSIGN_OR_RETURN(p.offset, IntField(root, "offset"));
+      TORI_ASSIGN_OR_RETURN(p.leaf_index, IntField(root, "leaf_index"));
+      TORI_ASSIGN_OR_RETURN(std::string record, StringField(root, "record"));
+      auto bytes = note::FromBase64(record);
+      if (!bytes) return FieldError("record", "is not canonical base64");
+      p.record = *bytes;
+      TORI_ASSIGN_OR_RETURN(p.path, PathField(root, "inclusion_path"));
+      TORI_ASSIGN_OR_RETURN(p.checkpoint, StringField(root, "checkpoint"));
+      return CheckInclusion(p, keys, summary);
+    }();
+  } else if (*format == kConsistencyFormat) {
+    auto p = ReadConsistencyProof(file);
+    checked = p.ok() ? CheckConsistency(*p, keys, summary) : p.status();
+  } else {
+    checked = FieldError("format", fmt::format("is neither {} nor {}", kInclusionFormat, kConsistencyFormat));
+  }
+  if (!checked.ok()) return failed(checked);
+  fmt::print("{}\n", summary);
+  return 0;
+}
+
+// ---------------------------------------------------------------- cosign
+
+int RunCosign(const std::string& checkpoint_file, const std::string& key_file, const std::string& state_dir,
+              const std::string& log_key_file, const std::string& proof_file, const std::string& out_flag) {
+  auto witness = ReadSigner(key_file);
+  if (!witness.ok()) return Fail(witness.status());
+  auto text = ReadFile(checkpoint_file, kSmallFileBytesMax);
+  if (!text.ok()) return Fail(text.status());
+  auto incoming = ParseSignedCheckpoint(*text, checkpoint_file);
+  if (!incoming.ok()) return Fail(incoming.status());
+  const note::Checkpoint& now = incoming->checkpoint;
+  std::error_code ec;
+  fs::create_directories(state_dir, ec);
+  if (ec) return Fail(absl::InternalError(fmt::format("cannot create {}: {}", state_dir, ec.message())));
+  const std::string base = (fs::path(state_dir) / OutputFileName("", now.origin, "")).string();
+  const std::string key_path = base + ".log-key", last_path = base + ".checkpoint";
+  // The log's key: given once, kept; a different one later is refused.
+  std::optional<note::Verifier> log_key;
+  if (fs::exists(key_path, ec)) {
+    auto stored = ReadVerifier(key_path);
+    if (!stored.ok()) return Fail(stored.status());
+    log_key = *stored;
+  }
+  if (!log_key_file.empty()) {
+    auto given = ReadVerifier(log_key_file);
+    if (!given.ok()) return Fail(given.status());
+    if (log_key && log_key->Text() != given->Text()) {
+      return Fail(absl::FailedPreconditionError(fmt::format(
+          "--log-key {} is not the key this witness keeps for log '{}' ({}): a witness follows one key per log",
+          log_key_file, now.origin, key_path)));
+    }
+    log_key = *given;
+  }
+  if (!log_key) {
+    return Fail(absl::FailedPreconditionError(fmt::format("this witness has no key for log '{}' yet", now.origin)),
+                "give the log's public key once with --log-key HOST.pub");
+  }
+  if (auto s = note::Verify(incoming->note, {*log_key}); !s.ok()) return Fail(s);
+  std::string consistent_with = "the first checkpoint this witness cosigns for this log";
+  if (fs::exists(last_path, ec)) {
+    auto last_text = ReadFile(last_path, kSmallFileBytesMax);
+    if (!last_text.ok()) return Fail(last_text.status());
+    auto last = ParseSignedCheckpoint(*last_text, last_path);
+    if (!last.ok()) return Fail(last.status());
+    const note::Checkpoint& before = last->checkpoint;
+    if (now.tree_size < before.tree_size) {
+      return Fail(absl::FailedPreconditionError(fmt::format(
+          "{} has {} records, the last checkpoint this witness cosigned has {}: a log never shrinks; not cosigned",
+          checkpoint_file, now.tree_size, before.tree_size)));
+    }
+    if (now.tree_size == before.tree_size) {
+      if (now.root != before.root) {
+        return Fail(absl::FailedPreconditionError(fmt::format(
+            "{} and the last checkpoint this witness cosigned ({}) have the same size {} and different roots: the "
+            "log's history was rewritten; not cosigned",
+            checkpoint_file, last_path, now.tree_size)));
+      }
+    } else {
+      if (proof_file.empty()) {
+        return Fail(absl::FailedPreconditionError(fmt::format(
+                        "a consistency proof from the last cosigned checkpoint (size {}) to {} is needed",
+                        before.tree_size, checkpoint_file)),
+                    fmt::format("have the host run `tori proof --consistency {} --out PROOF.json` and give --proof "
+                                "PROOF.json",
+                                last_path));
+      }
+      auto proof = ReadConsistencyProof(proof_file);
+      if (!proof.ok()) return Fail(proof.status());
+      auto proof_old = ParseSignedCheckpoint(proof->old_checkpoint, "the proof's old checkpoint");
+      auto proof_new = ParseSignedCheckpoint(proof->new_checkpoint, "the proof's new checkpoint");
+      if (!proof_old.ok()) return Fail(proof_old.status());
+      if (!proof_new.ok()) return Fail(proof_new.status());
+      if (proof_old->note.text != last->note.text || proof_new->note.text != incoming->note.text) {
+        return Fail(absl::InvalidArgumentError(fmt::format(
+            "{} proves another pair of checkpoints than the last cosigned ({}) and {}", proof_file, last_path,
+            checkpoint_file)));
+      }
+      if (auto s = merkle::VerifyConsistency(before.tree_size, now.tree_size, before.root, now.root, proof->path);
+          !s.ok()) {
+        return Fail(absl::FailedPreconditionError(fmt::format("{}; not cosigned", std::string(s.message()))));
+      }
+    }
+    consistent_with = fmt::format("consistent with the last it cosigned, of {} records", before.tree_size);
+  }
+  const std::string cosigned = note::Sign(incoming->note, *witness).Format();
+  const std::string out = out_flag.empty() ? checkpoint_file : out_flag;
+  if (auto s = WriteFileAtomically(out, cosigned); !s.ok()) return Fail(s);
+  if (!fs::exists(key_path, ec)) {
+    if (auto s = WriteFileAtomically(key_path, log_key->Text() + "\n"); !s.ok()) return Fail(s);
+  }
+  if (auto s = WriteFileAtomically(last_path, cosigned); !s.ok()) return Fail(s);
+  fmt::print("cosigned '{}' at {} records as '{}' ({}) -> {}\n", now.origin, now.tree_size, witness->name,
+             consistent_with, out);
+  return 0;
+}
+
+// ---------------------------------------------------------------- the command line
+
+ProofCommands AddProofCommands(CLI::App& app, LogOptions& data,
+                               const std::function<void(CLI::App&, LogOptions&)>& add_data_option) {
+  auto state = std::make_shared<ProofCommandState>();
+  ProofCommands commands;
+  commands.state = state;
+  commands.keygen = app.add_subcommand(
+      "keygen",
+      "Make an Ed25519 key pair for signing checkpoints (the host) or cosigning them (a witness): NAME.key, the "
+      "private key (mode 0600; never overwritten), and NAME.pub, the public key to hand out, in the C2SP "
+      "signed-note key formats (NAME+KEYID+BASE64).");
+  commands.keygen->add_option("--out", state->out, "NAME: writes NAME.key and NAME.pub")->required();
+  commands.keygen->add_option("--name", state->name,
+                              "the key's name in signatures (default: NAME without its directory), e.g. "
+                              "espoo.fi/tori");
+  commands.checkpoint = app.add_subcommand(
+      "checkpoint",
+      "Bring the Merkle tree of the log (RFC 9162 hashing, one tree per partition, DIR/merkle) up to the log's end, "
+      "hashing only the new records, and sign each partition's tree head as a C2SP checkpoint (origin ORIGIN/pN, "
+      "tree size, root) into DIR/checkpoints/pN/<tree size, 20 digits>, the file a witness cosigns (tori cosign) "
+      "and proofs carry. A size signed before keeps its file (and its cosignatures). Reads the log only.");
+  add_data_option(*commands.checkpoint, data);
+  commands.checkpoint->add_option("--key", state->key, "the host's private key (tori keygen)")->required();
+  commands.checkpoint->add_option("--origin", state->origin,
+                                  "the log's name in checkpoints (default: the key's name); /pN is added");
+  commands.proof = app.add_subcommand(
+      "proof",
+      "Write a proof that anyone can check with `tori verify-proof` and the host's public key, without the data "
+      "directory. --invoice: the document as issued, the record of its issuing event and the inclusion path from "
+      "that record to the root of the latest checkpoint that covers it (make one with `tori checkpoint`). "
+      "--consistency: the path that shows the tree of an older checkpoint is a prefix of the latest one's. Fails "
+      "(exit 1) when the log no longer holds what the tree or a checkpoint signed.");
+  add_data_option(*commands.proof, data);
+  auto* invoice = commands.proof->add_option(
+      "--invoice", state->invoice,
+      "the invoice number or reference printed on the invoice, an invoice id or a subsidy claim id");
+  auto* consistency = commands.proof->add_option("--consistency", state->old_checkpoint,
+                                                 "OLD_CHECKPOINT: a checkpoint file of this log, e.g. one an agency "
+                                                 "kept");
+  invoice->excludes(consistency);
+  commands.proof->add_option("--out", state->out, "the proof's JSON file")->required();
+  commands.verify_proof = app.add_subcommand(
+      "verify-proof",
+      "Check a proof made by `tori proof`, with nothing but the proof and public keys (no data directory): the "
+      "checkpoint's signatures by every key given, then for an invoice that its issuing event's record is in the "
+      "signed tree (RFC 9162 inclusion path) and that the document hashes to the content_sha256 the event "
+      "recorded; for a consistency proof, that the old checkpoint's tree (signed by the first key) is a prefix of "
+      "the new one's (signed by every key). Exit 0 when everything holds, 1 with the first thing that does not.");
+  commands.verify_proof->add_option("FILE", state->file, "the proof (JSON)")->required();
+  commands.verify_proof
+      ->add_option("--public-key", state->public_keys,
+                   "a public key (NAME.pub) that must have signed the checkpoint: the host's first, then witnesses'; "
+                   "repeatable")
+      ->required();
+  commands.cosign = app.add_subcommand(
+      "cosign",
+      "As a witness (an auditor, another agency): cosign a host's checkpoint only after checking that it extends "
+      "the last checkpoint this witness cosigned for that log (same size: same root; larger: a consistency proof "
+      "from `tori proof --consistency`). Keeps, per log, the log's public key and the last cosigned checkpoint in "
+      "WITNESS_DIR. Writes the checkpoint with the witness's signature added (by default over CHECKPOINT itself).");
+  commands.cosign->add_option("CHECKPOINT", state->file, "the host's checkpoint (a file of DIR/checkpoints)")
+      ->required();
+  commands.cosign->add_option("--key", state->key, "the witness's private key (tori keygen)")->required();
+  commands.cosign->add_option("--state", state->state_dir, "WITNESS_DIR: what the witness keeps")->required();
+  commands.cosign->add_option("--log-key", state->log_key,
+                              "the host's public key; needed the first time a log is cosigned, then kept");
+  commands.cosign->add_option("--proof", state->proof,
+                              "a consistency proof (tori proof --consistency) from the last cosigned checkpoint");
+  commands.cosign->add_option("--out", state->out, "where the cosigned checkpoint goes (default: over CHECKPOINT)");
+  commands.run = [commands_copy = commands, &data, invoice, consistency]() -> std::optional<int> {
+    const ProofCommandState& s = *commands_copy.state;
+    if (commands_copy.keygen->parsed()) return RunKeygen(s.out, s.name);
+    if (commands_copy.checkpoint->parsed()) return RunCheckpoint(data, s.key, s.origin);
+    if (commands_copy.proof->parsed()) {
+      if (invoice->count() > 0) return RunProofOfInvoice(data, s.invoice, s.out);
+      if (consistency->count() > 0) return RunProofOfConsistency(data, s.old_checkpoint, s.out);
+      fmt::print(stderr, "tori proof: give --invoice ID or --consistency OLD_CHECKPOINT\n");
+      return kExitUsage;
+    }
+    if (commands_copy.verify_proof->parsed()) return RunVerifyProof(s.file, s.public_keys);
+    if (commands_copy.cosign->parsed()) return RunCosign(s.file, s.key, s.state_dir, s.log_key, s.proof, s.out);
+    return std::nullopt;
+  };
+  return commands;
+}
+
+}  // namespace tori
