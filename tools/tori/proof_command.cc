@@ -20,10 +20,10 @@
 #include "events/codec/codec.h"
 #include "events/merkle/log_tree.h"
 #include "events/merkle/note.h"
+#include "events/merkle/proof_file.h"
 #include "fmt/format.h"
 #include "services/audit/audit.h"
 #include "services/billing/billing.h"
-#include "simdjson.h"
 #include "tools/tori/commands.h"
 
 namespace tori {
@@ -33,10 +33,6 @@ namespace fs = std::filesystem;
 using merkle::Hash;
 
 constexpr size_t kSmallFileBytesMax = 64 << 10;  // keys, checkpoints
-constexpr size_t kProofBytesMax = 16 << 20;      // a proof carries one document
-constexpr size_t kPathHashesMax = 64;
-constexpr std::string_view kInclusionFormat = "tori-inclusion-proof/v1";
-constexpr std::string_view kConsistencyFormat = "tori-consistency-proof/v1";
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t bytes_max) {
   std::ifstream in(path, std::ios::binary);
@@ -52,14 +48,6 @@ std::string HashBase64(const Hash& h) {
   return note::Base64(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
-std::optional<Hash> HashFromBase64(std::string_view text) {
-  const auto bytes = note::FromBase64(text);
-  if (!bytes || bytes->size() != Hash().size()) return std::nullopt;
-  Hash h;
-  std::memcpy(h.data(), bytes->data(), h.size());
-  return h;
-}
-
 absl::StatusOr<note::Signer> ReadSigner(const std::string& path) {
   TORI_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kSmallFileBytesMax));
   auto signer = note::Signer::Parse(text);
@@ -72,31 +60,6 @@ absl::StatusOr<note::Verifier> ReadVerifier(const std::string& path) {
   auto verifier = note::Verifier::Parse(text);
   if (!verifier.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(verifier.status().message())));
   return verifier;
-}
-
-// A signed checkpoint: the note and its parsed text.
-struct SignedCheckpoint {
-  note::Note note;
-  note::Checkpoint checkpoint;
-};
-
-absl::StatusOr<SignedCheckpoint> ParseSignedCheckpoint(std::string_view text, std::string_view what) {
-  auto parsed = note::ParseNote(text);
-  if (!parsed.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", what, std::string(parsed.status().message())));
-  auto checkpoint = note::Checkpoint::Parse(parsed->text);
-  if (!checkpoint.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", what, std::string(checkpoint.status().message())));
-  return SignedCheckpoint{*std::move(parsed), *std::move(checkpoint)};
-}
-
-// The partition a checkpoint's origin names: ORIGIN/pN.
-std::optional<int32_t> PartitionOfOrigin(std::string_view origin) {
-  const size_t slash = origin.rfind("/p");
-  if (slash == std::string_view::npos) return std::nullopt;
-  const std::string_view digits = origin.substr(slash + 2);
-  if (digits.empty() || digits.size() > 6 || digits.find_first_not_of("0123456789") != std::string_view::npos) {
-    return std::nullopt;
-  }
-  return static_cast<int32_t>(std::stol(std::string(digits)));
 }
 
 std::string CheckpointDir(const std::string& data_dir, int32_t partition) {
@@ -123,28 +86,6 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ListCheckpoints(con
   return out;
 }
 
-std::string PathJson(absl::Span<const Hash> path) {
-  std::string out = "[";
-  for (size_t i = 0; i < path.size(); ++i) {
-    if (i > 0) out += ",";
-    out += "\"" + HashBase64(path[i]) + "\"";
-  }
-  return out + "]";
-}
-
-void AddField(std::string& out, std::string_view key, std::string_view raw_json, bool last = false) {
-  out += "  ";
-  AppendJsonString(out, key);
-  out += ": ";
-  out += raw_json;
-  out += last ? "\n" : ",\n";
-}
-std::string JsonString(std::string_view text) {
-  std::string out;
-  AppendJsonString(out, text);
-  return out;
-}
-
 // The record at `offset` of `partition`, read from the log.
 absl::StatusOr<std::string> ReadRecord(EventLog& log, int32_t partition, int64_t offset) {
   LogPosition from = log.End();
@@ -161,52 +102,6 @@ absl::StatusOr<std::string> ReadRecord(EventLog& log, int32_t partition, int64_t
     if (record.partition == partition) break;
   }
   return absl::DataLossError(fmt::format("the log's partition {} has no record at offset {}", partition, offset));
-}
-
-// ---------------------------------------------------------------- proof files
-
-struct InclusionProofFile {
-  std::string document_kind, document_id, document;
-  int32_t partition = 0;
-  int64_t offset = 0, leaf_index = 0;
-  std::string record;
-  std::vector<Hash> path;
-  std::string checkpoint;
-};
-struct ConsistencyProofFile {
-  std::string old_checkpoint, new_checkpoint;
-  std::vector<Hash> path;
-};
-
-absl::Status FieldError(std::string_view field, std::string_view rule) {
-  return absl::InvalidArgumentError(fmt::format("the proof's field '{}' {}", field, rule));
-}
-
-absl::StatusOr<std::string> StringField(simdjson::dom::element& object, std::string_view field) {
-  std::string_view value;
-  if (object[field].get_string().get(value) != simdjson::SUCCESS) return FieldError(field, "is missing or no string");
-  return std::string(value);
-}
-absl::StatusOr<int64_t> IntField(simdjson::dom::element& object, std::string_view field) {
-  int64_t value = 0;
-  if (object[field].get_int64().get(value) != simdjson::SUCCESS || value < 0) {
-    return FieldError(field, "is missing or no integer >= 0");
-  }
-  return value;
-}
-absl::StatusOr<std::vector<Hash>> PathField(simdjson::dom::element& object, std::string_view field) {
-  simdjson::dom::array array;
-  if (object[field].get_array().get(array) != simdjson::SUCCESS) return FieldError(field, "is missing or no array");
-  std::vector<Hash> out;
-  for (simdjson::dom::element e : array) {
-    std::string_view text;
-    if (e.get_string().get(text) != simdjson::SUCCESS) return FieldError(field, "holds something other than strings");
-    auto h = HashFromBase64(text);
-    if (!h) return FieldError(field, "holds something other than base64 of 32-byte hashes");
-    out.push_back(*h);
-    if (out.size() > kPathHashesMax) return FieldError(field, fmt::format("has over {} hashes", kPathHashesMax));
-  }
-  return out;
 }
 
 }  // namespace
@@ -267,7 +162,7 @@ int RunCheckpoint(const LogOptions& options, const std::string& key_file, const 
     const std::string path = CheckpointPath(options.data_dir, p, tree.size());
     // A checkpoint of this size that this key signed stays, with its cosignatures.
     if (auto existing = ReadFile(path, kSmallFileBytesMax); existing.ok()) {
-      auto signed_checkpoint = ParseSignedCheckpoint(*existing, path);
+      auto signed_checkpoint = merkle::ParseSignedCheckpoint(*existing, path);
       if (signed_checkpoint.ok() && signed_checkpoint->note.text == checkpoint.Text() &&
           note::Verify(signed_checkpoint->note, {signer->verifier()}).ok()) {
         fmt::print("p{}: tree size {} unchanged since checkpoint {}\n", p, tree.size(), path);
@@ -312,7 +207,7 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
   const auto& [tree_size, checkpoint_path] = checkpoints->back();
   auto checkpoint_text = ReadFile(checkpoint_path, kSmallFileBytesMax);
   if (!checkpoint_text.ok()) return Fail(checkpoint_text.status());
-  auto signed_checkpoint = ParseSignedCheckpoint(*checkpoint_text, checkpoint_path);
+  auto signed_checkpoint = merkle::ParseSignedCheckpoint(*checkpoint_text, checkpoint_path);
   if (!signed_checkpoint.ok()) return Fail(signed_checkpoint.status());
   // The host checks its own proof before handing it out: the tree must still give the
   // signed root, and the log must still hold the record the tree hashed.
@@ -340,18 +235,9 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
   if (auto s = merkle::VerifyInclusion(*leaf_hash, leaf.leaf_index, tree_size, *path, *root); !s.ok()) {
     return Fail(absl::DataLossError(fmt::format("the proof the tree gives does not verify: {}", std::string(s.message()))));
   }
-  std::string json = "{\n";
-  AddField(json, "format", JsonString(kInclusionFormat));
-  AddField(json, "document_kind", JsonString(merkle::DocumentKindName(leaf.kind)));
-  AddField(json, "document_id", JsonString(leaf.document_id));
-  AddField(json, "document", JsonString(*document));
-  AddField(json, "partition", fmt::format("{}", partition));
-  AddField(json, "offset", fmt::format("{}", leaf.offset));
-  AddField(json, "leaf_index", fmt::format("{}", leaf.leaf_index));
-  AddField(json, "record", JsonString(note::Base64(*record)));
-  AddField(json, "inclusion_path", PathJson(*path));
-  AddField(json, "checkpoint", JsonString(*checkpoint_text), true);
-  json += "}\n";
+  merkle::InclusionProofFile proof{std::string(merkle::DocumentKindName(leaf.kind)), leaf.document_id, *document,
+                                   partition, leaf.leaf_index, *record, *path, *checkpoint_text};
+  const std::string json = proof.ToJson();
   if (auto s = WriteFileAtomically(out, json); !s.ok()) return Fail(s);
   fmt::print("proof of {} {}: record {} of partition {} in the tree of {} records of checkpoint {} -> {} ({} "
              "bytes)\n",
@@ -363,9 +249,9 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
 int RunProofOfConsistency(const LogOptions& options, const std::string& old_file, const std::string& out) {
   auto old_text = ReadFile(old_file, kSmallFileBytesMax);
   if (!old_text.ok()) return Fail(old_text.status());
-  auto old_checkpoint = ParseSignedCheckpoint(*old_text, old_file);
+  auto old_checkpoint = merkle::ParseSignedCheckpoint(*old_text, old_file);
   if (!old_checkpoint.ok()) return Fail(old_checkpoint.status());
-  const auto partition = PartitionOfOrigin(old_checkpoint->checkpoint.origin);
+  const auto partition = merkle::PartitionOfOrigin(old_checkpoint->checkpoint.origin);
   if (!partition) {
     return Fail(absl::InvalidArgumentError(
         fmt::format("{}: origin '{}' does not end in /pN (a partition): no checkpoint of tori's",
@@ -390,7 +276,7 @@ int RunProofOfConsistency(const LogOptions& options, const std::string& old_file
   const auto& [new_size, new_path] = checkpoints->back();
   auto new_text = ReadFile(new_path, kSmallFileBytesMax);
   if (!new_text.ok()) return Fail(new_text.status());
-  auto new_checkpoint = ParseSignedCheckpoint(*new_text, new_path);
+  auto new_checkpoint = merkle::ParseSignedCheckpoint(*new_text, new_path);
   if (!new_checkpoint.ok()) return Fail(new_checkpoint.status());
   if (new_checkpoint->checkpoint.origin != old_checkpoint->checkpoint.origin) {
     return Fail(absl::InvalidArgumentError(fmt::format("{} is of log '{}', this log's latest checkpoint of '{}'",
@@ -415,12 +301,7 @@ int RunProofOfConsistency(const LogOptions& options, const std::string& old_file
   }
   auto path = tree.tree().ConsistencyProof(old_checkpoint->checkpoint.tree_size, new_size);
   if (!path.ok()) return Fail(path.status());
-  std::string json = "{\n";
-  AddField(json, "format", JsonString(kConsistencyFormat));
-  AddField(json, "old_checkpoint", JsonString(*old_text));
-  AddField(json, "new_checkpoint", JsonString(*new_text));
-  AddField(json, "consistency_path", PathJson(*path), true);
-  json += "}\n";
+  const std::string json = merkle::ConsistencyProofFile{*old_text, *new_text, *path}.ToJson();
   if (auto s = WriteFileAtomically(out, json); !s.ok()) return Fail(s);
   fmt::print("proof that the tree of {} records ({}) is a prefix of the tree of {} ({}) -> {} ({} bytes)\n",
              old_checkpoint->checkpoint.tree_size, old_file, new_size, new_path, out, json.size());
@@ -429,95 +310,6 @@ int RunProofOfConsistency(const LogOptions& options, const std::string& old_file
 
 // ---------------------------------------------------------------- verify-proof
 
-namespace {
-
-// Checks an inclusion proof; OK or the first thing that does not hold.
-absl::Status CheckInclusion(const InclusionProofFile& p, absl::Span<const note::Verifier> keys, std::string& summary) {
-  TORI_ASSIGN_OR_RETURN(SignedCheckpoint c, ParseSignedCheckpoint(p.checkpoint, "the checkpoint"));
-  if (auto s = note::Verify(c.note, keys); !s.ok()) return absl::InvalidArgumentError(fmt::format("the checkpoint: {}", std::string(s.message())));
-  const auto partition = PartitionOfOrigin(c.checkpoint.origin);
-  if (!partition || *partition != p.partition) {
-    return absl::InvalidArgumentError(fmt::format("the checkpoint's origin '{}' is not of partition {}",
-                                                  c.checkpoint.origin, p.partition));
-  }
-  events::Event event;
-  if (!DecodeEvent(p.record, event)) return absl::InvalidArgumentError("the record is no event (it does not decode)");
-  std::string content_sha256, id;
-  if (p.document_kind == "invoice" && event.has_invoice_issued()) {
-    id = event.invoice_issued().invoice_id();
-    content_sha256 = event.invoice_issued().content_sha256();
-  } else if (p.document_kind == "subsidy_claim" && event.has_subsidy_claim_issued()) {
-    id = event.subsidy_claim_issued().claim_id();
-    content_sha256 = event.subsidy_claim_issued().content_sha256();
-  } else {
-    return absl::InvalidArgumentError(fmt::format("the record is a {} event, not the event that issued a {}",
-                                                  EventTypeName(event), p.document_kind));
-  }
-  if (id != p.document_id) {
-    return absl::InvalidArgumentError(
-        fmt::format("the record issued '{}', the proof is of '{}'", id, p.document_id));
-  }
-  if (Sha256Hex(p.document) != content_sha256) {
-    return absl::InvalidArgumentError(fmt::format(
-        "the document does not hash to the content_sha256 its issuing event recorded ({}): the document was changed",
-        content_sha256));
-  }
-  if (auto s = merkle::VerifyInclusion(merkle::LeafHash(p.record), p.leaf_index, c.checkpoint.tree_size, p.path,
-                                       c.checkpoint.root);
-      !s.ok()) {
-    return absl::InvalidArgumentError(fmt::format("record {} in the tree of {} records of the checkpoint: {}",
-                                                  p.leaf_index, c.checkpoint.tree_size, std::string(s.message())));
-  }
-  std::string signers;
-  for (const auto& k : keys) signers += (signers.empty() ? "'" : ", '") + k.name + "'";
-  summary = fmt::format(
-      "OK: {} {} (SHA-256 {}) was issued by record {} of the log '{}', which the checkpoint of its first {} records "
-      "signed by {} includes",
-      p.document_kind, p.document_id, content_sha256, p.leaf_index, c.checkpoint.origin, c.checkpoint.tree_size,
-      signers);
-  return absl::OkStatus();
-}
-
-absl::Status CheckConsistency(const ConsistencyProofFile& p, absl::Span<const note::Verifier> keys,
-                              std::string& summary) {
-  TORI_ASSIGN_OR_RETURN(SignedCheckpoint old_c, ParseSignedCheckpoint(p.old_checkpoint, "the old checkpoint"));
-  TORI_ASSIGN_OR_RETURN(SignedCheckpoint new_c, ParseSignedCheckpoint(p.new_checkpoint, "the new checkpoint"));
-  // The old checkpoint needs the log's key (the first); the new one every key given.
-  if (auto s = note::Verify(old_c.note, keys.subspan(0, 1)); !s.ok()) {
-    return absl::InvalidArgumentError(fmt::format("the old checkpoint: {}", std::string(s.message())));
-  }
-  if (auto s = note::Verify(new_c.note, keys); !s.ok()) {
-    return absl::InvalidArgumentError(fmt::format("the new checkpoint: {}", std::string(s.message())));
-  }
-  if (old_c.checkpoint.origin != new_c.checkpoint.origin) {
-    return absl::InvalidArgumentError(fmt::format("the checkpoints are of two logs, '{}' and '{}'",
-                                                  old_c.checkpoint.origin, new_c.checkpoint.origin));
-  }
-  TORI_RETURN_IF_ERROR(merkle::VerifyConsistency(old_c.checkpoint.tree_size, new_c.checkpoint.tree_size,
-                                                 old_c.checkpoint.root, new_c.checkpoint.root, p.path));
-  summary = fmt::format("OK: the log '{}' of {} records is an extension of its first {}: nothing before was changed",
-                        new_c.checkpoint.origin, new_c.checkpoint.tree_size, old_c.checkpoint.tree_size);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<ConsistencyProofFile> ReadConsistencyProof(const std::string& file) {
-  TORI_ASSIGN_OR_RETURN(std::string text, ReadFile(file, kProofBytesMax));
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(text).get(root) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError(fmt::format("{} is not JSON", file));
-  }
-  TORI_ASSIGN_OR_RETURN(std::string format, StringField(root, "format"));
-  if (format != kConsistencyFormat) return FieldError("format", fmt::format("is not {}", kConsistencyFormat));
-  ConsistencyProofFile p;
-  TORI_ASSIGN_OR_RETURN(p.old_checkpoint, StringField(root, "old_checkpoint"));
-  TORI_ASSIGN_OR_RETURN(p.new_checkpoint, StringField(root, "new_checkpoint"));
-  TORI_ASSIGN_OR_RETURN(p.path, PathField(root, "consistency_path"));
-  return p;
-}
-
-}  // namespace
-
 int RunVerifyProof(const std::string& file, const std::vector<std::string>& key_files) {
   std::vector<note::Verifier> keys;
   for (const auto& k : key_files) {
@@ -525,48 +317,15 @@ int RunVerifyProof(const std::string& file, const std::vector<std::string>& key_
     if (!key.ok()) return Fail(key.status());
     keys.push_back(*key);
   }
-  auto text = ReadFile(file, kProofBytesMax);
+  auto text = ReadFile(file, merkle::kProofBytesMax);
   if (!text.ok()) return Fail(text.status());
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  auto failed = [&](const absl::Status& s) {
-    fmt::print(stderr, "tori verify-proof: {} does NOT hold: {}\n", file, std::string(s.message()));
+  auto proof = merkle::ParseProofFile(*text);
+  absl::StatusOr<std::string> checked = proof.ok() ? merkle::VerifyProofFile(*proof, keys) : proof.status();
+  if (!checked.ok()) {
+    fmt::print(stderr, "tori verify-proof: {} does NOT hold: {}\n", file, std::string(checked.status().message()));
     return kExitFailed;
-  };
-  if (parser.parse(*text).get(root) != simdjson::SUCCESS) {
-    return failed(absl::InvalidArgumentError("it is not JSON"));
   }
-  auto format = StringField(root, "format");
-  if (!format.ok()) return failed(format.status());
-  std::string summary;
-  absl::Status checked;
-  if (*format == kInclusionFormat) {
-    checked = [&]() -> absl::Status {
-      InclusionProofFile p;
-      TORI_ASSIGN_OR_RETURN(p.document_kind, StringField(root, "document_kind"));
-      TORI_ASSIGN_OR_RETURN(p.document_id, StringField(root, "document_id"));
-      TORI_ASSIGN_OR_RETURN(p.document, StringField(root, "document"));
-      TORI_ASSIGN_OR_RETURN(int64_t partition, IntField(root, "partition"));
-      if (partition > 1'000'000) return FieldError("partition", "is out of range");
-      p.partition = static_cast<int32_t>(partition);
-      TORI_ASSIGN_OR_RETURN(p.offset, IntField(root, "offset"));
-      TORI_ASSIGN_OR_RETURN(p.leaf_index, IntField(root, "leaf_index"));
-      TORI_ASSIGN_OR_RETURN(std::string record, StringField(root, "record"));
-      auto bytes = note::FromBase64(record);
-      if (!bytes) return FieldError("record", "is not canonical base64");
-      p.record = *bytes;
-      TORI_ASSIGN_OR_RETURN(p.path, PathField(root, "inclusion_path"));
-      TORI_ASSIGN_OR_RETURN(p.checkpoint, StringField(root, "checkpoint"));
-      return CheckInclusion(p, keys, summary);
-    }();
-  } else if (*format == kConsistencyFormat) {
-    auto p = ReadConsistencyProof(file);
-    checked = p.ok() ? CheckConsistency(*p, keys, summary) : p.status();
-  } else {
-    checked = FieldError("format", fmt::format("is neither {} nor {}", kInclusionFormat, kConsistencyFormat));
-  }
-  if (!checked.ok()) return failed(checked);
-  fmt::print("{}\n", summary);
+  fmt::print("{}\n", *checked);
   return 0;
 }
 
@@ -578,7 +337,7 @@ int RunCosign(const std::string& checkpoint_file, const std::string& key_file, c
   if (!witness.ok()) return Fail(witness.status());
   auto text = ReadFile(checkpoint_file, kSmallFileBytesMax);
   if (!text.ok()) return Fail(text.status());
-  auto incoming = ParseSignedCheckpoint(*text, checkpoint_file);
+  auto incoming = merkle::ParseSignedCheckpoint(*text, checkpoint_file);
   if (!incoming.ok()) return Fail(incoming.status());
   const note::Checkpoint& now = incoming->checkpoint;
   std::error_code ec;
@@ -612,7 +371,7 @@ int RunCosign(const std::string& checkpoint_file, const std::string& key_file, c
   if (fs::exists(last_path, ec)) {
     auto last_text = ReadFile(last_path, kSmallFileBytesMax);
     if (!last_text.ok()) return Fail(last_text.status());
-    auto last = ParseSignedCheckpoint(*last_text, last_path);
+    auto last = merkle::ParseSignedCheckpoint(*last_text, last_path);
     if (!last.ok()) return Fail(last.status());
     const note::Checkpoint& before = last->checkpoint;
     if (now.tree_size < before.tree_size) {
@@ -636,10 +395,16 @@ int RunCosign(const std::string& checkpoint_file, const std::string& key_file, c
                                 "PROOF.json",
                                 last_path));
       }
-      auto proof = ReadConsistencyProof(proof_file);
-      if (!proof.ok()) return Fail(proof.status());
-      auto proof_old = ParseSignedCheckpoint(proof->old_checkpoint, "the proof's old checkpoint");
-      auto proof_new = ParseSignedCheckpoint(proof->new_checkpoint, "the proof's new checkpoint");
+      auto proof_text = ReadFile(proof_file, merkle::kProofBytesMax);
+      if (!proof_text.ok()) return Fail(proof_text.status());
+      auto parsed_proof = merkle::ParseProofFile(*proof_text);
+      if (!parsed_proof.ok()) return Fail(parsed_proof.status());
+      const auto* proof = std::get_if<merkle::ConsistencyProofFile>(&*parsed_proof);
+      if (proof == nullptr) {
+        return Fail(absl::InvalidArgumentError(fmt::format("{} is no consistency proof", proof_file)));
+      }
+      auto proof_old = merkle::ParseSignedCheckpoint(proof->old_checkpoint, "the proof's old checkpoint");
+      auto proof_new = merkle::ParseSignedCheckpoint(proof->new_checkpoint, "the proof's new checkpoint");
       if (!proof_old.ok()) return Fail(proof_old.status());
       if (!proof_new.ok()) return Fail(proof_new.status());
       if (proof_old->note.text != last->note.text || proof_new->note.text != incoming->note.text) {
