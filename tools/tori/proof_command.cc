@@ -239,10 +239,10 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
                                    partition, leaf.leaf_index, *record, *path, *checkpoint_text};
   const std::string json = proof.ToJson();
   if (auto s = WriteFileAtomically(out, json); !s.ok()) return Fail(s);
-  fmt::print("proof of {} {}: record {} of partition {} in the tree of {} records of checkpoint {} -> {} ({} "
-             "bytes)\n",
-             merkle::DocumentKindName(leaf.kind), leaf.document_id, leaf.offset, partition, tree_size, checkpoint_path,
-             out, json.size());
+  fmt::print("proof of {} {}: record {} (offset {}) of partition {} in the tree of {} records of checkpoint {} -> {} "
+             "({} bytes)\n",
+             merkle::DocumentKindName(leaf.kind), leaf.document_id, leaf.leaf_index, leaf.offset, partition, tree_size,
+             checkpoint_path, out, json.size());
   return 0;
 }
 
