@@ -2,6 +2,7 @@
 #include "events/merkle/proof_file.h"
 
 #include <cstring>
+#include <limits>
 
 #include "events/base/check.h"
 #include "events/base/json_text.h"

@@ -3,7 +3,6 @@
 // rules chosen where SPEC is silent (files, proof format, which checkpoint a proof
 // uses) are in ARCHITECTURE.md, "Proofs".
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,13 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "CLI/CLI.hpp"
 #include "events/base/check.h"
 #include "events/base/files.h"
-#include "events/base/json_text.h"
-#include "events/codec/codec.h"
 #include "events/merkle/log_tree.h"
 #include "events/merkle/note.h"
 #include "events/merkle/proof_file.h"
