@@ -186,6 +186,9 @@ TEST_F(CliProofTest, AConsistencyProofAndAWitnessCatchARewrittenHistory) {
   const int64_t old_size = LogRecords(data_);
   const fs::path old_checkpoint = dir_ / "agency-kept.checkpoint";
   fs::copy_file(CheckpointFile(data_, old_size), old_checkpoint);
+  const fs::path kela_old = dir_ / "kela-old.json";
+  ASSERT_EQ(Tori(fmt::format("proof --data {} --invoice 2026Q1-espoo-kela --out {}", data_, kela_old.string())).exit_code,
+            0);
   // The witness cosigns the first checkpoint (trusting the host's key once).
   const std::string witness = fmt::format("--key {} --state {}", (dir_ / "auditor.key").string(), (dir_ / "witness").string());
   auto first = Tori(fmt::format("cosign {} {} --log-key {}", CheckpointFile(data_, old_size).string(), witness,
@@ -210,6 +213,11 @@ TEST_F(CliProofTest, AConsistencyProofAndAWitnessCatchARewrittenHistory) {
   auto ok = VerifyProof(consistency);
   ASSERT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_THAT(ok.out, HasSubstr("is an extension of its first"));
+  // An agency that kept the proof of its invoice gives it instead: the same old checkpoint.
+  auto from_proof = Tori(fmt::format("proof --data {} --consistency {} --out {}", data_, kela_old.string(),
+                                     (dir_ / "from-proof.json").string()));
+  ASSERT_EQ(from_proof.exit_code, 0) << from_proof.out;
+  EXPECT_EQ(ReadAll(dir_ / "from-proof.json"), ReadAll(consistency));
   auto cosigned = Tori(fmt::format("cosign {} {} --proof {}", CheckpointFile(data_, new_size).string(), witness,
                                    consistency.string()));
   ASSERT_EQ(cosigned.exit_code, 0) << cosigned.out;

@@ -243,8 +243,18 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
 }
 
 int RunProofOfConsistency(const LogOptions& options, const std::string& old_file, const std::string& out) {
-  auto old_text = ReadFile(old_file, kSmallFileBytesMax);
+  auto old_text = ReadFile(old_file, merkle::kProofBytesMax);
   if (!old_text.ok()) return Fail(old_text.status());
+  // An agency may give the proof of an invoice it received: its checkpoint is the old one.
+  if (old_text->starts_with("{")) {
+    auto proof = merkle::ParseProofFile(*old_text);
+    if (!proof.ok()) return Fail(proof.status());
+    const auto* inclusion = std::get_if<merkle::InclusionProofFile>(&*proof);
+    if (inclusion == nullptr) {
+      return Fail(absl::InvalidArgumentError(fmt::format("{} is a consistency proof, not a checkpoint", old_file)));
+    }
+    *old_text = inclusion->checkpoint;
+  }
   auto old_checkpoint = merkle::ParseSignedCheckpoint(*old_text, old_file);
   if (!old_checkpoint.ok()) return Fail(old_checkpoint.status());
   const auto partition = merkle::PartitionOfOrigin(old_checkpoint->checkpoint.origin);
@@ -465,8 +475,8 @@ ProofCommands AddProofCommands(CLI::App& app, LogOptions& data,
       "--invoice", state->invoice,
       "the invoice number or reference printed on the invoice, an invoice id or a subsidy claim id");
   auto* consistency = commands.proof->add_option("--consistency", state->old_checkpoint,
-                                                 "OLD_CHECKPOINT: a checkpoint file of this log, e.g. one an agency "
-                                                 "kept");
+                                                 "OLD_CHECKPOINT: a checkpoint file of this log, e.g. one a witness "
+                                                 "or an agency kept, or a proof of an invoice (its checkpoint)");
   invoice->excludes(consistency);
   commands.proof->add_option("--out", state->out, "the proof's JSON file")->required();
   commands.verify_proof = app.add_subcommand(
