@@ -119,6 +119,18 @@ TEST_F(CliTest, BillRejectsABadQuarterAsUsageError) {
   EXPECT_THAT(run.out, HasSubstr("2026Q5"));
 }
 
+TEST_F(CliTest, BillAndReconcileNameTheOneSpellingOfAQuarter) {
+  const std::string data = (dir_ / "d").string();
+  for (const std::string& command :
+       {fmt::format("bill --data {} --quarter 2026q1 --out {}", data, (dir_ / "o").string()),
+        fmt::format("reconcile --data {} --agency kela --quarter 2026q1 {}", data, (dir_ / "f.csv").string())}) {
+    ToriRun run = Tori(command);
+    EXPECT_EQ(run.exit_code, 2) << command;
+    EXPECT_THAT(run.out, HasSubstr("--quarter: quarter \"2026q1\"")) << command;
+    EXPECT_THAT(run.out, HasSubstr("YYYYQn")) << command;
+  }
+}
+
 TEST_F(CliTest, RebuildRecreatesTheStateAndBillingAgrees) {
   const std::string sample = fs::path(TORI_SOURCE_DIR) / "examples/sample.jsonl";
   const std::string data = (dir_ / "data").string();

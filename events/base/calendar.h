@@ -26,6 +26,7 @@
 #ifndef TORI_EVENTS_BASE_CALENDAR_H_
 #define TORI_EVENTS_BASE_CALENDAR_H_
 
+#include <compare>
 #include <cstdint>
 #include <string>
 #include <string_view>
