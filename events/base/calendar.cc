@@ -48,7 +48,7 @@ Quarter Quarter::Next() const { return QuarterOf(EndDay()); }
 Quarter Quarter::Previous() const { return QuarterOf(FirstDay() - 1); }
 
 std::string QuarterName(Quarter quarter) {
-  return fmt::format("{}Q{}", quarter.year, quarter.quarter_of_year);
+  return fmt::format("{:04}Q{}", quarter.year, quarter.quarter_of_year);  // as ParseQuarter reads it
 }
 
 absl::StatusOr<Quarter> ParseQuarter(std::string_view text) {
@@ -65,9 +65,6 @@ absl::StatusOr<Quarter> ParseQuarter(std::string_view text) {
   quarter.quarter_of_year = static_cast<int>(Digits(text.substr(5, 1)));
   if (quarter.quarter_of_year < 1 || quarter.quarter_of_year > 4) {
     return invalid("a year has quarters 1..4");
-  }
-  if (quarter.year < kCalendarYearMin || quarter.year > kCalendarYearMax) {
-    return invalid(fmt::format("the year must be in {}..{}", kCalendarYearMin, kCalendarYearMax));
   }
   return quarter;
 }

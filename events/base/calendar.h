@@ -45,10 +45,6 @@ absl::StatusOr<absl::TimeZone> HelsinkiTimeZone();
 // The zone named `name` (IANA), with the same error: for tests of that error.
 absl::StatusOr<absl::TimeZone> LoadTimeZoneNamed(std::string_view name);
 
-// Years tori's calendar spans: the instants the codec accepts lie in 2000..2199.
-inline constexpr int64_t kCalendarYearMin = 2000;
-inline constexpr int64_t kCalendarYearMax = 2199;
-
 // A calendar quarter, written "2026Q1". Ordered chronologically.
 struct Quarter {
   int64_t year = 0;
@@ -63,11 +59,13 @@ struct Quarter {
   friend auto operator<=>(const Quarter&, const Quarter&) = default;
 };
 
-// "2026Q1".
+// "2026Q1"; the year in four digits (0999Q1), so ParseQuarter reads every name back.
 std::string QuarterName(Quarter quarter);
-// Exactly "YYYYQn": four digits of a year in 2000..2199, an upper-case Q, n in 1..4;
-// nothing before or after. Anything else is InvalidArgument naming the text and the
-// rule ("2026q1", "2026Q5", "26Q1", " 2026Q1", "2026-Q1").
+// Exactly "YYYYQn": four digits, an upper-case Q, n in 1..4; nothing before or after.
+// Anything else is InvalidArgument naming the text and the rule ("2026q1", "2026Q5",
+// "26Q1", " 2026Q1", "2026-Q1"). Any four-digit year: issued events of earlier
+// versions name quarters by this rule, and they must always load. (Events can only
+// fall in 2000..2199, the codec's instants; the generator asks for that itself.)
 absl::StatusOr<Quarter> ParseQuarter(std::string_view text);
 
 // The quarter a local date (or a month: a CivilMonth converts) falls in.

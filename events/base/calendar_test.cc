@@ -153,7 +153,7 @@ TEST(QuarterOf, MapsEachMonthToItsQuarter) {
 }
 
 TEST(ParseQuarter, ReadsWhatQuarterNameWrites) {
-  for (int64_t year : {2000, 2026, 2199}) {
+  for (int64_t year : {0, 1999, 2000, 2026, 2199, 9999}) {
     for (int q = 1; q <= 4; ++q) {
       const Quarter quarter{year, q};
       const auto parsed = ParseQuarter(QuarterName(quarter));
@@ -166,8 +166,8 @@ TEST(ParseQuarter, ReadsWhatQuarterNameWrites) {
 
 TEST(ParseQuarter, RejectsEveryOtherSpellingNamingTheTextAndTheForm) {
   for (const char* text : {"2026q1", "2026Q5", "2026Q0", "26Q1", " 2026Q1", "2026Q1 ", "2026-Q1",
-                           "2026Q", "Q12026", "2026Q01", "+026Q1", "2026Q1\n", "", "1999Q4",
-                           "2200Q1", "２026Q1"}) {
+                           "2026Q", "Q12026", "2026Q01", "+026Q1", "2026Q1\n", "", "２026Q1",
+                           "-026Q1", "20261"}) {
     const auto parsed = ParseQuarter(text);
     ASSERT_FALSE(parsed.ok()) << '"' << text << '"';
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << text;
@@ -176,7 +176,6 @@ TEST(ParseQuarter, RejectsEveryOtherSpellingNamingTheTextAndTheForm) {
     EXPECT_NE(parsed.status().message().find("e.g. 2026Q1"), std::string::npos) << parsed.status();
   }
   EXPECT_NE(ParseQuarter("2026Q5").status().message().find("quarters 1..4"), std::string::npos);
-  EXPECT_NE(ParseQuarter("1999Q4").status().message().find("2000..2199"), std::string::npos);
 }
 
 TEST(ParseDay, ReadsRealDatesOnly) {

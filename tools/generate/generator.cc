@@ -56,6 +56,10 @@ absl::Status GenerateEvents(const GenerateOptions& options,
   if (!quarter.ok()) {
     return absl::InvalidArgumentError(fmt::format("--quarter: {}", std::string(quarter.status().message())));
   }
+  if (quarter->year < 2000 || quarter->year > 2199) {  // the codec's instants
+    return absl::InvalidArgumentError(
+        fmt::format("--quarter {}: events can only occur in 2000..2199", options.quarter));
+  }
   if (options.points < 1 || options.points > 10'000) {
     return absl::InvalidArgumentError("--points must be 1..10000");
   }
