@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -117,6 +118,31 @@ TEST_F(CliTest, BillRejectsABadQuarterAsUsageError) {
                                  (dir_ / "o").string()));
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.out, HasSubstr("2026Q5"));
+}
+
+TEST_F(CliTest, BillAndReconcileNameTheOneSpellingOfAQuarter) {
+  const std::string data = (dir_ / "d").string();
+  for (const std::string& command :
+       {fmt::format("bill --data {} --quarter 2026q1 --out {}", data, (dir_ / "o").string()),
+        fmt::format("reconcile --data {} --agency kela --quarter 2026q1 {}", data, (dir_ / "f.csv").string())}) {
+    ToriRun run = Tori(command);
+    EXPECT_EQ(run.exit_code, 2) << command;
+    EXPECT_THAT(run.out, HasSubstr("--quarter: quarter \"2026q1\"")) << command;
+    EXPECT_THAT(run.out, HasSubstr("YYYYQn")) << command;
+  }
+}
+
+// No fixed offset when tzdata is missing (TZDIR points Abseil at an empty place): the
+// command stops and names the package; it used to generate with +02:00 all year.
+TEST_F(CliTest, WithoutTzdataTheGeneratorNamesThePackageInsteadOfAssumingAnOffset) {
+  const char* before = std::getenv("TZDIR");
+  const std::string kept = before ? before : "";
+  ::setenv("TZDIR", (dir_ / "no-zoneinfo").c_str(), 1);
+  ToriRun run = Tori(fmt::format("generate --points 1 --contacts 10 --out {}", (dir_ / "g.jsonl").string()));
+  before ? ::setenv("TZDIR", kept.c_str(), 1) : ::unsetenv("TZDIR");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.out, HasSubstr("cannot load the Europe/Helsinki time zone"));
+  EXPECT_THAT(run.out, HasSubstr("install the tzdata package"));
 }
 
 TEST_F(CliTest, RebuildRecreatesTheStateAndBillingAgrees) {

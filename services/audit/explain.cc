@@ -4,6 +4,7 @@
 #include <functional>
 #include <set>
 
+#include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/base/decimal.h"
 #include "fmt/format.h"
@@ -126,7 +127,6 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
   if (list_contacts && (line.key == Key::kContacts || line.key == Key::kAdvisorContacts ||
                         line.key == Key::kAdvisorTime || line.key == Key::kWeightedContacts)) {
     TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-    const std::string q = engine::QuarterName(quarter);
     std::vector<std::string> ids;
     TORI_RETURN_IF_ERROR(scratch.ForEachInIndex("C", [&](std::string_view key,
                                                          std::string_view value) {
@@ -139,7 +139,7 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
       if (!c.voided() && c.agency_id() == invoice.recipient_agency_id &&
           c.service_point_id() == line.service_point_id &&
           (!advisor_only || c.handled_by() == events::HANDLED_BY_SHARED_ADVISOR) &&
-          QuarterOfInstant(c.occurred_at_unix_ns(), helsinki) == q) {
+          QuarterOfInstant(absl::FromUnixNanos(c.occurred_at_unix_ns()), helsinki) == quarter) {
         ids.push_back(fmt::format("{} ({}, {} s)", std::string(key.substr(1)), c.service_code(), c.duration_s()));
       }
       return absl::OkStatus();
@@ -251,7 +251,7 @@ absl::Status ExplainChanges(EventLog& log, const LogPosition& from, const LogPos
     if (event.has_contact_recorded()) {
       const auto& c = event.contact_recorded();
       if (c.service_point_id() == line.service_point_id &&
-          QuarterOfInstant(event.occurred_at_unix_ns(), helsinki) == quarter) {
+          QuarterOfInstant(absl::FromUnixNanos(event.occurred_at_unix_ns()), helsinki) == adjusted) {
         contacts.insert(c.contact_id());
         touches = true;
       }
@@ -261,8 +261,9 @@ absl::Status ExplainChanges(EventLog& log, const LogPosition& from, const LogPos
       touches = contacts.contains(event.contact_voided().contact_id());
     } else if (event.has_cost_posted()) {
       const auto& c = event.cost_posted();
+      const absl::StatusOr<absl::CivilMonth> period = ParseMonth(c.period());
       touches = c.service_point_id() == line.service_point_id && c.pool() == line.pool &&
-                QuarterOfMonth(c.period()) == quarter;
+                period.ok() && QuarterOf(*period) == adjusted;
     } else if (event.has_agreement_signed()) {
       touches = event.agreement_signed().service_point_id() == line.service_point_id;
     } else if (event.has_space_allocated()) {

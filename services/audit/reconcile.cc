@@ -5,6 +5,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/base/json_text.h"
 #include "fmt/format.h"
@@ -205,7 +206,8 @@ absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& 
     events::ContactState contact;
     contact.ParseFromArray(value.data(), static_cast<int>(value.size()));  // checked just above
     const std::string contact_id(key.substr(1));
-    const std::string contact_quarter = QuarterOfInstant(contact.occurred_at_unix_ns(), helsinki);
+    const std::string contact_quarter =
+        QuarterName(QuarterOfInstant(absl::FromUnixNanos(contact.occurred_at_unix_ns()), helsinki));
     auto row = agency_rows.find(contact_id);
     if (row == agency_rows.end()) {
       if (contact.agency_id() == agency_id && contact_quarter == q && !contact.voided()) {

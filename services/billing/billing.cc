@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/base/files.h"
 #include "fmt/format.h"
@@ -274,9 +275,8 @@ absl::Status CheckIssuable(const BillRequest& request, const engine::BillingResu
   if (request.force) return absl::OkStatus();
   const std::string q = engine::QuarterName(request.quarter);
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  const absl::CivilDay end_day = absl::CivilDay(absl::CivilMonth(request.quarter.FirstDay()) + 3);
-  const absl::Time end = absl::FromCivil(end_day, helsinki);
-  if (request.now < end) {
+  const absl::CivilDay end_day = request.quarter.EndDay();
+  if (request.now < QuarterEnd(request.quarter, helsinki)) {
     return absl::FailedPreconditionError(fmt::format(
         "{} has not ended: it ends on {} 00:00 Helsinki time and it is now {} there. Issued "
         "documents never change, so costs and contacts that arrive later could only reach {} as "

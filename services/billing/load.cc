@@ -6,6 +6,7 @@
 
 #include "absl/numeric/int128.h"
 #include "absl/time/civil_time.h"
+#include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "fmt/format.h"
 #include "services/billing/billing.h"
@@ -18,12 +19,10 @@ namespace {
 using engine::Quarter;
 namespace p = projection;
 
-absl::StatusOr<absl::CivilDay> ParseDay(const std::string& text) {
-  absl::CivilDay day;
-  if (!absl::ParseCivilTime(text, &day)) {
-    return absl::DataLossError(fmt::format("projection holds a bad date '{}'", text));
-  }
-  return day;
+absl::StatusOr<absl::CivilDay> StoredDay(const std::string& text) {
+  const absl::StatusOr<absl::CivilDay> day = ParseDay(text);
+  if (!day.ok()) return absl::DataLossError(fmt::format("projection holds a bad date '{}'", text));
+  return *day;
 }
 
 absl::StatusOr<engine::Key> KeyOf(const std::string& name) {
@@ -37,9 +36,9 @@ absl::StatusOr<engine::Agreement> ToAgreement(const events::AgreementSigned& e) 
   a.agreement_id = e.agreement_id();
   a.version = e.version();
   a.service_point_id = e.service_point_id();
-  TORI_ASSIGN_OR_RETURN(a.effective_from, ParseDay(e.effective_from()));
+  TORI_ASSIGN_OR_RETURN(a.effective_from, StoredDay(e.effective_from()));
   if (e.has_effective_to()) {
-    TORI_ASSIGN_OR_RETURN(absl::CivilDay to, ParseDay(e.effective_to()));
+    TORI_ASSIGN_OR_RETURN(absl::CivilDay to, StoredDay(e.effective_to()));
     a.effective_to = to;
   }
   a.parties.assign(e.parties().begin(), e.parties().end());
@@ -97,13 +96,13 @@ absl::Status AddDedicatedArea(StateStore& state, const std::string& point, Quart
   TORI_ASSIGN_OR_RETURN(auto allocations,
                         ScanRecords<events::SpaceAllocated>(state, p::Key(p::kSpace, {point}, true)));
   const absl::CivilDay first = quarter.FirstDay();
-  const absl::CivilDay end(absl::CivilMonth(first) + 3);
+  const absl::CivilDay end = quarter.EndDay();
   std::map<std::string, absl::int128> area_days;
   for (size_t i = 0; i < allocations.size(); ++i) {  // in effective_from order (key order)
-    TORI_ASSIGN_OR_RETURN(absl::CivilDay from, ParseDay(allocations[i].effective_from()));
+    TORI_ASSIGN_OR_RETURN(absl::CivilDay from, StoredDay(allocations[i].effective_from()));
     absl::CivilDay until = end;
     if (i + 1 < allocations.size()) {
-      TORI_ASSIGN_OR_RETURN(until, ParseDay(allocations[i + 1].effective_from()));
+      TORI_ASSIGN_OR_RETURN(until, StoredDay(allocations[i + 1].effective_from()));
     }
     const absl::CivilDay lo = std::max(from, first);
     const absl::CivilDay hi = std::min(until, end);

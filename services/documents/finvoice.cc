@@ -137,7 +137,7 @@ void WriteRow(XmlWriter& xml, const engine::Invoice& invoice, const RowGroup& gr
   // EN 16931: the net price is never negative; a credit row has quantity -1.
   xml.Leaf("InvoicedQuantity", cents < 0 ? "-1" : "1", R"(QuantityUnitCodeUN="C62")");
   xml.Date("StartDate", period.FirstDay());
-  xml.Date("EndDate", QuarterLastDay(period));
+  xml.Date("EndDate", period.LastDay());
   xml.Leaf("UnitPriceAmount", FinvoiceAmount(cents < 0 ? -cents : cents), kEur);
   xml.Leaf("RowPositionIdentifier", fmt::format("{}", row_number));
   if (first.adjusts_quarter) {
@@ -225,7 +225,7 @@ std::string FinvoiceXml(const engine::Invoice& invoice, const InvoiceMeta& meta,
   xml.Leaf("InvoiceNumber", meta.number);
   xml.Date("InvoiceDate", context.issue_date);
   xml.Date("InvoicingPeriodStartDate", invoice.quarter.FirstDay());
-  xml.Date("InvoicingPeriodEndDate", QuarterLastDay(invoice.quarter));
+  xml.Date("InvoicingPeriodEndDate", invoice.quarter.LastDay());
   xml.Leaf("SellerReferenceIdentifier", TruncateChars(invoice.invoice_id, 70));
   xml.Amount("RowsTotalVatExcludedAmount", net_cents);
   xml.Amount("InvoiceTotalVatExcludedAmount", net_cents);

@@ -1,4 +1,4 @@
-// Vocabulary of the engine (quarters, key and warning names) and agreement selection.
+// Vocabulary of the engine (key and warning names) and agreement selection.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -28,29 +28,6 @@ constexpr std::array<std::pair<Key, std::string_view>, 8> kKeyNames = {{
 }};
 
 }  // namespace
-
-absl::CivilDay Quarter::FirstDay() const {
-  return absl::CivilDay(year, 3 * (quarter_of_year - 1) + 1, 1);
-}
-
-std::string QuarterName(Quarter quarter) {
-  return absl::StrCat(quarter.year, "Q", quarter.quarter_of_year);
-}
-
-absl::StatusOr<Quarter> ParseQuarter(std::string_view text) {
-  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (text.size() != 6 || !is_digit(text[0]) || !is_digit(text[1]) || !is_digit(text[2]) ||
-      !is_digit(text[3]) || text[4] != 'Q' || text[5] < '1' || text[5] > '4') {
-    return absl::InvalidArgumentError(
-        absl::StrCat("quarter \"", std::string(text),
-                     "\": expected YYYYQn with n in 1..4, e.g. 2026Q1"));
-  }
-  Quarter quarter;
-  quarter.year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 +
-                 (text[3] - '0');
-  quarter.quarter_of_year = text[5] - '0';
-  return quarter;
-}
 
 std::string_view KeyName(Key key) {
   for (const auto& [candidate, name] : kKeyNames) {

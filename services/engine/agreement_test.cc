@@ -90,30 +90,7 @@ TEST(SelectAgreement, TieAmongVersionsNotInEffectIsIgnored) {
   EXPECT_EQ(*selected, std::optional<size_t>(0));
 }
 
-TEST(Quarter, FirstDayIsFirstOfItsFirstMonth) {
-  EXPECT_EQ((Quarter{2026, 1}.FirstDay()), absl::CivilDay(2026, 1, 1));
-  EXPECT_EQ((Quarter{2026, 2}.FirstDay()), absl::CivilDay(2026, 4, 1));
-  EXPECT_EQ((Quarter{2026, 3}.FirstDay()), absl::CivilDay(2026, 7, 1));
-  EXPECT_EQ((Quarter{2026, 4}.FirstDay()), absl::CivilDay(2026, 10, 1));
-}
-
-TEST(Quarter, NameRoundTrips) {
-  EXPECT_EQ(QuarterName(Quarter{2026, 1}), "2026Q1");
-  const auto parsed = ParseQuarter("2027Q4");
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_EQ(*parsed, (Quarter{2027, 4}));
-}
-
-TEST(Quarter, RejectsMalformedNames) {
-  for (const char* text : {"2026Q0", "2026Q5", "2026q1", "26Q1", "2026-Q1", "2026Q1 ", ""}) {
-    EXPECT_EQ(ParseQuarter(text).status().code(), absl::StatusCode::kInvalidArgument) << text;
-  }
-}
-
-TEST(Quarter, OrdersChronologically) {
-  EXPECT_LT((Quarter{2025, 4}), (Quarter{2026, 1}));
-  EXPECT_LT((Quarter{2026, 1}), (Quarter{2026, 2}));
-}
+// Quarters (first days, names, parsing, order) are pinned in events/base/calendar_test.cc.
 
 TEST(Key, NamesRoundTripForEveryKey) {
   for (Key key : {Key::kContacts, Key::kAdvisorContacts, Key::kAdvisorTime,

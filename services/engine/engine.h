@@ -34,22 +34,17 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/span.h"
+#include "events/base/calendar.h"
 
 namespace tori::engine {
 
 // ---------------------------------------------------------------- vocabulary
 
-// A calendar quarter in Europe/Helsinki, written "2026Q1".
-struct Quarter {
-  int64_t year = 0;
-  int quarter_of_year = 1;  // 1..4
-
-  absl::CivilDay FirstDay() const;  // 2026Q2 -> 2026-04-01
-  friend auto operator<=>(const Quarter&, const Quarter&) = default;
-};
-std::string QuarterName(Quarter quarter);  // "2026Q1"
-// Accepts exactly "YYYYQn" with n in 1..4.
-absl::StatusOr<Quarter> ParseQuarter(std::string_view text);
+// Quarters are the calendar's (events/base/calendar.h): a year and 1..4, written
+// "2026Q1". The engine sees quarters and civil days only, never an instant or a zone.
+using ::tori::ParseQuarter;
+using ::tori::Quarter;
+using ::tori::QuarterName;
 
 // Allocation keys of SPEC section 3. The first six are measured by the projector; the
 // last two follow from the agreement.

@@ -78,7 +78,11 @@ std::string RecordKey(const events::AgreementSigned& e) {
              {e.service_point_id(), e.agreement_id(), fmt::format("{:010d}", e.version())});
 }
 std::string RecordKey(const events::CostPosted& e) {
-  return Key(kCost, {e.service_point_id(), QuarterOfMonth(e.period()), e.pool(), e.cost_id()});
+  // The period is checked by the codec; a damaged one gives no quarter, so the record
+  // never matches its key.
+  const absl::StatusOr<absl::CivilMonth> period = ParseMonth(e.period());
+  return Key(kCost, {e.service_point_id(), period.ok() ? QuarterName(QuarterOf(*period)) : "",
+                     e.pool(), e.cost_id()});
 }
 std::string RecordKey(const events::InvoiceIssued& e) {
   return Key(kInvoice, {e.quarter(), e.invoice_id()});
@@ -163,38 +167,12 @@ absl::Status RecordDamaged(const StateStore& state, std::string_view key,
 
 }  // namespace projection
 
-absl::StatusOr<absl::TimeZone> HelsinkiTimeZone() {
-  absl::TimeZone tz;
-  if (!absl::LoadTimeZone("Europe/Helsinki", &tz)) {
-    return absl::FailedPreconditionError(
-        "cannot load the Europe/Helsinki time zone from /usr/share/zoneinfo; install the "
-        "tzdata package (bash ops/setup)");
-  }
-  return tz;
-}
-
-std::string QuarterOfInstant(int64_t unix_ns, absl::TimeZone helsinki) {
-  const absl::CivilMonth month(absl::ToCivilDay(absl::FromUnixNanos(unix_ns), helsinki));
-  return fmt::format("{}Q{}", month.year(), (month.month() - 1) / 3 + 1);
-}
-
-std::string QuarterOfMonth(std::string_view month) {
-  // "YYYY-MM", validated by the codec; "" for anything else (a damaged record).
-  if (month.size() != 7 || month[4] != '-' || month[5] < '0' || month[5] > '1' ||
-      month[6] < '0' || month[6] > '9') {
-    return "";
-  }
-  const int m = (month[5] - '0') * 10 + (month[6] - '0');
-  return fmt::format("{}Q{}", month.substr(0, 4), (m - 1) / 3 + 1);
-}
-
-std::string_view Projector::Quarter(int64_t unix_ns) {
+std::string_view Projector::QuarterNameOf(int64_t unix_ns) {
   if (unix_ns < cached_quarter_start_ns_ || unix_ns >= cached_quarter_end_ns_) {
-    const absl::CivilMonth month(absl::ToCivilDay(absl::FromUnixNanos(unix_ns), helsinki_));
-    const absl::CivilMonth first = month - (month.month() - 1) % 3;
-    cached_quarter_start_ns_ = absl::ToUnixNanos(absl::FromCivil(first, helsinki_));
-    cached_quarter_end_ns_ = absl::ToUnixNanos(absl::FromCivil(first + 3, helsinki_));
-    cached_quarter_ = QuarterOfInstant(unix_ns, helsinki_);
+    const tori::Quarter quarter = QuarterOfInstant(absl::FromUnixNanos(unix_ns), helsinki_);
+    cached_quarter_start_ns_ = absl::ToUnixNanos(QuarterStart(quarter, helsinki_));
+    cached_quarter_end_ns_ = absl::ToUnixNanos(QuarterEnd(quarter, helsinki_));
+    cached_quarter_ = QuarterName(quarter);
     cached_quarter_id_ = kNoPartId;
   }
   return cached_quarter_;
@@ -215,7 +193,7 @@ void Projector::Names::Clear() {
 void Projector::AddContact(std::string_view point, std::string_view agency,
                            std::string_view service_code, events::HandledBy handled_by,
                            int64_t duration_s, int64_t occurred_at_unix_ns, int sign) {
-  std::string_view quarter = Quarter(occurred_at_unix_ns);
+  std::string_view quarter = QuarterNameOf(occurred_at_unix_ns);
   // The quarter's id is kept with the quarter (contacts arrive roughly in time order).
   if (cached_quarter_id_ == kNoPartId) cached_quarter_id_ = quarters_.Id(quarter);
   // Points and (agency, service code) pairs are few: their ids come from a small map
@@ -301,7 +279,7 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
       const auto& e = event.room_booked();
       // Whole minutes, floored, counted in the quarter the booking starts in.
       const int64_t minutes = (e.end_unix_ns() - e.start_unix_ns()) / (60 * int64_t{1'000'000'000});
-      minute_deltas_[Key(kBookings, {e.service_point_id(), QuarterOfInstant(e.start_unix_ns(), helsinki_),
+      minute_deltas_[Key(kBookings, {e.service_point_id(), QuarterName(QuarterOfInstant(absl::FromUnixNanos(e.start_unix_ns()), helsinki_)),
                                      e.agency_id()})] += minutes;
       break;
     }

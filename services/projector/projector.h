@@ -35,6 +35,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/codec/codec.h"
 #include "services/state/state_store.h"
@@ -101,14 +102,9 @@ absl::StatusOr<Record> ReadRecord(const StateStore& state, std::string_view key,
 }
 }  // namespace projection
 
-// The Europe/Helsinki calendar, loaded once from the system's tzdata.
-absl::StatusOr<absl::TimeZone> HelsinkiTimeZone();
-// "2026Q1" for an instant (Helsinki calendar) or a "YYYY-MM" month.
-std::string QuarterOfInstant(int64_t unix_ns, absl::TimeZone helsinki);
-std::string QuarterOfMonth(std::string_view month);
-
 class Projector {
  public:
+  // `helsinki`: HelsinkiTimeZone() of events/base/calendar.h.
   explicit Projector(absl::TimeZone helsinki) : helsinki_(helsinki) {}
 
   // Adds the effects of the accepted `event`. `before` is the contact's state before
@@ -129,8 +125,9 @@ class Projector {
   void AddContact(const events::ContactState& contact, int sign);
   // Applies the batch's agency_updated events to the agencies' records, in order.
   absl::Status MergeAgencyUpdates(StateStore& state);
-  // QuarterOfInstant with a one-quarter cache: contacts arrive roughly in time order.
-  std::string_view Quarter(int64_t unix_ns);
+  // The name of the Helsinki quarter of an instant, with a one-quarter cache: contacts
+  // arrive roughly in time order.
+  std::string_view QuarterNameOf(int64_t unix_ns);
 
   absl::TimeZone helsinki_;
   int64_t cached_quarter_start_ns_ = 1;  // empty range: start > end

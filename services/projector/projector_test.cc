@@ -24,27 +24,7 @@ int64_t Ns(const char* rfc3339) {
   return absl::ToUnixNanos(t);
 }
 
-TEST(QuarterOfInstant, FollowsTheHelsinkiCalendar) {
-  const absl::TimeZone helsinki = *HelsinkiTimeZone();
-  struct Case {
-    const char* instant;
-    const char* quarter;
-  } cases[] = {
-      {"2025-12-31T21:59:59Z", "2025Q4"},  // 23:59:59 EET
-      {"2025-12-31T22:00:00Z", "2026Q1"},  // midnight EET
-      {"2026-03-31T20:59:59Z", "2026Q1"},  // 23:59:59 EEST (DST began 2026-03-29)
-      {"2026-03-31T21:00:00Z", "2026Q2"},  // midnight EEST
-      {"2026-03-31T22:30:00Z", "2026Q2"},  // SPEC's example
-      {"2026-09-30T20:59:59Z", "2026Q3"},
-      {"2026-09-30T21:00:00Z", "2026Q4"},
-      {"2026-03-29T00:59:59Z", "2026Q1"},  // the DST change itself
-      {"2026-10-25T00:30:00Z", "2026Q4"},  // the hour that happens twice
-  };
-  for (const auto& c : cases) EXPECT_EQ(QuarterOfInstant(Ns(c.instant), helsinki), c.quarter) << c.instant;
-  EXPECT_EQ(QuarterOfMonth("2026-03"), "2026Q1");
-  EXPECT_EQ(QuarterOfMonth("2026-04"), "2026Q2");
-  EXPECT_EQ(QuarterOfMonth("2026-12"), "2026Q4");
-}
+// Helsinki quarters of instants and months: events/base/calendar_test.cc.
 
 class ProjectorTest : public ::testing::Test {
  protected:

@@ -11,6 +11,9 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "events/base/calendar.h"
+#include "events/base/check.h"
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
 #include "fmt/format.h"
@@ -127,29 +130,7 @@ constexpr int kHourWeights[24] = {0, 0, 0, 0, 0, 0, 0, 0, 7, 11, 14, 14,
 constexpr int kWeekdayPct[5] = {118, 104, 100, 96, 82};  // Mon..Fri
 constexpr int kMonthPct[3] = {108, 97, 95};               // January: tax cards, benefits
 
-// ---- Time: local Helsinki civil time, written with its offset ----
-
-absl::CivilDay LastSunday(int64_t year, int month) {
-  absl::CivilDay day = absl::CivilDay(absl::CivilMonth(year, month) + 1) - 1;
-  while (absl::GetWeekday(day) != absl::Weekday::sunday) --day;  // bounded: 7 steps
-  return day;
-}
-
-// Helsinki's UTC offset at local time `t`: +2 h, +3 h from the last Sunday of March
-// 04:00 to the last Sunday of October 04:00 local (the EU rule).
-int64_t HelsinkiOffsetS(absl::CivilSecond t) {
-  const absl::CivilSecond summer_from = absl::CivilSecond(LastSunday(t.year(), 3)) + 4 * 3600;
-  const absl::CivilSecond summer_to = absl::CivilSecond(LastSunday(t.year(), 10)) + 4 * 3600;
-  return t >= summer_from && t < summer_to ? 3 * 3600 : 2 * 3600;
-}
-
-std::string Instant(absl::CivilSecond t) {
-  return absl::FormatCivilTime(t) + (HelsinkiOffsetS(t) == 3 * 3600 ? "+03:00" : "+02:00");
-}
-
-int64_t UnixSeconds(absl::CivilSecond t) {
-  return (t - absl::CivilSecond(1970, 1, 1)) - HelsinkiOffsetS(t);
-}
+// ---- Time: local Helsinki civil time (DemoBuilder::InstantOf gives its instant) ----
 
 absl::CivilSecond At(absl::CivilDay day, int hour, int minute, int second = 0) {
   return absl::CivilSecond(day.year(), day.month(), day.day(), hour, minute, second);
@@ -230,7 +211,8 @@ constexpr size_t kEventsMax = 100'000;  // the scenario writes about 41,000
 
 class DemoBuilder {
  public:
-  explicit DemoBuilder(uint64_t seed) : rng_(seed) {}
+  // `helsinki`: HelsinkiTimeZone() of events/base/calendar.h.
+  DemoBuilder(uint64_t seed, absl::TimeZone helsinki) : helsinki_(helsinki), rng_(seed) {}
 
   void AddAgenciesAndPoints();
   absl::Status AddSpaces();
@@ -248,6 +230,19 @@ class DemoBuilder {
     absl::CivilSecond at;
     std::string fields;  // the event's own fields: "\"a\":1,\"b\":\"x\""
   };
+
+  // The instant of Helsinki wall-clock time `t`. The scenario's times are business
+  // hours and fixed office times, never in the hour a DST change skips or repeats.
+  absl::Time InstantOf(absl::CivilSecond t) const {
+    const absl::TimeZone::TimeInfo info = helsinki_.At(t);
+    TORI_CHECK(info.kind == absl::TimeZone::TimeInfo::UNIQUE);
+    return info.pre;
+  }
+  // "2026-01-05T12:00:00+02:00": the wall-clock time with its offset.
+  std::string Instant(absl::CivilSecond t) const {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", InstantOf(t), helsinki_);
+  }
+  int64_t UnixSeconds(absl::CivilSecond t) const { return absl::ToUnixSeconds(InstantOf(t)); }
 
   // Queues an event; `fill` writes its own fields (the envelope comes in Write()).
   void Add(const char* type, absl::CivilSecond at,
@@ -267,6 +262,7 @@ class DemoBuilder {
                   int agency, bool pop_up);
   const ServiceSpec& PickService(int agency, absl::CivilDay day);
 
+  absl::TimeZone helsinki_;
   Random rng_;
   std::vector<Pending> pending_;
   int booking_count_ = 0;
@@ -586,7 +582,8 @@ absl::Status DemoBuilder::Write(const std::function<void(std::string_view line)>
 
 absl::Status GenerateDemoEvents(uint64_t seed,
                                 const std::function<void(std::string_view line)>& write_line) {
-  DemoBuilder builder(seed);
+  TORI_ASSIGN_OR_RETURN(const absl::TimeZone helsinki, HelsinkiTimeZone());
+  DemoBuilder builder(seed, helsinki);
   builder.AddAgenciesAndPoints();
   if (absl::Status status = builder.AddSpaces(); !status.ok()) return status;
   builder.AddAgreements();

@@ -32,9 +32,10 @@
 //
 // Determinism: the reference data and the costs are fixed; the seed drives the
 // contacts, corrections, voids and bookings through a fixed splitmix64 generator
-// and integer arithmetic only. Instants carry Helsinki's offset by the EU summer-time
-// rule written out in code (+02:00, +03:00 from 2026-03-29), not by the system's
-// tzdata, so every machine writes the same bytes.
+// and integer arithmetic only. Instants carry Helsinki's offset from the calendar's
+// zone (events/base/calendar.h: +02:00, +03:00 from 2026-03-29); every machine with
+// tzdata, which tori requires, writes the same bytes (calendar_test pins the EU rule
+// against it), and one without gets the calendar's error naming the package.
 //
 // Thread safety: a pure function of its seed.
 #ifndef TORI_TOOLS_GENERATE_DEMO_SCENARIO_H_

@@ -5,6 +5,8 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "events/base/calendar.h"
+#include "events/base/check.h"
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
 #include "fmt/format.h"
@@ -50,24 +52,23 @@ std::string Instant(absl::Time t) {
 
 absl::Status GenerateEvents(const GenerateOptions& options,
                             const std::function<void(std::string_view line)>& write_line) {
-  int year, q;
-  if (options.quarter.size() != 6 || options.quarter[4] != 'Q' ||
-      std::sscanf(options.quarter.c_str(), "%4dQ%1d", &year, &q) != 2 || q < 1 || q > 4 ||
-      year < 2000 || year > 2199) {
+  const absl::StatusOr<Quarter> quarter = ParseQuarter(options.quarter);
+  if (!quarter.ok()) {
+    return absl::InvalidArgumentError(fmt::format("--quarter: {}", std::string(quarter.status().message())));
+  }
+  if (quarter->year < 2000 || quarter->year > 2199) {  // the codec's instants
     return absl::InvalidArgumentError(
-        fmt::format("--quarter '{}' is not a quarter like 2026Q1", options.quarter));
+        fmt::format("--quarter {}: events can only occur in 2000..2199", options.quarter));
   }
   if (options.points < 1 || options.points > 10'000) {
     return absl::InvalidArgumentError("--points must be 1..10000");
   }
-  const absl::TimeZone helsinki = [] {
-    absl::TimeZone tz;
-    return absl::LoadTimeZone("Europe/Helsinki", &tz) ? tz : absl::FixedTimeZone(2 * 3600);
-  }();
-  const absl::CivilMonth first_month(year, (q - 1) * 3 + 1);
-  const absl::CivilDay quarter_start(first_month);
-  const absl::Time start = absl::FromCivil(quarter_start, helsinki);
-  const absl::Time end = absl::FromCivil(absl::CivilDay(first_month + 3), helsinki);
+  TORI_ASSIGN_OR_RETURN(const absl::TimeZone helsinki, HelsinkiTimeZone());
+  const int64_t year = quarter->year;
+  const absl::CivilMonth first_month = quarter->FirstMonth();
+  const absl::CivilDay quarter_start = quarter->FirstDay();
+  const absl::Time start = QuarterStart(*quarter, helsinki);
+  const absl::Time end = QuarterEnd(*quarter, helsinki);
   const int64_t quarter_s = absl::ToInt64Seconds(end - start);
   const absl::Time setup_at = start - absl::Hours(24 * 10);
 

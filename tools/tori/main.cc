@@ -293,7 +293,7 @@ int Main(int argc, char** argv) {
   if (bill->parsed()) {
     auto quarter = engine::ParseQuarter(quarter_text);
     if (!quarter.ok()) {
-      fmt::print(stderr, "tori bill: --quarter '{}' is not a quarter like 2026Q1\n", quarter_text);
+      fmt::print(stderr, "tori bill: --quarter: {}\n", std::string(quarter.status().message()));
       return kExitUsage;
     }
     std::optional<LogPosition> as_of;
@@ -352,7 +352,7 @@ int Main(int argc, char** argv) {
   if (reconcile->parsed()) {
     auto quarter = engine::ParseQuarter(reconcile_quarter);
     if (!quarter.ok()) {
-      fmt::print(stderr, "tori reconcile: --quarter '{}' is not a quarter like 2026Q1\n", reconcile_quarter);
+      fmt::print(stderr, "tori reconcile: --quarter: {}\n", std::string(quarter.status().message()));
       return kExitUsage;
     }
     return RunReconcile(data_dir, reconcile_agency, *quarter, reconcile_file, reconcile_out, json);

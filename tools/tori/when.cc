@@ -1,10 +1,10 @@
 // Dates and instants on the command line, and the log position they stand for
 // (`bill --as-of 2026-03-31`, `log --since/--until`): issue #15.10.
 #include "absl/time/civil_time.h"
+#include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/codec/codec.h"
 #include "fmt/format.h"
-#include "services/projector/projector.h"
 #include "tools/tori/commands.h"
 
 namespace tori {
@@ -13,13 +13,14 @@ std::optional<absl::Time> ParseDateOrInstant(const std::string& text, bool day_e
   absl::Time instant;
   std::string error;
   if (absl::ParseTime(absl::RFC3339_full, text, &instant, &error)) return instant;
-  absl::CivilDay day;
-  if (text.size() == 10 && absl::ParseCivilTime(text, &day)) {
-    auto helsinki = HelsinkiTimeZone();
-    if (!helsinki.ok()) return std::nullopt;
-    return absl::FromCivil(day_end ? day + 1 : day, *helsinki);
+  const absl::StatusOr<absl::CivilDay> day = ParseDay(text);
+  if (!day.ok()) return std::nullopt;
+  const absl::StatusOr<absl::TimeZone> helsinki = HelsinkiTimeZone();
+  if (!helsinki.ok()) {  // a date, but no zone to place it in: say what to install
+    fmt::print(stderr, "tori: {}\n", std::string(helsinki.status().message()));
+    return std::nullopt;
   }
-  return std::nullopt;
+  return absl::FromCivil(day_end ? *day + 1 : *day, *helsinki);
 }
 
 absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& options, absl::Time instant) {

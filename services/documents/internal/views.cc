@@ -31,11 +31,6 @@ std::vector<InvoiceMeta> BuildInvoiceMetas(const engine::BillingResult& result,
   return metas;
 }
 
-absl::CivilDay QuarterLastDay(engine::Quarter quarter) {
-  const absl::CivilMonth first(quarter.FirstDay());
-  return absl::CivilDay(first + 3) - 1;
-}
-
 std::vector<RowGroup> GroupLines(const engine::Invoice& invoice) {
   std::vector<RowGroup> groups;
   int64_t sum_cents = 0;

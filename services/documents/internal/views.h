@@ -27,8 +27,6 @@ struct InvoiceMeta {
 std::vector<InvoiceMeta> BuildInvoiceMetas(const engine::BillingResult& result,
                                            const DocumentContext& context);
 
-absl::CivilDay QuarterLastDay(engine::Quarter quarter);
-
 // Consecutive lines of one invoice with the same (adjusts_quarter, point, pool): one
 // Finvoice row. Groups cover every line once, in order; their amounts sum to the total.
 struct RowGroup {
