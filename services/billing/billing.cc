@@ -267,6 +267,28 @@ absl::Status WritePeopleDocuments(documents::DocumentContext context, const Bill
   return absl::OkStatus();
 }
 
+// An invoice whose recipient has no e-invoice address is accepted by the operators and
+// never delivered (DOMAIN.md): warn per invoice, so the host sends it another way or
+// registers the address first. Its e-invoices carry the recipient's OVT from the business
+// id, the address such an organisation would have.
+void WarnOfUndeliverableInvoices(const documents::DocumentContext& context,
+                                 engine::BillingResult& result) {
+  for (const auto& invoice : result.invoices) {
+    const auto it = context.agencies.find(invoice.recipient_agency_id);
+    if (it == context.agencies.end() || it->second.einvoice_address) continue;
+    engine::Warning warning;
+    warning.code = engine::WarningCode::kNoEinvoiceAddress;
+    warning.agency_id = invoice.recipient_agency_id;
+    warning.invoice_id = invoice.invoice_id;
+    warning.message = fmt::format(
+        "invoice {} to {}: the recipient has no e-invoice address; operators accept such an "
+        "e-invoice and never deliver it. Add einvoice_address with an agency_updated event "
+        "before billing, or send this invoice another way",
+        invoice.invoice_id, invoice.recipient_agency_id);
+    result.warnings.push_back(std::move(warning));
+  }
+}
+
 // Why issuing `quarter` now could not be undone, if it could not: a quarter that has
 // not ended in Helsinki at `now`, or one without costs. Checked before anything is
 // written; `result` is the quarter as it would be issued.
@@ -345,6 +367,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
     if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
   }
+
+  WarnOfUndeliverableInvoices(context, outcome.result);
 
   std::error_code ec;
   fs::create_directories(request.out_dir, ec);
