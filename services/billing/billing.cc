@@ -250,7 +250,8 @@ absl::Status WritePeopleDocuments(documents::DocumentContext context, const Bill
   for (const auto& issuer : context.draft ? std::vector<std::string>()
                                           : documents::MissingIbanIssuers(outcome.result, context)) {
     outcome.notes.push_back(fmt::format(
-        "no Finvoice for the invoices of {}: a Finvoice names the account it is paid to and {} "
+        "no Finvoice for the invoices of {} (nor Peppol e-invoice): an e-invoice names the "
+        "account it is paid to and {} "
         "has no IBAN; add it with an agency_updated event ({{\"type\":\"agency_updated\","
         "\"agency_id\":\"{}\",\"changes\":{{\"iban\":\"...\",\"bic\":\"...\"}}}}), ingest "
         "it and bill the next quarter (documents already issued keep the details they had)",
@@ -260,7 +261,8 @@ absl::Status WritePeopleDocuments(documents::DocumentContext context, const Bill
                         documents::WriteDocuments(outcome.result, context, request.out_dir));
   if (context.draft) {
     outcome.notes.push_back(
-        "drafts: no Finvoice e-invoice is written in a dry run (an operator would deliver it as "
+        "drafts: no Finvoice or Peppol e-invoice is written in a dry run (an operator would "
+        "deliver it as "
         "a real invoice); file names start with \"draft-\"");
   }
   outcome.files.insert(outcome.files.end(), files.begin(), files.end());
