@@ -175,6 +175,17 @@ TEST_F(CliBillingTest, BillWritesAPeppolInvoiceBesideEachFinvoiceThatAnAccessPoi
   EXPECT_THAT(q1.out, HasSubstr(fmt::format("{} Peppol BIS Billing 3.0 e-invoices", finvoices)));
   const tori::testing::PeppolVerdict verdict = tori::testing::PeppolValidate(peppol);
   EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
+  // Billing the issued quarter again writes both e-invoices byte for byte (the Finvoice's
+  // message time stamp is the invoice date, never the clock).
+  auto again = Bill("2026Q1", "q1-again");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  for (const auto& ubl : peppol) {
+    const std::string name = fs::path(ubl).filename().string();
+    const std::string finvoice = "finvoice-" + name.substr(std::string("peppol-").size());
+    for (const std::string& file : {name, finvoice}) {
+      EXPECT_EQ(ReadAll(dir_ / "q1" / file), ReadAll(dir_ / "q1-again" / file)) << file;
+    }
+  }
 }
 
 TEST_F(CliBillingTest, AnUpdateOfAnUnknownAgencyIsRejected) {
