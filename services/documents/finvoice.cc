@@ -6,10 +6,10 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/numeric/int128.h"
 #include "events/base/check.h"
 #include "fmt/format.h"
 #include "services/documents/internal/einvoice.h"
+#include "services/engine/vat.h"
 #include "services/documents/internal/labels.h"
 #include "services/documents/internal/render.h"
 #include "services/documents/internal/text.h"
@@ -125,11 +125,7 @@ void WriteParty(FinvoiceWriter& xml, std::string_view role, const AgencyInfo& ag
 }  // namespace
 
 int64_t VatCents(int64_t cents, int64_t rate_pct_e4) {
-  TORI_CHECK(rate_pct_e4 >= 0 && rate_pct_e4 < 100 * 10'000);
-  const absl::int128 scale = 100 * 10'000;  // percent x10^4 of one
-  const absl::int128 product = absl::int128(cents < 0 ? -cents : cents) * rate_pct_e4;
-  const int64_t magnitude = static_cast<int64_t>((product + scale / 2) / scale);  // half up
-  return cents < 0 ? -magnitude : magnitude;
+  return engine::InvoiceVatCents(cents, rate_pct_e4);  // one rounding rule for VAT
 }
 
 std::string FinvoiceXml(const engine::Invoice& invoice, const InvoiceMeta& meta,
