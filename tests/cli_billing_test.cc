@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/peppol_validate.h"
 #include "tests/run_command.h"
 
 namespace {
@@ -147,6 +148,44 @@ TEST_F(CliBillingTest, AnIbanAddedLaterReachesTheNextQuartersFinvoicesOnly) {
   auto lint = tori::testing::RunCommand(fmt::format(
       "xmllint --noout --schema {}/../shared/finvoice/Finvoice3.0.xsd {}", TORI_SOURCE_DIR, finvoice.string()));
   EXPECT_EQ(lint.exit_code, 0) << lint.out;
+}
+
+// Issue #18: beside each Finvoice, the same invoice as Peppol BIS Billing 3.0, and every
+// such file passes the checks of a Peppol access point; a dry run writes none.
+TEST_F(CliBillingTest, BillWritesAPeppolInvoiceBesideEachFinvoiceThatAnAccessPointAccepts) {
+  IngestSample();
+  auto dry = Bill("2026Q1", "dry", "--dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.out;
+  for (const auto& entry : fs::directory_iterator(dir_ / "dry")) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("draft-peppol-")) << entry.path();
+  }
+  auto q1 = Bill("2026Q1", "q1");
+  ASSERT_EQ(q1.exit_code, 0) << q1.out;
+  std::vector<std::string> peppol;
+  size_t finvoices = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ / "q1")) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("finvoice-")) continue;
+    ++finvoices;
+    const fs::path ubl = dir_ / "q1" / ("peppol-" + name.substr(std::string("finvoice-").size()));
+    EXPECT_TRUE(fs::exists(ubl)) << ubl;
+    peppol.push_back(ubl.string());
+  }
+  ASSERT_GT(finvoices, 0u);
+  EXPECT_THAT(q1.out, HasSubstr(fmt::format("{} Peppol BIS Billing 3.0 e-invoices", finvoices)));
+  const tori::testing::PeppolVerdict verdict = tori::testing::PeppolValidate(peppol);
+  EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
+  // Billing the issued quarter again writes both e-invoices byte for byte (the Finvoice's
+  // message time stamp is the invoice date, never the clock).
+  auto again = Bill("2026Q1", "q1-again");
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  for (const auto& ubl : peppol) {
+    const std::string name = fs::path(ubl).filename().string();
+    const std::string finvoice = "finvoice-" + name.substr(std::string("peppol-").size());
+    for (const std::string& file : {name, finvoice}) {
+      EXPECT_EQ(ReadAll(dir_ / "q1" / file), ReadAll(dir_ / "q1-again" / file)) << file;
+    }
+  }
 }
 
 TEST_F(CliBillingTest, AnUpdateOfAnUnknownAgencyIsRejected) {

@@ -251,7 +251,8 @@ absl::Status WritePeopleDocuments(documents::DocumentContext context, const Bill
   for (const auto& issuer : context.draft ? std::vector<std::string>()
                                           : documents::MissingIbanIssuers(outcome.result, context)) {
     outcome.notes.push_back(fmt::format(
-        "no Finvoice for the invoices of {}: a Finvoice names the account it is paid to and {} "
+        "no Finvoice for the invoices of {} (nor Peppol e-invoice): an e-invoice names the "
+        "account it is paid to and {} "
         "has no IBAN; add it with an agency_updated event ({{\"type\":\"agency_updated\","
         "\"agency_id\":\"{}\",\"changes\":{{\"iban\":\"...\",\"bic\":\"...\"}}}}), ingest "
         "it and bill the next quarter (documents already issued keep the details they had)",
@@ -261,11 +262,34 @@ absl::Status WritePeopleDocuments(documents::DocumentContext context, const Bill
                         documents::WriteDocuments(outcome.result, context, request.out_dir));
   if (context.draft) {
     outcome.notes.push_back(
-        "drafts: no Finvoice e-invoice is written in a dry run (an operator would deliver it as "
+        "drafts: no Finvoice or Peppol e-invoice is written in a dry run (an operator would "
+        "deliver it as "
         "a real invoice); file names start with \"draft-\"");
   }
   outcome.files.insert(outcome.files.end(), files.begin(), files.end());
   return absl::OkStatus();
+}
+
+// An invoice whose recipient has no e-invoice address is accepted by the operators and
+// never delivered (DOMAIN.md): warn per invoice, so the host sends it another way or
+// registers the address first. Its e-invoices carry the recipient's OVT from the business
+// id, the address such an organisation would have.
+void WarnOfUndeliverableInvoices(const documents::DocumentContext& context,
+                                 engine::BillingResult& result) {
+  for (const auto& invoice : result.invoices) {
+    const auto it = context.agencies.find(invoice.recipient_agency_id);
+    if (it == context.agencies.end() || it->second.einvoice_address) continue;
+    engine::Warning warning;
+    warning.code = engine::WarningCode::kNoEinvoiceAddress;
+    warning.agency_id = invoice.recipient_agency_id;
+    warning.invoice_id = invoice.invoice_id;
+    warning.message = fmt::format(
+        "invoice {} to {}: the recipient has no e-invoice address; operators accept such an "
+        "e-invoice and never deliver it. Add einvoice_address with an agency_updated event "
+        "before billing, or send this invoice another way",
+        invoice.invoice_id, invoice.recipient_agency_id);
+    result.warnings.push_back(std::move(warning));
+  }
 }
 
 // Why issuing `quarter` now could not be undone, if it could not: a quarter that has
@@ -345,6 +369,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
     if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
   }
+
+  WarnOfUndeliverableInvoices(context, outcome.result);
 
   std::error_code ec;
   fs::create_directories(request.out_dir, ec);

@@ -180,6 +180,25 @@ TEST_F(BillingTest, GoldenQuarterMatchesHandComputedCents) {
   EXPECT_THAT(csv, HasSubstr(",88333,883.33,,,\n"));
 }
 
+// Operators accept an e-invoice without the buyer's address and never deliver it: the
+// run warns for each such invoice, naming it and its recipient (issue #18).
+TEST_F(BillingTest, AnInvoiceToARecipientWithoutAnEinvoiceAddressIsAWarning) {
+  Ingest(kGoldenEvents);
+  Ingest(R"({"event_id":"u1","type":"agency_updated","occurred_at":"2026-04-01T08:00:00Z","agency_id":"kela","changes":{"einvoice_address":"003702462460"}})");
+  auto outcome = BillQuarter({2026, 1}, "q1");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  std::vector<engine::Warning> undeliverable;
+  for (const auto& warning : outcome->result.warnings) {
+    if (warning.code == engine::WarningCode::kNoEinvoiceAddress) undeliverable.push_back(warning);
+  }
+  ASSERT_EQ(undeliverable.size(), 1u);
+  EXPECT_EQ(undeliverable[0].invoice_id, "2026Q1-espoo-vero");
+  EXPECT_EQ(undeliverable[0].agency_id, "vero");
+  EXPECT_THAT(undeliverable[0].message, HasSubstr("no e-invoice address"));
+  EXPECT_THAT(ReadFile("q1", "invoices.json"),
+              HasSubstr(R"({"code":"NO_EINVOICE_ADDRESS","message":"invoice 2026Q1-espoo-vero to vero)"));
+}
+
 TEST_F(BillingTest, BillingAnIssuedQuarterAgainWritesTheSameBytes) {
   Ingest(kGoldenEvents);
   ASSERT_TRUE(BillQuarter({2026, 1}, "first").ok());

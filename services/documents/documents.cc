@@ -60,6 +60,12 @@ absl::Status CheckVat(const VatTreatment& vat) {
     return absl::InvalidArgumentError(
         "documents: vat.rate_pct_e4 must be above 0 and below 100 % for standard-rated VAT");
   }
+  if (vat.rate_pct_e4 % 10 != 0) {
+    // Finvoice's percentage type in force allows 3 decimals (DOMAIN.md), UBL's rate too.
+    return absl::InvalidArgumentError(fmt::format(
+        "documents: vat.rate_pct_e4 {} has 4 decimals; a VAT rate has at most 3 (Finvoice)",
+        vat.rate_pct_e4));
+  }
   if (!standard && vat.rate_pct_e4 != 0) {
     return absl::InvalidArgumentError(
         "documents: vat.rate_pct_e4 must be 0 unless the category is standard-rated");
@@ -231,6 +237,10 @@ std::string FinvoiceFileName(std::string_view invoice_id) {
   return OutputFileName("finvoice-", invoice_id, ".xml");
 }
 
+std::string PeppolFileName(std::string_view invoice_id) {
+  return OutputFileName("peppol-", invoice_id, ".xml");
+}
+
 std::string WorkbookFileName(engine::Quarter quarter) {
   return OutputFileName("invoices-", engine::QuarterName(quarter), ".xlsx");
 }
@@ -262,19 +272,24 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
   if (ec) return absl::InternalError(fmt::format("cannot create {}: {}", out_dir, ec.message()));
   const fs::path out(out_dir);
   std::vector<std::string> files;
-  // A draft gets no Finvoice: an e-invoice goes from the operator straight into the
-  // recipient's payables, and Finvoice has no draft mark an operator must honour.
+  // A draft gets no e-invoice: it goes from the operator or access point straight into
+  // the recipient's payables, and neither format has a draft mark a receiver must honour.
   for (size_t i = 0; i < result.invoices.size() && !context.draft; ++i) {
     const engine::Invoice& invoice = result.invoices[i];
     if (invoice.lines.empty()) continue;  // nothing to send; Finvoice needs a row
-    // A Finvoice names the account it is paid to (EpiAccountID): without the issuer's
-    // IBAN there is none to write; the workbook and the report need no account.
+    // An e-invoice names the account it is paid to (Finvoice's EpiAccountID, UBL's
+    // PayeeFinancialAccount): without the issuer's IBAN there is none to write; the
+    // workbook and the report need no account.
     if (!context.agencies.at(invoice.issuer_agency_id).iban) continue;
     TORI_ASSIGN_OR_RETURN(const fs::path path,
                           PathInDirectory(out, FinvoiceFileName(invoice.invoice_id)));
     TORI_RETURN_IF_ERROR(
         WriteFileAtomically(path, internal::FinvoiceXml(invoice, metas[i], context)));
     files.push_back(path.string());
+    TORI_ASSIGN_OR_RETURN(const fs::path ubl,
+                          PathInDirectory(out, PeppolFileName(invoice.invoice_id)));
+    TORI_RETURN_IF_ERROR(WriteFileAtomically(ubl, internal::UblXml(invoice, metas[i], context)));
+    files.push_back(ubl.string());
   }
   TORI_ASSIGN_OR_RETURN(
       const fs::path workbook,

@@ -1,5 +1,5 @@
-// Documents for people (issue 6): Finvoice 3.0 e-invoices, an XLSX workbook and a
-// self-contained HTML report, written beside invoices.json from one billing run.
+// Documents for people (issue 6): Finvoice 3.0 and Peppol BIS Billing 3.0 e-invoices, an XLSX
+// workbook and a self-contained HTML report, written beside invoices.json from one billing run.
 //
 // Model. The engine's BillingResult is the single source of every number: the
 // documents only render it, so each figure in them equals invoices.json to the cent.
@@ -7,12 +7,21 @@
 // names, the issue date, the VAT treatment, the language) comes in a DocumentContext
 // that the caller fills from the state. Per run, in `out_dir`:
 //   finvoice-<invoice_id>.xml  one per invoice with at least one line whose issuer has
-//                              an IBAN (none without: see MissingIbanIssuers); seller = issuer
+//                              an IBAN (none without: see MissingIbanIssuers; none in a
+//                              draft); seller = issuer
 //                              (the host), buyer = recipient; one InvoiceRow per
 //                              (service point, pool) of the billed quarter and one per
 //                              (adjusted quarter, point, pool) for prior-period
 //                              adjustments, the key basis of every tranche in the row
-//                              text. Valid against Finvoice3.0.xsd.
+//                              text. Valid against Finvoice3.0.xsd; declares EN 16931
+//                              (kFinvoiceSpecificationIdentifier), percentages with at
+//                              most 3 decimals (the schema in force).
+//   peppol-<invoice_id>.xml    beside each Finvoice, the same invoice as Peppol BIS
+//                              Billing 3.0 (UBL 2.1): an Invoice, or a CreditNote where
+//                              the total is negative; parties' OVT addresses under
+//                              participant scheme 0216, the reference number and IBAN
+//                              in PaymentMeans, VAT category O with its exemption reason
+//                              or S at the rate. Passes ../shared/peppol/validate.
 //   invoices-<quarter>.xlsx    a summary sheet (agency x pool matrix, totals, the host's
 //                              shares, subsidy claims, invoice list), a sheet per invoice,
 //                              a sheet of key values per point. Money cells are numbers
@@ -67,7 +76,8 @@ enum class VatCategory {
 
 struct VatTreatment {
   VatCategory category = VatCategory::kOutsideScope;
-  // Only kStandardRated: the rate x10^4, 0 < rate < 100 % (25.5 % = 255'000). The VAT is
+  // Only kStandardRated: the rate x10^4, 0 < rate < 100 % (25.5 % = 255'000), at most 3
+  // decimals (the Finvoice schema in force; a multiple of 10). The VAT is
   // computed once on the invoice total, rounded half away from zero to the cent.
   int64_t rate_pct_e4 = 0;
   // VatFreeText (at most 70 characters); empty: a default in the document's language
@@ -108,6 +118,11 @@ struct DocumentContext {
   // `display_names`. A pool without a name in `language` shows its id.
   std::map<std::pair<std::string, std::string>, std::map<Language, std::string>> pool_names;
 };
+
+// Finvoice's SpecificationIdentifier (MessageTransmissionDetails/MessageDetails) in every
+// Finvoice: the invoice follows EN 16931, as the e-invoicing act (241/2019) requires of
+// invoices to public-sector buyers.
+inline constexpr std::string_view kFinvoiceSpecificationIdentifier = "EN16931";
 
 // File names of drafts start with this, in every language ("draft-invoices.json"), so a
 // draft is never taken for, or overwritten by, an issued document.
@@ -158,12 +173,13 @@ std::vector<std::string> MissingIbanIssuers(const engine::BillingResult& result,
 // File names, relative to out_dir, from OutputFileName (events/base/files.h): ids
 // percent-encoded, so that no id leads out of out_dir and no two share a file.
 std::string FinvoiceFileName(std::string_view invoice_id);  // "finvoice-<id>.xml"
+std::string PeppolFileName(std::string_view invoice_id);    // "peppol-<id>.xml"
 std::string WorkbookFileName(engine::Quarter quarter);      // "invoices-2026Q2.xlsx"
 std::string ReportFileName(engine::Quarter quarter);        // "report-2026Q2.html"
 
 // Writes the documents of `result` into `out_dir` (created when missing) and returns
-// the paths written: the Finvoice files in invoice order (none for a draft), then the
-// workbook, then the report. InvalidArgument (nothing written) when the context lacks or contradicts what
+// the paths written: per invoice in invoice order its Finvoice and its Peppol UBL file
+// (none for a draft), then the workbook, then the report. InvalidArgument (nothing written) when the context lacks or contradicts what
 // the result needs; Internal when a file cannot be written.
 absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingResult& result,
                                                         const DocumentContext& context,

@@ -85,12 +85,14 @@ TEST(LabelsTest, DefaultVatTextsFitFinvoiceVatFreeText) {
   }
 }
 
-TEST(WriteDocumentsTest, WritesFinvoicePerInvoiceThenWorkbookThenReport) {
+TEST(WriteDocumentsTest, WritesFinvoiceAndPeppolPerInvoiceThenWorkbookThenReport) {
   const std::string dir = fixture::TempDir("files");
   auto files = WriteDocuments(fixture::Result(), fixture::Context(), dir);
   ASSERT_TRUE(files.ok()) << files.status();
   EXPECT_THAT(*files, ElementsAre(dir + "/finvoice-2026Q2-espoo-kela.xml",
+                                  dir + "/peppol-2026Q2-espoo-kela.xml",
                                   dir + "/finvoice-2026Q2-espoo-vero.xml",
+                                  dir + "/peppol-2026Q2-espoo-vero.xml",
                                   dir + "/invoices-2026Q2.xlsx", dir + "/report-2026Q2.html"));
   for (const auto& file : *files) EXPECT_GT(fs::file_size(file), 1000u) << file;
   for (const auto& entry : fs::directory_iterator(dir)) {
@@ -115,8 +117,9 @@ TEST(WriteDocumentsTest, SkipsTheFinvoiceOfAnInvoiceWithoutLines) {
   const std::string dir = fixture::TempDir("empty-invoice");
   auto files = WriteDocuments(result, fixture::Context(), dir);
   ASSERT_TRUE(files.ok()) << files.status();
-  EXPECT_EQ(files->size(), 3u);
+  EXPECT_EQ(files->size(), 4u);
   EXPECT_FALSE(fs::exists(dir + "/finvoice-2026Q2-espoo-vero.xml"));
+  EXPECT_FALSE(fs::exists(dir + "/peppol-2026Q2-espoo-vero.xml"));
 }
 
 // Issue #15.8: only the Finvoice names the issuer's account; without an IBAN the
@@ -152,6 +155,12 @@ TEST(WriteDocumentsTest, RejectsAnIncompleteContextAndWritesNothing) {
       {"rate without vat", [](DocumentContext& c) { c.vat.rate_pct_e4 = 240000; }, "rate_pct_e4"},
       {"standard without rate",
        [](DocumentContext& c) { c.vat.category = VatCategory::kStandardRated; }, "rate_pct_e4"},
+      {"rate with 4 decimals",
+       [](DocumentContext& c) {
+         c.vat.category = VatCategory::kStandardRated;
+         c.vat.rate_pct_e4 = 123'456;
+       },
+       "at most 3"},
       {"long vat text", [](DocumentContext& c) { c.vat.reason_text = std::string(71, 'x'); },
        "70 characters"},
   };

@@ -57,6 +57,8 @@ std::string_view WarningCodeName(WarningCode code) {
       return "FALLBACK_KEY_ZERO";
     case WarningCode::kAnnualCapApplied:
       return "ANNUAL_CAP_APPLIED";
+    case WarningCode::kNoEinvoiceAddress:
+      return "NO_EINVOICE_ADDRESS";
   }
   return "UNKNOWN_WARNING";  // unreachable for a valid enumerator
 }

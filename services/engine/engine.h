@@ -271,6 +271,8 @@ enum class WarningCode {
   kFallbackKeyUsed,     // a tranche's key summed to 0: the pool's fallback_key was used
   kFallbackKeyZero,     // the fallback key summed to 0 too: split equally
   kAnnualCapApplied,    // a subsidy claim was cut by its annual cap (the figures in the message)
+  kNoEinvoiceAddress,   // an invoice's recipient has no e-invoice address (added by billing,
+                        // which knows the agencies' details; the engine never makes it)
 };
 std::string_view WarningCodeName(WarningCode code);  // "FALLBACK_KEY_USED"
 
@@ -296,6 +298,7 @@ struct Warning {
   int64_t uncapped_cents = 0;
   int64_t cap_cents = 0;
   int64_t claimed_before_cents = 0;  // in the same calendar year
+  std::string invoice_id;  // kNoEinvoiceAddress (agency_id: the recipient)
   friend bool operator==(const Warning&, const Warning&) = default;
 };
 

@@ -9,10 +9,12 @@
 namespace tori {
 
 void PrintFiles(const BillOutcome& outcome) {
-  size_t csv = 0, finvoice = 0;
+  size_t csv = 0, finvoice = 0, peppol = 0;
   for (const auto& file : outcome.files) {
+    const std::string name = std::filesystem::path(file).filename().string();
     csv += file.ends_with(".csv");
-    finvoice += file.ends_with(".xml");
+    finvoice += name.starts_with("finvoice-");
+    peppol += name.starts_with("peppol-");
   }
   fmt::print("files in {}:\n  {}\n", std::filesystem::path(outcome.files.front()).parent_path().string(),
              std::filesystem::path(outcome.files.front()).filename().string());
@@ -21,7 +23,9 @@ void PrintFiles(const BillOutcome& outcome) {
       fmt::print("  {}\n", std::filesystem::path(file).filename().string());
     }
   }
-  fmt::print("  {} invoice CSV files, {} Finvoice 3.0 e-invoices (finvoice-*.xml)\n", csv, finvoice);
+  fmt::print("  {} invoice CSV files, {} Finvoice 3.0 e-invoices (finvoice-*.xml), {} Peppol "
+             "BIS Billing 3.0 e-invoices (peppol-*.xml)\n",
+             csv, finvoice, peppol);
   for (const auto& note : outcome.notes) fmt::print("note: {}\n", note);
 }
 

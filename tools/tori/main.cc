@@ -84,6 +84,8 @@ int Main(int argc, char** argv) {
       "  invoice-<invoice_id>.csv    one per invoice: its lines\n"
       "  finvoice-<invoice_id>.xml   one per invoice: the Finvoice 3.0 e-invoice (only when "
       "the issuer's agency_registered has an iban)\n"
+      "  peppol-<invoice_id>.xml     beside each Finvoice, the same invoice as Peppol BIS "
+      "Billing 3.0 (UBL 2.1; a CreditNote where the total is negative)\n"
       "  invoices-<quarter>.xlsx     workbook: summary, one sheet per invoice, host shares, "
       "subsidy claims\n"
       "  report-<quarter>.html       report for people, self-contained (print it to PDF)\n"
@@ -97,7 +99,7 @@ int Main(int argc, char** argv) {
   bill->add_flag("--dry-run", dry_run,
                  "compute and write drafts, issue nothing: file names start with draft-, every "
                  "document is marked LUONNOS / UTKAST / DRAFT (by --lang), invoices have no "
-                 "invoice or reference number, and no Finvoice is written");
+                 "invoice or reference number, and no Finvoice or Peppol e-invoice is written");
   bool force = false;
   bill->add_flag("--force", force,
                  "issue even a quarter that has not ended (Helsinki time) or has no costs at any "

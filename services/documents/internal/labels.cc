@@ -340,6 +340,17 @@ std::string WarningMessage(const engine::Warning& w, const DocumentContext& cont
                               MoneyText(w.cap_cents, lang),
                               MoneyText(w.claimed_before_cents, lang),
                               MoneyText(w.uncapped_cents - w.amount_cents, lang));
+    case engine::WarningCode::kNoEinvoiceAddress:
+      return fi ? fmt::format("Lasku {} vastaanottajalle {}: vastaanottajalla ei ole "
+                              "verkkolaskuosoitetta; operaattori ottaa laskun vastaan mutta ei "
+                              "toimita sitä. Lisää osoite (agency_updated, einvoice_address) "
+                              "tai lähetä lasku muuten.",
+                              w.invoice_id, agency)
+                : fmt::format("Faktura {} till {}: mottagaren har ingen e-fakturaadress; "
+                              "operatören tar emot fakturan men levererar den inte. Lägg till "
+                              "adressen (agency_updated, einvoice_address) eller skicka fakturan "
+                              "på annat sätt.",
+                              w.invoice_id, agency);
   }
   return w.message;
 }

@@ -20,6 +20,11 @@ namespace tori::documents::internal {
 std::string FinvoiceXml(const engine::Invoice& invoice, const InvoiceMeta& meta,
                         const DocumentContext& context);
 
+// One Peppol BIS Billing 3.0 document for `invoice` (at least one line, an issuer with
+// an IBAN, not a draft): a UBL 2.1 Invoice, or a CreditNote when the total is negative.
+std::string UblXml(const engine::Invoice& invoice, const InvoiceMeta& meta,
+                   const DocumentContext& context);
+
 // VAT of `cents` at `rate_pct_e4`, rounded half away from zero to the cent.
 int64_t VatCents(int64_t cents, int64_t rate_pct_e4);
 

@@ -141,6 +141,24 @@ std::string PercentText(int64_t pct_e4, Language language) {
   return text;
 }
 
+namespace {
+std::string BusinessIdDigits(std::string_view business_id) {
+  std::string digits;
+  for (char c : business_id) {
+    if (c != '-') digits += c;
+  }
+  return digits;
+}
+}  // namespace
+
+std::string OvtOfBusinessId(std::string_view business_id) {
+  return "0037" + BusinessIdDigits(business_id);
+}
+
+std::string VatNumberOfBusinessId(std::string_view business_id) {
+  return "FI" + BusinessIdDigits(business_id);
+}
+
 std::string DateText(absl::CivilDay day, Language language) {
   if (language == Language::kEn) {
     return fmt::format("{:04}-{:02}-{:02}", day.year(), day.month(), day.day());

@@ -47,6 +47,11 @@ std::string DateText(absl::CivilDay day, Language language);
 // Finvoice CCYYMMDD: "20260401".
 std::string CompactDate(absl::CivilDay day);
 
+// A Finnish business id's digits behind a prefix: OvtOfBusinessId("0101263-6") is the
+// OVT e-invoice address "003701012636", VatNumberOfBusinessId the VAT number "FI01012636".
+std::string OvtOfBusinessId(std::string_view business_id);
+std::string VatNumberOfBusinessId(std::string_view business_id);
+
 // ISO 13616 IBAN check (letters, digits, optional spaces; mod 97 == 1) and the IBAN
 // without spaces.
 bool IsValidIban(std::string_view iban);
