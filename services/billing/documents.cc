@@ -7,6 +7,7 @@
 #include "events/base/json_text.h"
 #include "fmt/format.h"
 #include "services/billing/billing.h"
+#include "services/billing/internal/issued.h"
 
 namespace tori {
 namespace {
@@ -79,6 +80,10 @@ std::string InvoiceJson(const engine::Invoice& invoice) {
       .Raw("lines", lines)
       .Close();
   return out;
+}
+
+absl::StatusOr<engine::Invoice> IssuedInvoice(const events::InvoiceIssued& e) {
+  return billing_internal::ToEngineInvoice(e);
 }
 
 std::string SubsidyClaimId(const engine::SubsidyClaim& claim) {
