@@ -342,8 +342,10 @@ HttpResponse HandleRequestBytes(std::string_view bytes, const HttpHandler& handl
     }
     if (ec) break;
   }
+  // put_eof on a parser that got nothing would finish an empty message (Beast only
+  // asserts against it in debug builds).
+  if (!ec && !parser.got_some()) ec = http::error::partial_message;
   if (!ec && !parser.is_done()) parser.put_eof(ec);
-  if (!ec && !parser.is_done()) ec = http::error::partial_message;
   if (ec) {
     if (auto response = ReadErrorResponse(ec, body_bytes_max)) return *response;
     return ErrorResponse(400, "BAD_REQUEST", fmt::format("incomplete HTTP request: {}", ec.message()));
