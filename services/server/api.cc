@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "events/base/check.h"
@@ -30,9 +31,9 @@ HttpResponse NotFound() {
 
 // A library error as an answer: what the caller sent (400, 404) or the server (500).
 HttpResponse FromStatus(const absl::Status& status) {
-  if (absl::IsInvalidArgument(status)) return ErrorResponse(400, "BAD_INPUT", status.message());
-  if (absl::IsNotFound(status)) return ErrorResponse(404, "NOT_FOUND", status.message());
-  return ErrorResponse(500, "INTERNAL", status.message());
+  if (absl::IsInvalidArgument(status)) return ErrorResponse(400, "BAD_INPUT", std::string(status.message()));
+  if (absl::IsNotFound(status)) return ErrorResponse(404, "NOT_FOUND", std::string(status.message()));
+  return ErrorResponse(500, "INTERNAL", std::string(status.message()));
 }
 
 bool SeesInvoice(const AccessGrant& caller, const events::InvoiceIssued& e) {
@@ -66,6 +67,22 @@ absl::StatusOr<std::optional<events::InvoiceIssued>> VisibleInvoice(StateStore& 
     }
   }
   return std::nullopt;
+}
+
+// The ids of the documents a host issues or claims: its invoices and subsidy claims.
+absl::StatusOr<std::set<std::string>> DocumentsOf(StateStore& state, const std::string& agency_id) {
+  std::set<std::string> ids;
+  TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
+  for (const auto& e : invoices) {
+    if (e.issuer_agency_id() == agency_id || e.recipient_agency_id() == agency_id) ids.insert(e.invoice_id());
+  }
+  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
+      std::string(1, p::kClaim), [&](std::string_view key, std::string_view value) -> absl::Status {
+        TORI_ASSIGN_OR_RETURN(auto e, p::ReadRecord<events::SubsidyClaimIssued>(state, key, value));
+        if (e.claimant_agency_id() == agency_id) ids.insert(e.claim_id());
+        return absl::OkStatus();
+      }));
+  return ids;
 }
 
 void ClearDirectory(const std::string& dir) {
@@ -223,13 +240,19 @@ std::vector<RouteHandler> Api::Handlers() {
       return Json(*std::move(text));
     });
   });
-  set("GET", "/v1/verify", [this, with_state](const RouteRequest&) {
+  set("GET", "/v1/verify", [this, with_state](const RouteRequest& request) {
     return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
       const std::string scratch = options_.scratch_dir + "/verify";
       ClearDirectory(scratch);
       auto report = Verify(*options_.log, scratch, {}, &state);
       ClearDirectory(scratch);
       if (!report.ok()) return report.status();
+      // A host sees the verdicts on its own documents only (an auditor: all of them, the
+      // command line's answer byte for byte).
+      if (request.caller->role == Role::kHost) {
+        TORI_ASSIGN_OR_RETURN(std::set<std::string> own, DocumentsOf(state, request.caller->agency_id));
+        std::erase_if(report->documents, [&](const VerifiedDocument& d) { return !own.contains(d.document_id); });
+      }
       return Json(VerifyJson(*report) + "\n");
     });
   });
