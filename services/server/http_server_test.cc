@@ -101,6 +101,20 @@ TEST(HttpServer, ASlowClientIsDroppedAfterTheHeaderTimeoutAndStallsNoOne) {
   EXPECT_EQ(answer, "");
 }
 
+TEST(HttpServer, AClientThatStopsSendingItsBodyIsDroppedAfterTheBodyTimeout) {
+  HttpServerOptions options;
+  options.body_timeout = absl::Milliseconds(300);
+  auto server = StartServer(options);
+  const int fd = Connect(server->port());
+  const std::string partial = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789";
+  ASSERT_EQ(::write(fd, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  const auto started = std::chrono::steady_clock::now();
+  const std::string answer = ReadAll(fd);
+  ::close(fd);
+  EXPECT_EQ(answer, "");  // no request was handled
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+}
+
 TEST(HttpServer, KeepsAConnectionAliveForSeveralRequests) {
   auto server = StartServer({});
   const int fd = Connect(server->port());

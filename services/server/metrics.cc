@@ -25,7 +25,7 @@ std::string Metrics::Render() const {
     out += fmt::format("tori_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", key.first, key.second,
                        count);
   }
-  out += "# HELP tori_http_request_duration_seconds Time from a request's last byte read to its answer.\n";
+  out += "# HELP tori_http_request_duration_seconds Time to route, authenticate and handle a request (waiting for a handler thread and network I/O excluded).\n";
   out += "# TYPE tori_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : latency_) {
     uint64_t cumulative = 0;
