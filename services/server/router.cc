@@ -124,8 +124,16 @@ Router::Outcome Router::Handle(const HttpRequest& request) const {
   if (!route->public_route) {
     constexpr std::string_view kBearer = "Bearer ";
     std::string_view authorization = request.authorization;
-    if (authorization.size() > kBearer.size() && authorization.substr(0, kBearer.size()) == kBearer &&
-        access_ != nullptr) {
+    // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
+    auto is_bearer = [&] {
+      if (authorization.size() <= kBearer.size()) return false;
+      for (size_t i = 0; i < kBearer.size(); ++i) {
+        const char c = authorization[i];
+        if ((c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c) != (i == 0 ? 'b' : kBearer[i])) return false;
+      }
+      return true;
+    };
+    if (access_ != nullptr && is_bearer()) {
       outcome.grant = access_->Authenticate(authorization.substr(kBearer.size()));
     }
     if (!outcome.grant) {

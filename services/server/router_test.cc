@@ -51,6 +51,11 @@ TEST(Router, AnswersFromTheTableBeforeAnyHandler) {
   EXPECT_EQ(router.Handle(Request("GET", "/v1/invoices", f.intake.token)).response.status, 403);
   EXPECT_EQ(router.Handle(Request("GET", "/healthz")).response.status, 501);
   EXPECT_EQ(router.Handle(Request("GET", "/readyz")).response.status, 200);
+  HttpRequest lower = Request("GET", "/v1/invoices");
+  lower.authorization = "bearer " + f.auditor.token;
+  EXPECT_EQ(router.Handle(lower).response.status, 200);
+  lower.authorization = "Basic " + f.auditor.token;
+  EXPECT_EQ(router.Handle(lower).response.status, 401);
 }
 
 TEST(Router, DecodesPathParametersAndQueries) {
