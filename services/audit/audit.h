@@ -10,6 +10,7 @@
 #define TORI_SERVICES_AUDIT_AUDIT_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,16 @@ absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& 
 
 // "contact_id,status,detail" rows of the differences.
 std::string ReconcileCsv(const ReconcileReport& report);
+
+// The report as one JSON object (`tori reconcile --json`, POST /v1/reconcile), no
+// newline: agency_id, quarter, [file], ok, matched, differences_by_status,
+// differences, [differences_csv]; the two files only when given (the API has none).
+struct ReconcileFiles {
+  std::string file;             // the agency's records
+  std::string differences_csv;  // where the differences were written
+};
+std::string ReconcileJson(const ReconcileReport& report, const std::string& agency_id, engine::Quarter quarter,
+                          const std::optional<ReconcileFiles>& files);
 
 // ---------------------------------------------------------------- explain
 struct ExplainRequest {

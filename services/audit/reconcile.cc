@@ -263,4 +263,29 @@ std::string ReconcileCsv(const ReconcileReport& report) {
   return out;
 }
 
+std::string ReconcileJson(const ReconcileReport& report, const std::string& agency_id, engine::Quarter quarter,
+                          const std::optional<ReconcileFiles>& files) {
+  std::string by_status;
+  JsonObjectWriter statuses(by_status);
+  for (const auto& [status, count] : report.differences_by_status) statuses.Int(status, static_cast<int64_t>(count));
+  statuses.Close();
+  std::string differences = "[";
+  for (const auto& d : report.differences) {
+    if (differences.size() > 1) differences += ",";
+    JsonObjectWriter(differences).String("contact_id", d.contact_id).String("status", d.status).String("detail", d.detail).Close();
+  }
+  differences += "]";
+  std::string out;
+  JsonObjectWriter w(out);
+  w.String("agency_id", agency_id).String("quarter", engine::QuarterName(quarter));
+  if (files) w.String("file", files->file);
+  w.Raw("ok", report.ok() ? "true" : "false")
+      .Int("matched", static_cast<int64_t>(report.matched))
+      .Raw("differences_by_status", by_status)
+      .Raw("differences", differences);
+  if (files) w.String("differences_csv", files->differences_csv);
+  w.Close();
+  return out;
+}
+
 }  // namespace tori

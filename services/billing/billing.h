@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "events/base/sha256.h"
+#include "events/codec/codec.h"
 #include "events/log/event_log.h"
 #include "services/documents/documents.h"
 #include "services/engine/engine.h"
@@ -63,6 +64,10 @@ absl::StatusOr<std::string> IssuedDocumentJson(std::string_view event_payload);
 // after the quarter; without that line it is the issued file byte for byte.
 std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
                          bool draft = false);
+
+// An issued invoice_issued event's document as the engine's type: InvoiceJson of it is
+// the document as issued in invoices.json, byte for byte (its SHA-256 is content_sha256).
+absl::StatusOr<engine::Invoice> IssuedInvoice(const events::InvoiceIssued& e);
 
 // kPlain: ',' between fields, decimal point, LF, no BOM (for programs).
 // kExcelFi: what Excel in a Finnish locale opens as columns: a UTF-8 byte-order mark,
@@ -141,6 +146,9 @@ struct VerifyReport {
            std::all_of(documents.begin(), documents.end(), [](const auto& d) { return d.ok; });
   }
 };
+
+// `tori verify --json` (and GET /v1/verify): one JSON object, no newline.
+std::string VerifyJson(const VerifyReport& report);
 
 // Replays the whole log from the start into a fresh state in `scratch_dir` and
 // recomputes every document issued in the log at its as_of. A document is OK when its

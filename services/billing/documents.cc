@@ -84,6 +84,10 @@ std::string InvoiceJson(const engine::Invoice& invoice) {
   return out;
 }
 
+absl::StatusOr<engine::Invoice> IssuedInvoice(const events::InvoiceIssued& e) {
+  return billing_internal::ToEngineInvoice(e);
+}
+
 std::string SubsidyClaimId(const engine::SubsidyClaim& claim) {
   std::string id = fmt::format("{}-{}-{}-{}", QuarterName(claim.quarter), claim.service_point_id,
                                claim.program_id, claim.claimant_agency_id);

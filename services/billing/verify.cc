@@ -3,6 +3,7 @@
 #include <map>
 
 #include "events/base/check.h"
+#include "events/base/json_text.h"
 #include "fmt/format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -321,6 +322,36 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
   }
   std::filesystem::remove_all(scratch_dir, ec);
   return report;
+}
+
+}  // namespace tori
+
+namespace tori {
+
+std::string VerifyJson(const VerifyReport& report) {
+  size_t differs = 0;
+  for (const auto& doc : report.documents) differs += !doc.ok;
+  std::string documents = "[";
+  for (const auto& doc : report.documents) {
+    if (documents.size() > 1) documents += ",";
+    JsonObjectWriter d(documents);
+    d.String("quarter", doc.quarter).String("document_id", doc.document_id).String("as_of", doc.as_of);
+    d.String("status", doc.ok ? "OK" : "DIFFERS");
+    if (!doc.ok) d.String("difference", doc.difference);
+    d.Close();
+  }
+  documents += "]";
+  std::string out;
+  JsonObjectWriter w(out);
+  w.Raw("ok", report.ok() ? "true" : "false")
+      .Int("events_replayed", static_cast<int64_t>(report.events_replayed))
+      .Int("documents_ok", static_cast<int64_t>(report.documents.size() - differs))
+      .Int("documents_differ", static_cast<int64_t>(differs))
+      .Raw("live_state_ok", report.live_state_problem.empty() ? "true" : "false")
+      .String("live_state_problem", report.live_state_problem)
+      .Raw("documents", documents);
+  w.Close();
+  return out;
 }
 
 }  // namespace tori

@@ -5,36 +5,6 @@
 #include "tools/tori/commands.h"
 
 namespace tori {
-namespace {
-
-// The report as one JSON object (`reconcile --json`).
-std::string ReconcileJson(const ReconcileReport& report, const std::string& agency_id, engine::Quarter quarter,
-                          const std::string& file, const std::string& csv) {
-  std::string by_status;
-  JsonObjectWriter statuses(by_status);
-  for (const auto& [status, count] : report.differences_by_status) statuses.Int(status, static_cast<int64_t>(count));
-  statuses.Close();
-  std::string differences = "[";
-  for (const auto& d : report.differences) {
-    if (differences.size() > 1) differences += ",";
-    JsonObjectWriter(differences).String("contact_id", d.contact_id).String("status", d.status).String("detail", d.detail).Close();
-  }
-  differences += "]";
-  std::string out;
-  JsonObjectWriter w(out);
-  w.String("agency_id", agency_id)
-      .String("quarter", engine::QuarterName(quarter))
-      .String("file", file)
-      .Raw("ok", report.ok() ? "true" : "false")
-      .Int("matched", static_cast<int64_t>(report.matched))
-      .Raw("differences_by_status", by_status)
-      .Raw("differences", differences)
-      .String("differences_csv", csv);
-  w.Close();
-  return out;
-}
-
-}  // namespace
 
 int RunExplain(const LogOptions& data_options, const std::string& invoice_id, std::optional<int> line,
                bool list_contacts, bool json) {
@@ -61,7 +31,7 @@ int RunReconcile(const LogOptions& data_options, const std::string& agency_id, e
   const std::string csv = out_path.empty() ? file + ".differences.csv" : out_path;
   if (json) {
     if (auto written = WriteFileAtomically(csv, ReconcileCsv(*report)); !written.ok()) return Fail(written);
-    fmt::print("{}\n", ReconcileJson(*report, agency_id, quarter, file, csv));
+    fmt::print("{}\n", ReconcileJson(*report, agency_id, quarter, ReconcileFiles{file, csv}));
     return report->ok() ? 0 : kExitFailed;
   }
   fmt::print("reconcile {} {} against {}\n", agency_id, engine::QuarterName(quarter), file);

@@ -135,6 +135,16 @@ std::optional<absl::Time> ParseDateOrInstant(const std::string& text, bool day_e
 // partition whose occurred_at is later than `instant`.
 absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& data, absl::Time instant);
 
+// `tori serve` (SPEC section 7).
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";
+  std::string tls_cert, tls_key;  // PEM files; both or neither
+  std::string grants_file;        // access grants as JSON Lines (until they are events)
+  std::string access_log;         // JSON lines; empty: stderr
+};
+// Serves until SIGINT/SIGTERM; prints "tori serve: listening on URL" on stdout once ready.
+int RunServe(const LogOptions& data, const ServeOptions& options);
+
 // For a command name that is not one: the nearest, "" when none is near.
 std::string NearestCommand(const std::string& typed, const std::vector<std::string>& commands);
 int RunDemo(const std::string& dir, documents::Language language);

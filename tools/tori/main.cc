@@ -271,6 +271,30 @@ int Main(int argc, char** argv) {
   add_language(*demo);
 
   ProofCommands proof_commands = AddProofCommands(app, data_dir, AddDataOption);
+  ServeOptions serve_options;
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Serve the HTTP API of SPEC section 7 over the data directory, which it opens read-only as "
+      "verify and explain do (nothing under --data is written), until SIGINT or SIGTERM. Requests "
+      "carry `Authorization: Bearer TOKEN`; 401 without a valid token, 403 for a role that may not, "
+      "404 for anything of another agency. Routes: GET /healthz, /readyz, /metrics (no token); "
+      "GET /v1/quarters, /v1/invoices?quarter=Q, /v1/invoices/{id}, /v1/invoices/{id}/csv, "
+      "/v1/invoices/{id}/explain (host, agency, auditor); GET /v1/verify (host, auditor); "
+      "POST /v1/reconcile?agency=A&quarter=Q with the CSV as body (host and agency: their own, "
+      "auditor). POST /v1/events, bill, approve, finvoice and access answer 501 in this version. "
+      "Limits: bodies 16 MiB (413), 10 s for a request's head, 60 s for its body, 64 requests in "
+      "flight (503 with Retry-After). One JSON line per request on stderr (or --access-log): "
+      "never a token, query or body. Prints 'tori serve: listening on URL' once ready.");
+  AddDataOption(*serve, data_dir);
+  serve->add_option("--listen", serve_options.listen, "ADDRESS:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--tls-cert", serve_options.tls_cert, "PEM certificate (chain): serve HTTPS (with --tls-key)");
+  serve->add_option("--tls-key", serve_options.tls_key, "PEM private key of --tls-cert");
+  serve->add_option("--grants", serve_options.grants_file,
+                    "access grants, JSON Lines: {token_id, token_sha256 (hex SHA-256 of the token), role "
+                    "(host, agency, auditor, intake), name, agency_id, service_point_id, revoked}; until "
+                    "`tori access` records grants as events in the log");
+  serve->add_option("--access-log", serve_options.access_log, "append the access log's JSON lines here, not stderr");
 
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
@@ -359,6 +383,7 @@ int Main(int argc, char** argv) {
     }
     return RunReconcile(data_dir, reconcile_agency, *quarter, reconcile_file, reconcile_out, json);
   }
+  if (serve->parsed()) return RunServe(data_dir, serve_options);
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
   if (demo->parsed()) return RunDemo(demo_dir, *language);
   if (auto rc = proof_commands.run()) return *rc;

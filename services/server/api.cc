@@ -1,0 +1,338 @@
+#include "services/server/api.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "events/base/check.h"
+#include "events/base/json_text.h"
+#include "fmt/format.h"
+#include "services/audit/audit.h"
+#include "services/billing/billing.h"
+#include "services/projector/projector.h"
+
+namespace tori::server {
+namespace {
+
+namespace p = projection;
+
+HttpResponse Json(std::string body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse NotFound() {
+  // The same answer whether it does not exist or belongs to another agency.
+  return ErrorResponse(404, "NOT_FOUND", "no such invoice among those you may see");
+}
+
+// A library error as an answer: what the caller sent (400, 404) or the server (500).
+HttpResponse FromStatus(const absl::Status& status) {
+  if (absl::IsInvalidArgument(status)) return ErrorResponse(400, "BAD_INPUT", std::string(status.message()));
+  if (absl::IsNotFound(status)) return ErrorResponse(404, "NOT_FOUND", std::string(status.message()));
+  return ErrorResponse(500, "INTERNAL", std::string(status.message()));
+}
+
+bool SeesInvoice(const AccessGrant& caller, const events::InvoiceIssued& e) {
+  switch (caller.role) {
+    case Role::kAuditor: return true;
+    case Role::kHost:
+    case Role::kAgency: return e.issuer_agency_id() == caller.agency_id || e.recipient_agency_id() == caller.agency_id;
+    case Role::kIntake: return false;
+  }
+  return false;
+}
+
+absl::StatusOr<std::vector<events::InvoiceIssued>> IssuedInvoices(StateStore& state) {
+  std::vector<events::InvoiceIssued> invoices;
+  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
+      std::string(1, p::kInvoice), [&](std::string_view key, std::string_view value) -> absl::Status {
+        TORI_ASSIGN_OR_RETURN(auto e, p::ReadRecord<events::InvoiceIssued>(state, key, value));
+        invoices.push_back(std::move(e));
+        return absl::OkStatus();
+      }));
+  return invoices;
+}
+
+absl::StatusOr<std::optional<events::InvoiceIssued>> VisibleInvoice(StateStore& state, const AccessGrant& caller,
+                                                                   const std::string& invoice_id) {
+  TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
+  for (auto& e : invoices) {
+    if (e.invoice_id() == invoice_id) {
+      if (!SeesInvoice(caller, e)) return std::nullopt;
+      return std::optional<events::InvoiceIssued>(std::move(e));
+    }
+  }
+  return std::nullopt;
+}
+
+// The ids of the documents a host issues or claims: its invoices and subsidy claims.
+absl::StatusOr<std::set<std::string>> DocumentsOf(StateStore& state, const std::string& agency_id) {
+  std::set<std::string> ids;
+  TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
+  for (const auto& e : invoices) {
+    if (e.issuer_agency_id() == agency_id || e.recipient_agency_id() == agency_id) ids.insert(e.invoice_id());
+  }
+  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
+      std::string(1, p::kClaim), [&](std::string_view key, std::string_view value) -> absl::Status {
+        TORI_ASSIGN_OR_RETURN(auto e, p::ReadRecord<events::SubsidyClaimIssued>(state, key, value));
+        if (e.claimant_agency_id() == agency_id) ids.insert(e.claim_id());
+        return absl::OkStatus();
+      }));
+  return ids;
+}
+
+// Events in the log after the state's position.
+int64_t LagEvents(const LogPosition& applied, const LogPosition& end) {
+  int64_t lag = 0;
+  for (size_t i = 0; i < end.next_offsets.size(); ++i) {
+    lag += end.next_offsets[i] - (i < applied.next_offsets.size() ? applied.next_offsets[i] : 0);
+  }
+  return lag;
+}
+
+void ClearDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+
+Api::Api(ApiOptions options) : options_(std::move(options)), router_(options_.access, Handlers()) {}
+
+std::vector<RouteHandler> Api::Handlers() {
+  std::vector<RouteHandler> handlers(std::size(kRouteTable));
+  auto set = [&](std::string_view method, std::string_view pattern, RouteHandler handler) {
+    for (size_t i = 0; i < std::size(kRouteTable); ++i) {
+      if (kRouteTable[i].method == method && kRouteTable[i].pattern == pattern) {
+        handlers[i] = std::move(handler);
+        return;
+      }
+    }
+    TORI_CHECK(false && "a handler for a route that is not in kRouteTable");
+  };
+  // Reads of the state under its mutex; a failed read is a 500 naming the problem.
+  auto with_state = [this](const std::function<absl::StatusOr<HttpResponse>(StateStore&)>& read) {
+    std::lock_guard lock(state_mutex_);
+    auto response = read(*options_.state);
+    if (!response.ok()) return FromStatus(response.status());
+    return *std::move(response);
+  };
+
+  set("GET", "/healthz", [](const RouteRequest&) { return Json("{\"status\":\"ok\"}\n"); });
+  set("GET", "/readyz", [this](const RouteRequest&) {
+    std::lock_guard lock(state_mutex_);
+    const LogPosition end = options_.log->End();
+    const LogPosition applied = options_.state->applied();
+    const int64_t lag = LagEvents(applied, end);
+    metrics_.SetLogLagEvents(lag);
+    std::string body;
+    JsonObjectWriter(body)
+        .Raw("ready", lag == 0 ? "true" : "false")
+        .String("state_position", applied.ToString())
+        .String("log_end", end.ToString())
+        .Int("lag_events", lag)
+        .Close();
+    return Json(body + "\n", lag == 0 ? 200 : 503);
+  });
+  set("GET", "/metrics", [this](const RouteRequest&) {
+    // The lag as of now when the state is free; a scrape never waits behind a verify.
+    if (std::unique_lock lock(state_mutex_, std::try_to_lock); lock.owns_lock()) {
+      metrics_.SetLogLagEvents(LagEvents(options_.state->applied(), options_.log->End()));
+    }
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_.Render();
+    return r;
+  });
+
+  set("GET", "/v1/quarters", [with_state](const RouteRequest& request) {
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
+      std::map<std::string, int64_t> visible;  // quarter -> invoices the caller sees
+      for (const auto& e : invoices) visible[e.quarter()] += SeesInvoice(*request.caller, e);
+      std::string list = "[";
+      for (const auto& [quarter, count] : visible) {
+        if (list.size() > 1) list += ",";
+        JsonObjectWriter(list).String("quarter", quarter).String("state", "issued").Int("invoices", count).Close();
+      }
+      list += "]";
+      std::string body;
+      JsonObjectWriter(body).Raw("quarters", list).Close();
+      return Json(body + "\n");
+    });
+  });
+  set("GET", "/v1/invoices", [with_state](const RouteRequest& request) {
+    std::optional<engine::Quarter> quarter;
+    if (auto text = request.Query("quarter")) {
+      auto parsed = engine::ParseQuarter(*text);
+      if (!parsed.ok()) {
+        return ErrorResponse(400, "BAD_QUARTER", fmt::format("quarter '{}' is not like 2026Q1", *text));
+      }
+      quarter = *parsed;
+    }
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
+      std::map<std::string, std::vector<InvoiceNumbering>> numbers;  // by quarter
+      std::string list = "[";
+      for (const auto& e : invoices) {
+        if (!SeesInvoice(*request.caller, e)) continue;
+        if (quarter && e.quarter() != engine::QuarterName(*quarter)) continue;
+        if (!numbers.contains(e.quarter())) {
+          TORI_ASSIGN_OR_RETURN(engine::Quarter q, engine::ParseQuarter(e.quarter()));
+          TORI_ASSIGN_OR_RETURN(numbers[e.quarter()], NumberIssuedInvoices(state, q));
+        }
+        if (list.size() > 1) list += ",";
+        JsonObjectWriter w(list);
+        w.String("invoice_id", e.invoice_id()).String("quarter", e.quarter());
+        for (const auto& n : numbers[e.quarter()]) {
+          if (n.invoice_id == e.invoice_id()) {
+            w.String("invoice_number", n.invoice_number).String("reference_number", n.reference_number);
+          }
+        }
+        w.String("issuer_agency_id", e.issuer_agency_id())
+            .String("recipient_agency_id", e.recipient_agency_id())
+            .Int("total_cents", e.total_cents())
+            .String("as_of", e.as_of())
+            .String("content_sha256", e.content_sha256())
+            .Close();
+      }
+      list += "]";
+      std::string body;
+      JsonObjectWriter(body).Raw("invoices", list).Close();
+      return Json(body + "\n");
+    });
+  });
+  set("GET", "/v1/invoices/{id}", [with_state](const RouteRequest& request) {
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
+      if (!e) return NotFound();
+      TORI_ASSIGN_OR_RETURN(engine::Invoice invoice, IssuedInvoice(*e));
+      return Json(InvoiceJson(invoice) + "\n");
+    });
+  });
+  set("GET", "/v1/invoices/{id}/csv", [with_state](const RouteRequest& request) {
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
+      if (!e) return NotFound();
+      TORI_ASSIGN_OR_RETURN(engine::Invoice invoice, IssuedInvoice(*e));
+      HttpResponse r;
+      r.content_type = "text/csv; charset=utf-8";
+      r.body = InvoiceCsv(invoice);  // as invoice-<id>.csv of `tori bill` (plain dialect)
+      return r;
+    });
+  });
+  set("GET", "/v1/invoices/{id}/explain", [this, with_state](const RouteRequest& request) {
+    std::optional<int> line;
+    if (auto text = request.Query("line")) {
+      int value = 0;
+      if (!absl::SimpleAtoi(*text, &value) || value < 1) {
+        return ErrorResponse(400, "BAD_LINE", fmt::format("line '{}' is not a line number (1, 2, ...)", *text));
+      }
+      line = value;
+    }
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
+      if (!e) return NotFound();
+      ExplainRequest explain;
+      explain.invoice_id = e->invoice_id();
+      explain.line = line;
+      explain.list_contacts = request.Query("events") == "true";
+      explain.json = true;
+      explain.scratch_dir = options_.scratch_dir + "/explain";
+      ClearDirectory(explain.scratch_dir);
+      auto text = Explain(*options_.log, state, explain);
+      ClearDirectory(explain.scratch_dir);
+      if (!text.ok()) return text.status();
+      return Json(*std::move(text));
+    });
+  });
+  set("GET", "/v1/verify", [this, with_state](const RouteRequest& request) {
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      const std::string scratch = options_.scratch_dir + "/verify";
+      ClearDirectory(scratch);
+      auto report = Verify(*options_.log, scratch, {}, &state);
+      ClearDirectory(scratch);
+      if (!report.ok()) return report.status();
+      // A host sees the verdicts on its own documents only (an auditor: all of them, the
+      // command line's answer byte for byte).
+      if (request.caller->role == Role::kHost) {
+        TORI_ASSIGN_OR_RETURN(std::set<std::string> own, DocumentsOf(state, request.caller->agency_id));
+        std::erase_if(report->documents, [&](const VerifiedDocument& d) { return !own.contains(d.document_id); });
+      }
+      return Json(VerifyJson(*report) + "\n");
+    });
+  });
+  set("POST", "/v1/reconcile", [this, with_state](const RouteRequest& request) {
+    const auto agency = request.Query("agency");
+    const auto quarter_text = request.Query("quarter");
+    if (!agency || agency->empty() || !quarter_text) {
+      return ErrorResponse(400, "MISSING_QUERY", "POST /v1/reconcile?agency=A&quarter=Q with the agency's CSV as body");
+    }
+    auto quarter = engine::ParseQuarter(*quarter_text);
+    if (!quarter.ok()) {
+      return ErrorResponse(400, "BAD_QUARTER", fmt::format("quarter '{}' is not like 2026Q1", *quarter_text));
+    }
+    // Hosts and agencies reconcile their own agency's contacts only (a host's points
+    // also serve other agencies, whose contacts at other hosts' points it must not see).
+    if (request.caller->role != Role::kAuditor && *agency != request.caller->agency_id) {
+      return ErrorResponse(404, "NOT_FOUND", "no such agency among those you may reconcile");
+    }
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      const std::string dir = options_.scratch_dir + "/reconcile";
+      ClearDirectory(dir);
+      std::filesystem::create_directories(dir);
+      const std::string path = dir + "/body.csv";
+      {
+        std::ofstream out(path, std::ios::binary);
+        out.write(request.http.body.data(), static_cast<std::streamsize>(request.http.body.size()));
+        if (!out) return absl::InternalError(fmt::format("cannot write the request body to {}", path));
+      }
+      auto report = Reconcile(state, *agency, *quarter, path);
+      ClearDirectory(dir);
+      if (absl::IsNotFound(report.status())) {
+        return ErrorResponse(404, "NOT_FOUND", "no such agency among those you may reconcile");
+      }
+      if (!report.ok()) {
+        // Errors name the file's line: the body's, here.
+        std::string message(report.status().message());
+        if (size_t at = message.find(path); at != std::string::npos) message.replace(at, path.size(), "the body");
+        return ErrorResponse(absl::IsInvalidArgument(report.status()) ? 400 : 500, "BAD_INPUT", message);
+      }
+      return Json(ReconcileJson(*report, *agency, *quarter, std::nullopt) + "\n");
+    });
+  });
+  return handlers;
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  const absl::Time started = absl::Now();
+  Router::Outcome outcome = router_.Handle(request);
+  const absl::Duration took = absl::Now() - started;
+  const std::string route = outcome.route ? RouteName(*outcome.route) : "unmatched";
+  metrics_.ObserveRequest(route, outcome.response.status, took);
+  if (options_.access_log != nullptr) {
+    std::string line;
+    JsonObjectWriter w(line);
+    w.String("time", absl::FormatTime(absl::RFC3339_full, started, absl::UTCTimeZone()))
+        .String("remote", request.remote)
+        .String("method", outcome.route ? outcome.route->method : "-")
+        .String("route", route)
+        .Int("status", outcome.response.status)
+        .Int("bytes", static_cast<int64_t>(outcome.response.body.size()))
+        .Raw("duration_ms", fmt::format("{:.3f}", absl::ToDoubleMilliseconds(took)));
+    if (outcome.grant) {
+      w.String("token_id", outcome.grant->token_id).String("role", RoleName(outcome.grant->role));
+    }
+    w.Close();
+    line += "\n";
+    std::fwrite(line.data(), 1, line.size(), options_.access_log);
+    std::fflush(options_.access_log);
+  }
+  return std::move(outcome.response);
+}
+
+}  // namespace tori::server

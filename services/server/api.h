@@ -1,0 +1,59 @@
+// The API of `tori serve` over the state (SPEC section 7): the route table's handlers,
+// answering from the same library functions as the command line, so an answer is
+// byte for byte what `tori explain --json`, `tori verify --json`, `tori reconcile
+// --json` print (GET answers end with the newline the command line prints), and an
+// invoice is byte for byte its object in invoices.json.
+//
+// Isolation: a host or agency caller sees only the invoices its agency issues or
+// receives, reconciles only its own agency, and gets 404 for anything else, exactly
+// as for what does not exist. Auditors see everything.
+//
+// The state is read one request at a time (StateStore is single-threaded): handlers
+// that read it hold one mutex; health, readiness and metrics never wait for it.
+//
+// Thread safety: Handle may be called from any number of threads at once.
+#ifndef TORI_SERVICES_SERVER_API_H_
+#define TORI_SERVICES_SERVER_API_H_
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "events/log/event_log.h"
+#include "services/server/access.h"
+#include "services/server/http_server.h"
+#include "services/server/metrics.h"
+#include "services/server/router.h"
+#include "services/state/state_store.h"
+
+namespace tori::server {
+
+struct ApiOptions {
+  EventLog* log = nullptr;      // read only
+  StateStore* state = nullptr;  // read only
+  std::string scratch_dir;      // replays of explain and verify, request bodies; emptied per use
+  const AccessList* access = nullptr;
+  // One JSON line per request (time, remote, method, route, status, bytes, duration_ms,
+  // token_id, role): never a token, a query or a body. Null: none.
+  std::FILE* access_log = nullptr;
+};
+
+class Api {
+ public:
+  explicit Api(ApiOptions options);
+  HttpResponse Handle(const HttpRequest& request);
+  const Router& router() const { return router_; }
+  Metrics& metrics() { return metrics_; }
+
+ private:
+  std::vector<RouteHandler> Handlers();
+  ApiOptions options_;
+  Metrics metrics_;
+  std::mutex state_mutex_;
+  Router router_;
+};
+
+}  // namespace tori::server
+
+#endif  // TORI_SERVICES_SERVER_API_H_

@@ -1,0 +1,301 @@
+// The API over a real data directory (`tori demo`'s: one host, espoo, invoicing seven
+// agencies): isolation walked from the route table, and answers compared byte for byte
+// with the command line's.
+#include "services/server/api.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "events/log/embedded_log.h"
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+
+namespace tori::server {
+namespace {
+
+// stdout of a shell command (stderr dropped).
+std::string Output(const std::string& command) {
+  std::string out;
+  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
+  if (pipe == nullptr) return out;
+  char chunk[4096];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, n);
+  ::pclose(pipe);
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The callers of the isolation walk. `agency` is whose ids are "own".
+enum class Caller { kNone, kRevoked, kHost, kAgency, kAuditor, kIntake };
+constexpr Caller kCallers[] = {Caller::kNone, Caller::kRevoked, Caller::kHost,
+                               Caller::kAgency, Caller::kAuditor, Caller::kIntake};
+std::string_view CallerName(Caller c) {
+  switch (c) {
+    case Caller::kNone: return "none";
+    case Caller::kRevoked: return "revoked";
+    case Caller::kHost: return "host";
+    case Caller::kAgency: return "agency";
+    case Caller::kAuditor: return "auditor";
+    case Caller::kIntake: return "intake";
+  }
+  return "?";
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(::testing::TempDir() + fmt::format("/api-test-{}", ::getpid()));
+    std::filesystem::remove_all(*dir_);
+    ASSERT_EQ(std::system(fmt::format("{} demo --dir {} >/dev/null 2>&1", TORI_BINARY, *dir_).c_str()), 0);
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  void SetUp() override {
+    auto log = EmbeddedLog::OpenReadOnly(Data() + "/log");
+    ASSERT_TRUE(log.ok()) << log.status();
+    log_ = *std::move(log);
+    auto state = StateStore::OpenReadOnly(Data() + "/state");
+    ASSERT_TRUE(state.ok()) << state.status();
+    state_ = *std::move(state);
+    // Hosts: espoo (the demo's host) and vantaa (a host of nothing here); agencies kela
+    // and dvv (both receive espoo's invoices); revoked: a kela token taken back.
+    Grant("host-espoo", Role::kHost, "espoo");
+    Grant("host-vantaa", Role::kHost, "vantaa");
+    Grant("agency-kela", Role::kAgency, "kela");
+    Grant("agency-dvv", Role::kAgency, "dvv");
+    Grant("auditor", Role::kAuditor, "");
+    Grant("intake", Role::kIntake, "", "iso-omena");
+    Grant("revoked", Role::kAgency, "kela");
+    ASSERT_TRUE(access_.Revoke(tokens_["revoked"].token_id).ok());
+    ApiOptions options;
+    options.log = log_.get();
+    options.state = state_.get();
+    options.scratch_dir = *dir_ + "/scratch";
+    options.access = &access_;
+    api_ = std::make_unique<Api>(options);
+  }
+
+  static std::string Data() { return *dir_ + "/data"; }
+
+  void Grant(const std::string& name, Role role, const std::string& agency, const std::string& point = "") {
+    NewToken token = *MakeToken();
+    tokens_[name] = token;
+    AccessGrant g{token.token_id, Sha256Of(token.token), role, name, agency, point, false};
+    ASSERT_TRUE(access_.Grant(g).ok());
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& target, const std::string& token_name,
+                    const std::string& body = "") {
+    HttpRequest r;
+    r.method = method;
+    r.target = target;
+    if (!token_name.empty()) r.authorization = "Bearer " + tokens_.at(token_name).token;
+    r.body = body;
+    return api_->Handle(r);
+  }
+
+  // A path of the route with the ids of `agency` (and quarter 2026Q1).
+  static std::string Target(const RouteSpec& route, const std::string& agency, const std::string& token_id) {
+    std::string path(route.pattern);
+    auto replace = [&](std::string_view name, const std::string& value) {
+      if (size_t at = path.find(name); at != std::string::npos) path.replace(at, name.size(), value);
+    };
+    replace("{quarter}", "2026Q1");
+    replace("{id}", "2026Q1-espoo-" + agency);
+    replace("{token_id}", token_id);
+    if (route.pattern == "/v1/invoices") path += "?quarter=2026Q1";
+    if (route.scope == Scope::kAgencyQuery) path += "?agency=" + agency + "&quarter=2026Q1";
+    return path;
+  }
+
+  static std::string* dir_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<StateStore> state_;
+  InMemoryAccessList access_;
+  std::map<std::string, NewToken> tokens_;
+  std::unique_ptr<Api> api_;
+};
+std::string* ApiTest::dir_ = nullptr;
+
+// Every route x every caller x ids that are the caller's own or another agency's: the
+// status follows from the route table alone (a new route is covered without a new test):
+// public 200; no or a revoked token 401; a role the route does not list 403; a route
+// without a handler 501; a host or agency naming another agency's thing 404; else 200.
+TEST_F(ApiTest, EveryRouteForEveryRoleAnswersAsTheRouteTableSays) {
+  const Router& router = api_->router();
+  for (size_t i = 0; i < std::size(kRouteTable); ++i) {
+    const RouteSpec& route = kRouteTable[i];
+    for (Caller caller : kCallers) {
+      for (bool own : {true, false}) {
+        // Whose ids: espoo's host owns every espoo invoice; vantaa's owns none; kela
+        // owns 2026Q1-espoo-kela, not 2026Q1-espoo-dvv.
+        std::string token, target_agency;
+        Role role = Role::kAuditor;
+        switch (caller) {
+          case Caller::kNone: token = ""; break;
+          case Caller::kRevoked: token = "revoked"; break;
+          case Caller::kHost: token = own ? "host-espoo" : "host-vantaa"; role = Role::kHost; break;
+          case Caller::kAgency: token = "agency-kela"; role = Role::kAgency; break;
+          case Caller::kAuditor: token = "auditor"; role = Role::kAuditor; break;
+          case Caller::kIntake: token = "intake"; role = Role::kIntake; break;
+        }
+        target_agency = own ? "kela" : "dvv";
+        if (caller == Caller::kHost && route.scope == Scope::kAgencyQuery) target_agency = own ? "espoo" : "kela";
+        const std::string target = Target(route, target_agency, tokens_["agency-dvv"].token_id);
+        const std::string body = route.scope == Scope::kAgencyQuery ? "contact_id\n" : "";
+
+        int expected = 200;
+        if (route.public_route) {
+          expected = 200;
+        } else if (caller == Caller::kNone || caller == Caller::kRevoked) {
+          expected = 401;
+        } else if (!Has(route.roles, role)) {
+          expected = 403;
+        } else if (!router.Implements(i)) {
+          expected = 501;
+        } else if (route.scope != Scope::kNone && (role == Role::kHost || role == Role::kAgency) && !own) {
+          expected = 404;
+        }
+        const HttpResponse response = Call(std::string(route.method), target, token, body);
+        EXPECT_EQ(response.status, expected)
+            << RouteName(route) << " as " << CallerName(caller) << (own ? " (own ids) " : " (other's ids) ")
+            << target << ": " << response.body.substr(0, 300);
+        // What is answered with 200 holds nothing of another agency's invoices.
+        if (response.status == 200 && (caller == Caller::kAgency || caller == Caller::kHost)) {
+          if (caller == Caller::kAgency || !own) {
+            EXPECT_EQ(response.body.find("2026Q1-espoo-dvv"), std::string::npos)
+                << RouteName(route) << " as " << CallerName(caller) << " shows dvv's invoice";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_F(ApiTest, AListShowsAnAgencyOnlyTheInvoicesItReceivesOrIssues) {
+  const std::string kela = Call("GET", "/v1/invoices?quarter=2026Q1", "agency-kela").body;
+  EXPECT_NE(kela.find("\"invoice_id\":\"2026Q1-espoo-kela\""), std::string::npos) << kela;
+  EXPECT_EQ(kela.find("2026Q1-espoo-vero"), std::string::npos) << kela;
+  const std::string espoo = Call("GET", "/v1/invoices", "host-espoo").body;
+  EXPECT_NE(espoo.find("2026Q1-espoo-vero"), std::string::npos);
+  EXPECT_NE(espoo.find("2026Q1-espoo-kela"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/v1/invoices", "host-vantaa").body, "{\"invoices\":[]}\n");
+  EXPECT_EQ(Call("GET", "/v1/quarters", "agency-kela").body,
+            "{\"quarters\":[{\"quarter\":\"2026Q1\",\"state\":\"issued\",\"invoices\":1}]}\n");
+  EXPECT_EQ(Call("GET", "/v1/invoices?quarter=2026", "agency-kela").status, 400);
+}
+
+TEST_F(ApiTest, AnInvoiceAndItsCsvAreTheIssuedFilesBytes) {
+  const std::string invoices_json = ReadFile(*dir_ + "/out/invoices.json");
+  for (std::string id : {"2026Q1-espoo-kela", "2026Q1-espoo-dvv"}) {
+    const HttpResponse invoice = Call("GET", "/v1/invoices/" + id, "auditor");
+    ASSERT_EQ(invoice.status, 200);
+    ASSERT_TRUE(invoice.body.ends_with("}\n"));
+    EXPECT_NE(invoices_json.find(invoice.body.substr(0, invoice.body.size() - 1)), std::string::npos) << invoice.body;
+    const HttpResponse csv = Call("GET", "/v1/invoices/" + id + "/csv", "auditor");
+    EXPECT_EQ(csv.status, 200);
+    EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
+    EXPECT_EQ(csv.body, ReadFile(*dir_ + "/out/invoice-" + id + ".csv"));
+  }
+}
+
+TEST_F(ApiTest, ExplainIsTheCommandLinesJsonByteForByte) {
+  const std::string cli = Output(fmt::format("{} explain --data {} --invoice 2026Q1-espoo-kela --json", TORI_BINARY, Data()));
+  ASSERT_FALSE(cli.empty());
+  const HttpResponse api = Call("GET", "/v1/invoices/2026Q1-espoo-kela/explain", "agency-kela");
+  EXPECT_EQ(api.status, 200);
+  EXPECT_EQ(api.body, cli);
+  const std::string cli_line =
+      Output(fmt::format("{} explain --data {} --invoice 2026Q1-espoo-kela --line 1 --json", TORI_BINARY, Data()));
+  EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-kela/explain?line=1", "auditor").body, cli_line);
+  EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-kela/explain?line=0", "auditor").status, 400);
+}
+
+TEST_F(ApiTest, VerifyIsTheCommandLinesJsonByteForByte) {
+  const std::string cli = Output(fmt::format("{} verify --data {} --json", TORI_BINARY, Data()));
+  ASSERT_NE(cli.find("\"ok\":true"), std::string::npos) << cli;
+  const HttpResponse api = Call("GET", "/v1/verify", "auditor");
+  EXPECT_EQ(api.status, 200);
+  EXPECT_EQ(api.body, cli);
+}
+
+TEST_F(ApiTest, ReconcileIsTheCommandLinesReportWithoutItsFiles) {
+  const std::string file = *dir_ + "/kela-records.csv";
+  {
+    std::ofstream out(file);
+    out << "contact_id\nno-such-contact\n";
+  }
+  std::string cli = Output(fmt::format("{} reconcile --data {} --agency kela --quarter 2026Q1 --json {}", TORI_BINARY,
+                                       Data(), file));
+  // The command line names its files; the API has none.
+  for (std::string field : {"\"file\":", ",\"differences_csv\":"}) {
+    const size_t at = cli.find(field);
+    ASSERT_NE(at, std::string::npos) << cli;
+    const size_t end = cli.find('"', cli.find('"', at + field.size()) + 1);
+    cli.erase(at, end + 1 - at + (field[0] == '"' ? 1 : 0));
+  }
+  const HttpResponse api =
+      Call("POST", "/v1/reconcile?agency=kela&quarter=2026Q1", "agency-kela", "contact_id\nno-such-contact\n");
+  EXPECT_EQ(api.status, 200);
+  EXPECT_EQ(api.body, cli);
+  EXPECT_EQ(Call("POST", "/v1/reconcile?agency=kela", "agency-kela", "contact_id\n").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/reconcile?agency=kela&quarter=2026Q1", "agency-dvv", "contact_id\n").status, 404);
+}
+
+TEST_F(ApiTest, HealthReadinessAndMetricsNeedNoToken) {
+  EXPECT_EQ(Call("GET", "/healthz", "").status, 200);
+  const HttpResponse ready = Call("GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_NE(ready.body.find("\"ready\":true"), std::string::npos);
+  Call("GET", "/v1/invoices", "agency-kela");
+  const std::string metrics = Call("GET", "/metrics", "").body;
+  EXPECT_NE(metrics.find("tori_http_requests_total{route=\"GET /v1/invoices\",status=\"200\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("tori_http_request_duration_seconds_bucket{route=\"GET /v1/invoices\",le=\"+Inf\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("tori_state_log_lag_events 0"), std::string::npos);
+}
+
+TEST_F(ApiTest, TheAccessLogNamesTheGrantButNeverTheTokenOrQuery) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  FILE* log = ::open_memstream(&buffer, &size);
+  ApiOptions options;
+  options.log = log_.get();
+  options.state = state_.get();
+  options.scratch_dir = *dir_ + "/scratch";
+  options.access = &access_;
+  options.access_log = log;
+  Api api(options);
+  HttpRequest r;
+  r.method = "GET";
+  r.target = "/v1/invoices?quarter=2026Q1";
+  r.authorization = "Bearer " + tokens_["agency-kela"].token;
+  r.remote = "127.0.0.1";
+  EXPECT_EQ(api.Handle(r).status, 200);
+  std::fclose(log);
+  const std::string line(buffer, size);
+  std::free(buffer);
+  EXPECT_NE(line.find("\"route\":\"GET /v1/invoices\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"token_id\":\"" + tokens_["agency-kela"].token_id + "\""), std::string::npos) << line;
+  EXPECT_EQ(line.find(tokens_["agency-kela"].token), std::string::npos);
+  EXPECT_EQ(line.find("2026Q1"), std::string::npos) << line;
+  EXPECT_TRUE(line.ends_with("}\n"));
+}
+
+}  // namespace
+}  // namespace tori::server
