@@ -176,7 +176,7 @@ std::string UblXml(const engine::Invoice& invoice, const InvoiceMeta& meta,
   xml.Leaf("cbc:BuyerReference", invoice.invoice_id);
   xml.Open("cac:InvoicePeriod");
   xml.Date("cbc:StartDate", invoice.quarter.FirstDay());
-  xml.Date("cbc:EndDate", QuarterLastDay(invoice.quarter));
+  xml.Date("cbc:EndDate", invoice.quarter.LastDay());
   xml.Close("cac:InvoicePeriod");
   const bool vat_numbers = vat.category == VatCategory::kStandardRated;
   WriteParty(xml, "cac:AccountingSupplierParty", seller, vat_numbers);
