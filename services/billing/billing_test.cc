@@ -6,7 +6,6 @@
 #include "services/state/hash_chain.h"
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -21,6 +20,7 @@
 #include "services/ingest/ingest.h"
 #include "services/projector/projector.h"
 #include "tests/failing_part_way_log.h"
+#include "tests/log_segment_bytes.h"
 
 namespace tori {
 namespace {
@@ -619,22 +619,8 @@ std::string FileBytes(const fs::path& path) {
   return s.str();
 }
 
-// The byte offset at which each record of an embedded log segment ends (its format in
-// events/log/embedded_log.h: an 8-byte magic, then records of a 20-byte header, whose
-// first 4 bytes are the payload's length, and the payload).
-std::vector<size_t> RecordEnds(const std::string& segment) {
-  std::vector<size_t> ends;
-  size_t at = 8;
-  while (at + 20 <= segment.size()) {
-    uint32_t payload_bytes;
-    std::memcpy(&payload_bytes, segment.data() + at, 4);
-    at += 20 + payload_bytes;
-    ends.push_back(at);
-  }
-  return ends;
-}
-
 using ::tori::testing::FailingPartWayLog;
+using ::tori::testing::RecordEnds;
 
 TEST_F(BillingTest, ARunCutOffByAPowerLossIsCompletedByTheNextBill) {
   // Power lost while the run's documents are appended: the log keeps the first k of

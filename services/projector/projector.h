@@ -10,14 +10,14 @@
 //   G point agreement version(010d)   -> AgreementSigned
 //   K point quarter agency code       -> ContactCounts: contacts, advisor_contacts,
 //                                        advisor_time_s (3 x int64, little-endian)
-//   B point quarter agency            -> booked minutes (int64)
+//   B point quarter agency            -> booked minutes (int64, little-endian)
 //   C point quarter pool cost_id      -> CostPosted
 //   I quarter invoice_id              -> InvoiceIssued
 //   L quarter claim_id                -> SubsidyClaimIssued
 //   H quarter                         -> HostSharesIssued
 // Quarters are Europe/Helsinki calendar quarters, written "2026Q1": a contact counts
 // in the quarter of its occurred_at, a booking in that of its start, a cost in that of
-// its period month.
+// its period month. Integers are fixed-width little-endian (events/base/fixed.h).
 //
 // Incremental: a correction subtracts the contact's previous contribution and adds
 // the new one; a void subtracts it. Counters are summed per batch in memory and added
