@@ -241,8 +241,7 @@ absl::Status ExplainChanges(EventLog& log, const LogPosition& from, const LogPos
   while (true) {
     TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
     if (!more) break;
-    const size_t p = static_cast<size_t>(record.partition);
-    if (p >= until.next_offsets.size() || record.offset >= until.next_offsets[p]) continue;
+    if (!until.Contains(record.partition, record.offset)) continue;
     if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
       return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a tori event",
                                              record.partition, record.offset));
@@ -270,7 +269,9 @@ absl::Status ExplainChanges(EventLog& log, const LogPosition& from, const LogPos
     } else if (event.has_room_booked()) {
       touches = event.room_booked().service_point_id() == line.service_point_id;
     }
-    const bool after_issue = p < from.next_offsets.size() && record.offset >= from.next_offsets[p];
+    const bool after_issue =
+        record.partition < static_cast<int32_t>(from.next_offsets.size()) &&
+        !from.Contains(record.partition, record.offset);
     if (!touches || !after_issue) continue;
     if (++count <= kChangesListedMax) {
       changes.push_back(fmt::format("    {} {} at p{}:{} ({})", event.event_id(),

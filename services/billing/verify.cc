@@ -206,16 +206,6 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
   }
 }
 
-// Whether a replay at `from` can move forward to `to` (no partition behind).
-bool Forward(const LogPosition& from, const LogPosition& to) {
-  if (from.next_offsets.empty()) return true;
-  if (from.next_offsets.size() != to.next_offsets.size()) return false;
-  for (size_t p = 0; p < to.next_offsets.size(); ++p) {
-    if (to.next_offsets[p] < from.next_offsets[p]) return false;
-  }
-  return true;
-}
-
 // The live state against its replay (see Verify); `scratch` is reused when it can move
 // forward to the live state's position. A damaged live state is the report's problem,
 // not an error.
@@ -237,7 +227,7 @@ absl::Status CheckLiveState(EventLog& log, StateStore& live, const std::string& 
         log.partition_count(), live.rebuild_advice());
     return absl::OkStatus();
   }
-  if (!Forward(scratch->applied(), at)) {
+  if (!at.Covers(scratch->applied())) {
     scratch.reset();
     std::error_code ec;
     std::filesystem::remove_all(scratch_dir, ec);
@@ -288,14 +278,7 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
             run.as_of_text, log.partition_count()));
       }
       // Runs are in ascending as_of order, so the replay only moves forward.
-      bool forward = scratch->applied().next_offsets.empty();
-      if (!forward) {
-        forward = true;
-        for (size_t p = 0; p < run.as_of.next_offsets.size(); ++p) {
-          if (run.as_of.next_offsets[p] < scratch->applied().next_offsets[p]) forward = false;
-        }
-      }
-      if (!forward) {
+      if (!run.as_of.Covers(scratch->applied())) {
         scratch.reset();
         std::filesystem::remove_all(scratch_dir, ec);
         TORI_ASSIGN_OR_RETURN(scratch, StateStore::Open(scratch_dir));

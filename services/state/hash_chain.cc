@@ -25,11 +25,8 @@ void HashChain::ExtendAt(int32_t partition, int64_t offset, std::string_view pay
 }
 
 void HashChain::PassTo(const LogPosition& at) {
-  TORI_CHECK(at.next_offsets.size() == covered_.next_offsets.size());
-  for (size_t p = 0; p < at.next_offsets.size(); ++p) {
-    TORI_CHECK(at.next_offsets[p] >= covered_.next_offsets[p]);
-    covered_.next_offsets[p] = at.next_offsets[p];
-  }
+  TORI_CHECK(at.next_offsets.size() == covered_.next_offsets.size() && at.Covers(covered_));
+  covered_ = at;
 }
 
 void HashChain::Extend(int32_t partition, std::string_view payload) {
@@ -103,22 +100,18 @@ absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& ch
     return absl::FailedPreconditionError(
         "the hash chain and the log disagree on partitions; run `tori rebuild`");
   }
-  bool behind = false;
-  for (size_t p = 0; p < at.next_offsets.size(); ++p) {
-    if (at.next_offsets[p] < chain.covered().next_offsets[p]) {
-      return absl::InvalidArgumentError(fmt::format(
-          "the hash chain has advanced past {}; heads of earlier positions come from `tori verify`",
-          at.ToString()));
-    }
-    behind = behind || at.next_offsets[p] > chain.covered().next_offsets[p];
+  if (!at.Covers(chain.covered())) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the hash chain has advanced past {}; heads of earlier positions come from `tori verify`",
+        at.ToString()));
   }
-  if (!behind) return absl::OkStatus();
+  if (at == chain.covered()) return absl::OkStatus();
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(chain.covered()));
   LogRecord record;
   while (true) {
     TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
     if (!more) break;
-    if (record.offset >= at.next_offsets[record.partition]) continue;
+    if (!at.Contains(record.partition, record.offset)) continue;
     chain.ExtendAt(record.partition, record.offset, record.payload);
   }
   chain.PassTo(at);  // past offsets without records (Kafka transaction markers)
