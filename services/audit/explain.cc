@@ -1,6 +1,5 @@
 // tori explain: an invoice line, step by step from the events (issue #5).
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -12,6 +11,7 @@
 #include "services/audit/internal/explain.h"
 #include "services/billing/billing.h"
 #include "services/billing/internal/issued.h"
+#include "services/billing/scratch_replay.h"
 #include "services/ingest/ingest.h"
 #include "services/projector/projector.h"
 
@@ -168,19 +168,11 @@ std::string TextLinesJson(std::string_view text) {
   return out + "]";
 }
 
-// Replays the log up to `as_of` into a scratch state for `explain`, then removes it.
+// Replays the log up to a document's `as_of` into a scratch state for `explain`.
 absl::Status WithScratchAt(EventLog& log, const std::string& dir, const std::string& as_of_text,
                            const std::function<absl::Status(StateStore&)>& use) {
   TORI_ASSIGN_OR_RETURN(LogPosition as_of, LogPosition::Parse(as_of_text));
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  {
-    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(dir));
-    TORI_RETURN_IF_ERROR(CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
-    TORI_RETURN_IF_ERROR(use(*scratch));
-  }
-  std::filesystem::remove_all(dir, ec);
-  return absl::OkStatus();
+  return WithScratchReplay(log, dir, as_of, use);
 }
 
 absl::StatusOr<std::string> ExplainSubsidyClaim(EventLog& log, const billing_internal::IssuedDocuments& issued,

@@ -2,6 +2,7 @@
 // cents are computed by hand below, re-billing an issued quarter (same bytes), and a
 // late event that becomes an adjustment line on the next quarter.
 #include "services/billing/billing.h"
+#include "services/billing/scratch_replay.h"
 
 #include "services/state/hash_chain.h"
 
@@ -892,6 +893,46 @@ TEST(InvoiceCsvTest, ParsesTheTwoDialects) {
   EXPECT_EQ(*ParseCsvDialect("plain"), CsvDialect::kPlain);
   EXPECT_EQ(*ParseCsvDialect("excel-fi"), CsvDialect::kExcelFi);
   EXPECT_FALSE(ParseCsvDialect("excel").ok());
+}
+
+TEST_F(BillingTest, AScratchReplayHoldsTheLogUpToItsPositionAndIsRemovedAfterUse) {
+  Ingest(kGoldenEvents);
+  const std::string scratch = (dir_ / "scratch").string();
+  const LogPosition at{{5}};
+  bool used = false;
+  ASSERT_TRUE(WithScratchReplay(*log_, scratch, at, [&](StateStore& state) {
+                used = true;
+                EXPECT_EQ(state.applied(), at);
+                EXPECT_TRUE(fs::exists(scratch));
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(used);
+  EXPECT_FALSE(fs::exists(scratch));
+  // Also when its user fails, whose error comes back as it is.
+  const absl::Status failed = WithScratchReplay(
+      *log_, scratch, at, [](StateStore&) { return absl::DataLossError("the user's error"); });
+  EXPECT_EQ(failed, absl::DataLossError("the user's error"));
+  EXPECT_FALSE(fs::exists(scratch));
+}
+
+TEST_F(BillingTest, AScratchReplayStartsOverOnlyForAPositionBeforeItsOwn) {
+  Ingest(kGoldenEvents);
+  const std::string dir = (dir_ / "scratch").string();
+  fs::create_directories(dir + "/left-over");  // a crashed run's: removed at Open
+  {
+    auto scratch = ScratchReplay::Open(dir);
+    ASSERT_TRUE(scratch.ok()) << scratch.status();
+    EXPECT_FALSE(fs::exists(dir + "/left-over"));
+    ASSERT_EQ(*(*scratch)->CatchUpTo(*log_, {.until = LogPosition{{10}}}), 10u);
+    EXPECT_FALSE(*(*scratch)->StartOverUnlessCovered(LogPosition{{12}}));
+    EXPECT_FALSE(*(*scratch)->StartOverUnlessCovered(LogPosition{{10}}));
+    EXPECT_EQ((*scratch)->state().applied(), LogPosition{{10}});
+    EXPECT_EQ(*(*scratch)->CatchUpTo(*log_, {.until = LogPosition{{12}}}), 2u);
+    EXPECT_TRUE(*(*scratch)->StartOverUnlessCovered(LogPosition{{9}}));
+    EXPECT_EQ((*scratch)->state().applied(), LogPosition{});
+    EXPECT_EQ(*(*scratch)->CatchUpTo(*log_, {.until = LogPosition{{9}}}), 9u);
+  }
+  EXPECT_FALSE(fs::exists(dir));
 }
 
 }  // namespace
