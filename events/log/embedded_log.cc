@@ -130,7 +130,7 @@ class SegmentReader {
   bool Fill(size_t n) {
     if (buffer_end_ - buffer_pos_ >= n) return true;
     // The unread bytes to the front; the buffer only grows, so no read pays for
-    // zeroing it first (perf: resizing it was a fiftieth of a rebuild).
+    // zeroing it first (as resizing it would).
     std::memmove(buffer_.data(), buffer_.data() + buffer_pos_, buffer_end_ - buffer_pos_);
     buffer_end_ -= buffer_pos_;
     buffer_pos_ = 0;

@@ -221,9 +221,8 @@ void Projector::AddContact(std::string_view point, std::string_view agency,
   // The quarter's id is kept with the quarter (contacts arrive roughly in time order).
   if (cached_quarter_id_ == kNoPartId) cached_quarter_id_ = quarters_.Id(quarter);
   // Points and (agency, service code) pairs are few: their ids come from a small map
-  // that stays in the cache, and the counters are found under the ids alone (perf: one
-  // map keyed by the joined strings missed the cache twice a contact, a fifth of a
-  // 10 M ingest's main thread).
+  // that stays in the cache, and the counters are found under the ids alone (one map
+  // keyed by the joined strings missed the cache twice a contact).
   pair_scratch_.assign(agency);
   pair_scratch_.push_back('\0');
   pair_scratch_.append(service_code);

@@ -139,8 +139,8 @@ class Projector {
   absl::flat_hash_map<std::string, std::string> records_;
   std::vector<events::AgencyUpdated> agency_updates_;  // this batch's, in log order
   // Contact counters are summed under ids of their key's parts (point, quarter, and
-  // agency with service code), and keyed only by TakeWrites (perf: hashing and
-  // comparing the long keys was a sixth of a 10 M ingest's main thread).
+  // agency with service code), and keyed only by TakeWrites: no contact hashes or
+  // compares the long keys.
   struct Names {  // small ids for names, and the names by id
     absl::flat_hash_map<std::string, uint32_t> ids;
     std::vector<std::string> names;

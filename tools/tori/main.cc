@@ -12,8 +12,8 @@
 
 // jemalloc's settings for tori (read at its start). Commits hand over vectors of
 // tens of MB each time; jemalloc gives requests over 8 MiB fresh pages from the OS and
-// returns freed pages after 10 s, so every commit paid page faults again (perf: an
-// eighth of a replay's CPU). tori's memory is bounded by its batch and commit sizes,
+// returns freed pages after 10 s, so every commit would pay page faults again.
+// tori's memory is bounded by its batch and commit sizes,
 // also in `project --follow`, so freed pages are kept for reuse: RSS stays at the peak.
 extern "C" const char* malloc_conf;
 const char* malloc_conf = "oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1";
