@@ -283,7 +283,8 @@ absl::Status ExplainChanges(EventLog& log, const LogPosition& from, const LogPos
 absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
-  TORI_ASSIGN_OR_RETURN(IssuedDocumentId document, FindIssuedDocument(state, request.invoice_id));
+  TORI_ASSIGN_OR_RETURN(IssuedDocumentId document,
+                        audit_internal::FindIssuedDocumentIn(issued, request.invoice_id));
   if (document.kind == IssuedDocumentId::Kind::kSubsidyClaim) {
     if (request.line) return absl::InvalidArgumentError("--line is for invoices; a subsidy claim has no lines");
     return ExplainSubsidyClaim(log, issued, document.id, request);
@@ -298,7 +299,7 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
     return absl::InvalidArgumentError(fmt::format("invoice {} has lines 1..{}", invoice.invoice_id,
                                                   invoice.lines.size()));
   }
-  TORI_ASSIGN_OR_RETURN(auto numbers, NumberIssuedInvoices(state, invoice.quarter));
+  TORI_ASSIGN_OR_RETURN(auto numbers, audit_internal::NumberInvoicesOf(issued, invoice.quarter));
   const auto number = std::find_if(numbers.begin(), numbers.end(),
                                    [&](const auto& n) { return n.invoice_id == invoice.invoice_id; });
   TORI_CHECK(number != numbers.end());
@@ -329,7 +330,6 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
         out += "\n";
         // The adjusted quarter's first issue: the events after it are what changed.
         std::optional<LogPosition> issued_at;
-        TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
         for (const auto& e : issued.invoice_events) {
           if (e.quarter() != engine::QuarterName(*line.adjusts_quarter)) continue;
           TORI_ASSIGN_OR_RETURN(LogPosition position, LogPosition::Parse(e.as_of()));

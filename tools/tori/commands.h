@@ -89,6 +89,10 @@ struct DataDir {
 // (except for kCreate), and a state that is ahead of the log.
 absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access);
 
+// The log's records before `position`, all partitions (for Kafka: offsets, which
+// count transaction markers too). A state's lag is LogRecords(end) - LogRecords(applied).
+int64_t LogRecords(const LogPosition& position);
+
 int RunIngest(const LogOptions& data, const std::string& file);
 int RunBill(const LogOptions& data, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run, bool force, const std::optional<LogPosition>& as_of,
