@@ -24,25 +24,10 @@ constexpr size_t kHeaderBytes = 20;
 constexpr uint32_t kPayloadBytesMax = 64u << 20;
 constexpr size_t kReadChunkBytes = 1 << 20;
 
+using log_internal::Errno;
 using log_internal::SegmentName;
 using log_internal::SyncDirectory;
-
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
-}
-
-absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Errno("cannot write", path);
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return absl::OkStatus();
-}
+using log_internal::WriteAll;
 
 // Sequential reader of one segment file through a 1 MiB buffer.
 class SegmentReader {
