@@ -294,7 +294,7 @@ int Main(int argc, char** argv) {
       fmt::print(stderr, "tori bill: --quarter '{}' is not a quarter like 2026Q1\n", quarter_text);
       return kExitUsage;
     }
-    std::optional<LogPosition> as_of;
+    BillAsOf as_of;
     if (!as_of_text.empty()) {
       auto parsed = LogPosition::Parse(as_of_text);
       const std::optional<absl::Time> instant = ParseDateOrInstant(as_of_text, /*day_end=*/true);
@@ -312,11 +312,7 @@ int Main(int argc, char** argv) {
       if (parsed.ok()) {
         as_of = *parsed;
       } else {
-        auto at = LogPositionAt(data_dir, *instant);
-        if (!at.ok()) return Fail(at.status());
-        fmt::print("as of {}: log position {} (the log up to the first event that occurred later)\n",
-                   FormatInstant(absl::ToUnixNanos(*instant)), at->ToString());
-        as_of = *at;
+        as_of = *instant;
       }
     }
     auto csv_dialect = ParseCsvDialect(csv_dialect_text);
