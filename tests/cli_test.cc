@@ -19,6 +19,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/log_segment_bytes.h"
 #include "tests/run_command.h"
 
 namespace {
@@ -221,20 +222,7 @@ TEST_F(CliTest, AnIngestKilledRepeatedlyEndsWhereAnUninterruptedOneDoes) {
 
 namespace {
 
-// Where each record of an embedded log segment ends (format: events/log/embedded_log.h,
-// an 8-byte magic, then records of a 20-byte header that starts with the payload's
-// length, and the payload).
-std::vector<size_t> RecordEnds(const std::string& segment) {
-  std::vector<size_t> ends;
-  size_t at = 8;
-  while (at + 20 <= segment.size()) {
-    uint32_t payload_bytes;
-    std::memcpy(&payload_bytes, segment.data() + at, 4);
-    at += 20 + payload_bytes;
-    ends.push_back(at);
-  }
-  return ends;
-}
+using ::tori::testing::RecordEnds;
 
 TEST_F(CliTest, ABillCutOffByAPowerLossIsCompletedByTheNextBill) {
   // The log keeps 2 of the run's documents (and a torn record), the state none of them:

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +17,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/log_segment_bytes.h"
 #include "tests/run_command.h"
 
 namespace {
@@ -64,12 +64,12 @@ void SplitSegments(const fs::path& log_dir, const std::vector<int64_t>& firsts) 
   const std::string bytes = ReadFile(only);
   ASSERT_EQ(bytes.substr(0, 8), "TORILOG1");
   std::vector<std::string> records;
-  for (size_t at = 8; at < bytes.size();) {
-    uint32_t payload_bytes;
-    std::memcpy(&payload_bytes, bytes.data() + at, 4);
-    records.push_back(bytes.substr(at, 20 + payload_bytes));
-    at += 20 + payload_bytes;
+  size_t start = 8;
+  for (size_t end : ::tori::testing::RecordEnds(bytes)) {
+    records.push_back(bytes.substr(start, end - start));
+    start = end;
   }
+  ASSERT_EQ(start, bytes.size());
   std::string manifest = "tori event log manifest v1\n";
   for (size_t i = 0; i < firsts.size(); ++i) {
     const int64_t end =

@@ -1,11 +1,12 @@
 #include "events/base/crc32c.h"
 
 #include <array>
-#include <cstring>
 
 #if defined(__x86_64__)
 #include <nmmintrin.h>
 #endif
+
+#include "events/base/fixed.h"
 
 namespace tori {
 namespace {
@@ -33,9 +34,8 @@ __attribute__((target("sse4.2"))) uint32_t Crc32cHardware(uint32_t crc, const ui
                                                            size_t n) {
   uint64_t c = crc;
   while (n >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    c = _mm_crc32_u64(c, word);
+    // The instruction takes the word's bytes least significant first, as stored.
+    c = _mm_crc32_u64(c, DecodeFixed64(reinterpret_cast<const char*>(p)));
     p += 8;
     n -= 8;
   }

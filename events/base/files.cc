@@ -1,10 +1,9 @@
 #include "events/base/files.h"
 
-#include <openssl/sha.h>
-
 #include <fstream>
 #include <system_error>
 
+#include "events/base/sha256.h"
 #include "fmt/format.h"
 
 namespace tori {
@@ -44,11 +43,9 @@ std::string OutputFileName(std::string_view prefix, std::string_view id,
     // Not inside a "%XX".
     if (encoded[cut - 1] == '%') cut -= 1;
     else if (encoded[cut - 2] == '%') cut -= 2;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), digest);
     encoded.resize(cut);
     encoded += '~';
-    for (int i = 0; i < 16; ++i) encoded += fmt::format("{:02x}", digest[i]);
+    encoded += Sha256Hex(id).substr(0, 32);
   }
   std::string name(prefix);
   name += encoded;

@@ -48,6 +48,13 @@ TEST(OutputFileName, LongIdsGetAShortNameWithTheirHash) {
   EXPECT_EQ((a.find('~') - (9 + 7)) % 3, 0u);
 }
 
+TEST(OutputFileName, ALongIdsHashIsTheFirst32HexDigitsOfItsSha256) {
+  // sha256("a" x 200) = c2a908d98f5df987ade41b5fce213067... (Python's hashlib): names
+  // written before stay the names of the same ids.
+  EXPECT_EQ(OutputFileName("x-", std::string(200, 'a'), ".xml"),
+            "x-" + std::string(120, 'a') + "~c2a908d98f5df987ade41b5fce213067.xml");
+}
+
 TEST(PathInDirectory, RefusesNamesThatAreNotOnePlainName) {
   EXPECT_EQ(*PathInDirectory("/out", "invoice-a.csv"), std::filesystem::path("/out/invoice-a.csv"));
   const std::vector<std::string> bad_names = {"",    ".",   "..", "../x", "a/b", "a\\b",

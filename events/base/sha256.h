@@ -1,6 +1,6 @@
-// SHA-256 (FIPS 180-4) through OpenSSL's EVP interface: the one helper every part of
-// tori hashes with (the log's hash chain, document hashes, file names, the Merkle
-// tree of SPEC section 10).
+// SHA-256 (FIPS 180-4) through OpenSSL (SHA-NI where the CPU has it): the one helper
+// every part of tori hashes with (the log's hash chain, document hashes, file names,
+// the Merkle tree of SPEC section 10).
 #ifndef TORI_EVENTS_BASE_SHA256_H_
 #define TORI_EVENTS_BASE_SHA256_H_
 
@@ -14,9 +14,8 @@ namespace tori {
 inline constexpr size_t kSha256Bytes = 32;
 using Sha256Digest = std::array<unsigned char, kSha256Bytes>;
 
-// An incremental hasher. Reuse one for many digests: it keeps its OpenSSL context, so
-// a digest costs no allocation (a fresh EVP context per digest costs about as much as
-// hashing a 100-byte record). One thread at a time.
+// An incremental hasher. Reuse one for many digests: it keeps its context, so a digest
+// costs no allocation (making a hasher costs one). One thread at a time.
 class Sha256 {
  public:
   Sha256();

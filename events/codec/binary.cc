@@ -1,7 +1,7 @@
 // The binary encoding of the most frequent messages, by hand. Encoding: protobuf's
 // serializer checked the UTF-8 of every string again (the parser already did) and
-// walked each message twice, for sizes and for bytes (perf: a twelfth of a 10 M
-// ingest's main thread). Decoding: protobuf's parser freed and allocated the contact
+// walked each message twice, for sizes and for bytes (BENCHMARKS.md, "measured
+// history"). Decoding: protobuf's parser freed and allocated the contact
 // and its strings for every record of a replay. The bytes are protobuf's own: fields
 // in number order, proto3 defaults left out; anything else goes to protobuf
 // (binary_test compares both ways with protobuf).
@@ -34,8 +34,8 @@ size_t StringBytes(std::string_view value) {
 size_t IntBytes(int64_t value) {
   return value == 0 ? 0 : 1 + VarintBytes(static_cast<uint64_t>(value));
 }
-// Writes fields into room made beforehand (perf: appending byte by byte was a third of
-// encoding).
+// Writes fields into room made beforehand: appending byte by byte checks the
+// capacity at every byte.
 class Writer {
  public:
   // Makes `bytes` of room at the end of `out`, to write into.
@@ -225,7 +225,7 @@ class CanonicalReader {
     out = {};
     if (!Next(tag)) return true;
     // proto3 strings must be UTF-8 (protobuf refuses to parse them otherwise); ids are
-    // ASCII, checked without simdjson's call (perf: a tenth of a rebuild).
+    // ASCII, checked eight bytes at a time before simdjson's general check is called.
     return Bytes(out) && (IsAscii(out) || simdjson::validate_utf8(out.data(), out.size()));
   }
   static bool IsAscii(std::string_view bytes) {

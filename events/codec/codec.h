@@ -1,5 +1,5 @@
 // The canonical JSON form of events (SPEC section 2) <-> the protobuf encoding in
-// schemas/tori/events/v1/events.proto.
+// schemas/tori/schema/v1/events.proto.
 //
 // Parsing does every check that needs nothing but the line itself: JSON syntax and
 // UTF-8, field presence and types, unknown and duplicate fields, decimal precision
@@ -42,9 +42,8 @@ inline constexpr size_t kEventLineBytesMax = 1 << 20;
 // Bytes a caller may leave readable after a line so the parser need not copy it.
 size_t JsonParserPaddingBytes();
 
-// A contact_recorded event without an Event object: ingest's hot path reads these
-// (perf: filling, clearing and reading an Event's heap strings for every line was a
-// fifth of a 10 M ingest's parse thread). The views point into a ParsedEvent's
+// A contact_recorded event without an Event object: ingest's hot path reads these,
+// so that no line fills, clears and reads an Event's heap strings. The views point into a ParsedEvent's
 // encoding (or into the Event of ContactViewOf).
 struct ContactRecordedView {
   std::string_view event_id;

@@ -11,6 +11,7 @@
 
 #include "events/base/check.h"
 #include "events/base/crc32c.h"
+#include "events/base/fixed.h"
 #include "events/log/internal/log_manifest.h"
 #include "fmt/format.h"
 
@@ -23,30 +24,10 @@ constexpr size_t kHeaderBytes = 20;
 constexpr uint32_t kPayloadBytesMax = 64u << 20;
 constexpr size_t kReadChunkBytes = 1 << 20;
 
-void PutU32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
-void PutU64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
-uint32_t GetU32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
-uint64_t GetU64(const char* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
-
+using log_internal::Errno;
 using log_internal::SegmentName;
 using log_internal::SyncDirectory;
-
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
-}
-
-absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Errno("cannot write", path);
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return absl::OkStatus();
-}
+using log_internal::WriteAll;
 
 // Sequential reader of one segment file through a 1 MiB buffer.
 class SegmentReader {
@@ -88,10 +69,10 @@ class SegmentReader {
     }
     if (!Fill(kHeaderBytes)) return ReadFailed(problem);
     const char* h = buffer_.data() + buffer_pos_;
-    const uint32_t payload_bytes = GetU32(h);
-    const uint64_t offset = GetU64(h + 4);
-    const uint32_t payload_crc = GetU32(h + 12);
-    if (GetU32(h + 16) != Crc32c(0, h, 16) || payload_bytes > kPayloadBytesMax) {
+    const uint32_t payload_bytes = DecodeFixed32(h);
+    const uint64_t offset = DecodeFixed64(h + 4);
+    const uint32_t payload_crc = DecodeFixed32(h + 12);
+    if (DecodeFixed32(h + 16) != Crc32c(0, h, 16) || payload_bytes > kPayloadBytesMax) {
       problem = "record header checksum mismatch";
       return RestIsZero() ? Outcome::kTorn : Outcome::kCorrupt;
     }
@@ -134,7 +115,7 @@ class SegmentReader {
   bool Fill(size_t n) {
     if (buffer_end_ - buffer_pos_ >= n) return true;
     // The unread bytes to the front; the buffer only grows, so no read pays for
-    // zeroing it first (perf: resizing it was a fiftieth of a rebuild).
+    // zeroing it first (as resizing it would).
     std::memmove(buffer_.data(), buffer_.data() + buffer_pos_, buffer_end_ - buffer_pos_);
     buffer_end_ -= buffer_pos_;
     buffer_pos_ = 0;
@@ -499,10 +480,10 @@ absl::StatusOr<LogPosition> EmbeddedLog::AppendRecords(absl::Span<const AppendRe
           fmt::format("event of {} bytes exceeds the log's record limit", r.payload.size()));
     }
     char header[kHeaderBytes];
-    PutU32(header, static_cast<uint32_t>(r.payload.size()));
-    PutU64(header + 4, static_cast<uint64_t>(offset++));
-    PutU32(header + 12, Crc32c(0, r.payload.data(), r.payload.size()));
-    PutU32(header + 16, Crc32c(0, header, 16));
+    EncodeFixed32(header, static_cast<uint32_t>(r.payload.size()));
+    EncodeFixed64(header + 4, static_cast<uint64_t>(offset++));
+    EncodeFixed32(header + 12, Crc32c(0, r.payload.data(), r.payload.size()));
+    EncodeFixed32(header + 16, Crc32c(0, header, 16));
     write_buffer_.append(header, kHeaderBytes);
     write_buffer_.append(r.payload);
   }

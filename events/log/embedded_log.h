@@ -3,7 +3,8 @@
 // On-disk format (written once here, read by the reader in the same file):
 //   segment file "<first offset, 20 digits>.log" = "TORILOG1" then records;
 //   record = u32 payload_bytes | u64 offset | u32 crc32c(payload) |
-//            u32 crc32c(the 16 header bytes before it) | payload   (little-endian).
+//            u32 crc32c(the 16 header bytes before it) | payload   (little-endian,
+//            events/base/fixed.h).
 // Segments roll over at `segment_bytes_target`. One partition; offsets from 0.
 // DIR/MANIFEST lists every segment (internal/log_manifest.h).
 //

@@ -420,5 +420,29 @@ TEST(LogPosition, RoundTripsThroughText) {
   EXPECT_FALSE(LogPosition::Parse("x").ok());
 }
 
+TEST(LogPosition, CoversPositionsNoPartitionOfWhichIsAhead) {
+  const LogPosition at{{5, 3}};
+  EXPECT_TRUE(at.Covers(at));
+  EXPECT_TRUE(at.Covers(LogPosition{{5, 0}}));
+  EXPECT_TRUE(at.Covers(LogPosition{{0, 3}}));
+  EXPECT_FALSE(at.Covers(LogPosition{{6, 0}}));  // one partition ahead is enough
+  EXPECT_FALSE(at.Covers(LogPosition{{0, 4}}));
+  EXPECT_FALSE(at.Covers(LogPosition{{5, 3, 0}}));  // another log's partitions
+  EXPECT_FALSE(at.Covers(LogPosition{{5}}));
+  EXPECT_TRUE(at.Covers(LogPosition{}));  // a new state's: nothing applied
+  EXPECT_TRUE(LogPosition{}.Covers(LogPosition{}));
+  EXPECT_FALSE(LogPosition{}.Covers(LogPosition{{0, 0}}));
+}
+
+TEST(LogPosition, ContainsTheRecordsBeforeIt) {
+  const LogPosition at{{5, 0}};
+  EXPECT_TRUE(at.Contains(0, 0));
+  EXPECT_TRUE(at.Contains(0, 4));
+  EXPECT_FALSE(at.Contains(0, 5));
+  EXPECT_FALSE(at.Contains(1, 0));
+  EXPECT_FALSE(at.Contains(2, 0));  // no such partition
+  EXPECT_FALSE(at.Contains(-1, 0));
+}
+
 }  // namespace
 }  // namespace tori

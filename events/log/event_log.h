@@ -29,6 +29,15 @@ struct LogPosition {
   std::vector<int64_t> next_offsets;  // index = partition
 
   bool operator==(const LogPosition&) const = default;
+  // Whether every record before `other` is before this position too: the same
+  // partitions, none of them behind `other`'s. An empty position (a new state's,
+  // nothing applied) is covered by every position; an empty one covers only that.
+  bool Covers(const LogPosition& other) const;
+  // Whether the record at `offset` of `partition` is before this position.
+  bool Contains(int32_t partition, int64_t offset) const {
+    return partition >= 0 && static_cast<size_t>(partition) < next_offsets.size() &&
+           offset < next_offsets[static_cast<size_t>(partition)];
+  }
   // "p0:12,p1:7": stable text for documents and messages.
   std::string ToString() const;
   static absl::StatusOr<LogPosition> Parse(std::string_view text);

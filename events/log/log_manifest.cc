@@ -20,10 +20,6 @@ constexpr size_t kDigits = 20;
 // A manifest names one segment per 64 MiB of log: a million lines is 64 TiB.
 constexpr size_t kManifestSegmentsMax = 1'000'000;
 
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
-}
-
 // The advice every message about missing segments ends with.
 constexpr std::string_view kRestoreAdvice =
     "The log is the source of truth and tori never reads past a gap: restore the missing "
@@ -83,15 +79,9 @@ absl::Status WriteManifest(const std::string& dir, const std::vector<int64_t>& f
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("cannot create", tmp);
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t w = ::write(fd, text.data() + written, text.size() - written);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      ::close(fd);
-      return Errno("cannot write", tmp);
-    }
-    written += static_cast<size_t>(w);
+  if (absl::Status written = WriteAll(fd, text.data(), text.size(), tmp); !written.ok()) {
+    ::close(fd);
+    return written;
   }
   const bool synced = ::fdatasync(fd) == 0;
   ::close(fd);
@@ -140,6 +130,21 @@ absl::Status CheckSegments(const std::string& dir,
           "the manifest from a backup",
           SegmentName(first), dir, kManifestName));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
+}
+
+absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Errno("cannot write", path);  // 0: no progress, never retried
+    data += w;
+    n -= static_cast<size_t>(w);
   }
   return absl::OkStatus();
 }

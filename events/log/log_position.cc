@@ -5,6 +5,15 @@
 
 namespace tori {
 
+bool LogPosition::Covers(const LogPosition& other) const {
+  if (other.next_offsets.empty()) return true;
+  if (other.next_offsets.size() != next_offsets.size()) return false;
+  for (size_t p = 0; p < next_offsets.size(); ++p) {
+    if (next_offsets[p] < other.next_offsets[p]) return false;
+  }
+  return true;
+}
+
 std::string LogPosition::ToString() const {
   std::string out;
   for (size_t p = 0; p < next_offsets.size(); ++p) {

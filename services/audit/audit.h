@@ -90,6 +90,10 @@ struct InvoiceNumbering {
   std::string reference_number;  // "20261000010"
 };
 absl::StatusOr<std::vector<InvoiceNumbering>> NumberIssuedInvoices(StateStore& state, engine::Quarter quarter);
+// The same for every quarter with issued invoices, by quarter name ("2026Q1"), reading
+// the issued documents once.
+absl::StatusOr<std::map<std::string, std::vector<InvoiceNumbering>>> NumberAllIssuedInvoices(
+    StateStore& state);
 
 struct IssuedDocumentId {
   enum class Kind { kInvoice, kSubsidyClaim };

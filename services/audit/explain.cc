@@ -1,6 +1,5 @@
 // tori explain: an invoice line, step by step from the events (issue #5).
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <set>
 
@@ -13,6 +12,7 @@
 #include "services/audit/internal/explain.h"
 #include "services/billing/billing.h"
 #include "services/billing/internal/issued.h"
+#include "services/billing/scratch_replay.h"
 #include "services/ingest/ingest.h"
 #include "services/projector/projector.h"
 
@@ -168,19 +168,11 @@ std::string TextLinesJson(std::string_view text) {
   return out + "]";
 }
 
-// Replays the log up to `as_of` into a scratch state for `explain`, then removes it.
+// Replays the log up to a document's `as_of` into a scratch state for `explain`.
 absl::Status WithScratchAt(EventLog& log, const std::string& dir, const std::string& as_of_text,
                            const std::function<absl::Status(StateStore&)>& use) {
   TORI_ASSIGN_OR_RETURN(LogPosition as_of, LogPosition::Parse(as_of_text));
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  {
-    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(dir));
-    TORI_RETURN_IF_ERROR(CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
-    TORI_RETURN_IF_ERROR(use(*scratch));
-  }
-  std::filesystem::remove_all(dir, ec);
-  return absl::OkStatus();
+  return WithScratchReplay(log, dir, as_of, use);
 }
 
 absl::StatusOr<std::string> ExplainSubsidyClaim(EventLog& log, const billing_internal::IssuedDocuments& issued,
@@ -217,81 +209,98 @@ absl::StatusOr<std::string> ExplainSubsidyClaim(EventLog& log, const billing_int
   return json + "\n";
 }
 
-}  // namespace
+// What FindChanges looks for, for one adjustment line, and what it found.
+struct LineChanges {
+  LogPosition from;  // the adjusted quarter's first issue
+  std::string quarter;  // the adjusted quarter's name
+  const engine::InvoiceLine* line = nullptr;
+  std::set<std::string> contacts;  // of the point and quarter
+  std::vector<std::string> listed;
+  size_t count = 0;
+};
 
-// The events after the adjusted quarter was issued (`from`) and before this invoice's
-// as_of (`until`) that touch the adjustment line's point, pool and quarter: costs of
+// The events after each adjusted quarter was issued (`from`) and before this invoice's
+// as_of (`until`) that touch an adjustment line's point, pool and quarter: costs of
 // that pool and quarter, contacts of that quarter at the point (recorded, corrected,
-// voided), agreements and space allocations of the point. Appended to `out`, at most
-// kChangesListedMax of them. Reads the log from its start (contacts corrected or voided
-// later are known by where they were recorded).
-absl::Status ExplainChanges(EventLog& log, const LogPosition& from, const LogPosition& until,
-                            engine::Quarter adjusted, const engine::InvoiceLine& line, std::string& out) {
-  constexpr size_t kChangesListedMax = 50;
+// voided), agreements and space allocations of the point; at most kChangesListedMax
+// of them listed per line. Reads the log from its start once for all lines (contacts
+// corrected or voided later are known by where they were recorded).
+constexpr size_t kChangesListedMax = 50;
+absl::Status FindChanges(EventLog& log, const LogPosition& until, std::vector<LineChanges>& lines) {
+  if (lines.empty()) return absl::OkStatus();
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  const std::string quarter = engine::QuarterName(adjusted);
   LogPosition start;
   start.next_offsets.assign(log.partition_count(), 0);
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(start));
-  std::set<std::string> contacts;  // of the point and quarter
-  std::vector<std::string> changes;
-  size_t count = 0;
   LogRecord record;
   events::Event event;
   while (true) {
     TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
     if (!more) break;
-    const size_t p = static_cast<size_t>(record.partition);
-    if (p >= until.next_offsets.size() || record.offset >= until.next_offsets[p]) continue;
+    if (!until.Contains(record.partition, record.offset)) continue;
     if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
       return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a tori event",
                                              record.partition, record.offset));
     }
-    bool touches = false;
-    if (event.has_contact_recorded()) {
-      const auto& c = event.contact_recorded();
-      if (c.service_point_id() == line.service_point_id &&
-          QuarterOfInstant(absl::FromUnixNanos(event.occurred_at_unix_ns()), helsinki) == adjusted) {
-        contacts.insert(c.contact_id());
-        touches = true;
+    for (LineChanges& changes : lines) {
+      const engine::InvoiceLine& line = *changes.line;
+      bool touches = false;
+      if (event.has_contact_recorded()) {
+        const auto& c = event.contact_recorded();
+        if (c.service_point_id() == line.service_point_id &&
+            QuarterOfInstant(absl::FromUnixNanos(event.occurred_at_unix_ns()), helsinki) ==
+                changes.quarter) {
+          changes.contacts.insert(c.contact_id());
+          touches = true;
+        }
+      } else if (event.has_contact_corrected()) {
+        touches = changes.contacts.contains(event.contact_corrected().contact_id());
+      } else if (event.has_contact_voided()) {
+        touches = changes.contacts.contains(event.contact_voided().contact_id());
+      } else if (event.has_cost_posted()) {
+        const auto& c = event.cost_posted();
+        const absl::StatusOr<absl::CivilMonth> period = ParseMonth(c.period());
+        touches = c.service_point_id() == line.service_point_id && c.pool() == line.pool &&
+                  period.ok() && QuarterOf(*period) == changes.quarter;
+      } else if (event.has_agreement_signed()) {
+        touches = event.agreement_signed().service_point_id() == line.service_point_id;
+      } else if (event.has_space_allocated()) {
+        touches = event.space_allocated().service_point_id() == line.service_point_id;
+      } else if (event.has_room_booked()) {
+        touches = event.room_booked().service_point_id() == line.service_point_id;
       }
-    } else if (event.has_contact_corrected()) {
-      touches = contacts.contains(event.contact_corrected().contact_id());
-    } else if (event.has_contact_voided()) {
-      touches = contacts.contains(event.contact_voided().contact_id());
-    } else if (event.has_cost_posted()) {
-      const auto& c = event.cost_posted();
-      const absl::StatusOr<absl::CivilMonth> period = ParseMonth(c.period());
-      touches = c.service_point_id() == line.service_point_id && c.pool() == line.pool &&
-                period.ok() && QuarterOf(*period) == adjusted;
-    } else if (event.has_agreement_signed()) {
-      touches = event.agreement_signed().service_point_id() == line.service_point_id;
-    } else if (event.has_space_allocated()) {
-      touches = event.space_allocated().service_point_id() == line.service_point_id;
-    } else if (event.has_room_booked()) {
-      touches = event.room_booked().service_point_id() == line.service_point_id;
-    }
-    const bool after_issue = p < from.next_offsets.size() && record.offset >= from.next_offsets[p];
-    if (!touches || !after_issue) continue;
-    if (++count <= kChangesListedMax) {
-      changes.push_back(fmt::format("    {} {} at p{}:{} ({})", event.event_id(),
-                                    EventTypeName(event), record.partition, record.offset,
-                                    absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                                                     absl::FromUnixNanos(event.occurred_at_unix_ns()),
-                                                     absl::UTCTimeZone())));
+      const bool after_issue =
+          record.partition < static_cast<int32_t>(changes.from.next_offsets.size()) &&
+          !changes.from.Contains(record.partition, record.offset);
+      if (!touches || !after_issue) continue;
+      if (++changes.count <= kChangesListedMax) {
+        changes.listed.push_back(fmt::format(
+            "    {} {} at p{}:{} ({})", event.event_id(), EventTypeName(event), record.partition,
+            record.offset,
+            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixNanos(event.occurred_at_unix_ns()),
+                             absl::UTCTimeZone())));
+      }
     }
   }
-  out += fmt::format("  changed since {} was issued (log {}) by {} event{}{}\n", quarter, from.ToString(),
-                     count, count == 1 ? "" : "s", count == 0 ? "" : ":");
-  for (const auto& change : changes) out += change + "\n";
-  if (count > kChangesListedMax) out += fmt::format("    ... and {} more\n", count - kChangesListedMax);
   return absl::OkStatus();
 }
+
+// Appends what FindChanges found for one line.
+void AppendChanges(const LineChanges& changes, std::string& out) {
+  const size_t count = changes.count;
+  out += fmt::format("  changed since {} was issued (log {}) by {} event{}{}\n", changes.quarter,
+                     changes.from.ToString(), count, count == 1 ? "" : "s", count == 0 ? "" : ":");
+  for (const auto& change : changes.listed) out += change + "\n";
+  if (count > kChangesListedMax) out += fmt::format("    ... and {} more\n", count - kChangesListedMax);
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
-  TORI_ASSIGN_OR_RETURN(IssuedDocumentId document, FindIssuedDocument(state, request.invoice_id));
+  TORI_ASSIGN_OR_RETURN(IssuedDocumentId document,
+                        audit_internal::FindIssuedDocumentIn(issued, request.invoice_id));
   if (document.kind == IssuedDocumentId::Kind::kSubsidyClaim) {
     if (request.line) return absl::InvalidArgumentError("--line is for invoices; a subsidy claim has no lines");
     return ExplainSubsidyClaim(log, issued, document.id, request);
@@ -306,7 +315,7 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
     return absl::InvalidArgumentError(fmt::format("invoice {} has lines 1..{}", invoice.invoice_id,
                                                   invoice.lines.size()));
   }
-  TORI_ASSIGN_OR_RETURN(auto numbers, NumberIssuedInvoices(state, invoice.quarter));
+  TORI_ASSIGN_OR_RETURN(auto numbers, audit_internal::NumberInvoicesOf(issued, invoice.quarter));
   const auto number = std::find_if(numbers.begin(), numbers.end(),
                                    [&](const auto& n) { return n.invoice_id == invoice.invoice_id; });
   TORI_CHECK(number != numbers.end());
@@ -317,6 +326,24 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
                                 engine::QuarterName(invoice.quarter), Euros(invoice.total_cents), event->as_of());
   std::vector<std::pair<size_t, std::string>> line_texts;  // (index, explanation) for JSON
   TORI_ASSIGN_OR_RETURN(const LogPosition as_of, LogPosition::Parse(event->as_of()));
+  // The changes behind the adjustment lines explained, all from one read of the log.
+  std::vector<LineChanges> changes;
+  std::vector<std::optional<size_t>> changes_of_line(invoice.lines.size());
+  for (size_t i = 0; i < invoice.lines.size(); ++i) {
+    const auto& line = invoice.lines[i];
+    if ((request.line && static_cast<int>(i) + 1 != *request.line) || !line.adjusts_quarter) continue;
+    // The adjusted quarter's first issue: the events after it are what changed.
+    std::optional<LogPosition> issued_at;
+    for (const auto& e : issued.invoice_events) {
+      if (e.quarter() != engine::QuarterName(*line.adjusts_quarter)) continue;
+      TORI_ASSIGN_OR_RETURN(LogPosition position, LogPosition::Parse(e.as_of()));
+      if (!issued_at || position.next_offsets < issued_at->next_offsets) issued_at = position;
+    }
+    if (!issued_at) continue;
+    changes_of_line[i] = changes.size();
+    changes.push_back({*issued_at, engine::QuarterName(*line.adjusts_quarter), &line, {}, {}, 0});
+  }
+  TORI_RETURN_IF_ERROR(FindChanges(log, as_of, changes));
   TORI_RETURN_IF_ERROR(WithScratchAt(log, request.scratch_dir, event->as_of(), [&](StateStore& scratch) {
     for (size_t i = 0; i < invoice.lines.size(); ++i) {
       if (request.line && static_cast<int>(i) + 1 != *request.line) continue;
@@ -335,17 +362,7 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
                              Euros(*line.recomputed_cents), Euros(line.amount_cents));
         }
         out += "\n";
-        // The adjusted quarter's first issue: the events after it are what changed.
-        std::optional<LogPosition> issued_at;
-        TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
-        for (const auto& e : issued.invoice_events) {
-          if (e.quarter() != engine::QuarterName(*line.adjusts_quarter)) continue;
-          TORI_ASSIGN_OR_RETURN(LogPosition position, LogPosition::Parse(e.as_of()));
-          if (!issued_at || position.next_offsets < issued_at->next_offsets) issued_at = position;
-        }
-        if (issued_at) {
-          TORI_RETURN_IF_ERROR(ExplainChanges(log, *issued_at, as_of, *line.adjusts_quarter, line, out));
-        }
+        if (changes_of_line[i]) AppendChanges(changes[*changes_of_line[i]], out);
         out += "  the recomputed line:\n";
       }
       TORI_RETURN_IF_ERROR(ExplainLine(scratch, line.adjusts_quarter.value_or(invoice.quarter), invoice, line,

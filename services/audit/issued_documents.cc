@@ -6,13 +6,16 @@
 #include "events/base/check.h"
 #include "fmt/format.h"
 #include "services/audit/audit.h"
+#include "services/audit/internal/explain.h"
 #include "services/billing/internal/issued.h"
 #include "services/documents/documents.h"
 
 namespace tori {
 
-absl::StatusOr<std::vector<InvoiceNumbering>> NumberIssuedInvoices(StateStore& state, engine::Quarter quarter) {
-  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+namespace audit_internal {
+
+absl::StatusOr<std::vector<InvoiceNumbering>> NumberInvoicesOf(
+    const billing_internal::IssuedDocuments& issued, engine::Quarter quarter) {
   const std::string q = engine::QuarterName(quarter);
   std::vector<const events::InvoiceIssued*> invoices;
   for (const auto& e : issued.invoice_events) {
@@ -32,8 +35,34 @@ absl::StatusOr<std::vector<InvoiceNumbering>> NumberIssuedInvoices(StateStore& s
   return numbers;
 }
 
+}  // namespace audit_internal
+
+using audit_internal::NumberInvoicesOf;
+
+absl::StatusOr<std::vector<InvoiceNumbering>> NumberIssuedInvoices(StateStore& state, engine::Quarter quarter) {
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  return NumberInvoicesOf(issued, quarter);
+}
+
+absl::StatusOr<std::map<std::string, std::vector<InvoiceNumbering>>> NumberAllIssuedInvoices(
+    StateStore& state) {
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  std::map<std::string, std::vector<InvoiceNumbering>> by_quarter;
+  for (const auto& e : issued.invoice_events) {
+    if (by_quarter.contains(e.quarter())) continue;
+    TORI_ASSIGN_OR_RETURN(engine::Quarter quarter, engine::ParseQuarter(e.quarter()));
+    TORI_ASSIGN_OR_RETURN(by_quarter[e.quarter()], NumberInvoicesOf(issued, quarter));
+  }
+  return by_quarter;
+}
+
 absl::StatusOr<IssuedDocumentId> FindIssuedDocument(StateStore& state, std::string_view name) {
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  return audit_internal::FindIssuedDocumentIn(issued, name);
+}
+
+absl::StatusOr<IssuedDocumentId> audit_internal::FindIssuedDocumentIn(
+    const billing_internal::IssuedDocuments& issued, std::string_view name) {
   for (const auto& e : issued.invoice_events) {
     if (e.invoice_id() == name) return IssuedDocumentId{IssuedDocumentId::Kind::kInvoice, e.invoice_id()};
   }
@@ -49,7 +78,8 @@ absl::StatusOr<IssuedDocumentId> FindIssuedDocument(StateStore& state, std::stri
     const int year = std::stoi(digits.substr(0, 4));
     const int quarter_of_year = digits[4] - '0';
     if (quarter_of_year >= 1 && quarter_of_year <= 4) {
-      TORI_ASSIGN_OR_RETURN(auto numbers, NumberIssuedInvoices(state, engine::Quarter{year, quarter_of_year}));
+      TORI_ASSIGN_OR_RETURN(auto numbers,
+                            NumberInvoicesOf(issued, engine::Quarter{year, quarter_of_year}));
       for (const auto& n : numbers) {
         if (n.invoice_number == digits || n.reference_number == digits) {
           return IssuedDocumentId{IssuedDocumentId::Kind::kInvoice, n.invoice_id};

@@ -10,6 +10,7 @@
 #include "fmt/format.h"
 #include "services/state/hash_chain.h"
 #include "services/billing/internal/issued.h"
+#include "services/billing/scratch_replay.h"
 #include "services/projector/projector.h"
 #include "services/ingest/ingest.h"
 
@@ -184,18 +185,14 @@ struct ComputedAsOf {
 // The quarter's documents computed from the events before `as_of` only.
 absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
                                          const LogPosition& as_of) {
-  std::error_code ec;
-  fs::remove_all(request.scratch_dir, ec);
   ComputedAsOf computed;
-  {
-    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(request.scratch_dir));
-    TORI_RETURN_IF_ERROR(
-        CatchUp(log, *scratch, {.until = as_of, .event_ids = EventIdIndex::kSkip}).status());
-    TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(*scratch, request.quarter));
-    TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(*scratch));
-    TORI_ASSIGN_OR_RETURN(computed.context.pool_names, LoadPoolNames(*scratch, request.quarter));
-  }
-  fs::remove_all(request.scratch_dir, ec);
+  TORI_RETURN_IF_ERROR(WithScratchReplay(
+      log, request.scratch_dir, as_of, [&](StateStore& scratch) -> absl::Status {
+        TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(scratch, request.quarter));
+        TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(scratch));
+        TORI_ASSIGN_OR_RETURN(computed.context.pool_names, LoadPoolNames(scratch, request.quarter));
+        return absl::OkStatus();
+      }));
   return computed;
 }
 

@@ -2,11 +2,11 @@
 // cents are computed by hand below, re-billing an issued quarter (same bytes), and a
 // late event that becomes an adjustment line on the next quarter.
 #include "services/billing/billing.h"
+#include "services/billing/scratch_replay.h"
 
 #include "services/state/hash_chain.h"
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -21,6 +21,7 @@
 #include "services/ingest/ingest.h"
 #include "services/projector/projector.h"
 #include "tests/failing_part_way_log.h"
+#include "tests/log_segment_bytes.h"
 
 namespace tori {
 namespace {
@@ -638,22 +639,8 @@ std::string FileBytes(const fs::path& path) {
   return s.str();
 }
 
-// The byte offset at which each record of an embedded log segment ends (its format in
-// events/log/embedded_log.h: an 8-byte magic, then records of a 20-byte header, whose
-// first 4 bytes are the payload's length, and the payload).
-std::vector<size_t> RecordEnds(const std::string& segment) {
-  std::vector<size_t> ends;
-  size_t at = 8;
-  while (at + 20 <= segment.size()) {
-    uint32_t payload_bytes;
-    std::memcpy(&payload_bytes, segment.data() + at, 4);
-    at += 20 + payload_bytes;
-    ends.push_back(at);
-  }
-  return ends;
-}
-
 using ::tori::testing::FailingPartWayLog;
+using ::tori::testing::RecordEnds;
 
 TEST_F(BillingTest, ARunCutOffByAPowerLossIsCompletedByTheNextBill) {
   // Power lost while the run's documents are appended: the log keeps the first k of
@@ -925,6 +912,46 @@ TEST(InvoiceCsvTest, ParsesTheTwoDialects) {
   EXPECT_EQ(*ParseCsvDialect("plain"), CsvDialect::kPlain);
   EXPECT_EQ(*ParseCsvDialect("excel-fi"), CsvDialect::kExcelFi);
   EXPECT_FALSE(ParseCsvDialect("excel").ok());
+}
+
+TEST_F(BillingTest, AScratchReplayHoldsTheLogUpToItsPositionAndIsRemovedAfterUse) {
+  Ingest(kGoldenEvents);
+  const std::string scratch = (dir_ / "scratch").string();
+  const LogPosition at{{5}};
+  bool used = false;
+  ASSERT_TRUE(WithScratchReplay(*log_, scratch, at, [&](StateStore& state) {
+                used = true;
+                EXPECT_EQ(state.applied(), at);
+                EXPECT_TRUE(fs::exists(scratch));
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(used);
+  EXPECT_FALSE(fs::exists(scratch));
+  // Also when its user fails, whose error comes back as it is.
+  const absl::Status failed = WithScratchReplay(
+      *log_, scratch, at, [](StateStore&) { return absl::DataLossError("the user's error"); });
+  EXPECT_EQ(failed, absl::DataLossError("the user's error"));
+  EXPECT_FALSE(fs::exists(scratch));
+}
+
+TEST_F(BillingTest, AScratchReplayStartsOverOnlyForAPositionBeforeItsOwn) {
+  Ingest(kGoldenEvents);
+  const std::string dir = (dir_ / "scratch").string();
+  fs::create_directories(dir + "/left-over");  // a crashed run's: removed at Open
+  {
+    auto scratch = ScratchReplay::Open(dir);
+    ASSERT_TRUE(scratch.ok()) << scratch.status();
+    EXPECT_FALSE(fs::exists(dir + "/left-over"));
+    ASSERT_EQ(*(*scratch)->CatchUpTo(*log_, {.until = LogPosition{{10}}}), 10u);
+    EXPECT_FALSE(*(*scratch)->StartOverUnlessCovered(LogPosition{{12}}));
+    EXPECT_FALSE(*(*scratch)->StartOverUnlessCovered(LogPosition{{10}}));
+    EXPECT_EQ((*scratch)->state().applied(), LogPosition{{10}});
+    EXPECT_EQ(*(*scratch)->CatchUpTo(*log_, {.until = LogPosition{{12}}}), 2u);
+    EXPECT_TRUE(*(*scratch)->StartOverUnlessCovered(LogPosition{{9}}));
+    EXPECT_EQ((*scratch)->state().applied(), LogPosition{});
+    EXPECT_EQ(*(*scratch)->CatchUpTo(*log_, {.until = LogPosition{{9}}}), 9u);
+  }
+  EXPECT_FALSE(fs::exists(dir));
 }
 
 }  // namespace

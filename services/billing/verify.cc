@@ -1,5 +1,4 @@
 // tori verify: every issued document, recomputed from the log alone.
-#include <filesystem>
 #include <map>
 
 #include "events/base/check.h"
@@ -10,6 +9,7 @@
 #include "services/billing/billing.h"
 #include "services/state/hash_chain.h"
 #include "services/billing/internal/issued.h"
+#include "services/billing/scratch_replay.h"
 #include "services/ingest/ingest.h"
 
 namespace tori {
@@ -207,21 +207,11 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
   }
 }
 
-// Whether a replay at `from` can move forward to `to` (no partition behind).
-bool Forward(const LogPosition& from, const LogPosition& to) {
-  if (from.next_offsets.empty()) return true;
-  if (from.next_offsets.size() != to.next_offsets.size()) return false;
-  for (size_t p = 0; p < to.next_offsets.size(); ++p) {
-    if (to.next_offsets[p] < from.next_offsets[p]) return false;
-  }
-  return true;
-}
-
 // The live state against its replay (see Verify); `scratch` is reused when it can move
 // forward to the live state's position. A damaged live state is the report's problem,
 // not an error.
-absl::Status CheckLiveState(EventLog& log, StateStore& live, const std::string& scratch_dir,
-                            std::unique_ptr<StateStore>& scratch, VerifyReport& report) {
+absl::Status CheckLiveState(EventLog& log, StateStore& live, ScratchReplay& scratch,
+                            VerifyReport& report) {
   report.live_state_checked = true;
   const LogPosition at = live.applied();
   report.live_state_position = at.ToString();
@@ -238,24 +228,18 @@ absl::Status CheckLiveState(EventLog& log, StateStore& live, const std::string& 
         log.partition_count(), live.rebuild_advice());
     return absl::OkStatus();
   }
-  if (!Forward(scratch->applied(), at)) {
-    scratch.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(scratch_dir, ec);
-    TORI_ASSIGN_OR_RETURN(scratch, StateStore::Open(scratch_dir));
-  }
+  TORI_RETURN_IF_ERROR(scratch.StartOverUnlessCovered(at).status());
   if (!at.next_offsets.empty()) {
-    TORI_ASSIGN_OR_RETURN(uint64_t replayed,
-                          CatchUp(log, *scratch, {.until = at, .event_ids = EventIdIndex::kSkip}));
+    TORI_ASSIGN_OR_RETURN(uint64_t replayed, scratch.CatchUpTo(log, {.until = at}));
     report.events_replayed += replayed;
   }
-  if (!at.next_offsets.empty() && scratch->applied() != at) {
+  if (!at.next_offsets.empty() && scratch.state().applied() != at) {
     report.live_state_problem = fmt::format(
         "the live state says it holds the log up to {}, but the log ends at {}", at.ToString(),
-        scratch->applied().ToString());
+        scratch.state().applied().ToString());
     return absl::OkStatus();
   }
-  auto difference = live.FirstDifference(*scratch);
+  auto difference = live.FirstDifference(scratch.state());
   if (!difference.ok()) return problem(difference.status());
   if (*difference) {
     report.live_state_problem = fmt::format(
@@ -272,10 +256,8 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
                                     StateStore* live) {
   TORI_ASSIGN_OR_RETURN(std::vector<IssuedRun> runs, CollectIssued(log));
   VerifyReport report;
-  std::error_code ec;
-  std::filesystem::remove_all(scratch_dir, ec);
   {
-    TORI_ASSIGN_OR_RETURN(auto scratch, StateStore::Open(scratch_dir));
+    TORI_ASSIGN_OR_RETURN(std::unique_ptr<ScratchReplay> scratch, ScratchReplay::Open(scratch_dir));
     // The replay's reading thread extends the chain, so the log is read once more,
     // not twice.
     HashChain chain(log.partition_count());
@@ -289,38 +271,26 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
             run.as_of_text, log.partition_count()));
       }
       // Runs are in ascending as_of order, so the replay only moves forward.
-      bool forward = scratch->applied().next_offsets.empty();
-      if (!forward) {
-        forward = true;
-        for (size_t p = 0; p < run.as_of.next_offsets.size(); ++p) {
-          if (run.as_of.next_offsets[p] < scratch->applied().next_offsets[p]) forward = false;
-        }
-      }
-      if (!forward) {
-        scratch.reset();
-        std::filesystem::remove_all(scratch_dir, ec);
-        TORI_ASSIGN_OR_RETURN(scratch, StateStore::Open(scratch_dir));
-        chain = HashChain(log.partition_count());
-      }
-      CatchUpOptions replay{.until = run.as_of, .event_ids = EventIdIndex::kSkip,
-                            .observe_record = extend_chain};
+      TORI_ASSIGN_OR_RETURN(const bool started_over, scratch->StartOverUnlessCovered(run.as_of));
+      if (started_over) chain = HashChain(log.partition_count());
+      CatchUpOptions replay{.until = run.as_of, .observe_record = extend_chain};
       if (on_progress) {
         replay.on_progress = [&](uint64_t applied, uint64_t) {
           on_progress(report.events_replayed + applied);
         };
       }
-      TORI_ASSIGN_OR_RETURN(uint64_t replayed, CatchUp(log, *scratch, replay));
+      TORI_ASSIGN_OR_RETURN(uint64_t replayed, scratch->CatchUpTo(log, replay));
       run.chain_head = chain.HeadsText();
       report.events_replayed += replayed;
       if (on_progress) on_progress(report.events_replayed);
-      TORI_ASSIGN_OR_RETURN(engine::BillingResult computed, ComputeRun(*scratch, run.quarter));
+      TORI_ASSIGN_OR_RETURN(engine::BillingResult computed,
+                            ComputeRun(scratch->state(), run.quarter));
       CheckRun(run, computed, report);
     }
     if (live != nullptr) {
-      TORI_RETURN_IF_ERROR(CheckLiveState(log, *live, scratch_dir, scratch, report));
+      TORI_RETURN_IF_ERROR(CheckLiveState(log, *live, *scratch, report));
     }
   }
-  std::filesystem::remove_all(scratch_dir, ec);
   return report;
 }
 

@@ -79,8 +79,7 @@ std::string E(std::string_view text) { return XmlEscape(text); }
 // A key's quantity for a table cell: the number, its unit under it.
 std::string QuantityCell(engine::Key key, int64_t quantity, Language language) {
   const std::string_view unit = KeyUnit(key, language);
-  const std::string number = IsDurationKey(key) ? DurationText(quantity)
-                                                : DecimalText(quantity, KeyScale(key), language);
+  const std::string number = KeyNumberText(key, quantity, language);
   return unit.empty() ? E(number)
                       : fmt::format("{}<span class=\"unit\">{}</span>", E(number), E(unit));
 }

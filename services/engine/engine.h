@@ -2,8 +2,9 @@
 // subsidy claims and warnings (SPEC sections 3 and 4).
 //
 // Model. The engine is a pure function: no I/O, no clock, no RocksDB, no files. The
-// projector measures each agency's key values at each service point over the quarter,
-// selects the agreement in effect (SelectAgreement) and sums the cost pools; the engine
+// projector keeps each agency's key values per service point and quarter; billing's
+// loader (services/billing/load.cc) reads them, selects the agreement in effect with
+// SelectAgreement (below) and sums the cost pools into a BillingInput; the engine
 // splits every pool over its tranches and every tranche over the agreement's parties by
 // the largest-remainder rule (SplitLargestRemainder), the only place where cents are
 // rounded. Money is int64 cents (`*_cents`), percentages are x10^4 (`*_pct_e4`), area is

@@ -10,14 +10,14 @@
 //   G point agreement version(010d)   -> AgreementSigned
 //   K point quarter agency code       -> ContactCounts: contacts, advisor_contacts,
 //                                        advisor_time_s (3 x int64, little-endian)
-//   B point quarter agency            -> booked minutes (int64)
+//   B point quarter agency            -> booked minutes (int64, little-endian)
 //   C point quarter pool cost_id      -> CostPosted
 //   I quarter invoice_id              -> InvoiceIssued
 //   L quarter claim_id                -> SubsidyClaimIssued
 //   H quarter                         -> HostSharesIssued
 // Quarters are Europe/Helsinki calendar quarters, written "2026Q1": a contact counts
 // in the quarter of its occurred_at, a booking in that of its start, a cost in that of
-// its period month.
+// its period month. Integers are fixed-width little-endian (events/base/fixed.h).
 //
 // Incremental: a correction subtracts the contact's previous contribution and adds
 // the new one; a void subtracts it. Counters are summed per batch in memory and added
@@ -136,8 +136,8 @@ class Projector {
   absl::flat_hash_map<std::string, std::string> records_;
   std::vector<events::AgencyUpdated> agency_updates_;  // this batch's, in log order
   // Contact counters are summed under ids of their key's parts (point, quarter, and
-  // agency with service code), and keyed only by TakeWrites (perf: hashing and
-  // comparing the long keys was a sixth of a 10 M ingest's main thread).
+  // agency with service code), and keyed only by TakeWrites: no contact hashes or
+  // compares the long keys.
   struct Names {  // small ids for names, and the names by id
     absl::flat_hash_map<std::string, uint32_t> ids;
     std::vector<std::string> names;

@@ -82,8 +82,7 @@ bool LostItsCurrentFile(const std::string& dir) {
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 // The writes as views in key order (as given when they already are): SST files take
-// their keys in order, and the memtable's skip list reuses its insert position
-// (measured: commit 3.1 s -> 1.6 s for 2 M index entries).
+// their keys in order, and the memtable's skip list reuses its insert position.
 template <typename Write>
 std::vector<KeyValueView> InKeyOrder(const std::vector<Write>& writes) {
   std::vector<KeyValueView> ordered(writes.begin(), writes.end());
@@ -104,8 +103,7 @@ absl::Status AddSorted(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* 
 
 // Answers `sorted_keys` by walking `it` beside them: one seek answers every key up to
 // the next stored one, so a batch of new ids that follow the stored ones (ids from a
-// sequence or a clock) costs a few seeks instead of a lookup per key and level (perf,
-// 10 M contacts: MultiGet was a tenth of all CPU). From a stored key the walk steps
+// sequence or a clock) costs a few seeks instead of a lookup per key and level. From a stored key the walk steps
 // to the next few before it seeks again: stored keys often lie a step apart among the
 // batch's (ids "12345" of earlier batches sort among "123450".."123459"). Keys that
 // interleave with stored ones (random ids) cost a seek each, dearer than a lookup:
@@ -282,8 +280,7 @@ absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
     TORI_ASSIGN_OR_RETURN(next, WalkBeside(*it, sorted_keys, out, rebuild_advice_));
   }
   // The rest by lookups, in chunks: RocksDB allocates its per-key state for each
-  // call, and for a whole batch's keys that was megabytes of fresh pages each time
-  // (perf: page faults were a twelfth of an ingest's CPU).
+  // call, and for a whole batch's keys that is megabytes of fresh pages each time.
   constexpr size_t kChunkKeys = 1024;
   std::vector<rocksdb::Slice> slices(kChunkKeys);
   std::vector<rocksdb::PinnableSlice> values(kChunkKeys);

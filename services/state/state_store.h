@@ -98,8 +98,7 @@ class StateStore : public IndexLookup {
 
   // The same for large commits (100 k+ entries: ingest and replays), from views: the
   // entries become sorted SST files that RocksDB ingests atomically, all families at
-  // once, instead of memtable inserts (measured: rebuild of 1 M events 3.4-3.9 s ->
-  // 2.5-2.6 s). A family becomes one file per key kind (first byte), so that ids
+  // once, instead of memtable inserts (faster: BENCHMARKS.md). A family becomes one file per key kind (first byte), so that ids
   // which follow the stored ones make files that overlap none and skip level 0.
   // `index_writes` must be sorted by key, distinct. May run on another thread than
   // the reads.

@@ -2,6 +2,7 @@
 
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
+#include "events/codec/codec.h"
 #include "fmt/format.h"
 #include "services/billing/billing.h"
 #include "tools/tori/commands.h"
@@ -30,8 +31,8 @@ void PrintFiles(const BillOutcome& outcome) {
 }
 
 int RunBill(const LogOptions& options, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, bool force, const std::optional<LogPosition>& as_of,
-            documents::Language language, CsvDialect csv_dialect) {
+            bool dry_run, bool force, const BillAsOf& as_of, documents::Language language,
+            CsvDialect csv_dialect) {
   LogOptions data_options = options;
   data_options.kafka_writer = !dry_run;  // it issues documents into the log
   // A dry run only reads: it writes nothing under --data (it may be a read-only archive).
@@ -42,7 +43,14 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   request.out_dir = out_dir;
   request.dry_run = dry_run;
   request.force = force;
-  request.as_of = as_of;
+  if (const auto* position = std::get_if<LogPosition>(&as_of)) request.as_of = *position;
+  if (const auto* instant = std::get_if<absl::Time>(&as_of)) {
+    auto at = LogPositionAt(*data->log, *instant);
+    if (!at.ok()) return Fail(at.status());
+    fmt::print("as of {}: log position {} (the log up to the first event that occurred later)\n",
+               FormatInstant(absl::ToUnixNanos(*instant)), at->ToString());
+    request.as_of = *at;
+  }
   request.language = language;
   request.csv_dialect = csv_dialect;
   request.scratch_dir = data->ScratchPath("replay");
@@ -59,9 +67,9 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   for (const auto& invoice : result.invoices) {
     fmt::print("  {:<40} {:>16} EUR\n", invoice.invoice_id, FormatDecimal(invoice.total_cents, kMoneyScale));
   }
-  if (as_of) {
+  if (request.as_of) {
     fmt::print("dry run as of log position {}: nothing issued; the files are drafts\n",
-               as_of->ToString());
+               request.as_of->ToString());
   } else if (dry_run) {
     fmt::print("dry run: nothing issued; the files are drafts (draft-*), marked as such in "
                "every format\n");

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -94,10 +95,17 @@ struct DataDir {
 // (except for kCreate), and a state that is ahead of the log.
 absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access);
 
+// The log's records before `position`, all partitions (for Kafka: offsets, which
+// count transaction markers too). A state's lag is LogRecords(end) - LogRecords(applied).
+int64_t LogRecords(const LogPosition& position);
+
 int RunIngest(const LogOptions& data, const std::string& file);
+// `as_of`: a log position, or an instant that LogPositionAt turns into one once the
+// data directory is open.
+using BillAsOf = std::variant<std::monostate, LogPosition, absl::Time>;
 int RunBill(const LogOptions& data, engine::Quarter quarter, const std::string& out_dir,
-            bool dry_run, bool force, const std::optional<LogPosition>& as_of,
-            documents::Language language, CsvDialect csv_dialect);
+            bool dry_run, bool force, const BillAsOf& as_of, documents::Language language,
+            CsvDialect csv_dialect);
 // Where a billing run's files went, and its notes.
 void PrintFiles(const BillOutcome& outcome);
 int RunRebuild(const LogOptions& data);
@@ -133,7 +141,7 @@ int RunLog(const LogOptions& data, const LogFilter& filter);
 std::optional<absl::Time> ParseDateOrInstant(const std::string& text, bool day_end);
 // The log as it stood at `instant`: the position before the first event of each
 // partition whose occurred_at is later than `instant`.
-absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& data, absl::Time instant);
+absl::StatusOr<LogPosition> LogPositionAt(EventLog& log, absl::Time instant);
 
 // `tori serve` (SPEC section 7).
 struct ServeOptions {

@@ -119,6 +119,12 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateToRead(const std::string& l
 
 }  // namespace
 
+int64_t LogRecords(const LogPosition& position) {
+  int64_t records = 0;
+  for (int64_t next : position.next_offsets) records += next;
+  return records;
+}
+
 absl::StatusOr<TemporaryDir> TemporaryDir::Create() {
   std::error_code ec;
   const fs::path base = fs::temp_directory_path(ec);

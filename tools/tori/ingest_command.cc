@@ -217,11 +217,7 @@ volatile std::sig_atomic_t g_stop = 0;
 void OnStopSignal(int) { g_stop = 1; }
 
 int64_t Lag(const LogPosition& end, const LogPosition& applied) {
-  int64_t lag = 0;
-  for (size_t p = 0; p < end.next_offsets.size(); ++p) {
-    lag += end.next_offsets[p] - (p < applied.next_offsets.size() ? applied.next_offsets[p] : 0);
-  }
-  return lag;
+  return LogRecords(end) - LogRecords(applied);
 }
 }  // namespace
 

@@ -12,8 +12,8 @@
 
 // jemalloc's settings for tori (read at its start). Commits hand over vectors of
 // tens of MB each time; jemalloc gives requests over 8 MiB fresh pages from the OS and
-// returns freed pages after 10 s, so every commit paid page faults again (perf: an
-// eighth of a replay's CPU). tori's memory is bounded by its batch and commit sizes,
+// returns freed pages after 10 s, so every commit would pay page faults again.
+// tori's memory is bounded by its batch and commit sizes,
 // also in `project --follow`, so freed pages are kept for reuse: RSS stays at the peak.
 extern "C" const char* malloc_conf;
 const char* malloc_conf = "oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1";
@@ -322,7 +322,7 @@ int Main(int argc, char** argv) {
       fmt::print(stderr, "tori bill: --quarter: {}\n", std::string(quarter.status().message()));
       return kExitUsage;
     }
-    std::optional<LogPosition> as_of;
+    BillAsOf as_of;
     if (!as_of_text.empty()) {
       auto parsed = LogPosition::Parse(as_of_text);
       const std::optional<absl::Time> instant = ParseDateOrInstant(as_of_text, /*day_end=*/true);
@@ -340,11 +340,7 @@ int Main(int argc, char** argv) {
       if (parsed.ok()) {
         as_of = *parsed;
       } else {
-        auto at = LogPositionAt(data_dir, *instant);
-        if (!at.ok()) return Fail(at.status());
-        fmt::print("as of {}: log position {} (the log up to the first event that occurred later)\n",
-                   FormatInstant(absl::ToUnixNanos(*instant)), at->ToString());
-        as_of = *at;
+        as_of = *instant;
       }
     }
     auto csv_dialect = ParseCsvDialect(csv_dialect_text);

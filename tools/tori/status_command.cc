@@ -23,12 +23,6 @@ namespace {
 
 namespace p = projection;
 
-int64_t Records(const LogPosition& position) {
-  int64_t records = 0;
-  for (int64_t next : position.next_offsets) records += next;
-  return records;
-}
-
 // Bytes of the embedded log's segment files; nullopt for Kafka (the broker keeps them).
 std::optional<uint64_t> EmbeddedLogBytes(const LogOptions& options) {
   if (!options.kafka_brokers.empty()) return std::nullopt;
@@ -71,9 +65,10 @@ absl::StatusOr<std::map<std::string, std::vector<IssuedDocument>>> IssuedByQuart
                                          e.has_adjusts_quarter() ? e.adjusts_quarter() : ""});
         return absl::OkStatus();
       }));
+  TORI_ASSIGN_OR_RETURN(auto numbers_by_quarter, NumberAllIssuedInvoices(state));
   for (auto& [quarter, documents] : quarters) {
-    TORI_ASSIGN_OR_RETURN(engine::Quarter q, engine::ParseQuarter(quarter));
-    TORI_ASSIGN_OR_RETURN(std::vector<InvoiceNumbering> numbers, NumberIssuedInvoices(state, q));
+    TORI_RETURN_IF_ERROR(engine::ParseQuarter(quarter).status());
+    const std::vector<InvoiceNumbering>& numbers = numbers_by_quarter[quarter];
     for (auto& document : documents) {
       for (const auto& n : numbers) {
         if (n.invoice_id == document.document_id) {
@@ -90,9 +85,9 @@ std::string StatusJson(const LogPosition& end, std::optional<uint64_t> log_bytes
                        const std::map<std::string, std::vector<IssuedDocument>>& quarters) {
   std::string out;
   JsonObjectWriter w(out);
-  w.String("log_end", end.ToString()).Int("log_records", Records(end));
+  w.String("log_end", end.ToString()).Int("log_records", LogRecords(end));
   if (log_bytes) w.Int("log_bytes", static_cast<int64_t>(*log_bytes));
-  w.String("state_position", applied.ToString()).Int("state_lag_events", Records(end) - Records(applied));
+  w.String("state_position", applied.ToString()).Int("state_lag_events", LogRecords(end) - LogRecords(applied));
   std::string quarters_json = "[";
   for (const auto& [quarter, documents] : quarters) {
     if (quarters_json.size() > 1) quarters_json += ",";
@@ -145,14 +140,14 @@ int RunStatus(const LogOptions& data_options, bool json) {
     fmt::print("{}\n", StatusJson(end, log_bytes, applied, *quarters));
     return 0;
   }
-  fmt::print("log    {} events, end {}{}\n", Records(end), end.ToString(),
+  fmt::print("log    {} events, end {}{}\n", LogRecords(end), end.ToString(),
              log_bytes ? fmt::format(", {} in {}/log",
                                      *log_bytes < 1'000'000
                                          ? fmt::format("{} bytes", *log_bytes)
                                          : fmt::format("{:.1f} MB", static_cast<double>(*log_bytes) / 1e6),
                                      data_options.data_dir)
                        : fmt::format(" (Kafka topic {})", data_options.kafka_topic));
-  const int64_t lag = Records(end) - Records(applied);
+  const int64_t lag = LogRecords(end) - LogRecords(applied);
   fmt::print("state  at {}{}\n", applied.ToString(),
              lag == 0 ? ", up to date" : fmt::format(", {} events behind the log (`tori project` catches up)", lag));
   if (quarters->empty()) {

@@ -23,12 +23,11 @@ std::optional<absl::Time> ParseDateOrInstant(const std::string& text, bool day_e
   return absl::FromCivil(day_end ? *day + 1 : *day, *helsinki);
 }
 
-absl::StatusOr<LogPosition> LogPositionAt(const LogOptions& options, absl::Time instant) {
-  TORI_ASSIGN_OR_RETURN(DataDir data, OpenDataDir(options, DataAccess::kReadLog));
-  const int32_t partitions = data.log->partition_count();
+absl::StatusOr<LogPosition> LogPositionAt(EventLog& log, absl::Time instant) {
+  const int32_t partitions = log.partition_count();
   LogPosition at{std::vector<int64_t>(partitions, 0)};
   std::vector<bool> cut(partitions, false);
-  TORI_ASSIGN_OR_RETURN(auto cursor, data.log->Read(at));
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(at));
   const int64_t instant_ns = absl::ToUnixNanos(instant);
   events::Event event;
   LogRecord record;

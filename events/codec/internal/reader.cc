@@ -29,7 +29,7 @@ const absl::Time kInstantMin = absl::FromCivil(absl::CivilSecond(2000, 1, 1), ab
 const absl::Time kInstantMax = absl::FromCivil(absl::CivilSecond(2200, 1, 1), absl::UTCTimeZone());
 
 // Seconds since the epoch of an instant in the common form "2026-02-14T08:42:11Z",
-// without absl's general parser (measured: a third of parsing a contact line).
+// without absl's general parser (the costliest step of parsing a contact line).
 // Anything else, or a field out of range, is left to absl, which words the errors.
 std::optional<int64_t> UnixSecondsOfCommonForm(std::string_view s) {
   if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
@@ -104,7 +104,7 @@ bool Reader::CheckFields(dom::object obj, std::string_view path,
 bool Reader::FindField(dom::object obj, std::string_view path, std::string_view name,
                        bool required, dom::element* out) {
   // A bool and an out-parameter, not an optional: copying the optional element out
-  // stalled on store forwarding (perf: a seventh of parsing a contact).
+  // stalls on store forwarding.
   bool found = false;
   if (checked_object_ && *checked_object_ == obj.begin()) {
     // Fields are unique here (CheckFields), and usually read in the line's order:

@@ -52,6 +52,13 @@ absl::Status CheckSegments(const std::string& dir,
 // fsync of a directory, so that a file created or renamed in it stays.
 absl::Status SyncDirectory(const std::string& dir);
 
+// The log's file helpers, shared by the manifest and the segments.
+// Internal error "<what> <path>: <strerror(errno)>".
+absl::Status Errno(std::string_view what, const std::string& path);
+// Writes all `n` bytes to `fd` (retrying short writes and EINTR); on failure, the
+// error names `path`.
+absl::Status WriteAll(int fd, const char* data, size_t n, const std::string& path);
+
 }  // namespace tori::log_internal
 
 #endif  // TORI_EVENTS_LOG_INTERNAL_LOG_MANIFEST_H_

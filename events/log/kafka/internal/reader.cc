@@ -63,8 +63,7 @@ class KafkaCursor : public LogCursor {
         // librdkafka 2.0 pauses fetching for a whole second whenever the prefetch
         // queue reaches either limit (fetch.queue.backoff.ms came in 2.2): the count
         // limit is set out of reach, and this one holds a second of a fast replay
-        // (measured, 1 M events of ~85 B: raw read 5.3 s -> 0.55 s with the count
-        // limit out of reach; BENCHMARKS.md).
+        // (BENCHMARKS.md, "measured history").
         {"queued.max.messages.kbytes", "65536"},
         {"queued.min.messages", "10000000"},
         {"max.partition.fetch.bytes", "4194304"},
@@ -97,8 +96,8 @@ class KafkaCursor : public LogCursor {
       if (!assigned_) {
         if (absl::Status s = Assign(); !s.ok()) return s;
       }
-      // A non-blocking poll first: librdkafka reads the clock to set up a timeout
-      // (perf: clock reads were a twentieth of a Kafka projection's CPU on this VM).
+      // A non-blocking poll first: librdkafka reads the clock to set up a timeout, and
+      // clock reads are slow on a VM.
       current_.reset(consumer_->consume(0));
       if (current_->err() == RdKafka::ERR__TIMED_OUT) {
         current_.reset(consumer_->consume(kPollTimeoutMs));
