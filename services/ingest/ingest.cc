@@ -181,26 +181,21 @@ class LogWriter {
 
 absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& projector,
                          EventLog& log, StateStore& state) {
-  std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
+  std::shared_ptr<const SealedBatch> sealed = validator.overlay().Seal();
   if (batch.payloads.empty()) {
-    TORI_CHECK(writes.empty());  // only accepted events write index entries
-    validator.Committed({});
+    TORI_CHECK(sealed == nullptr);  // only accepted events write index entries
     return absl::OkStatus();
   }
   TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
   TORI_ASSIGN_OR_RETURN(LogPosition end, AppendBatch(batch, log));
-  TORI_RETURN_IF_ERROR(state.Commit(writes, projection_writes, end));
-  validator.Committed(std::move(writes));
+  std::vector<KeyValue> index_writes;
+  if (sealed != nullptr) {
+    for (const auto& [key, value] : sealed->SortedWrites()) index_writes.emplace_back(key, value);
+  }
+  TORI_RETURN_IF_ERROR(state.Commit(index_writes, projection_writes, end));
+  if (sealed != nullptr) validator.overlay().Release(1);
   batch.Clear();
   return absl::OkStatus();
-}
-
-// The state of the contact a correction or void changes, before it does.
-absl::StatusOr<std::optional<events::ContactState>> ContactBefore(Validator& validator,
-                                                                  const events::Event& event) {
-  if (event.has_contact_corrected()) return validator.FindContact(event.contact_corrected().contact_id());
-  if (event.has_contact_voided()) return validator.FindContact(event.contact_voided().contact_id());
-  return std::nullopt;
 }
 
 // The state's commits that run beside the applying thread (ingest and replays), one at
@@ -227,40 +222,6 @@ class CommitThread {
  private:
   std::future<absl::Status> running_;
 };
-
-// The entries of several sorted batches as one sorted list for a commit; where batches
-// write the same key (a contact corrected after it was recorded), the newest wins.
-std::vector<KeyValueView> MergeNewestWins(const std::vector<Validator::Batch>& batches) {
-  size_t total = 0;
-  for (const auto& batch : batches) total += batch->writes.size();
-  std::vector<KeyValueView> merged;
-  merged.reserve(total);
-  std::vector<size_t> next(batches.size(), 0);
-  // Keys compare by their prefixes first (perf: comparing the keys themselves, on the
-  // commit thread, was a fortieth of an ingest's CPU).
-  auto compare = [&](size_t a, size_t b) {
-    return CompareKeys(batches[a]->prefixes[next[a]], batches[a]->writes[next[a]].first,
-                       batches[b]->prefixes[next[b]], batches[b]->writes[next[b]].first);
-  };
-  while (true) {
-    // The smallest key at the batches' fronts; on a tie the newest batch's value.
-    size_t smallest = batches.size();
-    for (size_t b = 0; b < batches.size(); ++b) {
-      if (next[b] == batches[b]->writes.size()) continue;
-      if (smallest == batches.size() || compare(b, smallest) <= 0) smallest = b;
-    }
-    if (smallest == batches.size()) break;
-    const IndexWrite& write = batches[smallest]->writes[next[smallest]];
-    merged.emplace_back(write.first, write.second);
-    for (size_t b = 0; b < batches.size(); ++b) {
-      if (b != smallest && next[b] < batches[b]->writes.size() && compare(b, smallest) == 0) {
-        ++next[b];
-      }
-    }
-    ++next[smallest];
-  }
-  return merged;
-}
 
 }  // namespace
 
@@ -305,15 +266,17 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
   for (const auto& event : events) {
     std::string encoded = event.SerializeAsString();
     Rejection rejection;
-    TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before, ContactBefore(validator, event));
-    TORI_ASSIGN_OR_RETURN(Verdict verdict, validator.Check(event, Validator::ContentHash(encoded), rejection));
+    ContactChange change;
+    TORI_ASSIGN_OR_RETURN(Verdict verdict,
+                          validator.Check(event, Validator::ContentHash(encoded), rejection, &change));
     if (verdict == Verdict::kReject) {
       return absl::InternalError(fmt::format("cannot append {}: {} ({})", event.event_id(),
                                              rejection.message, RejectReasonName(rejection.reason)));
     }
     if (verdict == Verdict::kDuplicate) continue;
-    TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
-    batch.keys.push_back(PartitionKey(event, before ? &*before : nullptr));
+    const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
+    TORI_RETURN_IF_ERROR(projector.Apply(event, changes_contact ? &change : nullptr));
+    batch.keys.push_back(PartitionKey(event, changes_contact ? &change.before : nullptr));
     batch.payloads.push_back(payloads.emplace_back(std::move(encoded)));
   }
   const size_t appended = batch.payloads.size();
@@ -532,17 +495,23 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
   // one at a time. Until it is done the validator reads its entries from memory; the
   // projector reads counters from the state only after it (TakeWrites).
   CommitThread committing;
+  bool committing_sealed = false;
   auto finish_commit = [&]() -> absl::Status {
     if (!committing.running()) return absl::OkStatus();
     const absl::Status status = committing.Finish();
-    validator.ReleaseHandedBatch();
+    if (committing_sealed) validator.overlay().Release(1);
     return status;
   };
   auto commit = [&]() -> absl::Status {
     TORI_RETURN_IF_ERROR(finish_commit());
-    std::shared_ptr<const Validator::HandedBatch> index_batch = validator.HandOver();
+    std::shared_ptr<const SealedBatch> index_batch = validator.overlay().Seal();
+    committing_sealed = index_batch != nullptr;
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-    committing.Start(state, [index_batch] { return index_batch->SortedWrites(); },
+    committing.Start(state,
+                     [index_batch] {
+                       return index_batch != nullptr ? index_batch->SortedWrites()
+                                                     : std::vector<IndexWriteView>{};
+                     },
                      std::move(projection_writes), position);
     return absl::OkStatus();
   };
@@ -582,12 +551,12 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
         projector.ApplyContact(*record.contact);
       } else {
         const events::Event& event = record.event;
-        TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before,
-                              ContactBefore(validator, event));
+        ContactChange change;
         TORI_RETURN_IF_ERROR(options.event_ids == EventIdIndex::kWrite
-                                 ? validator.Record(event, record.content_hash)
-                                 : validator.RecordEntities(event));
-        TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
+                                 ? validator.Record(event, record.content_hash, &change)
+                                 : validator.RecordEntities(event, &change));
+        const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
+        TORI_RETURN_IF_ERROR(projector.Apply(event, changes_contact ? &change : nullptr));
       }
       // Counters are rewritten once per commit: commit in large steps (memory: the
       // index entries of one step, ~100 B each).
@@ -638,7 +607,7 @@ struct ParsedBatch {
   size_t size = 0;
   absl::Status status;     // a read error, reported after the lines before it
   uint64_t bytes_read = 0;
-  absl::StatusOr<Validator::ReadAheadEntries> index_entries;  // what the events look up
+  absl::StatusOr<IndexOverlay::ReadAheadEntries> index_entries;  // what the events look up
 };
 
 // The parse stage of ingest: reads and parses lines on its own thread (BatchPipe).
@@ -687,16 +656,23 @@ class LineParser {
       }
     }
     batch.bytes_read = reader_.bytes_read();
-    std::vector<Validator::EventKeys> keys;
-    keys.reserve(batch.size);
+    std::vector<std::string> keys;
+    std::vector<uint32_t> owner;
+    keys.reserve(2 * batch.size);
+    owner.reserve(2 * batch.size);
+    uint32_t items = 0;  // the parsed events, in order
     for (size_t i = 0; i < batch.size; ++i) {
       const ParsedLine& parsed = batch.lines[i];
       if (parsed.rejection) continue;
-      keys.push_back(parsed.parsed.contact ? Validator::KeysOf(*parsed.parsed.contact)
-                                           : Validator::KeysOf(parsed.parsed.event));
+      if (parsed.parsed.contact) {
+        Validator::ReadAheadKeysOf(*parsed.parsed.contact, items++, keys, owner);
+      } else {
+        Validator::ReadAheadKeysOf(parsed.parsed.event, items++, keys, owner);
+      }
     }
-    batch.index_entries = Validator::ReadAhead(index_, Validator::PrefetchKeysOf(keys),
-                                               validator_.stored_batches());
+    batch.index_entries =
+        IndexOverlay::ReadAhead(index_, IndexOverlay::SortKeys(std::move(keys), owner, items),
+                                validator_.overlay().released_batches());
     return more_lines;
   }
 
@@ -722,7 +698,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   std::filesystem::remove(rejected_path, ec);  // a stale one would describe another run
   DeadLetterFile dead_letters(rejected_path, options.dead_letter_sink);
 
-  Validator validator(state, options.now);
+  Validator validator(state, options.now, IndexOverlay::ReadAheads::kKeepForReadAheads);
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
   Projector projector(helsinki);
   PendingBatch accepted;
@@ -742,7 +718,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   auto finish_commit = [&]() -> absl::Status {
     if (!committing.running()) return absl::OkStatus();
     TORI_RETURN_IF_ERROR(committing.Finish());
-    validator.Stored(committing_batches);
+    validator.overlay().Release(committing_batches);
     return absl::OkStatus();
   };
   uint64_t accepted_since_commit = 0;
@@ -761,14 +737,15 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   LogWriter log_writer(log, log.End(), std::move(chain));
   auto commit = [&]() -> absl::Status {
     TORI_RETURN_IF_ERROR(finish_commit());
-    std::vector<Validator::Batch> batches = validator.PendingBatches();
+    std::vector<std::shared_ptr<const SealedBatch>> batches = validator.overlay().Unreleased();
     if (batches.empty()) return absl::OkStatus();
     // The state never runs ahead of the durable log.
     TORI_ASSIGN_OR_RETURN(const LogPosition appended, log_writer.Durable());
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
     committing_batches = batches.size();
     accepted_since_commit = 0;
-    committing.Start(state, [batches = std::move(batches)] { return MergeNewestWins(batches); },
+    committing.Start(state,
+                     [batches = std::move(batches)] { return IndexOverlay::MergedWrites(batches); },
                      std::move(projection_writes), appended);
     return absl::OkStatus();
   };
@@ -782,25 +759,25 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   while (!last) {
     std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady(last);
     TORI_RETURN_IF_ERROR(batch->index_entries.status());
-    TORI_RETURN_IF_ERROR(validator.Prefetch(std::move(*batch->index_entries)));
+    TORI_RETURN_IF_ERROR(validator.overlay().Prefetch(std::move(*batch->index_entries)));
     size_t prefetched_event = 0;  // the events PrefetchKeys saw: the parsed ones
     for (size_t i = 0; i < batch->size; ++i) {
       ParsedLine& line = batch->lines[i];
       summary.lines = line.number;
       Verdict verdict = Verdict::kReject;
-      std::optional<events::ContactState> before;
+      ContactChange change;
       const ParsedEvent& parsed = line.parsed;
       const std::string_view content_hash(line.content_hash.data(), line.content_hash.size());
       if (line.rejection) {
         rejection = std::move(*line.rejection);
       } else if (parsed.contact) {
-        validator.AtEvent(prefetched_event++);
+        validator.overlay().AtItem(prefetched_event++);
         TORI_ASSIGN_OR_RETURN(verdict,
                               validator.CheckContact(*parsed.contact, content_hash, rejection));
       } else {
-        validator.AtEvent(prefetched_event++);
-        TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, parsed.event));
-        TORI_ASSIGN_OR_RETURN(verdict, validator.Check(parsed.event, content_hash, rejection));
+        validator.overlay().AtItem(prefetched_event++);
+        TORI_ASSIGN_OR_RETURN(verdict,
+                              validator.Check(parsed.event, content_hash, rejection, &change));
       }
       switch (verdict) {
         case Verdict::kAccept: {
@@ -809,8 +786,12 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
             projector.ApplyContact(*parsed.contact);
             accepted.keys.emplace_back(parsed.contact->service_point_id);
           } else {
-            TORI_RETURN_IF_ERROR(projector.Apply(parsed.event, before ? &*before : nullptr));
-            accepted.keys.push_back(PartitionKey(parsed.event, before ? &*before : nullptr));
+            const bool changes_contact =
+                parsed.event.has_contact_corrected() || parsed.event.has_contact_voided();
+            TORI_RETURN_IF_ERROR(
+                projector.Apply(parsed.event, changes_contact ? &change : nullptr));
+            accepted.keys.push_back(
+                PartitionKey(parsed.event, changes_contact ? &change.before : nullptr));
           }
           accepted.payloads.push_back(parsed.encoded);  // copied before the batch goes back
           break;
@@ -833,14 +814,13 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
           break;
       }
     }
-    std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
-    if (!accepted.payloads.empty()) {
+    // Ends the validator's batch; it answers from the overlay until committed.
+    const bool wrote = validator.overlay().Seal() != nullptr;
+    TORI_CHECK(wrote == !accepted.payloads.empty());  // only accepted events write entries
+    if (wrote) {
       TORI_RETURN_IF_ERROR(log_writer.Write(accepted));
       accepted_since_commit += accepted.payloads.size();
       accepted.Clear();
-      validator.Pending(std::move(writes));
-    } else {
-      TORI_CHECK(writes.empty());  // only accepted events write index entries
     }
     if (accepted_since_commit >= kIngestCommitEvents) TORI_RETURN_IF_ERROR(commit());
     const absl::Status read_status = batch->status;

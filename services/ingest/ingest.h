@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "events/codec/codec.h"
 #include "events/codec/rejection.h"
 #include "events/log/event_log.h"
 #include "services/state/state_store.h"
