@@ -198,6 +198,47 @@ absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& p
   return absl::OkStatus();
 }
 
+// The path of a new event, whatever its source (a file, tori's own documents, a JSON
+// Lines body): the validator judges it; an accepted one is applied to the projection
+// (with the change the validator found, for a correction or void) and queued for the
+// log under its partition key. Its payload must outlive the queue's append.
+class NewEvents {
+ public:
+  NewEvents(Validator& validator, Projector& projector, PendingBatch& accepted)
+      : validator_(validator), projector_(projector), accepted_(accepted) {}
+
+  // `contact`: the event as a contact view, else `event`; `encoded`: its encoding;
+  // `item`: its place among the batch's read-ahead items, if the batch was read ahead.
+  absl::StatusOr<Verdict> Apply(const std::optional<ContactRecordedView>& contact,
+                                const events::Event& event, std::string_view encoded,
+                                std::string_view content_hash, std::optional<size_t> item,
+                                Rejection& rejection) {
+    if (item) validator_.overlay().AtItem(*item);
+    if (contact) {
+      TORI_ASSIGN_OR_RETURN(Verdict verdict,
+                            validator_.CheckContact(*contact, content_hash, rejection));
+      if (verdict != Verdict::kAccept) return verdict;
+      projector_.ApplyContact(*contact);
+      accepted_.keys.emplace_back(contact->service_point_id);
+    } else {
+      ContactChange change;
+      TORI_ASSIGN_OR_RETURN(Verdict verdict,
+                            validator_.Check(event, content_hash, rejection, &change));
+      if (verdict != Verdict::kAccept) return verdict;
+      const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
+      TORI_RETURN_IF_ERROR(projector_.Apply(event, changes_contact ? &change : nullptr));
+      accepted_.keys.push_back(PartitionKey(event, changes_contact ? &change.before : nullptr));
+    }
+    accepted_.payloads.push_back(encoded);
+    return Verdict::kAccept;
+  }
+
+ private:
+  Validator& validator_;
+  Projector& projector_;
+  PendingBatch& accepted_;
+};
+
 // The state's commits that run beside the applying thread (ingest and replays), one at
 // a time: Start hands one over, Finish waits for it.
 class CommitThread {
@@ -262,22 +303,19 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
   Projector projector(helsinki);
   PendingBatch batch;
+  NewEvents new_events(validator, projector, batch);
   std::deque<std::string> payloads;  // what batch.payloads views
   for (const auto& event : events) {
-    std::string encoded = event.SerializeAsString();
+    const std::string& encoded = payloads.emplace_back(event.SerializeAsString());
     Rejection rejection;
-    ContactChange change;
     TORI_ASSIGN_OR_RETURN(Verdict verdict,
-                          validator.Check(event, Validator::ContentHash(encoded), rejection, &change));
+                          new_events.Apply(std::nullopt, event, encoded,
+                                           Validator::ContentHash(encoded), std::nullopt,
+                                           rejection));
     if (verdict == Verdict::kReject) {
       return absl::InternalError(fmt::format("cannot append {}: {} ({})", event.event_id(),
                                              rejection.message, RejectReasonName(rejection.reason)));
     }
-    if (verdict == Verdict::kDuplicate) continue;
-    const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
-    TORI_RETURN_IF_ERROR(projector.Apply(event, changes_contact ? &change : nullptr));
-    batch.keys.push_back(PartitionKey(event, changes_contact ? &change.before : nullptr));
-    batch.payloads.push_back(payloads.emplace_back(std::move(encoded)));
   }
   const size_t appended = batch.payloads.size();
   TORI_RETURN_IF_ERROR(CommitBatch(batch, validator, projector, log, state));
@@ -702,6 +740,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
   Projector projector(helsinki);
   PendingBatch accepted;
+  NewEvents new_events(validator, projector, accepted);
   Rejection rejection;
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + options.progress_interval;
@@ -765,37 +804,20 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
       ParsedLine& line = batch->lines[i];
       summary.lines = line.number;
       Verdict verdict = Verdict::kReject;
-      ContactChange change;
       const ParsedEvent& parsed = line.parsed;
       const std::string_view content_hash(line.content_hash.data(), line.content_hash.size());
       if (line.rejection) {
         rejection = std::move(*line.rejection);
-      } else if (parsed.contact) {
-        validator.overlay().AtItem(prefetched_event++);
-        TORI_ASSIGN_OR_RETURN(verdict,
-                              validator.CheckContact(*parsed.contact, content_hash, rejection));
       } else {
-        validator.overlay().AtItem(prefetched_event++);
-        TORI_ASSIGN_OR_RETURN(verdict,
-                              validator.Check(parsed.event, content_hash, rejection, &change));
+        // The accepted payload is copied (LogWriter) before the batch goes back.
+        TORI_ASSIGN_OR_RETURN(verdict, new_events.Apply(parsed.contact, parsed.event,
+                                                        parsed.encoded, content_hash,
+                                                        prefetched_event++, rejection));
       }
       switch (verdict) {
-        case Verdict::kAccept: {
+        case Verdict::kAccept:
           ++summary.accepted;
-          if (parsed.contact) {
-            projector.ApplyContact(*parsed.contact);
-            accepted.keys.emplace_back(parsed.contact->service_point_id);
-          } else {
-            const bool changes_contact =
-                parsed.event.has_contact_corrected() || parsed.event.has_contact_voided();
-            TORI_RETURN_IF_ERROR(
-                projector.Apply(parsed.event, changes_contact ? &change : nullptr));
-            accepted.keys.push_back(
-                PartitionKey(parsed.event, changes_contact ? &change.before : nullptr));
-          }
-          accepted.payloads.push_back(parsed.encoded);  // copied before the batch goes back
           break;
-        }
         case Verdict::kDuplicate:
           ++summary.duplicates;
           break;
@@ -842,6 +864,73 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   if (wrote_dead_letters) summary.rejected_path = rejected_path;
   summary.log_end = log.End();
   return summary;
+}
+
+std::string_view LineOutcome::StatusName() const {
+  switch (status) {
+    case Status::kAccepted: return "accepted";
+    case Status::kDuplicate: return "duplicate";
+    case Status::kRejected: return "rejected";
+  }
+  return "rejected";
+}
+
+absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, EventLog& log,
+                                                     StateStore& state, absl::Time now) {
+  TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
+  Validator validator(state, now);
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  Projector projector(helsinki);
+  PendingBatch accepted;
+  NewEvents new_events(validator, projector, accepted);
+  JsonEventParser parser;
+  std::deque<ParsedEvent> parsed_events;  // what accepted.payloads views
+  std::vector<LineOutcome> outcomes;
+  uint64_t line_number = 0;
+  for (size_t from = 0; from < body.size();) {
+    size_t end = body.find('\n', from);
+    if (end == std::string_view::npos) end = body.size();
+    std::string_view line = body.substr(from, end - from);
+    from = end + 1;
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // no event
+    if (outcomes.size() == kIngestLinesMax) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the body has more than {} events; send them in several requests", kIngestLinesMax));
+    }
+    LineOutcome& outcome = outcomes.emplace_back();
+    outcome.line = line_number;
+    Rejection rejection;
+    Verdict verdict = Verdict::kReject;
+    ParsedEvent& parsed = parsed_events.emplace_back();
+    if (auto problem = parser.Parse(line, line.size(), parsed)) {
+      rejection = std::move(*problem);
+    } else {
+      TORI_ASSIGN_OR_RETURN(verdict, new_events.Apply(parsed.contact, parsed.event,
+                                                      parsed.encoded,
+                                                      Validator::ContentHash(parsed.encoded),
+                                                      std::nullopt, rejection));
+    }
+    switch (verdict) {
+      case Verdict::kAccept:
+        outcome.status = LineOutcome::Status::kAccepted;
+        break;
+      case Verdict::kDuplicate:
+        outcome.status = LineOutcome::Status::kDuplicate;
+        parsed_events.pop_back();
+        break;
+      case Verdict::kReject:
+        outcome.status = LineOutcome::Status::kRejected;
+        outcome.rejection = std::move(rejection);
+        parsed_events.pop_back();
+        break;
+    }
+  }
+  // Durable before it answers: the log's append is synced, then the state commits.
+  TORI_RETURN_IF_ERROR(CommitBatch(accepted, validator, projector, log, state));
+  TORI_RETURN_IF_ERROR(state.Flush());
+  return outcomes;
 }
 
 }  // namespace tori
