@@ -113,8 +113,8 @@ absl::StatusOr<LogPosition> AppendBatch(const PendingBatch& batch, EventLog& log
 
 // Ingest's appends, on a thread of their own while the next batches validate: each
 // batch is copied (its lines go back to the parse stage), appended, added to the hash
-// chain and synced there (perf: the fdatasync, the kernel's copy and the chain held up
-// the main thread, a sixth of a 10 M ingest's). One batch at a time, in order;
+// chain and synced there, so that the fdatasync, the kernel's copy and the chain do
+// not hold up the applying thread (BENCHMARKS.md). One batch at a time, in order;
 // Durable() waits until every batch handed over is durable, which the state's commits
 // and the end of ingest require, and gives the log's end after them.
 class LogWriter {
@@ -325,8 +325,8 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
 
 // Replays commit the state every 131,072 events; ingest after the batch that reaches
 // 262,144 accepted events: each commit becomes one level-0 file per family, and
-// larger ones make compaction rewrite level 1 less often (measured, 10 M contacts:
-// 63.8 s -> 50.3 s; replays were slower with larger steps, BENCHMARKS.md).
+// larger ones make compaction rewrite level 1 less often (replays were slower with
+// larger steps; BENCHMARKS.md, fifth session).
 constexpr uint64_t kCatchUpCommitEvents = 1 << 17;
 constexpr uint64_t kIngestCommitEvents = 1 << 18;
 // Ingest reads up to this many records to bring the hash chain to the log's end.
@@ -337,8 +337,8 @@ namespace {
 // Log records decoded on the reader thread of CatchUp, in log order.
 struct DecodedRecord {
   // A contact as a view into its payload's copy in the batch (no Event to fill and
-  // read: perf, the applying thread's first read of each decoded Event missed the
-  // cache), any other event decoded.
+  // read on the applying thread, where the first read of each missed the cache), any
+  // other event decoded.
   std::optional<ContactRecordedView> contact;
   events::Event event;  // when `contact` is empty
   std::string content_hash;  // empty when the replay skips the event_id index
@@ -427,8 +427,8 @@ class LogDecoder {
         return false;
       }
       if (hash_) decoded.content_hash = Validator::ContentHash(record_.payload);
-      // Here, in reading order, on this thread (perf: the applying thread is the
-      // replay's critical path).
+      // Here, in reading order, on this thread: the applying thread is the replay's
+      // critical path.
       decoded.copy = decoded.contact ? replayed_ids_.Judge(*decoded.contact)
                                      : replayed_ids_.Judge(decoded.event);
       decoded.partition = record_.partition;
@@ -627,14 +627,14 @@ struct ParsedLine {
   bool truncated = false;
   std::optional<Rejection> rejection;
   // For the dead-letter record: the line is read again from the file if it is rejected
-  // after parsing (perf: copying every line was a thirtieth of the parse thread); kept
-  // when that is not possible (a pipe) or the parser rejected it.
+  // after parsing (rejections are rare; copying every line is not free, BENCHMARKS.md);
+  // kept when that is not possible (a pipe) or the parser rejected it.
   std::string raw;
   uint64_t file_offset = 0;
   size_t bytes = 0;
   bool raw_kept = false;
   // The event (a contact as a view), encoded and hashed where it was parsed, while it
-  // is in the cache (perf: on the main thread, the first read of each event missed).
+  // is in the cache (on the applying thread its first read would miss).
   ParsedEvent parsed;
   std::array<char, 16> content_hash;
 };
@@ -747,11 +747,11 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
 
   // Each batch is appended to the log and synced on another thread (LogWriter); the
   // state commits in larger steps, once the log holds them durably, as sorted files on
-  // a third thread while the next batches validate (skip-list inserts of random ids
-  // were a fifth of an ingest's CPU). Until a step is stored the
-  // validator answers from its batches (Pending); the projector reads stored
-  // counters only after the step before is stored (TakeWrites). A crash leaves the
-  // state behind the log, and the next run's CatchUp replays the difference.
+  // a third thread while the next batches validate (sorted files, not the memtable's
+  // skip-list inserts of random ids: BENCHMARKS.md). Until a step is stored the
+  // validator answers from its sealed batches (IndexOverlay); the projector reads
+  // stored counters only after the step before is stored (TakeWrites). A crash leaves
+  // the state behind the log, and the next run's CatchUp replays the difference.
   CommitThread committing;
   size_t committing_batches = 0;
   auto finish_commit = [&]() -> absl::Status {
