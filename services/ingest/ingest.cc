@@ -799,7 +799,7 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
     std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady(last);
     TORI_RETURN_IF_ERROR(batch->index_entries.status());
     TORI_RETURN_IF_ERROR(validator.overlay().Prefetch(std::move(*batch->index_entries)));
-    size_t prefetched_event = 0;  // the events PrefetchKeys saw: the parsed ones
+    size_t prefetched_event = 0;  // the read-ahead's items: the parsed events
     for (size_t i = 0; i < batch->size; ++i) {
       ParsedLine& line = batch->lines[i];
       summary.lines = line.number;
