@@ -239,6 +239,42 @@ class NewEvents {
   PendingBatch& accepted_;
 };
 
+// The path of an event read from the log (accepted before: a catch-up or a replay):
+// the validator records its index entries (the event_id's only when `event_ids` says
+// so) and the projector applies it, with the change the validator found for a
+// correction or void.
+class LoggedEvents {
+ public:
+  LoggedEvents(Validator& validator, Projector& projector, EventIdIndex event_ids)
+      : validator_(validator), projector_(projector), event_ids_(event_ids) {}
+
+  // `contact`: the event as a contact view, else `event`; `content_hash`: unused when
+  // the event_id index is skipped.
+  absl::Status Apply(const std::optional<ContactRecordedView>& contact,
+                     const events::Event& event, std::string_view content_hash) {
+    const bool write_ids = event_ids_ == EventIdIndex::kWrite;
+    if (contact) {
+      if (write_ids) {
+        validator_.RecordContact(*contact, content_hash);
+      } else {
+        validator_.RecordContactEntities(*contact);
+      }
+      projector_.ApplyContact(*contact);
+      return absl::OkStatus();
+    }
+    ContactChange change;
+    TORI_RETURN_IF_ERROR(write_ids ? validator_.Record(event, content_hash, &change)
+                                   : validator_.RecordEntities(event, &change));
+    const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
+    return projector_.Apply(event, changes_contact ? &change : nullptr);
+  }
+
+ private:
+  Validator& validator_;
+  Projector& projector_;
+  const EventIdIndex event_ids_;
+};
+
 // The state's commits that run beside the applying thread (ingest and replays), one at
 // a time: Start hands one over, Finish waits for it.
 class CommitThread {
@@ -553,6 +589,7 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
                      std::move(projection_writes), position);
     return absl::OkStatus();
   };
+  LoggedEvents logged_events(validator, projector, options.event_ids);
   // Reading and decoding run on a second thread (the cursor lives longer than it).
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
   LogDecoder decoder(*cursor, from, end, options.event_ids == EventIdIndex::kWrite,
@@ -580,22 +617,8 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
           continue;
         }
       }
-      if (record.contact) {
-        if (options.event_ids == EventIdIndex::kWrite) {
-          validator.RecordContact(*record.contact, record.content_hash);
-        } else {
-          validator.RecordContactEntities(*record.contact);
-        }
-        projector.ApplyContact(*record.contact);
-      } else {
-        const events::Event& event = record.event;
-        ContactChange change;
-        TORI_RETURN_IF_ERROR(options.event_ids == EventIdIndex::kWrite
-                                 ? validator.Record(event, record.content_hash, &change)
-                                 : validator.RecordEntities(event, &change));
-        const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
-        TORI_RETURN_IF_ERROR(projector.Apply(event, changes_contact ? &change : nullptr));
-      }
+      TORI_RETURN_IF_ERROR(logged_events.Apply(record.contact, record.event,
+                                               record.content_hash));
       // Counters are rewritten once per commit: commit in large steps (memory: the
       // index entries of one step, ~100 B each).
       if (++applied % kCatchUpCommitEvents == 0) {
