@@ -27,6 +27,30 @@ class MapIndex : public IndexLookup {
 
 const absl::Time kNow = absl::FromUnixSeconds(1775000000);  // 2026-03-31T23:33:20Z
 
+// Seals the validator's batch; its writes, sorted (none when it wrote nothing).
+std::vector<IndexWrite> SealedWrites(Validator& validator) {
+  std::vector<IndexWrite> writes;
+  if (auto sealed = validator.overlay().Seal()) {
+    for (const auto& [key, value] : sealed->SortedWrites()) writes.emplace_back(key, value);
+  }
+  return writes;
+}
+
+// Seals the validator's batch and commits it to `index` at once, as AppendEvents does.
+std::vector<IndexWrite> Commit(Validator& validator, MapIndex& index) {
+  std::vector<IndexWrite> writes = SealedWrites(validator);
+  for (const auto& [key, value] : writes) index.entries[key] = value;
+  if (!writes.empty()) validator.overlay().Release(1);
+  return writes;
+}
+
+// The validator's read-ahead of `batch`, as ingest's parse thread does it.
+absl::StatusOr<IndexOverlay::ReadAheadEntries> ReadAhead(MapIndex& index, Validator& validator,
+                                                         const std::vector<const events::Event*>& batch) {
+  return IndexOverlay::ReadAhead(index, Validator::ReadAheadKeys(batch),
+                                 validator.overlay().released_batches());
+}
+
 class ValidatorTest : public ::testing::Test {
  protected:
   // Feeds one JSON line; commits the index writes as a real ingest would.
@@ -37,7 +61,7 @@ class ValidatorTest : public ::testing::Test {
     const std::string hash = Validator::ContentHash(event.SerializeAsString());
     auto verdict = validator_.Check(event, hash, rejection_);
     EXPECT_TRUE(verdict.ok());
-    for (auto& [k, v] : validator_.TakeWrites()) index_.entries[k] = v;
+    Commit(validator_, index_);
     return *verdict;
   }
 
@@ -68,7 +92,7 @@ class ValidatorTest : public ::testing::Test {
 
   MapIndex index_;
   JsonEventParser parser_;
-  Validator validator_{index_, kNow};
+  Validator validator_{index_, kNow, IndexOverlay::ReadAheads::kKeepForReadAheads};
   Rejection rejection_;
 };
 
@@ -167,7 +191,7 @@ TEST_F(ValidatorTest, LaterEventsInABatchSeeEarlierOnes) {
             Verdict::kAccept);
   EXPECT_EQ(*validator_.Check(point, Validator::ContentHash(point.SerializeAsString()), rejection),
             Verdict::kAccept);
-  EXPECT_EQ(validator_.TakeWrites().size(), 4u);
+  EXPECT_EQ(SealedWrites(validator_).size(), 4u);
 }
 
 TEST_F(ValidatorTest, AReadAheadSeesTheCommitsThatFollowedIt) {
@@ -178,19 +202,16 @@ TEST_F(ValidatorTest, AReadAheadSeesTheCommitsThatFollowedIt) {
   ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), first));
   ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), again));
   ASSERT_FALSE(parser_.Parse(R"({"event_id":"e2","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","reason":"test"})", voided));
-  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys({&again, &voided}),
-                                    validator_.stored_batches());
+  auto ahead = ReadAhead(index_, validator_, {&again, &voided});
   ASSERT_TRUE(ahead.ok());
   EXPECT_FALSE(ahead->values[0].has_value());  // nothing of c1 or e1 was committed yet
 
   // Meanwhile the batch holding `first` commits.
   ASSERT_EQ(*validator_.Check(first, Validator::ContentHash(first.SerializeAsString()), rejection_),
             Verdict::kAccept);
-  std::vector<IndexWrite> writes = validator_.TakeWrites();
-  for (auto& [k, v] : writes) index_.entries[k] = v;
-  validator_.Committed(std::move(writes));
+  Commit(validator_, index_);
 
-  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  ASSERT_TRUE(validator_.overlay().Prefetch(std::move(*ahead)).ok());
   EXPECT_EQ(*validator_.Check(again, Validator::ContentHash(again.SerializeAsString()), rejection_),
             Verdict::kDuplicate);
   EXPECT_EQ(*validator_.Check(voided, Validator::ContentHash(voided.SerializeAsString()), rejection_),
@@ -200,7 +221,7 @@ TEST_F(ValidatorTest, AReadAheadSeesTheCommitsThatFollowedIt) {
   EXPECT_TRUE(validator_.FindContact("c1")->value().voided());
 }
 
-TEST_F(ValidatorTest, PendingBatchesAnswerUntilTheStoreHoldsThem) {
+TEST_F(ValidatorTest, SealedBatchesAnswerUntilTheStoreHoldsThem) {
   // Ingest commits several batches at once, later: until then the batches answer, the
   // newest first, for lookups and for read-aheads that did not see them.
   SetUpPoint();
@@ -212,34 +233,36 @@ TEST_F(ValidatorTest, PendingBatchesAnswerUntilTheStoreHoldsThem) {
   auto check = [&](const events::Event& event) {
     return *validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
   };
+  IndexOverlay& overlay = validator_.overlay();
   ASSERT_EQ(check(recorded), Verdict::kAccept);
-  validator_.Pending(validator_.TakeWrites());
+  ASSERT_NE(overlay.Seal(), nullptr);
   // A read-ahead before the store holds anything of c1.
-  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys({&again, &voided}),
-                                    validator_.stored_batches());
+  auto ahead = ReadAhead(index_, validator_, {&again, &voided});
   ASSERT_TRUE(ahead.ok());
-  ASSERT_EQ(check(corrected), Verdict::kAccept) << rejection_.message;  // c1 found pending
-  validator_.Pending(validator_.TakeWrites());
-  ASSERT_EQ(validator_.PendingBatches().size(), 2u);
+  ASSERT_EQ(check(corrected), Verdict::kAccept) << rejection_.message;  // c1 found sealed
+  ASSERT_NE(overlay.Seal(), nullptr);
+  ASSERT_EQ(overlay.Unreleased().size(), 2u);
   ASSERT_TRUE(validator_.FindContact("c1").ok());
   EXPECT_EQ(validator_.FindContact("c1")->value().agency_id(), "espoo");  // the newest batch
 
   // The first batch reaches the store; the read-ahead still sees both.
-  for (auto& [k, v] : validator_.PendingBatches()[0]->writes) index_.entries[k] = v;
-  validator_.Stored(1);
-  ASSERT_EQ(validator_.PendingBatches().size(), 1u);
-  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
-  validator_.AtEvent(0);
+  for (auto& [k, v] : overlay.Unreleased()[0]->SortedWrites()) {
+    index_.entries[std::string(k)] = std::string(v);
+  }
+  overlay.Release(1);
+  ASSERT_EQ(overlay.Unreleased().size(), 1u);
+  ASSERT_TRUE(overlay.Prefetch(std::move(*ahead)).ok());
+  overlay.AtItem(0);
   EXPECT_EQ(check(again), Verdict::kDuplicate);
-  validator_.AtEvent(1);
+  overlay.AtItem(1);
   EXPECT_EQ(check(voided), Verdict::kAccept) << rejection_.message;
   EXPECT_EQ(validator_.FindContact("c1")->value().agency_id(), "espoo");
 }
 
-TEST(ValidatorOverlay, AReadAheadGetsTheNewestPendingValueOfEveryKey) {
-  // The overlay of pending batches on a read-ahead skips the runs of keys that the
+TEST(ValidatorOverlay, AReadAheadGetsTheNewestSealedValueOfEveryKey) {
+  // The overlay of sealed batches on a read-ahead skips the runs of keys that the
   // other side lacks: whether ids come in sequence (disjoint runs) or at random
-  // (interleaved), each prefetched key must see the newest pending value, else the
+  // (interleaved), each prefetched key must see the newest sealed value, else the
   // store's.
   JsonEventParser parser;
   for (uint64_t seed = 1; seed <= 100; ++seed) {
@@ -255,7 +278,7 @@ TEST(ValidatorOverlay, AReadAheadGetsTheNewestPendingValueOfEveryKey) {
       return state.SerializeAsString();
     };
     MapIndex index;
-    Validator validator(index, kNow);
+    Validator validator(index, kNow, IndexOverlay::ReadAheads::kKeepForReadAheads);
     std::map<std::string, int64_t> expected;  // by key: the duration the newest write gave
     for (uint64_t n = 0; n < 400; n += 1 + random() % 3) {
       index.entries["C" + id(n)] = state_of(1);
@@ -266,12 +289,11 @@ TEST(ValidatorOverlay, AReadAheadGetsTheNewestPendingValueOfEveryKey) {
       const uint64_t start = 400 + 300 * static_cast<uint64_t>(b);
       for (uint64_t n = start; n < start + 300; n += 1 + random() % 2) writes["C" + id(n)] = "";
       for (int i = 0; i < 20; ++i) writes["C" + id(random() % (start + 300))] = "";  // rewrites
-      std::vector<IndexWrite> sorted;
       for (auto& [key, value] : writes) {
-        sorted.emplace_back(key, state_of(10 + b));
+        validator.overlay().Put(key, state_of(10 + b));
         expected[key] = 10 + b;
       }
-      validator.Pending(std::move(sorted));
+      ASSERT_NE(validator.overlay().Seal(), nullptr);
     }
     std::vector<events::Event> voids(300);
     std::vector<const events::Event*> batch;
@@ -282,9 +304,9 @@ TEST(ValidatorOverlay, AReadAheadGetsTheNewestPendingValueOfEveryKey) {
                                 event));
       batch.push_back(&event);
     }
-    auto ahead = Validator::ReadAhead(index, Validator::PrefetchKeys(batch), validator.stored_batches());
+    auto ahead = ReadAhead(index, validator, batch);
     ASSERT_TRUE(ahead.ok());
-    ASSERT_TRUE(validator.Prefetch(std::move(*ahead)).ok());
+    ASSERT_TRUE(validator.overlay().Prefetch(std::move(*ahead)).ok());
     for (const events::Event* event : batch) {
       const std::string& contact = event->contact_voided().contact_id();
       auto found = validator.FindContact(contact);
@@ -298,8 +320,8 @@ TEST(ValidatorOverlay, AReadAheadGetsTheNewestPendingValueOfEveryKey) {
   }
 }
 
-TEST_F(ValidatorTest, AReadAheadFindsPendingKeysThatShareLongPrefixes) {
-  // Prefetch lays pending batches over a read-ahead comparing 24-byte key prefixes
+TEST_F(ValidatorTest, AReadAheadFindsSealedKeysThatShareLongPrefixes) {
+  // Prefetch lays sealed batches over a read-ahead comparing 24-byte key prefixes
   // first: ids that share them, or end inside them, must still match exactly.
   SetUpPoint();
   const std::vector<std::string> ids = {std::string(30, 'c') + "0", std::string(30, 'c') + "2",
@@ -314,17 +336,16 @@ TEST_F(ValidatorTest, AReadAheadFindsPendingKeysThatShareLongPrefixes) {
     ASSERT_FALSE(parser_.Parse(fmt::format(R"({{"event_id":"v{}","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"{}","reason":"test"}})", i, id), voided[i]));
     batch.push_back(&voided[i]);
   }
-  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys(batch),
-                                    validator_.stored_batches());
+  auto ahead = ReadAhead(index_, validator_, batch);
   ASSERT_TRUE(ahead.ok());
   for (const auto& event : recorded) {
     ASSERT_EQ(*validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_),
               Verdict::kAccept);
   }
-  validator_.Pending(validator_.TakeWrites());
-  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
+  ASSERT_NE(validator_.overlay().Seal(), nullptr);
+  ASSERT_TRUE(validator_.overlay().Prefetch(std::move(*ahead)).ok());
   for (size_t i = 0; i < voided.size(); ++i) {
-    validator_.AtEvent(i);
+    validator_.overlay().AtItem(i);
     const auto verdict =
         validator_.Check(voided[i], Validator::ContentHash(voided[i].SerializeAsString()), rejection_);
     ASSERT_TRUE(verdict.ok());
@@ -338,7 +359,7 @@ TEST_F(ValidatorTest, AReadAheadFindsPendingKeysThatShareLongPrefixes) {
 }
 
 TEST_F(ValidatorTest, APrefetchedEntryIsFoundByPositionAndByKey) {
-  // Ingest names the event it checks (AtEvent) so that its entries are found by
+  // Ingest names the event it checks (AtItem) so that its entries are found by
   // position; a lookup of another event's key must still find that key's entry.
   SetUpPoint();
   events::Event first, second, reused_id;
@@ -348,25 +369,25 @@ TEST_F(ValidatorTest, APrefetchedEntryIsFoundByPositionAndByKey) {
   auto check = [&](const events::Event& event) {
     return *validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
   };
-  const Validator::BatchKeys keys = Validator::PrefetchKeys({&first, &second});
+  const IndexOverlay::ReadAheadKeys keys = Validator::ReadAheadKeys({&first, &second});
   ASSERT_EQ(keys.sorted.size(), 4u);
   for (size_t e = 0; e < 2; ++e) {
     const std::string id = e == 0 ? "5" : "6";
-    std::vector<std::string> own = {keys.sorted[keys.of_event[e][0]],
-                                    keys.sorted[keys.of_event[e][1]]};
+    std::vector<std::string> own = {keys.sorted[keys.of_item[e][0]],
+                                    keys.sorted[keys.of_item[e][1]]};
     std::sort(own.begin(), own.end());
     EXPECT_EQ(own, (std::vector<std::string>{"Cc" + id, "Ee" + id})) << e;
   }
-  auto ahead = Validator::ReadAhead(index_, keys, validator_.stored_batches());
+  auto ahead = IndexOverlay::ReadAhead(index_, keys, validator_.overlay().released_batches());
   ASSERT_TRUE(ahead.ok());
-  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
-  validator_.AtEvent(0);
+  ASSERT_TRUE(validator_.overlay().Prefetch(std::move(*ahead)).ok());
+  validator_.overlay().AtItem(0);
   ASSERT_EQ(check(first), Verdict::kAccept) << rejection_.message;
-  validator_.AtEvent(1);
+  validator_.overlay().AtItem(1);
   EXPECT_EQ(check(reused_id), Verdict::kReject);  // e5 is first's, found by its key
   EXPECT_EQ(rejection_.field, "event_id");
   ASSERT_EQ(check(second), Verdict::kAccept) << rejection_.message;
-  std::vector<IndexWrite> writes = validator_.TakeWrites();
+  std::vector<IndexWrite> writes = SealedWrites(validator_);
   ASSERT_EQ(writes.size(), 4u);  // each entry once, in key order
   for (size_t i = 1; i < writes.size(); ++i) EXPECT_LT(writes[i - 1].first, writes[i].first);
 }
@@ -383,117 +404,74 @@ TEST_F(ValidatorTest, AnotherEventsLongKeyIsNotTakenForTheOnesAtItsPosition) {
   auto check = [&](const events::Event& event) {
     return *validator_.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
   };
-  auto ahead = Validator::ReadAhead(index_, Validator::PrefetchKeys({&first, &second}),
-                                    validator_.stored_batches());
+  auto ahead = ReadAhead(index_, validator_, {&first, &second});
   ASSERT_TRUE(ahead.ok());
-  ASSERT_TRUE(validator_.Prefetch(std::move(*ahead)).ok());
-  validator_.AtEvent(0);
+  ASSERT_TRUE(validator_.overlay().Prefetch(std::move(*ahead)).ok());
+  validator_.overlay().AtItem(0);
   ASSERT_EQ(check(first), Verdict::kAccept) << rejection_.message;
-  validator_.AtEvent(1);
+  validator_.overlay().AtItem(1);
   EXPECT_EQ(check(reused_id), Verdict::kReject);  // first's event_id, not second's
   EXPECT_EQ(rejection_.field, "event_id");
   ASSERT_EQ(check(second), Verdict::kAccept) << rejection_.message;
-  EXPECT_EQ(validator_.TakeWrites().size(), 4u);
+  EXPECT_EQ(SealedWrites(validator_).size(), 4u);
 }
 
 TEST_F(ValidatorTest, AReplayReadsTheBatchThatIsStillCommitting) {
   // Replays commit a batch on another thread while they record the next one: a void
   // of a contact from that batch must find it before the store has it.
   SetUpPoint();
+  Validator replay(index_, kNow);
   events::Event recorded, voided;
   ASSERT_FALSE(parser_.Parse(Contact("e1", "c1"), recorded));
   ASSERT_FALSE(parser_.Parse(R"({"event_id":"e2","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c1","reason":"test"})", voided));
-  ASSERT_TRUE(validator_.Record(recorded, "hash").ok());
-  auto handed = validator_.HandOver();  // committing, not in index_ yet
-  ASSERT_TRUE(validator_.Record(voided, "hash2").ok());
-  ASSERT_TRUE(validator_.FindContact("c1").ok());
-  EXPECT_TRUE(validator_.FindContact("c1")->value().voided());  // the newer batch wins
+  ASSERT_TRUE(replay.Record(recorded, "hash").ok());
+  auto sealed = replay.overlay().Seal();  // committing, not in index_ yet
+  ContactChange change;
+  ASSERT_TRUE(replay.Record(voided, "hash2", &change).ok());
+  EXPECT_FALSE(change.before.voided());
+  EXPECT_TRUE(change.after.voided());
+  ASSERT_TRUE(replay.FindContact("c1").ok());
+  EXPECT_TRUE(replay.FindContact("c1")->value().voided());  // the newer batch wins
 
-  // The handed batch holds what the first event wrote, sorted, for the commit.
-  const auto writes = handed->SortedWrites();
+  // The sealed batch holds what the first event wrote, sorted, for the commit.
+  const auto writes = sealed->SortedWrites();
   ASSERT_EQ(writes.size(), 2u);
   EXPECT_LT(writes[0].first, writes[1].first);
   for (const auto& [key, value] : writes) index_.entries[std::string(key)] = std::string(value);
 
-  // Released once committed: the store answers from then on; without the handed
+  // Released once committed: the store answers from then on; without the sealed
   // batch, a contact the store lacks is unknown.
-  validator_.ReleaseHandedBatch();
-  (void)validator_.TakeWrites();
+  replay.overlay().Release(1);
+  ASSERT_NE(replay.overlay().Seal(), nullptr);  // the void's batch, released as if stored
+  replay.overlay().Release(1);
   index_.entries.clear();
-  EXPECT_FALSE(validator_.Record(voided, "hash3").ok());
+  EXPECT_FALSE(replay.Record(voided, "hash3").ok());
 }
 
-TEST_F(ValidatorTest, AHandedBatchSortsItsWritesInByteOrder) {
-  // The commit thread sorts by 24-byte prefixes first: keys that share them, keys
-  // that end inside them and keys of every length must still come in byte order.
+TEST_F(ValidatorTest, AnEventsReadAheadKeysAreItsIdAndTheEntityItCreatesOrChanges) {
+  // Each event knows where its keys went among the batch's sorted keys; a repeated
+  // event shares the first's.
   SetUpPoint();
-  const std::vector<std::string> ids = {
-      "c", "c0", "C", "cc", std::string(23, 'c'), std::string(24, 'c'), std::string(25, 'c'),
-      std::string(30, 'c') + "1", std::string(30, 'c') + "0", std::string(23, 'c') + "~",
-      std::string(22, 'c') + "~c", "b" + std::string(40, 'z'), "~", "0"};
-  std::vector<events::Event> events(ids.size() + 1);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    ASSERT_FALSE(parser_.Parse(Contact(fmt::format("e{}", i), ids[i]), events[i])) << ids[i];
-    ASSERT_TRUE(validator_.Record(events[i], "hash").ok());
-  }
-  const auto writes = validator_.HandOver()->SortedWrites();
-  ASSERT_EQ(writes.size(), 2 * ids.size());  // an event_id and a contact entry each
-  for (size_t i = 1; i < writes.size(); ++i) {
-    EXPECT_LT(std::string(writes[i - 1].first), std::string(writes[i].first)) << i;
-  }
-  // The keys a batch prefetches are sorted the same way, each once.
-  events.back() = events.front();
+  std::vector<std::string> lines = {
+      Contact("e1", "c1"),
+      R"({"event_id":"v1","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c0","reason":"test"})",
+      R"({"event_id":"k1","type":"cost_posted","occurred_at":"2026-02-01T00:00:00Z","cost_id":"rent","service_point_id":"iso","pool":"premises","period":"2026-01","amount":"10.00","description":"d"})",
+      Contact("e1", "c1")};
+  std::vector<events::Event> events(lines.size());
   std::vector<const events::Event*> batch;
-  for (const auto& event : events) batch.push_back(&event);
-  const Validator::BatchKeys batch_keys = Validator::PrefetchKeys(batch);
-  const std::vector<std::string>& keys = batch_keys.sorted;
-  ASSERT_EQ(keys.size(), 2 * ids.size());
-  for (size_t i = 1; i < keys.size(); ++i) EXPECT_LT(keys[i - 1], keys[i]) << i;
-  // Each event knows where its keys went; the repeated event shares the first's.
-  ASSERT_EQ(batch_keys.of_event.size(), events.size());
-  for (size_t e = 0; e < ids.size(); ++e) {
-    std::vector<std::string> own = {keys[batch_keys.of_event[e][0]],
-                                    keys[batch_keys.of_event[e][1]]};
-    std::sort(own.begin(), own.end());
-    EXPECT_EQ(own, (std::vector<std::string>{"C" + ids[e], fmt::format("Ee{}", e)})) << e;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_FALSE(parser_.Parse(lines[i], events[i])) << lines[i];
+    batch.push_back(&events[i]);
   }
-  EXPECT_EQ(batch_keys.of_event.back(), batch_keys.of_event.front());
-}
-
-TEST_F(ValidatorTest, PrefetchedKeysSortWhetherTheyComeInOrderOrNot) {
-  // Ids in sequence (each kind already in order, the fast path), with some swapped,
-  // repeated (a correction of a contact of the batch) or random.
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
-    SCOPED_TRACE(fmt::format("seed {}", seed));
-    std::mt19937_64 random(seed);
-    std::vector<std::string> lines;
-    for (uint64_t n = 0; n < 300; ++n) {
-      std::string id = fmt::format("{}", 100000 + n);
-      if (random() % 50 == 0) id = fmt::format("{:x}", random());
-      lines.push_back(random() % 10 == 0 && n > 0
-                          ? fmt::format(R"({{"event_id":"v{}","type":"contact_voided","occurred_at":"2026-02-01T10:00:00Z","contact_id":"{}","reason":"r"}})",
-                                        id, 100000 + random() % n)
-                          : Contact("e" + id, "c" + id));
-    }
-    if (random() % 2 == 0) std::swap(lines[random() % lines.size()], lines[random() % lines.size()]);
-    std::vector<events::Event> events(lines.size());
-    std::vector<const events::Event*> batch;
-    std::set<std::string> expected;
-    for (size_t i = 0; i < lines.size(); ++i) {
-      ASSERT_FALSE(parser_.Parse(lines[i], events[i])) << lines[i];
-      batch.push_back(&events[i]);
-      expected.insert("E" + events[i].event_id());
-      expected.insert("C" + (events[i].has_contact_voided() ? events[i].contact_voided().contact_id()
-                                                             : events[i].contact_recorded().contact_id()));
-    }
-    const Validator::BatchKeys keys = Validator::PrefetchKeys(batch);
-    EXPECT_EQ(std::set<std::string>(keys.sorted.begin(), keys.sorted.end()), expected);
-    ASSERT_EQ(keys.sorted.size(), expected.size());
-    EXPECT_TRUE(std::is_sorted(keys.sorted.begin(), keys.sorted.end()));
-    for (size_t e = 0; e < batch.size(); ++e) {
-      EXPECT_EQ(keys.sorted[keys.of_event[e][0]].substr(0, 1) + keys.sorted[keys.of_event[e][1]].substr(0, 1), "EC") << e;
-    }
+  const IndexOverlay::ReadAheadKeys keys = Validator::ReadAheadKeys(batch);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"Ee1", "Cc1"}, {"Ev1", "Cc0"}, {"Ek1", "Krent"}, {"Ee1", "Cc1"}};
+  ASSERT_EQ(keys.of_item.size(), expected.size());
+  for (size_t e = 0; e < expected.size(); ++e) {
+    EXPECT_EQ(keys.sorted[keys.of_item[e][0]], expected[e].first) << e;
+    EXPECT_EQ(keys.sorted[keys.of_item[e][1]], expected[e].second) << e;
   }
+  EXPECT_EQ(keys.sorted.size(), 6u);
 }
 
 TEST_F(ValidatorTest, AStoredEntryThatBreaksItsKindsRuleIsDataLossNamingItsKey) {
@@ -509,7 +487,7 @@ TEST_F(ValidatorTest, AStoredEntryThatBreaksItsKindsRuleIsDataLossNamingItsKey) 
   // A point's entry too short for its area: an abort before.
   index_.entries["Piso"] = "abc";
   ASSERT_FALSE(parser_.Parse(R"({"event_id":"s1","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"10"}],"shared_area_m2":"10"})", event).has_value());
-  Validator fresh(index_, kNow);  // this one has the point in its cache
+  Validator fresh(index_, kNow);  // the first has the point in its cache
   verdict = fresh.Check(event, Validator::ContentHash(event.SerializeAsString()), rejection_);
   EXPECT_TRUE(absl::IsDataLoss(verdict.status())) << verdict.status();
   EXPECT_THAT(std::string(verdict.status().message()), HasSubstr("'Piso'"));

@@ -5,6 +5,7 @@
 
 #include "events/base/calendar.h"
 #include "events/base/check.h"
+#include "events/validate/index_keys.h"
 #include "events/base/decimal.h"
 #include "fmt/format.h"
 #include "events/base/json_text.h"
@@ -128,8 +129,9 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
                         line.key == Key::kAdvisorTime || line.key == Key::kWeightedContacts)) {
     TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
     std::vector<std::string> ids;
-    TORI_RETURN_IF_ERROR(scratch.ForEachInIndex("C", [&](std::string_view key,
-                                                         std::string_view value) {
+    TORI_RETURN_IF_ERROR(scratch.ForEachInIndex(
+        index_keys::KindPrefix(index_keys::kContact),
+        [&](std::string_view key, std::string_view value) {
       events::ContactState c;
       if (const char* rule = IndexEntryProblem(key, value)) {
         return scratch.Damaged("index", key, rule);
@@ -140,7 +142,7 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
           c.service_point_id() == line.service_point_id &&
           (!advisor_only || c.handled_by() == events::HANDLED_BY_SHARED_ADVISOR) &&
           QuarterOfInstant(absl::FromUnixNanos(c.occurred_at_unix_ns()), helsinki) == quarter) {
-        ids.push_back(fmt::format("{} ({}, {} s)", std::string(key.substr(1)), c.service_code(), c.duration_s()));
+        ids.push_back(fmt::format("{} ({}, {} s)", std::string(index_keys::IdOf(key)), c.service_code(), c.duration_s()));
       }
       return absl::OkStatus();
     }));

@@ -8,6 +8,7 @@
 #include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/base/json_text.h"
+#include "events/validate/index_keys.h"
 #include "fmt/format.h"
 #include "services/audit/audit.h"
 #include "services/projector/projector.h"
@@ -200,12 +201,12 @@ absl::StatusOr<ReconcileReport> Reconcile(StateStore& state, const std::string& 
     ++report.differences_by_status[status];
     report.differences.push_back({std::move(contact_id), std::move(status), std::move(detail)});
   };
-  // Every contact tori knows: its state after corrections (index key 'C' + contact_id).
-  TORI_RETURN_IF_ERROR(state.ForEachInIndex("C", [&](std::string_view key, std::string_view value) {
+  // Every contact tori knows: its state after corrections (index_keys.h).
+  TORI_RETURN_IF_ERROR(state.ForEachInIndex(index_keys::KindPrefix(index_keys::kContact), [&](std::string_view key, std::string_view value) {
     if (const char* rule = IndexEntryProblem(key, value)) return state.Damaged("index", key, rule);
     events::ContactState contact;
     contact.ParseFromArray(value.data(), static_cast<int>(value.size()));  // checked just above
-    const std::string contact_id(key.substr(1));
+    const std::string contact_id(index_keys::IdOf(key));
     const std::string contact_quarter =
         QuarterName(QuarterOfInstant(absl::FromUnixNanos(contact.occurred_at_unix_ns()), helsinki));
     auto row = agency_rows.find(contact_id);

@@ -113,8 +113,8 @@ absl::StatusOr<LogPosition> AppendBatch(const PendingBatch& batch, EventLog& log
 
 // Ingest's appends, on a thread of their own while the next batches validate: each
 // batch is copied (its lines go back to the parse stage), appended, added to the hash
-// chain and synced there (perf: the fdatasync, the kernel's copy and the chain held up
-// the main thread, a sixth of a 10 M ingest's). One batch at a time, in order;
+// chain and synced there, so that the fdatasync, the kernel's copy and the chain do
+// not hold up the applying thread (BENCHMARKS.md). One batch at a time, in order;
 // Durable() waits until every batch handed over is durable, which the state's commits
 // and the end of ingest require, and gives the log's end after them.
 class LogWriter {
@@ -181,27 +181,99 @@ class LogWriter {
 
 absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& projector,
                          EventLog& log, StateStore& state) {
-  std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
+  std::shared_ptr<const SealedBatch> sealed = validator.overlay().Seal();
   if (batch.payloads.empty()) {
-    TORI_CHECK(writes.empty());  // only accepted events write index entries
-    validator.Committed({});
+    TORI_CHECK(sealed == nullptr);  // only accepted events write index entries
     return absl::OkStatus();
   }
   TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
   TORI_ASSIGN_OR_RETURN(LogPosition end, AppendBatch(batch, log));
-  TORI_RETURN_IF_ERROR(state.Commit(writes, projection_writes, end));
-  validator.Committed(std::move(writes));
+  std::vector<KeyValue> index_writes;
+  if (sealed != nullptr) {
+    for (const auto& [key, value] : sealed->SortedWrites()) index_writes.emplace_back(key, value);
+  }
+  TORI_RETURN_IF_ERROR(state.Commit(index_writes, projection_writes, end));
+  if (sealed != nullptr) validator.overlay().Release(1);
   batch.Clear();
   return absl::OkStatus();
 }
 
-// The state of the contact a correction or void changes, before it does.
-absl::StatusOr<std::optional<events::ContactState>> ContactBefore(Validator& validator,
-                                                                  const events::Event& event) {
-  if (event.has_contact_corrected()) return validator.FindContact(event.contact_corrected().contact_id());
-  if (event.has_contact_voided()) return validator.FindContact(event.contact_voided().contact_id());
-  return std::nullopt;
-}
+// The path of a new event, whatever its source (a file, tori's own documents, a JSON
+// Lines body): the validator judges it; an accepted one is applied to the projection
+// (with the change the validator found, for a correction or void) and queued for the
+// log under its partition key. Its payload must outlive the queue's append.
+class NewEvents {
+ public:
+  NewEvents(Validator& validator, Projector& projector, PendingBatch& accepted)
+      : validator_(validator), projector_(projector), accepted_(accepted) {}
+
+  // `contact`: the event as a contact view, else `event`; `encoded`: its encoding;
+  // `item`: its place among the batch's read-ahead items, if the batch was read ahead.
+  absl::StatusOr<Verdict> Apply(const std::optional<ContactRecordedView>& contact,
+                                const events::Event& event, std::string_view encoded,
+                                std::string_view content_hash, std::optional<size_t> item,
+                                Rejection& rejection) {
+    if (item) validator_.overlay().AtItem(*item);
+    if (contact) {
+      TORI_ASSIGN_OR_RETURN(Verdict verdict,
+                            validator_.CheckContact(*contact, content_hash, rejection));
+      if (verdict != Verdict::kAccept) return verdict;
+      projector_.ApplyContact(*contact);
+      accepted_.keys.emplace_back(contact->service_point_id);
+    } else {
+      ContactChange change;
+      TORI_ASSIGN_OR_RETURN(Verdict verdict,
+                            validator_.Check(event, content_hash, rejection, &change));
+      if (verdict != Verdict::kAccept) return verdict;
+      const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
+      TORI_RETURN_IF_ERROR(projector_.Apply(event, changes_contact ? &change : nullptr));
+      accepted_.keys.push_back(PartitionKey(event, changes_contact ? &change.before : nullptr));
+    }
+    accepted_.payloads.push_back(encoded);
+    return Verdict::kAccept;
+  }
+
+ private:
+  Validator& validator_;
+  Projector& projector_;
+  PendingBatch& accepted_;
+};
+
+// The path of an event read from the log (accepted before: a catch-up or a replay):
+// the validator records its index entries (the event_id's only when `event_ids` says
+// so) and the projector applies it, with the change the validator found for a
+// correction or void.
+class LoggedEvents {
+ public:
+  LoggedEvents(Validator& validator, Projector& projector, EventIdIndex event_ids)
+      : validator_(validator), projector_(projector), event_ids_(event_ids) {}
+
+  // `contact`: the event as a contact view, else `event`; `content_hash`: unused when
+  // the event_id index is skipped.
+  absl::Status Apply(const std::optional<ContactRecordedView>& contact,
+                     const events::Event& event, std::string_view content_hash) {
+    const bool write_ids = event_ids_ == EventIdIndex::kWrite;
+    if (contact) {
+      if (write_ids) {
+        validator_.RecordContact(*contact, content_hash);
+      } else {
+        validator_.RecordContactEntities(*contact);
+      }
+      projector_.ApplyContact(*contact);
+      return absl::OkStatus();
+    }
+    ContactChange change;
+    TORI_RETURN_IF_ERROR(write_ids ? validator_.Record(event, content_hash, &change)
+                                   : validator_.RecordEntities(event, &change));
+    const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
+    return projector_.Apply(event, changes_contact ? &change : nullptr);
+  }
+
+ private:
+  Validator& validator_;
+  Projector& projector_;
+  const EventIdIndex event_ids_;
+};
 
 // The state's commits that run beside the applying thread (ingest and replays), one at
 // a time: Start hands one over, Finish waits for it.
@@ -227,40 +299,6 @@ class CommitThread {
  private:
   std::future<absl::Status> running_;
 };
-
-// The entries of several sorted batches as one sorted list for a commit; where batches
-// write the same key (a contact corrected after it was recorded), the newest wins.
-std::vector<KeyValueView> MergeNewestWins(const std::vector<Validator::Batch>& batches) {
-  size_t total = 0;
-  for (const auto& batch : batches) total += batch->writes.size();
-  std::vector<KeyValueView> merged;
-  merged.reserve(total);
-  std::vector<size_t> next(batches.size(), 0);
-  // Keys compare by their prefixes first (perf: comparing the keys themselves, on the
-  // commit thread, was a fortieth of an ingest's CPU).
-  auto compare = [&](size_t a, size_t b) {
-    return CompareKeys(batches[a]->prefixes[next[a]], batches[a]->writes[next[a]].first,
-                       batches[b]->prefixes[next[b]], batches[b]->writes[next[b]].first);
-  };
-  while (true) {
-    // The smallest key at the batches' fronts; on a tie the newest batch's value.
-    size_t smallest = batches.size();
-    for (size_t b = 0; b < batches.size(); ++b) {
-      if (next[b] == batches[b]->writes.size()) continue;
-      if (smallest == batches.size() || compare(b, smallest) <= 0) smallest = b;
-    }
-    if (smallest == batches.size()) break;
-    const IndexWrite& write = batches[smallest]->writes[next[smallest]];
-    merged.emplace_back(write.first, write.second);
-    for (size_t b = 0; b < batches.size(); ++b) {
-      if (b != smallest && next[b] < batches[b]->writes.size() && compare(b, smallest) == 0) {
-        ++next[b];
-      }
-    }
-    ++next[smallest];
-  }
-  return merged;
-}
 
 }  // namespace
 
@@ -301,20 +339,19 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
   Projector projector(helsinki);
   PendingBatch batch;
+  NewEvents new_events(validator, projector, batch);
   std::deque<std::string> payloads;  // what batch.payloads views
   for (const auto& event : events) {
-    std::string encoded = event.SerializeAsString();
+    const std::string& encoded = payloads.emplace_back(event.SerializeAsString());
     Rejection rejection;
-    TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before, ContactBefore(validator, event));
-    TORI_ASSIGN_OR_RETURN(Verdict verdict, validator.Check(event, Validator::ContentHash(encoded), rejection));
+    TORI_ASSIGN_OR_RETURN(Verdict verdict,
+                          new_events.Apply(std::nullopt, event, encoded,
+                                           Validator::ContentHash(encoded), std::nullopt,
+                                           rejection));
     if (verdict == Verdict::kReject) {
       return absl::InternalError(fmt::format("cannot append {}: {} ({})", event.event_id(),
                                              rejection.message, RejectReasonName(rejection.reason)));
     }
-    if (verdict == Verdict::kDuplicate) continue;
-    TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
-    batch.keys.push_back(PartitionKey(event, before ? &*before : nullptr));
-    batch.payloads.push_back(payloads.emplace_back(std::move(encoded)));
   }
   const size_t appended = batch.payloads.size();
   TORI_RETURN_IF_ERROR(CommitBatch(batch, validator, projector, log, state));
@@ -324,8 +361,8 @@ absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
 
 // Replays commit the state every 131,072 events; ingest after the batch that reaches
 // 262,144 accepted events: each commit becomes one level-0 file per family, and
-// larger ones make compaction rewrite level 1 less often (measured, 10 M contacts:
-// 63.8 s -> 50.3 s; replays were slower with larger steps, BENCHMARKS.md).
+// larger ones make compaction rewrite level 1 less often (replays were slower with
+// larger steps; BENCHMARKS.md, fifth session).
 constexpr uint64_t kCatchUpCommitEvents = 1 << 17;
 constexpr uint64_t kIngestCommitEvents = 1 << 18;
 // Ingest reads up to this many records to bring the hash chain to the log's end.
@@ -336,8 +373,8 @@ namespace {
 // Log records decoded on the reader thread of CatchUp, in log order.
 struct DecodedRecord {
   // A contact as a view into its payload's copy in the batch (no Event to fill and
-  // read: perf, the applying thread's first read of each decoded Event missed the
-  // cache), any other event decoded.
+  // read on the applying thread, where the first read of each missed the cache), any
+  // other event decoded.
   std::optional<ContactRecordedView> contact;
   events::Event event;  // when `contact` is empty
   std::string content_hash;  // empty when the replay skips the event_id index
@@ -426,8 +463,8 @@ class LogDecoder {
         return false;
       }
       if (hash_) decoded.content_hash = Validator::ContentHash(record_.payload);
-      // Here, in reading order, on this thread (perf: the applying thread is the
-      // replay's critical path).
+      // Here, in reading order, on this thread: the applying thread is the replay's
+      // critical path.
       decoded.copy = decoded.contact ? replayed_ids_.Judge(*decoded.contact)
                                      : replayed_ids_.Judge(decoded.event);
       decoded.partition = record_.partition;
@@ -532,20 +569,27 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
   // one at a time. Until it is done the validator reads its entries from memory; the
   // projector reads counters from the state only after it (TakeWrites).
   CommitThread committing;
+  bool committing_sealed = false;
   auto finish_commit = [&]() -> absl::Status {
     if (!committing.running()) return absl::OkStatus();
     const absl::Status status = committing.Finish();
-    validator.ReleaseHandedBatch();
+    if (committing_sealed) validator.overlay().Release(1);
     return status;
   };
   auto commit = [&]() -> absl::Status {
     TORI_RETURN_IF_ERROR(finish_commit());
-    std::shared_ptr<const Validator::HandedBatch> index_batch = validator.HandOver();
+    std::shared_ptr<const SealedBatch> index_batch = validator.overlay().Seal();
+    committing_sealed = index_batch != nullptr;
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-    committing.Start(state, [index_batch] { return index_batch->SortedWrites(); },
+    committing.Start(state,
+                     [index_batch] {
+                       return index_batch != nullptr ? index_batch->SortedWrites()
+                                                     : std::vector<IndexWriteView>{};
+                     },
                      std::move(projection_writes), position);
     return absl::OkStatus();
   };
+  LoggedEvents logged_events(validator, projector, options.event_ids);
   // Reading and decoding run on a second thread (the cursor lives longer than it).
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
   LogDecoder decoder(*cursor, from, end, options.event_ids == EventIdIndex::kWrite,
@@ -573,22 +617,8 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
           continue;
         }
       }
-      if (record.contact) {
-        if (options.event_ids == EventIdIndex::kWrite) {
-          validator.RecordContact(*record.contact, record.content_hash);
-        } else {
-          validator.RecordContactEntities(*record.contact);
-        }
-        projector.ApplyContact(*record.contact);
-      } else {
-        const events::Event& event = record.event;
-        TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> before,
-                              ContactBefore(validator, event));
-        TORI_RETURN_IF_ERROR(options.event_ids == EventIdIndex::kWrite
-                                 ? validator.Record(event, record.content_hash)
-                                 : validator.RecordEntities(event));
-        TORI_RETURN_IF_ERROR(projector.Apply(event, before ? &*before : nullptr));
-      }
+      TORI_RETURN_IF_ERROR(logged_events.Apply(record.contact, record.event,
+                                               record.content_hash));
       // Counters are rewritten once per commit: commit in large steps (memory: the
       // index entries of one step, ~100 B each).
       if (++applied % kCatchUpCommitEvents == 0) {
@@ -620,14 +650,14 @@ struct ParsedLine {
   bool truncated = false;
   std::optional<Rejection> rejection;
   // For the dead-letter record: the line is read again from the file if it is rejected
-  // after parsing (perf: copying every line was a thirtieth of the parse thread); kept
-  // when that is not possible (a pipe) or the parser rejected it.
+  // after parsing (rejections are rare; copying every line is not free, BENCHMARKS.md);
+  // kept when that is not possible (a pipe) or the parser rejected it.
   std::string raw;
   uint64_t file_offset = 0;
   size_t bytes = 0;
   bool raw_kept = false;
   // The event (a contact as a view), encoded and hashed where it was parsed, while it
-  // is in the cache (perf: on the main thread, the first read of each event missed).
+  // is in the cache (on the applying thread its first read would miss).
   ParsedEvent parsed;
   std::array<char, 16> content_hash;
 };
@@ -638,7 +668,7 @@ struct ParsedBatch {
   size_t size = 0;
   absl::Status status;     // a read error, reported after the lines before it
   uint64_t bytes_read = 0;
-  absl::StatusOr<Validator::ReadAheadEntries> index_entries;  // what the events look up
+  absl::StatusOr<IndexOverlay::ReadAheadEntries> index_entries;  // what the events look up
 };
 
 // The parse stage of ingest: reads and parses lines on its own thread (BatchPipe).
@@ -687,16 +717,23 @@ class LineParser {
       }
     }
     batch.bytes_read = reader_.bytes_read();
-    std::vector<Validator::EventKeys> keys;
-    keys.reserve(batch.size);
+    std::vector<std::string> keys;
+    std::vector<uint32_t> owner;
+    keys.reserve(2 * batch.size);
+    owner.reserve(2 * batch.size);
+    uint32_t items = 0;  // the parsed events, in order
     for (size_t i = 0; i < batch.size; ++i) {
       const ParsedLine& parsed = batch.lines[i];
       if (parsed.rejection) continue;
-      keys.push_back(parsed.parsed.contact ? Validator::KeysOf(*parsed.parsed.contact)
-                                           : Validator::KeysOf(parsed.parsed.event));
+      if (parsed.parsed.contact) {
+        Validator::ReadAheadKeysOf(*parsed.parsed.contact, items++, keys, owner);
+      } else {
+        Validator::ReadAheadKeysOf(parsed.parsed.event, items++, keys, owner);
+      }
     }
-    batch.index_entries = Validator::ReadAhead(index_, Validator::PrefetchKeysOf(keys),
-                                               validator_.stored_batches());
+    batch.index_entries =
+        IndexOverlay::ReadAhead(index_, IndexOverlay::SortKeys(std::move(keys), owner, items),
+                                validator_.overlay().released_batches());
     return more_lines;
   }
 
@@ -722,27 +759,28 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   std::filesystem::remove(rejected_path, ec);  // a stale one would describe another run
   DeadLetterFile dead_letters(rejected_path, options.dead_letter_sink);
 
-  Validator validator(state, options.now);
+  Validator validator(state, options.now, IndexOverlay::ReadAheads::kKeepForReadAheads);
   TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
   Projector projector(helsinki);
   PendingBatch accepted;
+  NewEvents new_events(validator, projector, accepted);
   Rejection rejection;
   const absl::Time started = absl::Now();
   absl::Time next_progress = started + options.progress_interval;
 
   // Each batch is appended to the log and synced on another thread (LogWriter); the
   // state commits in larger steps, once the log holds them durably, as sorted files on
-  // a third thread while the next batches validate (skip-list inserts of random ids
-  // were a fifth of an ingest's CPU). Until a step is stored the
-  // validator answers from its batches (Pending); the projector reads stored
-  // counters only after the step before is stored (TakeWrites). A crash leaves the
-  // state behind the log, and the next run's CatchUp replays the difference.
+  // a third thread while the next batches validate (sorted files, not the memtable's
+  // skip-list inserts of random ids: BENCHMARKS.md). Until a step is stored the
+  // validator answers from its sealed batches (IndexOverlay); the projector reads
+  // stored counters only after the step before is stored (TakeWrites). A crash leaves
+  // the state behind the log, and the next run's CatchUp replays the difference.
   CommitThread committing;
   size_t committing_batches = 0;
   auto finish_commit = [&]() -> absl::Status {
     if (!committing.running()) return absl::OkStatus();
     TORI_RETURN_IF_ERROR(committing.Finish());
-    validator.Stored(committing_batches);
+    validator.overlay().Release(committing_batches);
     return absl::OkStatus();
   };
   uint64_t accepted_since_commit = 0;
@@ -761,14 +799,15 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   LogWriter log_writer(log, log.End(), std::move(chain));
   auto commit = [&]() -> absl::Status {
     TORI_RETURN_IF_ERROR(finish_commit());
-    std::vector<Validator::Batch> batches = validator.PendingBatches();
+    std::vector<std::shared_ptr<const SealedBatch>> batches = validator.overlay().Unreleased();
     if (batches.empty()) return absl::OkStatus();
     // The state never runs ahead of the durable log.
     TORI_ASSIGN_OR_RETURN(const LogPosition appended, log_writer.Durable());
     TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
     committing_batches = batches.size();
     accepted_since_commit = 0;
-    committing.Start(state, [batches = std::move(batches)] { return MergeNewestWins(batches); },
+    committing.Start(state,
+                     [batches = std::move(batches)] { return IndexOverlay::MergedWrites(batches); },
                      std::move(projection_writes), appended);
     return absl::OkStatus();
   };
@@ -782,39 +821,26 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   while (!last) {
     std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady(last);
     TORI_RETURN_IF_ERROR(batch->index_entries.status());
-    TORI_RETURN_IF_ERROR(validator.Prefetch(std::move(*batch->index_entries)));
-    size_t prefetched_event = 0;  // the events PrefetchKeys saw: the parsed ones
+    TORI_RETURN_IF_ERROR(validator.overlay().Prefetch(std::move(*batch->index_entries)));
+    size_t prefetched_event = 0;  // the read-ahead's items: the parsed events
     for (size_t i = 0; i < batch->size; ++i) {
       ParsedLine& line = batch->lines[i];
       summary.lines = line.number;
       Verdict verdict = Verdict::kReject;
-      std::optional<events::ContactState> before;
       const ParsedEvent& parsed = line.parsed;
       const std::string_view content_hash(line.content_hash.data(), line.content_hash.size());
       if (line.rejection) {
         rejection = std::move(*line.rejection);
-      } else if (parsed.contact) {
-        validator.AtEvent(prefetched_event++);
-        TORI_ASSIGN_OR_RETURN(verdict,
-                              validator.CheckContact(*parsed.contact, content_hash, rejection));
       } else {
-        validator.AtEvent(prefetched_event++);
-        TORI_ASSIGN_OR_RETURN(before, ContactBefore(validator, parsed.event));
-        TORI_ASSIGN_OR_RETURN(verdict, validator.Check(parsed.event, content_hash, rejection));
+        // The accepted payload is copied (LogWriter) before the batch goes back.
+        TORI_ASSIGN_OR_RETURN(verdict, new_events.Apply(parsed.contact, parsed.event,
+                                                        parsed.encoded, content_hash,
+                                                        prefetched_event++, rejection));
       }
       switch (verdict) {
-        case Verdict::kAccept: {
+        case Verdict::kAccept:
           ++summary.accepted;
-          if (parsed.contact) {
-            projector.ApplyContact(*parsed.contact);
-            accepted.keys.emplace_back(parsed.contact->service_point_id);
-          } else {
-            TORI_RETURN_IF_ERROR(projector.Apply(parsed.event, before ? &*before : nullptr));
-            accepted.keys.push_back(PartitionKey(parsed.event, before ? &*before : nullptr));
-          }
-          accepted.payloads.push_back(parsed.encoded);  // copied before the batch goes back
           break;
-        }
         case Verdict::kDuplicate:
           ++summary.duplicates;
           break;
@@ -833,14 +859,13 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
           break;
       }
     }
-    std::vector<IndexWrite> writes = validator.TakeWrites();  // ends the validator's batch
-    if (!accepted.payloads.empty()) {
+    // Ends the validator's batch; it answers from the overlay until committed.
+    const bool wrote = validator.overlay().Seal() != nullptr;
+    TORI_CHECK(wrote == !accepted.payloads.empty());  // only accepted events write entries
+    if (wrote) {
       TORI_RETURN_IF_ERROR(log_writer.Write(accepted));
       accepted_since_commit += accepted.payloads.size();
       accepted.Clear();
-      validator.Pending(std::move(writes));
-    } else {
-      TORI_CHECK(writes.empty());  // only accepted events write index entries
     }
     if (accepted_since_commit >= kIngestCommitEvents) TORI_RETURN_IF_ERROR(commit());
     const absl::Status read_status = batch->status;
@@ -862,6 +887,73 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   if (wrote_dead_letters) summary.rejected_path = rejected_path;
   summary.log_end = log.End();
   return summary;
+}
+
+std::string_view LineOutcome::StatusName() const {
+  switch (status) {
+    case Status::kAccepted: return "accepted";
+    case Status::kDuplicate: return "duplicate";
+    case Status::kRejected: return "rejected";
+  }
+  return "rejected";
+}
+
+absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, EventLog& log,
+                                                     StateStore& state, absl::Time now) {
+  TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
+  Validator validator(state, now);
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  Projector projector(helsinki);
+  PendingBatch accepted;
+  NewEvents new_events(validator, projector, accepted);
+  JsonEventParser parser;
+  std::deque<ParsedEvent> parsed_events;  // what accepted.payloads views
+  std::vector<LineOutcome> outcomes;
+  uint64_t line_number = 0;
+  for (size_t from = 0; from < body.size();) {
+    size_t end = body.find('\n', from);
+    if (end == std::string_view::npos) end = body.size();
+    std::string_view line = body.substr(from, end - from);
+    from = end + 1;
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // no event
+    if (outcomes.size() == kIngestLinesMax) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the body has more than {} events; send them in several requests", kIngestLinesMax));
+    }
+    LineOutcome& outcome = outcomes.emplace_back();
+    outcome.line = line_number;
+    Rejection rejection;
+    Verdict verdict = Verdict::kReject;
+    ParsedEvent& parsed = parsed_events.emplace_back();
+    if (auto problem = parser.Parse(line, line.size(), parsed)) {
+      rejection = std::move(*problem);
+    } else {
+      TORI_ASSIGN_OR_RETURN(verdict, new_events.Apply(parsed.contact, parsed.event,
+                                                      parsed.encoded,
+                                                      Validator::ContentHash(parsed.encoded),
+                                                      std::nullopt, rejection));
+    }
+    switch (verdict) {
+      case Verdict::kAccept:
+        outcome.status = LineOutcome::Status::kAccepted;
+        break;
+      case Verdict::kDuplicate:
+        outcome.status = LineOutcome::Status::kDuplicate;
+        parsed_events.pop_back();
+        break;
+      case Verdict::kReject:
+        outcome.status = LineOutcome::Status::kRejected;
+        outcome.rejection = std::move(rejection);
+        parsed_events.pop_back();
+        break;
+    }
+  }
+  // Durable before it answers: the log's append is synced, then the state commits.
+  TORI_RETURN_IF_ERROR(CommitBatch(accepted, validator, projector, log, state));
+  TORI_RETURN_IF_ERROR(state.Flush());
+  return outcomes;
 }
 
 }  // namespace tori

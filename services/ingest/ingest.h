@@ -21,9 +21,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "events/codec/codec.h"
 #include "events/codec/rejection.h"
 #include "events/log/event_log.h"
 #include "services/state/state_store.h"
@@ -117,6 +120,30 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
 // how many were appended. A rejected event is an internal error: nothing is appended.
 absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
                                     const std::vector<events::Event>& events);
+
+// One line of a JSON Lines body and what became of it.
+struct LineOutcome {
+  enum class Status { kAccepted, kDuplicate, kRejected };
+  uint64_t line = 0;  // 1-based, counting blank lines too
+  Status status = Status::kRejected;
+  std::optional<Rejection> rejection;  // when rejected: reason, field, message
+  // "accepted", "duplicate" or "rejected".
+  std::string_view StatusName() const;
+};
+
+// The most events one IngestLines call takes (one batch, held in memory).
+inline constexpr size_t kIngestLinesMax = 32768;
+
+// Ingests the JSON Lines `body` as one batch (for `tori serve`'s POST /v1/events): each
+// non-blank line is parsed and judged as IngestFile judges a file's; the accepted events
+// are appended to the log durably and applied to the state before it returns. Returns
+// one outcome per non-blank line, in order. InvalidArgument (nothing taken) for more
+// than kIngestLinesMax events; another error means the log or state failed, and nothing
+// of the body is acknowledged (a retry's already appended events count as duplicates).
+// Rejected lines go nowhere else: the caller answers them.
+absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, EventLog& log,
+                                                     StateStore& state,
+                                                     absl::Time now = absl::Now());
 
 // The partition key of an event in the log: its service point, so a point's events
 // keep their order (corrections and voids go with their contact's point).

@@ -277,6 +277,45 @@ TEST_F(IngestTest, ResumesAfterACrashBetweenLogAndState) {
   EXPECT_EQ(state_->applied(), (LogPosition{{5}}));
 }
 
+TEST_F(IngestTest, ABodyOfLinesGetsOneOutcomePerLineOnceDurable) {
+  // tori serve's POST /v1/events: each non-blank line's number, status and, when
+  // rejected, reason, field and message; the accepted ones are in the log and the
+  // state when the call returns, and a file ingest after it sees them as duplicates.
+  const std::string body = std::string(kAgency) + "\n" + kHost + "\n\n" + kPoint + "\r\n" +
+                           Contact(1) + "\n" + Contact(1) + "\n" + "{not json\n" +
+                           R"({"event_id":"v1","type":"contact_voided","occurred_at":"2026-02-02T10:00:00Z","contact_id":"ghost","reason":"x"})";
+  auto outcomes = IngestLines(body, *log_, *state_, kNow);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  std::vector<std::string> seen;
+  for (const LineOutcome& outcome : *outcomes) {
+    seen.push_back(fmt::format("{} {}{}", outcome.line, outcome.StatusName(),
+                               outcome.rejection ? " " + std::string(RejectReasonName(outcome.rejection->reason)) + " " + outcome.rejection->field : ""));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"1 accepted", "2 accepted", "4 accepted", "5 accepted",
+                                            "6 duplicate", "7 rejected MALFORMED ",
+                                            "8 rejected UNKNOWN_REFERENCE contact_id"}));
+  EXPECT_THAT((*outcomes)[6].rejection->message, HasSubstr("'ghost' is not known"));
+  EXPECT_EQ(log_->End(), LogPosition{{4}});
+  EXPECT_EQ(state_->applied(), LogPosition{{4}});
+
+  auto again = IngestLines(std::string(kPoint) + "\n" + Contact(2), *log_, *state_, kNow);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->size(), 2u);
+  EXPECT_EQ((*again)[0].status, LineOutcome::Status::kDuplicate);
+  EXPECT_EQ((*again)[1].status, LineOutcome::Status::kAccepted);
+  auto summary = Ingest(WriteFile("same.jsonl", body + "\n" + Contact(2) + "\n"));
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->Line(), "accepted 0, duplicates 6, rejected 2");
+}
+
+TEST_F(IngestTest, ABodyOfTooManyLinesIsRefusedWhole) {
+  std::string body = std::string(kAgency) + "\n" + kHost + "\n" + kPoint + "\n";
+  for (size_t i = 0; i < kIngestLinesMax; ++i) body += Contact(static_cast<int>(i)) + "\n";
+  auto outcomes = IngestLines(body, *log_, *state_, kNow);
+  EXPECT_TRUE(absl::IsInvalidArgument(outcomes.status())) << outcomes.status();
+  EXPECT_EQ(log_->End(), LogPosition{{0}});
+}
+
 TEST_F(IngestTest, StateSurvivesReopening) {
   const std::string path = WriteFile("a.jsonl", std::string(kAgency) + "\n" + kHost + "\n" + kPoint + "\n");
   ASSERT_TRUE(Ingest(path).ok());

@@ -224,7 +224,7 @@ void Projector::ApplyContact(const ContactRecordedView& contact) {
              contact.duration_s, contact.occurred_at_unix_ns, +1);
 }
 
-absl::Status Projector::Apply(const events::Event& event, const events::ContactState* before) {
+absl::Status Projector::Apply(const events::Event& event, const ContactChange* contact) {
   using namespace projection;
   auto put = [this](const auto& record) {
     std::string key = RecordKey(record);
@@ -255,21 +255,18 @@ absl::Status Projector::Apply(const events::Event& event, const events::ContactS
     case events::Event::kContactRecorded:
       ApplyContact(ContactViewOf(event));
       break;
-    case events::Event::kContactCorrected: {
-      if (before == nullptr || before->voided()) {
+    case events::Event::kContactCorrected:
+      if (contact == nullptr || contact->before.voided() || contact->after.voided()) {
         return absl::InternalError("projector: a correction needs the contact's active state");
       }
-      events::ContactState after = *before;
-      ApplyCorrection(event.contact_corrected().changes(), after);
-      AddContact(*before, -1);
-      AddContact(after, +1);
+      AddContact(contact->before, -1);
+      AddContact(contact->after, +1);
       break;
-    }
     case events::Event::kContactVoided:
-      if (before == nullptr || before->voided()) {
+      if (contact == nullptr || contact->before.voided()) {
         return absl::InternalError("projector: a void needs the contact's active state");
       }
-      AddContact(*before, -1);
+      AddContact(contact->before, -1);
       break;
     case events::Event::kCostPosted: {
       const auto& e = event.cost_posted();

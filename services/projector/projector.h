@@ -38,6 +38,7 @@
 #include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/codec/codec.h"
+#include "events/validate/validator.h"
 #include "services/state/state_store.h"
 
 namespace tori {
@@ -107,9 +108,9 @@ class Projector {
   // `helsinki`: HelsinkiTimeZone() of events/base/calendar.h.
   explicit Projector(absl::TimeZone helsinki) : helsinki_(helsinki) {}
 
-  // Adds the effects of the accepted `event`. `before` is the contact's state before
-  // a correction or void (required for those, ignored otherwise).
-  absl::Status Apply(const events::Event& event, const events::ContactState* before);
+  // Adds the effects of the accepted `event`. `contact`: what a correction or void did
+  // to its contact, as the validator judged it (required for those, ignored otherwise).
+  absl::Status Apply(const events::Event& event, const ContactChange* contact);
   // The same for a contact_recorded event read as a view.
   void ApplyContact(const ContactRecordedView& contact);
 

@@ -32,7 +32,8 @@
 #include <vector>
 
 #include "events/log/event_log.h"
-#include "events/validate/validator.h"
+#include "events/validate/index_keys.h"
+#include "events/validate/index_overlay.h"
 
 #include "rocksdb/options.h"
 
