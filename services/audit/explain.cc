@@ -214,7 +214,7 @@ absl::StatusOr<std::string> ExplainSubsidyClaim(EventLog& log, const billing_int
 // What FindChanges looks for, for one adjustment line, and what it found.
 struct LineChanges {
   LogPosition from;  // the adjusted quarter's first issue
-  std::string quarter;  // the adjusted quarter's name
+  Quarter quarter;  // the adjusted quarter
   const engine::InvoiceLine* line = nullptr;
   std::set<std::string> contacts;  // of the point and quarter
   std::vector<std::string> listed;
@@ -290,7 +290,7 @@ absl::Status FindChanges(EventLog& log, const LogPosition& until, std::vector<Li
 // Appends what FindChanges found for one line.
 void AppendChanges(const LineChanges& changes, std::string& out) {
   const size_t count = changes.count;
-  out += fmt::format("  changed since {} was issued (log {}) by {} event{}{}\n", changes.quarter,
+  out += fmt::format("  changed since {} was issued (log {}) by {} event{}{}\n", QuarterName(changes.quarter),
                      changes.from.ToString(), count, count == 1 ? "" : "s", count == 0 ? "" : ":");
   for (const auto& change : changes.listed) out += change + "\n";
   if (count > kChangesListedMax) out += fmt::format("    ... and {} more\n", count - kChangesListedMax);
@@ -343,7 +343,7 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
     }
     if (!issued_at) continue;
     changes_of_line[i] = changes.size();
-    changes.push_back({*issued_at, engine::QuarterName(*line.adjusts_quarter), &line, {}, {}, 0});
+    changes.push_back({*issued_at, *line.adjusts_quarter, &line, {}, {}, 0});
   }
   TORI_RETURN_IF_ERROR(FindChanges(log, as_of, changes));
   TORI_RETURN_IF_ERROR(WithScratchAt(log, request.scratch_dir, event->as_of(), [&](StateStore& scratch) {
