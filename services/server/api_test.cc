@@ -247,6 +247,50 @@ TEST_F(ApiTest, FinvoiceAndPeppolAreTheFilesTorisBillWrote) {
   EXPECT_FALSE(std::filesystem::exists(*dir_ + "/scratch/einvoice"));
 }
 
+TEST_F(ApiTest, NoFinvoiceOrPeppolWhenTheQuarterWasIssuedWithoutTheIssuersIban) {
+  // The demo's events without the host's account: `tori bill` writes no e-invoice.
+  const std::string dir = *dir_ + "/no-iban";
+  std::filesystem::create_directories(dir);
+  std::string events = ReadFile(*dir_ + "/demo-events.jsonl");
+  const std::string account = R"(,"iban":"FI2112345600000785","bic":"NDEAFIHH")";
+  ASSERT_NE(events.find(account), std::string::npos);
+  for (size_t at; (at = events.find(account)) != std::string::npos;) events.erase(at, account.size());
+  {
+    std::ofstream out(dir + "/events.jsonl", std::ios::binary);
+    out << events;
+  }
+  ASSERT_EQ(std::system(fmt::format("{0} ingest --data {1}/data {1}/events.jsonl >/dev/null 2>&1 && {0} bill --data "
+                                    "{1}/data --quarter 2026Q1 --out {1}/out >/dev/null 2>&1",
+                                    TORI_BINARY, dir).c_str()),
+            0);
+  ASSERT_FALSE(std::filesystem::exists(dir + "/out/finvoice-2026Q1-espoo-kela.xml"));
+  auto log = EmbeddedLog::OpenReadOnly(dir + "/data/log");
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto state = StateStore::OpenReadOnly(dir + "/data/state");
+  ASSERT_TRUE(state.ok()) << state.status();
+  ApiOptions options;
+  options.log = log->get();
+  options.state = state->get();
+  options.scratch_dir = dir + "/scratch";
+  options.data_dir = dir + "/data";
+  options.access = &access_;
+  Api api(options);
+  auto call = [&](const std::string& target) {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = target;
+    r.authorization = "Bearer " + tokens_["agency-kela"].token;
+    return api.Handle(r);
+  };
+  for (std::string format : {"finvoice", "peppol"}) {
+    const HttpResponse response = call("/v1/invoices/2026Q1-espoo-kela/" + format);
+    EXPECT_EQ(response.status, 404) << response.body;
+    EXPECT_NE(response.body.find("its issuer espoo had no IBAN when it was issued"), std::string::npos)
+        << response.body;
+  }
+  EXPECT_EQ(call("/v1/invoices/2026Q1-espoo-kela/csv").status, 200);
+}
+
 TEST_F(ApiTest, TheProofIsTorisProofFileAndVerifiesInAnEmptyDirectory) {
   const std::string cli_file = *dir_ + "/cli-proof.json";
   ASSERT_EQ(std::system(fmt::format("{} proof --data {} --invoice 2026Q1-espoo-kela --out {} >/dev/null 2>&1",
