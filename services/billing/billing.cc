@@ -433,4 +433,47 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   return outcome;
 }
 
+absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& state, std::string_view invoice_id,
+                                                     documents::Language language, const std::string& scratch_dir) {
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  const events::InvoiceIssued* found = nullptr;
+  for (const auto& e : issued.invoice_events) {
+    if (e.invoice_id() == invoice_id) found = &e;
+  }
+  if (found == nullptr) return absl::NotFoundError(fmt::format("no invoice {} has been issued", invoice_id));
+  BillRequest request;
+  TORI_ASSIGN_OR_RETURN(request.quarter, engine::ParseQuarter(found->quarter()));
+  request.scratch_dir = scratch_dir;
+  request.language = language;
+  TORI_ASSIGN_OR_RETURN(const LogPosition as_of, LogPosition::Parse(found->as_of()));
+  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, as_of));
+  // As Bill re-bills an issued quarter: adjustment lines in the format they were issued.
+  for (const auto& e : issued.invoice_events) {
+    if (e.quarter() != found->quarter()) continue;
+    for (auto& invoice : computed.result.invoices) {
+      if (invoice.invoice_id == e.invoice_id()) invoice = billing_internal::AsIssuedFormat(invoice, e);
+    }
+  }
+  for (const auto& invoice : computed.result.invoices) {
+    if (invoice.invoice_id == invoice_id && Sha256Hex(InvoiceJson(invoice)) != found->content_sha256()) {
+      return absl::DataLossError(fmt::format(
+          "invoice {} does not match a replay of the log up to its as_of {}; the log or the state was changed: run "
+          "`tori verify` to see which document differs",
+          invoice_id, found->as_of()));
+    }
+  }
+  absl::CivilDay issue_date;
+  if (!absl::ParseCivilTime(found->issue_date(), &issue_date)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "invoice {} was issued by a version of tori that did not record its invoice date; its e-invoices can only "
+        "be rewritten with `tori bill --quarter {}`",
+        invoice_id, found->quarter()));
+  }
+  documents::DocumentContext& context = computed.context;
+  context.issue_date = issue_date;
+  context.language = language;
+  context.draft = false;
+  return documents::RenderEInvoices(computed.result, context, invoice_id);
+}
+
 }  // namespace tori

@@ -124,6 +124,17 @@ struct BillOutcome {
 // quarter's documents, writes them to request.out_dir and, unless dry_run, issues them.
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request);
 
+// The Finvoice and Peppol UBL of the issued invoice `invoice_id`, byte for byte the
+// finvoice-<id>.xml and peppol-<id>.xml `tori bill --lang language` wrote for it: its
+// quarter recomputed from the log up to its as_of in a scratch state (`scratch_dir`,
+// removed afterwards), with the agencies' details as of then and its issue date; the
+// invoice must hash to its content_sha256 (else DataLoss). The run's language is not
+// in the log, so the caller names it. NotFound: no such issued invoice;
+// FailedPrecondition: none was written (the issuer had no IBAN at as_of). Reads `state`,
+// never writes it.
+absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& state, std::string_view invoice_id,
+                                                     documents::Language language, const std::string& scratch_dir);
+
 // ---------------------------------------------------------------- audit (SPEC section 5)
 struct VerifiedDocument {
   std::string document_id;  // invoice_id or claim_id

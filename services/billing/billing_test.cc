@@ -808,6 +808,53 @@ TEST_F(BillingTest, IdsOfAnOldLogThatWouldLeaveTheOutputDirectoryGetSafeDistinct
   EXPECT_TRUE(report->ok());
 }
 
+// GET /v1/invoices/{id}/finvoice and /peppol: the e-invoices of an issued invoice are
+// the bytes the issuing run wrote, in its language, with the agencies' details of its
+// as_of (a later agency_updated does not reach them).
+TEST_F(BillingTest, IssuedEInvoicesAreTheFilesTheIssuingRunWrote) {
+  std::string text = kGoldenEvents;
+  const std::string business_id = R"("business_id":"0101263-6")";
+  text.replace(text.find(business_id), business_id.size(),
+               R"("business_id":"0101263-6","iban":"FI2112345600000785","bic":"NDEAFIHH")");
+  Ingest(text);
+  BillRequest request;
+  request.quarter = {2026, 1};
+  request.out_dir = (dir_ / "q1").string();
+  request.scratch_dir = (dir_ / "scratch").string();
+  request.now = now_;
+  request.language = documents::Language::kSv;
+  ASSERT_TRUE(Bill(*log_, *state_, request).ok());
+  Ingest(R"({"event_id":"u1","type":"agency_updated","occurred_at":"2026-04-02T08:00:00Z","agency_id":"espoo","changes":{"name":"Espoon kaupunki"}}
+{"event_id":"u2","type":"agency_updated","occurred_at":"2026-04-02T08:00:00Z","agency_id":"kela","changes":{"name":"Kansaneläkelaitos"}}
+)");
+  for (const std::string id : {"2026Q1-espoo-kela", "2026Q1-espoo-vero"}) {
+    auto documents = IssuedEInvoices(*log_, *state_, id, documents::Language::kSv, (dir_ / "scratch").string());
+    ASSERT_TRUE(documents.ok()) << documents.status();
+    const std::string finvoice = ReadFile("q1", "finvoice-" + id + ".xml");
+    ASSERT_FALSE(finvoice.empty());
+    EXPECT_EQ(documents->finvoice_xml, finvoice);
+    EXPECT_EQ(documents->peppol_xml, ReadFile("q1", "peppol-" + id + ".xml"));
+    EXPECT_THAT(documents->finvoice_xml, ::testing::Not(HasSubstr("Espoon kaupunki")));
+    // The language is the caller's to name: another one gives other bytes.
+    auto finnish = IssuedEInvoices(*log_, *state_, id, documents::Language::kFi, (dir_ / "scratch").string());
+    ASSERT_TRUE(finnish.ok()) << finnish.status();
+    EXPECT_NE(finnish->finvoice_xml, finvoice);
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "scratch"));
+  EXPECT_TRUE(absl::IsNotFound(
+      IssuedEInvoices(*log_, *state_, "2026Q1-espoo-nobody", documents::Language::kSv, (dir_ / "scratch").string())
+          .status()));
+}
+
+TEST_F(BillingTest, NoIssuedEInvoiceWhenTheIssuerHadNoIban) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  auto documents =
+      IssuedEInvoices(*log_, *state_, "2026Q1-espoo-kela", documents::Language::kFi, (dir_ / "scratch").string());
+  EXPECT_TRUE(absl::IsFailedPrecondition(documents.status())) << documents.status();
+  EXPECT_THAT(std::string(documents.status().message()), HasSubstr("had no IBAN"));
+}
+
 }  // namespace
 }  // namespace tori
 

@@ -308,4 +308,26 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
   return files;
 }
 
+absl::StatusOr<EInvoices> RenderEInvoices(const engine::BillingResult& result, const DocumentContext& context,
+                                          std::string_view invoice_id) {
+  TORI_RETURN_IF_ERROR(ValidateContext(result, context));
+  for (size_t i = 0; i < result.invoices.size(); ++i) {
+    const engine::Invoice& invoice = result.invoices[i];
+    if (invoice.invoice_id != invoice_id || invoice.lines.empty()) continue;
+    // As WriteDocuments: no e-invoice for a draft, nor without the account it is paid to.
+    if (context.draft) {
+      return absl::FailedPreconditionError(fmt::format("{} is a draft: drafts have no e-invoice", invoice_id));
+    }
+    if (!context.agencies.at(invoice.issuer_agency_id).iban) {
+      return absl::FailedPreconditionError(fmt::format(
+          "no Finvoice or Peppol e-invoice was written for {}: its issuer {} had no IBAN when it was issued, and an "
+          "e-invoice names the account it is paid to",
+          invoice_id, invoice.issuer_agency_id));
+    }
+    const std::vector<internal::InvoiceMeta> metas = internal::BuildInvoiceMetas(result, context);
+    return EInvoices{internal::FinvoiceXml(invoice, metas[i], context), internal::UblXml(invoice, metas[i], context)};
+  }
+  return absl::NotFoundError(fmt::format("the run has no invoice {} with lines", invoice_id));
+}
+
 }  // namespace tori::documents

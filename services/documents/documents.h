@@ -185,6 +185,19 @@ absl::StatusOr<std::vector<std::string>> WriteDocuments(const engine::BillingRes
                                                         const DocumentContext& context,
                                                         const std::string& out_dir);
 
+// The two e-invoices of one invoice of `result`, byte for byte the finvoice-<id>.xml and
+// peppol-<id>.xml WriteDocuments writes with the same result and context (the invoice
+// number depends on the invoice's place in `result`, so the whole run is given).
+// InvalidArgument as WriteDocuments; NotFound when `result` has no invoice `invoice_id`
+// with lines; FailedPrecondition when WriteDocuments writes none for it: a draft, or an
+// issuer without an IBAN.
+struct EInvoices {
+  std::string finvoice_xml;
+  std::string peppol_xml;
+};
+absl::StatusOr<EInvoices> RenderEInvoices(const engine::BillingResult& result, const DocumentContext& context,
+                                          std::string_view invoice_id);
+
 }  // namespace tori::documents
 
 #endif  // TORI_SERVICES_DOCUMENTS_DOCUMENTS_H_

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "events/base/check.h"
 #include "events/base/json_text.h"
+#include "events/merkle/inclusion.h"
 #include "fmt/format.h"
 #include "services/audit/audit.h"
 #include "services/billing/billing.h"
@@ -223,6 +224,61 @@ std::vector<RouteHandler> Api::Handlers() {
       r.content_type = "text/csv; charset=utf-8";
       r.body = InvoiceCsv(invoice);  // as invoice-<id>.csv of `tori bill` (plain dialect)
       return r;
+    });
+  });
+  // The e-invoices as `tori bill` wrote them: recomputed at the invoice's as_of with the
+  // agencies' details of then. The issuing run's language is not in the log: ?lang=
+  // names it as `tori bill --lang` did (default fi, as there).
+  auto einvoice = [this, with_state](bool finvoice) {
+    return [this, with_state, finvoice](const RouteRequest& request) {
+      documents::Language language = documents::Language::kFi;
+      if (auto text = request.Query("lang")) {
+        auto parsed = documents::ParseLanguage(*text);
+        if (!parsed.ok()) {
+          return ErrorResponse(400, "BAD_LANG",
+                               fmt::format("lang '{}' is not one of fi, sv, en (the --lang the quarter was billed with)",
+                                           *text));
+        }
+        language = *parsed;
+      }
+      return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+        TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
+        if (!e) return NotFound();
+        const std::string scratch = options_.scratch_dir + "/einvoice";
+        auto documents = IssuedEInvoices(*options_.log, state, e->invoice_id(), language, scratch);
+        ClearDirectory(scratch);
+        if (absl::IsFailedPrecondition(documents.status())) {
+          return ErrorResponse(404, finvoice ? "NO_FINVOICE" : "NO_PEPPOL", std::string(documents.status().message()));
+        }
+        if (!documents.ok()) return documents.status();
+        HttpResponse r;
+        r.content_type = "application/xml; charset=utf-8";
+        r.body = finvoice ? std::move(documents->finvoice_xml) : std::move(documents->peppol_xml);
+        return r;
+      });
+    };
+  };
+  set("GET", "/v1/invoices/{id}/finvoice", einvoice(true));
+  set("GET", "/v1/invoices/{id}/peppol", einvoice(false));
+  // What `tori proof --invoice ID` writes, byte for byte, read from the trees and the
+  // checkpoints `tori checkpoint` wrote (never written here). A checkpoint must cover the
+  // issuing event: a tree behind the log still answers for the leaves it signed.
+  set("GET", "/v1/invoices/{id}/proof", [this, with_state](const RouteRequest& request) {
+    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
+      if (!e) return NotFound();
+      auto built = options_.data_dir.empty()
+                       ? absl::StatusOr<merkle::BuiltInclusionProof>(absl::NotFoundError("no data directory"))
+                       : merkle::BuildInclusionProof(*options_.log, options_.data_dir, e->invoice_id(),
+                                                     IssuedDocumentJson);
+      if (absl::IsNotFound(built.status())) {
+        return ErrorResponse(404, "NO_CHECKPOINT",
+                             fmt::format("no proof of {} yet: the host has not signed a checkpoint since this invoice "
+                                         "was issued; ask the host to run `tori checkpoint`, then ask again",
+                                         e->invoice_id()));
+      }
+      if (!built.ok()) return built.status();
+      return Json(built->proof.ToJson());
     });
   });
   set("GET", "/v1/invoices/{id}/explain", [this, with_state](const RouteRequest& request) {

@@ -33,6 +33,9 @@ struct ApiOptions {
   EventLog* log = nullptr;      // read only
   StateStore* state = nullptr;  // read only
   std::string scratch_dir;      // replays of explain and verify, request bodies; emptied per use
+  // The data directory's path: the Merkle trees (DIR/merkle) and signed checkpoints
+  // (DIR/checkpoints) proofs are read from, never written. Empty: no proofs (404).
+  std::string data_dir;
   const AccessList* access = nullptr;
   // One JSON line per request (time, remote, method, route, status, bytes, duration_ms,
   // token_id, role): never a token, a query or a body. Null: none.

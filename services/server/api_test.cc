@@ -58,6 +58,13 @@ class ApiTest : public ::testing::Test {
     dir_ = new std::string(::testing::TempDir() + fmt::format("/api-test-{}", ::getpid()));
     std::filesystem::remove_all(*dir_);
     ASSERT_EQ(std::system(fmt::format("{} demo --dir {} >/dev/null 2>&1", TORI_BINARY, *dir_).c_str()), 0);
+    // The host signs a checkpoint after billing, so every invoice has its proof.
+    ASSERT_EQ(std::system(fmt::format("{} keygen --out {}/host --name espoo.fi/tori >/dev/null 2>&1", TORI_BINARY,
+                                      *dir_).c_str()),
+              0);
+    ASSERT_EQ(std::system(fmt::format("{} checkpoint --data {}/data --key {}/host.key >/dev/null 2>&1", TORI_BINARY,
+                                      *dir_, *dir_).c_str()),
+              0);
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(*dir_);
@@ -85,6 +92,7 @@ class ApiTest : public ::testing::Test {
     options.log = log_.get();
     options.state = state_.get();
     options.scratch_dir = *dir_ + "/scratch";
+    options.data_dir = Data();
     options.access = &access_;
     api_ = std::make_unique<Api>(options);
   }
@@ -211,6 +219,132 @@ TEST_F(ApiTest, AnInvoiceAndItsCsvAreTheIssuedFilesBytes) {
     EXPECT_EQ(csv.content_type, "text/csv; charset=utf-8");
     EXPECT_EQ(csv.body, ReadFile(*dir_ + "/out/invoice-" + id + ".csv"));
   }
+}
+
+TEST_F(ApiTest, FinvoiceAndPeppolAreTheFilesTorisBillWrote) {
+  for (std::string id : {"2026Q1-espoo-kela", "2026Q1-espoo-dvv"}) {
+    for (std::string format : {"finvoice", "peppol"}) {
+      const std::string file = ReadFile(*dir_ + "/out/" + format + "-" + id + ".xml");
+      ASSERT_FALSE(file.empty()) << format << " " << id;
+      const HttpResponse api = Call("GET", "/v1/invoices/" + id + "/" + format, "auditor");
+      EXPECT_EQ(api.status, 200) << api.body;
+      EXPECT_EQ(api.content_type, "application/xml; charset=utf-8");
+      EXPECT_EQ(api.body, file) << format << " " << id;
+      EXPECT_EQ(Call("GET", "/v1/invoices/" + id + "/" + format + "?lang=fi", "host-espoo").body, file);
+    }
+  }
+  // Kela's own, and not dvv's: 404 as for what does not exist.
+  EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-kela/finvoice", "agency-kela").status, 200);
+  EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-dvv/finvoice", "agency-kela").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-dvv/peppol", "agency-kela").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-nobody/peppol", "auditor").status, 404);
+  const HttpResponse bad = Call("GET", "/v1/invoices/2026Q1-espoo-kela/finvoice?lang=de", "auditor");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("fi, sv, en"), std::string::npos) << bad.body;
+  // Another language than the run's is another document, not the issued one.
+  EXPECT_NE(Call("GET", "/v1/invoices/2026Q1-espoo-kela/finvoice?lang=sv", "auditor").body,
+            ReadFile(*dir_ + "/out/finvoice-2026Q1-espoo-kela.xml"));
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/scratch/einvoice"));
+}
+
+TEST_F(ApiTest, NoFinvoiceOrPeppolWhenTheQuarterWasIssuedWithoutTheIssuersIban) {
+  // The demo's events without the host's account: `tori bill` writes no e-invoice.
+  const std::string dir = *dir_ + "/no-iban";
+  std::filesystem::create_directories(dir);
+  std::string events = ReadFile(*dir_ + "/demo-events.jsonl");
+  const std::string account = R"(,"iban":"FI2112345600000785","bic":"NDEAFIHH")";
+  ASSERT_NE(events.find(account), std::string::npos);
+  for (size_t at; (at = events.find(account)) != std::string::npos;) events.erase(at, account.size());
+  {
+    std::ofstream out(dir + "/events.jsonl", std::ios::binary);
+    out << events;
+  }
+  ASSERT_EQ(std::system(fmt::format("{0} ingest --data {1}/data {1}/events.jsonl >/dev/null 2>&1 && {0} bill --data "
+                                    "{1}/data --quarter 2026Q1 --out {1}/out >/dev/null 2>&1",
+                                    TORI_BINARY, dir).c_str()),
+            0);
+  ASSERT_FALSE(std::filesystem::exists(dir + "/out/finvoice-2026Q1-espoo-kela.xml"));
+  auto log = EmbeddedLog::OpenReadOnly(dir + "/data/log");
+  ASSERT_TRUE(log.ok()) << log.status();
+  auto state = StateStore::OpenReadOnly(dir + "/data/state");
+  ASSERT_TRUE(state.ok()) << state.status();
+  ApiOptions options;
+  options.log = log->get();
+  options.state = state->get();
+  options.scratch_dir = dir + "/scratch";
+  options.data_dir = dir + "/data";
+  options.access = &access_;
+  Api api(options);
+  auto call = [&](const std::string& target) {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = target;
+    r.authorization = "Bearer " + tokens_["agency-kela"].token;
+    return api.Handle(r);
+  };
+  for (std::string format : {"finvoice", "peppol"}) {
+    const HttpResponse response = call("/v1/invoices/2026Q1-espoo-kela/" + format);
+    EXPECT_EQ(response.status, 404) << response.body;
+    EXPECT_NE(response.body.find("its issuer espoo had no IBAN when it was issued"), std::string::npos)
+        << response.body;
+  }
+  EXPECT_EQ(call("/v1/invoices/2026Q1-espoo-kela/csv").status, 200);
+}
+
+TEST_F(ApiTest, TheProofIsTorisProofFileAndVerifiesInAnEmptyDirectory) {
+  const std::string cli_file = *dir_ + "/cli-proof.json";
+  ASSERT_EQ(std::system(fmt::format("{} proof --data {} --invoice 2026Q1-espoo-kela --out {} >/dev/null 2>&1",
+                                    TORI_BINARY, Data(), cli_file).c_str()),
+            0);
+  const HttpResponse api = Call("GET", "/v1/invoices/2026Q1-espoo-kela/proof", "agency-kela");
+  ASSERT_EQ(api.status, 200) << api.body;
+  EXPECT_EQ(api.content_type, "application/json");
+  EXPECT_EQ(api.body, ReadFile(cli_file));
+  EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-dvv/proof", "agency-kela").status, 404);
+
+  // The agency checks it on its own: an empty directory, the proof and the public key.
+  const std::string empty = *dir_ + "/agency-kela";
+  std::filesystem::create_directories(empty);
+  std::filesystem::copy_file(*dir_ + "/host.pub", empty + "/host.pub");
+  {
+    std::ofstream out(empty + "/proof.json", std::ios::binary);
+    out << api.body;
+  }
+  auto verify = [&](const std::string& file) {
+    return std::system(fmt::format("cd {} && {} verify-proof {} --public-key host.pub >/dev/null 2>&1", empty,
+                                   TORI_BINARY, file).c_str());
+  };
+  EXPECT_EQ(verify("proof.json"), 0);
+  // A changed document is refused.
+  std::string changed = api.body;
+  ASSERT_NE(changed.find("total_cents"), std::string::npos);
+  const size_t total = changed.find("total_cents");
+  changed[changed.find_first_of("0123456789", total)] ^= 1;
+  {
+    std::ofstream out(empty + "/changed.json", std::ios::binary);
+    out << changed;
+  }
+  EXPECT_NE(verify("changed.json"), 0);
+}
+
+TEST_F(ApiTest, NoProofUntilTheHostSignsACheckpointAfterTheInvoice) {
+  // A data directory whose host has never signed: no tree, no checkpoint.
+  ApiOptions options;
+  options.log = log_.get();
+  options.state = state_.get();
+  options.scratch_dir = *dir_ + "/scratch";
+  options.data_dir = *dir_ + "/unsigned";
+  options.access = &access_;
+  Api api(options);
+  HttpRequest r;
+  r.method = "GET";
+  r.target = "/v1/invoices/2026Q1-espoo-kela/proof";
+  r.authorization = "Bearer " + tokens_["agency-kela"].token;
+  const HttpResponse response = api.Handle(r);
+  EXPECT_EQ(response.status, 404);
+  EXPECT_NE(response.body.find("the host has not signed a checkpoint since this invoice was issued"), std::string::npos)
+      << response.body;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/unsigned"));  // read, never written
 }
 
 TEST_F(ApiTest, ExplainIsTheCommandLinesJsonByteForByte) {

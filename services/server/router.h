@@ -56,6 +56,8 @@ inline constexpr RouteSpec kRouteTable[] = {
     {"GET", "/v1/invoices", false, kReaders, Scope::kNone},
     {"GET", "/v1/invoices/{id}", false, kReaders, Scope::kInvoice},
     {"GET", "/v1/invoices/{id}/finvoice", false, kReaders, Scope::kInvoice},
+    {"GET", "/v1/invoices/{id}/peppol", false, kReaders, Scope::kInvoice},
+    {"GET", "/v1/invoices/{id}/proof", false, kReaders, Scope::kInvoice},
     {"GET", "/v1/invoices/{id}/csv", false, kReaders, Scope::kInvoice},
     {"GET", "/v1/invoices/{id}/explain", false, kReaders, Scope::kInvoice},
     {"POST", "/v1/reconcile", false, kReaders, Scope::kAgencyQuery},

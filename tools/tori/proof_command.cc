@@ -14,6 +14,7 @@
 #include "CLI/CLI.hpp"
 #include "events/base/check.h"
 #include "events/base/files.h"
+#include "events/merkle/inclusion.h"
 #include "events/merkle/log_tree.h"
 #include "events/merkle/note.h"
 #include "events/merkle/proof_file.h"
@@ -58,47 +59,9 @@ absl::StatusOr<note::Verifier> ReadVerifier(const std::string& path) {
   return verifier;
 }
 
-std::string CheckpointDir(const std::string& data_dir, int32_t partition) {
-  return fmt::format("{}/checkpoints/p{}", data_dir, partition);
-}
-std::string CheckpointPath(const std::string& data_dir, int32_t partition, int64_t tree_size) {
-  return fmt::format("{}/{:020}", CheckpointDir(data_dir, partition), tree_size);
-}
-
-// The partition's checkpoints by tree size (files named by their 20-digit size).
-absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ListCheckpoints(const std::string& data_dir,
-                                                                            int32_t partition) {
-  std::vector<std::pair<int64_t, std::string>> out;
-  std::error_code ec;
-  const std::string dir = CheckpointDir(data_dir, partition);
-  if (!fs::is_directory(dir, ec)) return out;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() != 20 || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    out.emplace_back(std::stoll(name), entry.path().string());
-  }
-  if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", dir, ec.message()));
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// The record at `offset` of `partition`, read from the log.
-absl::StatusOr<std::string> ReadRecord(EventLog& log, int32_t partition, int64_t offset) {
-  LogPosition from = log.End();
-  if (partition >= static_cast<int32_t>(from.next_offsets.size()) || offset >= from.next_offsets[partition]) {
-    return absl::DataLossError(fmt::format("the log's partition {} ends before offset {}", partition, offset));
-  }
-  from.next_offsets[partition] = offset;
-  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
-  LogRecord record;
-  while (true) {
-    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
-    if (!more) break;
-    if (record.partition == partition && record.offset == offset) return std::string(record.payload);
-    if (record.partition == partition) break;
-  }
-  return absl::DataLossError(fmt::format("the log's partition {} has no record at offset {}", partition, offset));
-}
+using merkle::CheckpointDir;
+using merkle::CheckpointPath;
+using merkle::ListCheckpoints;
 
 }  // namespace
 
@@ -182,63 +145,19 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
   if (!data.ok()) return Fail(data.status());
   auto id = FindIssuedDocument(*data->state, invoice);
   if (!id.ok()) return Fail(id.status());
-  auto trees = merkle::LogTrees::Open(options.data_dir + "/merkle", data->log->partition_count(), true);
-  if (!trees.ok()) return Fail(trees.status());
-  const auto found = (*trees)->FindDocument(id->id);
-  if (!found) {
-    return Fail(absl::NotFoundError(fmt::format("the Merkle tree does not reach the event that issued {} yet", id->id)),
-                fmt::format("run `tori checkpoint --data {} --key HOST.key` first", options.data_dir));
+  auto built = merkle::BuildInclusionProof(*data->log, options.data_dir, id->id, IssuedDocumentJson);
+  if (absl::IsNotFound(built.status())) {
+    return Fail(built.status(), fmt::format("run `tori checkpoint --data {} --key HOST.key` first", options.data_dir));
   }
-  const auto& [partition, leaf] = *found;
-  merkle::LogTree& tree = (*trees)->partition(partition);
-  // The latest checkpoint that covers the leaf: the newest root the host signed.
-  auto checkpoints = ListCheckpoints(options.data_dir, partition);
-  if (!checkpoints.ok()) return Fail(checkpoints.status());
-  if (checkpoints->empty() || checkpoints->back().first <= leaf.leaf_index) {
-    return Fail(absl::NotFoundError(fmt::format("no checkpoint of partition {} covers record {} (the event that "
-                                                "issued {})",
-                                                partition, leaf.offset, id->id)),
-                fmt::format("run `tori checkpoint --data {} --key HOST.key` first", options.data_dir));
-  }
-  const auto& [tree_size, checkpoint_path] = checkpoints->back();
-  auto checkpoint_text = ReadFile(checkpoint_path, kSmallFileBytesMax);
-  if (!checkpoint_text.ok()) return Fail(checkpoint_text.status());
-  auto signed_checkpoint = merkle::ParseSignedCheckpoint(*checkpoint_text, checkpoint_path);
-  if (!signed_checkpoint.ok()) return Fail(signed_checkpoint.status());
-  // The host checks its own proof before handing it out: the tree must still give the
-  // signed root, and the log must still hold the record the tree hashed.
-  auto root = tree.tree().RootAt(tree_size);
-  if (!root.ok()) return Fail(root.status());
-  if (*root != signed_checkpoint->checkpoint.root || signed_checkpoint->checkpoint.tree_size != tree_size) {
-    return Fail(absl::DataLossError(fmt::format(
-        "the Merkle tree's root at size {} differs from the signed checkpoint {}: the tree or the log's history "
-        "was changed after it was signed",
-        tree_size, checkpoint_path)));
-  }
-  auto record = ReadRecord(*data->log, partition, leaf.offset);
-  if (!record.ok()) return Fail(record.status());
-  auto leaf_hash = tree.tree().LeafHashAt(leaf.leaf_index);
-  if (!leaf_hash.ok()) return Fail(leaf_hash.status());
-  if (merkle::LeafHash(*record) != *leaf_hash) {
-    return Fail(absl::DataLossError(fmt::format(
-        "the log's record at offset {} of partition {} is not the one the Merkle tree hashed: the log was changed",
-        leaf.offset, partition)));
-  }
-  auto document = IssuedDocumentJson(*record);
-  if (!document.ok()) return Fail(document.status());
-  auto path = tree.tree().InclusionProof(leaf.leaf_index, tree_size);
-  if (!path.ok()) return Fail(path.status());
-  if (auto s = merkle::VerifyInclusion(*leaf_hash, leaf.leaf_index, tree_size, *path, *root); !s.ok()) {
-    return Fail(absl::DataLossError(fmt::format("the proof the tree gives does not verify: {}", std::string(s.message()))));
-  }
-  merkle::InclusionProofFile proof{std::string(merkle::DocumentKindName(leaf.kind)), leaf.document_id, *document,
-                                   partition, leaf.leaf_index, *record, *path, *checkpoint_text};
+  if (!built.ok()) return Fail(built.status());
+  const merkle::InclusionProofFile& proof = built->proof;
   const std::string json = proof.ToJson();
   if (auto s = merkle::WriteFileDurably(out, json); !s.ok()) return Fail(s);
   fmt::print("proof of {} {}: record {} (offset {}) of partition {} in the tree of {} records of checkpoint {} -> {} "
              "({} bytes)\n",
-             merkle::DocumentKindName(leaf.kind), leaf.document_id, leaf.leaf_index, leaf.offset, partition, tree_size,
-             checkpoint_path, out, json.size());
+             proof.document_kind, proof.document_id, proof.leaf_index, built->offset, proof.partition,
+             built->tree_size,
+             built->checkpoint_path, out, json.size());
   return 0;
 }
 

@@ -77,6 +77,7 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   api_options.log = data->log.get();
   api_options.state = data->state.get();
   api_options.scratch_dir = data->ScratchPath("serve");
+  api_options.data_dir = data_options.data_dir;
   api_options.access = &access;
   api_options.access_log = access_log;
   server::Api api(api_options);
