@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "events/base/check.h"
+#include "events/base/fixed.h"
 #include "events/base/decimal.h"
 #include "events/validate/index_keys.h"
 #include "events/validate/internal/event_rules.h"
@@ -23,19 +24,17 @@ Created New(char kind, std::string_view id, std::string value, std::string field
                  fmt::format("{} '{}' already exists; ids of new entities are unique", what, id)};
 }
 
-// A point's entry: its total area (8 bytes, host order) and its host's id.
+// A point's entry: its total area (8 bytes, little-endian: events/base/fixed.h) and its
+// host's id.
 std::string PointValue(const events::ServicePointOpened& e) {
-  std::string value(8, '\0');
-  const int64_t area = e.total_area_centi_m2();
-  std::memcpy(value.data(), &area, 8);
+  std::string value;
+  PutFixed64(value, static_cast<uint64_t>(e.total_area_centi_m2()));
   value += e.host_agency_id();
   return value;
 }
 int64_t PointTotalArea(const std::string& value) {
   TORI_CHECK(value.size() >= 8);  // index_keys::EntryProblem checked it
-  int64_t area;
-  std::memcpy(&area, value.data(), 8);
-  return area;
+  return static_cast<int64_t>(DecodeFixed64(value.data()));
 }
 
 // --- agency_registered: a new agency_id.

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "events/base/fixed.h"
 #include "events/codec/codec.h"
 #include "fmt/format.h"
 
@@ -20,8 +21,7 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
       return value.empty() ? nullptr : "this kind of entry marks an id and holds no value";
     case kPoint: {
       if (value.size() < 9) return "a point's entry is its 8-byte area and its host's id";
-      int64_t area;
-      std::memcpy(&area, value.data(), 8);
+      const auto area = static_cast<int64_t>(DecodeFixed64(value.data()));
       return area >= 0 ? nullptr : "a point's area is not negative";
     }
     case kAgreement:

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "events/base/check.h"
+#include "events/base/fixed.h"
 #include "events/validate/internal/event_rules.h"
 #include "fmt/format.h"
 
@@ -27,8 +28,8 @@ void ApplyCorrection(const events::ContactChanges& changes, events::ContactState
 
 void Validator::ContentHash(std::string_view encoded, std::array<char, 16>& hash) {
   const XXH128_hash_t h = XXH3_128bits(encoded.data(), encoded.size());
-  std::memcpy(hash.data(), &h.low64, 8);
-  std::memcpy(hash.data() + 8, &h.high64, 8);
+  EncodeFixed64(hash.data(), h.low64);
+  EncodeFixed64(hash.data() + 8, h.high64);
 }
 
 std::string Validator::ContentHash(std::string_view encoded) {
