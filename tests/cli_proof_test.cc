@@ -208,6 +208,14 @@ TEST_F(CliProofTest, TheCheckpointIsInTheLogAndTheCheckpointsDirectoryIsACache) 
   auto ok = VerifyProof(proof);
   ASSERT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_THAT(ok.out, HasSubstr("OK: invoice 2026Q1-espoo-kela"));
+  // `tori checkpoint` restores the cache too, and signs only the new tree of partition 0.
+  fs::remove_all(fs::path(data_) / "checkpoints");
+  auto again = Checkpoint(data_);
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_THAT(again.out, HasSubstr("2 checkpoints restored from the log"));
+  EXPECT_EQ(ReadAll(CheckpointFile(data_, size + 1)), second);
+  EXPECT_TRUE(fs::exists(CheckpointFile(data_, size + 2)));
+  EXPECT_EQ(LogRecords(data_), size + 3);
   // The issued documents still recompute from a log that holds checkpoint events.
   auto verify = Tori("verify --data " + data_);
   EXPECT_EQ(verify.exit_code, 0) << verify.out;

@@ -122,7 +122,7 @@ absl::StatusOr<int64_t> RestoreCheckpointsFromLog(EventLog& log, const std::stri
   return restored;
 }
 
-// For `tori proof`: rebuilds DIR/checkpoints from the log when it is missing.
+// For `tori proof` and `tori checkpoint`: rebuilds DIR/checkpoints from the log when it is missing.
 absl::Status EnsureCheckpointCache(EventLog& log, const std::string& data_dir) {
   std::error_code ec;
   if (fs::exists(data_dir + "/checkpoints", ec)) return absl::OkStatus();
@@ -187,6 +187,9 @@ int RunCheckpoint(const LogOptions& options, const std::string& key_file, const 
   if (!added.ok()) return Fail(added.status());
   const double catch_up_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print("tree brought up to the log's end: {} new records hashed in {:.2f} s\n", *added, catch_up_s);
+  // A size signed before is then found in its file and not appended again (its event
+  // would have the same event_id and another occurred_at, which the log refuses).
+  if (auto s = EnsureCheckpointCache(*data->log, options.data_dir); !s.ok()) return Fail(s);
   std::vector<events::Event> signed_events;
   const int64_t now_ns = absl::ToUnixNanos(absl::Now());
   for (int32_t p = 0; p < (*trees)->partition_count(); ++p) {
