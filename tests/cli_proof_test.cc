@@ -181,9 +181,53 @@ TEST_F(CliProofTest, AProofNeedsACheckpointThatCoversTheInvoice) {
   EXPECT_THAT(run.out, HasSubstr("tori checkpoint"));
 }
 
-TEST_F(CliProofTest, AConsistencyProofAndAWitnessCatchARewrittenHistory) {
+TEST_F(CliProofTest, TheCheckpointIsInTheLogAndTheCheckpointsDirectoryIsACache) {
+  auto checkpoint = Checkpoint(data_);
+  ASSERT_EQ(checkpoint.exit_code, 0) << checkpoint.out;
+  // The signed checkpoint is the log's last event; the tree it signs is the one before it.
+  const int64_t size = LogRecords(data_) - 1;
+  const std::string note = ReadAll(CheckpointFile(data_, size));
+  ASSERT_FALSE(note.empty());
+  auto log = Tori(fmt::format("log --data {} --type checkpoint_signed", data_));
+  ASSERT_EQ(log.exit_code, 0) << log.out;
+  EXPECT_THAT(log.out, HasSubstr("\"type\":\"checkpoint_signed\""));
+  EXPECT_THAT(log.out, HasSubstr(fmt::format("\"origin\":\"espoo.fi/tori/p0\",\"tree_size\":{}", size)));
+  // A second checkpoint signs the tree that holds the first one's event, and appends its own.
   ASSERT_EQ(Checkpoint(data_).exit_code, 0);
-  const int64_t old_size = LogRecords(data_);
+  EXPECT_TRUE(fs::exists(CheckpointFile(data_, size + 1)));
+  EXPECT_EQ(LogRecords(data_), size + 2);
+  const std::string second = ReadAll(CheckpointFile(data_, size + 1));
+  // Without DIR/checkpoints, `tori proof` restores it from the log, byte for byte.
+  fs::remove_all(fs::path(data_) / "checkpoints");
+  const fs::path proof = dir_ / "kela.json";
+  auto made = Tori(fmt::format("proof --data {} --invoice 2026Q1-espoo-kela --out {}", data_, proof.string()));
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  EXPECT_THAT(made.out, HasSubstr("2 checkpoints restored from the log"));
+  EXPECT_EQ(ReadAll(CheckpointFile(data_, size)), note);
+  EXPECT_EQ(ReadAll(CheckpointFile(data_, size + 1)), second);
+  auto ok = VerifyProof(proof);
+  ASSERT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_THAT(ok.out, HasSubstr("OK: invoice 2026Q1-espoo-kela"));
+  // `tori checkpoint` restores the cache too, and signs only the new tree of partition 0.
+  fs::remove_all(fs::path(data_) / "checkpoints");
+  auto again = Checkpoint(data_);
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_THAT(again.out, HasSubstr("2 checkpoints restored from the log"));
+  EXPECT_EQ(ReadAll(CheckpointFile(data_, size + 1)), second);
+  EXPECT_TRUE(fs::exists(CheckpointFile(data_, size + 2)));
+  EXPECT_EQ(LogRecords(data_), size + 3);
+  // The issued documents still recompute from a log that holds checkpoint events.
+  auto verify = Tori("verify --data " + data_);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+}
+
+TEST_F(CliProofTest, AConsistencyProofAndAWitnessCatchARewrittenHistory) {
+  // A copy of the data as it stood before any checkpoint, for the forger.
+  const std::string forged = (dir_ / "forged").string();
+  fs::copy(data_, forged, fs::copy_options::recursive);
+  ASSERT_EQ(Checkpoint(data_).exit_code, 0);
+  // The checkpoint's own event is the record after the tree it signed.
+  const int64_t old_size = LogRecords(data_) - 1;
   const fs::path old_checkpoint = dir_ / "agency-kept.checkpoint";
   fs::copy_file(CheckpointFile(data_, old_size), old_checkpoint);
   const fs::path kela_old = dir_ / "kela-old.json";
@@ -194,9 +238,6 @@ TEST_F(CliProofTest, AConsistencyProofAndAWitnessCatchARewrittenHistory) {
   auto first = Tori(fmt::format("cosign {} {} --log-key {}", CheckpointFile(data_, old_size).string(), witness,
                                 (dir_ / "host.pub").string()));
   ASSERT_EQ(first.exit_code, 0) << first.out;
-  // A copy of the data as it stood, for the forger.
-  const std::string forged = (dir_ / "forged").string();
-  fs::copy(data_, forged, fs::copy_options::recursive);
   // The honest log grows; its new checkpoint extends the old one.
   const std::string more = (dir_ / "more.jsonl").string();
   WriteAll(more,
@@ -205,7 +246,7 @@ TEST_F(CliProofTest, AConsistencyProofAndAWitnessCatchARewrittenHistory) {
   auto ingest = Tori(fmt::format("ingest --data {} {}", data_, more));
   ASSERT_EQ(ingest.exit_code, 0) << ingest.out;
   ASSERT_EQ(Checkpoint(data_).exit_code, 0);
-  const int64_t new_size = LogRecords(data_);
+  const int64_t new_size = LogRecords(data_) - 1;
   const fs::path consistency = dir_ / "consistency.json";
   auto made = Tori(fmt::format("proof --data {} --consistency {} --out {}", data_, old_checkpoint.string(),
                                consistency.string()));

@@ -73,6 +73,30 @@ TEST(Codec, AgencyUpdatedIsCheckedAsAgencyRegisteredAndCarriesVersionTwo) {
   }
 }
 
+// SPEC section 10: `tori checkpoint`'s own event prints in `tori log` (root in base64)
+// and is never accepted from an input file.
+TEST(Codec, CheckpointSignedPrintsAndIsWrittenByToriOnly) {
+  events::Event event;
+  event.set_event_id("tori-checkpoint-espoo.fi/tori/p0-3");
+  event.set_occurred_at_unix_ns(int64_t{1'775'000'000} * 1'000'000'000);  // 2026-03-31
+  event.set_schema_version(kSchemaVersionCheckpointSigned);
+  auto* e = event.mutable_checkpoint_signed();
+  e->set_origin("espoo.fi/tori/p0");
+  e->set_tree_size(3);
+  e->set_root_hash(std::string(32, '\xff'));
+  e->set_signed_note("espoo.fi/tori/p0\n3\nROOT\n\n- sig\n");
+  EXPECT_EQ(EventTypeName(event), "checkpoint_signed");
+  const std::string json = EventToJson(event);
+  EXPECT_NE(json.find(R"("type":"checkpoint_signed")"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("tree_size":3,"root_hash":")" + std::string(42, '/') + "8=\""), std::string::npos) << json;
+  JsonEventParser parser;
+  events::Event parsed;
+  auto rejection = parser.Parse(json, parsed);
+  ASSERT_TRUE(rejection.has_value());
+  EXPECT_EQ(rejection->reason, RejectReason::kSchema);
+  EXPECT_NE(rejection->message.find("tori checkpoint"), std::string::npos) << rejection->message;
+}
+
 TEST(Codec, EveryEventTypeRoundTripsCanonically) {
   JsonEventParser parser;
   for (const char* line : kCanonicalEvents) {

@@ -716,9 +716,10 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "booking_id", "service_point_id", "room_id",
                                "agency_id", "start", "end"}) &&
          ReadRoomBooked(r, o, event.mutable_room_booked());
-  } else if (type == "invoice_issued" || type == "subsidy_claim_issued" || type == "host_shares_issued") {
+  } else if (type == "invoice_issued" || type == "subsidy_claim_issued" || type == "host_shares_issued" ||
+             type == "checkpoint_signed") {
     return Rejection{RejectReason::kSchema, "type",
-                     fmt::format("'{}' events are written by `tori bill` only", type)};
+                     fmt::format("'{}' events are written by `tori bill` (checkpoint_signed: `tori checkpoint`) only", type)};
   } else {
     return Rejection{RejectReason::kSchema, "type",
                      fmt::format("unknown event type '{}'", type)};

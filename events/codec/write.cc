@@ -1,4 +1,5 @@
 // events::Event -> canonical JSON text (SPEC section 2 field order).
+#include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
@@ -150,6 +151,7 @@ std::string_view EventTypeName(const events::Event& event) {
     case events::Event::kRoomBooked: return "room_booked";
     case events::Event::kAgencyUpdated: return "agency_updated";
     case events::Event::kHostSharesIssued: return "host_shares_issued";
+    case events::Event::kCheckpointSigned: return "checkpoint_signed";
     case events::Event::kInvoiceIssued: return "invoice_issued";
     case events::Event::kSubsidyClaimIssued: return "subsidy_claim_issued";
     case events::Event::PAYLOAD_NOT_SET: return "unknown";
@@ -286,6 +288,13 @@ std::string EventToJson(const events::Event& event) {
             return o;
           }))
           .String("as_of", e.as_of());
+      break;
+    }
+    case events::Event::kCheckpointSigned: {
+      const auto& e = event.checkpoint_signed();
+      w.String("origin", e.origin()).Int("tree_size", e.tree_size())
+          .String("root_hash", absl::Base64Escape(e.root_hash()))
+          .String("signed_note", e.signed_note());
       break;
     }
     case events::Event::PAYLOAD_NOT_SET:

@@ -196,7 +196,8 @@ constexpr EventRules kRules[] = {
     {.type = Event::kCostPosted, .creates = CostPostedCreates, .references = CostPostedReferences},
     {.type = Event::kRoomBooked, .creates = RoomBookedCreates, .references = RoomBookedReferences},
     // invoice_issued, subsidy_claim_issued, host_shares_issued: documents tori issues
-    // itself, with no index rules.
+    // itself, with no index rules. checkpoint_signed (tori checkpoint) neither: it
+    // creates and references no entity; only its event_id is kept unique.
 };
 
 }  // namespace

@@ -290,6 +290,8 @@ absl::Status Projector::Apply(const events::Event& event, const ContactChange* c
     case events::Event::kSubsidyClaimIssued:
       put(event.subsidy_claim_issued());
       break;
+    case events::Event::kCheckpointSigned:
+      break;  // nothing to project: DIR/checkpoints is rebuilt from the log (tori proof)
     case events::Event::PAYLOAD_NOT_SET:
       return absl::InvalidArgumentError("projector: event without payload");
   }

@@ -19,8 +19,11 @@
 #include "events/merkle/note.h"
 #include "events/merkle/proof_file.h"
 #include "fmt/format.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "services/audit/audit.h"
 #include "services/billing/billing.h"
+#include "services/ingest/ingest.h"
 #include "tools/tori/commands.h"
 
 namespace tori {
@@ -62,6 +65,72 @@ absl::StatusOr<note::Verifier> ReadVerifier(const std::string& path) {
 using merkle::CheckpointDir;
 using merkle::CheckpointPath;
 using merkle::ListCheckpoints;
+
+// Whether an encoded event may be a checkpoint_signed: walks the envelope's top-level
+// fields without decoding them (a log of contacts is skipped at the speed of reading it).
+bool MayBeCheckpoint(std::string_view payload) {
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(payload.data()),
+                                               static_cast<int>(payload.size()));
+  while (const uint32_t tag = input.ReadTag()) {
+    if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) ==
+        events::Event::kCheckpointSignedFieldNumber) {
+      return true;
+    }
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&input, tag)) return true;
+  }
+  return !input.ConsumedEntireMessage();
+}
+
+// DIR/checkpoints is a cache of the log's checkpoint_signed events: when the directory
+// is missing, its files are written again from them (without cosignatures, which only
+// the files held). Each event's note must say what its fields say. Returns how many.
+absl::StatusOr<int64_t> RestoreCheckpointsFromLog(EventLog& log, const std::string& data_dir) {
+  LogPosition start;
+  start.next_offsets.assign(log.partition_count(), 0);
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(start));
+  LogRecord record;
+  events::Event event;
+  int64_t restored = 0;
+  while (true) {
+    TORI_ASSIGN_OR_RETURN(bool more, cursor->Next(record));
+    if (!more) break;
+    if (!MayBeCheckpoint(record.payload)) continue;
+    const std::string where = fmt::format("the log's record at partition {} offset {}", record.partition, record.offset);
+    if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
+      return absl::DataLossError(fmt::format("{} is not a tori event", where));
+    }
+    if (!event.has_checkpoint_signed()) continue;
+    const auto& e = event.checkpoint_signed();
+    TORI_ASSIGN_OR_RETURN(merkle::SignedCheckpoint parsed, merkle::ParseSignedCheckpoint(e.signed_note(), where));
+    const auto partition = merkle::PartitionOfOrigin(parsed.checkpoint.origin);
+    if (parsed.checkpoint.origin != e.origin() || parsed.checkpoint.tree_size != e.tree_size() ||
+        std::string_view(reinterpret_cast<const char*>(parsed.checkpoint.root.data()), parsed.checkpoint.root.size()) !=
+            e.root_hash() ||
+        !partition || *partition >= log.partition_count()) {
+      return absl::DataLossError(fmt::format(
+          "{}: the checkpoint_signed event's origin, tree_size or root_hash is not its note's, or names no partition "
+          "of this log",
+          where));
+    }
+    const std::string path = CheckpointPath(data_dir, *partition, e.tree_size());
+    std::error_code ec;
+    if (fs::exists(path, ec)) continue;
+    fs::create_directories(CheckpointDir(data_dir, *partition), ec);
+    TORI_RETURN_IF_ERROR(merkle::WriteFileDurably(path, e.signed_note()));
+    ++restored;
+  }
+  return restored;
+}
+
+// For `tori proof` and `tori checkpoint`: rebuilds DIR/checkpoints from the log when it is missing.
+absl::Status EnsureCheckpointCache(EventLog& log, const std::string& data_dir) {
+  std::error_code ec;
+  if (fs::exists(data_dir + "/checkpoints", ec)) return absl::OkStatus();
+  TORI_ASSIGN_OR_RETURN(const int64_t restored, RestoreCheckpointsFromLog(log, data_dir));
+  fmt::print("{}/checkpoints was missing: {} checkpoints restored from the log's checkpoint_signed events\n", data_dir,
+             restored);
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -106,7 +175,10 @@ int RunCheckpoint(const LogOptions& options, const std::string& key_file, const 
     fmt::print(stderr, "tori checkpoint: --origin '{}' must hold no spaces, newlines or '+'\n", origin);
     return kExitUsage;
   }
-  auto data = OpenDataDir(options, DataAccess::kReadLog);
+  // It appends its checkpoint_signed events, so it opens DIR as bill does.
+  LogOptions writer = options;
+  writer.kafka_writer = true;
+  auto data = OpenDataDir(writer, DataAccess::kWrite);
   if (!data.ok()) return Fail(data.status());
   const auto started = std::chrono::steady_clock::now();
   auto trees = merkle::LogTrees::Open(options.data_dir + "/merkle", data->log->partition_count(), false);
@@ -115,6 +187,11 @@ int RunCheckpoint(const LogOptions& options, const std::string& key_file, const 
   if (!added.ok()) return Fail(added.status());
   const double catch_up_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   fmt::print("tree brought up to the log's end: {} new records hashed in {:.2f} s\n", *added, catch_up_s);
+  // A size signed before is then found in its file and not appended again (its event
+  // would have the same event_id and another occurred_at, which the log refuses).
+  if (auto s = EnsureCheckpointCache(*data->log, options.data_dir); !s.ok()) return Fail(s);
+  std::vector<events::Event> signed_events;
+  const int64_t now_ns = absl::ToUnixNanos(absl::Now());
   for (int32_t p = 0; p < (*trees)->partition_count(); ++p) {
     merkle::LogTree& tree = (*trees)->partition(p);
     const note::Checkpoint checkpoint{fmt::format("{}/p{}", origin, p), tree.size(), tree.tree().Root(), {}};
@@ -134,6 +211,23 @@ int RunCheckpoint(const LogOptions& options, const std::string& key_file, const 
     if (auto s = merkle::WriteFileDurably(path, text); !s.ok()) return Fail(s);
     fmt::print("p{}: checkpoint of tree size {}, root {}, signed by '{}' -> {}\n", p, tree.size(),
                HashBase64(checkpoint.root), signer->name, path);
+    events::Event& event = signed_events.emplace_back();
+    event.set_event_id(fmt::format("tori-checkpoint-{}-{}", checkpoint.origin, tree.size()));
+    event.set_occurred_at_unix_ns(now_ns);
+    event.set_schema_version(kSchemaVersionCheckpointSigned);
+    auto* e = event.mutable_checkpoint_signed();
+    e->set_origin(checkpoint.origin);
+    e->set_tree_size(tree.size());
+    e->set_root_hash(std::string(reinterpret_cast<const char*>(checkpoint.root.data()), checkpoint.root.size()));
+    e->set_signed_note(text);
+  }
+  // The files first, then the log: a crash in between leaves a file the next
+  // checkpoint keeps (same size, same text) and an event that is simply not there.
+  if (!signed_events.empty()) {
+    auto appended = AppendEvents(*data->log, *data->state, signed_events);
+    if (!appended.ok()) return Fail(appended.status());
+    fmt::print("{} checkpoint_signed events appended to the log (DIR/checkpoints can be rebuilt from them)\n",
+               *appended);
   }
   return 0;
 }
@@ -145,6 +239,7 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
   if (!data.ok()) return Fail(data.status());
   auto id = FindIssuedDocument(*data->state, invoice);
   if (!id.ok()) return Fail(id.status());
+  if (auto s = EnsureCheckpointCache(*data->log, options.data_dir); !s.ok()) return Fail(s);
   auto built = merkle::BuildInclusionProof(*data->log, options.data_dir, id->id, IssuedDocumentJson);
   if (absl::IsNotFound(built.status())) {
     return Fail(built.status(), fmt::format("run `tori checkpoint --data {} --key HOST.key` first", options.data_dir));
@@ -188,6 +283,7 @@ int RunProofOfConsistency(const LogOptions& options, const std::string& old_file
     return Fail(absl::InvalidArgumentError(fmt::format("{} is of partition {}, the log has {}", old_file, *partition,
                                                        data->log->partition_count())));
   }
+  if (auto s = EnsureCheckpointCache(*data->log, options.data_dir); !s.ok()) return Fail(s);
   auto trees = merkle::LogTrees::Open(options.data_dir + "/merkle", data->log->partition_count(), true);
   if (!trees.ok()) return Fail(trees.status());
   merkle::LogTree& tree = (*trees)->partition(*partition);
@@ -377,7 +473,8 @@ ProofCommands AddProofCommands(CLI::App& app, LogOptions& data,
       "Bring the Merkle tree of the log (RFC 9162 hashing, one tree per partition, DIR/merkle) up to the log's end, "
       "hashing only the new records, and sign each partition's tree head as a C2SP checkpoint (origin ORIGIN/pN, "
       "tree size, root) into DIR/checkpoints/pN/<tree size, 20 digits>, the file a witness cosigns (tori cosign) "
-      "and proofs carry. A size signed before keeps its file (and its cosignatures). Reads the log only.");
+      "and proofs carry. A size signed before keeps its file (and its cosignatures). Appends each new checkpoint to "
+      "the log as a checkpoint_signed event, from which `tori proof` rebuilds DIR/checkpoints when it is missing.");
   add_data_option(*commands.checkpoint, data);
   commands.checkpoint->add_option("--key", state->key, "the host's private key (tori keygen)")->required();
   commands.checkpoint->add_option("--origin", state->origin,
