@@ -33,6 +33,8 @@ inline constexpr uint32_t kSchemaVersion = 1;
 // agency_updated and host_shares_issued, added in version 2, carry 2 (schemas/README.md).
 inline constexpr uint32_t kSchemaVersionAgencyUpdated = 2;
 inline constexpr uint32_t kSchemaVersionHostSharesIssued = 2;
+// access_granted and access_revoked (SPEC section 7) carry 2 as well.
+inline constexpr uint32_t kSchemaVersionAccess = 2;
 // The highest schema version this build reads.
 inline constexpr uint32_t kSchemaVersionRead = 2;
 
