@@ -35,6 +35,8 @@ inline constexpr uint32_t kSchemaVersionAgencyUpdated = 2;
 inline constexpr uint32_t kSchemaVersionHostSharesIssued = 2;
 // checkpoint_signed (tori checkpoint), added in version 2 as well.
 inline constexpr uint32_t kSchemaVersionCheckpointSigned = 2;
+// access_granted and access_revoked (SPEC section 7) carry 2 as well.
+inline constexpr uint32_t kSchemaVersionAccess = 2;
 // The highest schema version this build reads.
 inline constexpr uint32_t kSchemaVersionRead = 2;
 

@@ -38,6 +38,47 @@ const char* const kCanonicalEvents[] = {
 // Issue #15.8: agency_updated is checked as agency_registered is, must change
 // something, and carries schema version 2 (the other types keep 1: their bytes and
 // idempotency hashes never change).
+// Issue #17: grants carry a hash (never a token), a known role and the one field that
+// role needs; both access events carry schema version 2 and write back as read.
+TEST(Codec, AccessEventsRoundTripWithVersionTwoAndCheckTheirRole) {
+  JsonEventParser parser;
+  events::Event event;
+  const std::string hash(64, 'b');
+  const std::string grant =
+      R"({"event_id":"g1","type":"access_granted","occurred_at":"2026-04-01T08:00:00Z","token_id":"t1","token_sha256":")" +
+      hash + R"(","role":"intake","name":"Iso Omena desk","service_point_id":"iso"})";
+  ASSERT_FALSE(parser.Parse(grant, event).has_value());
+  EXPECT_EQ(event.schema_version(), 2u);
+  EXPECT_EQ(EventToJson(event), grant);
+  const std::string revoke =
+      R"({"event_id":"r1","type":"access_revoked","occurred_at":"2026-04-01T08:00:00Z","token_id":"t1"})";
+  ASSERT_FALSE(parser.Parse(revoke, event).has_value());
+  EXPECT_EQ(event.schema_version(), 2u);
+  EXPECT_EQ(EventToJson(event), revoke);
+
+  const struct {
+    std::string rest;
+    RejectReason reason;
+    std::string field;
+  } kCases[] = {
+      {R"("token_sha256":")" + hash + R"(","role":"king","name":"X")", RejectReason::kRange, "role"},
+      {R"("token_sha256":"abc","role":"auditor","name":"X")", RejectReason::kRange, "token_sha256"},
+      {R"("token_sha256":")" + hash + R"(","role":"agency","name":"X")", RejectReason::kSchema, "agency_id"},
+      {R"("token_sha256":")" + hash + R"(","role":"auditor","name":"X","agency_id":"kela")", RejectReason::kSchema, "agency_id"},
+      {R"("token_sha256":")" + hash + R"(","role":"intake","name":"X")", RejectReason::kSchema, "service_point_id"},
+      {R"("token":"secret","token_sha256":")" + hash + R"(","role":"auditor","name":"X")", RejectReason::kSchema, "token"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.rest);
+    auto rejection = parser.Parse(
+        R"({"event_id":"g2","type":"access_granted","occurred_at":"2026-04-01T08:00:00Z","token_id":"t2",)" + c.rest + "}",
+        event);
+    ASSERT_TRUE(rejection.has_value());
+    EXPECT_EQ(rejection->reason, c.reason) << rejection->message;
+    EXPECT_EQ(rejection->field, c.field) << rejection->message;
+  }
+}
+
 TEST(Codec, AgencyUpdatedIsCheckedAsAgencyRegisteredAndCarriesVersionTwo) {
   JsonEventParser parser;
   events::Event event;

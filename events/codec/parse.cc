@@ -87,6 +87,48 @@ bool CheckBic(Reader& r, std::string_view field, const std::string& value) {
 
 // ---- one reader per event type; each returns false after recording a rejection ----
 
+// SPEC section 7: a token's grant. The role decides which of agency_id and
+// service_point_id it needs: host and agency an agency, intake a point, auditor
+// neither; a field the role does not use must be absent (no grant reads as more than
+// it is). token_sha256 is 64 lower-case hex digits; the token itself has no field.
+bool ReadAccessGranted(Reader& r, dom::object o, events::AccessGranted* e) {
+  if (!r.String(o, "", "token_id", Text::kId, e->mutable_token_id()) ||
+      !r.String(o, "", "token_sha256", Text::kId, e->mutable_token_sha256()) ||
+      !r.String(o, "", "role", Text::kId, e->mutable_role()) ||
+      !r.String(o, "", "name", Text::kName, e->mutable_name())) {
+    return false;
+  }
+  const std::string& hash = e->token_sha256();
+  if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return r.Fail(RejectReason::kRange, "token_sha256",
+                  "must be the token's SHA-256 as 64 lower-case hex digits (never the token)");
+  }
+  const std::string& role = e->role();
+  if (role != "host" && role != "agency" && role != "auditor" && role != "intake") {
+    return r.Fail(RejectReason::kRange, "role",
+                  fmt::format("'{}' is not a role; one of host, agency, auditor, intake", role));
+  }
+  std::string text;
+  bool present;
+  if (!r.OptionalString(o, "", "agency_id", Text::kId, &text, &present)) return false;
+  if (present) e->set_agency_id(text);
+  if (!r.OptionalString(o, "", "service_point_id", Text::kId, &text, &present)) return false;
+  if (present) e->set_service_point_id(text);
+  const bool needs_agency = role == "host" || role == "agency";
+  const bool needs_point = role == "intake";
+  if (needs_agency != !e->agency_id().empty()) {
+    return r.Fail(RejectReason::kSchema, "agency_id",
+                  needs_agency ? fmt::format("role {} needs agency_id", role)
+                               : fmt::format("role {} takes no agency_id", role));
+  }
+  if (needs_point != !e->service_point_id().empty()) {
+    return r.Fail(RejectReason::kSchema, "service_point_id",
+                  needs_point ? fmt::format("role {} needs service_point_id", role)
+                              : fmt::format("role {} takes no service_point_id", role));
+  }
+  return true;
+}
+
 bool ReadAgencyRegistered(Reader& r, dom::object o, events::AgencyRegistered* e) {
   if (!r.String(o, "", "agency_id", Text::kNamingId, e->mutable_agency_id()) ||
       !r.String(o, "", "name", Text::kName, e->mutable_name())) {
@@ -679,7 +721,10 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   event.Clear();
   event.set_event_id(std::string(event_id));
   event.set_occurred_at_unix_ns(occurred_at);
-  event.set_schema_version(type == "agency_updated" ? kSchemaVersionAgencyUpdated : kSchemaVersion);
+  event.set_schema_version(type == "agency_updated" ? kSchemaVersionAgencyUpdated
+                           : type == "access_granted" || type == "access_revoked"
+                               ? kSchemaVersionAccess
+                               : kSchemaVersion);
 
   bool ok;
   if (type == "agency_registered") {
@@ -689,6 +734,13 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   } else if (type == "agency_updated") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "changes"}) &&
          ReadAgencyUpdated(r, o, event.mutable_agency_updated());
+  } else if (type == "access_granted") {
+    ok = r.CheckFields(o, "", {TORI_ENVELOPE, "token_id", "token_sha256", "role", "name",
+                               "agency_id", "service_point_id"}) &&
+         ReadAccessGranted(r, o, event.mutable_access_granted());
+  } else if (type == "access_revoked") {
+    ok = r.CheckFields(o, "", {TORI_ENVELOPE, "token_id"}) &&
+         r.String(o, "", "token_id", Text::kId, event.mutable_access_revoked()->mutable_token_id());
   } else if (type == "service_point_opened") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "service_point_id", "name", "municipality",
                                "host_agency_id", "total_area_m2"}) &&

@@ -150,6 +150,8 @@ std::string_view EventTypeName(const events::Event& event) {
     case events::Event::kCostPosted: return "cost_posted";
     case events::Event::kRoomBooked: return "room_booked";
     case events::Event::kAgencyUpdated: return "agency_updated";
+    case events::Event::kAccessGranted: return "access_granted";
+    case events::Event::kAccessRevoked: return "access_revoked";
     case events::Event::kHostSharesIssued: return "host_shares_issued";
     case events::Event::kCheckpointSigned: return "checkpoint_signed";
     case events::Event::kInvoiceIssued: return "invoice_issued";
@@ -188,6 +190,17 @@ std::string EventToJson(const events::Event& event) {
       w.String("agency_id", event.agency_updated().agency_id()).Raw("changes", changes);
       break;
     }
+    case events::Event::kAccessGranted: {
+      const auto& e = event.access_granted();
+      w.String("token_id", e.token_id()).String("token_sha256", e.token_sha256())
+          .String("role", e.role()).String("name", e.name());
+      if (!e.agency_id().empty()) w.String("agency_id", e.agency_id());
+      if (!e.service_point_id().empty()) w.String("service_point_id", e.service_point_id());
+      break;
+    }
+    case events::Event::kAccessRevoked:
+      w.String("token_id", event.access_revoked().token_id());
+      break;
     case events::Event::kServicePointOpened: {
       const auto& e = event.service_point_opened();
       w.String("service_point_id", e.service_point_id()).String("name", e.name())

@@ -166,10 +166,40 @@ void RoomBookedReferences(const Event& event, std::vector<Reference>& out) {
   out.push_back({keys::kAgency, e.agency_id(), "agency_id"});
 }
 
+// --- access_granted (SPEC 7): a new token_id; its agency or point must be known.
+std::optional<Created> AccessGrantedCreates(const Event& event) {
+  const auto& e = event.access_granted();
+  return New(keys::kToken, e.token_id(), e.SerializeAsString(), "token_id", "token_id");
+}
+void AccessGrantedReferences(const Event& event, std::vector<Reference>& out) {
+  const auto& e = event.access_granted();
+  if (!e.agency_id().empty()) out.push_back({keys::kAgency, e.agency_id(), "agency_id"});
+  if (!e.service_point_id().empty()) {
+    out.push_back({keys::kPoint, e.service_point_id(), "service_point_id"});
+  }
+}
+
+// --- access_revoked: of a granted token_id, once (a second revocation is a
+// DUPLICATE_CONFLICT naming that it is revoked already).
+std::optional<Created> AccessRevokedCreates(const Event& event) {
+  const std::string& id = event.access_revoked().token_id();
+  return Created{keys::Key(keys::kTokenRevoked, id), "", "token_id",
+                 fmt::format("token_id '{}' is revoked already", id)};
+}
+void AccessRevokedReferences(const Event& event, std::vector<Reference>& out) {
+  out.push_back({keys::kToken, event.access_revoked().token_id(), "token_id"});
+}
+
 // A row names only what its type has; a missing member is "none" (see the header).
 constexpr EventRules kRules[] = {
     {.type = Event::kAgencyRegistered, .creates = AgencyRegisteredCreates},
     {.type = Event::kAgencyUpdated, .references = AgencyUpdatedReferences},
+    {.type = Event::kAccessGranted,
+     .creates = AccessGrantedCreates,
+     .references = AccessGrantedReferences},
+    {.type = Event::kAccessRevoked,
+     .creates = AccessRevokedCreates,
+     .references = AccessRevokedReferences},
     {.type = Event::kServicePointOpened,
      .creates = PointOpenedCreates,
      .references = PointOpenedReferences},
@@ -233,9 +263,11 @@ Rejection NotKnown(const Reference& reference) {
   const std::string_view id = reference.id;
   const char* what = kind == keys::kAgency  ? "agency"
                      : kind == keys::kPoint ? "service point"
+                     : kind == keys::kToken ? "token_id"
                                             : "contact";
   const char* creator = kind == keys::kAgency  ? "agency_registered"
                         : kind == keys::kPoint ? "service_point_opened"
+                        : kind == keys::kToken ? "access_granted"
                                                : "contact_recorded";
   return Rejection{RejectReason::kUnknownReference, reference.FieldName(),
                    fmt::format("{} '{}' is not known; send its {} event first", what, id, creator)};

@@ -18,6 +18,7 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
     case kCost:
     case kBooking:
     case kAgreementVersion:
+    case kTokenRevoked:
       return value.empty() ? nullptr : "this kind of entry marks an id and holds no value";
     case kPoint: {
       if (value.size() < 9) return "a point's entry is its 8-byte area and its host's id";
@@ -31,6 +32,12 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
       return state.ParseFromArray(value.data(), static_cast<int>(value.size()))
                  ? nullptr
                  : "a contact's entry is its encoded state (ContactState)";
+    }
+    case kToken: {
+      events::AccessGranted grant;
+      return grant.ParseFromArray(value.data(), static_cast<int>(value.size()))
+                 ? nullptr
+                 : "a token's entry is its encoded grant (AccessGranted)";
     }
     default:
       return "unknown kind of entry";

@@ -12,6 +12,8 @@
 //   'C' contact_id          -> events::ContactState (corrections applied, voided or not)
 //   'K' cost_id             -> ""
 //   'B' booking_id          -> ""
+//   'T' token_id            -> its access_granted event's AccessGranted (SPEC 7)
+//   'R' token_id            -> "" (the grant is revoked)
 //
 // Thread safety: pure functions.
 #ifndef TORI_EVENTS_VALIDATE_INDEX_KEYS_H_
@@ -30,6 +32,8 @@ inline constexpr char kAgreementVersion = 'V';
 inline constexpr char kContact = 'C';
 inline constexpr char kCost = 'K';
 inline constexpr char kBooking = 'B';
+inline constexpr char kToken = 'T';
+inline constexpr char kTokenRevoked = 'R';
 
 // The kinds whose entry, once present, never changes (the validator's lookups may
 // cache them): agencies and points.

@@ -137,6 +137,33 @@ TEST_F(ValidatorTest, AnAgencyUpdateNeedsARegisteredAgency) {
                  RejectReason::kUnknownReference, "agency_id", "agency 'poliisi' is not known");
 }
 
+// Issue #17: a grant's token_id is new and its agency or point known; a revocation
+// names a granted token_id, once.
+TEST_F(ValidatorTest, AccessGrantsAndRevocationsFollowTheirRows) {
+  SetUpPoint();
+  const std::string hash(64, 'a');
+  auto grant = [&](const std::string& event_id, const std::string& token_id, const std::string& rest) {
+    return R"({"event_id":")" + event_id + R"(","type":"access_granted","occurred_at":"2026-02-01T10:00:00Z","token_id":")" +
+           token_id + R"(","token_sha256":")" + hash + R"(",)" + rest + "}";
+  };
+  auto revoke = [](const std::string& event_id, const std::string& token_id) {
+    return R"({"event_id":")" + event_id + R"(","type":"access_revoked","occurred_at":"2026-02-01T10:00:00Z","token_id":")" +
+           token_id + R"("})";
+  };
+  EXPECT_EQ(Feed(grant("g1", "t1", R"("role":"agency","name":"Kela","agency_id":"kela")")), Verdict::kAccept);
+  EXPECT_EQ(Feed(grant("g2", "t2", R"("role":"intake","name":"Desk","service_point_id":"iso")")), Verdict::kAccept);
+  ExpectRejected(grant("g3", "t1", R"("role":"auditor","name":"A")"), RejectReason::kDuplicateConflict, "token_id",
+                 "token_id 't1' already exists");
+  ExpectRejected(grant("g4", "t4", R"("role":"agency","name":"P","agency_id":"poliisi")"),
+                 RejectReason::kUnknownReference, "agency_id", "agency 'poliisi' is not known");
+  ExpectRejected(grant("g5", "t5", R"("role":"intake","name":"D","service_point_id":"nowhere")"),
+                 RejectReason::kUnknownReference, "service_point_id", "service point 'nowhere' is not known");
+  ExpectRejected(revoke("r0", "ghost"), RejectReason::kUnknownReference, "token_id",
+                 "token_id 'ghost' is not known; send its access_granted event first");
+  EXPECT_EQ(Feed(revoke("r1", "t1")), Verdict::kAccept);
+  ExpectRejected(revoke("r2", "t1"), RejectReason::kDuplicateConflict, "token_id", "token_id 't1' is revoked already");
+}
+
 TEST_F(ValidatorTest, AllocatedAreaAboveTotalIsRange) {
   SetUpPoint();
   ExpectRejected(R"({"event_id":"s1","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"60"},{"agency_id":"espoo","area_m2":"30"}],"shared_area_m2":"10.01"})",

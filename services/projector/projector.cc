@@ -239,6 +239,10 @@ absl::Status Projector::Apply(const events::Event& event, const ContactChange* c
       // Merged into the agency's record by TakeWrites, which may read the stored one.
       agency_updates_.push_back(event.agency_updated());
       break;
+    case events::Event::kAccessGranted:
+    case events::Event::kAccessRevoked:
+      // The validator's index holds them ('T' and 'R' entries): tori serve reads them.
+      break;
     case events::Event::kServicePointOpened:
       put(event.service_point_opened());
       break;

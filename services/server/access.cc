@@ -20,6 +20,8 @@ std::string Hex(const unsigned char* bytes, size_t size) {
   return out;
 }
 
+}  // namespace
+
 std::optional<Sha256Digest> DigestOfHex(std::string_view hex) {
   if (hex.size() != 2 * kSha256Bytes) return std::nullopt;
   Sha256Digest digest{};
@@ -36,7 +38,6 @@ std::optional<Sha256Digest> DigestOfHex(std::string_view hex) {
   return digest;
 }
 
-}  // namespace
 
 std::string_view RoleName(Role role) {
   switch (role) {

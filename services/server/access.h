@@ -58,6 +58,9 @@ struct NewToken {
 };
 absl::StatusOr<NewToken> MakeToken();
 
+// The digest of 64 lower-case hex digits; nullopt for anything else.
+std::optional<Sha256Digest> DigestOfHex(std::string_view hex);
+
 class AccessList {
  public:
   virtual ~AccessList() = default;

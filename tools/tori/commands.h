@@ -19,6 +19,7 @@
 #include "services/billing/billing.h"
 #include "services/documents/documents.h"
 #include "services/engine/engine.h"
+#include "services/server/access.h"
 #include "services/state/state_store.h"
 #include "tools/generate/generator.h"
 
@@ -147,11 +148,22 @@ absl::StatusOr<LogPosition> LogPositionAt(EventLog& log, absl::Time instant);
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   std::string tls_cert, tls_key;  // PEM files; both or neither
-  std::string grants_file;        // access grants as JSON Lines (until they are events)
+  std::string grants_file;        // more access grants as JSON Lines (beside the log's)
   std::string access_log;         // JSON lines; empty: stderr
 };
 // Serves until SIGINT/SIGTERM; prints "tori serve: listening on URL" on stdout once ready.
 int RunServe(const LogOptions& data, const ServeOptions& options);
+
+// `tori access` (SPEC section 7, access_command.cc).
+struct AccessGrantOptions {
+  std::string role, name, agency_id, service_point_id;
+};
+int RunAccessGrant(const LogOptions& data, const AccessGrantOptions& options);
+int RunAccessList(const LogOptions& data);
+int RunAccessRevoke(const LogOptions& data, const std::string& token_id);
+// Fills `access` with the grants in the state's index (access_granted events), revoked
+// as access_revoked events say; `count` (may be null) gets how many.
+absl::Status LoadAccessList(StateStore& state, server::InMemoryAccessList& access, size_t* count);
 
 // For a command name that is not one: the nearest, "" when none is near.
 std::string NearestCommand(const std::string& typed, const std::vector<std::string>& commands);

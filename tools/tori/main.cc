@@ -295,9 +295,38 @@ int Main(int argc, char** argv) {
   serve->add_option("--tls-key", serve_options.tls_key, "PEM private key of --tls-cert");
   serve->add_option("--grants", serve_options.grants_file,
                     "access grants, JSON Lines: {token_id, token_sha256 (hex SHA-256 of the token), role "
-                    "(host, agency, auditor, intake), name, agency_id, service_point_id, revoked}; until "
-                    "`tori access` records grants as events in the log");
+                    "(host, agency, auditor, intake), name, agency_id, service_point_id, revoked}, in addition "
+                    "to the grants of `tori access grant` in the log (read when serve starts)");
   serve->add_option("--access-log", serve_options.access_log, "append the access log's JSON lines here, not stderr");
+
+  CLI::App* access = app.add_subcommand(
+      "access",
+      "Bearer tokens of `tori serve` (SPEC section 7). Grants and revocations are events in the log "
+      "(access_granted, access_revoked: the token's SHA-256, never the token), taken by the rules of "
+      "`tori ingest`; `tori serve` reads them when it starts.");
+  access->require_subcommand(1);
+  AccessGrantOptions grant_options;
+  CLI::App* access_grant = access->add_subcommand(
+      "grant",
+      "Grant a new token: prints one JSON line {\"token_id\", \"token\"}. The token (256 random bits "
+      "from the OS CSPRNG, 64 hex digits) is shown only this once; keep it secret. Roles: host "
+      "(--agency = the host agency), agency (--agency), auditor, intake (--service-point). Rejected, "
+      "naming the rule, for an unknown agency or service point.");
+  AddDataOption(*access_grant, data_dir);
+  access_grant->add_option("--role", grant_options.role, "host, agency, auditor or intake")->required();
+  access_grant->add_option("--name", grant_options.name, "who holds it, e.g. \"Kela controllers\"")->required();
+  access_grant->add_option("--agency", grant_options.agency_id, "the agency (roles host and agency)");
+  access_grant->add_option("--service-point", grant_options.service_point_id, "the service point (role intake)");
+  CLI::App* access_list = access->add_subcommand(
+      "list", "The grants, one JSON line each: token_id, role, name, agency_id, service_point_id, revoked "
+              "(never a token)");
+  AddDataOption(*access_list, data_dir);
+  std::string revoke_token_id;
+  CLI::App* access_revoke = access->add_subcommand(
+      "revoke", "Revoke a grant by its token_id: its token is refused by every `tori serve` started after; "
+                "rejected for a token_id never granted or revoked already");
+  AddDataOption(*access_revoke, data_dir);
+  access_revoke->add_option("--token-id", revoke_token_id, "the grant's token_id (from grant or list)")->required();
 
   std::vector<std::string> names;
   for (const CLI::App* command : app.get_subcommands({})) names.push_back(command->get_name());
@@ -383,6 +412,9 @@ int Main(int argc, char** argv) {
     return RunReconcile(data_dir, reconcile_agency, *quarter, reconcile_file, reconcile_out, json);
   }
   if (serve->parsed()) return RunServe(data_dir, serve_options);
+  if (access_grant->parsed()) return RunAccessGrant(data_dir, grant_options);
+  if (access_list->parsed()) return RunAccessList(data_dir);
+  if (access_revoke->parsed()) return RunAccessRevoke(data_dir, revoke_token_id);
   if (generate->parsed()) return RunGenerate(generate_options, generate_out);
   if (demo->parsed()) return RunDemo(demo_dir, *language);
   if (auto rc = proof_commands.run()) return *rc;

@@ -42,7 +42,14 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
     fmt::print(stderr, "tori serve: TLS needs both --tls-cert and --tls-key\n");
     return kExitUsage;
   }
+  auto data = OpenDataDir(data_options, DataAccess::kRead);
+  if (!data.ok()) return Fail(data.status());
+  // The grants are the log's access_granted and access_revoked events, as the state
+  // (caught up with the log by OpenDataDir) holds them when serve starts; --grants FILE
+  // adds more (tests, a first host token before the log has any).
   server::InMemoryAccessList access;
+  size_t granted_in_log = 0;
+  if (auto loaded = LoadAccessList(*data->state, access, &granted_in_log); !loaded.ok()) return Fail(loaded);
   if (!options.grants_file.empty()) {
     std::ifstream in(options.grants_file, std::ios::binary);
     if (!in) return Fail(absl::NotFoundError(fmt::format("cannot read --grants {}", options.grants_file)));
@@ -59,12 +66,10 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
             fmt::format("--grants {}: {}", options.grants_file, std::string(granted.message()))));
       }
     }
-  } else {
-    fmt::print(stderr, "tori serve: no --grants: every /v1/ route answers 401 (health, readiness and metrics "
-                       "need no token)\n");
+  } else if (granted_in_log == 0) {
+    fmt::print(stderr, "tori serve: no grants in the log (`tori access grant`) and no --grants: every /v1/ "
+                       "route answers 401 (health, readiness and metrics need no token)\n");
   }
-  auto data = OpenDataDir(data_options, DataAccess::kRead);
-  if (!data.ok()) return Fail(data.status());
 
   std::FILE* access_log = stderr;
   if (!options.access_log.empty()) {
