@@ -1,75 +1,23 @@
 // `tori access grant | list | revoke` (SPEC section 7): grants and revocations as
 // events, read by a real `tori serve` when it starts.
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "services/server/test_client.h"
-
-extern char** environ;
+#include "tests/serve_process.h"
 
 namespace tori {
 namespace {
 
 using server::testing::Fetch;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// A running `tori serve`, stopped with SIGTERM.
-class Serve {
- public:
-  explicit Serve(std::vector<std::string> args, const std::string& out) {
-    args.insert(args.begin(), {TORI_BINARY, "serve"});
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, (out + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    // Its port, once it says it listens (at most 20 s).
-    for (int i = 0; i < 400 && port_ == 0; ++i) {
-      const std::string text = ReadFile(out);
-      if (size_t at = text.find("listening on "); at != std::string::npos && text.ends_with("\n")) {
-        port_ = static_cast<uint16_t>(std::stoi(text.substr(text.rfind(':') + 1)));
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-  }
-  ~Serve() {
-    if (pid_ > 0) Stop();
-  }
-  uint16_t port() const { return port_; }
-  int Stop() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-};
+using testing::ReadFile;
+using testing::Serve;
 
 struct ToriRun {
   int code;
