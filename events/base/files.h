@@ -15,6 +15,10 @@ namespace tori {
 // Writes `content` to `path` through a temporary file renamed over it: the file holds
 // either its old content or all of the new.
 absl::Status WriteFileAtomically(const std::filesystem::path& path, std::string_view content);
+// WriteFileAtomically, and durable on return: the temporary file is fsynced before the
+// rename and the directory after it. For what must survive a power cut once reported
+// written (checkpoints, a witness's state, proofs handed out).
+absl::Status WriteFileDurably(const std::string& path, std::string_view content);
 
 // The one way tori names a file it writes after an id (an invoice id, a quarter):
 // `prefix`, then `id` with every byte other than [A-Za-z0-9._-] percent-encoded

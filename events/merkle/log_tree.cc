@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "events/base/check.h"
+#include "events/base/files.h"
 #include "events/codec/codec.h"
 #include "fmt/format.h"
 
@@ -65,30 +66,6 @@ std::string DocumentsText(const std::vector<IssuedLeaf>& documents) {
 }
 
 }  // namespace
-
-absl::Status WriteFileDurably(const std::string& path, std::string_view content) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(fmt::format("cannot create {}: {}", tmp, std::strerror(errno)));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = done == content.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  }
-  const std::string dir = fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string();
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool synced = dir_fd >= 0 && ::fsync(dir_fd) == 0;
-  if (dir_fd >= 0) ::close(dir_fd);
-  if (!synced) return absl::InternalError(fmt::format("cannot sync the directory {}: {}", dir, std::strerror(errno)));
-  return absl::OkStatus();
-}
 
 std::string_view DocumentKindName(DocumentKind kind) {
   return kind == DocumentKind::kInvoice ? "invoice" : "subsidy_claim";

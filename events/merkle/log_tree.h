@@ -30,12 +30,6 @@
 
 namespace tori::merkle {
 
-// `content` into `path` so that a crash leaves the old file or the whole new one, and
-// the new one is durable on return: a temporary file written and fsynced, renamed over
-// `path`, the directory fsynced. (Checkpoints and a witness's state must survive a
-// power cut once reported written.)
-absl::Status WriteFileDurably(const std::string& path, std::string_view content);
-
 enum class DocumentKind { kInvoice, kSubsidyClaim };
 std::string_view DocumentKindName(DocumentKind kind);  // "invoice", "subsidy_claim"
 

@@ -116,7 +116,7 @@ absl::StatusOr<int64_t> RestoreCheckpointsFromLog(EventLog& log, const std::stri
     std::error_code ec;
     if (fs::exists(path, ec)) continue;
     fs::create_directories(CheckpointDir(data_dir, *partition), ec);
-    TORI_RETURN_IF_ERROR(merkle::WriteFileDurably(path, e.signed_note()));
+    TORI_RETURN_IF_ERROR(WriteFileDurably(path, e.signed_note()));
     ++restored;
   }
   return restored;
@@ -158,7 +158,7 @@ int RunKeygen(const std::string& out, const std::string& name_flag) {
                        ::fsync(fd) == 0;
   ::close(fd);
   if (!written) return Fail(absl::InternalError(fmt::format("cannot write {}: {}", key_path, std::strerror(errno))));
-  if (auto s = merkle::WriteFileDurably(pub_path, signer->verifier().Text() + "\n"); !s.ok()) return Fail(s);
+  if (auto s = WriteFileDurably(pub_path, signer->verifier().Text() + "\n"); !s.ok()) return Fail(s);
   fmt::print("key '{}' (id {:08x})\n  private: {} (keep it secret; mode 0600)\n  public:  {} (give it to anyone who "
              "checks proofs)\n{}\n",
              signer->name, signer->key_id, key_path, pub_path, signer->verifier().Text());
@@ -208,7 +208,7 @@ int RunCheckpoint(const LogOptions& options, const std::string& key_file, const 
     std::error_code ec;
     fs::create_directories(CheckpointDir(options.data_dir, p), ec);
     const std::string text = note::Sign(note::Note{checkpoint.Text(), {}}, *signer).Format();
-    if (auto s = merkle::WriteFileDurably(path, text); !s.ok()) return Fail(s);
+    if (auto s = WriteFileDurably(path, text); !s.ok()) return Fail(s);
     fmt::print("p{}: checkpoint of tree size {}, root {}, signed by '{}' -> {}\n", p, tree.size(),
                HashBase64(checkpoint.root), signer->name, path);
     events::Event& event = signed_events.emplace_back();
@@ -247,7 +247,7 @@ int RunProofOfInvoice(const LogOptions& options, const std::string& invoice, con
   if (!built.ok()) return Fail(built.status());
   const merkle::InclusionProofFile& proof = built->proof;
   const std::string json = proof.ToJson();
-  if (auto s = merkle::WriteFileDurably(out, json); !s.ok()) return Fail(s);
+  if (auto s = WriteFileDurably(out, json); !s.ok()) return Fail(s);
   fmt::print("proof of {} {}: record {} (offset {}) of partition {} in the tree of {} records of checkpoint {} -> {} "
              "({} bytes)\n",
              proof.document_kind, proof.document_id, proof.leaf_index, built->offset, proof.partition,
@@ -323,7 +323,7 @@ int RunProofOfConsistency(const LogOptions& options, const std::string& old_file
   auto path = tree.tree().ConsistencyProof(old_checkpoint->checkpoint.tree_size, new_size);
   if (!path.ok()) return Fail(path.status());
   const std::string json = merkle::ConsistencyProofFile{*old_text, *new_text, *path}.ToJson();
-  if (auto s = merkle::WriteFileDurably(out, json); !s.ok()) return Fail(s);
+  if (auto s = WriteFileDurably(out, json); !s.ok()) return Fail(s);
   fmt::print("proof that the tree of {} records ({}) is a prefix of the tree of {} ({}) -> {} ({} bytes)\n",
              old_checkpoint->checkpoint.tree_size, old_file, new_size, new_path, out, json.size());
   return 0;
@@ -442,11 +442,11 @@ int RunCosign(const std::string& checkpoint_file, const std::string& key_file, c
   }
   const std::string cosigned = note::Sign(incoming->note, *witness).Format();
   const std::string out = out_flag.empty() ? checkpoint_file : out_flag;
-  if (auto s = merkle::WriteFileDurably(out, cosigned); !s.ok()) return Fail(s);
+  if (auto s = WriteFileDurably(out, cosigned); !s.ok()) return Fail(s);
   if (!fs::exists(key_path, ec)) {
-    if (auto s = merkle::WriteFileDurably(key_path, log_key->Text() + "\n"); !s.ok()) return Fail(s);
+    if (auto s = WriteFileDurably(key_path, log_key->Text() + "\n"); !s.ok()) return Fail(s);
   }
-  if (auto s = merkle::WriteFileDurably(last_path, cosigned); !s.ok()) return Fail(s);
+  if (auto s = WriteFileDurably(last_path, cosigned); !s.ok()) return Fail(s);
   fmt::print("cosigned '{}' at {} records as '{}' ({}) -> {}\n", now.origin, now.tree_size, witness->name,
              consistent_with, out);
   return 0;
