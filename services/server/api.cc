@@ -102,7 +102,10 @@ void ClearDirectory(const std::string& dir) {
 
 }  // namespace
 
-Api::Api(ApiOptions options) : options_(std::move(options)), router_(options_.access, Handlers()) {}
+Api::Api(ApiOptions options)
+    : options_(std::move(options)),
+      state_mutex_(options_.state_mutex != nullptr ? *options_.state_mutex : own_state_mutex_),
+      router_(options_.access, Handlers()) {}
 
 std::vector<RouteHandler> Api::Handlers() {
   std::vector<RouteHandler> handlers(std::size(kRouteTable));
@@ -125,18 +128,24 @@ std::vector<RouteHandler> Api::Handlers() {
 
   set("GET", "/healthz", [](const RouteRequest&) { return Json("{\"status\":\"ok\"}\n"); });
   set("GET", "/readyz", [this](const RouteRequest&) {
-    std::lock_guard lock(state_mutex_);
-    const LogPosition end = options_.log->End();
-    const LogPosition applied = options_.state->applied();
-    const int64_t lag = LagEvents(applied, end);
-    metrics_.SetLogLagEvents(lag);
+    // While a write, a long read or a catch-up holds the state, the lag last measured
+    // (by the last readiness check or the follower) answers: readiness never waits.
+    std::unique_lock lock(state_mutex_, std::try_to_lock);
     std::string body;
-    JsonObjectWriter(body)
-        .Raw("ready", lag == 0 ? "true" : "false")
-        .String("state_position", applied.ToString())
-        .String("log_end", end.ToString())
-        .Int("lag_events", lag)
-        .Close();
+    JsonObjectWriter w(body);
+    int64_t lag = metrics_.log_lag_events();
+    if (lock.owns_lock()) {
+      const LogPosition end = options_.log->End();
+      const LogPosition applied = options_.state->applied();
+      lag = LagEvents(applied, end);
+      metrics_.SetLogLagEvents(lag);
+      w.Raw("ready", lag == 0 ? "true" : "false")
+          .String("state_position", applied.ToString())
+          .String("log_end", end.ToString());
+    } else {
+      w.Raw("ready", lag == 0 ? "true" : "false");
+    }
+    w.Int("lag_events", lag).Close();
     return Json(body + "\n", lag == 0 ? 200 : 503);
   });
   set("GET", "/metrics", [this](const RouteRequest&) {
@@ -361,6 +370,10 @@ std::vector<RouteHandler> Api::Handlers() {
       return Json(ReconcileJson(*report, *agency, *quarter, std::nullopt) + "\n");
     });
   });
+  for (const auto& [name, handler] : options_.more_handlers) {
+    const size_t space = name.find(' ');
+    set(std::string_view(name).substr(0, space), std::string_view(name).substr(space + 1), handler);
+  }
   return handlers;
 }
 

@@ -16,6 +16,7 @@
 #define TORI_SERVICES_SERVER_API_H_
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,8 +31,8 @@
 namespace tori::server {
 
 struct ApiOptions {
-  EventLog* log = nullptr;      // read only
-  StateStore* state = nullptr;  // read only
+  EventLog* log = nullptr;      // read only here (more_handlers may write)
+  StateStore* state = nullptr;  // read only here (more_handlers may write)
   std::string scratch_dir;      // replays of explain and verify, request bodies; emptied per use
   // The data directory's path: the Merkle trees (DIR/merkle) and signed checkpoints
   // (DIR/checkpoints) proofs are read from, never written. Empty: no proofs (404).
@@ -40,6 +41,11 @@ struct ApiOptions {
   // One JSON line per request (time, remote, method, route, status, bytes, duration_ms,
   // token_id, role): never a token, a query or a body. Null: none.
   std::FILE* access_log = nullptr;
+  // Handlers this library does not have, by route name ("POST /v1/events"): the write
+  // routes (write_routes.h). They use the state under `state_mutex` as the reads do.
+  std::map<std::string, RouteHandler> more_handlers;
+  // The mutex around the state, shared with `more_handlers`; null: the Api's own.
+  std::mutex* state_mutex = nullptr;
 };
 
 class Api {
@@ -53,7 +59,8 @@ class Api {
   std::vector<RouteHandler> Handlers();
   ApiOptions options_;
   Metrics metrics_;
-  std::mutex state_mutex_;
+  std::mutex own_state_mutex_;
+  std::mutex& state_mutex_;  // options_.state_mutex, or own_state_mutex_
   Router router_;
 };
 

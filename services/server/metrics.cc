@@ -41,6 +41,11 @@ std::string Metrics::Render() const {
   out += "# HELP tori_state_log_lag_events Events in the log that the served state has not applied.\n";
   out += "# TYPE tori_state_log_lag_events gauge\n";
   out += fmt::format("tori_state_log_lag_events {}\n", log_lag_events_.load());
+  out += "# HELP tori_events_total Lines of POST /v1/events bodies, by outcome.\n";
+  out += "# TYPE tori_events_total counter\n";
+  out += fmt::format("tori_events_total{{outcome=\"accepted\"}} {}\n", events_accepted_.load());
+  out += fmt::format("tori_events_total{{outcome=\"duplicate\"}} {}\n", events_duplicate_.load());
+  out += fmt::format("tori_events_total{{outcome=\"rejected\"}} {}\n", events_rejected_.load());
   return out;
 }
 

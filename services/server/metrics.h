@@ -1,5 +1,6 @@
 // The server's metrics in the Prometheus text format (GET /metrics): requests by route
-// and status, latency histograms by route, the state's lag behind the log.
+// and status, latency histograms by route, the state's lag behind the log, posted events
+// by outcome.
 //
 // Routes are the table's patterns (a fixed set, so the series stay bounded), never the
 // paths with their ids.
@@ -28,6 +29,13 @@ class Metrics {
 
   void ObserveRequest(std::string_view route, int status, absl::Duration latency);
   void SetLogLagEvents(int64_t events) { log_lag_events_ = events; }
+  int64_t log_lag_events() const { return log_lag_events_; }
+  // Lines of POST /v1/events bodies by outcome.
+  void CountEvents(uint64_t accepted, uint64_t duplicates, uint64_t rejected) {
+    events_accepted_ += accepted;
+    events_duplicate_ += duplicates;
+    events_rejected_ += rejected;
+  }
   std::string Render() const;
 
  private:
@@ -40,6 +48,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram> latency_;
   std::atomic<int64_t> log_lag_events_{0};
+  std::atomic<uint64_t> events_accepted_{0}, events_duplicate_{0}, events_rejected_{0};
 };
 
 }  // namespace tori::server

@@ -31,7 +31,8 @@ enum class Scope {
   kNone,          // nothing agency-specific (or the handler filters lists by agency)
   kInvoice,       // {id}: an invoice; visible to its issuer and recipient, and auditors
   kAgencyQuery,   // ?agency=A: host and agency callers only their own agency
-  kToken,         // {token_id}: a grant; a host sees only the grants of its agency
+  kToken,         // {token_id}: a grant; a host sees only the grants it may make
+  kGrant,         // the body names an agency or point: a host grants only for its own
 };
 
 struct RouteSpec {
@@ -62,7 +63,7 @@ inline constexpr RouteSpec kRouteTable[] = {
     {"GET", "/v1/invoices/{id}/explain", false, kReaders, Scope::kInvoice},
     {"POST", "/v1/reconcile", false, kReaders, Scope::kAgencyQuery},
     {"GET", "/v1/verify", false, Roles({Role::kHost, Role::kAuditor}), Scope::kNone},
-    {"POST", "/v1/access", false, Roles({Role::kHost}), Scope::kNone},
+    {"POST", "/v1/access", false, Roles({Role::kHost}), Scope::kGrant},
     {"DELETE", "/v1/access/{token_id}", false, Roles({Role::kHost}), Scope::kToken},
 };
 

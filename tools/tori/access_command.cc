@@ -4,17 +4,16 @@
 // printed once by grant and is never in an event, the state or a list: only its SHA-256.
 //
 // The validator's index holds the grants ('T' token_id -> AccessGranted) and the
-// revocations ('R' token_id); LoadAccessList reads them for `tori serve`.
-#include <set>
+// revocations ('R' token_id); RefreshAccessList (write_routes.h) reads them.
 
 #include "absl/time/clock.h"
 #include "events/base/check.h"
 #include "events/base/json_text.h"
 #include "events/codec/codec.h"
-#include "events/validate/index_keys.h"
 #include "fmt/format.h"
 #include "services/ingest/ingest.h"
 #include "services/server/access.h"
+#include "services/server/write_routes.h"
 #include "tools/tori/commands.h"
 
 namespace tori {
@@ -45,40 +44,7 @@ int TakeEvent(const LogOptions& log_options, const events::Event& event, const c
 }  // namespace
 
 absl::Status LoadAccessList(StateStore& state, server::InMemoryAccessList& access, size_t* count) {
-  std::set<std::string, std::less<>> revoked;
-  TORI_RETURN_IF_ERROR(state.ForEachInIndex(
-      index_keys::KindPrefix(index_keys::kTokenRevoked), [&](std::string_view key, std::string_view) {
-        revoked.emplace(index_keys::IdOf(key));
-        return absl::OkStatus();
-      }));
-  size_t n = 0;
-  TORI_RETURN_IF_ERROR(state.ForEachInIndex(
-      index_keys::KindPrefix(index_keys::kToken), [&](std::string_view key, std::string_view value) {
-        events::AccessGranted e;
-        if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          return absl::DataLossError(fmt::format("index entry {} is not an AccessGranted; run `tori rebuild`",
-                                                 index_keys::Escaped(key)));
-        }
-        auto digest = server::DigestOfHex(e.token_sha256());
-        auto role = server::ParseRole(e.role());
-        if (!digest || !role.ok()) {
-          return absl::DataLossError(fmt::format("grant of token_id '{}' has a bad hash or role; run `tori rebuild`",
-                                                 e.token_id()));
-        }
-        server::AccessGrant grant;
-        grant.token_id = e.token_id();
-        grant.token_sha256 = *digest;
-        grant.role = *role;
-        grant.name = e.name();
-        grant.agency_id = e.agency_id();
-        grant.service_point_id = e.service_point_id();
-        TORI_RETURN_IF_ERROR(access.Grant(grant));
-        if (revoked.contains(e.token_id())) TORI_RETURN_IF_ERROR(access.Revoke(e.token_id()));
-        ++n;
-        return absl::OkStatus();
-      }));
-  if (count != nullptr) *count = n;
-  return absl::OkStatus();
+  return server::RefreshAccessList(state, access, count);
 }
 
 int RunAccessGrant(const LogOptions& data, const AccessGrantOptions& options) {
@@ -90,17 +56,8 @@ int RunAccessGrant(const LogOptions& data, const AccessGrantOptions& options) {
   }
   auto token = server::MakeToken();
   if (!token.ok()) return Fail(token.status());
-  events::Event event;
-  event.set_event_id("access-granted-" + token->token_id);
-  event.set_occurred_at_unix_ns(absl::ToUnixNanos(absl::Now()));
-  event.set_schema_version(kSchemaVersionAccess);
-  auto* e = event.mutable_access_granted();
-  e->set_token_id(token->token_id);
-  e->set_token_sha256(Sha256Hex(token->token));
-  e->set_role(options.role);
-  e->set_name(options.name);
-  e->set_agency_id(options.agency_id);
-  e->set_service_point_id(options.service_point_id);
+  const events::Event event = server::GrantEvent(*token, options.role, options.name, options.agency_id,
+                                                 options.service_point_id, absl::Now());
   if (int rc = TakeEvent(data, event, "grant"); rc != 0) return rc;
   std::string out;
   JsonObjectWriter(out).String("token_id", token->token_id).String("token", token->token).Close();
@@ -109,14 +66,7 @@ int RunAccessGrant(const LogOptions& data, const AccessGrantOptions& options) {
 }
 
 int RunAccessRevoke(const LogOptions& data, const std::string& token_id) {
-  // The event_id names the moment too: a second revocation then meets the rule (revoked
-  // already), not the event_id's idempotency check.
-  const int64_t now = absl::ToUnixNanos(absl::Now());
-  events::Event event;
-  event.set_event_id(fmt::format("access-revoked-{}-{}", token_id, now));
-  event.set_occurred_at_unix_ns(now);
-  event.set_schema_version(kSchemaVersionAccess);
-  event.mutable_access_revoked()->set_token_id(token_id);
+  const events::Event event = server::RevokeEvent(token_id, absl::Now());
   if (int rc = TakeEvent(data, event, "revoke"); rc != 0) return rc;
   fmt::print("tori access revoke: token_id {} revoked\n", token_id);
   return 0;

@@ -1,14 +1,22 @@
-// `tori serve`: the HTTP API of SPEC section 7 over the data directory, read-only (as
-// verify and explain open it), until SIGINT or SIGTERM.
+// `tori serve`: the HTTP API of SPEC section 7 over the data directory, until SIGINT or
+// SIGTERM. Serve is the state's writer (write_routes.h): it opens the data directory as
+// `tori ingest` does (on the embedded log it holds the log's lock, so the command line's
+// other commands on that directory wait until it stops; on Kafka it is the topic's
+// writer), and follows the log four times a second.
 #include <signal.h>
 
 #include <cstdio>
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "fmt/format.h"
 #include "services/server/api.h"
 #include "services/server/http_server.h"
+#include "services/server/write_routes.h"
 #include "tools/tori/commands.h"
 
 namespace tori {
@@ -42,14 +50,18 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
     fmt::print(stderr, "tori serve: TLS needs both --tls-cert and --tls-key\n");
     return kExitUsage;
   }
-  auto data = OpenDataDir(data_options, DataAccess::kRead);
+  LogOptions writer_options = data_options;
+  writer_options.kafka_writer = true;
+  auto data = OpenDataDir(writer_options, DataAccess::kWrite);
   if (!data.ok()) return Fail(data.status());
   // The grants are the log's access_granted and access_revoked events, as the state
-  // (caught up with the log by OpenDataDir) holds them when serve starts; --grants FILE
-  // adds more (tests, a first host token before the log has any).
+  // holds them (at start, then after each write and each step of following the log);
+  // --grants FILE adds more (tests, a first host token before the log has any).
   server::InMemoryAccessList access;
   size_t granted_in_log = 0;
-  if (auto loaded = LoadAccessList(*data->state, access, &granted_in_log); !loaded.ok()) return Fail(loaded);
+  if (auto loaded = server::RefreshAccessList(*data->state, access, &granted_in_log); !loaded.ok()) {
+    return Fail(loaded);
+  }
   if (!options.grants_file.empty()) {
     std::ifstream in(options.grants_file, std::ios::binary);
     if (!in) return Fail(absl::NotFoundError(fmt::format("cannot read --grants {}", options.grants_file)));
@@ -78,7 +90,12 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
       return Fail(absl::NotFoundError(fmt::format("cannot open --access-log {} for appending", options.access_log)));
     }
   }
+  std::mutex state_mutex;
+  server::Writer writer({.log = data->log.get(), .state = data->state.get(), .state_mutex = &state_mutex,
+                         .access = &access});
   server::ApiOptions api_options;
+  api_options.more_handlers = writer.Handlers();
+  api_options.state_mutex = &state_mutex;
   api_options.log = data->log.get();
   api_options.state = data->state.get();
   api_options.scratch_dir = data->ScratchPath("serve");
@@ -86,6 +103,10 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   api_options.access = &access;
   api_options.access_log = access_log;
   server::Api api(api_options);
+  writer.set_metrics(&api.metrics());
+  // Not ready until the state has caught up with the log (the first Follow below).
+  api.metrics().SetLogLagEvents(
+      std::max<int64_t>(1, server::LagEvents(data->state->applied(), data->log->End())));
 
   // SIGINT and SIGTERM are waited for below; blocked before the server's threads start,
   // so that none of them takes the signal.
@@ -107,11 +128,29 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   fmt::print("tori serve: listening on {}://{}:{}\n", options.tls_cert.empty() ? "http" : "https", address,
              (*http)->port());
   std::fflush(stdout);
+  // Follows the log between the signals: what other writers appended is applied, and the
+  // grants and revocations in it hold from then on.
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  std::string last_error;
+  while (true) {
+    auto lag = writer.Follow();
+    if (!lag.ok() && std::string(lag.status().message()) != last_error) {
+      last_error = std::string(lag.status().message());
+      fmt::print(stderr, "tori serve: cannot follow the log (reads answer from the state as it is, /readyz says "
+                         "not ready): {}\n", last_error);
+      api.metrics().SetLogLagEvents(std::max<int64_t>(1, api.metrics().log_lag_events()));
+    } else if (lag.ok()) {
+      last_error.clear();
+    }
+    const timespec follow_interval{0, 250'000'000};
+    signal_number = sigtimedwait(&stop_signals, nullptr, &follow_interval);
+    if (signal_number == SIGINT || signal_number == SIGTERM) break;
+  }
   fmt::print(stderr, "tori serve: stopping ({})\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   (*http)->Stop();
   if (access_log != stderr) std::fclose(access_log);
+  std::error_code ec;
+  std::filesystem::remove_all(api_options.scratch_dir, ec);
   return 0;
 }
 

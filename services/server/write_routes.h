@@ -1,0 +1,98 @@
+// The write side of `tori serve` (SPEC section 7): POST /v1/events, POST /v1/access and
+// DELETE /v1/access/{token_id}, and the following of the log. Library tori_server_write,
+// the one part of the server that depends on ingest (the read API, tori_server, never
+// writes).
+//
+// One writer. A serve that writes is the state's one writer: every write goes through
+// IngestLines (the rules and code path of `tori ingest`: parse, validate, append durably,
+// apply to the state, then answer), under the same mutex as every read of the state, so
+// writes are serialised and a read sees the state between two writes, never inside one.
+// Grants and revocations are events on that same path; once the event is durable the
+// running serve's access list changes before the answer is sent, so a revoked token is
+// refused from the next request on.
+//
+// Following. Follow() applies what another writer appended to the log (on Kafka: a
+// `tori ingest --kafka`, `tori access revoke --kafka` of another process) and refreshes
+// the access list from the state's grants and revocations; `tori serve` calls it about
+// four times a second. Its lag (events in the log the state has not applied) goes to the
+// metrics and /readyz.
+//
+// Who may post what (ARCHITECTURE.md, "The service"):
+//   - a host posts any event, as `tori ingest` on the host's machine does;
+//   - an intake posts contact_recorded, contact_corrected, contact_voided and
+//     room_booked events of its own service point (a correction or void: of a contact
+//     recorded at its point); any other line is answered `rejected`, reason FORBIDDEN,
+//     field service_point_id (or type), and never reaches ingest; the other lines of the
+//     body are taken;
+//   - a host grants host tokens of its own agency, intake tokens of the points it hosts
+//     and agency tokens of its agency and of the parties to agreements at its points
+//     (404 for any other, as for what does not exist); auditor tokens only on the
+//     command line (403); it revokes the same grants, and 404 for every other.
+//
+// Thread safety: the handlers may be called from any number of threads at once; Follow
+// from any one thread.
+#ifndef TORI_SERVICES_SERVER_WRITE_ROUTES_H_
+#define TORI_SERVICES_SERVER_WRITE_ROUTES_H_
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "events/log/event_log.h"
+#include "events/codec/codec.h"
+#include "services/server/access.h"
+#include "services/server/metrics.h"
+#include "services/server/router.h"
+#include "services/state/state_store.h"
+
+namespace tori::server {
+
+struct WriterOptions {
+  EventLog* log = nullptr;        // written; used only under `state_mutex`
+  StateStore* state = nullptr;    // written; used only under `state_mutex`
+  std::mutex* state_mutex = nullptr;  // the read API's (ApiOptions::state_mutex)
+  InMemoryAccessList* access = nullptr;  // the router's
+  Metrics* metrics = nullptr;     // may be null (set_metrics)
+};
+
+// The most bytes a token_id in a path may have; longer ones are 404 unread.
+inline constexpr size_t kTokenIdBytesMax = 128;
+
+class Writer {
+ public:
+  explicit Writer(WriterOptions options) : options_(options) {}
+  // The handlers by route name ("POST /v1/events", ...), for ApiOptions::more_handlers.
+  std::map<std::string, RouteHandler> Handlers();
+  void set_metrics(Metrics* metrics) { options_.metrics = metrics; }
+  // Applies every event another writer appended, refreshes the grants, and returns the
+  // lag left (0 once caught up).
+  absl::StatusOr<int64_t> Follow();
+
+ private:
+  HttpResponse PostEvents(const RouteRequest& request);
+  HttpResponse PostAccess(const RouteRequest& request);
+  HttpResponse DeleteAccess(const RouteRequest& request);
+  WriterOptions options_;
+  bool followed_once_ = false;  // under state_mutex
+};
+
+// Events in the log after `applied` (per partition, summed).
+int64_t LagEvents(const LogPosition& applied, const LogPosition& end);
+
+// Adds to `access` the grants in the state's index it does not have yet, and revokes
+// those the index says are revoked; `count` (may be null) gets how many grants the index
+// holds. Never removes a grant (a grant is only ever revoked).
+absl::Status RefreshAccessList(StateStore& state, InMemoryAccessList& access, size_t* count = nullptr);
+
+// The events `tori access grant` and `revoke` (and the API) append: the grant's event_id
+// is access-granted-TOKEN_ID; a revocation's names the moment too, so that a second
+// revocation meets the rule (revoked already), not the event_id's idempotency check.
+events::Event GrantEvent(const NewToken& token, std::string_view role, std::string_view name,
+                         std::string_view agency_id, std::string_view service_point_id, absl::Time now);
+events::Event RevokeEvent(std::string_view token_id, absl::Time now);
+
+}  // namespace tori::server
+
+#endif  // TORI_SERVICES_SERVER_WRITE_ROUTES_H_
