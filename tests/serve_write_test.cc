@@ -140,10 +140,12 @@ TEST_F(ServeWriteTest, AnIntakePostsOnlyItsOwnPointsEventsLineByLine) {
     line.replace(line.find("\"P\""), 3, "\"" + point + "\"");
     return line + "\n";
   };
+  const std::string demo = ReadFile(dir_ + "/demo-events.jsonl");
+  const std::string registered = demo.substr(0, demo.find('\n') + 1);  // a valid agency_registered
+  ASSERT_NE(registered.find("\"type\":\"agency_registered\""), std::string::npos);
   const std::string body = make("desk-1", "iso-omena") + "\n" + make("desk-2", "kalajarvi") +
                            R"({"event_id":"desk-3","type":"contact_voided","occurred_at":"2026-03-02T10:00:00+02:00","contact_id":"desk-1","reason":"test"})"
-                           "\n" +
-                           R"({"event_id":"desk-4","type":"cost_posted"})" "\n";
+                           "\n" + registered;
   const auto reply = Fetch(serve->port(), "POST", "/v1/events", desk, body);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_NE(reply.body.find(R"({"line":1,"status":"accepted")"), std::string::npos) << reply.body;
@@ -157,7 +159,6 @@ TEST_F(ServeWriteTest, AnIntakePostsOnlyItsOwnPointsEventsLineByLine) {
   EXPECT_NE(reply.body.find(R"("accepted":2,"duplicates":0,"rejected":2)"), std::string::npos) << reply.body;
   // A contact of another point (the demo's kalajarvi contacts) cannot be voided by it:
   // the same answer as for a contact that does not exist.
-  const std::string demo = ReadFile(dir_ + "/demo-events.jsonl");
   ASSERT_NE(demo.find("\"contact_id\":\"kj-2026-01-02-0001\""), std::string::npos);
   const std::string foreign = "kj-2026-01-02-0001";
   for (const std::string& id : {foreign, std::string("no-such-contact")}) {
