@@ -1,8 +1,10 @@
 #include "services/server/write_routes.h"
 
 #include <algorithm>
+#include <random>
 #include <set>
 
+#include "absl/time/clock.h"
 #include "events/base/check.h"
 #include "events/base/json_text.h"
 #include "events/base/sha256.h"
@@ -222,15 +224,6 @@ absl::StatusOr<bool> HostManages(StateStore& state, const std::string& host, Rol
   return false;
 }
 
-// Takes one event through IngestLines; its outcome.
-absl::StatusOr<LineOutcome> TakeEvent(EventLog& log, StateStore& state, const events::Event& event) {
-  TORI_ASSIGN_OR_RETURN(auto outcomes, IngestLines(EventToJson(event), log, state));
-  if (outcomes.size() != 1) {
-    return absl::InternalError(fmt::format("one event gave {} outcomes", outcomes.size()));
-  }
-  return outcomes.front();
-}
-
 HttpResponse Rejected(const Rejection& r) {
   HttpResponse response;
   response.status = 400;
@@ -330,6 +323,31 @@ absl::Status RefreshAccessList(StateStore& state, InMemoryAccessList& access, si
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<LineOutcome>> Writer::Ingest(std::string_view body) {
+  auto outcomes = IngestLines(body, *options_.log, *options_.state);
+  // Fenced by another writer: nothing of this attempt is visible. Fence it in turn;
+  // IngestLines then catches up with all it committed before judging the body again.
+  // Two replicas written at once fence each other back and forth: a random pause that
+  // grows with each attempt lets one of them finish first (at most kRegainAttemptsMax).
+  std::minstd_rand random(static_cast<uint32_t>(absl::ToUnixNanos(absl::Now())));
+  for (int attempt = 1; attempt <= kRegainAttemptsMax && absl::IsFailedPrecondition(outcomes.status()) &&
+                        options_.regain_writer;
+       ++attempt) {
+    absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(0, 25 * attempt)(random)));
+    TORI_RETURN_IF_ERROR(options_.regain_writer());
+    outcomes = IngestLines(body, *options_.log, *options_.state);
+  }
+  return outcomes;
+}
+
+absl::StatusOr<LineOutcome> Writer::TakeEvent(const events::Event& event) {
+  TORI_ASSIGN_OR_RETURN(auto outcomes, Ingest(EventToJson(event)));
+  if (outcomes.size() != 1) {
+    return absl::InternalError(fmt::format("one event gave {} outcomes", outcomes.size()));
+  }
+  return outcomes.front();
+}
+
 std::map<std::string, RouteHandler> Writer::Handlers() {
   return {
       {"POST /v1/events", [this](const RouteRequest& r) { return PostEvents(r); }},
@@ -371,7 +389,7 @@ HttpResponse Writer::PostEvents(const RouteRequest& request) {
       if (!scoped.ok()) return WriteFailed(scoped.status());
       forbidden = *std::move(scoped);
     }
-    outcomes = IngestLines(forbidden.empty() ? body : std::string_view(allowed), *options_.log, *options_.state);
+    outcomes = Ingest(forbidden.empty() ? body : std::string_view(allowed));
     if (!outcomes.ok()) return WriteFailed(outcomes.status());
     // A host may post grants and revocations as events too: they hold from now on.
     if (request.caller->role == Role::kHost && body.find("\"access_") != std::string_view::npos) {
@@ -430,7 +448,7 @@ HttpResponse Writer::PostAccess(const RouteRequest& request) {
   if (!token.ok()) return WriteFailed(token.status());
   const events::Event event =
       GrantEvent(*token, fields["role"], fields["name"], fields["agency_id"], fields["service_point_id"], absl::Now());
-  auto outcome = TakeEvent(*options_.log, *options_.state, event);
+  auto outcome = TakeEvent(event);
   if (!outcome.ok()) return WriteFailed(outcome.status());
   if (outcome->status == LineOutcome::Status::kRejected) return Rejected(*outcome->rejection);
   if (outcome->status != LineOutcome::Status::kAccepted) {
@@ -463,7 +481,7 @@ HttpResponse Writer::DeleteAccess(const RouteRequest& request) {
   auto revoked = options_.state->Get(index_keys::Key(index_keys::kTokenRevoked, token_id));
   if (!revoked.ok()) return WriteFailed(revoked.status());
   if (*revoked) return Json(out + "\n");  // revoked already: the same answer (a retried DELETE)
-  auto outcome = TakeEvent(*options_.log, *options_.state, RevokeEvent(token_id, absl::Now()));
+  auto outcome = TakeEvent(RevokeEvent(token_id, absl::Now()));
   if (!outcome.ok()) return WriteFailed(outcome.status());
   if (outcome->status == LineOutcome::Status::kRejected) return Rejected(*outcome->rejection);
   // Refused from the next request on: the list changes before this answer is sent.

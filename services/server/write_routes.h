@@ -11,6 +11,16 @@
 // running serve's access list changes before the answer is sent, so a revoked token is
 // refused from the next request on.
 //
+// Several writers (Kafka: two serve replicas on one topic, or a `tori ingest --kafka`
+// beside a serve). The topic has one writer at a time (KafkaLog, "One writer"): opening
+// as the writer fences the one before, whose open transaction is aborted. A serve whose
+// write is fenced regains the writer (fencing the other in turn) and runs the write
+// again: IngestLines first catches up with everything committed before the fence, and
+// nothing of the fenced writer can be committed after it, so each event is judged
+// against every event before it in log order: the same event_id posted to two
+// replicas at once is taken once (the second is a duplicate), a conflicting one is
+// DUPLICATE_CONFLICT.
+//
 // Following. Follow() applies what another writer appended to the log (on Kafka: a
 // `tori ingest --kafka`, `tori access revoke --kafka` of another process) and refreshes
 // the access list from the state's grants and revocations; `tori serve` calls it about
@@ -34,6 +44,7 @@
 #ifndef TORI_SERVICES_SERVER_WRITE_ROUTES_H_
 #define TORI_SERVICES_SERVER_WRITE_ROUTES_H_
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -44,6 +55,7 @@
 #include "events/codec/codec.h"
 #include "services/server/access.h"
 #include "services/server/metrics.h"
+#include "services/ingest/ingest.h"
 #include "services/server/router.h"
 #include "services/state/state_store.h"
 
@@ -55,7 +67,13 @@ struct WriterOptions {
   std::mutex* state_mutex = nullptr;  // the read API's (ApiOptions::state_mutex)
   InMemoryAccessList* access = nullptr;  // the router's
   Metrics* metrics = nullptr;     // may be null (set_metrics)
+  // Kafka: makes `log` the topic's writer again after another process fenced it (an
+  // Append failed with FailedPrecondition). Empty: a fenced write fails (503).
+  std::function<absl::Status()> regain_writer;
 };
+
+// How often one write regains a fenced writer before it answers 503.
+inline constexpr int kRegainAttemptsMax = 8;
 
 // The most bytes a token_id in a path may have; longer ones are 404 unread.
 inline constexpr size_t kTokenIdBytesMax = 128;
@@ -74,6 +92,9 @@ class Writer {
   HttpResponse PostEvents(const RouteRequest& request);
   HttpResponse PostAccess(const RouteRequest& request);
   HttpResponse DeleteAccess(const RouteRequest& request);
+  // IngestLines, once more after regaining the writer when another one fenced this one.
+  absl::StatusOr<std::vector<LineOutcome>> Ingest(std::string_view body);
+  absl::StatusOr<LineOutcome> TakeEvent(const events::Event& event);
   WriterOptions options_;
   bool followed_once_ = false;  // under state_mutex
 };

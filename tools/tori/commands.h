@@ -95,6 +95,9 @@ struct DataDir {
 // touches the state). Refuses, naming it, a DIR that does not exist or holds no log
 // (except for kCreate), and a state that is ahead of the log.
 absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access);
+// The log alone, opened to append (with --kafka: as the topic's writer, fencing the one
+// before): `tori serve` regains the writer with it.
+absl::StatusOr<std::unique_ptr<EventLog>> OpenWriterLog(const LogOptions& options);
 
 // The log's records before `position`, all partitions (for Kafka: offsets, which
 // count transaction markers too). A state's lag is LogRecords(end) - LogRecords(applied).

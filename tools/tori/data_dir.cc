@@ -160,6 +160,12 @@ std::string DataDir::ScratchPath(std::string_view name) const {
   return fmt::format("{}/scratch-{}", temporary.path().empty() ? path : temporary.path(), name);
 }
 
+absl::StatusOr<std::unique_ptr<EventLog>> OpenWriterLog(const LogOptions& options) {
+  LogOptions writer = options;
+  writer.kafka_writer = true;
+  return OpenLog(writer, /*read_only=*/false);
+}
+
 absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access) {
   if (access != DataAccess::kCreate) TORI_RETURN_IF_ERROR(CheckExists(options));
   DataDir data;

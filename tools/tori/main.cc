@@ -274,8 +274,10 @@ int Main(int argc, char** argv) {
   ServeOptions serve_options;
   CLI::App* serve = app.add_subcommand(
       "serve",
-      "Serve the HTTP API of SPEC section 7 over the data directory, which it opens read-only as "
-      "verify and explain do (nothing under --data is written), until SIGINT or SIGTERM. Requests "
+      "Serve the HTTP API of SPEC section 7 over the data directory until SIGINT or SIGTERM. Serve is "
+      "the state's writer, as `tori ingest` is (the embedded log stays locked while it runs; on Kafka "
+      "it is the topic's writer), and follows the log: what others append is applied within a "
+      "second, and /readyz is 200 once the state has caught up. Requests "
       "carry `Authorization: Bearer TOKEN`; 401 without a valid token, 403 for a role that may not, "
       "404 for anything of another agency. Routes: GET /healthz, /readyz, /metrics (no token); "
       "GET /v1/quarters, /v1/invoices?quarter=Q, /v1/invoices/{id}, /v1/invoices/{id}/csv, "
@@ -284,7 +286,10 @@ int Main(int argc, char** argv) {
       "--invoice` writes; 404 until a checkpoint covers the invoice) (host, agency, auditor); "
       "GET /v1/verify (host, auditor); "
       "POST /v1/reconcile?agency=A&quarter=Q with the CSV as body (host and agency: their own, "
-      "auditor). POST /v1/events, bill, approve and access answer 501 in this version. "
+      "auditor). POST /v1/events with a JSON Lines body (host; intake: its own point's contacts and "
+      "bookings), the rules of `tori ingest`, answered once durable, at most 32,768 events (413); "
+      "POST /v1/access {role, name, agency_id, service_point_id} and DELETE /v1/access/{token_id} "
+      "(host; a revoked token is refused at once). Bill and approve answer 501 in this version. "
       "Limits: bodies 16 MiB (413), 10 s for a request's head, 60 s for its body, 64 requests in "
       "flight (503 with Retry-After). One JSON line per request on stderr (or --access-log): "
       "never a token, query or body. Prints 'tori serve: listening on URL' once ready.");
@@ -296,14 +301,14 @@ int Main(int argc, char** argv) {
   serve->add_option("--grants", serve_options.grants_file,
                     "access grants, JSON Lines: {token_id, token_sha256 (hex SHA-256 of the token), role "
                     "(host, agency, auditor, intake), name, agency_id, service_point_id, revoked}, in addition "
-                    "to the grants of `tori access grant` in the log (read when serve starts)");
+                    "to the grants of `tori access grant` in the log");
   serve->add_option("--access-log", serve_options.access_log, "append the access log's JSON lines here, not stderr");
 
   CLI::App* access = app.add_subcommand(
       "access",
       "Bearer tokens of `tori serve` (SPEC section 7). Grants and revocations are events in the log "
       "(access_granted, access_revoked: the token's SHA-256, never the token), taken by the rules of "
-      "`tori ingest`; `tori serve` reads them when it starts.");
+      "`tori ingest`; a running `tori serve` applies them as it follows the log.");
   access->require_subcommand(1);
   AccessGrantOptions grant_options;
   CLI::App* access_grant = access->add_subcommand(
@@ -323,7 +328,8 @@ int Main(int argc, char** argv) {
   AddDataOption(*access_list, data_dir);
   std::string revoke_token_id;
   CLI::App* access_revoke = access->add_subcommand(
-      "revoke", "Revoke a grant by its token_id: its token is refused by every `tori serve` started after; "
+      "revoke", "Revoke a grant by its token_id: its token is refused by every `tori serve` that has followed "
+                "the log past it; "
                 "rejected for a token_id never granted or revoked already");
   AddDataOption(*access_revoke, data_dir);
   access_revoke->add_option("--token-id", revoke_token_id, "the grant's token_id (from grant or list)")->required();

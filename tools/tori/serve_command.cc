@@ -38,6 +38,37 @@ absl::StatusOr<std::pair<std::string, uint16_t>> ParseListen(const std::string& 
   return std::pair{address, static_cast<uint16_t>(std::stoi(port_text))};
 }
 
+// The log serve writes to, behind one pointer that the API and the writer keep: on
+// Kafka, Regain() replaces it with a new writer of the topic when another process fenced
+// this one (write_routes.h, "Several writers"). Used under the state's mutex only.
+class RegainableLog final : public EventLog {
+ public:
+  RegainableLog(std::unique_ptr<EventLog> log, LogOptions options)
+      : log_(std::move(log)), options_(std::move(options)) {}
+  absl::Status Regain() {
+    auto log = OpenWriterLog(options_);
+    if (!log.ok()) return log.status();
+    log_ = *std::move(log);
+    fmt::print(stderr, "tori serve: another process had become the writer of the topic; this serve is the "
+                       "writer again\n");
+    return absl::OkStatus();
+  }
+  absl::StatusOr<LogPosition> Append(absl::Span<const AppendRecord> records) override {
+    return log_->Append(records);
+  }
+  absl::StatusOr<LogPosition> AppendUnsynced(absl::Span<const AppendRecord> records) override {
+    return log_->AppendUnsynced(records);
+  }
+  absl::Status Sync() override { return log_->Sync(); }
+  absl::StatusOr<std::unique_ptr<LogCursor>> Read(const LogPosition& from) override { return log_->Read(from); }
+  LogPosition End() const override { return log_->End(); }
+  int32_t partition_count() const override { return log_->partition_count(); }
+
+ private:
+  std::unique_ptr<EventLog> log_;
+  LogOptions options_;
+};
+
 }  // namespace
 
 int RunServe(const LogOptions& data_options, const ServeOptions& options) {
@@ -78,7 +109,7 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
             fmt::format("--grants {}: {}", options.grants_file, std::string(granted.message()))));
       }
     }
-  } else if (granted_in_log == 0) {
+  } else if (granted_in_log == 0 && data->state->applied() == data->log->End()) {
     fmt::print(stderr, "tori serve: no grants in the log (`tori access grant`) and no --grants: every /v1/ "
                        "route answers 401 (health, readiness and metrics need no token)\n");
   }
@@ -90,13 +121,16 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
       return Fail(absl::NotFoundError(fmt::format("cannot open --access-log {} for appending", options.access_log)));
     }
   }
+  RegainableLog log(std::move(data->log), writer_options);
   std::mutex state_mutex;
-  server::Writer writer({.log = data->log.get(), .state = data->state.get(), .state_mutex = &state_mutex,
-                         .access = &access});
+  server::WriterOptions writer_setup{.log = &log, .state = data->state.get(), .state_mutex = &state_mutex,
+                                     .access = &access};
+  if (!writer_options.kafka_brokers.empty()) writer_setup.regain_writer = [&log] { return log.Regain(); };
+  server::Writer writer(writer_setup);
   server::ApiOptions api_options;
   api_options.more_handlers = writer.Handlers();
   api_options.state_mutex = &state_mutex;
-  api_options.log = data->log.get();
+  api_options.log = &log;
   api_options.state = data->state.get();
   api_options.scratch_dir = data->ScratchPath("serve");
   api_options.data_dir = data_options.data_dir;
@@ -106,7 +140,7 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   writer.set_metrics(&api.metrics());
   // Not ready until the state has caught up with the log (the first Follow below).
   api.metrics().SetLogLagEvents(
-      std::max<int64_t>(1, server::LagEvents(data->state->applied(), data->log->End())));
+      std::max<int64_t>(1, server::LagEvents(data->state->applied(), log.End())));
 
   // SIGINT and SIGTERM are waited for below; blocked before the server's threads start,
   // so that none of them takes the signal.
