@@ -1,12 +1,12 @@
 // `tori serve`: the HTTP API of SPEC section 7 over the data directory, until SIGINT or
 // SIGTERM. Serve is the state's writer (write_routes.h): it opens the data directory as
 // `tori ingest` does (on the embedded log it holds the log's lock, so the command line's
-// other commands on that directory wait until it stops; on Kafka it is the topic's
-// writer), and follows the log four times a second.
+// other commands refuse that directory, saying the log is in use, until it stops; on
+// Kafka it is the topic's writer), and follows the log four times a second.
 #include <signal.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
