@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "events/base/sha256.h"
 #include "fmt/format.h"
@@ -215,6 +216,57 @@ TEST_F(ServeWriteTest, GrantsHoldAndRevokedTokensAreRefusedAtOnce) {
       << ReadFile(dir_ + "/list.out");
   auto again = Start(dir_ + "/data");
   EXPECT_EQ(Fetch(again->port(), "GET", "/v1/invoices/2026Q1-espoo-kela", kela).status, 401);
+}
+
+// Posts at once are taken together (group commit) and each answered for its own lines:
+// 16 clients x 10 rounds, each body a blank line, a contact of its own and a contact
+// every client of the round posts: the shared one is taken once a round.
+TEST_F(ServeWriteTest, ConcurrentPostsAreEachAnsweredForTheirOwnLines) {
+  auto serve = Start(dir_ + "/data");
+  const std::string demo = ReadFile(dir_ + "/demo-events.jsonl");
+  const size_t at = demo.find("\"type\":\"contact_recorded\"");
+  const size_t from = demo.rfind('\n', at) + 1;
+  const std::string contact = demo.substr(from, demo.find('\n', at) - from);
+  auto with_id = [&](const std::string& id) {
+    std::string line = contact;
+    for (const char* key : {"event_id", "contact_id"}) {
+      const std::string quoted = fmt::format("\"{}\":\"", key);
+      const size_t start = line.find(quoted) + quoted.size();
+      line.replace(start, line.find('"', start) - start, id);
+    }
+    return line + "\n";
+  };
+  constexpr int kClients = 16, kRounds = 10;
+  std::vector<std::string> replies(kClients * kRounds);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int r = 0; r < kRounds; ++r) {
+        const std::string body =
+            "\n" + with_id(fmt::format("own-{}-{}", c, r)) + with_id(fmt::format("shared-{}", r));
+        const auto reply = Fetch(serve->port(), "POST", "/v1/events", host_token_, body);
+        replies[c * kRounds + r] = std::to_string(reply.status) + " " + reply.body;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  std::vector<int> shared_taken(kRounds, 0);
+  for (int c = 0; c < kClients; ++c) {
+    for (int r = 0; r < kRounds; ++r) {
+      const std::string& reply = replies[c * kRounds + r];
+      ASSERT_TRUE(reply.starts_with("200 ")) << reply;
+      EXPECT_NE(reply.find(R"("results":[{"line":2,"status":"accepted")"), std::string::npos) << reply;
+      const bool taken = reply.find(R"({"line":3,"status":"accepted")") != std::string::npos;
+      const bool duplicate = reply.find(R"({"line":3,"status":"duplicate")") != std::string::npos;
+      EXPECT_TRUE(taken != duplicate) << reply;
+      shared_taken[r] += taken;
+    }
+  }
+  for (int r = 0; r < kRounds; ++r) EXPECT_EQ(shared_taken[r], 1) << "round " << r;
+  const auto metrics = Fetch(serve->port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find(fmt::format("tori_events_total{{outcome=\"accepted\"}} {}", kClients * kRounds + kRounds)),
+            std::string::npos)
+      << metrics.body;
 }
 
 TEST_F(ServeWriteTest, BodiesOverTheLimitsAre413AndTakeNothing) {

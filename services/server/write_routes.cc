@@ -228,15 +228,25 @@ HttpResponse Writer::PostEvents(const RouteRequest& request) {
   }
   std::vector<LineOutcome> forbidden;
   std::string allowed;
+  if (request.caller->role == Role::kIntake) {
+    std::lock_guard lock(*options_.state_mutex);
+    auto scoped = IntakeScope(body, request.caller->service_point_id, *options_.state, allowed);
+    if (!scoped.ok()) return WriteFailed(scoped.status());
+    forbidden = *std::move(scoped);
+  }
+  PendingWrite pending;
+  pending.body = forbidden.empty() ? body : std::string_view(allowed);
+  pending.events = events - forbidden.size();
+  {
+    std::lock_guard queue_lock(queue_mutex_);
+    queue_.push_back(&pending);
+  }
   absl::StatusOr<std::vector<LineOutcome>> outcomes;
   {
+    // Whoever holds the state takes every write waiting then, in one IngestLines call.
     std::lock_guard lock(*options_.state_mutex);
-    if (request.caller->role == Role::kIntake) {
-      auto scoped = IntakeScope(body, request.caller->service_point_id, *options_.state, allowed);
-      if (!scoped.ok()) return WriteFailed(scoped.status());
-      forbidden = *std::move(scoped);
-    }
-    outcomes = Ingest(forbidden.empty() ? body : std::string_view(allowed));
+    while (!pending.done) TakeQueuedWrites();
+    outcomes = std::move(pending.outcomes);
     if (!outcomes.ok()) return WriteFailed(outcomes.status());
     // A host may post grants and revocations as events too: they hold from now on.
     if (request.caller->role == Role::kHost && body.find("\"access_") != std::string_view::npos) {
@@ -254,6 +264,53 @@ HttpResponse Writer::PostEvents(const RouteRequest& request) {
     options_.metrics->CountEvents(taken[0], taken[1], taken[2]);
   }
   return Json(ResultsJson(all, forbidden_lines));
+}
+
+void Writer::TakeQueuedWrites() {
+  std::vector<PendingWrite*> batch;
+  size_t events = 0;
+  {
+    std::lock_guard queue_lock(queue_mutex_);
+    while (!queue_.empty() && (batch.empty() || events + queue_.front()->events <= kIngestLinesMax)) {
+      events += queue_.front()->events;
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+  }
+  if (batch.size() == 1) {
+    batch[0]->outcomes = Ingest(batch[0]->body);
+    batch[0]->done = true;
+    return;
+  }
+  // The bodies one after another, each ending with a newline: body i's line n is line
+  // first_line[i] + n of the whole, as IngestLines numbers lines.
+  std::string whole;
+  std::vector<uint64_t> first_line;
+  uint64_t lines = 0;
+  for (const PendingWrite* write : batch) {
+    first_line.push_back(lines);
+    whole.append(write->body);
+    if (!write->body.empty() && write->body.back() != '\n') whole.push_back('\n');
+    lines = static_cast<uint64_t>(std::count(whole.begin(), whole.end(), '\n'));
+  }
+  auto outcomes = Ingest(whole);
+  for (PendingWrite* write : batch) {
+    write->done = true;
+    if (!outcomes.ok()) {
+      write->outcomes = outcomes.status();
+    } else {
+      write->outcomes = std::vector<LineOutcome>();
+    }
+  }
+  if (!outcomes.ok()) return;
+  for (LineOutcome& outcome : *outcomes) {
+    // The last body that starts before the line (an empty body has no lines).
+    const size_t i =
+        static_cast<size_t>(std::upper_bound(first_line.begin(), first_line.end(), outcome.line - 1) -
+                            first_line.begin()) - 1;
+    outcome.line -= first_line[i];
+    batch[i]->outcomes->push_back(std::move(outcome));
+  }
 }
 
 }  // namespace tori::server

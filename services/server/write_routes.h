@@ -44,6 +44,7 @@
 #ifndef TORI_SERVICES_SERVER_WRITE_ROUTES_H_
 #define TORI_SERVICES_SERVER_WRITE_ROUTES_H_
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -95,6 +96,21 @@ class Writer {
   // IngestLines, once more after regaining the writer when another one fenced this one.
   absl::StatusOr<std::vector<LineOutcome>> Ingest(std::string_view body);
   absl::StatusOr<LineOutcome> TakeEvent(const events::Event& event);
+
+  // Group commit: a POST /v1/events body waiting for the state. The thread that holds
+  // the state takes every body queued then (up to kIngestLinesMax events in all) as one
+  // IngestLines call, so concurrent posts share one append, sync and flush; each gets
+  // the outcomes of its own lines, numbered as in its body.
+  struct PendingWrite {
+    std::string_view body;
+    size_t events = 0;
+    bool done = false;  // under state_mutex
+    absl::StatusOr<std::vector<LineOutcome>> outcomes;
+  };
+  // Takes the queued writes (at least the oldest one); under state_mutex.
+  void TakeQueuedWrites();
+  std::mutex queue_mutex_;
+  std::deque<PendingWrite*> queue_;  // under queue_mutex_; bounded by the requests in flight
   WriterOptions options_;
   bool followed_once_ = false;  // under state_mutex
 };

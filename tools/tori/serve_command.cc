@@ -155,6 +155,9 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   server_options.port = listen->second;
   server_options.tls_cert_path = options.tls_cert;
   server_options.tls_key_path = options.tls_key;
+  // Posts wait for the state in handler threads; the more wait, the more one group
+  // commit takes at once (write_routes.h, PendingWrite).
+  server_options.handler_threads = 16;
   auto http = server::HttpServer::Start(server_options, [&api](const server::HttpRequest& r) { return api.Handle(r); });
   if (!http.ok()) return Fail(http.status());
   const std::string address =
