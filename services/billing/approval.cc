@@ -84,13 +84,19 @@ bool SamePerson(std::string_view a, std::string_view b) {
          });
 }
 
+std::string PreparedEventId(std::string_view quarter, std::string_view as_of,
+                            std::string_view prepared_by) {
+  return fmt::format("tori-prepared:{}:{}:{}", quarter, as_of,
+                     Sha256Hex(prepared_by).substr(0, 16));
+}
+
 events::Event PreparedEvent(const engine::BillingResult& result, const LogPosition& as_of,
                             const std::string& chain_head, absl::CivilDay issue_date,
                             const std::string& prepared_by, absl::Time now) {
   const std::string q = engine::QuarterName(result.quarter);
   events::Event event;
   // Each (as_of, person) prepares once; a later preparation has another as_of or person.
-  event.set_event_id(fmt::format("tori-prepared:{}:{}:{}", q, as_of.ToString(), prepared_by));
+  event.set_event_id(PreparedEventId(q, as_of.ToString(), prepared_by));
   event.set_occurred_at_unix_ns(absl::ToUnixNanos(now));
   event.set_schema_version(kSchemaVersionApproval);
   auto* e = event.mutable_quarter_prepared();
@@ -180,3 +186,7 @@ absl::StatusOr<std::vector<std::string>> WritePreparedEInvoices(
 }
 
 }  // namespace tori::billing_internal
+
+namespace tori {
+bool SamePerson(std::string_view a, std::string_view b) { return billing_internal::SamePerson(a, b); }
+}  // namespace tori

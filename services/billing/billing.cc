@@ -364,8 +364,8 @@ events::Event ApprovedEvent(const events::QuarterPrepared& prepared, const std::
   e->set_as_of(prepared.as_of());
   e->set_prepared_by(prepared.prepared_by());
   e->set_approved_by(approved_by);
-  e->set_prepared_event_id(
-      fmt::format("tori-prepared:{}:{}:{}", prepared.quarter(), prepared.as_of(), prepared.prepared_by()));
+  e->set_prepared_event_id(billing_internal::PreparedEventId(prepared.quarter(), prepared.as_of(),
+                                                             prepared.prepared_by()));
   return event;
 }
 

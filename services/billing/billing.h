@@ -143,6 +143,9 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
 // the prepared hashes. Uses quarter, out_dir, now, scratch_dir, write_documents,
 // language and csv_dialect of `request`.
 absl::StatusOr<BillOutcome> Approve(EventLog& log, StateStore& state, BillRequest request);
+// Whether two names (`--by`, a token's name) are one person: equal but for ASCII case
+// and surrounding spaces.
+bool SamePerson(std::string_view a, std::string_view b);
 
 // The Finvoice and Peppol UBL of the issued invoice `invoice_id`, byte for byte the
 // finvoice-<id>.xml and peppol-<id>.xml `tori bill --lang language` wrote for it: its

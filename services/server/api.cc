@@ -12,6 +12,7 @@
 #include "services/audit/audit.h"
 #include "services/billing/billing.h"
 #include "services/projector/projector.h"
+#include "services/server/quarter_routes.h"
 
 namespace tori::server {
 namespace {
@@ -361,6 +362,15 @@ std::vector<RouteHandler> Api::Handlers() {
       return Json(ReconcileJson(*report, *agency, *quarter, std::nullopt) + "\n");
     });
   });
+  // SPEC section 8: bill (prepare or issue) and approve, as `tori bill --by` and `tori
+  // approve --by` (quarter_routes.h).
+  for (const bool approve : {false, true}) {
+    set("POST", approve ? "/v1/quarters/{quarter}/approve" : "/v1/quarters/{quarter}/bill",
+        [this, approve](const RouteRequest& request) {
+          std::lock_guard lock(state_mutex_);
+          return BillQuarter(request, *options_.log, *options_.state, options_.scratch_dir + "/bill", approve);
+        });
+  }
   return handlers;
 }
 

@@ -32,6 +32,7 @@ enum class Scope {
   kInvoice,       // {id}: an invoice; visible to its issuer and recipient, and auditors
   kAgencyQuery,   // ?agency=A: host and agency callers only their own agency
   kToken,         // {token_id}: a grant; a host sees only the grants of its agency
+  kQuarterHost,   // {quarter}: billed only by the host of its service points (SPEC 8)
 };
 
 struct RouteSpec {
@@ -50,8 +51,8 @@ inline constexpr RouteSpec kRouteTable[] = {
     {"GET", "/readyz", true, 0, Scope::kNone},
     {"GET", "/metrics", true, 0, Scope::kNone},
     {"POST", "/v1/events", false, Roles({Role::kHost, Role::kIntake}), Scope::kNone},
-    {"POST", "/v1/quarters/{quarter}/bill", false, Roles({Role::kHost}), Scope::kNone},
-    {"POST", "/v1/quarters/{quarter}/approve", false, Roles({Role::kHost}), Scope::kNone},
+    {"POST", "/v1/quarters/{quarter}/bill", false, Roles({Role::kHost}), Scope::kQuarterHost},
+    {"POST", "/v1/quarters/{quarter}/approve", false, Roles({Role::kHost}), Scope::kQuarterHost},
     {"GET", "/v1/quarters", false, kReaders, Scope::kNone},
     {"GET", "/v1/invoices", false, kReaders, Scope::kNone},
     {"GET", "/v1/invoices/{id}", false, kReaders, Scope::kInvoice},

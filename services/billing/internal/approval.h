@@ -44,6 +44,11 @@ absl::StatusOr<std::optional<events::QuarterPrepared>> LoadPrepared(StateStore& 
 absl::StatusOr<std::string> CheckedPerson(std::string_view by);
 bool SamePerson(std::string_view a, std::string_view b);
 
+// A preparation's event_id: the quarter, as_of and 16 hex digits of SHA-256 of the
+// preparer's name (ids are printable ASCII; names need not be).
+std::string PreparedEventId(std::string_view quarter, std::string_view as_of,
+                            std::string_view prepared_by);
+
 // The quarter_prepared event of a run (documents in invoices.json order).
 events::Event PreparedEvent(const engine::BillingResult& result, const LogPosition& as_of,
                             const std::string& chain_head, absl::CivilDay issue_date,
