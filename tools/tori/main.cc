@@ -303,7 +303,10 @@ int Main(int argc, char** argv) {
       "--invoice` writes; 404 until a checkpoint covers the invoice) (host, agency, auditor); "
       "GET /v1/verify (host, auditor); "
       "POST /v1/reconcile?agency=A&quarter=Q with the CSV as body (host and agency: their own, "
-      "auditor). POST /v1/events, bill, approve and access answer 501 in this version. "
+      "auditor). POST /v1/quarters/{Q}/bill and /approve (host: `tori bill --by` and `tori approve "
+      "--by` as the token's name; 403 for the preparer's own approval) append to the log, which "
+      "this serve opens read-only: they answer issued quarters only. POST /v1/events and access "
+      "answer 501 in this version. "
       "Limits: bodies 16 MiB (413), 10 s for a request's head, 60 s for its body, 64 requests in "
       "flight (503 with Retry-After). One JSON line per request on stderr (or --access-log): "
       "never a token, query or body. Prints 'tori serve: listening on URL' once ready.");
