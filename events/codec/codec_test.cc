@@ -138,6 +138,46 @@ TEST(Codec, CheckpointSignedPrintsAndIsWrittenByToriOnly) {
   EXPECT_NE(rejection->message.find("tori checkpoint"), std::string::npos) << rejection->message;
 }
 
+// SPEC section 8: approval_policy_set carries version 2 and writes back as read;
+// 1 or 2 approvals (RANGE), a real date; quarter_prepared and quarter_approved are
+// tori's own.
+TEST(Codec, ApprovalPolicyRoundTripsWithVersionTwoAndApprovalsAreToriOwn) {
+  JsonEventParser parser;
+  events::Event event;
+  const std::string policy =
+      R"({"event_id":"p1","type":"approval_policy_set","occurred_at":"2026-01-02T08:00:00Z","host_agency_id":"espoo","required_approvals":2,"effective_from":"2026-01-01"})";
+  ASSERT_FALSE(parser.Parse(policy, event).has_value());
+  EXPECT_EQ(event.schema_version(), 2u);
+  EXPECT_EQ(event.approval_policy_set().required_approvals(), 2);
+  EXPECT_EQ(EventToJson(event), policy);
+  const struct {
+    std::string rest;
+    RejectReason reason;
+    std::string field;
+  } kCases[] = {
+      {R"("host_agency_id":"espoo","required_approvals":3,"effective_from":"2026-01-01")", RejectReason::kRange, "required_approvals"},
+      {R"("host_agency_id":"espoo","required_approvals":0,"effective_from":"2026-01-01")", RejectReason::kRange, "required_approvals"},
+      {R"("host_agency_id":"espoo","required_approvals":2)", RejectReason::kSchema, "effective_from"},
+      {R"("host_agency_id":"espoo","required_approvals":2,"effective_from":"2026-01-01","by":"x")", RejectReason::kSchema, "by"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.rest);
+    auto rejection = parser.Parse(
+        R"({"event_id":"p2","type":"approval_policy_set","occurred_at":"2026-01-02T08:00:00Z",)" + c.rest + "}", event);
+    ASSERT_TRUE(rejection.has_value());
+    EXPECT_EQ(rejection->reason, c.reason);
+    EXPECT_EQ(rejection->field, c.field);
+  }
+  for (const char* type : {"quarter_prepared", "quarter_approved"}) {
+    auto rejection = parser.Parse(
+        fmt::format(R"({{"event_id":"q","type":"{}","occurred_at":"2026-01-02T08:00:00Z","quarter":"2026Q1"}})", type),
+        event);
+    ASSERT_TRUE(rejection.has_value()) << type;
+    EXPECT_EQ(rejection->reason, RejectReason::kSchema);
+    EXPECT_EQ(rejection->field, "type");
+  }
+}
+
 TEST(Codec, EveryEventTypeRoundTripsCanonically) {
   JsonEventParser parser;
   for (const char* line : kCanonicalEvents) {

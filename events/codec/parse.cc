@@ -205,6 +205,19 @@ bool ReadAgencyUpdated(Reader& r, dom::object o, events::AgencyUpdated* e) {
   return true;
 }
 
+// approval_policy_set (SPEC section 8): 1 or 2 approvals from a date on.
+bool ReadApprovalPolicySet(Reader& r, dom::object o, events::ApprovalPolicySet* e) {
+  bool present;
+  int64_t required;
+  if (!r.String(o, "", "host_agency_id", Text::kId, e->mutable_host_agency_id()) ||
+      !r.Integer(o, "", "required_approvals", 1, 2, &required) ||
+      !r.Date(o, "", "effective_from", true, e->mutable_effective_from(), &present)) {
+    return false;
+  }
+  e->set_required_approvals(static_cast<int32_t>(required));
+  return true;
+}
+
 bool ReadServicePointOpened(Reader& r, dom::object o, events::ServicePointOpened* e) {
   int64_t area;
   if (!r.String(o, "", "service_point_id", Text::kNamingId, e->mutable_service_point_id()) ||
@@ -724,7 +737,8 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   event.set_schema_version(type == "agency_updated" ? kSchemaVersionAgencyUpdated
                            : type == "access_granted" || type == "access_revoked"
                                ? kSchemaVersionAccess
-                               : kSchemaVersion);
+                           : type == "approval_policy_set" ? kSchemaVersionApproval
+                                                           : kSchemaVersion);
 
   bool ok;
   if (type == "agency_registered") {
@@ -741,6 +755,10 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   } else if (type == "access_revoked") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "token_id"}) &&
          r.String(o, "", "token_id", Text::kId, event.mutable_access_revoked()->mutable_token_id());
+  } else if (type == "approval_policy_set") {
+    ok = r.CheckFields(o, "", {TORI_ENVELOPE, "host_agency_id", "required_approvals",
+                               "effective_from"}) &&
+         ReadApprovalPolicySet(r, o, event.mutable_approval_policy_set());
   } else if (type == "service_point_opened") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "service_point_id", "name", "municipality",
                                "host_agency_id", "total_area_m2"}) &&
@@ -769,9 +787,10 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
                                "agency_id", "start", "end"}) &&
          ReadRoomBooked(r, o, event.mutable_room_booked());
   } else if (type == "invoice_issued" || type == "subsidy_claim_issued" || type == "host_shares_issued" ||
-             type == "checkpoint_signed") {
+             type == "checkpoint_signed" || type == "quarter_prepared" || type == "quarter_approved") {
     return Rejection{RejectReason::kSchema, "type",
-                     fmt::format("'{}' events are written by `tori bill` (checkpoint_signed: `tori checkpoint`) only", type)};
+                     fmt::format("'{}' events are written by `tori bill` (checkpoint_signed: `tori checkpoint`; "
+                                 "quarter_approved: `tori approve`) only", type)};
   } else {
     return Rejection{RejectReason::kSchema, "type",
                      fmt::format("unknown event type '{}'", type)};

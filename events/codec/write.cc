@@ -154,6 +154,9 @@ std::string_view EventTypeName(const events::Event& event) {
     case events::Event::kAccessRevoked: return "access_revoked";
     case events::Event::kHostSharesIssued: return "host_shares_issued";
     case events::Event::kCheckpointSigned: return "checkpoint_signed";
+    case events::Event::kApprovalPolicySet: return "approval_policy_set";
+    case events::Event::kQuarterPrepared: return "quarter_prepared";
+    case events::Event::kQuarterApproved: return "quarter_approved";
     case events::Event::kInvoiceIssued: return "invoice_issued";
     case events::Event::kSubsidyClaimIssued: return "subsidy_claim_issued";
     case events::Event::PAYLOAD_NOT_SET: return "unknown";
@@ -308,6 +311,33 @@ std::string EventToJson(const events::Event& event) {
       w.String("origin", e.origin()).Int("tree_size", e.tree_size())
           .String("root_hash", absl::Base64Escape(e.root_hash()))
           .String("signed_note", e.signed_note());
+      break;
+    }
+    case events::Event::kApprovalPolicySet: {
+      const auto& e = event.approval_policy_set();
+      w.String("host_agency_id", e.host_agency_id())
+          .Int("required_approvals", e.required_approvals())
+          .String("effective_from", e.effective_from());
+      break;
+    }
+    case events::Event::kQuarterPrepared: {
+      const auto& e = event.quarter_prepared();
+      w.String("quarter", e.quarter()).String("as_of", e.as_of())
+          .String("prepared_by", e.prepared_by()).String("issue_date", e.issue_date())
+          .Raw("documents", JsonArray(e.documents(), [](const events::PreparedDocument& d) {
+            std::string o;
+            JsonObjectWriter(o).String("document_id", d.document_id())
+                .String("content_sha256", d.content_sha256())
+                .Close();
+            return o;
+          }));
+      break;
+    }
+    case events::Event::kQuarterApproved: {
+      const auto& e = event.quarter_approved();
+      w.String("quarter", e.quarter()).String("as_of", e.as_of())
+          .String("prepared_by", e.prepared_by()).String("approved_by", e.approved_by())
+          .String("prepared_event_id", e.prepared_event_id());
       break;
     }
     case events::Event::PAYLOAD_NOT_SET:

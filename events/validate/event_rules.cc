@@ -190,6 +190,13 @@ void AccessRevokedReferences(const Event& event, std::vector<Reference>& out) {
   out.push_back({keys::kToken, event.access_revoked().token_id(), "token_id"});
 }
 
+// --- approval_policy_set (SPEC 8): of a registered host agency. The same (host,
+// effective_from) again replaces the policy (the projection keeps the later one), so
+// nothing is created in the index.
+void ApprovalPolicySetReferences(const Event& event, std::vector<Reference>& out) {
+  out.push_back({keys::kAgency, event.approval_policy_set().host_agency_id(), "host_agency_id"});
+}
+
 // A row names only what its type has; a missing member is "none" (see the header).
 constexpr EventRules kRules[] = {
     {.type = Event::kAgencyRegistered, .creates = AgencyRegisteredCreates},
@@ -200,6 +207,7 @@ constexpr EventRules kRules[] = {
     {.type = Event::kAccessRevoked,
      .creates = AccessRevokedCreates,
      .references = AccessRevokedReferences},
+    {.type = Event::kApprovalPolicySet, .references = ApprovalPolicySetReferences},
     {.type = Event::kServicePointOpened,
      .creates = PointOpenedCreates,
      .references = PointOpenedReferences},
@@ -225,8 +233,8 @@ constexpr EventRules kRules[] = {
      .voided_contact_cannot_be = "voided again"},
     {.type = Event::kCostPosted, .creates = CostPostedCreates, .references = CostPostedReferences},
     {.type = Event::kRoomBooked, .creates = RoomBookedCreates, .references = RoomBookedReferences},
-    // invoice_issued, subsidy_claim_issued, host_shares_issued: documents tori issues
-    // itself, with no index rules. checkpoint_signed (tori checkpoint) neither: it
+    // invoice_issued, subsidy_claim_issued, host_shares_issued, quarter_prepared,
+    // quarter_approved: documents tori issues itself, with no index rules. checkpoint_signed (tori checkpoint) neither: it
     // creates and references no entity; only its event_id is kept unique.
 };
 

@@ -137,6 +137,18 @@ TEST_F(ValidatorTest, AnAgencyUpdateNeedsARegisteredAgency) {
                  RejectReason::kUnknownReference, "agency_id", "agency 'poliisi' is not known");
 }
 
+// SPEC section 8: a policy names a registered host; the same (host, date) again is
+// accepted (it replaces the earlier policy in the projection).
+TEST_F(ValidatorTest, AnApprovalPolicyNeedsARegisteredHost) {
+  SetUpPoint();
+  EXPECT_EQ(Feed(R"({"event_id":"y1","type":"approval_policy_set","occurred_at":"2026-02-01T10:00:00Z","host_agency_id":"espoo","required_approvals":2,"effective_from":"2026-01-01"})"),
+            Verdict::kAccept);
+  EXPECT_EQ(Feed(R"({"event_id":"y2","type":"approval_policy_set","occurred_at":"2026-02-01T10:00:00Z","host_agency_id":"espoo","required_approvals":1,"effective_from":"2026-01-01"})"),
+            Verdict::kAccept);
+  ExpectRejected(R"({"event_id":"y3","type":"approval_policy_set","occurred_at":"2026-02-01T10:00:00Z","host_agency_id":"poliisi","required_approvals":2,"effective_from":"2026-01-01"})",
+                 RejectReason::kUnknownReference, "host_agency_id", "agency 'poliisi' is not known");
+}
+
 // Issue #17: a grant's token_id is new and its agency or point known; a revocation
 // names a granted token_id, once.
 TEST_F(ValidatorTest, AccessGrantsAndRevocationsFollowTheirRows) {

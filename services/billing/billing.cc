@@ -8,7 +8,9 @@
 #include "events/base/check.h"
 #include "events/base/files.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "services/state/hash_chain.h"
+#include "services/billing/internal/approval.h"
 #include "services/billing/internal/issued.h"
 #include "services/billing/scratch_replay.h"
 #include "services/projector/projector.h"
@@ -240,10 +242,10 @@ absl::StatusOr<ComputedAsOf> Reissue(EventLog& log, const BillRequest& request,
 // Writes Finvoice, XLSX and HTML beside invoices.json; says which Finvoices are
 // missing and why. `context` holds the agencies' details as of the run.
 absl::Status WritePeopleDocuments(documents::DocumentContext context, const BillRequest& request,
-                                  absl::CivilDay issue_date, BillOutcome& outcome) {
+                                  absl::CivilDay issue_date, bool draft, BillOutcome& outcome) {
   context.issue_date = issue_date;
   context.language = request.language;
-  context.draft = request.dry_run;
+  context.draft = draft;
   // A draft has no Finvoice at all (said below).
   for (const auto& issuer : context.draft ? std::vector<std::string>()
                                           : documents::MissingIbanIssuers(outcome.result, context)) {
@@ -257,7 +259,18 @@ absl::Status WritePeopleDocuments(documents::DocumentContext context, const Bill
   }
   TORI_ASSIGN_OR_RETURN(std::vector<std::string> files,
                         documents::WriteDocuments(outcome.result, context, request.out_dir));
-  if (context.draft) {
+  if (context.draft && outcome.prepared) {
+    // SPEC section 8: the prepared e-invoices, marked (internal/approval.h).
+    context.draft = false;
+    TORI_ASSIGN_OR_RETURN(std::vector<std::string> einvoices,
+                          billing_internal::WritePreparedEInvoices(outcome.result, context,
+                                                                   request.out_dir));
+    outcome.files.insert(outcome.files.end(), einvoices.begin(), einvoices.end());
+    outcome.notes.push_back(
+        "prepared for approval: every file is a draft (draft-*), the e-invoices marked by a "
+        "comment after the XML declaration; another person issues exactly these with "
+        "`tori approve`");
+  } else if (context.draft) {
     outcome.notes.push_back(
         "drafts: no Finvoice or Peppol e-invoice is written in a dry run (an operator would "
         "deliver it as "
@@ -317,7 +330,54 @@ absl::Status CheckIssuable(const BillRequest& request, const engine::BillingResu
   return absl::OkStatus();
 }
 
+// SPEC section 8: what `tori approve --quarter q --by by` may not do.
+absl::Status CheckApproval(const std::string& q, const std::optional<events::QuarterPrepared>& prepared,
+                           bool issued, const std::optional<std::string>& by) {
+  if (!by) return absl::InvalidArgumentError("an approval names its approver (--by PERSON)");
+  if (issued) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} is issued already; `tori bill --quarter {}` writes its issued documents again", q, q));
+  }
+  if (!prepared) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} has not been prepared: `tori bill --quarter {} --by PERSON` prepares it, then another "
+        "person approves it",
+        q, q));
+  }
+  if (billing_internal::SamePerson(prepared->prepared_by(), *by)) {
+    return absl::PermissionDeniedError(fmt::format(
+        "{} prepared {} (as_of {}) and cannot approve it too: two approvals are required, so "
+        "another person runs `tori approve --quarter {} --by THEIR_NAME`",
+        prepared->prepared_by(), q, prepared->as_of(), q));
+  }
+  return absl::OkStatus();
+}
+
+events::Event ApprovedEvent(const events::QuarterPrepared& prepared, const std::string& approved_by,
+                            absl::Time now) {
+  events::Event event;
+  event.set_event_id(std::string(kIssuedEventIdPrefix) + prepared.quarter() + "-approved");
+  event.set_occurred_at_unix_ns(absl::ToUnixNanos(now));
+  event.set_schema_version(kSchemaVersionApproval);
+  auto* e = event.mutable_quarter_approved();
+  e->set_quarter(prepared.quarter());
+  e->set_as_of(prepared.as_of());
+  e->set_prepared_by(prepared.prepared_by());
+  e->set_approved_by(approved_by);
+  e->set_prepared_event_id(billing_internal::PreparedEventId(prepared.quarter(), prepared.as_of(),
+                                                             prepared.prepared_by()));
+  return event;
+}
+
 }  // namespace
+
+absl::StatusOr<BillOutcome> Approve(EventLog& log, StateStore& state, BillRequest request) {
+  request.approve = true;
+  request.dry_run = false;
+  request.as_of.reset();
+  request.force = true;  // the preparation was checked as issuable
+  return Bill(log, state, request);
+}
 
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request) {
   if (request.as_of && !request.dry_run) {
@@ -335,7 +395,21 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
 
   BillOutcome outcome;
   documents::DocumentContext context;  // the agencies' details as of outcome.as_of
-  if (request.as_of) {
+  std::optional<events::QuarterPrepared> approving;  // Approve: the preparation it issues
+  std::optional<std::string> by;
+  if (request.by) {
+    TORI_ASSIGN_OR_RETURN(by, billing_internal::CheckedPerson(*request.by));
+  }
+  if (request.approve) {
+    TORI_ASSIGN_OR_RETURN(approving, billing_internal::LoadPrepared(state, request.quarter));
+    TORI_RETURN_IF_ERROR(CheckApproval(q, approving, issued_quarter != issued_quarters.end(), by));
+    TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(approving->as_of()));
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of));
+    TORI_RETURN_IF_ERROR(billing_internal::CheckPreparedDocuments(*approving, computed.result));
+    outcome.result = std::move(computed.result);
+    context = std::move(computed.context);
+    outcome.prepared_by = approving->prepared_by();
+  } else if (request.as_of) {
     if (request.as_of->next_offsets.size() != static_cast<size_t>(log.partition_count())) {
       return absl::InvalidArgumentError(fmt::format(
           "--as-of {} names {} partitions, the log has {}", request.as_of->ToString(),
@@ -365,6 +439,19 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
     TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
     if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
+    if (!request.dry_run) {
+      TORI_ASSIGN_OR_RETURN(const std::vector<std::string> hosts,
+                            billing_internal::HostsRequiringTwoApprovals(state, outcome.result));
+      if (!hosts.empty() && !by) {
+        return absl::FailedPreconditionError(fmt::format(
+            "{} needs two approvals: {} has approval_policy_set with required_approvals 2 in "
+            "force on {}. Prepare it with `tori bill --quarter {} --by YOUR_NAME`; another "
+            "person then issues it with `tori approve --quarter {} --by THEIR_NAME`",
+            q, fmt::join(hosts, ", "), absl::FormatCivilTime(request.quarter.FirstDay()), q, q));
+      }
+      outcome.prepared = !hosts.empty();
+      if (outcome.prepared) outcome.prepared_by = *by;
+    }
   }
 
   WarnOfUndeliverableInvoices(context, outcome.result);
@@ -375,7 +462,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   const fs::path out(request.out_dir);
   // A dry run writes drafts, also of an issued quarter: its files never stand for, or
   // replace, issued ones.
-  const bool draft = request.dry_run;
+  const bool draft = request.dry_run || outcome.prepared;
   TORI_ASSIGN_OR_RETURN(
       const fs::path json,
       PathInDirectory(out, documents::DraftMarked(OutputFileName("invoices", "", ".json"), draft)));
@@ -402,17 +489,42 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
       issue_date = stored;
     }
   }
+  if (approving && !absl::ParseCivilTime(approving->issue_date(), &issue_date)) {
+    return absl::DataLossError(fmt::format("the preparation of {} has no invoice date; run `tori rebuild`", q));
+  }
   if (request.write_documents) {
-    TORI_RETURN_IF_ERROR(WritePeopleDocuments(std::move(context), request, issue_date, outcome));
+    TORI_RETURN_IF_ERROR(WritePeopleDocuments(std::move(context), request, issue_date, draft, outcome));
   }
 
   if (request.dry_run) return outcome;
-  if (!outcome.already_issued) {
+  if (outcome.prepared) {
+    // SPEC section 8: the preparation, unless this person prepared this very as_of.
+    TORI_ASSIGN_OR_RETURN(auto earlier, billing_internal::LoadPrepared(state, request.quarter));
+    if (earlier && earlier->as_of() == outcome.as_of.ToString() &&
+        earlier->prepared_by() == outcome.prepared_by) {
+      return outcome;
+    }
     TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
-    TORI_ASSIGN_OR_RETURN(const size_t appended,
-                          AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head,
-                                                               issue_date, request.now)));
-    outcome.documents_issued = appended > 0 ? appended - 1 : 0;  // not the host shares' record
+    TORI_RETURN_IF_ERROR(AppendEvents(log, state,
+                                      {billing_internal::PreparedEvent(
+                                          outcome.result, outcome.as_of, chain_head, issue_date,
+                                          outcome.prepared_by, request.now)})
+                             .status());
+    return outcome;
+  }
+  if (!outcome.already_issued) {
+    std::string chain_head;
+    if (approving) {
+      chain_head = approving->chain_head();
+    } else {
+      TORI_ASSIGN_OR_RETURN(chain_head, ChainHeadsAt(log, state, outcome.as_of));
+    }
+    std::vector<events::Event> events =
+        IssueEvents(outcome.result, outcome.as_of, chain_head, issue_date, request.now);
+    if (approving) events.push_back(ApprovedEvent(*approving, *by, request.now));
+    TORI_ASSIGN_OR_RETURN(const size_t appended, AppendEvents(log, state, events));
+    // Not the host shares' record, nor the approval's.
+    outcome.documents_issued = appended > (approving ? 2 : 1) ? appended - (approving ? 2 : 1) : 0;
   } else if (!missing_ids.empty()) {
     // The rest of an interrupted run: the same documents, as_of, chain head and invoice
     // date as the ones already in the log, so the quarter reads as one run. The host's

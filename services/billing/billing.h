@@ -108,6 +108,14 @@ struct BillRequest {
   bool write_documents = true;
   documents::Language language = documents::Language::kFi;
   CsvDialect csv_dialect = CsvDialect::kPlain;
+  // SPEC section 8 "Approval": the person who runs the bill (`--by`; the API's token
+  // name). Where a host of the run has two approvals in force on the quarter's first day
+  // (approval_policy_set), a run that would issue the quarter prepares it instead: every
+  // file a draft (e-invoices too, see internal/approval.h) and a quarter_prepared event;
+  // without `by` such a run is refused. Unused where one approval is in force.
+  std::optional<std::string> by;
+  // Set by Approve: issue exactly the quarter's latest preparation, approved by `by`.
+  bool approve = false;
 };
 
 struct BillOutcome {
@@ -118,11 +126,26 @@ struct BillOutcome {
                                  // interrupted run)
   std::vector<std::string> files;  // written, invoices.json first
   std::vector<std::string> notes;  // for people: e.g. why documents were not written
+  bool prepared = false;           // the run prepared the quarter for approval (drafts)
+  std::string prepared_by;         // with prepared, or an approval: who prepared it
 };
 
 // Brings the state up to the log, computes (or recomputes, for an issued quarter) the
 // quarter's documents, writes them to request.out_dir and, unless dry_run, issues them.
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request);
+
+// `tori approve` (SPEC section 8): issues the documents of the quarter's latest
+// quarter_prepared, recomputed at its as_of with its invoice date (the prepared files'
+// bytes without the draft mark), and appends quarter_approved with both names.
+// request.by is the approver: FailedPrecondition when the quarter is not prepared or is
+// issued already; PermissionDenied when the approver is the preparer (names compared
+// without case and surrounding spaces); DataLoss when the recomputation does not give
+// the prepared hashes. Uses quarter, out_dir, now, scratch_dir, write_documents,
+// language and csv_dialect of `request`.
+absl::StatusOr<BillOutcome> Approve(EventLog& log, StateStore& state, BillRequest request);
+// Whether two names (`--by`, a token's name) are one person: equal but for ASCII case
+// and surrounding spaces.
+bool SamePerson(std::string_view a, std::string_view b);
 
 // The Finvoice and Peppol UBL of the issued invoice `invoice_id`, byte for byte the
 // finvoice-<id>.xml and peppol-<id>.xml `tori bill --lang language` wrote for it: its

@@ -94,6 +94,10 @@ std::string RecordKey(const events::InvoiceIssued& e) {
 std::string RecordKey(const events::HostSharesIssued& e) {
   return Key(kHostShares, {e.quarter()});
 }
+std::string RecordKey(const events::ApprovalPolicySet& e) {
+  return Key(kApprovalPolicy, {e.host_agency_id(), e.effective_from()});
+}
+std::string RecordKey(const events::QuarterPrepared& e) { return Key(kPrepared, {e.quarter()}); }
 std::string RecordKey(const events::SubsidyClaimIssued& e) {
   return Key(kClaim, {e.quarter(), e.claim_id()});
 }
@@ -102,8 +106,8 @@ absl::StatusOr<std::vector<std::string_view>> KeyParts(const StateStore& state,
                                                        std::string_view key) {
   size_t parts_expected = 0;
   switch (key.empty() ? '\0' : key[0]) {
-    case kAgency: case kPoint: case kHostShares: parts_expected = 1; break;
-    case kSpace: case kInvoice: case kClaim: parts_expected = 2; break;
+    case kAgency: case kPoint: case kHostShares: case kPrepared: parts_expected = 1; break;
+    case kSpace: case kInvoice: case kClaim: case kApprovalPolicy: parts_expected = 2; break;
     case kAgreement: case kBookings: parts_expected = 3; break;
     case kContacts: case kCost: parts_expected = 4; break;
     default:
@@ -294,6 +298,14 @@ absl::Status Projector::Apply(const events::Event& event, const ContactChange* c
     case events::Event::kSubsidyClaimIssued:
       put(event.subsidy_claim_issued());
       break;
+    case events::Event::kApprovalPolicySet:
+      put(event.approval_policy_set());
+      break;
+    case events::Event::kQuarterPrepared:
+      put(event.quarter_prepared());  // the quarter's latest preparation
+      break;
+    case events::Event::kQuarterApproved:
+      break;  // the issued documents say the quarter is issued; the log keeps the names
     case events::Event::kCheckpointSigned:
       break;  // nothing to project: DIR/checkpoints is rebuilt from the log (tori proof)
     case events::Event::PAYLOAD_NOT_SET:

@@ -54,7 +54,8 @@ struct ContactCounts {
 namespace projection {
 inline constexpr char kAgency = 'A', kPoint = 'P', kSpace = 'S', kAgreement = 'G',
                       kContacts = 'K', kBookings = 'B', kCost = 'C', kInvoice = 'I',
-                      kClaim = 'L', kHostShares = 'H';
+                      kClaim = 'L', kHostShares = 'H',
+                      kApprovalPolicy = 'Y', kPrepared = 'Q';  // SPEC section 8
 // kind + '\0'-joined parts, ending with '\0' when `open_end` (a prefix for scans).
 std::string Key(char kind, std::initializer_list<std::string_view> parts, bool open_end = false);
 std::vector<std::string_view> SplitKey(std::string_view key);  // parts after the kind
@@ -72,6 +73,8 @@ std::string RecordKey(const events::CostPosted& e);
 std::string RecordKey(const events::InvoiceIssued& e);
 std::string RecordKey(const events::SubsidyClaimIssued& e);
 std::string RecordKey(const events::HostSharesIssued& e);
+std::string RecordKey(const events::ApprovalPolicySet& e);
+std::string RecordKey(const events::QuarterPrepared& e);
 
 // Checked reads: every reader of the projection goes through these. A key of an
 // unknown kind, or with other than its kind's number of parts, or a part that is not

@@ -12,6 +12,7 @@
 #include "services/audit/audit.h"
 #include "services/billing/billing.h"
 #include "services/projector/projector.h"
+#include "services/server/quarter_routes.h"
 
 namespace tori::server {
 namespace {
@@ -373,6 +374,15 @@ std::vector<RouteHandler> Api::Handlers() {
   for (const auto& [name, handler] : options_.more_handlers) {
     const size_t space = name.find(' ');
     set(std::string_view(name).substr(0, space), std::string_view(name).substr(space + 1), handler);
+  }
+  // SPEC section 8: bill (prepare or issue) and approve, as `tori bill --by` and `tori
+  // approve --by` (quarter_routes.h).
+  for (const bool approve : {false, true}) {
+    set("POST", approve ? "/v1/quarters/{quarter}/approve" : "/v1/quarters/{quarter}/bill",
+        [this, approve](const RouteRequest& request) {
+          std::lock_guard lock(state_mutex_);
+          return BillQuarter(request, *options_.log, *options_.state, options_.scratch_dir + "/bill", approve);
+        });
   }
   return handlers;
 }

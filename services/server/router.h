@@ -33,6 +33,7 @@ enum class Scope {
   kAgencyQuery,   // ?agency=A: host and agency callers only their own agency
   kToken,         // {token_id}: a grant; a host sees only the grants it may make
   kGrant,         // the body names an agency or point: a host grants only for its own
+  kQuarterHost,   // {quarter}: billed only by the host of its service points (SPEC 8)
 };
 
 struct RouteSpec {
@@ -51,8 +52,8 @@ inline constexpr RouteSpec kRouteTable[] = {
     {"GET", "/readyz", true, 0, Scope::kNone},
     {"GET", "/metrics", true, 0, Scope::kNone},
     {"POST", "/v1/events", false, Roles({Role::kHost, Role::kIntake}), Scope::kNone},
-    {"POST", "/v1/quarters/{quarter}/bill", false, Roles({Role::kHost}), Scope::kNone},
-    {"POST", "/v1/quarters/{quarter}/approve", false, Roles({Role::kHost}), Scope::kNone},
+    {"POST", "/v1/quarters/{quarter}/bill", false, Roles({Role::kHost}), Scope::kQuarterHost},
+    {"POST", "/v1/quarters/{quarter}/approve", false, Roles({Role::kHost}), Scope::kQuarterHost},
     {"GET", "/v1/quarters", false, kReaders, Scope::kNone},
     {"GET", "/v1/invoices", false, kReaders, Scope::kNone},
     {"GET", "/v1/invoices/{id}", false, kReaders, Scope::kInvoice},

@@ -12,7 +12,8 @@ namespace tori {
 void PrintFiles(const BillOutcome& outcome) {
   size_t csv = 0, finvoice = 0, peppol = 0;
   for (const auto& file : outcome.files) {
-    const std::string name = std::filesystem::path(file).filename().string();
+    std::string name = std::filesystem::path(file).filename().string();
+    if (name.starts_with(documents::kDraftFilePrefix)) name.erase(0, documents::kDraftFilePrefix.size());
     csv += file.ends_with(".csv");
     finvoice += name.starts_with("finvoice-");
     peppol += name.starts_with("peppol-");
@@ -32,7 +33,7 @@ void PrintFiles(const BillOutcome& outcome) {
 
 int RunBill(const LogOptions& options, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run, bool force, const BillAsOf& as_of, documents::Language language,
-            CsvDialect csv_dialect) {
+            CsvDialect csv_dialect, const std::optional<std::string>& by) {
   LogOptions data_options = options;
   data_options.kafka_writer = !dry_run;  // it issues documents into the log
   // A dry run only reads: it writes nothing under --data (it may be a read-only archive).
@@ -54,6 +55,7 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   request.language = language;
   request.csv_dialect = csv_dialect;
   request.scratch_dir = data->ScratchPath("replay");
+  request.by = by;
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
 
@@ -70,6 +72,10 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   if (request.as_of) {
     fmt::print("dry run as of log position {}: nothing issued; the files are drafts\n",
                request.as_of->ToString());
+  } else if (outcome->prepared) {
+    fmt::print("prepared by {} for approval: nothing issued; the files are drafts (draft-*), and "
+               "another person issues exactly these with `tori approve --quarter {} --by NAME`\n",
+               outcome->prepared_by, engine::QuarterName(quarter));
   } else if (dry_run) {
     fmt::print("dry run: nothing issued; the files are drafts (draft-*), marked as such in "
                "every format\n");
@@ -88,6 +94,31 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
     fmt::print("issued {} documents (invoice_issued / subsidy_claim_issued events in the log)\n",
                outcome->documents_issued);
   }
+  PrintFiles(*outcome);
+  return 0;
+}
+
+int RunApprove(const LogOptions& options, engine::Quarter quarter, const std::string& out_dir,
+               const std::string& by, documents::Language language, CsvDialect csv_dialect) {
+  LogOptions data_options = options;
+  data_options.kafka_writer = true;  // it issues documents into the log
+  auto data = OpenDataDir(data_options, DataAccess::kWrite);
+  if (!data.ok()) return Fail(data.status());
+  BillRequest request;
+  request.quarter = quarter;
+  request.out_dir = out_dir;
+  request.by = by;
+  request.language = language;
+  request.csv_dialect = csv_dialect;
+  request.scratch_dir = data->ScratchPath("replay");
+  auto outcome = Approve(*data->log, *data->state, request);
+  if (!outcome.ok()) return Fail(outcome.status());
+  for (const auto& warning : outcome->result.warnings) {
+    fmt::print(stderr, "warning {}: {}\n", engine::WarningCodeName(warning.code), warning.message);
+  }
+  fmt::print("{} approved by {} (prepared by {}) and issued as of log position {}: {} documents\n",
+             engine::QuarterName(quarter), by, outcome->prepared_by, outcome->as_of.ToString(),
+             outcome->documents_issued);
   PrintFiles(*outcome);
   return 0;
 }

@@ -109,7 +109,11 @@ int RunIngest(const LogOptions& data, const std::string& file);
 using BillAsOf = std::variant<std::monostate, LogPosition, absl::Time>;
 int RunBill(const LogOptions& data, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run, bool force, const BillAsOf& as_of, documents::Language language,
-            CsvDialect csv_dialect);
+            CsvDialect csv_dialect, const std::optional<std::string>& by = std::nullopt);
+// `tori approve` (SPEC section 8): issues the quarter's preparation as approved by `by`;
+// exit 1 when the approver prepared it, or nothing is prepared.
+int RunApprove(const LogOptions& data, engine::Quarter quarter, const std::string& out_dir,
+               const std::string& by, documents::Language language, CsvDialect csv_dialect);
 // Where a billing run's files went, and its notes.
 void PrintFiles(const BillOutcome& outcome);
 int RunRebuild(const LogOptions& data);

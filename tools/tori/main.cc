@@ -105,6 +105,11 @@ int Main(int argc, char** argv) {
                  "issue even a quarter that has not ended (Helsinki time) or has no costs at any "
                  "point; without it such a run is refused, since issued documents never change "
                  "and the quarter's real figures could only arrive as adjustments");
+  std::string bill_by;
+  bill->add_option("--by", bill_by,
+                   "the person who bills: where two approvals are in force (approval_policy_set) "
+                   "the run prepares the quarter (drafts, a quarter_prepared event) for another "
+                   "person's `tori approve`");
   std::string as_of_text, language_text = "fi";
   auto add_language = [&](CLI::App& command) {
     command.add_option("--lang", language_text,
@@ -124,6 +129,20 @@ int Main(int argc, char** argv) {
                    "p0:OFFSET,p1:OFFSET,...), or as the log stood at a date (2026-03-31: the end "
                    "of that day in Helsinki) or an instant (2026-03-31T12:00:00+03:00): each "
                    "partition up to its first event that occurred later");
+
+  std::string approve_quarter, approve_out, approve_by;
+  CLI::App* approve = app.add_subcommand(
+      "approve",
+      "Approve a quarter prepared by `tori bill --by` (SPEC section 8, two approvals): issue "
+      "exactly the prepared documents (same as_of and invoice date; the files are the prepared "
+      "ones without the draft mark) and record both names (quarter_approved). The preparer's "
+      "own approval is refused (exit 1).");
+  AddDataOption(*approve, data_dir);
+  approve->add_option("--quarter", approve_quarter, "the prepared quarter, e.g. 2026Q1")->required();
+  approve->add_option("--by", approve_by, "the approver: not the person who prepared it")->required();
+  approve->add_option("--out", approve_out, "directory for the issued files")->default_val("out");
+  add_language(*approve);
+  approve->add_option("--csv-dialect", csv_dialect_text, "as for bill")->capture_default_str();
 
   CLI::App* verify = app.add_subcommand(
       "verify",
@@ -289,7 +308,7 @@ int Main(int argc, char** argv) {
       "auditor). POST /v1/events with a JSON Lines body (host; intake: its own point's contacts and "
       "bookings), the rules of `tori ingest`, answered once durable, at most 32,768 events (413); "
       "POST /v1/access {role, name, agency_id, service_point_id} and DELETE /v1/access/{token_id} "
-      "(host; a revoked token is refused at once). Bill and approve answer 501 in this version. "
+      "(host; a revoked token is refused at once). POST /v1/quarters/{Q}/bill and /approve (host: `tori bill --by` and `tori approve --by` as the token's name; 403 for the preparer's own approval). "
       "Limits: bodies 16 MiB (413), 10 s for a request's head, 60 s for its body, 64 requests in "
       "flight (503 with Retry-After). One JSON line per request on stderr (or --access-log): "
       "never a token, query or body. Prints 'tori serve: listening on URL' once ready.");
@@ -386,7 +405,18 @@ int Main(int argc, char** argv) {
       fmt::print(stderr, "tori bill: --{}\n", std::string(csv_dialect.status().message()));
       return kExitUsage;
     }
-    return RunBill(data_dir, *quarter, out_dir, dry_run, force, as_of, *language, *csv_dialect);
+    return RunBill(data_dir, *quarter, out_dir, dry_run, force, as_of, *language, *csv_dialect,
+                   bill_by.empty() ? std::nullopt : std::optional<std::string>(bill_by));
+  }
+  if (approve->parsed()) {
+    auto quarter = engine::ParseQuarter(approve_quarter);
+    auto csv_dialect = ParseCsvDialect(csv_dialect_text);
+    if (!quarter.ok() || !csv_dialect.ok()) {
+      fmt::print(stderr, "tori approve: {}\n",
+                 std::string((quarter.ok() ? csv_dialect.status() : quarter.status()).message()));
+      return kExitUsage;
+    }
+    return RunApprove(data_dir, *quarter, approve_out, approve_by, *language, *csv_dialect);
   }
   if (rebuild->parsed()) return RunRebuild(data_dir);
   if (project->parsed()) return RunProject(data_dir, follow);
