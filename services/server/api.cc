@@ -102,7 +102,12 @@ void ClearDirectory(const std::string& dir) {
 
 }  // namespace
 
-Api::Api(ApiOptions options) : options_(std::move(options)), router_(options_.access, Handlers()) {}
+Api::Api(ApiOptions options) : options_(std::move(options)), router_(options_.access, Handlers()) {
+  if (options_.access != nullptr) {
+    portal_ = std::make_unique<Portal>(
+        PortalOptions{.api = &router_, .access = options_.access, .secure_cookies = options_.portal_secure_cookies});
+  }
+}
 
 std::vector<RouteHandler> Api::Handlers() {
   std::vector<RouteHandler> handlers(std::size(kRouteTable));
@@ -366,7 +371,8 @@ std::vector<RouteHandler> Api::Handlers() {
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   const absl::Time started = absl::Now();
-  Router::Outcome outcome = router_.Handle(request);
+  Router::Outcome outcome =
+      portal_ && Portal::Owns(request.target) ? portal_->Handle(request) : router_.Handle(request);
   const absl::Duration took = absl::Now() - started;
   const std::string route = outcome.route ? RouteName(*outcome.route) : "unmatched";
   metrics_.ObserveRequest(route, outcome.response.status, took);

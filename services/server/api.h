@@ -24,6 +24,7 @@
 #include "services/server/access.h"
 #include "services/server/http_server.h"
 #include "services/server/metrics.h"
+#include "services/server/portal.h"
 #include "services/server/router.h"
 #include "services/state/state_store.h"
 
@@ -40,6 +41,7 @@ struct ApiOptions {
   // One JSON line per request (time, remote, method, route, status, bytes, duration_ms,
   // token_id, role): never a token, a query or a body. Null: none.
   std::FILE* access_log = nullptr;
+  bool portal_secure_cookies = false;  // served over TLS: the portal's cookies are Secure
 };
 
 class Api {
@@ -55,6 +57,7 @@ class Api {
   Metrics metrics_;
   std::mutex state_mutex_;
   Router router_;
+  std::unique_ptr<Portal> portal_;  // "/" and "/portal/...": pages over router_
 };
 
 }  // namespace tori::server
