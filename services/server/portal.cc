@@ -109,6 +109,45 @@ std::optional<std::map<std::string, std::string, std::less<>>> ParseForm(std::st
   return fields;
 }
 
+// multipart/form-data (RFC 7578) with `boundary`: each part's name and content (a file
+// part's content is the file); nullopt when the body is not framed by the boundary, a
+// part has no name, or there are more than kFormFieldsMax parts. The first of a name wins.
+std::optional<std::map<std::string, std::string, std::less<>>> ParseMultipart(std::string_view body,
+                                                                              std::string_view boundary) {
+  if (boundary.empty() || boundary.size() > 70) return std::nullopt;  // RFC 2046's bound
+  const std::string delimiter = "--" + std::string(boundary);
+  std::map<std::string, std::string, std::less<>> fields;
+  size_t at = body.find(delimiter);
+  if (at == std::string_view::npos) return std::nullopt;
+  for (size_t parts = 0;; ++parts) {
+    at += delimiter.size();
+    if (body.substr(at, 2) == "--") return fields;  // the closing delimiter
+    if (parts >= kFormFieldsMax || body.substr(at, 2) != "\r\n") return std::nullopt;
+    at += 2;
+    const size_t head_end = body.find("\r\n\r\n", at);
+    if (head_end == std::string_view::npos) return std::nullopt;
+    const std::string_view head = body.substr(at, head_end - at);
+    const size_t next = body.find("\r\n" + delimiter, head_end + 4);
+    if (next == std::string_view::npos) return std::nullopt;
+    std::string name;
+    for (std::string_view line : Split(head, '\n')) {
+      line = Trim(line);
+      if (!absl::StartsWithIgnoreCase(std::string(line), "content-disposition:")) continue;
+      constexpr std::string_view kName = " name=\"";
+      size_t name_at = line.find(kName);
+      if (name_at == std::string_view::npos) name_at = line.find(";name=\"");
+      if (name_at == std::string_view::npos) continue;
+      name_at += kName.size();
+      const size_t name_end = line.find('"', name_at);
+      if (name_end == std::string_view::npos) return std::nullopt;
+      name = std::string(line.substr(name_at, name_end - name_at));
+    }
+    if (name.empty()) return std::nullopt;
+    fields.emplace(std::move(name), std::string(body.substr(head_end + 4, next - head_end - 4)));
+    at = next + 2;
+  }
+}
+
 std::string Field(const std::map<std::string, std::string, std::less<>>& form, std::string_view name) {
   auto it = form.find(name);
   return it == form.end() ? "" : it->second;
@@ -388,13 +427,24 @@ std::vector<RouteHandler> Portal::Handlers() {
   };
   // The form of a POST, or nullopt when it is not a well-formed urlencoded form.
   auto form_of = [](const RouteRequest& rr) -> std::optional<std::map<std::string, std::string, std::less<>>> {
-    if (!absl::StartsWithIgnoreCase(rr.http.content_type, "application/x-www-form-urlencoded")) return std::nullopt;
-    return ParseForm(rr.http.body);
+    const std::string& type = rr.http.content_type;
+    if (absl::StartsWithIgnoreCase(type, "application/x-www-form-urlencoded")) return ParseForm(rr.http.body);
+    if (absl::StartsWithIgnoreCase(type, "multipart/form-data")) {
+      const size_t at = type.find("boundary=");
+      if (at == std::string::npos) return std::nullopt;
+      std::string_view boundary = std::string_view(type).substr(at + 9);
+      boundary = boundary.substr(0, boundary.find(';'));
+      if (boundary.size() >= 2 && boundary.front() == '"' && boundary.back() == '"') {
+        boundary = boundary.substr(1, boundary.size() - 2);
+      }
+      return ParseMultipart(rr.http.body, boundary);
+    }
+    return std::nullopt;
   };
   auto bad_form = [page, portal_request](const RouteRequest& rr) {
     const Lang lang = portal_request(rr).lang;
     return page(rr, T(Text::kBadRequest, lang),
-                "<p class=\"error\">application/x-www-form-urlencoded form expected</p>", 400);
+                "<p class=\"error\">a form (application/x-www-form-urlencoded or multipart/form-data) expected</p>", 400);
   };
 
   set("GET", "/portal/style.css", [](const RouteRequest&) {
@@ -590,15 +640,17 @@ std::vector<RouteHandler> Portal::Handlers() {
             ? fmt::format("<input id=\"agency\" name=\"agency\" value=\"{}\" required>", HtmlEscape(agency))
             : fmt::format("<input id=\"agency\" name=\"agency\" value=\"{0}\" readonly>", HtmlEscape(caller.agency_id));
     return fmt::format(
-        "<p>{}</p><form method=\"post\" action=\"/portal/reconcile\">"
+        "<p>{}</p><form method=\"post\" action=\"/portal/reconcile\" enctype=\"multipart/form-data\">"
         "<input type=\"hidden\" name=\"csrf\" value=\"{}\">"
         "<label for=\"agency\">{}</label>{}"
         "<label for=\"quarter\">{}</label><input id=\"quarter\" name=\"quarter\" value=\"{}\" placeholder=\"2026Q1\" "
         "required>"
-        "<label for=\"csv\">{}</label><textarea id=\"csv\" name=\"csv\" rows=\"12\" required>{}</textarea>"
+        "<label for=\"file\">{}</label><input id=\"file\" name=\"file\" type=\"file\" accept=\".csv,text/csv\">"
+        "<label for=\"csv\">{}</label><textarea id=\"csv\" name=\"csv\" rows=\"12\">{}</textarea>"
         "<div><button type=\"submit\">{}</button></div></form>",
         T(Text::kReconcileHint, lang), HtmlEscape(r.session->csrf), T(Text::kAgency, lang), agency_field,
-        T(Text::kQuarter, lang), HtmlEscape(quarter), T(Text::kContactsCsv, lang), HtmlEscape(csv),
+        T(Text::kQuarter, lang), HtmlEscape(quarter), T(Text::kContactsFile, lang), T(Text::kContactsCsv, lang),
+        HtmlEscape(csv),
         T(Text::kRun, lang));
   };
   set("GET", "/portal/reconcile", [page, portal_request, reconcile_form](const RouteRequest& rr) {
@@ -613,8 +665,10 @@ std::vector<RouteHandler> Portal::Handlers() {
     if (!form) return bad_form(rr);
     if (!SameSecret(Field(*form, "csrf"), r.session->csrf)) return csrf_refused(rr);
     const std::string agency = Field(*form, "agency"), quarter = Field(*form, "quarter");
-    std::string csv = Field(*form, "csv");
-    // Browsers send a textarea's line breaks as CRLF; the CSV reader takes either.
+    // The file when one was chosen, else the pasted text. Browsers send a textarea's
+    // line breaks as CRLF; the CSV reader takes either.
+    std::string csv = Field(*form, "file");
+    if (csv.empty()) csv = Field(*form, "csv");
     HttpResponse answer = api(rr, "POST",
                               fmt::format("/v1/reconcile?agency={}&quarter={}", UrlEncode(agency), UrlEncode(quarter)),
                               csv);

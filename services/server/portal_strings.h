@@ -54,6 +54,7 @@ enum class Text {
   kReconcile,
   kReconcileHint,
   kAgency,
+  kContactsFile,
   kContactsCsv,
   kRun,
   kMatched,

@@ -312,6 +312,21 @@ def main():
             check(status == 200 and "io-2026-01-02-0009" in text and "not-ours" in text,
                   "kela's reconcile report lists the differences")
             shot(kela, "agency-reconcile-report")
+            # The same as a file upload (multipart/form-data).
+            upload = os.path.join(work, "kela-contacts.csv")
+            with open(upload, "w") as f:
+                f.write("contact_id\nio-2026-01-02-0007\nio-2026-01-02-0009\nnot-ours-either\n")
+            kela.goto(base + "/portal/reconcile")
+            node = browser.call("DOM.getDocument", session=kela.session)["root"]["nodeId"]
+            file_input = browser.call("DOM.querySelector", {"nodeId": node, "selector": "#file"},
+                                      session=kela.session)["nodeId"]
+            browser.call("DOM.setFileInputFiles", {"files": [upload], "nodeId": file_input}, session=kela.session)
+            status = kela.submit("document.querySelector('#quarter').value = '2026Q1';"
+                                 "document.querySelector('form[action=\"/portal/reconcile\"]').submit()")
+            text = kela.text()
+            check(status == 200 and "not-ours-either" in text and "io-2026-01-02-0009" not in text.split("Differences")[-1],
+                  "a reconcile file uploaded (multipart) gives its report")
+            check("\n2\n" in text or "Matched\t2" in text, f"both of kela's uploaded contacts match: {text[:400]!r}")
             # Tampering with the hidden field: an agency posting for dvv gets 404.
             kela.goto(base + "/portal/reconcile")
             status = kela.submit("document.querySelector('#agency').readOnly = false;"
