@@ -391,6 +391,21 @@ TEST_F(ApiTest, ReconcileIsTheCommandLinesReportWithoutItsFiles) {
   EXPECT_EQ(Call("POST", "/v1/reconcile?agency=kela&quarter=2026Q1", "agency-dvv", "contact_id\n").status, 404);
 }
 
+TEST_F(ApiTest, TheQuarterReportsAreTheFilesTorisBillWroteForHostsOfAllItsInvoicesAndAuditors) {
+  for (const std::string caller : {"auditor", "host-espoo"}) {
+    const HttpResponse html = Call("GET", "/v1/quarters/2026Q1/report.html", caller);
+    ASSERT_EQ(html.status, 200) << html.body.substr(0, 300);
+    EXPECT_EQ(html.body, ReadFile(*dir_ + "/out/report-2026Q1.html"));
+    const HttpResponse xlsx = Call("GET", "/v1/quarters/2026Q1/report.xlsx", caller);
+    ASSERT_EQ(xlsx.status, 200) << xlsx.body.substr(0, 300);
+    EXPECT_EQ(xlsx.body, ReadFile(*dir_ + "/out/invoices-2026Q1.xlsx"));
+  }
+  EXPECT_EQ(Call("GET", "/v1/quarters/2026Q1/report.html", "host-vantaa").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/quarters/2026Q1/report.html", "agency-kela").status, 403);
+  EXPECT_EQ(Call("GET", "/v1/quarters/2025Q4/report.html", "auditor").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/quarters/2026Q5/report.html", "auditor").status, 400);
+}
+
 TEST_F(ApiTest, HealthReadinessAndMetricsNeedNoToken) {
   EXPECT_EQ(Call("GET", "/healthz", "").status, 200);
   const HttpResponse ready = Call("GET", "/readyz", "");

@@ -348,6 +348,15 @@ void Portal::EndSession(std::string_view session_id) {
 
 namespace {
 
+// Whether the page `pattern` (GET) lists the caller's role: links to pages it may not
+// open are not shown.
+bool MayOpen(const AccessGrant& caller, std::string_view pattern) {
+  for (const RouteSpec& route : kPortalRouteTable) {
+    if (route.method == "GET" && route.pattern == pattern) return Has(route.roles, caller.role);
+  }
+  return false;
+}
+
 // The frame of every page: the header (who, the pages this role has, the language
 // switch, log out) and `content`.
 std::string Page(const Portal::Request& r, const AccessGrant* caller, std::string_view title,
@@ -362,12 +371,7 @@ std::string Page(const Portal::Request& r, const AccessGrant* caller, std::strin
   if (caller != nullptr && r.session) {
     html += "<nav>";
     // The links this role's pages allow, from the page table itself.
-    auto may = [&](std::string_view pattern) {
-      for (const RouteSpec& route : kPortalRouteTable) {
-        if (route.method == "GET" && route.pattern == pattern) return Has(route.roles, caller->role);
-      }
-      return false;
-    };
+    auto may = [&](std::string_view pattern) { return MayOpen(*caller, pattern); };
     if (caller->role != Role::kIntake) html += fmt::format("<a href=\"/\">{}</a>", T(Text::kQuarters, lang));
     if (may("/portal/reconcile")) html += fmt::format("<a href=\"/portal/reconcile\">{}</a>", T(Text::kReconcile, lang));
     if (may("/portal/verify")) html += fmt::format("<a href=\"/portal/verify\">{}</a>", T(Text::kVerify, lang));
@@ -556,6 +560,14 @@ std::vector<RouteHandler> Portal::Handlers() {
         "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th class=\"money\">{}</th></tr>{}</table>",
         T(Text::kInvoice, lang), T(Text::kInvoiceNumber, lang), T(Text::kReferenceNumber, lang),
         T(Text::kIssuer, lang), T(Text::kRecipient, lang), T(Text::kTotal, lang), rows);
+    if (MayOpen(*rr.caller, "/portal/quarters/{quarter}/report.xlsx")) {
+      const std::string base = "/portal/quarters/" + UrlEncode(quarter);
+      content += fmt::format(
+          "<h2>{}</h2><ul class=\"downloads\"><li><a href=\"{}/report.xlsx?lang={}\">{} (XLSX)</a></li>"
+          "<li><a href=\"{}/report.html?lang={}\">{} (HTML)</a></li></ul>",
+          T(Text::kDownloads, lang), base, LangCode(lang), T(Text::kReport, lang), base, LangCode(lang),
+          T(Text::kReport, lang));
+    }
     return page(rr, fmt::format("{} {}", T(Text::kInvoices, lang), quarter), content);
   });
 
@@ -626,6 +638,25 @@ std::vector<RouteHandler> Portal::Handlers() {
       return answer;
     };
   };
+  // The quarter's reports (the API decides who: hosts of every invoice in it, auditors).
+  // The language is the one the quarter was billed in; the page's by default.
+  auto report = [api, portal_request](std::string file, std::string prefix) {
+    return [api, portal_request, file, prefix](const RouteRequest& rr) {
+      const std::string quarter = rr.Param("quarter");
+      const std::string lang(LangCode(portal_request(rr).lang));
+      HttpResponse answer =
+          api(rr, "GET", fmt::format("/v1/quarters/{}/{}?lang={}", UrlEncode(quarter), file, lang));
+      if (answer.status != 200) return answer;
+      std::string file_quarter;
+      for (char c : quarter) file_quarter.push_back(absl::ascii_isalnum(c) ? c : '_');
+      const std::string extension = file.substr(file.rfind('.') + 1);
+      answer.headers.emplace_back("Content-Disposition",
+                                  fmt::format("attachment; filename=\"{}-{}.{}\"", prefix, file_quarter, extension));
+      return answer;
+    };
+  };
+  set("GET", "/portal/quarters/{quarter}/report.xlsx", report("report.xlsx", "invoices"));
+  set("GET", "/portal/quarters/{quarter}/report.html", report("report.html", "report"));
   set("GET", "/portal/invoices/{id}/finvoice", download("finvoice", "finvoice", "xml"));
   set("GET", "/portal/invoices/{id}/peppol", download("peppol", "peppol", "xml"));
   set("GET", "/portal/invoices/{id}/csv", download("csv", "invoice", "csv"));

@@ -71,6 +71,7 @@ constexpr Row kTexts[] = {
   {Text::kExplanation, "Miten summa syntyi", "Hur beloppet räknades", "How the amount was computed"},
   {Text::kDownloads, "Lataukset", "Nedladdningar", "Downloads"},
   {Text::kProof, "Todiste (Merkle)", "Bevis (Merkle)", "Proof (Merkle)"},
+  {Text::kReport, "Neljänneksen raportti", "Kvartalets rapport", "The quarter's report"},
   {Text::kReconcile, "Täsmäytys", "Avstämning", "Reconcile"},
   {Text::kReconcileHint, "Anna oma asiointiluettelosi (CSV, sarake contact_id), niin tori vertaa sitä kirjaamiinsa asiointeihin.",
                          "Ge er kontaktlista (CSV, kolumn contact_id) så jämför tori den med sina kontakter.",

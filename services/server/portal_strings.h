@@ -51,6 +51,7 @@ enum class Text {
   kExplanation,
   kDownloads,
   kProof,
+  kReport,
   kReconcile,
   kReconcileHint,
   kAgency,

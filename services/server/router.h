@@ -32,6 +32,7 @@ enum class Scope {
   kInvoice,       // {id}: an invoice; visible to its issuer and recipient, and auditors
   kAgencyQuery,   // ?agency=A: host and agency callers only their own agency
   kToken,         // {token_id}: a grant; a host sees only the grants of its agency
+  kQuarterReport, // {quarter}'s report: every agency's figures; a host only when all are its own
 };
 
 struct RouteSpec {
@@ -53,6 +54,8 @@ inline constexpr RouteSpec kRouteTable[] = {
     {"POST", "/v1/quarters/{quarter}/bill", false, Roles({Role::kHost}), Scope::kNone},
     {"POST", "/v1/quarters/{quarter}/approve", false, Roles({Role::kHost}), Scope::kNone},
     {"GET", "/v1/quarters", false, kReaders, Scope::kNone},
+    {"GET", "/v1/quarters/{quarter}/report.xlsx", false, Roles({Role::kHost, Role::kAuditor}), Scope::kQuarterReport},
+    {"GET", "/v1/quarters/{quarter}/report.html", false, Roles({Role::kHost, Role::kAuditor}), Scope::kQuarterReport},
     {"GET", "/v1/invoices", false, kReaders, Scope::kNone},
     {"GET", "/v1/invoices/{id}", false, kReaders, Scope::kInvoice},
     {"GET", "/v1/invoices/{id}/finvoice", false, kReaders, Scope::kInvoice},
