@@ -268,6 +268,10 @@ def main():
             text = kela.text()
             check("2026Q1-espoo-kela" in text and "2026Q1-espoo-dvv" not in text and "2026Q1-espoo-vero" not in text,
                   "kela's quarter lists its own invoice only")
+            check(kela.js("document.querySelectorAll('a[href*=\"report.\"]').length") == 0,
+                  "an agency's quarter page offers no quarter report")
+            check(kela.goto(base + "/portal/quarters/2026Q1/report.html") == 403, "an agency may not get the report (403)")
+            kela.goto(base + "/portal/quarters/2026Q1")
             shot(kela, "agency-quarter")
             kela.goto(base + "/portal/invoices/2026Q1-espoo-kela?lang=en")
             text = kela.text()
@@ -365,6 +369,16 @@ def main():
             check(all(f"2026Q1-espoo-{a}" in text for a in ("dvv", "kela", "vero", "migri")),
                   "the host sees every invoice it issued")
             shot(host, "host-quarter-en")
+            check(host.js("document.querySelectorAll('a[href*=\"report.\"]').length") == 2,
+                  "the host's quarter page offers the XLSX and HTML report")
+            browser.call("Page.setBypassCSP", {"enabled": True}, session=host.session)
+            host.goto(base + "/portal/quarters/2026Q1")
+            xlsx = host.fetch("/portal/quarters/2026Q1/report.xlsx?lang=en",
+                              "r.headers.get('content-disposition'), new Uint8Array(await r.arrayBuffer()).slice(0, 2)")
+            check(xlsx[0] == 200 and "invoices-2026Q1.xlsx" in xlsx[1] and list(xlsx[2].values())[:2] == [80, 75],
+                  f"the host downloads the quarter's workbook (a zip): {xlsx[:2]}")
+            html = host.fetch("/portal/quarters/2026Q1/report.html", "(await r.text()).slice(0, 400)")
+            check(html[0] == 200 and "2026Q1" in html[1], "the host downloads the quarter's HTML report")
             check(host.goto(base + "/portal/verify") == 200 and "OK" in host.text(), "the host's verify is OK")
             shot(host, "host-verify")
 
