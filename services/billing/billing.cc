@@ -1,8 +1,10 @@
 #include "services/billing/billing.h"
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "events/base/calendar.h"
 #include "events/base/check.h"
@@ -586,6 +588,60 @@ absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& 
   context.language = language;
   context.draft = false;
   return documents::RenderEInvoices(computed.result, context, invoice_id);
+}
+
+absl::StatusOr<QuarterReports> IssuedQuarterReports(EventLog& log, StateStore& state, engine::Quarter quarter,
+                                                    documents::Language language, const std::string& scratch_dir) {
+  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  const std::string q = engine::QuarterName(quarter);
+  const std::map<std::string, IssuedQuarter> issued_quarters = IssuedByQuarter(issued);
+  const auto issued_quarter = issued_quarters.find(q);
+  if (issued_quarter == issued_quarters.end()) {
+    return absl::NotFoundError(fmt::format("no documents of {} have been issued", q));
+  }
+  const events::InvoiceIssued* first = nullptr;
+  for (const auto& e : issued.invoice_events) {
+    if (e.quarter() == q && first == nullptr) first = &e;
+  }
+  absl::CivilDay issue_date;
+  if (first == nullptr || !absl::ParseCivilTime(first->issue_date(), &issue_date)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{}'s invoices do not record their invoice date (an older tori issued them); its reports can only be "
+        "rewritten with `tori bill --quarter {}`",
+        q, q));
+  }
+  BillRequest request;
+  request.quarter = quarter;
+  request.scratch_dir = scratch_dir + "/replay";
+  request.language = language;
+  TORI_ASSIGN_OR_RETURN(const LogPosition as_of, LogPosition::Parse(issued_quarter->second.as_of));
+  std::set<std::string> missing_ids;
+  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed,
+                        Reissue(log, request, as_of, issued, issued_quarter->second, missing_ids));
+  documents::DocumentContext& context = computed.context;
+  context.issue_date = issue_date;
+  context.language = language;
+  context.draft = false;
+  WarnOfUndeliverableInvoices(context, computed.result);  // as Bill does before it writes
+  const std::string out_dir = scratch_dir + "/documents";
+  auto files = documents::WriteDocuments(computed.result, context, out_dir);
+  QuarterReports reports;
+  absl::Status read = files.status();
+  if (read.ok()) {
+    for (const std::string& path : *files) {
+      std::string* into = path.ends_with(".xlsx") ? &reports.xlsx : path.ends_with(".html") ? &reports.html : nullptr;
+      if (into == nullptr) continue;
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      if (!in) read = absl::InternalError(fmt::format("cannot read back {}", path));
+      *into = bytes.str();
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(scratch_dir, ec);
+  TORI_RETURN_IF_ERROR(read);
+  return reports;
 }
 
 }  // namespace tori

@@ -158,6 +158,19 @@ bool SamePerson(std::string_view a, std::string_view b);
 absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& state, std::string_view invoice_id,
                                                      documents::Language language, const std::string& scratch_dir);
 
+// The workbook and the HTML report of the issued quarter `quarter`, byte for byte the
+// invoices-<Q>.xlsx and report-<Q>.html `tori bill --lang language` wrote: the quarter
+// recomputed from the log up to its as_of (checked against every issued document's
+// content_sha256, else DataLoss), with the agencies' details of then and the invoices'
+// issue date. Written into `scratch_dir` and read back (removed afterwards); reads
+// `state`, never writes it. NotFound: nothing of the quarter was issued.
+struct QuarterReports {
+  std::string xlsx;
+  std::string html;
+};
+absl::StatusOr<QuarterReports> IssuedQuarterReports(EventLog& log, StateStore& state, engine::Quarter quarter,
+                                                    documents::Language language, const std::string& scratch_dir);
+
 // ---------------------------------------------------------------- audit (SPEC section 5)
 struct VerifiedDocument {
   std::string document_id;  // invoice_id or claim_id

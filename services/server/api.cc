@@ -106,7 +106,12 @@ void ClearDirectory(const std::string& dir) {
 Api::Api(ApiOptions options)
     : options_(std::move(options)),
       state_mutex_(options_.state_mutex != nullptr ? *options_.state_mutex : own_state_mutex_),
-      router_(options_.access, Handlers()) {}
+      router_(options_.access, Handlers()) {
+  if (options_.access != nullptr) {
+    portal_ = std::make_unique<Portal>(
+        PortalOptions{.api = &router_, .access = options_.access, .secure_cookies = options_.portal_secure_cookies});
+  }
+}
 
 std::vector<RouteHandler> Api::Handlers() {
   std::vector<RouteHandler> handlers(std::size(kRouteTable));
@@ -176,6 +181,51 @@ std::vector<RouteHandler> Api::Handlers() {
       return Json(body + "\n");
     });
   });
+  // The quarter's workbook and HTML report as `tori bill` wrote them (?lang= as for the
+  // e-invoices). They hold every agency's figures of the quarter: an auditor's, or a
+  // host's when every invoice of the quarter is one it issues or receives (else 404).
+  auto report = [this, with_state](bool xlsx) {
+    return [this, with_state, xlsx](const RouteRequest& request) {
+      auto quarter = engine::ParseQuarter(request.Param("quarter"));
+      if (!quarter.ok()) {
+        return ErrorResponse(400, "BAD_QUARTER", fmt::format("quarter '{}' is not like 2026Q1", request.Param("quarter")));
+      }
+      documents::Language language = documents::Language::kFi;
+      if (auto text = request.Query("lang")) {
+        auto parsed = documents::ParseLanguage(*text);
+        if (!parsed.ok()) {
+          return ErrorResponse(400, "BAD_LANG",
+                               fmt::format("lang '{}' is not one of fi, sv, en (the --lang the quarter was billed with)",
+                                           *text));
+        }
+        language = *parsed;
+      }
+      return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+        TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
+        bool any = false, all_visible = true;
+        for (const auto& e : invoices) {
+          if (e.quarter() != engine::QuarterName(*quarter)) continue;
+          any = true;
+          all_visible &= SeesInvoice(*request.caller, e);
+        }
+        if (!any || !all_visible) {
+          return ErrorResponse(404, "NOT_FOUND", "no such quarter's report among those you may see");
+        }
+        const std::string scratch = options_.scratch_dir + "/report";
+        ClearDirectory(scratch);
+        auto reports = IssuedQuarterReports(*options_.log, state, *quarter, language, scratch);
+        ClearDirectory(scratch);
+        if (!reports.ok()) return reports.status();
+        HttpResponse r;
+        r.content_type = xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                              : "text/html; charset=utf-8";
+        r.body = xlsx ? std::move(reports->xlsx) : std::move(reports->html);
+        return r;
+      });
+    };
+  };
+  set("GET", "/v1/quarters/{quarter}/report.xlsx", report(true));
+  set("GET", "/v1/quarters/{quarter}/report.html", report(false));
   set("GET", "/v1/invoices", [with_state](const RouteRequest& request) {
     std::optional<engine::Quarter> quarter;
     if (auto text = request.Query("quarter")) {
@@ -389,7 +439,8 @@ std::vector<RouteHandler> Api::Handlers() {
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   const absl::Time started = absl::Now();
-  Router::Outcome outcome = router_.Handle(request);
+  Router::Outcome outcome =
+      portal_ && Portal::Owns(request.target) ? portal_->Handle(request) : router_.Handle(request);
   const absl::Duration took = absl::Now() - started;
   const std::string route = outcome.route ? RouteName(*outcome.route) : "unmatched";
   metrics_.ObserveRequest(route, outcome.response.status, took);

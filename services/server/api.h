@@ -25,6 +25,7 @@
 #include "services/server/access.h"
 #include "services/server/http_server.h"
 #include "services/server/metrics.h"
+#include "services/server/portal.h"
 #include "services/server/router.h"
 #include "services/state/state_store.h"
 
@@ -46,6 +47,7 @@ struct ApiOptions {
   std::map<std::string, RouteHandler> more_handlers;
   // The mutex around the state, shared with `more_handlers`; null: the Api's own.
   std::mutex* state_mutex = nullptr;
+  bool portal_secure_cookies = false;  // served over TLS: the portal's cookies are Secure
 };
 
 class Api {
@@ -62,6 +64,7 @@ class Api {
   std::mutex own_state_mutex_;
   std::mutex& state_mutex_;  // options_.state_mutex, or own_state_mutex_
   Router router_;
+  std::unique_ptr<Portal> portal_;  // "/" and "/portal/...": pages over router_
 };
 
 }  // namespace tori::server

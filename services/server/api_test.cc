@@ -2,6 +2,7 @@
 // agencies): isolation walked from the route table, and answers compared byte for byte
 // with the command line's.
 #include "services/server/api.h"
+#include "services/server/portal.h"
 
 #include <unistd.h>
 
@@ -423,6 +424,21 @@ TEST_F(ApiTest, ReconcileIsTheCommandLinesReportWithoutItsFiles) {
   EXPECT_EQ(Call("POST", "/v1/reconcile?agency=kela&quarter=2026Q1", "agency-dvv", "contact_id\n").status, 404);
 }
 
+TEST_F(ApiTest, TheQuarterReportsAreTheFilesTorisBillWroteForHostsOfAllItsInvoicesAndAuditors) {
+  for (const std::string caller : {"auditor", "host-espoo"}) {
+    const HttpResponse html = Call("GET", "/v1/quarters/2026Q1/report.html", caller);
+    ASSERT_EQ(html.status, 200) << html.body.substr(0, 300);
+    EXPECT_EQ(html.body, ReadFile(*dir_ + "/out/report-2026Q1.html"));
+    const HttpResponse xlsx = Call("GET", "/v1/quarters/2026Q1/report.xlsx", caller);
+    ASSERT_EQ(xlsx.status, 200) << xlsx.body.substr(0, 300);
+    EXPECT_EQ(xlsx.body, ReadFile(*dir_ + "/out/invoices-2026Q1.xlsx"));
+  }
+  EXPECT_EQ(Call("GET", "/v1/quarters/2026Q1/report.html", "host-vantaa").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/quarters/2026Q1/report.html", "agency-kela").status, 403);
+  EXPECT_EQ(Call("GET", "/v1/quarters/2025Q4/report.html", "auditor").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/quarters/2026Q5/report.html", "auditor").status, 400);
+}
+
 TEST_F(ApiTest, HealthReadinessAndMetricsNeedNoToken) {
   EXPECT_EQ(Call("GET", "/healthz", "").status, 200);
   const HttpResponse ready = Call("GET", "/readyz", "");
@@ -462,6 +478,124 @@ TEST_F(ApiTest, TheAccessLogNamesTheGrantButNeverTheTokenOrQuery) {
   EXPECT_EQ(line.find(tokens_["agency-kela"].token), std::string::npos);
   EXPECT_EQ(line.find("2026Q1"), std::string::npos) << line;
   EXPECT_TRUE(line.ends_with("}\n"));
+}
+
+// The portal's pages (kPortalRouteTable) walked like the API's routes: every page x every
+// caller x own or another agency's ids, logged in through the login form. The status
+// follows from the page table and the API's rules: public pages 200; without a session
+// (none, or a token revoked after logging in) 303 to the login; a role the page does
+// not list 403; another agency's things 404; else 200 (log out: 303). What a host or
+// agency sees holds nothing of another agency's invoices.
+struct PortalLogin {
+  std::string cookie;  // "tori_session=..."
+  std::string csrf;
+};
+
+std::string SetCookie(const HttpResponse& response, std::string_view name) {
+  for (const auto& [header, value] : response.headers) {
+    if (header == "Set-Cookie" && value.starts_with(std::string(name) + "=")) return value.substr(0, value.find(';'));
+  }
+  return "";
+}
+
+TEST_F(ApiTest, EveryPortalPageForEveryRoleAnswersAsTheAPIWould) {
+  auto login = [&](const std::string& token_name) {
+    HttpRequest form;
+    form.method = "GET";
+    form.target = "/portal/login";
+    const std::string nonce_cookie = SetCookie(api_->Handle(form), "tori_login");
+    HttpRequest post;
+    post.method = "POST";
+    post.target = "/portal/login";
+    post.content_type = "application/x-www-form-urlencoded";
+    post.cookie = nonce_cookie;
+    post.body = fmt::format("login_csrf={}&token={}", nonce_cookie.substr(nonce_cookie.find('=') + 1),
+                            tokens_.at(token_name).token);
+    HttpResponse answer = api_->Handle(post);
+    PortalLogin session;
+    EXPECT_EQ(answer.status, 303) << token_name << ": " << answer.body;
+    session.cookie = SetCookie(answer, "tori_session");
+    HttpRequest home;
+    home.method = "GET";
+    home.target = "/";
+    home.cookie = session.cookie;
+    const std::string page = api_->Handle(home).body;
+    constexpr std::string_view kCsrf = "name=\"csrf\" value=\"";
+    if (size_t at = page.find(kCsrf); at != std::string::npos) {
+      session.csrf = page.substr(at + kCsrf.size(), 64);
+    }
+    return session;
+  };
+  int revoked_count = 0;
+  for (const RouteSpec& route : kPortalRouteTable) {
+    if (route.method == "POST" && route.pattern == "/portal/login") continue;  // the login itself, above
+    for (Caller caller : kCallers) {
+      for (bool own : {true, false}) {
+        std::string token;
+        Role role = Role::kAuditor;
+        switch (caller) {
+          case Caller::kNone: break;
+          case Caller::kRevoked:  // logged in, then revoked: the session ends at once
+            token = fmt::format("revoked-later-{}", ++revoked_count);
+            Grant(token, Role::kAgency, "kela");
+            break;
+          case Caller::kHost: token = own ? "host-espoo" : "host-vantaa"; role = Role::kHost; break;
+          case Caller::kAgency: token = "agency-kela"; role = Role::kAgency; break;
+          case Caller::kAuditor: token = "auditor"; role = Role::kAuditor; break;
+          case Caller::kIntake: token = "intake"; role = Role::kIntake; break;
+        }
+        PortalLogin session;
+        if (!token.empty()) session = login(token);
+        if (caller == Caller::kRevoked) {
+          ASSERT_TRUE(access_.Revoke(tokens_[token].token_id).ok());
+        }
+        std::string target_agency = own ? "kela" : "dvv";
+        if (caller == Caller::kHost && route.scope == Scope::kAgencyQuery) target_agency = own ? "espoo" : "kela";
+        std::string path(route.pattern);
+        if (size_t at = path.find("{quarter}"); at != std::string::npos) path.replace(at, 9, "2026Q1");
+        if (size_t at = path.find("{id}"); at != std::string::npos) path.replace(at, 4, "2026Q1-espoo-" + target_agency);
+        HttpRequest request;
+        request.method = std::string(route.method);
+        request.target = path;
+        request.cookie = session.cookie;
+        if (route.method == "POST") {
+          request.content_type = "application/x-www-form-urlencoded";
+          request.body = fmt::format("csrf={}&agency={}&quarter=2026Q1&csv=contact_id%0D%0A", session.csrf,
+                                     target_agency);
+        }
+        const bool logged_in = caller != Caller::kNone && caller != Caller::kRevoked;
+        int expected = 200;
+        if (route.public_route) {
+          // The login form, to someone logged in: on to the quarters.
+          expected = route.pattern == "/portal/login" && logged_in ? 303 : 200;
+        } else if (!logged_in) {
+          expected = 303;
+        } else if (!Has(route.roles, role)) {
+          expected = 403;
+        } else if (route.scope != Scope::kNone && (role == Role::kHost || role == Role::kAgency) && !own) {
+          expected = 404;
+        } else if (route.pattern == "/portal/logout") {
+          expected = 303;
+        }
+        const HttpResponse response = api_->Handle(request);
+        EXPECT_EQ(response.status, expected) << RouteName(route) << " as " << CallerName(caller)
+                                             << (own ? " (own ids) " : " (other's ids) ") << path << ": "
+                                             << response.body.substr(0, 300);
+        if (expected == 303 && !logged_in) {
+          bool to_login = false;
+          for (const auto& [h, v] : response.headers) to_login |= h == "Location" && v == "/portal/login";
+          EXPECT_TRUE(to_login) << RouteName(route) << " as " << CallerName(caller);
+        }
+        if (response.status == 200 && (caller == Caller::kAgency || (caller == Caller::kHost && !own))) {
+          EXPECT_EQ(response.body.find("2026Q1-espoo-dvv"), std::string::npos)
+              << RouteName(route) << " as " << CallerName(caller) << " shows dvv's invoice";
+        }
+        bool has_csp = false;
+        for (const auto& [h, v] : response.headers) has_csp |= h == "Content-Security-Policy";
+        EXPECT_TRUE(has_csp) << RouteName(route);
+      }
+    }
+  }
 }
 
 }  // namespace

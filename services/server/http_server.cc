@@ -40,6 +40,10 @@ HttpRequest FromBeast(const BeastRequest& r, std::string remote) {
   if (auto it = r.find(http::field::content_type); it != r.end()) {
     request.content_type = std::string(it->value());
   }
+  if (auto it = r.find(http::field::cookie); it != r.end()) request.cookie = std::string(it->value());
+  if (auto it = r.find(http::field::accept_language); it != r.end()) {
+    request.accept_language = std::string(it->value());
+  }
   request.body = r.body();
   request.remote = std::move(remote);
   return request;
@@ -53,7 +57,14 @@ BeastResponse ToBeast(const HttpResponse& r, unsigned version, bool keep_alive) 
   res.set(http::field::content_type, r.content_type);
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
-  for (const auto& [name, value] : r.headers) res.set(name, value);
+  // Set-Cookie may come more than once (RFC 6265 section 3); any other header replaces.
+  for (const auto& [name, value] : r.headers) {
+    if (beast::iequals(name, "Set-Cookie")) {
+      res.insert(name, value);
+    } else {
+      res.set(name, value);
+    }
+  }
   res.body() = r.body;
   res.keep_alive(keep_alive);
   res.prepare_payload();

@@ -39,6 +39,8 @@ struct HttpRequest {
   std::string target;  // path and query as sent, e.g. "/v1/invoices?quarter=2026Q1"
   std::string authorization;  // the Authorization header, "" when absent
   std::string content_type;
+  std::string cookie;           // the Cookie header (the portal's session), "" when absent
+  std::string accept_language;  // the portal's language when none is chosen
   std::string body;
   std::string remote;  // peer address, for the access log
 };

@@ -82,12 +82,12 @@ std::optional<std::string> RouteRequest::Query(std::string_view name) const {
   return it->second;
 }
 
-Router::Router(const AccessList* access, std::vector<RouteHandler> handlers)
-    : access_(access), handlers_(std::move(handlers)) {
-  handlers_.resize(std::size(kRouteTable));
+Router::Router(const AccessList* access, std::vector<RouteHandler> handlers, std::span<const RouteSpec> table)
+    : access_(access), handlers_(std::move(handlers)), table_(table) {
+  handlers_.resize(table_.size());
 }
 
-Router::Outcome Router::Handle(const HttpRequest& request) const {
+Router::Outcome Router::Handle(const HttpRequest& request, const AccessGrant* as) const {
   Outcome outcome;
   const std::string_view target = request.target;
   const size_t question = target.find('?');
@@ -98,12 +98,12 @@ Router::Outcome Router::Handle(const HttpRequest& request) const {
   size_t index = 0;
   bool path_known = false, bad = false;
   std::map<std::string, std::string, std::less<>> params;
-  for (size_t i = 0; i < std::size(kRouteTable); ++i) {
-    auto matched = Match(kRouteTable[i].pattern, path, bad);
+  for (size_t i = 0; i < table_.size(); ++i) {
+    auto matched = Match(table_[i].pattern, path, bad);
     if (!matched) continue;
     path_known = true;
-    if (kRouteTable[i].method == request.method) {
-      route = &kRouteTable[i];
+    if (table_[i].method == request.method) {
+      route = &table_[i];
       index = i;
       params = std::move(*matched);
       break;
@@ -133,7 +133,9 @@ Router::Outcome Router::Handle(const HttpRequest& request) const {
       }
       return true;
     };
-    if (access_ != nullptr && is_bearer()) {
+    if (as != nullptr) {
+      outcome.grant = *as;
+    } else if (access_ != nullptr && is_bearer()) {
       outcome.grant = access_->Authenticate(authorization.substr(kBearer.size()));
     }
     if (!outcome.grant) {

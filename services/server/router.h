@@ -34,6 +34,7 @@ enum class Scope {
   kToken,         // {token_id}: a grant; a host sees only the grants it may make
   kGrant,         // the body names an agency or point: a host grants only for its own
   kQuarterHost,   // {quarter}: billed only by the host of its service points (SPEC 8)
+  kQuarterReport, // {quarter}'s report: every agency's figures; a host only when all are its own
 };
 
 struct RouteSpec {
@@ -55,6 +56,8 @@ inline constexpr RouteSpec kRouteTable[] = {
     {"POST", "/v1/quarters/{quarter}/bill", false, Roles({Role::kHost}), Scope::kQuarterHost},
     {"POST", "/v1/quarters/{quarter}/approve", false, Roles({Role::kHost}), Scope::kQuarterHost},
     {"GET", "/v1/quarters", false, kReaders, Scope::kNone},
+    {"GET", "/v1/quarters/{quarter}/report.xlsx", false, Roles({Role::kHost, Role::kAuditor}), Scope::kQuarterReport},
+    {"GET", "/v1/quarters/{quarter}/report.html", false, Roles({Role::kHost, Role::kAuditor}), Scope::kQuarterReport},
     {"GET", "/v1/invoices", false, kReaders, Scope::kNone},
     {"GET", "/v1/invoices/{id}", false, kReaders, Scope::kInvoice},
     {"GET", "/v1/invoices/{id}/finvoice", false, kReaders, Scope::kInvoice},
@@ -84,20 +87,26 @@ using RouteHandler = std::function<HttpResponse(const RouteRequest&)>;
 
 class Router {
  public:
-  // `handlers[i]` serves kRouteTable[i]; an empty one answers 501.
-  Router(const AccessList* access, std::vector<RouteHandler> handlers);
+  // `handlers[i]` serves table[i]; an empty one answers 501. The table is the API's,
+  // or another with the same rules (the portal's pages, services/server/portal.h).
+  Router(const AccessList* access, std::vector<RouteHandler> handlers,
+         std::span<const RouteSpec> table = kRouteTable);
 
   struct Outcome {
     HttpResponse response;
     const RouteSpec* route = nullptr;  // null when no route matched
     std::optional<AccessGrant> grant;  // the caller, once authenticated
   };
-  Outcome Handle(const HttpRequest& request) const;
+  // `as`: the caller, already authenticated by other means (a portal session, whose
+  // grant the portal has just found unrevoked): no bearer token is read, and the
+  // role checks and handlers run as for that grant.
+  Outcome Handle(const HttpRequest& request, const AccessGrant* as = nullptr) const;
   bool Implements(size_t route_index) const { return static_cast<bool>(handlers_.at(route_index)); }
 
  private:
   const AccessList* access_;
   std::vector<RouteHandler> handlers_;
+  std::span<const RouteSpec> table_;
 };
 
 // Percent-decoding of one path segment or query component ('+' is a space in a query);

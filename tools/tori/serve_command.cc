@@ -136,6 +136,7 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   api_options.data_dir = data_options.data_dir;
   api_options.access = &access;
   api_options.access_log = access_log;
+  api_options.portal_secure_cookies = !options.tls_cert.empty();
   server::Api api(api_options);
   writer.set_metrics(&api.metrics());
   // Not ready until the state has caught up with the log (the first Follow below).
