@@ -37,6 +37,8 @@ inline constexpr uint32_t kSchemaVersionHostSharesIssued = 2;
 inline constexpr uint32_t kSchemaVersionCheckpointSigned = 2;
 // access_granted and access_revoked (SPEC section 7) carry 2 as well.
 inline constexpr uint32_t kSchemaVersionAccess = 2;
+// agency_succeeded (SPEC section 8) carries 2 as well.
+inline constexpr uint32_t kSchemaVersionAgencySucceeded = 2;
 // The highest schema version this build reads.
 inline constexpr uint32_t kSchemaVersionRead = 2;
 
