@@ -150,7 +150,7 @@ absl::StatusOr<engine::Successions> LoadSuccessions(StateStore& state) {
     successions.push_back({e.agency_id(), e.successor_agency_id(), from});
   }
   absl::StatusOr<engine::Successions> made = engine::Successions::Make(std::move(successions));
-  if (!made.ok()) return absl::DataLossError(fmt::format("projection: {}", made.status().message()));
+  if (!made.ok()) return absl::DataLossError(fmt::format("projection: {}", std::string(made.status().message())));
   return made;
 }
 
