@@ -426,6 +426,12 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
                                                      compared_claims, compared_host_shares));
     TORI_RETURN_IF_ERROR(engine::MergeAdjustments(adjustments, &result));
   }
+  // A successor that hosts the point (the predecessor's lines now go from the host to
+  // itself): nothing to bill; the adjustment is the host's own. Only adjustments can
+  // do this: ComputeBilling never bills the host.
+  std::erase_if(result.invoices, [](const engine::Invoice& invoice) {
+    return invoice.issuer_agency_id == invoice.recipient_agency_id;
+  });
   // An invoice without lines has nothing to say: it is neither written nor issued.
   std::erase_if(result.invoices, [](const engine::Invoice& invoice) { return invoice.lines.empty(); });
   return result;
