@@ -39,6 +39,8 @@ inline constexpr uint32_t kSchemaVersionCheckpointSigned = 2;
 inline constexpr uint32_t kSchemaVersionAccess = 2;
 // approval_policy_set, quarter_prepared and quarter_approved (SPEC section 8) carry 2.
 inline constexpr uint32_t kSchemaVersionApproval = 2;
+// agency_succeeded (SPEC section 8) carries 2 as well.
+inline constexpr uint32_t kSchemaVersionAgencySucceeded = 2;
 // The highest schema version this build reads.
 inline constexpr uint32_t kSchemaVersionRead = 2;
 

@@ -114,6 +114,41 @@ TEST(Codec, AgencyUpdatedIsCheckedAsAgencyRegisteredAndCarriesVersionTwo) {
   }
 }
 
+// SPEC section 8: agency_succeeded round-trips with schema version 2; the successor is
+// another agency and the day a quarter's first (tori bills by quarter).
+TEST(Codec, AgencySucceededRoundTripsWithVersionTwoAndStartsAQuarter) {
+  JsonEventParser parser;
+  events::Event event;
+  const std::string line =
+      R"({"event_id":"u1","type":"agency_succeeded","occurred_at":"2024-12-01T08:00:00Z","agency_id":"te-uusimaa","successor_agency_id":"vantaa-kerava-tyo","effective_from":"2025-01-01"})";
+  ASSERT_FALSE(parser.Parse(line, event).has_value());
+  EXPECT_EQ(event.schema_version(), 2u);
+  EXPECT_EQ(EventToJson(event), line);
+  const struct {
+    std::string rest;
+    RejectReason reason;
+    std::string field;
+  } kCases[] = {
+      {R"("agency_id":"te","successor_agency_id":"te","effective_from":"2025-01-01")", RejectReason::kRange,
+       "successor_agency_id"},
+      {R"("agency_id":"te","successor_agency_id":"tyo","effective_from":"2025-01-15")", RejectReason::kRange,
+       "effective_from"},
+      {R"("agency_id":"te","successor_agency_id":"tyo","effective_from":"2025-02-01")", RejectReason::kRange,
+       "effective_from"},
+      {R"("agency_id":"te","successor_agency_id":"tyo","effective_from":"2025-02-30")", RejectReason::kRange,
+       "effective_from"},
+      {R"("agency_id":"te","effective_from":"2025-01-01")", RejectReason::kSchema, "successor_agency_id"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.rest);
+    auto rejection = parser.Parse(
+        R"({"event_id":"u2","type":"agency_succeeded","occurred_at":"2024-12-01T08:00:00Z",)" + c.rest + "}", event);
+    ASSERT_TRUE(rejection.has_value());
+    EXPECT_EQ(rejection->reason, c.reason) << rejection->message;
+    EXPECT_EQ(rejection->field, c.field) << rejection->message;
+  }
+}
+
 // SPEC section 10: `tori checkpoint`'s own event prints in `tori log` (root in base64)
 // and is never accepted from an input file.
 TEST(Codec, CheckpointSignedPrintsAndIsWrittenByToriOnly) {

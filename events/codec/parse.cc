@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "events/base/calendar.h"
 #include "events/base/decimal.h"
 #include "events/base/identifiers.h"
 #include "events/codec/codec.h"
@@ -215,6 +216,32 @@ bool ReadApprovalPolicySet(Reader& r, dom::object o, events::ApprovalPolicySet* 
     return false;
   }
   e->set_required_approvals(static_cast<int32_t>(required));
+  return true;
+}
+
+// SPEC section 8: the predecessor, its successor (another agency) and the day, which
+// must be a quarter's first day: tori's counters and invoices are per quarter, so a
+// succession within one could not be told apart from the quarter's other contacts
+// (both reforms took effect on 1 January). The rest (both known, no loop, once per
+// predecessor) needs the index: events/validate/event_rules.cc.
+bool ReadAgencySucceeded(Reader& r, dom::object o, events::AgencySucceeded* e) {
+  bool present;
+  if (!r.String(o, "", "agency_id", Text::kId, e->mutable_agency_id()) ||
+      !r.String(o, "", "successor_agency_id", Text::kId, e->mutable_successor_agency_id()) ||
+      !r.Date(o, "", "effective_from", true, e->mutable_effective_from(), &present)) {
+    return false;
+  }
+  if (e->successor_agency_id() == e->agency_id()) {
+    return r.Fail(RejectReason::kRange, "successor_agency_id",
+                  fmt::format("'{}' cannot succeed itself; name another agency", e->agency_id()));
+  }
+  const absl::StatusOr<absl::CivilDay> day = ParseDay(e->effective_from());
+  if (!day.ok() || day->day() != 1 || (day->month() - 1) % 3 != 0) {
+    return r.Fail(RejectReason::kRange, "effective_from",
+                  fmt::format("'{}' is not the first day of a quarter (YYYY-01-01, -04-01, "
+                              "-07-01 or -10-01); tori bills by quarter",
+                              e->effective_from()));
+  }
   return true;
 }
 
@@ -738,7 +765,8 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
                            : type == "access_granted" || type == "access_revoked"
                                ? kSchemaVersionAccess
                            : type == "approval_policy_set" ? kSchemaVersionApproval
-                                                           : kSchemaVersion);
+                           : type == "agency_succeeded" ? kSchemaVersionAgencySucceeded
+                                                        : kSchemaVersion);
 
   bool ok;
   if (type == "agency_registered") {
@@ -748,6 +776,9 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   } else if (type == "agency_updated") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "changes"}) &&
          ReadAgencyUpdated(r, o, event.mutable_agency_updated());
+  } else if (type == "agency_succeeded") {
+    ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "successor_agency_id", "effective_from"}) &&
+         ReadAgencySucceeded(r, o, event.mutable_agency_succeeded());
   } else if (type == "access_granted") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "token_id", "token_sha256", "role", "name",
                                "agency_id", "service_point_id"}) &&

@@ -150,6 +150,7 @@ std::string_view EventTypeName(const events::Event& event) {
     case events::Event::kCostPosted: return "cost_posted";
     case events::Event::kRoomBooked: return "room_booked";
     case events::Event::kAgencyUpdated: return "agency_updated";
+    case events::Event::kAgencySucceeded: return "agency_succeeded";
     case events::Event::kAccessGranted: return "access_granted";
     case events::Event::kAccessRevoked: return "access_revoked";
     case events::Event::kHostSharesIssued: return "host_shares_issued";
@@ -191,6 +192,12 @@ std::string EventToJson(const events::Event& event) {
       if (c.has_bic()) cw.String("bic", c.bic());
       cw.Close();
       w.String("agency_id", event.agency_updated().agency_id()).Raw("changes", changes);
+      break;
+    }
+    case events::Event::kAgencySucceeded: {
+      const auto& e = event.agency_succeeded();
+      w.String("agency_id", e.agency_id()).String("successor_agency_id", e.successor_agency_id())
+          .String("effective_from", e.effective_from());
       break;
     }
     case events::Event::kAccessGranted: {

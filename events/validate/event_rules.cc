@@ -47,6 +47,44 @@ void AgencyUpdatedReferences(const Event& event, std::vector<Reference>& out) {
   out.push_back({keys::kAgency, event.agency_updated().agency_id(), "agency_id"});
 }
 
+// --- agency_succeeded (SPEC 8): both agencies known; a predecessor is succeeded at most
+// once (DUPLICATE_CONFLICT); the successor's own line of successors must not lead back
+// to the predecessor (RANGE: a loop would leave no one to bill), and is at most
+// kSuccessionChainMax long, so the walk here and the engine's resolution stay bounded.
+constexpr int kSuccessionChainMax = 64;
+std::optional<Created> AgencySucceededCreates(const Event& event) {
+  const auto& e = event.agency_succeeded();
+  return Created{keys::Key(keys::kSucceeded, e.agency_id()), e.successor_agency_id(), "agency_id",
+                 fmt::format("agency '{}' is succeeded already; an agency is succeeded at most "
+                             "once (a later reform succeeds its successor)",
+                             e.agency_id())};
+}
+void AgencySucceededReferences(const Event& event, std::vector<Reference>& out) {
+  const auto& e = event.agency_succeeded();
+  out.push_back({keys::kAgency, e.agency_id(), "agency_id"});
+  out.push_back({keys::kAgency, e.successor_agency_id(), "successor_agency_id"});
+}
+absl::StatusOr<std::optional<Rejection>> AgencySucceededMore(const Event& event,
+                                                             IndexOverlay& index) {
+  const auto& e = event.agency_succeeded();
+  std::string next = e.successor_agency_id();
+  for (int links = 1; links <= kSuccessionChainMax; ++links) {
+    TORI_ASSIGN_OR_RETURN(auto successor, index.Get(keys::Key(keys::kSucceeded, next)));
+    if (!successor) return std::nullopt;
+    if (*successor == e.agency_id()) {
+      return Rejection{RejectReason::kRange, "successor_agency_id",
+                       fmt::format("the successors of '{}' lead back to '{}' ({} succeeds "
+                                   "'{}'): the successions would loop; name another successor",
+                                   e.successor_agency_id(), e.agency_id(), e.agency_id(), next)};
+    }
+    next = *successor;
+  }
+  return Rejection{RejectReason::kRange, "successor_agency_id",
+                   fmt::format("'{}' has more than {} successors in a line; tori follows at most "
+                               "that many",
+                               e.successor_agency_id(), kSuccessionChainMax)};
+}
+
 // --- service_point_opened: a new service_point_id, hosted by a known agency.
 std::optional<Created> PointOpenedCreates(const Event& event) {
   const auto& e = event.service_point_opened();
@@ -201,6 +239,10 @@ void ApprovalPolicySetReferences(const Event& event, std::vector<Reference>& out
 constexpr EventRules kRules[] = {
     {.type = Event::kAgencyRegistered, .creates = AgencyRegisteredCreates},
     {.type = Event::kAgencyUpdated, .references = AgencyUpdatedReferences},
+    {.type = Event::kAgencySucceeded,
+     .creates = AgencySucceededCreates,
+     .references = AgencySucceededReferences,
+     .more = AgencySucceededMore},
     {.type = Event::kAccessGranted,
      .creates = AccessGrantedCreates,
      .references = AccessGrantedReferences},

@@ -27,6 +27,8 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
     }
     case kAgreement:
       return value.empty() ? "an agreement's entry is its point's id" : nullptr;
+    case kSucceeded:
+      return value.empty() ? "a succeeded agency's entry is its successor's id" : nullptr;
     case kContact: {
       events::ContactState state;
       return state.ParseFromArray(value.data(), static_cast<int>(value.size()))

@@ -14,6 +14,7 @@
 //   'B' booking_id          -> ""
 //   'T' token_id            -> its access_granted event's AccessGranted (SPEC 7)
 //   'R' token_id            -> "" (the grant is revoked)
+//   'U' agency_id           -> its successor's agency_id (agency_succeeded, SPEC 8)
 //
 // Thread safety: pure functions.
 #ifndef TORI_EVENTS_VALIDATE_INDEX_KEYS_H_
@@ -34,6 +35,7 @@ inline constexpr char kCost = 'K';
 inline constexpr char kBooking = 'B';
 inline constexpr char kToken = 'T';
 inline constexpr char kTokenRevoked = 'R';
+inline constexpr char kSucceeded = 'U';
 
 // The kinds whose entry, once present, never changes (the validator's lookups may
 // cache them): agencies and points.

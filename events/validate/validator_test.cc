@@ -176,6 +176,30 @@ TEST_F(ValidatorTest, AccessGrantsAndRevocationsFollowTheirRows) {
   ExpectRejected(revoke("r2", "t1"), RejectReason::kDuplicateConflict, "token_id", "token_id 't1' is revoked already");
 }
 
+// SPEC section 8: both agencies known, a predecessor succeeded once, no loop.
+TEST_F(ValidatorTest, SuccessionsNameKnownAgenciesOnceAndNeverLoop) {
+  SetUpPoint();
+  ASSERT_EQ(Feed(R"({"event_id":"a3","type":"agency_registered","occurred_at":"2026-01-01T00:00:00Z","agency_id":"vantaa","name":"Vantaa","kind":"municipality","business_id":"0124610-9"})"),
+            Verdict::kAccept);
+  auto succeeded = [](const std::string& event_id, const std::string& from, const std::string& to) {
+    return R"({"event_id":")" + event_id + R"(","type":"agency_succeeded","occurred_at":"2026-02-01T10:00:00Z","agency_id":")" +
+           from + R"(","successor_agency_id":")" + to + R"(","effective_from":"2026-01-01"})";
+  };
+  ExpectRejected(succeeded("s0", "te", "espoo"), RejectReason::kUnknownReference, "agency_id",
+                 "agency 'te' is not known");
+  ExpectRejected(succeeded("s1", "espoo", "tyo"), RejectReason::kUnknownReference, "successor_agency_id",
+                 "agency 'tyo' is not known");
+  EXPECT_EQ(Feed(succeeded("s2", "kela", "espoo")), Verdict::kAccept);
+  ExpectRejected(succeeded("s3", "kela", "vantaa"), RejectReason::kDuplicateConflict, "agency_id",
+                 "agency 'kela' is succeeded already");
+  EXPECT_EQ(Feed(succeeded("s4", "espoo", "vantaa")), Verdict::kAccept);  // a line: kela, espoo, vantaa
+  ExpectRejected(succeeded("s5", "vantaa", "kela"), RejectReason::kRange, "successor_agency_id",
+                 "the successions would loop");
+  ExpectRejected(succeeded("s6", "vantaa", "espoo"), RejectReason::kRange, "successor_agency_id",
+                 "the successions would loop");
+  EXPECT_EQ(index_.entries.at("Ukela"), "espoo");
+}
+
 TEST_F(ValidatorTest, AllocatedAreaAboveTotalIsRange) {
   SetUpPoint();
   ExpectRejected(R"({"event_id":"s1","type":"space_allocated","occurred_at":"2026-01-01T00:00:00Z","service_point_id":"iso","effective_from":"2026-01-01","allocations":[{"agency_id":"kela","area_m2":"60"},{"agency_id":"espoo","area_m2":"30"}],"shared_area_m2":"10.01"})",

@@ -116,10 +116,20 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
                      line.fallback_from ? fmt::format(" (fallback: {} summed to 0)", engine::KeyName(*line.fallback_from)) : "");
   TORI_ASSIGN_OR_RETURN(engine::SplitExplanation split,
                         engine::ExplainSplitLargestRemainder(tranches.steps[t].share_cents, values));
+  // A successor's line (SPEC 8) stands for its predecessor's id too: in the
+  // predecessor's own quarter (an adjustment) and in its contacts recorded later.
+  const auto is_recipient = [&](const std::string& agency) {
+    return agency == invoice.recipient_agency_id ||
+           (line.predecessor_agency_id && agency == *line.predecessor_agency_id);
+  };
+  if (line.predecessor_agency_id) {
+    out += fmt::format("  {} stands in the place of {} (agency_succeeded)\n",
+                       invoice.recipient_agency_id, *line.predecessor_agency_id);
+  }
   for (size_t i = 0; i < parties.size(); ++i) {
     const auto& s = split.steps[i];
     out += fmt::format("    {} {:<20} {:>14}  floor {:>14}  remainder {:>12}{}  = {} EUR\n",
-                       parties[i] == invoice.recipient_agency_id ? "->" : "  ", parties[i], s.weight,
+                       is_recipient(parties[i]) ? "->" : "  ", parties[i], s.weight,
                        Euros(s.floor_cents), ToString(s.remainder), s.received_leftover_cent ? " +1 cent" : "",
                        Euros(s.share_cents));
   }
@@ -138,7 +148,7 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
       }
       c.ParseFromArray(value.data(), static_cast<int>(value.size()));  // checked just above
       const bool advisor_only = line.key == Key::kAdvisorContacts || line.key == Key::kAdvisorTime;
-      if (!c.voided() && c.agency_id() == invoice.recipient_agency_id &&
+      if (!c.voided() && is_recipient(c.agency_id()) &&
           c.service_point_id() == line.service_point_id &&
           (!advisor_only || c.handled_by() == events::HANDLED_BY_SHARED_ADVISOR) &&
           QuarterOfInstant(absl::FromUnixNanos(c.occurred_at_unix_ns()), helsinki) == quarter) {

@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "services/billing/billing.h"
 #include "services/billing/internal/issued.h"
+#include "services/engine/succession.h"
 #include "services/projector/projector.h"
 
 namespace tori {
@@ -140,6 +141,19 @@ absl::StatusOr<AgreementVersions> LoadAgreementVersions(StateStore& state,
 
 namespace billing_internal {
 
+absl::StatusOr<engine::Successions> LoadSuccessions(StateStore& state) {
+  TORI_ASSIGN_OR_RETURN(auto records, ScanRecords<events::AgencySucceeded>(
+                                          state, p::Key(p::kSucceeded, {}, false) + '\0'));
+  std::vector<engine::Succession> successions;
+  for (const auto& e : records) {
+    TORI_ASSIGN_OR_RETURN(absl::CivilDay from, StoredDay(e.effective_from()));
+    successions.push_back({e.agency_id(), e.successor_agency_id(), from});
+  }
+  absl::StatusOr<engine::Successions> made = engine::Successions::Make(std::move(successions));
+  if (!made.ok()) return absl::DataLossError(fmt::format("projection: {}", std::string(made.status().message())));
+  return made;
+}
+
 absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) {
   engine::Invoice invoice;
   invoice.invoice_id = e.invoice_id();
@@ -161,6 +175,7 @@ absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) 
     line.basis_total = l.basis_total();
     if (l.has_issued_cents()) line.issued_cents = l.issued_cents();
     if (l.has_recomputed_cents()) line.recomputed_cents = l.recomputed_cents();
+    if (l.has_predecessor_agency_id()) line.predecessor_agency_id = l.predecessor_agency_id();
     line.amount_cents = l.amount_cents();
     if (l.has_adjusts_quarter()) {
       TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(l.adjusts_quarter()));
@@ -350,6 +365,9 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
     for (const auto& [id, amount] : claimed) sp.subsidy_claimed_this_year.push_back({id.first, id.second, amount});
     input.service_points.push_back(std::move(sp));
   }
+  // Successors stand where their predecessors are named (SPEC section 8).
+  TORI_ASSIGN_OR_RETURN(const engine::Successions successions, LoadSuccessions(state));
+  engine::ApplySuccessions(successions, &input);
   return input;
 }
 
@@ -361,6 +379,33 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
   TORI_ASSIGN_OR_RETURN(engine::BillingInput input,
                         billing_internal::LoadBillingInput(state, quarter, issued));
   TORI_ASSIGN_OR_RETURN(engine::BillingResult result, engine::ComputeBilling(input));
+  engine::MarkSuccessions(input, &result);
+  // Adjustments compare as of the billed quarter's first day: what the predecessor was
+  // billed with what its successor owes now (engine/succession.h).
+  TORI_ASSIGN_OR_RETURN(const engine::Successions successions,
+                        billing_internal::LoadSuccessions(state));
+  // Resolved copies (only with successions): the recomputed quarters' inputs read the
+  // claims as issued.
+  const absl::CivilDay resolved_on = quarter.FirstDay();
+  absl::Span<const engine::Invoice> compared_invoices = issued.invoices;
+  absl::Span<const engine::SubsidyClaim> compared_claims = issued.claims;
+  absl::Span<const engine::IssuedHostShares> compared_host_shares = issued.host_shares;
+  std::vector<engine::Invoice> resolved_invoices;
+  std::vector<engine::SubsidyClaim> resolved_claims;
+  std::vector<engine::IssuedHostShares> resolved_host_shares;
+  if (!successions.empty()) {
+    resolved_invoices = issued.invoices;
+    resolved_claims = issued.claims;
+    resolved_host_shares = issued.host_shares;
+    engine::ResolveInvoices(successions, resolved_on, &resolved_invoices);
+    engine::ResolveClaims(successions, resolved_on, &resolved_claims);
+    for (auto& run : resolved_host_shares) {
+      engine::ResolveHostShares(successions, resolved_on, &run.shares);
+    }
+    compared_invoices = resolved_invoices;
+    compared_claims = resolved_claims;
+    compared_host_shares = resolved_host_shares;
+  }
   // Every earlier quarter with issued documents is recomputed with what is known now.
   std::vector<Quarter> earlier;
   for (const auto& invoice : issued.invoices) earlier.push_back(invoice.quarter);
@@ -372,11 +417,21 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
     TORI_ASSIGN_OR_RETURN(engine::BillingInput prior_input,
                           billing_internal::LoadBillingInput(state, prior, issued));
     TORI_ASSIGN_OR_RETURN(engine::BillingResult recomputed, engine::ComputeBilling(prior_input));
+    engine::MarkSuccessions(prior_input, &recomputed);
+    engine::ResolveInvoices(successions, resolved_on, &recomputed.invoices);
+    engine::ResolveClaims(successions, resolved_on, &recomputed.subsidy_claims);
+    engine::ResolveHostShares(successions, resolved_on, &recomputed.host_shares);
     TORI_ASSIGN_OR_RETURN(engine::Adjustments adjustments,
-                          engine::ComputeAdjustments(quarter, recomputed, issued.invoices, issued.claims,
-                                                     issued.host_shares));
+                          engine::ComputeAdjustments(quarter, recomputed, compared_invoices,
+                                                     compared_claims, compared_host_shares));
     TORI_RETURN_IF_ERROR(engine::MergeAdjustments(adjustments, &result));
   }
+  // A successor that hosts the point (the predecessor's lines now go from the host to
+  // itself): nothing to bill; the adjustment is the host's own. Only adjustments can
+  // do this: ComputeBilling never bills the host.
+  std::erase_if(result.invoices, [](const engine::Invoice& invoice) {
+    return invoice.issuer_agency_id == invoice.recipient_agency_id;
+  });
   // An invoice without lines has nothing to say: it is neither written nor issued.
   std::erase_if(result.invoices, [](const engine::Invoice& invoice) { return invoice.lines.empty(); });
   return result;

@@ -250,10 +250,14 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
     out += Row(
         {fmt::format("<a class=\"anchor\" href=\"#{}\">{}</a>", anchor, i + 1),
          E(PointName(context, line.service_point_id)),
-         E(PoolName(context, line.service_point_id, line.pool)) + (line.adjusts_quarter
-                             ? fmt::format("<span class=\"adjusts\">{}</span>",
-                                           E(AdjustmentText(line, l, lang)))
-                             : ""),
+         E(PoolName(context, line.service_point_id, line.pool)) +
+             (line.adjusts_quarter ? fmt::format("<span class=\"adjusts\">{}</span>",
+                                                 E(AdjustmentText(line, l, lang)))
+                                   : "") +
+             (line.predecessor_agency_id
+                  ? fmt::format("<span class=\"adjusts\">{} {}</span>", E(l.predecessor),
+                                E(AgencyName(context, *line.predecessor_agency_id)))
+                  : ""),
          key,
          E(PercentText(line.weight_pct_e4, lang) + "\u00a0%"),
          QuantityCell(line.key, line.basis_quantity, lang),

@@ -32,6 +32,8 @@ struct LineSums {
   absl::int128 issued_cents = 0;
   absl::int128 recomputed_cents = 0;
   std::optional<InvoiceLine> recomputed;  // the first recomputed line, for its basis
+  // An issued line's predecessor (succession.h), for a line that is gone.
+  std::optional<std::string> issued_predecessor_agency_id;
 };
 
 struct ClaimSums {
@@ -102,7 +104,11 @@ absl::StatusOr<std::vector<Invoice>> AdjustInvoices(
   for (const Invoice& invoice : issued_invoices) {
     for (const InvoiceLine& line : invoice.lines) {
       if (!CountsFor(earlier, invoice.quarter, line.adjusts_quarter)) continue;
-      sums[KeyOf(invoice, line)].issued_cents += line.amount_cents;
+      LineSums& line_sums = sums[KeyOf(invoice, line)];
+      line_sums.issued_cents += line.amount_cents;
+      if (!line_sums.issued_predecessor_agency_id) {
+        line_sums.issued_predecessor_agency_id = line.predecessor_agency_id;
+      }
     }
   }
 
@@ -124,6 +130,7 @@ absl::StatusOr<std::vector<Invoice>> AdjustInvoices(
       line.basis_quantity = 0;
       line.basis_total = 0;
     }
+    if (!line.predecessor_agency_id) line.predecessor_agency_id = line_sums.issued_predecessor_agency_id;
     line.amount_cents = difference_cents;
     line.adjusts_quarter = earlier;
     TORI_ASSIGN_OR_RETURN(line.issued_cents, Difference(line_sums.issued_cents, 0, "issued line"));

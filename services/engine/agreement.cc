@@ -59,6 +59,8 @@ std::string_view WarningCodeName(WarningCode code) {
       return "ANNUAL_CAP_APPLIED";
     case WarningCode::kNoEinvoiceAddress:
       return "NO_EINVOICE_ADDRESS";
+    case WarningCode::kPredecessorContact:
+      return "PREDECESSOR_CONTACT";
   }
   return "UNKNOWN_WARNING";  // unreachable for a valid enumerator
 }

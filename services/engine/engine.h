@@ -177,6 +177,15 @@ struct SubsidyClaimedThisYear {
   int64_t amount_cents = 0;
 };
 
+// What a succession changed at one point of one quarter (ApplySuccessions in
+// succession.h fills it; MarkSuccessions reads it).
+struct SuccessionAtPoint {
+  std::string successor_agency_id;
+  std::string predecessor_agency_id;  // of several, the smallest id bytewise
+  int64_t predecessor_contacts = 0;   // contacts recorded under predecessors' ids
+  friend bool operator==(const SuccessionAtPoint&, const SuccessionAtPoint&) = default;
+};
+
 struct ServicePointInput {
   std::string service_point_id;
   std::string host_agency_id;
@@ -189,6 +198,9 @@ struct ServicePointInput {
   // missing here have all keys 0; non-parties are excluded and reported.
   std::map<std::string, MeasuredKeys> key_values;
   std::vector<SubsidyClaimedThisYear> subsidy_claimed_this_year;
+  // By successor: the agencies named here whose place a successor took (empty without
+  // agency_succeeded events in effect). The engine ignores it; MarkSuccessions uses it.
+  std::vector<SuccessionAtPoint> successions;
 };
 
 struct BillingInput {
@@ -220,6 +232,9 @@ struct InvoiceLine {
   // values are the recomputed ones. Absent on adjustments issued before tori wrote them.
   std::optional<int64_t> issued_cents;
   std::optional<int64_t> recomputed_cents;
+  // The agency whose place the recipient took at this point (agency_succeeded, SPEC
+  // section 8; services/engine/succession.h); absent on every other line.
+  std::optional<std::string> predecessor_agency_id;
   friend bool operator==(const InvoiceLine&, const InvoiceLine&) = default;
 };
 
@@ -274,6 +289,8 @@ enum class WarningCode {
   kAnnualCapApplied,    // a subsidy claim was cut by its annual cap (the figures in the message)
   kNoEinvoiceAddress,   // an invoice's recipient has no e-invoice address (added by billing,
                         // which knows the agencies' details; the engine never makes it)
+  kPredecessorContact,  // contacts recorded under a succeeded agency's id after its
+                        // succession count for the successor (MarkSuccessions)
 };
 std::string_view WarningCodeName(WarningCode code);  // "FALLBACK_KEY_USED"
 
@@ -300,6 +317,7 @@ struct Warning {
   int64_t cap_cents = 0;
   int64_t claimed_before_cents = 0;  // in the same calendar year
   std::string invoice_id;  // kNoEinvoiceAddress (agency_id: the recipient)
+  std::string successor_agency_id;  // kPredecessorContact (agency_id: the predecessor)
   friend bool operator==(const Warning&, const Warning&) = default;
 };
 

@@ -98,6 +98,9 @@ std::string RecordKey(const events::ApprovalPolicySet& e) {
   return Key(kApprovalPolicy, {e.host_agency_id(), e.effective_from()});
 }
 std::string RecordKey(const events::QuarterPrepared& e) { return Key(kPrepared, {e.quarter()}); }
+std::string RecordKey(const events::AgencySucceeded& e) {
+  return Key(kSucceeded, {e.agency_id()});
+}
 std::string RecordKey(const events::SubsidyClaimIssued& e) {
   return Key(kClaim, {e.quarter(), e.claim_id()});
 }
@@ -106,7 +109,7 @@ absl::StatusOr<std::vector<std::string_view>> KeyParts(const StateStore& state,
                                                        std::string_view key) {
   size_t parts_expected = 0;
   switch (key.empty() ? '\0' : key[0]) {
-    case kAgency: case kPoint: case kHostShares: case kPrepared: parts_expected = 1; break;
+    case kAgency: case kPoint: case kHostShares: case kPrepared: case kSucceeded: parts_expected = 1; break;
     case kSpace: case kInvoice: case kClaim: case kApprovalPolicy: parts_expected = 2; break;
     case kAgreement: case kBookings: parts_expected = 3; break;
     case kContacts: case kCost: parts_expected = 4; break;
@@ -242,6 +245,9 @@ absl::Status Projector::Apply(const events::Event& event, const ContactChange* c
     case events::Event::kAgencyUpdated:
       // Merged into the agency's record by TakeWrites, which may read the stored one.
       agency_updates_.push_back(event.agency_updated());
+      break;
+    case events::Event::kAgencySucceeded:
+      put(event.agency_succeeded());
       break;
     case events::Event::kAccessGranted:
     case events::Event::kAccessRevoked:

@@ -15,6 +15,7 @@
 //   I quarter invoice_id              -> InvoiceIssued
 //   L quarter claim_id                -> SubsidyClaimIssued
 //   H quarter                         -> HostSharesIssued
+//   U agency (the predecessor)        -> AgencySucceeded (SPEC 8)
 // Quarters are Europe/Helsinki calendar quarters, written "2026Q1": a contact counts
 // in the quarter of its occurred_at, a booking in that of its start, a cost in that of
 // its period month. Integers are fixed-width little-endian (events/base/fixed.h).
@@ -55,7 +56,7 @@ namespace projection {
 inline constexpr char kAgency = 'A', kPoint = 'P', kSpace = 'S', kAgreement = 'G',
                       kContacts = 'K', kBookings = 'B', kCost = 'C', kInvoice = 'I',
                       kClaim = 'L', kHostShares = 'H',
-                      kApprovalPolicy = 'Y', kPrepared = 'Q';  // SPEC section 8
+                      kApprovalPolicy = 'Y', kPrepared = 'Q', kSucceeded = 'U';  // SPEC section 8
 // kind + '\0'-joined parts, ending with '\0' when `open_end` (a prefix for scans).
 std::string Key(char kind, std::initializer_list<std::string_view> parts, bool open_end = false);
 std::vector<std::string_view> SplitKey(std::string_view key);  // parts after the kind
@@ -75,6 +76,7 @@ std::string RecordKey(const events::SubsidyClaimIssued& e);
 std::string RecordKey(const events::HostSharesIssued& e);
 std::string RecordKey(const events::ApprovalPolicySet& e);
 std::string RecordKey(const events::QuarterPrepared& e);
+std::string RecordKey(const events::AgencySucceeded& e);
 
 // Checked reads: every reader of the projection goes through these. A key of an
 // unknown kind, or with other than its kind's number of parts, or a part that is not

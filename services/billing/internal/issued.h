@@ -6,6 +6,7 @@
 
 #include "events/codec/codec.h"
 #include "services/engine/engine.h"
+#include "services/engine/succession.h"
 #include "services/state/state_store.h"
 
 namespace tori::billing_internal {
@@ -31,6 +32,9 @@ engine::Invoice AsIssuedFormat(engine::Invoice recomputed, const events::Invoice
 // An issued event's document as the engine's type.
 absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e);
 absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIssued& e);
+
+// The agency_succeeded records (SPEC section 8); DataLoss when they break Make's rules.
+absl::StatusOr<engine::Successions> LoadSuccessions(StateStore& state);
 
 }  // namespace tori::billing_internal
 

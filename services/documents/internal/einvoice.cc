@@ -59,7 +59,21 @@ InvoiceVat VatOf(const engine::Invoice& invoice, const DocumentContext& context)
   return vat;
 }
 
+namespace {
+std::string TrancheTextWithoutPredecessor(const engine::InvoiceLine& line, Language language);
+}  // namespace
+
+// A successor's line names the agency whose place it took (SPEC section 8).
 std::string TrancheText(const engine::InvoiceLine& line, Language language) {
+  std::string text = TrancheTextWithoutPredecessor(line, language);
+  if (line.predecessor_agency_id) {
+    text += fmt::format("; {} {}", LabelsFor(language).predecessor, *line.predecessor_agency_id);
+  }
+  return text;
+}
+
+namespace {
+std::string TrancheTextWithoutPredecessor(const engine::InvoiceLine& line, Language language) {
   const Labels& labels = LabelsFor(language);
   if (line.issued_cents && line.recomputed_cents) {
     // An adjustment: the key values are the adjusted quarter's as recomputed, so they
@@ -84,6 +98,7 @@ std::string TrancheText(const engine::InvoiceLine& line, Language language) {
                      KeyNumberText(line.key, line.basis_total, language),
                      unit.empty() ? "" : "\u00a0", unit, MoneyText(line.amount_cents, language));
 }
+}  // namespace
 
 std::string EinvoiceAddressOrOvt(const AgencyInfo& agency) {
   return agency.einvoice_address ? *agency.einvoice_address : OvtOfBusinessId(agency.business_id);

@@ -46,6 +46,7 @@ constexpr Labels kFinnish{
     .adjustment = "Oikaisu",
     .adjustments = "Oikaisut (aiemmat kaudet)",
     .fallback_from = "korvaa jakoperusteen",
+    .predecessor = "edeltäjän sijaan:",
     .host = "ylläpitäjä",
     .host_shares = "Ylläpitäjän omat osuudet",
     .invoiced = "Laskutettu",
@@ -111,6 +112,7 @@ constexpr Labels kSwedish{
     .adjustment = "Korrigering",
     .adjustments = "Korrigeringar (tidigare perioder)",
     .fallback_from = "ersätter nyckeln",
+    .predecessor = "i stället för föregångaren",
     .host = "värd",
     .host_shares = "Värdens egna andelar",
     .invoiced = "Fakturerat",
@@ -176,6 +178,7 @@ constexpr Labels kEnglish{
     .adjustment = "Adjustment",
     .adjustments = "Adjustments (earlier quarters)",
     .fallback_from = "replaces key",
+    .predecessor = "in place of predecessor",
     .host = "host",
     .host_shares = "Host's own shares",
     .invoiced = "Invoiced",
@@ -351,6 +354,17 @@ std::string WarningMessage(const engine::Warning& w, const DocumentContext& cont
                               "adressen (agency_updated, einvoice_address) eller skicka fakturan "
                               "på annat sätt.",
                               w.invoice_id, agency);
+    case engine::WarningCode::kPredecessorContact: {
+      const std::string successor = AgencyName(context, w.successor_agency_id);
+      return fi ? fmt::format("{}: {} asiointitapahtumaa kirjattiin seuraannon jälkeen edeltäjän "
+                              "{} tunnukselle; ne lasketaan seuraajalle {}. Korjaa kirjaava "
+                              "järjestelmä käyttämään seuraajan tunnusta.",
+                              point, w.contacts, agency, successor)
+                : fmt::format("{}: {} kundkontakter registrerades efter övergången under "
+                              "föregångaren {} och räknas för efterträdaren {}. Låt det "
+                              "registrerande systemet använda efterträdarens id.",
+                              point, w.contacts, agency, successor);
+    }
   }
   return w.message;
 }
