@@ -41,8 +41,11 @@ inline constexpr uint32_t kSchemaVersionAccess = 2;
 inline constexpr uint32_t kSchemaVersionApproval = 2;
 // agency_succeeded (SPEC section 8) carries 2 as well.
 inline constexpr uint32_t kSchemaVersionAgencySucceeded = 2;
+// agency_registered of kind company (SPEC section 8) carries 3: a reader of version 2
+// would bill the partner without VAT. Other agencies keep version 1 and their bytes.
+inline constexpr uint32_t kSchemaVersionCompany = 3;
 // The highest schema version this build reads.
-inline constexpr uint32_t kSchemaVersionRead = 2;
+inline constexpr uint32_t kSchemaVersionRead = 3;
 
 // Longest line accepted as an event; longer lines are rejected as MALFORMED.
 inline constexpr size_t kEventLineBytesMax = 1 << 20;

@@ -79,6 +79,29 @@ TEST(Codec, AccessEventsRoundTripWithVersionTwoAndCheckTheirRole) {
   }
 }
 
+// Issue #18 (SPEC section 8): a partner that is a company registers with kind company
+// and schema version 3 (a reader of version 2 would bill it without VAT), and writes
+// back as read; the other kinds keep version 1.
+TEST(Codec, ACompanyPartnerRoundTripsWithVersionThree) {
+  JsonEventParser parser;
+  events::Event event;
+  const std::string company =
+      R"({"event_id":"p1","type":"agency_registered","occurred_at":"2026-01-02T08:00:00Z","agency_id":"posti","name":"Posti Oy","kind":"company","business_id":"0109357-9"})";
+  ASSERT_FALSE(parser.Parse(company, event).has_value());
+  EXPECT_EQ(event.agency_registered().kind(), events::AGENCY_KIND_COMPANY);
+  EXPECT_EQ(event.schema_version(), kSchemaVersionCompany);
+  EXPECT_EQ(kSchemaVersionCompany, 3u);
+  EXPECT_LE(kSchemaVersionCompany, kSchemaVersionRead);
+  EXPECT_EQ(EventToJson(event), company);
+  ASSERT_FALSE(parser.Parse(kCanonicalEvents[0], event).has_value());
+  EXPECT_EQ(event.schema_version(), 1u);
+  std::string firm = company;
+  firm.replace(firm.find("company"), 7, "firm");
+  auto rejection = parser.Parse(firm, event);
+  ASSERT_TRUE(rejection.has_value());
+  EXPECT_EQ(rejection->field, "kind") << rejection->message;
+}
+
 TEST(Codec, AgencyUpdatedIsCheckedAsAgencyRegisteredAndCarriesVersionTwo) {
   JsonEventParser parser;
   events::Event event;

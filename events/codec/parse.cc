@@ -141,7 +141,8 @@ bool ReadAgencyRegistered(Reader& r, dom::object o, events::AgencyRegistered* e)
                                       {"state", events::AGENCY_KIND_STATE},
                                       {"kela", events::AGENCY_KIND_KELA},
                                       {"wellbeing_county", events::AGENCY_KIND_WELLBEING_COUNTY},
-                                      {"other", events::AGENCY_KIND_OTHER}},
+                                      {"other", events::AGENCY_KIND_OTHER},
+                                      {"company", events::AGENCY_KIND_COMPANY}},
                                      &kind)) {
     return false;
   }
@@ -773,6 +774,9 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "name", "kind", "business_id",
                                "einvoice_address", "iban", "bic"}) &&
          ReadAgencyRegistered(r, o, event.mutable_agency_registered());
+    if (ok && event.agency_registered().kind() == events::AGENCY_KIND_COMPANY) {
+      event.set_schema_version(kSchemaVersionCompany);
+    }
   } else if (type == "agency_updated") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "agency_id", "changes"}) &&
          ReadAgencyUpdated(r, o, event.mutable_agency_updated());

@@ -15,6 +15,7 @@ std::string_view KindName(events::AgencyKind kind) {
     case events::AGENCY_KIND_KELA: return "kela";
     case events::AGENCY_KIND_WELLBEING_COUNTY: return "wellbeing_county";
     case events::AGENCY_KIND_OTHER: return "other";
+    case events::AGENCY_KIND_COMPANY: return "company";
     default: return "unspecified";
   }
 }

@@ -336,6 +336,13 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
                                 invoice.invoice_id, number->invoice_number, number->reference_number,
                                 invoice.issuer_agency_id, invoice.recipient_agency_id,
                                 engine::QuarterName(invoice.quarter), Euros(invoice.total_cents), event->as_of());
+  // SPEC section 8: a company's VAT, and how it follows from the total.
+  if (invoice.vat) {
+    out += fmt::format("VAT {} % (Finland's general rate in force on the invoice date {}) on the total, once, "
+                       "rounded half away from zero to the cent: {} EUR; with VAT {} EUR\n",
+                       FormatDecimal(invoice.vat->rate_pct_e4, kPctScale), event->issue_date(),
+                       Euros(invoice.vat->vat_cents), Euros(invoice.total_cents + invoice.vat->vat_cents));
+  }
   std::vector<std::pair<size_t, std::string>> line_texts;  // (index, explanation) for JSON
   TORI_ASSIGN_OR_RETURN(const LogPosition as_of, LogPosition::Parse(event->as_of()));
   // The changes behind the adjustment lines explained, all from one read of the log.
@@ -413,8 +420,13 @@ absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const Expl
       .String("issuer_agency_id", invoice.issuer_agency_id)
       .String("recipient_agency_id", invoice.recipient_agency_id)
       .Int("amount_cents", invoice.total_cents)
-      .String("amount", Euros(invoice.total_cents))
-      .String("as_of", event->as_of())
+      .String("amount", Euros(invoice.total_cents));
+  if (invoice.vat) {
+    w.String("vat_rate_pct", FormatDecimal(invoice.vat->rate_pct_e4, kPctScale))
+        .Int("vat_cents", invoice.vat->vat_cents)
+        .Int("amount_with_vat_cents", invoice.total_cents + invoice.vat->vat_cents);
+  }
+  w.String("as_of", event->as_of())
       .String("content_sha256", event->content_sha256())
       .Raw("lines", lines);
   w.Close();

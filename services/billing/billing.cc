@@ -68,6 +68,10 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_issue_date(absl::FormatCivilTime(issue_date));
     e->set_run_document_count(run_document_count);
     for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
+    if (invoice.vat) {
+      e->set_vat_rate_pct_e4(invoice.vat->rate_pct_e4);
+      e->set_vat_cents(invoice.vat->vat_cents);
+    }
     out.push_back(std::move(event));
   }
   for (const auto& claim : result.subsidy_claims) {
@@ -187,13 +191,15 @@ struct ComputedAsOf {
   documents::DocumentContext context;
 };
 
-// The quarter's documents computed from the events before `as_of` only.
+// The quarter's documents computed from the events before `as_of` only, with the VAT
+// of companies at the rate in force on `issue_date`.
 absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
-                                         const LogPosition& as_of) {
+                                         const LogPosition& as_of, absl::CivilDay issue_date) {
   ComputedAsOf computed;
   TORI_RETURN_IF_ERROR(WithScratchReplay(
       log, request.scratch_dir, as_of, [&](StateStore& scratch) -> absl::Status {
         TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(scratch, request.quarter));
+        TORI_RETURN_IF_ERROR(ChargeVatToCompanies(scratch, issue_date, computed.result));
         TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(scratch));
         TORI_ASSIGN_OR_RETURN(computed.context.pool_names, LoadPoolNames(scratch, request.quarter));
         return absl::OkStatus();
@@ -206,12 +212,12 @@ absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& reque
 // recomputation does. Recomputed documents the log lacks are the rest of an
 // interrupted run (returned in `missing_ids`).
 absl::StatusOr<ComputedAsOf> Reissue(EventLog& log, const BillRequest& request,
-                                     const LogPosition& as_of,
+                                     const LogPosition& as_of, absl::CivilDay issue_date,
                                      const billing_internal::IssuedDocuments& issued,
                                      const IssuedQuarter& issued_quarter,
                                      std::set<std::string>& missing_ids) {
   const std::string q = engine::QuarterName(request.quarter);
-  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, as_of));
+  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, as_of, issue_date));
   // Adjustment lines issued before tori recorded issued / recomputed cents lose them.
   for (const auto& e : issued.invoice_events) {
     if (e.quarter() != q) continue;
@@ -396,6 +402,19 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   const auto issued_quarter = issued_quarters.find(q);
   std::set<std::string> missing_ids;  // of an interrupted run
 
+  // The invoice date: the one printed when the quarter was issued (unless --as-of asks
+  // what a new run would have been), else today (Helsinki), never before the quarter
+  // began. Known before computing: a company's VAT is at the rate in force on it.
+  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
+  absl::CivilDay issue_date = std::max(absl::ToCivilDay(request.now, helsinki), request.quarter.FirstDay());
+  for (const auto& e : issued.invoice_events) {
+    absl::CivilDay stored;
+    if (!request.as_of && issued_quarter != issued_quarters.end() && e.quarter() == q &&
+        absl::ParseCivilTime(e.issue_date(), &stored)) {
+      issue_date = stored;
+    }
+  }
+
   BillOutcome outcome;
   documents::DocumentContext context;  // the agencies' details as of outcome.as_of
   std::optional<events::QuarterPrepared> approving;  // Approve: the preparation it issues
@@ -407,7 +426,10 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     TORI_ASSIGN_OR_RETURN(approving, billing_internal::LoadPrepared(state, request.quarter));
     TORI_RETURN_IF_ERROR(CheckApproval(q, approving, issued_quarter != issued_quarters.end(), by));
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(approving->as_of()));
-    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of));
+    if (!absl::ParseCivilTime(approving->issue_date(), &issue_date)) {
+      return absl::DataLossError(fmt::format("the preparation of {} has no invoice date; run `tori rebuild`", q));
+    }
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of, issue_date));
     TORI_RETURN_IF_ERROR(billing_internal::CheckPreparedDocuments(*approving, computed.result));
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
@@ -419,12 +441,12 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
           request.as_of->next_offsets.size(), log.partition_count()));
     }
     outcome.as_of = *request.as_of;
-    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of));
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of, issue_date));
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
   } else if (issued_quarter != issued_quarters.end()) {
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(issued_quarter->second.as_of));
-    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, Reissue(log, request, outcome.as_of, issued,
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, Reissue(log, request, outcome.as_of, issue_date, issued,
                                                          issued_quarter->second, missing_ids));
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
@@ -439,6 +461,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   } else {
     outcome.as_of = state.applied();
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
+    TORI_RETURN_IF_ERROR(ChargeVatToCompanies(state, issue_date, outcome.result));
     TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
     TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
     if (!request.dry_run) TORI_RETURN_IF_ERROR(CheckIssuable(request, outcome.result));
@@ -482,19 +505,6 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     outcome.files.push_back(csv.string());
   }
 
-  // The invoice date: the one printed when the quarter was issued, else today (Helsinki),
-  // never before the quarter began.
-  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  absl::CivilDay issue_date = std::max(absl::ToCivilDay(request.now, helsinki), request.quarter.FirstDay());
-  for (const auto& e : issued.invoice_events) {
-    absl::CivilDay stored;
-    if (outcome.already_issued && e.quarter() == q && absl::ParseCivilTime(e.issue_date(), &stored)) {
-      issue_date = stored;
-    }
-  }
-  if (approving && !absl::ParseCivilTime(approving->issue_date(), &issue_date)) {
-    return absl::DataLossError(fmt::format("the preparation of {} has no invoice date; run `tori rebuild`", q));
-  }
   if (request.write_documents) {
     TORI_RETURN_IF_ERROR(WritePeopleDocuments(std::move(context), request, issue_date, draft, outcome));
   }
@@ -561,7 +571,14 @@ absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& 
   request.scratch_dir = scratch_dir;
   request.language = language;
   TORI_ASSIGN_OR_RETURN(const LogPosition as_of, LogPosition::Parse(found->as_of()));
-  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, as_of));
+  absl::CivilDay issue_date;
+  if (!absl::ParseCivilTime(found->issue_date(), &issue_date)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "invoice {} was issued by a version of tori that did not record its invoice date; its e-invoices can only "
+        "be rewritten with `tori bill --quarter {}`",
+        invoice_id, found->quarter()));
+  }
+  TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, as_of, issue_date));
   // As Bill re-bills an issued quarter: adjustment lines in the format they were issued.
   for (const auto& e : issued.invoice_events) {
     if (e.quarter() != found->quarter()) continue;
@@ -576,13 +593,6 @@ absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& 
           "`tori verify` to see which document differs",
           invoice_id, found->as_of()));
     }
-  }
-  absl::CivilDay issue_date;
-  if (!absl::ParseCivilTime(found->issue_date(), &issue_date)) {
-    return absl::FailedPreconditionError(fmt::format(
-        "invoice {} was issued by a version of tori that did not record its invoice date; its e-invoices can only "
-        "be rewritten with `tori bill --quarter {}`",
-        invoice_id, found->quarter()));
   }
   documents::DocumentContext& context = computed.context;
   context.issue_date = issue_date;

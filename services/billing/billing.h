@@ -24,10 +24,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "events/base/sha256.h"
 #include "events/codec/codec.h"
@@ -41,6 +43,15 @@ namespace tori {
 // The engine's result for a quarter as the state knows it now, with adjustment lines;
 // invoices without lines are left out (nothing to send).
 absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, engine::Quarter quarter);
+
+// SPEC section 8: the agencies registered with kind company, and ChargeVat
+// (services/engine/vat.h) of `result` for them at Finland's general rate in force on
+// `invoice_date` (the run's issue date). Every result that is written, issued or
+// compared with issued documents goes through it after ComputeRun: the VAT is in the
+// invoice's document and its content hash.
+absl::StatusOr<std::set<std::string>> CompanyAgencyIds(StateStore& state);
+absl::Status ChargeVatToCompanies(StateStore& state, absl::CivilDay invoice_date,
+                                  engine::BillingResult& result);
 
 // The engine input for one quarter, from the projection.
 absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, engine::Quarter quarter);

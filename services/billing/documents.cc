@@ -74,15 +74,22 @@ std::string InvoiceJson(const engine::Invoice& invoice) {
   }
   lines += "]";
   std::string out;
-  JsonObjectWriter(out)
-      .String("invoice_id", invoice.invoice_id)
+  JsonObjectWriter w(out);
+  w.String("invoice_id", invoice.invoice_id)
       .String("issuer_agency_id", invoice.issuer_agency_id)
       .String("recipient_agency_id", invoice.recipient_agency_id)
       .String("quarter", QuarterName(invoice.quarter))
       .Int("total_cents", invoice.total_cents)
-      .String("total", Money(invoice.total_cents))
-      .Raw("lines", lines)
-      .Close();
+      .String("total", Money(invoice.total_cents));
+  // SPEC section 8: only invoices to companies name VAT (authorities' bytes unchanged).
+  if (invoice.vat) {
+    w.String("vat_rate_pct", FormatDecimal(invoice.vat->rate_pct_e4, kPctScale))
+        .Int("vat_cents", invoice.vat->vat_cents)
+        .String("vat", Money(invoice.vat->vat_cents))
+        .Int("total_with_vat_cents", invoice.total_cents + invoice.vat->vat_cents)
+        .String("total_with_vat", Money(invoice.total_cents + invoice.vat->vat_cents));
+  }
+  w.Raw("lines", lines).Close();
   return out;
 }
 
@@ -215,6 +222,24 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
   total[12] = fmt::format("{}", invoice.total_cents);
   total[13] = decimal(invoice.total_cents, kMoneyScale);
   out += row(total);
+  // SPEC section 8: a company's invoice adds its VAT (the rate in the weight_pct column)
+  // and the total with VAT, each a row of its own named in the first column.
+  if (invoice.vat) {
+    std::vector<std::string> vat(17, "");
+    vat[0] = "VAT";
+    vat[1] = invoice.invoice_id;
+    vat[8] = decimal(invoice.vat->rate_pct_e4, kPctScale);
+    vat[12] = fmt::format("{}", invoice.vat->vat_cents);
+    vat[13] = decimal(invoice.vat->vat_cents, kMoneyScale);
+    out += row(vat);
+    const int64_t with_vat_cents = invoice.total_cents + invoice.vat->vat_cents;
+    std::vector<std::string> with_vat(17, "");
+    with_vat[0] = "TOTAL_WITH_VAT";
+    with_vat[1] = invoice.invoice_id;
+    with_vat[12] = fmt::format("{}", with_vat_cents);
+    with_vat[13] = decimal(with_vat_cents, kMoneyScale);
+    out += row(with_vat);
+  }
   return out;
 }
 

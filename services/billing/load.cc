@@ -161,6 +161,11 @@ absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) 
   invoice.recipient_agency_id = e.recipient_agency_id();
   TORI_ASSIGN_OR_RETURN(invoice.quarter, engine::ParseQuarter(e.quarter()));
   invoice.total_cents = e.total_cents();
+  if (e.has_vat_rate_pct_e4() != e.has_vat_cents()) {
+    return absl::DataLossError(fmt::format(
+        "invoice_issued {} has only one of vat_rate_pct_e4 and vat_cents; both or neither", e.invoice_id()));
+  }
+  if (e.has_vat_rate_pct_e4()) invoice.vat = engine::Invoice::Vat{e.vat_rate_pct_e4(), e.vat_cents()};
   for (const auto& l : e.lines()) {
     engine::InvoiceLine line;
     line.service_point_id = l.service_point_id();

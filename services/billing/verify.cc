@@ -36,6 +36,12 @@ std::string FirstDifference(const engine::Invoice& stored, const engine::Invoice
   if (stored.total_cents != computed.total_cents) {
     return fmt::format("total_cents: issued {}, recomputed {}", stored.total_cents, computed.total_cents);
   }
+  if (stored.vat != computed.vat) {
+    auto text = [](const std::optional<engine::Invoice::Vat>& vat) {
+      return vat ? fmt::format("{} c at {} % x10^4", vat->vat_cents, vat->rate_pct_e4) : std::string("none");
+    };
+    return fmt::format("vat: issued {}, recomputed {}", text(stored.vat), text(computed.vat));
+  }
   const size_t n = std::min(stored.lines.size(), computed.lines.size());
   for (size_t i = 0; i < n; ++i) {
     const auto& a = stored.lines[i];
@@ -285,6 +291,12 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
       if (on_progress) on_progress(report.events_replayed);
       TORI_ASSIGN_OR_RETURN(engine::BillingResult computed,
                             ComputeRun(scratch->state(), run.quarter));
+      // A company's VAT at the rate of the run's invoice date (logs of versions that
+      // did not record it have no companies).
+      absl::CivilDay issue_date;
+      if (!run.invoices.empty() && absl::ParseCivilTime(run.invoices.front().issue_date(), &issue_date)) {
+        TORI_RETURN_IF_ERROR(ChargeVatToCompanies(scratch->state(), issue_date, computed));
+      }
       CheckRun(run, computed, report);
     }
     if (live != nullptr) {

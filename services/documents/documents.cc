@@ -15,6 +15,7 @@
 #include "services/documents/internal/render.h"
 #include "services/documents/internal/text.h"
 #include "services/documents/internal/views.h"
+#include "services/engine/vat.h"
 
 namespace tori::documents {
 namespace {
@@ -139,6 +140,15 @@ absl::Status ValidateContext(const engine::BillingResult& result, const Document
   TORI_RETURN_IF_ERROR(CheckVat(context.vat));
   std::set<std::string> agencies, points;
   for (const auto& invoice : result.invoices) {
+    if (invoice.vat) {
+      TORI_RETURN_IF_ERROR(CheckVat({VatCategory::kStandardRated, invoice.vat->rate_pct_e4, "", ""}));
+      if (invoice.vat->vat_cents != engine::InvoiceVatCents(invoice.total_cents, invoice.vat->rate_pct_e4)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "documents: invoice {} carries VAT {} c, but {} % x10^4 of its total {} c is {} c (half up, once)",
+            invoice.invoice_id, invoice.vat->vat_cents, invoice.vat->rate_pct_e4, invoice.total_cents,
+            engine::InvoiceVatCents(invoice.total_cents, invoice.vat->rate_pct_e4)));
+      }
+    }
     agencies.insert(invoice.issuer_agency_id);
     agencies.insert(invoice.recipient_agency_id);
     for (const auto& line : invoice.lines) points.insert(line.service_point_id);

@@ -255,5 +255,52 @@ TEST_F(FinvoiceTest, NegativeTotalIsACreditNoteThatValidates) {
   EXPECT_EQ(Cents(XPath(files[1], "//EpiInstructedAmount")), -4'321);
 }
 
+
+// SPEC section 8 (issue #18): vero as a partner that is a company, invoiced on a date
+// of the 25.5 % rate. 2 895 833 c x 25.5 % = 738 437.415 c -> 738 437 c, once on the
+// total; with VAT 3 634 270 c. kela stays an authority (category O).
+engine::BillingResult WithCompany() {
+  engine::BillingResult result = fixture::Result();
+  result.invoices[1].vat = engine::Invoice::Vat{255'000, 738'437};
+  return result;
+}
+
+TEST_F(FinvoiceTest, ACompanysInvoiceCarriesItsVatAndAnAuthoritysStaysOutsideTheScope) {
+  const auto files = Write(WithCompany(), fixture::Context(), "company");
+  ASSERT_EQ(files.size(), 2u);
+  ExpectValid(files[0]);
+  ExpectValid(files[1]);
+  EXPECT_EQ(XPath(files[1], "//VatSpecificationDetails/VatCode"), "S");
+  EXPECT_EQ(XPath(files[1], "//VatSpecificationDetails/VatRatePercent"), "25,5");
+  EXPECT_EQ(Cents(XPath(files[1], "//VatSpecificationDetails/VatRateAmount")), 738'437);
+  EXPECT_EQ(Cents(XPath(files[1], "//InvoiceDetails/InvoiceTotalVatExcludedAmount")), 2'895'833);
+  EXPECT_EQ(Cents(XPath(files[1], "//InvoiceDetails/InvoiceTotalVatAmount")), 738'437);
+  EXPECT_EQ(Cents(XPath(files[1], "//InvoiceDetails/InvoiceTotalVatIncludedAmount")), 3'634'270);
+  EXPECT_EQ(Cents(XPath(files[1], "//EpiInstructedAmount")), 3'634'270);
+  EXPECT_EQ(XPath(files[1], "//SellerOrganisationTaxCode"), "FI01012636");
+  EXPECT_EQ(XPath(files[0], "//VatSpecificationDetails/VatCode"), "O");
+  EXPECT_EQ(Cents(XPath(files[0], "//InvoiceDetails/InvoiceTotalVatAmount")), 0);
+}
+
+// The authorities' Finvoice is byte for byte what it was without a company in the run.
+TEST_F(FinvoiceTest, AnAuthoritysFinvoiceIsUnchangedByACompanyInTheRun) {
+  const auto plain = Write(fixture::Result(), fixture::Context(), "no-company");
+  const auto company = Write(WithCompany(), fixture::Context(), "with-company");
+  ASSERT_EQ(plain.size(), 2u);
+  ASSERT_EQ(company.size(), 2u);
+  EXPECT_EQ(fixture::ReadFile(plain[0]), fixture::ReadFile(company[0]));
+  EXPECT_NE(fixture::ReadFile(plain[1]), fixture::ReadFile(company[1]));
+}
+
+// A VAT that does not follow from the total by the one rounding rule is refused.
+TEST_F(FinvoiceTest, AVatThatIsNotTheRateOfTheTotalIsRefused) {
+  engine::BillingResult result = WithCompany();
+  result.invoices[1].vat->vat_cents += 1;
+  auto files = WriteDocuments(result, fixture::Context(), fixture::TempDir("wrong-vat"));
+  ASSERT_FALSE(files.ok());
+  EXPECT_EQ(files.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(files.status().message()), HasSubstr("2026Q2-espoo-vero"));
+}
+
 }  // namespace
 }  // namespace tori::documents

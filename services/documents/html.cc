@@ -267,6 +267,15 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
   }
   out += Row({"", E(l.total), "", "", "", "", "", E(MoneyText(invoice.total_cents, lang))},
              numeric, "class=\"total\"");
+  // SPEC section 8: a company's invoice adds its VAT and the total with VAT.
+  if (invoice.vat) {
+    out += Row({"", E(l.vat), "", "", E(PercentText(invoice.vat->rate_pct_e4, lang) + "\u00a0%"), "", "",
+                E(MoneyText(invoice.vat->vat_cents, lang))},
+               numeric, "class=\"vat\"");
+    out += Row({"", E(l.total_with_vat), "", "", "", "", "",
+                E(MoneyText(invoice.total_cents + invoice.vat->vat_cents, lang))},
+               numeric, "class=\"total\"");
+  }
   return out + "</table>\n</article>\n";
 }
 

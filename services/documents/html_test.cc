@@ -139,5 +139,21 @@ TEST(HtmlReportTest, HasAPrintLayoutWithAPagePerInvoice) {
   EXPECT_EQ(Count(html, "<article class=\"invoice\""), 2u);
 }
 
+
+// SPEC section 8: a company's invoice shows its VAT and the total with VAT; the
+// authorities' invoices show none (2 895 833 c x 25.5 % = 738 437 c, see documents).
+TEST(HtmlReportTest, ACompanysInvoiceShowsItsVatAndTheTotalWithVat) {
+  engine::BillingResult result = fixture::Result();
+  result.invoices[1].vat = engine::Invoice::Vat{255'000, 738'437};
+  const std::string html = Report(Language::kFi, result);
+  EXPECT_EQ(Count(html, "Yhteensä sis. ALV"), 1u);
+  EXPECT_THAT(html, HasSubstr("<tr class=\"vat\">"));
+  EXPECT_THAT(html, HasSubstr("25,5\u00a0%"));
+  EXPECT_THAT(html, HasSubstr("7\u00a0384,37\u00a0€"));
+  EXPECT_THAT(html, HasSubstr("36\u00a0342,70\u00a0€"));
+  EXPECT_THAT(Report(Language::kSv, result), HasSubstr("Totalt inkl. moms"));
+  EXPECT_THAT(Report(Language::kFi), Not(HasSubstr("sis. ALV")));
+}
+
 }  // namespace
 }  // namespace tori::documents

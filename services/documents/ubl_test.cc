@@ -196,5 +196,52 @@ TEST_F(PeppolTest, TheValidatorRejectsAnInvoiceWithoutTheBuyersAddress) {
   EXPECT_THAT(verdict.output, HasSubstr("PEPPOL-EN16931-R010"));
 }
 
+
+// SPEC section 8 (issue #18): vero as a partner that is a company, invoiced on a date
+// of the 25.5 % rate. 2 895 833 c x 25.5 % = 738 437.415 c -> 738 437 c, once on the
+// total; with VAT 3 634 270 c. kela stays an authority (category O).
+engine::BillingResult WithCompany() {
+  engine::BillingResult result = fixture::Result();
+  result.invoices[1].vat = engine::Invoice::Vat{255'000, 738'437};
+  return result;
+}
+
+TEST_F(PeppolTest, ACompanysInvoiceIsCategorySAtItsRateAndValidates) {
+  const auto files = Write(WithCompany(), fixture::Context(), "company");
+  ASSERT_EQ(files.size(), 2u);
+  // vero: S at 25.5 %, the VAT once on the total, the seller's VAT number.
+  EXPECT_EQ(XPath(files[1], L("TaxTotal/TaxSubtotal/TaxCategory/ID")), "S");
+  EXPECT_EQ(XPath(files[1], L("TaxTotal/TaxSubtotal/TaxCategory/Percent")), "25.5");
+  EXPECT_EQ(Cents(XPath(files[1], L("TaxTotal/TaxSubtotal/TaxableAmount"))), 2'895'833);
+  EXPECT_EQ(Cents(XPath(files[1], L("TaxTotal/TaxAmount"))), 738'437);
+  EXPECT_EQ(Cents(XPath(files[1], L("LegalMonetaryTotal/TaxExclusiveAmount"))), 2'895'833);
+  EXPECT_EQ(Cents(XPath(files[1], L("LegalMonetaryTotal/TaxInclusiveAmount"))), 3'634'270);
+  EXPECT_EQ(Cents(XPath(files[1], L("LegalMonetaryTotal/PayableAmount"))), 3'634'270);
+  EXPECT_EQ(XPath(files[1], L("InvoiceLine/Item/ClassifiedTaxCategory/ID")), "S");
+  EXPECT_EQ(XPath(files[1], L("AccountingSupplierParty/Party/PartyTaxScheme/CompanyID")),
+            "FI01012636");
+  // kela: still O, without a rate or VAT numbers.
+  EXPECT_EQ(XPath(files[0], L("TaxTotal/TaxSubtotal/TaxCategory/ID")), "O");
+  EXPECT_EQ(XPath(files[0], L("AccountingSupplierParty/Party/PartyTaxScheme/CompanyID")), "");
+}
+
+// A credit to a company (adjustments only, negative) is a CreditNote with its VAT turned
+// positive: -4 321 c x 25.5 % = -1 101.855 -> -1 102 c.
+TEST_F(PeppolTest, ACreditToACompanyIsACreditNoteWithItsVat) {
+  engine::BillingResult result = fixture::Result();
+  fixture::MoveInvoiceToHost(result, 1);
+  engine::Invoice& vero = result.invoices[1];
+  vero.lines = {engine::InvoiceLine{"iso-omena", "shared_staff", engine::Key::kAdvisorTime,
+                                    std::nullopt, fixture::kAllPctE4, 900, 7800, -4'321,
+                                    fixture::kQ1}};
+  vero.total_cents = -4'321;
+  vero.vat = engine::Invoice::Vat{255'000, -1'102};
+  const auto files = Write(result, fixture::Context(), "company-credit");
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(XPath(files[1], "local-name(/*)"), "CreditNote");
+  EXPECT_EQ(Cents(XPath(files[1], L("TaxTotal/TaxAmount"))), 1'102);
+  EXPECT_EQ(Cents(XPath(files[1], L("LegalMonetaryTotal/PayableAmount"))), 5'423);
+}
+
 }  // namespace
 }  // namespace tori::documents

@@ -312,6 +312,21 @@ void WriteListSheets(Book& book, const engine::BillingResult& result,
                   });
 }
 
+// SPEC section 8: under a company's invoice total (row `total_row`), its VAT ("ALV
+// 25,5 %", the rate also as a number) and the total with VAT as a SUM of the two. The VAT
+// is billing's figure (once on the total, half up), not a formula Excel would round.
+void WriteVatRows(Book& book, Sheet& sheet, int total_row, int amount_col, const engine::Invoice& invoice) {
+  const Labels& l = book.labels;
+  const int vat_row = total_row + 1;
+  sheet.Text(vat_row, 0, fmt::format("{} {} %", l.vat, PercentText(invoice.vat->rate_pct_e4, book.context.language)),
+             book.f.bold);
+  sheet.Number(vat_row, 5, static_cast<double>(invoice.vat->rate_pct_e4) / 1e6, book.f.percent);
+  sheet.Money(vat_row, amount_col, invoice.vat->vat_cents, book.f.money);
+  sheet.Text(vat_row + 1, 0, l.total_with_vat, book.f.bold);
+  sheet.Sum(vat_row + 1, amount_col, total_row, amount_col, vat_row, amount_col,
+            invoice.total_cents + invoice.vat->vat_cents, book.f.money_total);
+}
+
 void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const InvoiceMeta& meta,
                        size_t index) {
   const Labels& l = book.labels;
@@ -372,6 +387,7 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
   sheet.Text(row, 0, l.total, book.f.bold);
   sheet.Sum(row, kAmountCol, first, kAmountCol, row - 1, kAmountCol, invoice.total_cents,
             book.f.money_total);
+  if (invoice.vat) WriteVatRows(book, sheet, row, kAmountCol, invoice);
   sheet.Width(0, 0, 18);
   sheet.Width(1, 3, 24);
   sheet.Width(4, 12, 15);

@@ -366,5 +366,29 @@ TEST(LanguageTest, FinnishAndSwedishDocumentsHaveNoEnglishText) {
   }
 }
 
+
+// SPEC section 8: under a company's invoice total, its VAT (the rate as a number too) and
+// the total with VAT as a SUM of the two; 2 895 833 c x 25.5 % = 738 437 c.
+TEST_F(XlsxTest, ACompanysInvoiceSheetAddsItsVatAndTheTotalWithVat) {
+  engine::BillingResult result = fixture::Result();
+  result.invoices[1].vat = engine::Invoice::Vat{255'000, 738'437};
+  const std::string dir = fixture::TempDir("xlsx-company");
+  ASSERT_TRUE(WriteDocuments(result, fixture::Context(Language::kEn), dir).ok());
+  sheets_ = ReadSheets(dir + "/invoices-2026Q2.xlsx");
+  const std::string sheet = "2026200002 vero";
+  const auto vat = Find(sheet, "VAT 25.5 %");
+  ASSERT_TRUE(vat);
+  const int row = vat->second;
+  EXPECT_EQ(NumericCents(sheet, fmt::format("J{}", row - 1)), 2'895'833);  // the total
+  EXPECT_EQ(NumericCents(sheet, fmt::format("J{}", row)), 738'437);
+  EXPECT_EQ(sheets_[sheet][fmt::format("F{}", row)].value, "0.255");
+  const auto with_vat = Find(sheet, "Total incl. VAT");
+  ASSERT_TRUE(with_vat);
+  EXPECT_EQ(with_vat->second, row + 1);
+  EXPECT_EQ(NumericCents(sheet, fmt::format("J{}", row + 1)), 3'634'270);
+  EXPECT_EQ(sheets_[sheet][fmt::format("J{}", row + 1)].formula, fmt::format("SUM(J{}:J{})", row - 1, row));
+  EXPECT_FALSE(Find("2026200001 kela", "Total incl. VAT"));
+}
+
 }  // namespace
 }  // namespace tori::documents

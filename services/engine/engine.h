@@ -247,6 +247,14 @@ struct Invoice {
   // Per point, pool and tranche in that order; then adjustment lines ordered by
   // (adjusts_quarter, point, pool, key, weight).
   std::vector<InvoiceLine> lines;
+  // SPEC section 8: only on invoices to a partner that is a company (ChargeVat, vat.h);
+  // total_cents stays without VAT. Absent: VAT category O (authorities).
+  struct Vat {
+    int64_t rate_pct_e4 = 0;  // the general rate on the invoice date, 25.5 % = 255'000
+    int64_t vat_cents = 0;    // InvoiceVatCents(total_cents, rate_pct_e4), signed as the total
+    friend bool operator==(const Vat&, const Vat&) = default;
+  };
+  std::optional<Vat> vat;
   friend bool operator==(const Invoice&, const Invoice&) = default;
 };
 

@@ -1,5 +1,6 @@
 #include "services/engine/vat.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/numeric/int128.h"
@@ -43,6 +44,27 @@ int64_t InvoiceVatCents(int64_t net_cents, int64_t rate_pct_e4) {
   const absl::int128 magnitude = absl::int128(net_cents < 0 ? -net_cents : net_cents);
   const auto vat = static_cast<int64_t>((magnitude * rate_pct_e4 + scale / 2) / scale);
   return net_cents < 0 ? -vat : vat;
+}
+
+absl::Status ChargeVat(absl::Span<const VatRatePeriod> table, absl::CivilDay invoice_date,
+                       const std::set<std::string>& company_agency_ids, BillingResult& result) {
+  std::optional<int64_t> rate_pct_e4;  // looked up once, only when a company is invoiced
+  for (const Invoice& invoice : result.invoices) {
+    if (!company_agency_ids.contains(invoice.recipient_agency_id) || rate_pct_e4) continue;
+    auto rate = VatRateOn(table, invoice_date);
+    if (!rate.ok()) {
+      return absl::OutOfRangeError(absl::StrCat("invoice ", invoice.invoice_id, " to the company ",
+                                                invoice.recipient_agency_id, ": ",
+                                                rate.status().message()));
+    }
+    rate_pct_e4 = *rate;
+  }
+  for (Invoice& invoice : result.invoices) {
+    invoice.vat.reset();
+    if (!company_agency_ids.contains(invoice.recipient_agency_id)) continue;
+    invoice.vat = Invoice::Vat{*rate_pct_e4, InvoiceVatCents(invoice.total_cents, *rate_pct_e4)};
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace tori::engine

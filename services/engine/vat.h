@@ -7,19 +7,22 @@
 // line: an invoice of three 1-cent lines at 25.5 % carries 1 cent, not 0 (EN 16931's
 // BR-CO-17 and BR-S-09 check the breakdown's amount against its taxable total too).
 //
-// Not wired into billing yet: invoices to companies (`kind: company`) still need the
-// value in the schema and codec, the VAT in the issued invoice document and its hash,
-// and the VAT lines in every format (see the issue #18 notes in ARCHITECTURE.md).
+// Billing calls ChargeVat on every result it writes, issues or recomputes, with the
+// invoice date of the run and the agencies of kind `company`: the VAT is then part of
+// the invoice document (Invoice::vat) and of its hash.
 //
 // Thread safety: pure functions over constant data.
 #ifndef TORI_SERVICES_ENGINE_VAT_H_
 #define TORI_SERVICES_ENGINE_VAT_H_
 
 #include <cstdint>
+#include <set>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/types/span.h"
+#include "services/engine/engine.h"
 
 namespace tori::engine {
 
@@ -44,6 +47,14 @@ absl::StatusOr<int64_t> VatRateOn(absl::Span<const VatRatePeriod> table, absl::C
 // sign of the total, so a credit's VAT is the negated VAT of the same debit. Exact:
 // the product is taken in 128 bits.
 int64_t InvoiceVatCents(int64_t net_cents, int64_t rate_pct_e4);
+
+// Sets Invoice::vat on every invoice of `result` whose recipient is in
+// `company_agency_ids`, at the rate of `table` in force on `invoice_date`, and clears it
+// on every other invoice (authorities: category O). Call it after the adjustments are
+// merged: the VAT is on the whole invoice total, adjustment lines included. OutOfRange
+// (nothing changed) when a company is invoiced on a day the table does not cover.
+absl::Status ChargeVat(absl::Span<const VatRatePeriod> table, absl::CivilDay invoice_date,
+                       const std::set<std::string>& company_agency_ids, BillingResult& result);
 
 }  // namespace tori::engine
 

@@ -38,8 +38,17 @@ std::string_view VatCode(VatCategory category) {
 }
 
 InvoiceVat VatOf(const engine::Invoice& invoice, const DocumentContext& context) {
-  const VatTreatment& treatment = context.vat;
   InvoiceVat vat;
+  // SPEC section 8: an invoice to a company carries the VAT billing charged (the rate of
+  // its invoice date), whatever the run's default treatment.
+  if (invoice.vat) {
+    vat.category = VatCategory::kStandardRated;
+    vat.rate_pct_e4 = invoice.vat->rate_pct_e4;
+    vat.vat_cents = invoice.vat->vat_cents;
+    vat.reason_text = LabelsFor(context.language).vat_standard;
+    return vat;
+  }
+  const VatTreatment& treatment = context.vat;
   vat.category = treatment.category;
   vat.rate_pct_e4 = treatment.category == VatCategory::kStandardRated ? treatment.rate_pct_e4 : 0;
   vat.vat_cents = VatCents(invoice.total_cents, vat.rate_pct_e4);

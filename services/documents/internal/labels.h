@@ -41,6 +41,8 @@ struct Labels {
   std::string_view unit;
   std::string_view amount;
   std::string_view total;
+  std::string_view vat;             // SPEC section 8: a company's VAT row, before the rate
+  std::string_view total_with_vat;  // and its total with VAT
   std::string_view line;
   std::string_view adjusts;      // column: "adjusts quarter"
   std::string_view issued;       // adjustment lines: what was issued
