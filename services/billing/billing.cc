@@ -628,7 +628,7 @@ absl::StatusOr<QuarterReports> IssuedQuarterReports(EventLog& log, StateStore& s
   TORI_ASSIGN_OR_RETURN(const LogPosition as_of, LogPosition::Parse(issued_quarter->second.as_of));
   std::set<std::string> missing_ids;
   TORI_ASSIGN_OR_RETURN(ComputedAsOf computed,
-                        Reissue(log, request, as_of, issued, issued_quarter->second, missing_ids));
+                        Reissue(log, request, as_of, issue_date, issued, issued_quarter->second, missing_ids));
   documents::DocumentContext& context = computed.context;
   context.issue_date = issue_date;
   context.language = language;
