@@ -38,10 +38,21 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   return out;
 }
 
-// The events that issue `result`'s documents, in document order.
+void SetTreeHeads(const std::vector<merkle::TreeHead>& heads,
+                  google::protobuf::RepeatedPtrField<events::MerkleTreeHead>& out) {
+  for (const auto& head : heads) {
+    auto* h = out.Add();
+    h->set_tree_size(head.tree_size);
+    h->set_root_hash(reinterpret_cast<const char*>(head.root_hash.data()), head.root_hash.size());
+  }
+}
+
+// The events that issue `result`'s documents, in document order; `heads` are the log's
+// at as_of.
 std::vector<events::Event> IssueEvents(const engine::BillingResult& result, const LogPosition& as_of,
-                                       const std::string& chain_head, absl::CivilDay issue_date,
+                                       const LogHeads& heads, absl::CivilDay issue_date,
                                        absl::Time now) {
+  const std::string& chain_head = heads.chain_heads;
   std::vector<events::Event> out;
   const int64_t now_ns = absl::ToUnixNanos(now);
   const auto run_document_count =
@@ -62,6 +73,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_chain_head(chain_head);
     e->set_issue_date(absl::FormatCivilTime(issue_date));
     e->set_run_document_count(run_document_count);
+    SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
     for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
     out.push_back(std::move(event));
   }
@@ -83,6 +95,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_as_of(as_of.ToString());
     e->set_chain_head(chain_head);
     e->set_run_document_count(run_document_count);
+    SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
     out.push_back(std::move(event));
   }
   // The host's shares, so that later runs can report the change of them (not a document).
@@ -94,6 +107,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
   auto* e = event.mutable_host_shares_issued();
   e->set_quarter(engine::QuarterName(result.quarter));
   e->set_as_of(as_of.ToString());
+  SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
   for (const auto& share : result.host_shares) {
     auto* s = e->add_shares();
     s->set_agency_id(share.agency_id);
@@ -111,7 +125,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
 struct IssuedQuarter {
   std::map<std::string, std::string> sha256_by_id;  // document id -> content_sha256
   std::string as_of;
-  std::string chain_head;
+  LogHeads heads;  // as recorded (tree heads empty: a log of a version before them)
   int32_t run_document_count = 0;
   bool interrupted() const {
     return run_document_count > static_cast<int32_t>(sha256_by_id.size());
@@ -125,7 +139,8 @@ std::map<std::string, IssuedQuarter> IssuedByQuarter(
     IssuedQuarter& q = quarters[e.quarter()];
     q.sha256_by_id[id] = e.content_sha256();
     q.as_of = e.as_of();
-    q.chain_head = e.chain_head();
+    q.heads.chain_heads = e.chain_head();
+    q.heads.tree_heads = billing_internal::RecordedTreeHeads(e.tree_heads());
     q.run_document_count = std::max(q.run_document_count, e.run_document_count());
   };
   for (const auto& e : issued.invoice_events) add(e, e.invoice_id());
@@ -335,6 +350,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
 
   BillOutcome outcome;
   documents::DocumentContext context;  // the agencies' details as of outcome.as_of
+  LogHeads heads;                      // the log's at outcome.as_of
   if (request.as_of) {
     if (request.as_of->next_offsets.size() != static_cast<size_t>(log.partition_count())) {
       return absl::InvalidArgumentError(fmt::format(
@@ -342,6 +358,10 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
           request.as_of->next_offsets.size(), log.partition_count()));
     }
     outcome.as_of = *request.as_of;
+    // The state's chain is past as_of: the heads there come from a chain of its own.
+    HashChain chain(log.partition_count());
+    TORI_RETURN_IF_ERROR(ExtendHashChain(log, outcome.as_of, chain));
+    heads = {chain.HeadsText(), chain.TreeHeads()};
     TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of));
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
@@ -352,6 +372,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
     outcome.already_issued = true;
+    heads = issued_quarter->second.heads;
     if (!missing_ids.empty() && request.dry_run) {
       outcome.notes.push_back(fmt::format(
           "{} was issued only in part (an interrupted run): the log lacks {} of its {} "
@@ -361,6 +382,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     }
   } else {
     outcome.as_of = state.applied();
+    TORI_ASSIGN_OR_RETURN(heads, LogHeadsAt(log, state, outcome.as_of));
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
     TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
     TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));
@@ -379,7 +401,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   TORI_ASSIGN_OR_RETURN(
       const fs::path json,
       PathInDirectory(out, documents::DraftMarked(OutputFileName("invoices", "", ".json"), draft)));
-  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of, draft)));
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of, heads.tree_heads, draft)));
   outcome.files.push_back(json.string());
   for (const auto& invoice : outcome.result.invoices) {
     TORI_ASSIGN_OR_RETURN(
@@ -408,9 +430,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
 
   if (request.dry_run) return outcome;
   if (!outcome.already_issued) {
-    TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
     TORI_ASSIGN_OR_RETURN(const size_t appended,
-                          AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, chain_head,
+                          AppendEvents(log, state, IssueEvents(outcome.result, outcome.as_of, heads,
                                                                issue_date, request.now)));
     outcome.documents_issued = appended > 0 ? appended - 1 : 0;  // not the host shares' record
   } else if (!missing_ids.empty()) {
@@ -421,8 +442,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
         std::none_of(issued.host_shares.begin(), issued.host_shares.end(),
                      [&](const engine::IssuedHostShares& h) { return h.quarter == request.quarter; });
     std::vector<events::Event> rest =
-        IssueEvents(outcome.result, outcome.as_of, issued_quarter->second.chain_head, issue_date,
-                    request.now);
+        IssueEvents(outcome.result, outcome.as_of, heads, issue_date, request.now);
     std::erase_if(rest, [&](const events::Event& e) {
       if (e.has_host_shares_issued()) return !host_shares_missing;
       return !missing_ids.contains(e.event_id().substr(kIssuedEventIdPrefix.size()));

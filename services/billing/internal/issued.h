@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "events/codec/codec.h"
+#include "events/merkle/merkle.h"
 #include "services/engine/engine.h"
 #include "services/state/state_store.h"
 
@@ -31,6 +32,12 @@ engine::Invoice AsIssuedFormat(engine::Invoice recomputed, const events::Invoice
 // An issued event's document as the engine's type.
 absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e);
 absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIssued& e);
+
+// The tree heads an issued event records (empty: none recorded). A head whose root is
+// not 32 bytes reads as a root of zeros, which no tree has, so it is refused where it
+// is compared.
+std::vector<merkle::TreeHead> RecordedTreeHeads(
+    const google::protobuf::RepeatedPtrField<events::MerkleTreeHead>& heads);
 
 }  // namespace tori::billing_internal
 
