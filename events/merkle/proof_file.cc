@@ -107,7 +107,8 @@ absl::StatusOr<std::string> VerifyAsOfHead(const InclusionProofFile& p, const no
         "tree: {}",
         head->tree_size, std::string(s.message())));
   }
-  return fmt::format(", computed from its first {} records (the tree head its event recorded, a prefix of the signed tree)",
+  return fmt::format("; it was computed from the log's first {} records, a prefix of that tree (the tree head its "
+                     "issuing event recorded at its as_of)",
                      head->tree_size);
 }
 
@@ -151,10 +152,10 @@ absl::StatusOr<std::string> VerifyInclusionFile(const InclusionProofFile& p, abs
   std::string signers;
   for (const auto& k : keys) signers += (signers.empty() ? "'" : ", '") + k.name + "'";
   return fmt::format(
-      "OK: {} {} (SHA-256 {}) was issued by record {} of the log '{}'{}, which the checkpoint of its first {} "
-      "records signed by {} includes",
-      p.document_kind, p.document_id, content_sha256, p.leaf_index, c.checkpoint.origin, as_of,
-      c.checkpoint.tree_size, signers);
+      "OK: {} {} (SHA-256 {}) was issued by record {} of the log '{}', which the checkpoint of its first {} "
+      "records signed by {} includes{}",
+      p.document_kind, p.document_id, content_sha256, p.leaf_index, c.checkpoint.origin, c.checkpoint.tree_size,
+      signers, as_of);
 }
 
 absl::StatusOr<std::string> VerifyConsistencyFile(const ConsistencyProofFile& p,
