@@ -382,7 +382,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     }
   } else {
     outcome.as_of = state.applied();
-    TORI_ASSIGN_OR_RETURN(heads, LogHeadsAt(log, state, outcome.as_of));
+    // A dry run may read a read-only state: it extends the kept chain without keeping it.
+    TORI_ASSIGN_OR_RETURN(heads, LogHeadsAt(log, state, outcome.as_of, /*save_progress=*/!request.dry_run));
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
     TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
     TORI_ASSIGN_OR_RETURN(context.pool_names, LoadPoolNames(state, request.quarter));

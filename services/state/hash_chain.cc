@@ -152,11 +152,12 @@ absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& ch
   return absl::OkStatus();
 }
 
-absl::StatusOr<LogHeads> LogHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {
+absl::StatusOr<LogHeads> LogHeadsAt(EventLog& log, StateStore& state, const LogPosition& at,
+                                    bool save_progress) {
   TORI_ASSIGN_OR_RETURN(HashChain chain, LoadHashChain(state, log.partition_count()));
   const LogPosition before = chain.covered();
   TORI_RETURN_IF_ERROR(ExtendHashChain(log, at, chain));
-  if (chain.covered() != before) TORI_RETURN_IF_ERROR(SaveHashChain(state, chain));
+  if (save_progress && chain.covered() != before) TORI_RETURN_IF_ERROR(SaveHashChain(state, chain));
   return LogHeads{chain.HeadsText(), chain.TreeHeads()};
 }
 

@@ -71,13 +71,14 @@ absl::Status SaveHashChain(StateStore& state, const HashChain& chain);
 absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& chain);
 
 // The chain's heads and the trees' heads at `at`, extending the chain kept in `state`
-// by reading the log (and saving the new progress). `at` must not lie before the kept
-// progress.
+// by reading the log (and, with `save_progress`, saving the new progress: a read-only
+// state, e.g. a dry run's, is only read). `at` must not lie before the kept progress.
 struct LogHeads {
   std::string chain_heads;                     // HeadsText()
   std::vector<merkle::TreeHead> tree_heads;    // TreeHeads()
 };
-absl::StatusOr<LogHeads> LogHeadsAt(EventLog& log, StateStore& state, const LogPosition& at);
+absl::StatusOr<LogHeads> LogHeadsAt(EventLog& log, StateStore& state, const LogPosition& at,
+                                    bool save_progress = true);
 
 }  // namespace tori
 
