@@ -119,6 +119,12 @@ TEST_F(CliProofTest, AnInvoicesProofVerifiesInAnEmptyDirectoryAndAnyChangedByteI
   auto ok = VerifyProof(proof);
   ASSERT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_THAT(ok.out, HasSubstr("OK: invoice 2026Q1-espoo-kela"));
+  // The tree head its event recorded at as_of (the one invoices.json shows; `tori proof`
+  // made the proof only because the host's tree in DIR/merkle gives the same root) is
+  // a prefix of the signed tree.
+  EXPECT_THAT(ok.out, HasSubstr("; it was computed from the log's first "));
+  EXPECT_THAT(ReadAll(dir_ / "q1/invoices.json"), HasSubstr("\"tree_heads\":{\"p0\":{\"tree_size\":"));
+  EXPECT_THAT(ReadAll(proof), HasSubstr("\"as_of_consistency_path\": ["));
   // The document in the proof is the one in invoices.json, byte for byte.
   const std::string issued = ReadAll(dir_ / "q1/invoices.json");
   const std::string text = ReadAll(proof);

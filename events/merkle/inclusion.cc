@@ -112,10 +112,28 @@ absl::StatusOr<BuiltInclusionProof> BuildInclusionProof(EventLog& log, const std
   if (auto s = VerifyInclusion(leaf_hash, leaf.leaf_index, tree_size, path, root); !s.ok()) {
     return absl::DataLossError(fmt::format("the proof the tree gives does not verify: {}", std::string(s.message())));
   }
+  // The tree head the event recorded at its as_of: the host's tree must give it too.
+  std::optional<std::vector<Hash>> as_of_path;
+  TORI_ASSIGN_OR_RETURN(const std::optional<TreeHead> as_of_head, RecordedTreeHead(record, partition));
+  if (as_of_head) {
+    if (as_of_head->tree_size > leaf.leaf_index) {
+      return absl::DataLossError(fmt::format("the event that issued {} records a tree of {} records at its as_of, "
+                                             "but it is record {} itself: the event was changed",
+                                             document_id, as_of_head->tree_size, leaf.leaf_index));
+    }
+    TORI_ASSIGN_OR_RETURN(const Hash as_of_root, tree.tree().RootAt(as_of_head->tree_size));
+    if (as_of_root != as_of_head->root_hash) {
+      return absl::DataLossError(fmt::format(
+          "the Merkle tree's root at size {} differs from the tree head the event that issued {} recorded at its "
+          "as_of: the event or the log's history was changed",
+          as_of_head->tree_size, document_id));
+    }
+    TORI_ASSIGN_OR_RETURN(as_of_path, tree.tree().ConsistencyProof(as_of_head->tree_size, tree_size));
+  }
   BuiltInclusionProof built;
   built.proof = InclusionProofFile{std::string(DocumentKindName(leaf.kind)), leaf.document_id, std::move(document),
                                    partition, leaf.leaf_index, std::move(record), std::move(path),
-                                   std::move(checkpoint_text)};
+                                   std::move(as_of_path), std::move(checkpoint_text)};
   built.offset = leaf.offset;
   built.checkpoint_path = checkpoint_path;
   built.tree_size = tree_size;

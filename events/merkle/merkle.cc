@@ -24,6 +24,61 @@ Hash Hasher::Node(const Hash& left, const Hash& right) {
 Hash LeafHash(std::string_view record) { return Hasher().Leaf(record); }
 Hash NodeHash(const Hash& left, const Hash& right) { return Hasher().Node(left, right); }
 
+// ---------------------------------------------------------------- TreeEdge
+
+void TreeEdge::AppendRecord(std::string_view record) {
+  // One hasher a thread, reused: this runs once per record of the log (a hasher made
+  // per digest costs about as much as the digest), and a member would make the edge
+  // uncopyable.
+  thread_local Hasher hasher;
+  AppendLeafHash(hasher.Leaf(record));
+}
+
+void TreeEdge::AppendLeafHash(const Hash& leaf_hash) {
+  TORI_CHECK(size_ < std::numeric_limits<int64_t>::max());
+  thread_local Hasher hasher;
+  Hash carry = leaf_hash;
+  int h = 0;
+  for (; (size_ >> h) & 1; ++h) carry = hasher.Node(edge_[h], carry);
+  if (edge_.size() <= static_cast<size_t>(h)) edge_.resize(h + 1);
+  edge_[h] = carry;
+  ++size_;
+}
+
+Hash TreeEdge::Root() const {
+  if (size_ == 0) return Sha256Of("");
+  Hasher hasher;
+  std::optional<Hash> root;
+  for (int h = 0; h < static_cast<int>(edge_.size()); ++h) {
+    if (((size_ >> h) & 1) == 0) continue;
+    root = root ? hasher.Node(edge_[h], *root) : edge_[h];
+  }
+  return *root;
+}
+
+std::vector<Hash> TreeEdge::Peaks() const {
+  std::vector<Hash> peaks;
+  for (int h = static_cast<int>(edge_.size()) - 1; h >= 0; --h) {
+    if ((size_ >> h) & 1) peaks.push_back(edge_[h]);
+  }
+  return peaks;
+}
+
+absl::StatusOr<TreeEdge> TreeEdge::FromPeaks(int64_t size, absl::Span<const Hash> peaks) {
+  if (size < 0 || static_cast<size_t>(std::popcount(static_cast<uint64_t>(size))) != peaks.size()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "a tree of {} leaves has one peak per set bit of its size, not {}", size, peaks.size()));
+  }
+  TreeEdge edge;
+  edge.size_ = size;
+  edge.edge_.resize(size == 0 ? 0 : 64 - std::countl_zero(static_cast<uint64_t>(size)));
+  size_t next = 0;
+  for (int h = static_cast<int>(edge.edge_.size()) - 1; h >= 0; --h) {
+    if ((size >> h) & 1) edge.edge_[h] = peaks[next++];
+  }
+  return edge;
+}
+
 // ---------------------------------------------------------------- MemoryHashStore
 
 int64_t MemoryHashStore::Count(int stored_level) const {

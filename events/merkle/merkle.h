@@ -159,6 +159,36 @@ class MerkleTree {
   std::vector<std::vector<Hash>> pending_;   // per stored level, not yet in the store
 };
 
+// A tree's size and root: what a checkpoint signs, and what each issued document
+// records of every partition at its as_of (SPEC section 10).
+struct TreeHead {
+  int64_t tree_size = 0;
+  Hash root_hash{};
+  friend bool operator==(const TreeHead&, const TreeHead&) = default;
+};
+
+// The right edge of a tree and nothing else: the peaks of its full subtrees (at most
+// 64), so its root at each size it passes costs O(1) amortised hashes per leaf and no
+// store. For keeping the tree head beside the log's hash chain (services/state), where
+// no proof is ever made. Copyable; Append uses a hasher per thread.
+class TreeEdge {
+ public:
+  int64_t size() const { return size_; }
+  void AppendRecord(std::string_view record);
+  void AppendLeafHash(const Hash& leaf_hash);
+  // MTH of the leaves so far: MerkleTree::Root of the same leaves.
+  Hash Root() const;
+  TreeHead Head() const { return {size_, Root()}; }
+  // The peaks, largest first (one per set bit of size()), and the edge they make.
+  std::vector<Hash> Peaks() const;
+  // InvalidArgument unless `peaks` has one hash per set bit of `size`.
+  static absl::StatusOr<TreeEdge> FromPeaks(int64_t size, absl::Span<const Hash> peaks);
+
+ private:
+  int64_t size_ = 0;
+  std::vector<Hash> edge_;  // edge_[h]: the peak of height h, if bit h of size_
+};
+
 // RFC 9162 section 2.1.3.2. OK, or InvalidArgument saying what does not hold.
 absl::Status VerifyInclusion(const Hash& leaf_hash, int64_t index, int64_t tree_size,
                              absl::Span<const Hash> path, const Hash& root);

@@ -162,6 +162,26 @@ TEST(Merkle, EveryProofUpToAFewHundredLeavesIsTheModelsAndVerifies) {
   }
 }
 
+TEST(Merkle, TheTreeEdgeHasTheModelsRootAtEverySizeAndSurvivesItsPeaks) {
+  constexpr int kSizes = 300;
+  const auto records = Records(kSizes);
+  Model model(records);
+  TreeEdge edge;
+  EXPECT_EQ(edge.Root(), Sha256Of(""));
+  for (int n = 1; n <= kSizes; ++n) {
+    edge.AppendRecord(records[n - 1]);
+    ASSERT_EQ(edge.Head(), (TreeHead{n, model.Mth(0, n)})) << "size " << n;
+    // Kept as its peaks and read back, it goes on as if never stored.
+    const auto peaks = edge.Peaks();
+    auto copy = TreeEdge::FromPeaks(n, peaks);
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    ASSERT_EQ(copy->Root(), edge.Root()) << "size " << n;
+    edge = *copy;
+  }
+  EXPECT_FALSE(TreeEdge::FromPeaks(5, std::vector<Hash>(1)).ok());  // 5 = 101b: two peaks
+  EXPECT_FALSE(TreeEdge::FromPeaks(-1, {}).ok());
+}
+
 TEST(Merkle, AnyChangedHashOfAProofOrAWrongIndexOrSizeIsRefused) {
   const auto records = Records(77);
   MemoryHashStore store;

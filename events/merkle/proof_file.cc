@@ -77,6 +77,41 @@ absl::StatusOr<std::vector<Hash>> PathField(simdjson::dom::element& object, std:
   return out;
 }
 
+// The as_of tree head against the checkpoint: a prefix of it that ends before the
+// issuing event. A sentence for the OK message.
+absl::StatusOr<std::string> VerifyAsOfHead(const InclusionProofFile& p, const note::Checkpoint& checkpoint) {
+  TORI_ASSIGN_OR_RETURN(const std::optional<TreeHead> head, RecordedTreeHead(p.record, p.partition));
+  if (!head) {
+    if (p.as_of_consistency_path) {
+      return absl::InvalidArgumentError(
+          "the proof has an as_of_consistency_path, but its issuing event records no tree head at its as_of");
+    }
+    return std::string();
+  }
+  if (!p.as_of_consistency_path) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the issuing event records the tree head of {} records at its as_of, but the proof has no "
+        "as_of_consistency_path to the checkpoint",
+        head->tree_size));
+  }
+  if (head->tree_size > p.leaf_index) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the issuing event says its document was computed from the first {} records, but it is record {} itself",
+        head->tree_size, p.leaf_index));
+  }
+  if (auto s = VerifyConsistency(head->tree_size, checkpoint.tree_size, head->root_hash, checkpoint.root,
+                                 *p.as_of_consistency_path);
+      !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the tree head of {} records the issuing event recorded at its as_of is not a prefix of the checkpoint's "
+        "tree: {}",
+        head->tree_size, std::string(s.message())));
+  }
+  return fmt::format("; it was computed from the log's first {} records, a prefix of that tree (the tree head its "
+                     "issuing event recorded at its as_of)",
+                     head->tree_size);
+}
+
 absl::StatusOr<std::string> VerifyInclusionFile(const InclusionProofFile& p, absl::Span<const note::Verifier> keys) {
   TORI_ASSIGN_OR_RETURN(SignedCheckpoint c, ParseSignedCheckpoint(p.checkpoint, "the checkpoint"));
   if (auto s = note::Verify(c.note, keys); !s.ok()) {
@@ -113,13 +148,14 @@ absl::StatusOr<std::string> VerifyInclusionFile(const InclusionProofFile& p, abs
     return absl::InvalidArgumentError(fmt::format("record {} in the tree of {} records of the checkpoint: {}",
                                                   p.leaf_index, c.checkpoint.tree_size, std::string(s.message())));
   }
+  TORI_ASSIGN_OR_RETURN(const std::string as_of, VerifyAsOfHead(p, c.checkpoint));
   std::string signers;
   for (const auto& k : keys) signers += (signers.empty() ? "'" : ", '") + k.name + "'";
   return fmt::format(
-      "OK: {} {} (SHA-256 {}) was issued by record {} of the log '{}', which the checkpoint of its first {} records "
-      "signed by {} includes",
+      "OK: {} {} (SHA-256 {}) was issued by record {} of the log '{}', which the checkpoint of its first {} "
+      "records signed by {} includes{}",
       p.document_kind, p.document_id, content_sha256, p.leaf_index, c.checkpoint.origin, c.checkpoint.tree_size,
-      signers);
+      signers, as_of);
 }
 
 absl::StatusOr<std::string> VerifyConsistencyFile(const ConsistencyProofFile& p,
@@ -154,6 +190,7 @@ std::string InclusionProofFile::ToJson() const {
   AddField(json, "leaf_index", fmt::format("{}", leaf_index));
   AddField(json, "record", JsonString(note::Base64(record)));
   AddField(json, "inclusion_path", PathJson(path));
+  if (as_of_consistency_path) AddField(json, "as_of_consistency_path", PathJson(*as_of_consistency_path));
   AddField(json, "checkpoint", JsonString(checkpoint), true);
   return json + "}\n";
 }
@@ -190,6 +227,9 @@ absl::StatusOr<ProofFile> ParseProofFile(std::string_view json) {
     if (!bytes) return FieldError("record", "is not canonical base64");
     p.record = *std::move(bytes);
     TORI_ASSIGN_OR_RETURN(p.path, PathField(root, "inclusion_path"));
+    if (simdjson::dom::element unused; root["as_of_consistency_path"].get(unused) == simdjson::SUCCESS) {
+      TORI_ASSIGN_OR_RETURN(p.as_of_consistency_path, PathField(root, "as_of_consistency_path"));
+    }
     TORI_ASSIGN_OR_RETURN(p.checkpoint, StringField(root, "checkpoint"));
     return p;
   }
@@ -213,6 +253,27 @@ absl::StatusOr<SignedCheckpoint> ParseSignedCheckpoint(std::string_view text, st
     return absl::InvalidArgumentError(fmt::format("{}: {}", what, std::string(checkpoint.status().message())));
   }
   return SignedCheckpoint{*std::move(parsed), *std::move(checkpoint)};
+}
+
+absl::StatusOr<std::optional<TreeHead>> RecordedTreeHead(std::string_view record, int32_t partition) {
+  events::Event event;
+  if (!DecodeEvent(record, event)) return absl::InvalidArgumentError("the record is no event (it does not decode)");
+  const google::protobuf::RepeatedPtrField<events::MerkleTreeHead>* heads = nullptr;
+  if (event.has_invoice_issued()) heads = &event.invoice_issued().tree_heads();
+  if (event.has_subsidy_claim_issued()) heads = &event.subsidy_claim_issued().tree_heads();
+  if (heads == nullptr || heads->empty()) return std::nullopt;
+  if (partition < 0 || partition >= heads->size()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the issuing event records tree heads of {} partitions, none of partition {}", heads->size(), partition));
+  }
+  const events::MerkleTreeHead& h = heads->Get(partition);
+  TreeHead head{h.tree_size(), {}};
+  if (h.tree_size() < 0 || h.root_hash().size() != head.root_hash.size()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the issuing event's tree head of partition {} is no size and 32-byte root", partition));
+  }
+  std::memcpy(head.root_hash.data(), h.root_hash().data(), head.root_hash.size());
+  return head;
 }
 
 std::optional<int32_t> PartitionOfOrigin(std::string_view origin) {

@@ -6,13 +6,17 @@
 //    "document_id", "document" (the canonical JSON the issuing event's content_sha256
 //    hashes, as a string), "partition", "leaf_index", "record" (base64 of the issuing
 //    event's log record), "inclusion_path" [base64 hashes, leaf level first],
+//    "as_of_consistency_path" [base64 hashes] (only when the issuing event records the
+//    tree heads at its as_of: the tree of that size is a prefix of the checkpoint's),
 //    "checkpoint" (the signed note)}
 //   {"format": "tori-consistency-proof/v1", "old_checkpoint", "new_checkpoint",
 //    "consistency_path" [base64 hashes]}
 //
 // Everything in a proof is checked: the document against the event's content hash, the
 // event's kind and id against the proof's, the partition against the checkpoint's
-// origin (ORIGIN/pN), the record against the signed root.
+// origin (ORIGIN/pN), the record against the signed root, and the tree head the event
+// recorded at its as_of (the log the document was computed from) against the signed
+// tree, of which it must be a prefix ending before the event.
 //
 // Thread safety: pure functions.
 #ifndef TORI_EVENTS_MERKLE_PROOF_FILE_H_
@@ -43,10 +47,19 @@ struct InclusionProofFile {
   int64_t leaf_index = 0;  // = the record's offset in an embedded log (Kafka skips markers)
   std::string record;
   std::vector<Hash> path;
+  // PROOF(as_of tree size, D[checkpoint's size]); present iff the record's event records
+  // tree heads (events of tori before them do not).
+  std::optional<std::vector<Hash>> as_of_consistency_path;
   std::string checkpoint;  // the signed note
 
   std::string ToJson() const;
 };
+
+// The tree head of `partition` that the issuing event encoded in `record` recorded at its
+// as_of: nullopt when the event records none (tori before SPEC section 10's heads);
+// InvalidArgument when the record is no event, or records heads but none of that
+// partition or a root that is not 32 bytes.
+absl::StatusOr<std::optional<TreeHead>> RecordedTreeHead(std::string_view record, int32_t partition);
 
 struct ConsistencyProofFile {
   std::string old_checkpoint, new_checkpoint;  // signed notes

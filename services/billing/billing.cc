@@ -43,10 +43,21 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   return out;
 }
 
-// The events that issue `result`'s documents, in document order.
+void SetTreeHeads(const std::vector<merkle::TreeHead>& heads,
+                  google::protobuf::RepeatedPtrField<events::MerkleTreeHead>& out) {
+  for (const auto& head : heads) {
+    auto* h = out.Add();
+    h->set_tree_size(head.tree_size);
+    h->set_root_hash(reinterpret_cast<const char*>(head.root_hash.data()), head.root_hash.size());
+  }
+}
+
+// The events that issue `result`'s documents, in document order; `heads` are the log's
+// at as_of.
 std::vector<events::Event> IssueEvents(const engine::BillingResult& result, const LogPosition& as_of,
-                                       const std::string& chain_head, absl::CivilDay issue_date,
+                                       const LogHeads& heads, absl::CivilDay issue_date,
                                        absl::Time now) {
+  const std::string& chain_head = heads.chain_heads;
   std::vector<events::Event> out;
   const int64_t now_ns = absl::ToUnixNanos(now);
   const auto run_document_count =
@@ -67,6 +78,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_chain_head(chain_head);
     e->set_issue_date(absl::FormatCivilTime(issue_date));
     e->set_run_document_count(run_document_count);
+    SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
     for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
     if (invoice.vat) {
       e->set_vat_rate_pct_e4(invoice.vat->rate_pct_e4);
@@ -92,6 +104,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_as_of(as_of.ToString());
     e->set_chain_head(chain_head);
     e->set_run_document_count(run_document_count);
+    SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
     out.push_back(std::move(event));
   }
   // The host's shares, so that later runs can report the change of them (not a document).
@@ -103,6 +116,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
   auto* e = event.mutable_host_shares_issued();
   e->set_quarter(engine::QuarterName(result.quarter));
   e->set_as_of(as_of.ToString());
+  SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
   for (const auto& share : result.host_shares) {
     auto* s = e->add_shares();
     s->set_agency_id(share.agency_id);
@@ -120,7 +134,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
 struct IssuedQuarter {
   std::map<std::string, std::string> sha256_by_id;  // document id -> content_sha256
   std::string as_of;
-  std::string chain_head;
+  LogHeads heads;  // as recorded (tree heads empty: a log of a version before them)
   int32_t run_document_count = 0;
   bool interrupted() const {
     return run_document_count > static_cast<int32_t>(sha256_by_id.size());
@@ -134,7 +148,8 @@ std::map<std::string, IssuedQuarter> IssuedByQuarter(
     IssuedQuarter& q = quarters[e.quarter()];
     q.sha256_by_id[id] = e.content_sha256();
     q.as_of = e.as_of();
-    q.chain_head = e.chain_head();
+    q.heads.chain_heads = e.chain_head();
+    q.heads.tree_heads = billing_internal::RecordedTreeHeads(e.tree_heads());
     q.run_document_count = std::max(q.run_document_count, e.run_document_count());
   };
   for (const auto& e : issued.invoice_events) add(e, e.invoice_id());
@@ -417,6 +432,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
 
   BillOutcome outcome;
   documents::DocumentContext context;  // the agencies' details as of outcome.as_of
+  LogHeads heads;                      // the log's at outcome.as_of
   std::optional<events::QuarterPrepared> approving;  // Approve: the preparation it issues
   std::optional<std::string> by;
   if (request.by) {
@@ -428,6 +444,16 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(approving->as_of()));
     if (!absl::ParseCivilTime(approving->issue_date(), &issue_date)) {
       return absl::DataLossError(fmt::format("the preparation of {} has no invoice date; run `tori rebuild`", q));
+    }
+    // The state's chain is past as_of: the heads there come from a chain of its own, and
+    // they must be the ones the preparation recorded.
+    HashChain chain(log.partition_count());
+    TORI_RETURN_IF_ERROR(ExtendHashChain(log, outcome.as_of, chain));
+    heads = {chain.HeadsText(), chain.TreeHeads()};
+    if (heads.chain_heads != approving->chain_head()) {
+      return absl::DataLossError(fmt::format(
+          "the log's hash chain at {}'s prepared as_of {} is not the one its preparation recorded; "
+          "run `tori verify`", q, outcome.as_of.ToString()));
     }
     TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of, issue_date));
     TORI_RETURN_IF_ERROR(billing_internal::CheckPreparedDocuments(*approving, computed.result));
@@ -441,6 +467,10 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
           request.as_of->next_offsets.size(), log.partition_count()));
     }
     outcome.as_of = *request.as_of;
+    // The state's chain is past as_of: the heads there come from a chain of its own.
+    HashChain chain(log.partition_count());
+    TORI_RETURN_IF_ERROR(ExtendHashChain(log, outcome.as_of, chain));
+    heads = {chain.HeadsText(), chain.TreeHeads()};
     TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of, issue_date));
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
@@ -451,6 +481,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
     outcome.already_issued = true;
+    heads = issued_quarter->second.heads;
     if (!missing_ids.empty() && request.dry_run) {
       outcome.notes.push_back(fmt::format(
           "{} was issued only in part (an interrupted run): the log lacks {} of its {} "
@@ -460,6 +491,8 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     }
   } else {
     outcome.as_of = state.applied();
+    // A dry run may read a read-only state: it extends the kept chain without keeping it.
+    TORI_ASSIGN_OR_RETURN(heads, LogHeadsAt(log, state, outcome.as_of, /*save_progress=*/!request.dry_run));
     TORI_ASSIGN_OR_RETURN(outcome.result, ComputeRun(state, request.quarter));
     TORI_RETURN_IF_ERROR(ChargeVatToCompanies(state, issue_date, outcome.result));
     TORI_ASSIGN_OR_RETURN(context, LoadDocumentContext(state));
@@ -492,7 +525,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   TORI_ASSIGN_OR_RETURN(
       const fs::path json,
       PathInDirectory(out, documents::DraftMarked(OutputFileName("invoices", "", ".json"), draft)));
-  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of, draft)));
+  TORI_RETURN_IF_ERROR(WriteFileAtomically(json, InvoicesJson(outcome.result, outcome.as_of, heads.tree_heads, draft)));
   outcome.files.push_back(json.string());
   for (const auto& invoice : outcome.result.invoices) {
     TORI_ASSIGN_OR_RETURN(
@@ -517,23 +550,16 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
         earlier->prepared_by() == outcome.prepared_by) {
       return outcome;
     }
-    TORI_ASSIGN_OR_RETURN(std::string chain_head, ChainHeadsAt(log, state, outcome.as_of));
     TORI_RETURN_IF_ERROR(AppendEvents(log, state,
                                       {billing_internal::PreparedEvent(
-                                          outcome.result, outcome.as_of, chain_head, issue_date,
+                                          outcome.result, outcome.as_of, heads.chain_heads, issue_date,
                                           outcome.prepared_by, request.now)})
                              .status());
     return outcome;
   }
   if (!outcome.already_issued) {
-    std::string chain_head;
-    if (approving) {
-      chain_head = approving->chain_head();
-    } else {
-      TORI_ASSIGN_OR_RETURN(chain_head, ChainHeadsAt(log, state, outcome.as_of));
-    }
     std::vector<events::Event> events =
-        IssueEvents(outcome.result, outcome.as_of, chain_head, issue_date, request.now);
+        IssueEvents(outcome.result, outcome.as_of, heads, issue_date, request.now);
     if (approving) events.push_back(ApprovedEvent(*approving, *by, request.now));
     TORI_ASSIGN_OR_RETURN(const size_t appended, AppendEvents(log, state, events));
     // Not the host shares' record, nor the approval's.
@@ -546,8 +572,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
         std::none_of(issued.host_shares.begin(), issued.host_shares.end(),
                      [&](const engine::IssuedHostShares& h) { return h.quarter == request.quarter; });
     std::vector<events::Event> rest =
-        IssueEvents(outcome.result, outcome.as_of, issued_quarter->second.chain_head, issue_date,
-                    request.now);
+        IssueEvents(outcome.result, outcome.as_of, heads, issue_date, request.now);
     std::erase_if(rest, [&](const events::Event& e) {
       if (e.has_host_shares_issued()) return !host_shares_missing;
       return !missing_ids.contains(e.event_id().substr(kIssuedEventIdPrefix.size()));

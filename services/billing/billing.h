@@ -34,6 +34,7 @@
 #include "events/base/sha256.h"
 #include "events/codec/codec.h"
 #include "events/log/event_log.h"
+#include "events/merkle/merkle.h"
 #include "services/documents/documents.h"
 #include "services/engine/engine.h"
 #include "services/state/state_store.h"
@@ -73,8 +74,12 @@ std::string SubsidyClaimId(const engine::SubsidyClaim& claim);
 absl::StatusOr<std::string> IssuedDocumentJson(std::string_view event_payload);
 // The whole invoices.json of a run. A draft (dry run) has `"draft":true` on its own line
 // after the quarter; without that line it is the issued file byte for byte.
+// `tree_heads` (SPEC section 10; the log's Merkle tree head of each partition at as_of)
+// follow as_of on a line of their own: "tree_heads":{"p0":{"tree_size":N,"root_hash":
+// "<base64, as in a checkpoint>"},...}; none (documents issued before tori recorded
+// them) leaves the line out.
 std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
-                         bool draft = false);
+                         absl::Span<const merkle::TreeHead> tree_heads, bool draft = false);
 
 // An issued invoice_issued event's document as the engine's type: InvoiceJson of it is
 // the document as issued in invoices.json, byte for byte (its SHA-256 is content_sha256).

@@ -432,7 +432,7 @@ TEST_F(BillingTest, VerifyReproducesEveryIssuedDocument) {
 
 // Forges a copy of the log with valid record checksums in which contact x3 belongs to
 // kela, as someone rewriting history would. With `rewrite_chain`, the forger also puts
-// the forged log's chain heads into the issued events.
+// the forged log's chain heads and tree heads into the issued events.
 std::unique_ptr<EventLog> Forge(EventLog& log, const fs::path& dir, bool rewrite_chain) {
   auto forged = *EmbeddedLog::Open(dir.string());
   auto cursor = *log.Read(LogPosition{{0}});
@@ -456,8 +456,18 @@ std::unique_ptr<EventLog> Forge(EventLog& log, const fs::path& dir, bool rewrite
     if (event.has_invoice_issued() || event.has_subsidy_claim_issued()) {
       if (rewrite_chain) {
         const std::string head = chain.HeadsText();
-        if (event.has_invoice_issued()) event.mutable_invoice_issued()->set_chain_head(head);
-        if (event.has_subsidy_claim_issued()) event.mutable_subsidy_claim_issued()->set_chain_head(head);
+        // And the tree heads (SPEC section 10), which a forger rewrites the same way.
+        events::MerkleTreeHead tree_head;
+        tree_head.set_tree_size(chain.TreeHeads()[0].tree_size);
+        tree_head.set_root_hash(std::string(reinterpret_cast<const char*>(chain.TreeHeads()[0].root_hash.data()), 32));
+        if (event.has_invoice_issued()) {
+          event.mutable_invoice_issued()->set_chain_head(head);
+          *event.mutable_invoice_issued()->mutable_tree_heads(0) = tree_head;
+        }
+        if (event.has_subsidy_claim_issued()) {
+          event.mutable_subsidy_claim_issued()->set_chain_head(head);
+          *event.mutable_subsidy_claim_issued()->mutable_tree_heads(0) = tree_head;
+        }
       }
     }
     append(event);
@@ -490,6 +500,81 @@ TEST_F(BillingTest, VerifyDetectsAForgedHistoryThroughTheHashChain) {
     EXPECT_FALSE(doc.ok) << doc.document_id;
     EXPECT_THAT(doc.difference, HasSubstr("hash chain")) << doc.document_id;
   }
+}
+
+// SPEC section 10: each issued event records the Merkle tree head (RFC 9162) of the
+// log's records before its as_of, and invoices.json shows it; it is the plain tree's.
+TEST_F(BillingTest, IssuedDocumentsRecordTheTreeHeadAtTheirAsOf) {
+  Ingest(kGoldenEvents);
+  auto outcome = BillQuarter({2026, 1}, "q1");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  const int64_t as_of = outcome->as_of.next_offsets[0];
+  merkle::TreeEdge expected;  // the records before as_of, hashed one by one
+  auto cursor = *log_->Read(LogPosition{{0}});
+  LogRecord record;
+  size_t issued_events = 0;
+  while (*cursor->Next(record)) {
+    if (record.offset < as_of) {
+      expected.AppendRecord(record.payload);
+      continue;
+    }
+    events::Event event;
+    ASSERT_TRUE(event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size())));
+    const auto* heads = event.has_invoice_issued()         ? &event.invoice_issued().tree_heads()
+                        : event.has_subsidy_claim_issued() ? &event.subsidy_claim_issued().tree_heads()
+                        : event.has_host_shares_issued()   ? &event.host_shares_issued().tree_heads()
+                                                           : nullptr;
+    ASSERT_NE(heads, nullptr) << record.offset;
+    ASSERT_EQ(heads->size(), 1);
+    EXPECT_EQ(heads->Get(0).tree_size(), as_of);
+    EXPECT_EQ(heads->Get(0).root_hash(),
+              std::string(reinterpret_cast<const char*>(expected.Root().data()), expected.Root().size()));
+    ++issued_events;
+  }
+  EXPECT_EQ(issued_events, outcome->documents_issued + 1);  // and the host's shares
+  EXPECT_THAT(ReadFile("q1", "invoices.json"),
+              HasSubstr(fmt::format(",\n \"tree_heads\":{{\"p0\":{{\"tree_size\":{},\"root_hash\":\"", as_of)));
+}
+
+// A recorded tree head that is not the log's (the host recorded another history than
+// the one it kept) is a difference of every document of the run, even with the chain
+// heads and the documents intact.
+TEST_F(BillingTest, VerifyRefusesAWrongRecordedTreeHead) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  for (const bool change_size : {false, true}) {
+    auto copy = *EmbeddedLog::Open((dir_ / (change_size ? "size" : "root")).string());
+    auto cursor = *log_->Read(LogPosition{{0}});
+    LogRecord record;
+    while (*cursor->Next(record)) {
+      events::Event event;
+      ASSERT_TRUE(event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size())));
+      auto change = [&](auto* heads) {
+        ASSERT_EQ(heads->size(), 1);
+        if (change_size) {
+          heads->Mutable(0)->set_tree_size(heads->Get(0).tree_size() - 1);
+        } else {
+          (*heads->Mutable(0)->mutable_root_hash())[31] ^= 0x01;
+        }
+      };
+      if (event.has_invoice_issued()) change(event.mutable_invoice_issued()->mutable_tree_heads());
+      if (event.has_subsidy_claim_issued()) change(event.mutable_subsidy_claim_issued()->mutable_tree_heads());
+      ASSERT_TRUE(copy->Append({AppendRecord{"", event.SerializeAsString()}}).ok());
+    }
+    auto report = Verify(*copy, (dir_ / "verify").string());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_FALSE(report->ok());
+    ASSERT_FALSE(report->documents.empty());
+    for (const auto& doc : report->documents) {
+      EXPECT_FALSE(doc.ok) << doc.document_id;
+      EXPECT_THAT(doc.difference, HasSubstr("the Merkle tree head of partition 0 at as_of differs"))
+          << doc.document_id;
+    }
+  }
+  // The unchanged log verifies.
+  auto report = Verify(*log_, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
 }
 
 TEST_F(BillingTest, VerifyNamesTheFieldAForgedEventChanges) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "events/base/check.h"
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
@@ -122,7 +123,7 @@ std::string SubsidyClaimJson(const engine::SubsidyClaim& claim) {
 }
 
 std::string InvoicesJson(const engine::BillingResult& result, const LogPosition& as_of,
-                         bool draft) {
+                         absl::Span<const merkle::TreeHead> tree_heads, bool draft) {
   std::string out = "{";
   AppendJsonString(out, "quarter");
   out += ":";
@@ -132,7 +133,18 @@ std::string InvoicesJson(const engine::BillingResult& result, const LogPosition&
   for (size_t p = 0; p < as_of.next_offsets.size(); ++p) {
     out += fmt::format("{}\"p{}\":{}", p == 0 ? "" : ",", p, as_of.next_offsets[p]);
   }
-  out += "},\n \"pools\":";
+  out += "}";
+  if (!tree_heads.empty()) {
+    out += ",\n \"tree_heads\":{";
+    for (size_t p = 0; p < tree_heads.size(); ++p) {
+      const auto& root = tree_heads[p].root_hash;
+      out += fmt::format("{}\"p{}\":{{\"tree_size\":{},\"root_hash\":\"{}\"}}", p == 0 ? "" : ",", p,
+                         tree_heads[p].tree_size,
+                         absl::Base64Escape(absl::string_view(reinterpret_cast<const char*>(root.data()), root.size())));
+    }
+    out += "}";
+  }
+  out += ",\n \"pools\":";
   AppendArray(out, result.pools, [](const engine::PoolAmount& pool) {
     std::string o;
     JsonObjectWriter(o).String("service_point_id", pool.service_point_id).String("pool", pool.pool)

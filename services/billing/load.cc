@@ -191,6 +191,19 @@ absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) 
   return invoice;
 }
 
+std::vector<merkle::TreeHead> RecordedTreeHeads(
+    const google::protobuf::RepeatedPtrField<events::MerkleTreeHead>& heads) {
+  std::vector<merkle::TreeHead> out;
+  for (const auto& h : heads) {
+    merkle::TreeHead head{h.tree_size(), {}};
+    if (h.root_hash().size() == head.root_hash.size()) {
+      std::copy(h.root_hash().begin(), h.root_hash().end(), head.root_hash.begin());
+    }
+    out.push_back(head);
+  }
+  return out;
+}
+
 absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIssued& e) {
   engine::SubsidyClaim claim;
   claim.claimant_agency_id = e.claimant_agency_id();

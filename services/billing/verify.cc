@@ -24,6 +24,7 @@ struct IssuedRun {
   LogPosition as_of;
   std::string as_of_text;
   std::string chain_head;  // recomputed from the log
+  std::vector<merkle::TreeHead> tree_heads;  // recomputed from the log
   engine::Quarter quarter;
   std::vector<events::InvoiceIssued> invoices;
   std::vector<events::SubsidyClaimIssued> claims;
@@ -146,10 +147,26 @@ absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
 void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, VerifyReport& report) {
   // The chain first: a document computed from a changed history may still hash equal
   // (the change did not touch it), but the history it was issued from is gone.
-  auto chain_difference = [&](const std::string& stored_head) -> std::optional<std::string> {
-    if (stored_head == run.chain_head) return std::nullopt;
-    return "the log's hash chain at as_of differs from the one recorded at issue: events before "
-           "as_of were changed, removed or reordered";
+  // So do the Merkle tree heads (SPEC section 10), which the document's proof and the
+  // host's checkpoints rest on; none recorded: a log of a version before them.
+  auto chain_difference = [&](const std::string& stored_head, const auto& stored_trees)
+      -> std::optional<std::string> {
+    if (stored_head != run.chain_head) {
+      return "the log's hash chain at as_of differs from the one recorded at issue: events before "
+             "as_of were changed, removed or reordered";
+    }
+    if (stored_trees.empty()) return std::nullopt;
+    const std::vector<merkle::TreeHead> recorded = billing_internal::RecordedTreeHeads(stored_trees);
+    for (size_t p = 0; p < std::max(recorded.size(), run.tree_heads.size()); ++p) {
+      if (p < recorded.size() && p < run.tree_heads.size() && recorded[p] == run.tree_heads[p]) continue;
+      return fmt::format(
+          "the Merkle tree head of partition {} at as_of differs from the one recorded at issue "
+          "(recorded {}, the log gives {}): the event's tree_heads or the events before as_of "
+          "were changed",
+          p, p < recorded.size() ? fmt::format("size {}", recorded[p].tree_size) : std::string("none"),
+          p < run.tree_heads.size() ? fmt::format("size {}", run.tree_heads[p].tree_size) : std::string("none"));
+    }
+    return std::nullopt;
   };
   // Each recomputed invoice in the format its issued event was written in.
   std::vector<engine::Invoice> as_issued = computed.invoices;
@@ -164,10 +181,10 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
   for (const auto& claim : computed.subsidy_claims) computed_claims[SubsidyClaimId(claim)] = &claim;
   const std::string quarter = engine::QuarterName(run.quarter);
 
-  auto check = [&](const std::string& id, const std::string& stored_hash, const std::string& stored_head,
-                   auto stored_doc, auto& computed_map, auto to_json) {
+  auto check = [&](const auto& e, const std::string& id, auto stored_doc, auto& computed_map, auto to_json) {
+    const std::string& stored_hash = e.content_sha256();
     VerifiedDocument doc{id, quarter, run.as_of_text, false, ""};
-    if (auto chain = chain_difference(stored_head)) {
+    if (auto chain = chain_difference(e.chain_head(), e.tree_heads())) {
       doc.difference = *chain;
     } else if (!stored_doc.ok()) {
       doc.difference = fmt::format("the issued event cannot be read: {}",
@@ -185,12 +202,10 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
     report.documents.push_back(std::move(doc));
   };
   for (const auto& e : run.invoices) {
-    check(e.invoice_id(), e.content_sha256(), e.chain_head(), ToEngineInvoice(e), computed_invoices,
-          InvoiceJson);
+    check(e, e.invoice_id(), ToEngineInvoice(e), computed_invoices, InvoiceJson);
   }
   for (const auto& e : run.claims) {
-    check(e.claim_id(), e.content_sha256(), e.chain_head(), ToEngineClaim(e), computed_claims,
-          SubsidyClaimJson);
+    check(e, e.claim_id(), ToEngineClaim(e), computed_claims, SubsidyClaimJson);
   }
   // A run interrupted while issuing lacks the rest of its documents; billing the
   // quarter again issues them.
@@ -287,6 +302,7 @@ absl::StatusOr<VerifyReport> Verify(EventLog& log, const std::string& scratch_di
       }
       TORI_ASSIGN_OR_RETURN(uint64_t replayed, scratch->CatchUpTo(log, replay));
       run.chain_head = chain.HeadsText();
+      run.tree_heads = chain.TreeHeads();
       report.events_replayed += replayed;
       if (on_progress) on_progress(report.events_replayed);
       TORI_ASSIGN_OR_RETURN(engine::BillingResult computed,

@@ -1,5 +1,8 @@
 #include "services/state/hash_chain.h"
 
+#include <algorithm>
+#include <bit>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -13,7 +16,8 @@ constexpr char kChainMetaKey[] = "hash_chain";
 }
 
 HashChain::HashChain(int32_t partitions)
-    : heads_(static_cast<size_t>(partitions), std::string(kSha256Bytes, '\0')) {
+    : heads_(static_cast<size_t>(partitions), std::string(kSha256Bytes, '\0')),
+      trees_(static_cast<size_t>(partitions)) {
   covered_.next_offsets.assign(static_cast<size_t>(partitions), 0);
 }
 
@@ -36,6 +40,7 @@ void HashChain::Extend(int32_t partition, std::string_view payload) {
   // uncopyable.
   thread_local Sha256 hasher;
   hasher.Update(head).Update(payload).Finish(reinterpret_cast<unsigned char*>(head.data()));
+  trees_[static_cast<size_t>(partition)].AppendRecord(payload);
   ++covered_.next_offsets[static_cast<size_t>(partition)];
 }
 
@@ -47,11 +52,21 @@ std::string HashChain::HeadsText() const {
   return out;
 }
 
+std::vector<merkle::TreeHead> HashChain::TreeHeads() const {
+  std::vector<merkle::TreeHead> out;
+  for (const auto& tree : trees_) out.push_back(tree.Head());
+  return out;
+}
+
 std::string HashChain::Serialize() const {
   std::string out;
   for (size_t p = 0; p < heads_.size(); ++p) {
-    out += fmt::format("{}p{}:{}:{}", p == 0 ? "" : ",", p, covered_.next_offsets[p],
-                       absl::BytesToHexString(heads_[p]));
+    std::string peaks;
+    for (const auto& peak : trees_[p].Peaks()) {
+      peaks += absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(peak.data()), peak.size()));
+    }
+    out += fmt::format("{}p{}:{}:{}:{}:{}", p == 0 ? "" : ",", p, covered_.next_offsets[p],
+                       absl::BytesToHexString(heads_[p]), trees_[p].size(), peaks);
   }
   return out;
 }
@@ -60,19 +75,38 @@ absl::StatusOr<HashChain> HashChain::Deserialize(std::string_view text) {
   std::vector<absl::string_view> parts =
       absl::StrSplit(absl::string_view(text.data(), text.size()), ',');
   HashChain chain(static_cast<int32_t>(parts.size()));
+  auto is_hex = [](absl::string_view hex, size_t size) {
+    return hex.size() == size && hex.find_first_not_of("0123456789abcdef") == absl::string_view::npos;
+  };
+  size_t before_tree = 0;  // parts of the form kept before the tree
   for (size_t p = 0; p < parts.size(); ++p) {
     std::vector<absl::string_view> fields = absl::StrSplit(parts[p], ':');
     int64_t covered;
-    if (fields.size() != 3 || fields[0] != fmt::format("p{}", p) ||
-        !absl::SimpleAtoi(fields[1], &covered) || covered < 0 || fields[2].size() != 64 ||
-        fields[2].find_first_not_of("0123456789abcdef") != absl::string_view::npos) {
+    int64_t leaves = 0;
+    const bool old_form = fields.size() == 3;
+    if ((!old_form && fields.size() != 5) || fields[0] != fmt::format("p{}", p) ||
+        !absl::SimpleAtoi(fields[1], &covered) || covered < 0 || !is_hex(fields[2], 64) ||
+        (!old_form && (!absl::SimpleAtoi(fields[3], &leaves) || leaves < 0 ||
+                       !is_hex(fields[4], 64 * static_cast<size_t>(std::popcount(static_cast<uint64_t>(leaves))))))) {
       return absl::DataLossError(
-          "the hash chain's progress is \"p<partition>:<records covered>:<64 hex digits>\" per "
-          "partition, comma-separated");
+          "the hash chain's progress is \"p<partition>:<records covered>:<64 hex digits>:<tree "
+          "leaves>:<64 hex digits per tree peak>\" per partition, comma-separated");
+    }
+    if (old_form) {
+      ++before_tree;
+      continue;
     }
     chain.covered_.next_offsets[p] = covered;
     chain.heads_[p] = absl::HexStringToBytes(fields[2]);
+    const std::string peak_bytes = absl::HexStringToBytes(fields[4]);
+    std::vector<merkle::Hash> peaks(peak_bytes.size() / kSha256Bytes);
+    for (size_t i = 0; i < peaks.size(); ++i) {
+      std::copy_n(peak_bytes.data() + i * kSha256Bytes, kSha256Bytes, reinterpret_cast<char*>(peaks[i].data()));
+    }
+    TORI_ASSIGN_OR_RETURN(chain.trees_[p], merkle::TreeEdge::FromPeaks(leaves, peaks));
   }
+  if (before_tree == parts.size()) return HashChain(static_cast<int32_t>(parts.size()));
+  if (before_tree != 0) return absl::DataLossError("the hash chain's progress mixes two forms");
   return chain;
 }
 
@@ -118,12 +152,13 @@ absl::Status ExtendHashChain(EventLog& log, const LogPosition& at, HashChain& ch
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ChainHeadsAt(EventLog& log, StateStore& state, const LogPosition& at) {
+absl::StatusOr<LogHeads> LogHeadsAt(EventLog& log, StateStore& state, const LogPosition& at,
+                                    bool save_progress) {
   TORI_ASSIGN_OR_RETURN(HashChain chain, LoadHashChain(state, log.partition_count()));
   const LogPosition before = chain.covered();
   TORI_RETURN_IF_ERROR(ExtendHashChain(log, at, chain));
-  if (chain.covered() != before) TORI_RETURN_IF_ERROR(SaveHashChain(state, chain));
-  return chain.HeadsText();
+  if (save_progress && chain.covered() != before) TORI_RETURN_IF_ERROR(SaveHashChain(state, chain));
+  return LogHeads{chain.HeadsText(), chain.TreeHeads()};
 }
 
 }  // namespace tori

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "events/codec/codec.h"
+#include "events/merkle/merkle.h"
 #include "services/engine/engine.h"
 #include "services/engine/succession.h"
 #include "services/state/state_store.h"
@@ -35,6 +36,11 @@ absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIss
 
 // The agency_succeeded records (SPEC section 8); DataLoss when they break Make's rules.
 absl::StatusOr<engine::Successions> LoadSuccessions(StateStore& state);
+// The tree heads an issued event records (empty: none recorded). A head whose root is
+// not 32 bytes reads as a root of zeros, which no tree has, so it is refused where it
+// is compared.
+std::vector<merkle::TreeHead> RecordedTreeHeads(
+    const google::protobuf::RepeatedPtrField<events::MerkleTreeHead>& heads);
 
 }  // namespace tori::billing_internal
 
