@@ -4,6 +4,7 @@
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
 #include "events/codec/codec.h"
+#include "events/codec/internal/section9.h"
 
 namespace tori {
 namespace {
@@ -154,6 +155,11 @@ std::string_view EventTypeName(const events::Event& event) {
     case events::Event::kAccessRevoked: return "access_revoked";
     case events::Event::kHostSharesIssued: return "host_shares_issued";
     case events::Event::kCheckpointSigned: return "checkpoint_signed";
+    case events::Event::kRouteStopRecorded: return "route_stop_recorded";
+    case events::Event::kInterpretationProvided: return "interpretation_provided";
+    case events::Event::kContactReferred: return "contact_referred";
+    case events::Event::kRoomRegistered: return "room_registered";
+    case events::Event::kBudgetSet: return "budget_set";
     case events::Event::kInvoiceIssued: return "invoice_issued";
     case events::Event::kSubsidyClaimIssued: return "subsidy_claim_issued";
     case events::Event::PAYLOAD_NOT_SET: return "unknown";
@@ -206,6 +212,7 @@ std::string EventToJson(const events::Event& event) {
       w.String("service_point_id", e.service_point_id()).String("name", e.name())
           .String("municipality", e.municipality()).String("host_agency_id", e.host_agency_id())
           .String("total_area_m2", FormatDecimal(e.total_area_centi_m2(), kAreaScale));
+      if (e.kind() == events::SERVICE_POINT_KIND_MOBILE) w.String("kind", "mobile");
       break;
     }
     case events::Event::kSpaceAllocated: {
@@ -310,6 +317,13 @@ std::string EventToJson(const events::Event& event) {
           .String("signed_note", e.signed_note());
       break;
     }
+    case events::Event::kRouteStopRecorded:
+    case events::Event::kInterpretationProvided:
+    case events::Event::kContactReferred:
+    case events::Event::kRoomRegistered:
+    case events::Event::kBudgetSet:
+      codec_internal::WriteSection9Event(w, event);
+      break;
     case events::Event::PAYLOAD_NOT_SET:
       break;
   }

@@ -19,6 +19,11 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
     case kBooking:
     case kAgreementVersion:
     case kTokenRevoked:
+    case kMobilePoint:
+    case kStop:
+    case kInterpretation:
+    case kReferral:
+    case kBudget:
       return value.empty() ? nullptr : "this kind of entry marks an id and holds no value";
     case kPoint: {
       if (value.size() < 9) return "a point's entry is its 8-byte area and its host's id";
@@ -27,6 +32,8 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
     }
     case kAgreement:
       return value.empty() ? "an agreement's entry is its point's id" : nullptr;
+    case kRoom:
+      return value.empty() ? "a room's entry is its point's id" : nullptr;
     case kContact: {
       events::ContactState state;
       return state.ParseFromArray(value.data(), static_cast<int>(value.size()))

@@ -34,6 +34,12 @@ int64_t KeyValue(Key key, const engine::MeasuredKeys& m, const engine::Agreement
     case Key::kWeightedContacts: return m.weighted_contacts_e4;
     case Key::kDedicatedArea: return m.dedicated_area_centi_m2_days;
     case Key::kBookedMinutes: return m.booked_minutes;
+    case Key::kVideoTime: return m.video_time_s;
+    case Key::kInterpretationMinutes: return m.interpretation_minutes;
+    case Key::kStops: return m.stops;
+    case Key::kStopMinutes: return m.stop_minutes;
+    case Key::kDeliveries: return m.deliveries;
+    case Key::kReferralsReceived: return m.referrals_received;
     case Key::kFixedShares: {
       auto it = agreement.fixed_shares_pct_e4.find(agency);
       return it == agreement.fixed_shares_pct_e4.end() ? 0 : it->second;

@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "services/billing/billing.h"
 #include "services/billing/internal/issued.h"
+#include "services/billing/internal/section9.h"
 #include "services/projector/projector.h"
 
 namespace tori {
@@ -350,6 +351,7 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
     for (const auto& [id, amount] : claimed) sp.subsidy_claimed_this_year.push_back({id.first, id.second, amount});
     input.service_points.push_back(std::move(sp));
   }
+  TORI_RETURN_IF_ERROR(AddSection9Keys(state, quarter, input));  // SPEC section 9
   return input;
 }
 
@@ -379,6 +381,7 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
   }
   // An invoice without lines has nothing to say: it is neither written nor issued.
   std::erase_if(result.invoices, [](const engine::Invoice& invoice) { return invoice.lines.empty(); });
+  TORI_RETURN_IF_ERROR(billing_internal::AddSection9Reports(state, issued, result));
   return result;
 }
 
