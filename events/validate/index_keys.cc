@@ -24,6 +24,7 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
     case kInterpretation:
     case kReferral:
     case kBudget:
+    case kRoom:
       return value.empty() ? nullptr : "this kind of entry marks an id and holds no value";
     case kPoint: {
       if (value.size() < 9) return "a point's entry is its 8-byte area and its host's id";
@@ -32,8 +33,6 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
     }
     case kAgreement:
       return value.empty() ? "an agreement's entry is its point's id" : nullptr;
-    case kRoom:
-      return value.empty() ? "a room's entry is its point's id" : nullptr;
     case kContact: {
       events::ContactState state;
       return state.ParseFromArray(value.data(), static_cast<int>(value.size()))

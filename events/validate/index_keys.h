@@ -19,7 +19,7 @@
 //   'S' stop_id\0agency_id  -> "" (route_stop_recorded: one per agency served at a stop)
 //   'I' interpretation_id   -> ""
 //   'F' referral_id         -> ""
-//   'M' room_id             -> the room's service_point_id
+//   'M' service_point_id\0room_id -> "" (rooms are named within their point)
 //   'D' budget_id           -> ""
 //
 // Thread safety: pure functions.

@@ -79,9 +79,13 @@ void ReferralReferences(const Event& event, std::vector<Reference>& out) {
 }
 
 std::optional<Created> RoomCreates(const Event& event) {
+  // Rooms are named within their point, as room_booked names them.
   const auto& e = event.room_registered();
-  return NewEntity(keys::Key(keys::kRoom, e.room_id()), e.service_point_id(), "room_id", "room",
-                   e.room_id());
+  std::string key = keys::Key(keys::kRoom, e.service_point_id());
+  key.push_back('\0');
+  key.append(e.room_id());
+  return NewEntity(std::move(key), "", "room_id",
+                   fmt::format("at service point '{}', room", e.service_point_id()), e.room_id());
 }
 void RoomReferences(const Event& event, std::vector<Reference>& out) {
   out.push_back({keys::kPoint, event.room_registered().service_point_id(), "service_point_id"});
