@@ -11,6 +11,13 @@ check=$2/tests/section9/independent_check.py
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# The rules of section 9's events: each rejected line with its reason and field.
+cp "$2/tests/section9/rules.jsonl" rules.jsonl
+"$tori" ingest --data rules rules.jsonl >/dev/null 2>&1
+python3 -c 'import json,sys; [print(r["line"], r["reason"], r["field"]) for r in map(json.loads, open(sys.argv[1]))]' \
+  rules.jsonl.rejected.jsonl > rules_got.txt
+diff "$2/tests/section9/rules_expected.txt" rules_got.txt
+
 for seed in 3 11; do
   rm -rf d o1 o2 again
   "$tori" generate --seed $seed --points 3 --contacts 4000 --out q1.jsonl 2>/dev/null
