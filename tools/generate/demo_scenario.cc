@@ -597,12 +597,12 @@ void DemoBuilder::AddSection9(uint64_t seed) {
   int b = 0;
   for (const auto& [agency, point, pool, amount] :
        std::initializer_list<std::tuple<const char*, const char*, const char*, const char*>>{
-           {"espoo", bus, "mobile_service", "60000.00"},
-           {"kela", bus, "mobile_service", "12000.00"},
+           {"espoo", bus, "mobile_service", "110000.00"},
+           {"kela", bus, "mobile_service", "36000.00"},
            {"lansi-uusimaa", bus, "mobile_service", "30000.00"},
-           {"kela", "iso-omena", "premises", "160000.00"},
-           {"vero", "iso-omena", "premises", "60000.00"},
-           {"tyollisyys", "iso-omena", "premises", "90000.00"}}) {
+           {"kela", "iso-omena", "premises", "300000.00"},
+           {"vero", "iso-omena", "premises", "150000.00"},
+           {"tyollisyys", "iso-omena", "premises", "240000.00"}}) {
     Add("budget_set", At(setup, 11, b), [&](JsonObjectWriter& w) {
       w.String("budget_id", fmt::format("talousarvio-2026-{:02d}", ++b)).String("agency_id", agency)
           .String("service_point_id", point).String("pool", pool).Int("year", 2026)
