@@ -159,10 +159,14 @@ namespace {
 void AppendContactState(bool voided, std::string_view service_point_id,
                         std::string_view agency_id, std::string_view service_code,
                         int64_t handled_by, int64_t duration_s, int64_t occurred_at_unix_ns,
-                        std::string& out) {
+                        int64_t channel, std::string& out) {
+  // Field 40 (channel, SPEC section 9) has a two-byte tag: (40 << 3) | varint = 320.
+  constexpr uint64_t kChannelTag = 40 << 3 | kVarint;
+  const size_t channel_bytes =
+      channel == 0 ? 0 : VarintBytes(kChannelTag) + VarintBytes(static_cast<uint64_t>(channel));
   Writer w(out, IntBytes(voided) + StringBytes(service_point_id) + StringBytes(agency_id) +
                     StringBytes(service_code) + IntBytes(handled_by) + IntBytes(duration_s) +
-                    IntBytes(occurred_at_unix_ns));
+                    IntBytes(occurred_at_unix_ns) + channel_bytes);
   w.Int(1, voided);
   w.String(2, service_point_id);
   w.String(3, agency_id);
@@ -170,6 +174,10 @@ void AppendContactState(bool voided, std::string_view service_point_id,
   w.Int(5, handled_by);
   w.Int(6, duration_s);
   w.Int(7, occurred_at_unix_ns);
+  if (channel != 0) {
+    w.Varint(kChannelTag);
+    w.Varint(static_cast<uint64_t>(channel));
+  }
 }
 
 }  // namespace
@@ -181,12 +189,13 @@ void AppendEncoded(const events::ContactState& state, std::string& out) {
   }
   AppendContactState(state.voided(), state.service_point_id(), state.agency_id(),
                      state.service_code(), state.handled_by(), state.duration_s(),
-                     state.occurred_at_unix_ns(), out);
+                     state.occurred_at_unix_ns(), state.channel(), out);
 }
 
 void AppendEncodedNewContactState(const ContactRecordedView& recorded, std::string& out) {
   AppendContactState(false, recorded.service_point_id, recorded.agency_id, recorded.service_code,
-                     recorded.handled_by, recorded.duration_s, recorded.occurred_at_unix_ns, out);
+                     recorded.handled_by, recorded.duration_s, recorded.occurred_at_unix_ns,
+                     recorded.channel, out);
 }
 
 namespace {

@@ -81,6 +81,7 @@ TEST(Encode, ContactsEncodeAsProtobufDoes) {
     state.set_handled_by(static_cast<events::HandledBy>(static_cast<int32_t>(random.Int())));
     state.set_duration_s(random.Int());
     state.set_occurred_at_unix_ns(random.Int());
+    state.set_channel(static_cast<events::Channel>(static_cast<int32_t>(random.Int())));  // field 40
     std::string encoded_state = "prefix";
     AppendEncoded(state, encoded_state);
     ASSERT_EQ(encoded_state, "prefix" + state.SerializeAsString());
@@ -93,6 +94,7 @@ TEST(Encode, ContactsEncodeAsProtobufDoes) {
     created.set_handled_by(contact.handled_by());
     created.set_duration_s(contact.duration_s());
     created.set_occurred_at_unix_ns(event.occurred_at_unix_ns());
+    created.set_channel(contact.channel());  // SPEC section 9: video_time follows the channel
     std::string encoded_created = "prefix";
     AppendEncodedNewContactState(ContactViewOf(event), encoded_created);
     ASSERT_EQ(encoded_created, "prefix" + created.SerializeAsString());

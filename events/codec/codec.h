@@ -46,6 +46,8 @@ inline constexpr uint32_t kSchemaVersionAgencySucceeded = 2;
 inline constexpr uint32_t kSchemaVersionCompany = 3;
 // The highest schema version this build reads.
 inline constexpr uint32_t kSchemaVersionRead = 3;
+// SPEC section 9's event types and a mobile service_point_opened.
+inline constexpr uint32_t kSchemaVersionSection9 = 2;
 
 // Longest line accepted as an event; longer lines are rejected as MALFORMED.
 inline constexpr size_t kEventLineBytesMax = 1 << 20;

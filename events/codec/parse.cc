@@ -8,6 +8,7 @@
 #include "events/base/identifiers.h"
 #include "events/codec/codec.h"
 #include "events/codec/internal/reader.h"
+#include "events/codec/internal/section9.h"
 #include "fmt/format.h"
 #include "simdjson.h"
 
@@ -25,7 +26,10 @@ constexpr size_t kListItemsMax = 10'000;  // parties, allocations, tranches, ...
 // The keys of SPEC section 3.
 constexpr std::string_view kKeys[] = {"contacts",         "advisor_contacts",  "advisor_time",
                                       "weighted_contacts", "dedicated_area",   "booked_minutes",
-                                      "fixed_shares",     "equal"};
+                                      "fixed_shares",     "equal",
+                                      // SPEC section 9
+                                      "video_time", "interpretation_minutes", "stops",
+                                      "stop_minutes", "deliveries", "referrals_received"};
 
 bool IsKey(std::string_view key) { return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys); }
 
@@ -252,10 +256,14 @@ bool ReadServicePointOpened(Reader& r, dom::object o, events::ServicePointOpened
       !r.String(o, "", "name", Text::kName, e->mutable_name()) ||
       !r.String(o, "", "municipality", Text::kName, e->mutable_municipality()) ||
       !r.String(o, "", "host_agency_id", Text::kId, e->mutable_host_agency_id()) ||
-      !r.Decimal(o, "", "total_area_m2", kAreaScale, /*allow_negative=*/false, &area)) {
+      !r.Decimal(o, "", "total_area_m2", kAreaScale, /*allow_negative=*/false, &area) ||
+      !codec_internal::ReadServicePointKind(r, o, e)) {
     return false;
   }
-  if (area == 0) return r.Fail(RejectReason::kRange, "total_area_m2", "must be above 0");
+  // A mobile route (SPEC section 9) may have no premises of its own.
+  if (area == 0 && e->kind() != events::SERVICE_POINT_KIND_MOBILE) {
+    return r.Fail(RejectReason::kRange, "total_area_m2", "must be above 0 (0 only for kind mobile)");
+  }
   e->set_total_area_centi_m2(area);
   return true;
 }
@@ -796,8 +804,12 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
          ReadApprovalPolicySet(r, o, event.mutable_approval_policy_set());
   } else if (type == "service_point_opened") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "service_point_id", "name", "municipality",
-                               "host_agency_id", "total_area_m2"}) &&
+                               "host_agency_id", "total_area_m2", "kind"}) &&
          ReadServicePointOpened(r, o, event.mutable_service_point_opened());
+    // A mobile route carries schema_version 2 (an older reader would bill it as an office).
+    if (ok && event.service_point_opened().kind() != events::SERVICE_POINT_KIND_OFFICE) {
+      event.set_schema_version(kSchemaVersionSection9);
+    }
   } else if (type == "space_allocated") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "service_point_id", "effective_from",
                                "allocations", "shared_area_m2"}) &&
@@ -821,6 +833,9 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "booking_id", "service_point_id", "room_id",
                                "agency_id", "start", "end"}) &&
          ReadRoomBooked(r, o, event.mutable_room_booked());
+  } else if (auto section9 = codec_internal::ReadSection9Event(r, type, o, event)) {
+    ok = *section9;
+    event.set_schema_version(kSchemaVersionSection9);
   } else if (type == "invoice_issued" || type == "subsidy_claim_issued" || type == "host_shares_issued" ||
              type == "checkpoint_signed" || type == "quarter_prepared" || type == "quarter_approved") {
     return Rejection{RejectReason::kSchema, "type",

@@ -4,6 +4,7 @@
 #include "events/base/decimal.h"
 #include "events/base/json_text.h"
 #include "events/codec/codec.h"
+#include "events/codec/internal/section9.h"
 
 namespace tori {
 namespace {
@@ -159,6 +160,11 @@ std::string_view EventTypeName(const events::Event& event) {
     case events::Event::kApprovalPolicySet: return "approval_policy_set";
     case events::Event::kQuarterPrepared: return "quarter_prepared";
     case events::Event::kQuarterApproved: return "quarter_approved";
+    case events::Event::kRouteStopRecorded: return "route_stop_recorded";
+    case events::Event::kInterpretationProvided: return "interpretation_provided";
+    case events::Event::kContactReferred: return "contact_referred";
+    case events::Event::kRoomRegistered: return "room_registered";
+    case events::Event::kBudgetSet: return "budget_set";
     case events::Event::kInvoiceIssued: return "invoice_issued";
     case events::Event::kSubsidyClaimIssued: return "subsidy_claim_issued";
     case events::Event::PAYLOAD_NOT_SET: return "unknown";
@@ -217,6 +223,7 @@ std::string EventToJson(const events::Event& event) {
       w.String("service_point_id", e.service_point_id()).String("name", e.name())
           .String("municipality", e.municipality()).String("host_agency_id", e.host_agency_id())
           .String("total_area_m2", FormatDecimal(e.total_area_centi_m2(), kAreaScale));
+      if (e.kind() == events::SERVICE_POINT_KIND_MOBILE) w.String("kind", "mobile");
       break;
     }
     case events::Event::kSpaceAllocated: {
@@ -348,6 +355,13 @@ std::string EventToJson(const events::Event& event) {
           .String("prepared_event_id", e.prepared_event_id());
       break;
     }
+    case events::Event::kRouteStopRecorded:
+    case events::Event::kInterpretationProvided:
+    case events::Event::kContactReferred:
+    case events::Event::kRoomRegistered:
+    case events::Event::kBudgetSet:
+      codec_internal::WriteSection9Event(w, event);
+      break;
     case events::Event::PAYLOAD_NOT_SET:
       break;
   }

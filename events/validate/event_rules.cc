@@ -8,6 +8,7 @@
 #include "events/base/decimal.h"
 #include "events/validate/index_keys.h"
 #include "events/validate/internal/event_rules.h"
+#include "events/validate/internal/section9_rules.h"
 #include "events/validate/validator.h"
 #include "fmt/format.h"
 
@@ -252,7 +253,8 @@ constexpr EventRules kRules[] = {
     {.type = Event::kApprovalPolicySet, .references = ApprovalPolicySetReferences},
     {.type = Event::kServicePointOpened,
      .creates = PointOpenedCreates,
-     .references = PointOpenedReferences},
+     .references = PointOpenedReferences,
+     .also_writes = PointOpenedAlsoWrites},
     {.type = Event::kSpaceAllocated,
      .references = SpaceAllocatedReferences,
      .more = SpaceAllocatedMore},
@@ -275,8 +277,23 @@ constexpr EventRules kRules[] = {
      .voided_contact_cannot_be = "voided again"},
     {.type = Event::kCostPosted, .creates = CostPostedCreates, .references = CostPostedReferences},
     {.type = Event::kRoomBooked, .creates = RoomBookedCreates, .references = RoomBookedReferences},
+    // SPEC section 9 (section9_rules.cc).
+    {.type = Event::kRouteStopRecorded,
+     .creates = RouteStopCreates,
+     .references = RouteStopReferences,
+     .more = RouteStopMore},
+    {.type = Event::kInterpretationProvided,
+     .creates = InterpretationCreates,
+     .references = InterpretationReferences},
+    {.type = Event::kContactReferred, .creates = ReferralCreates, .references = ReferralReferences},
+    {.type = Event::kRoomRegistered,
+     .creates = RoomCreates,
+     .references = RoomReferences,
+     .more = RoomMore},
+    {.type = Event::kBudgetSet, .creates = BudgetCreates, .references = BudgetReferences},
     // invoice_issued, subsidy_claim_issued, host_shares_issued, quarter_prepared,
-    // quarter_approved: documents tori issues itself, with no index rules. checkpoint_signed (tori checkpoint) neither: it
+    // quarter_approved: documents tori issues itself, with no index rules.
+    // checkpoint_signed (tori checkpoint) neither: it
     // creates and references no entity; only its event_id is kept unique.
 };
 

@@ -19,6 +19,12 @@ const char* EntryProblem(std::string_view key, std::string_view value) {
     case kBooking:
     case kAgreementVersion:
     case kTokenRevoked:
+    case kMobilePoint:
+    case kStop:
+    case kInterpretation:
+    case kReferral:
+    case kBudget:
+    case kRoom:
       return value.empty() ? nullptr : "this kind of entry marks an id and holds no value";
     case kPoint: {
       if (value.size() < 9) return "a point's entry is its 8-byte area and its host's id";

@@ -15,6 +15,13 @@
 //   'T' token_id            -> its access_granted event's AccessGranted (SPEC 7)
 //   'R' token_id            -> "" (the grant is revoked)
 //   'U' agency_id           -> its successor's agency_id (agency_succeeded, SPEC 8)
+// SPEC section 9 (events/validate/section9_rules.cc):
+//   'W' service_point_id    -> "" (the point is a mobile route, kind mobile)
+//   'S' stop_id\0agency_id  -> "" (route_stop_recorded: one per agency served at a stop)
+//   'I' interpretation_id   -> ""
+//   'F' referral_id         -> ""
+//   'M' service_point_id\0room_id -> "" (rooms are named within their point)
+//   'D' budget_id           -> ""
 //
 // Thread safety: pure functions.
 #ifndef TORI_EVENTS_VALIDATE_INDEX_KEYS_H_
@@ -36,6 +43,12 @@ inline constexpr char kBooking = 'B';
 inline constexpr char kToken = 'T';
 inline constexpr char kTokenRevoked = 'R';
 inline constexpr char kSucceeded = 'U';
+inline constexpr char kMobilePoint = 'W';
+inline constexpr char kStop = 'S';
+inline constexpr char kInterpretation = 'I';
+inline constexpr char kReferral = 'F';
+inline constexpr char kRoom = 'M';
+inline constexpr char kBudget = 'D';
 
 // The kinds whose entry, once present, never changes (the validator's lookups may
 // cache them): agencies and points.

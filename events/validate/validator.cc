@@ -23,7 +23,8 @@ void ApplyCorrection(const events::ContactChanges& changes, events::ContactState
   if (changes.has_service_code()) state.set_service_code(changes.service_code());
   if (changes.has_handled_by()) state.set_handled_by(changes.handled_by());
   if (changes.has_duration_s()) state.set_duration_s(changes.duration_s());
-  // channel is not part of ContactState: no key depends on it.
+  // The key video_time (SPEC section 9) depends on the channel.
+  if (changes.has_channel()) state.set_channel(changes.channel());
 }
 
 void Validator::ContentHash(std::string_view encoded, std::array<char, 16>& hash) {

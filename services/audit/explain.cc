@@ -34,6 +34,12 @@ int64_t KeyValue(Key key, const engine::MeasuredKeys& m, const engine::Agreement
     case Key::kWeightedContacts: return m.weighted_contacts_e4;
     case Key::kDedicatedArea: return m.dedicated_area_centi_m2_days;
     case Key::kBookedMinutes: return m.booked_minutes;
+    case Key::kVideoTime: return m.video_time_s;
+    case Key::kInterpretationMinutes: return m.interpretation_minutes;
+    case Key::kStops: return m.stops;
+    case Key::kStopMinutes: return m.stop_minutes;
+    case Key::kDeliveries: return m.deliveries;
+    case Key::kReferralsReceived: return m.referrals_received;
     case Key::kFixedShares: {
       auto it = agreement.fixed_shares_pct_e4.find(agency);
       return it == agreement.fixed_shares_pct_e4.end() ? 0 : it->second;
@@ -41,6 +47,31 @@ int64_t KeyValue(Key key, const engine::MeasuredKeys& m, const engine::Agreement
     case Key::kEqual: return 1;
   }
   return 0;
+}
+
+// What each key of SPEC section 9 measures, for the reader of an explanation; nullptr
+// for the keys of section 3.
+const char* Section9KeyRule(Key key) {
+  switch (key) {
+    case Key::kVideoTime:
+      return "sum of duration_s of the party's contacts at the point in the quarter with channel "
+             "video (as corrected, voided ones left out)";
+    case Key::kInterpretationMinutes:
+      return "sum of minutes of the party's interpretation_provided events at the point whose "
+             "occurred_at lies in the quarter";
+    case Key::kStops:
+      return "number of the party's route_stop_recorded events at the route whose arrived_at lies "
+             "in the quarter";
+    case Key::kStopMinutes:
+      return "sum of minutes of those route stops";
+    case Key::kDeliveries:
+      return "sum of deliveries of those route stops";
+    case Key::kReferralsReceived:
+      return "number of contact_referred events to the party whose contact (not voided) is at "
+             "the point in the quarter";
+    default:
+      return nullptr;
+  }
 }
 
 std::string ToString(absl::uint128 v) {
@@ -135,8 +166,12 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
   }
   out += fmt::format("    key total {}, {} leftover cent(s)\n", ToString(split.weight_total), split.leftover_cents);
 
+  if (const char* rule = Section9KeyRule(line.key)) {
+    out += fmt::format("    {}: {}\n", engine::KeyName(line.key), rule);
+  }
   if (list_contacts && (line.key == Key::kContacts || line.key == Key::kAdvisorContacts ||
-                        line.key == Key::kAdvisorTime || line.key == Key::kWeightedContacts)) {
+                        line.key == Key::kAdvisorTime || line.key == Key::kWeightedContacts ||
+                        line.key == Key::kVideoTime)) {
     TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
     std::vector<std::string> ids;
     TORI_RETURN_IF_ERROR(scratch.ForEachInIndex(
@@ -148,7 +183,9 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
       }
       c.ParseFromArray(value.data(), static_cast<int>(value.size()));  // checked just above
       const bool advisor_only = line.key == Key::kAdvisorContacts || line.key == Key::kAdvisorTime;
+      const bool video_only = line.key == Key::kVideoTime;
       if (!c.voided() && is_recipient(c.agency_id()) &&
+          (!video_only || c.channel() == events::CHANNEL_VIDEO) &&
           c.service_point_id() == line.service_point_id &&
           (!advisor_only || c.handled_by() == events::HANDLED_BY_SHARED_ADVISOR) &&
           QuarterOfInstant(absl::FromUnixNanos(c.occurred_at_unix_ns()), helsinki) == quarter) {

@@ -166,6 +166,33 @@ std::string InvoicesJson(const engine::BillingResult& result, const LogPosition&
   });
   out += ",\n \"subsidy_claims\":";
   AppendArray(out, result.subsidy_claims, SubsidyClaimJson);
+  // SPEC section 9.
+  out += ",\n \"referrals\":";
+  AppendArray(out, result.referrals, [](const engine::ReferralCount& r) {
+    std::string o;
+    JsonObjectWriter(o).String("service_point_id", r.service_point_id)
+        .String("from_agency_id", r.from_agency_id).String("to_agency_id", r.to_agency_id)
+        .Int("count", r.count).Close();
+    return o;
+  });
+  out += ",\n \"room_utilisation\":";
+  AppendArray(out, result.room_utilisation, [](const engine::RoomUtilisation& r) {
+    std::string o;
+    JsonObjectWriter(o).String("service_point_id", r.service_point_id).String("room_id", r.room_id)
+        .String("month", r.month).Int("booked_minutes", r.booked_minutes)
+        .Int("bookable_minutes", r.bookable_minutes).Close();
+    return o;
+  });
+  out += ",\n \"budgets\":";
+  AppendArray(out, result.budgets, [](const engine::BudgetStatus& b) {
+    std::string o;
+    JsonObjectWriter(o).String("budget_id", b.budget_id).String("agency_id", b.agency_id)
+        .String("service_point_id", b.service_point_id).String("pool", b.pool)
+        .Int("year", b.year).Int("budget_cents", b.budget_cents)
+        .Int("year_to_date_cents", b.year_to_date_cents).Int("forecast_cents", b.forecast_cents)
+        .Close();
+    return o;
+  });
   out += ",\n \"warnings\":";
   AppendArray(out, result.warnings, [](const engine::Warning& warning) {
     std::string o;

@@ -12,6 +12,7 @@
 #include "services/billing/billing.h"
 #include "services/billing/internal/issued.h"
 #include "services/engine/succession.h"
+#include "services/billing/internal/section9.h"
 #include "services/projector/projector.h"
 
 namespace tori {
@@ -386,6 +387,7 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
   // Successors stand where their predecessors are named (SPEC section 8).
   TORI_ASSIGN_OR_RETURN(const engine::Successions successions, LoadSuccessions(state));
   engine::ApplySuccessions(successions, &input);
+  TORI_RETURN_IF_ERROR(AddSection9Keys(state, quarter, input));  // SPEC section 9
   return input;
 }
 
@@ -452,6 +454,7 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
   });
   // An invoice without lines has nothing to say: it is neither written nor issued.
   std::erase_if(result.invoices, [](const engine::Invoice& invoice) { return invoice.lines.empty(); });
+  TORI_RETURN_IF_ERROR(billing_internal::AddSection9Reports(state, issued, result));
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include "fmt/format.h"
 #include "services/documents/internal/labels.h"
 #include "services/documents/internal/render.h"
+#include "services/documents/internal/section9_html.h"
 #include "services/documents/internal/svg_chart.h"
 #include "services/documents/internal/text.h"
 
@@ -398,6 +399,7 @@ std::string ReportHtml(const engine::BillingResult& result, const std::vector<In
   out += "</section>\n";
   out += SmallTables(result, context);
   out += KeyValues(result, context);
+  out += Section9Html(result, context);  // SPEC section 9
   out += Warnings(result, context);
   return out + "</body>\n</html>\n";
 }

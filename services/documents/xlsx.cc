@@ -4,6 +4,7 @@
 // formula whose cached value is the exact integer sum (so readers that do not
 // recalculate show the right cents). The creation time is the issue date, so the same
 // run gives the same bytes.
+#include <functional>
 #include <xlsxwriter.h>
 
 #include <algorithm>
@@ -444,6 +445,71 @@ void WriteKeySheet(Book& book, const engine::BillingResult& result) {
   sheet.Width(2, 1 + static_cast<int>(keys.size()), 22);
 }
 
+// SPEC section 9: referrals, room utilisation and budgets, a sheet each.
+void WriteSection9Sheets(Book& book, const engine::BillingResult& result) {
+  const Language lang = book.context.language;
+  auto t = [lang](std::string_view fi, std::string_view sv, std::string_view en) {
+    return lang == Language::kFi ? fi : lang == Language::kSv ? sv : en;
+  };
+  auto table = [&](std::string_view title, std::vector<std::string_view> headers, size_t rows,
+                   const std::function<void(Sheet&, int, size_t)>& cells) {
+    Sheet sheet = book.Add(title);
+    sheet.Text(0, 0, book.Title(title), book.f.title);
+    for (size_t c = 0; c < headers.size(); ++c) {
+      sheet.Text(1, static_cast<int>(c), headers[c], book.f.header);
+    }
+    for (size_t i = 0; i < rows; ++i) cells(sheet, static_cast<int>(i) + 2, i);
+    sheet.FreezeAndFilter(1, static_cast<int>(headers.size()) - 1, static_cast<int>(rows) + 1);
+    sheet.Width(0, static_cast<int>(headers.size()) - 1, 22);
+  };
+  const Labels& l = book.labels;
+  table(t("Ohjaukset", "Hänvisningar", "Referrals"),
+        {l.service_point, t("Ohjaaja", "Från", "From"), t("Vastaanottaja", "Till", "To"),
+         t("Määrä", "Antal", "Count")},
+        result.referrals.size(), [&](Sheet& sheet, int r, size_t i) {
+          const auto& x = result.referrals[i];
+          sheet.Text(r, 0, PointName(book.context, x.service_point_id));
+          sheet.Text(r, 1, AgencyName(book.context, x.from_agency_id));
+          sheet.Text(r, 2, AgencyName(book.context, x.to_agency_id));
+          sheet.Number(r, 3, static_cast<double>(x.count), book.f.quantity[0]);
+        });
+  table(t("Tilojen käyttöaste", "Lokalernas beläggning", "Room utilisation"),
+        {l.service_point, t("Tila", "Rum", "Room"), t("Kuukausi", "Månad", "Month"),
+         t("Varattu min", "Bokat min", "Booked min"),
+         t("Varattavissa min", "Bokningsbart min", "Bookable min"),
+         t("Käyttöaste %", "Beläggning %", "Utilisation %")},
+        result.room_utilisation.size(), [&](Sheet& sheet, int r, size_t i) {
+          const auto& x = result.room_utilisation[i];
+          sheet.Text(r, 0, PointName(book.context, x.service_point_id));
+          sheet.Text(r, 1, x.room_id);
+          sheet.Text(r, 2, x.month);
+          sheet.Number(r, 3, static_cast<double>(x.booked_minutes), book.f.quantity[0]);
+          sheet.Number(r, 4, static_cast<double>(x.bookable_minutes), book.f.quantity[0]);
+          if (x.bookable_minutes > 0) {
+            sheet.Number(r, 5,
+                         static_cast<double>(x.booked_minutes * 10000 / x.bookable_minutes) / 100.0,
+                         book.f.quantity[2]);
+          }
+        });
+  table(t("Talousarviot", "Budgetar", "Budgets"),
+        {t("Talousarvio", "Budget", "Budget"), l.agency, l.service_point, l.pool,
+         t("Vuosi", "År", "Year"), t("Talousarvio €", "Budget €", "Budget €"),
+         t("Toteutunut €", "Hittills €", "Year to date €"), t("Ennuste €", "Prognos €", "Forecast €"),
+         t("Ylitys", "Överskridning", "Over budget")},
+        result.budgets.size(), [&](Sheet& sheet, int r, size_t i) {
+          const auto& x = result.budgets[i];
+          sheet.Text(r, 0, x.budget_id);
+          sheet.Text(r, 1, AgencyName(book.context, x.agency_id));
+          sheet.Text(r, 2, PointName(book.context, x.service_point_id));
+          sheet.Text(r, 3, PoolName(book.context, x.service_point_id, x.pool));
+          sheet.Number(r, 4, x.year, nullptr);
+          sheet.Money(r, 5, x.budget_cents, book.f.money);
+          sheet.Money(r, 6, x.year_to_date_cents, book.f.money);
+          sheet.Money(r, 7, x.forecast_cents, book.f.money);
+          if (x.forecast_cents > x.budget_cents) sheet.Text(r, 8, "OVER_BUDGET", book.f.bold);
+        });
+}
+
 }  // namespace
 
 absl::Status WriteWorkbook(const engine::BillingResult& result,
@@ -468,6 +534,7 @@ absl::Status WriteWorkbook(const engine::BillingResult& result,
     WriteInvoiceSheet(book, result.invoices[i], metas[i], i);
   }
   WriteKeySheet(book, result);
+  WriteSection9Sheets(book, result);
   const lxw_error closed = workbook_close(workbook);
   if (error == LXW_NO_ERROR) error = closed;
   if (error != LXW_NO_ERROR) {

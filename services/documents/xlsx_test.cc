@@ -242,7 +242,7 @@ for sheet in ET.fromstring(z.read('xl/workbook.xml')).iter(M + 'sheet'):
     std::getline(fields, filter, '\t');
     panes[name] = {pane, filter};
   }
-  EXPECT_EQ(panes.size(), 7u);
+  EXPECT_EQ(panes.size(), 10u);  // and SPEC section 9: referrals, room utilisation, budgets
   for (const auto& [name, pane] : panes) {
     EXPECT_THAT(pane.first, StartsWith("frozen ")) << name;
     EXPECT_NE(pane.second, "-") << name << " has no filter";
@@ -290,7 +290,7 @@ TEST(XlsxDraftTest, EverySheetOfADraftOpensWithTheMarkAndHasNoInvoiceNumber) {
     ASSERT_TRUE(WriteDocuments(fixture::Result(), context, dir).ok());
     EXPECT_FALSE(std::filesystem::exists(dir + "/invoices-2026Q2.xlsx"));
     const Sheets sheets = ReadSheets(dir + "/draft-invoices-2026Q2.xlsx");
-    ASSERT_EQ(sheets.size(), 7u);  // summary, three lists, two invoices, key values
+    ASSERT_EQ(sheets.size(), 10u);  // summary, three lists, two invoices, key values, section 9 x 3
     for (const auto& [name, cells] : sheets) {
       ASSERT_TRUE(cells.count("A1")) << name;
       EXPECT_THAT(cells.at("A1").value, StartsWith(std::string(DraftMark(language)) + ":"))

@@ -16,7 +16,7 @@
 namespace tori::engine {
 namespace {
 
-constexpr std::array<std::pair<Key, std::string_view>, 8> kKeyNames = {{
+constexpr std::array<std::pair<Key, std::string_view>, 14> kKeyNames = {{
     {Key::kContacts, "contacts"},
     {Key::kAdvisorContacts, "advisor_contacts"},
     {Key::kAdvisorTime, "advisor_time"},
@@ -25,6 +25,12 @@ constexpr std::array<std::pair<Key, std::string_view>, 8> kKeyNames = {{
     {Key::kBookedMinutes, "booked_minutes"},
     {Key::kFixedShares, "fixed_shares"},
     {Key::kEqual, "equal"},
+    {Key::kVideoTime, "video_time"},
+    {Key::kInterpretationMinutes, "interpretation_minutes"},
+    {Key::kStops, "stops"},
+    {Key::kStopMinutes, "stop_minutes"},
+    {Key::kDeliveries, "deliveries"},
+    {Key::kReferralsReceived, "referrals_received"},
 }};
 
 }  // namespace
@@ -61,6 +67,8 @@ std::string_view WarningCodeName(WarningCode code) {
       return "NO_EINVOICE_ADDRESS";
     case WarningCode::kPredecessorContact:
       return "PREDECESSOR_CONTACT";
+    case WarningCode::kOverBudget:
+      return "OVER_BUDGET";
   }
   return "UNKNOWN_WARNING";  // unreachable for a valid enumerator
 }

@@ -196,6 +196,12 @@ class PointBilling {
       case Key::kWeightedContacts: return keys.weighted_contacts_e4;
       case Key::kDedicatedArea: return keys.dedicated_area_centi_m2_days;
       case Key::kBookedMinutes: return keys.booked_minutes;
+      case Key::kVideoTime: return keys.video_time_s;
+      case Key::kInterpretationMinutes: return keys.interpretation_minutes;
+      case Key::kStops: return keys.stops;
+      case Key::kStopMinutes: return keys.stop_minutes;
+      case Key::kDeliveries: return keys.deliveries;
+      case Key::kReferralsReceived: return keys.referrals_received;
       case Key::kFixedShares:
       case Key::kEqual: break;
     }

@@ -24,6 +24,7 @@
 #define TORI_SERVICES_ENGINE_ENGINE_H_
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,6 +59,14 @@ enum class Key {
   kBookedMinutes,     // whole minutes of room bookings starting in the quarter
   kFixedShares,       // fixed_shares[a] x10^4, 0 when not listed
   kEqual,             // 1 for every party
+  // SPEC section 9, measured by the projector (services/projector/measures.cc) and
+  // billing (referrals):
+  kVideoTime,              // duration_s of contacts with channel video
+  kInterpretationMinutes,  // minutes of interpretations that occurred in the quarter
+  kStops,                  // route stops arrived at in the quarter
+  kStopMinutes,            // their minutes
+  kDeliveries,             // their deliveries
+  kReferralsReceived,      // referrals to a whose contact is at the point in the quarter
 };
 std::string_view KeyName(Key key);  // "advisor_time"
 std::optional<Key> ParseKey(std::string_view name);
@@ -70,6 +79,12 @@ struct MeasuredKeys {
   int64_t weighted_contacts_e4 = 0;
   int64_t dedicated_area_centi_m2_days = 0;
   int64_t booked_minutes = 0;
+  int64_t video_time_s = 0;
+  int64_t interpretation_minutes = 0;
+  int64_t stops = 0;
+  int64_t stop_minutes = 0;
+  int64_t deliveries = 0;
+  int64_t referrals_received = 0;
   friend bool operator==(const MeasuredKeys&, const MeasuredKeys&) = default;
 };
 
@@ -299,6 +314,7 @@ enum class WarningCode {
                         // which knows the agencies' details; the engine never makes it)
   kPredecessorContact,  // contacts recorded under a succeeded agency's id after its
                         // succession count for the successor (MarkSuccessions)
+  kOverBudget,          // SPEC section 9: a budget's forecast exceeds it (added by billing)
 };
 std::string_view WarningCodeName(WarningCode code);  // "FALLBACK_KEY_USED"
 
@@ -334,6 +350,37 @@ struct Warning {
 // subsidy_claims by (point, agreement rule order), then
 // adjustments by (adjusts_quarter, point, program, claimant); warnings by point, in
 // the order the rules meet them.
+// SPEC section 9's reports of a run, computed by billing beside the engine
+// (services/billing/section9.h); sorted by their fields in order.
+struct ReferralCount {
+  std::string service_point_id, from_agency_id, to_agency_id;
+  int64_t count = 0;
+  friend bool operator==(const ReferralCount&, const ReferralCount&) = default;
+};
+struct RoomUtilisation {
+  std::string service_point_id, room_id;
+  std::string month;  // "2026-01"
+  int64_t booked_minutes = 0;
+  int64_t bookable_minutes = 0;
+  friend bool operator==(const RoomUtilisation&, const RoomUtilisation&) = default;
+};
+// Booked minutes of a registered room over the quarter by local weekday (0 = Monday)
+// and hour, a booking's minutes spread over the hours it covers (the HTML heat map).
+struct RoomHeat {
+  std::string service_point_id, room_id;
+  std::array<int64_t, 7 * 24> booked_minutes{};
+  std::array<int64_t, 7 * 24> bookable_minutes{};
+  friend bool operator==(const RoomHeat&, const RoomHeat&) = default;
+};
+struct BudgetStatus {
+  std::string budget_id, agency_id, service_point_id, pool;
+  int32_t year = 0;
+  int64_t budget_cents = 0;
+  int64_t year_to_date_cents = 0;
+  int64_t forecast_cents = 0;
+  friend bool operator==(const BudgetStatus&, const BudgetStatus&) = default;
+};
+
 struct BillingResult {
   Quarter quarter;
   std::vector<PoolAmount> pools;
@@ -343,6 +390,11 @@ struct BillingResult {
   std::vector<HostShare> host_shares;
   std::vector<SubsidyClaim> subsidy_claims;  // one per agreement rule and point
   std::vector<Warning> warnings;
+  // SPEC section 9 (filled by billing, not by ComputeBilling).
+  std::vector<ReferralCount> referrals;
+  std::vector<RoomUtilisation> room_utilisation;
+  std::vector<RoomHeat> room_heat;  // not in invoices.json: the report's heat map
+  std::vector<BudgetStatus> budgets;
   friend bool operator==(const BillingResult&, const BillingResult&) = default;
 };
 

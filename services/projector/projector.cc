@@ -109,10 +109,13 @@ absl::StatusOr<std::vector<std::string_view>> KeyParts(const StateStore& state,
                                                        std::string_view key) {
   size_t parts_expected = 0;
   switch (key.empty() ? '\0' : key[0]) {
-    case kAgency: case kPoint: case kHostShares: case kPrepared: case kSucceeded: parts_expected = 1; break;
-    case kSpace: case kInvoice: case kClaim: case kApprovalPolicy: parts_expected = 2; break;
+    case kAgency: case kPoint: case kHostShares: case kPrepared: case kSucceeded: case kReferral:
+    case kBudget:
+      parts_expected = 1; break;
+    case kSpace: case kInvoice: case kClaim: case kApprovalPolicy: case kBookingRecord: case kRoom:
+      parts_expected = 2; break;
     case kAgreement: case kBookings: parts_expected = 3; break;
-    case kContacts: case kCost: parts_expected = 4; break;
+    case kContacts: case kCost: case kMeasures: parts_expected = 4; break;
     default:
       return state.Damaged("projection", key, "unknown kind of record");
   }
@@ -159,8 +162,10 @@ absl::StatusOr<ContactCounts> ReadCounts(const StateStore& state, std::string_vi
 absl::StatusOr<int64_t> ReadMinutes(const StateStore& state, std::string_view key,
                                     std::string_view sealed) {
   TORI_ASSIGN_OR_RETURN(std::string_view value, Unseal(state, key, sealed));
-  if (key[0] != kBookings || value.size() != 8 || Int64At(value, 0) < 0) {
-    return state.Damaged("projection", key, "booked minutes are one int64 >= 0, 8 bytes");
+  if ((key[0] != kBookings && key[0] != kMeasures) || value.size() != 8 ||
+      Int64At(value, 0) < 0) {
+    return state.Damaged("projection", key,
+                         "booked minutes and measures are one int64 >= 0, 8 bytes");
   }
   return Int64At(value, 0);
 }
@@ -201,7 +206,8 @@ void Projector::Names::Clear() {
 
 void Projector::AddContact(std::string_view point, std::string_view agency,
                            std::string_view service_code, events::HandledBy handled_by,
-                           int64_t duration_s, int64_t occurred_at_unix_ns, int sign) {
+                           int64_t duration_s, int64_t occurred_at_unix_ns,
+                           events::Channel channel, int sign) {
   std::string_view quarter = QuarterNameOf(occurred_at_unix_ns);
   // The quarter's id is kept with the quarter (contacts arrive roughly in time order).
   if (cached_quarter_id_ == kNoPartId) cached_quarter_id_ = quarters_.Id(quarter);
@@ -219,16 +225,20 @@ void Projector::AddContact(std::string_view point, std::string_view agency,
   delta.contacts += sign;
   delta.advisor_contacts += advisor ? sign : 0;
   delta.advisor_time_s += advisor ? sign * duration_s : 0;
+  if (channel == events::CHANNEL_VIDEO && duration_s != 0) {
+    AddMeasure(point, occurred_at_unix_ns, agency, projection::kVideoTime, sign * duration_s);
+  }
 }
 
 void Projector::AddContact(const events::ContactState& contact, int sign) {
   AddContact(contact.service_point_id(), contact.agency_id(), contact.service_code(),
-             contact.handled_by(), contact.duration_s(), contact.occurred_at_unix_ns(), sign);
+             contact.handled_by(), contact.duration_s(), contact.occurred_at_unix_ns(),
+             contact.channel(), sign);
 }
 
 void Projector::ApplyContact(const ContactRecordedView& contact) {
   AddContact(contact.service_point_id, contact.agency_id, contact.service_code, contact.handled_by,
-             contact.duration_s, contact.occurred_at_unix_ns, +1);
+             contact.duration_s, contact.occurred_at_unix_ns, contact.channel, +1);
 }
 
 absl::Status Projector::Apply(const events::Event& event, const ContactChange* contact) {
@@ -238,6 +248,7 @@ absl::Status Projector::Apply(const events::Event& event, const ContactChange* c
     std::string value = Seal(key, record.SerializeAsString());
     records_.insert_or_assign(std::move(key), std::move(value));
   };
+  if (ApplySection9(event)) return absl::OkStatus();
   switch (event.payload_case()) {
     case events::Event::kAgencyRegistered:
       put(event.agency_registered());
@@ -293,6 +304,7 @@ absl::Status Projector::Apply(const events::Event& event, const ContactChange* c
       const int64_t minutes = (e.end_unix_ns() - e.start_unix_ns()) / (60 * int64_t{1'000'000'000});
       minute_deltas_[Key(kBookings, {e.service_point_id(), QuarterName(QuarterOfInstant(absl::FromUnixNanos(e.start_unix_ns()), helsinki_)),
                                      e.agency_id()})] += minutes;
+      put(e);  // for room utilisation (SPEC section 9)
       break;
     }
     case events::Event::kInvoiceIssued:
@@ -312,6 +324,12 @@ absl::Status Projector::Apply(const events::Event& event, const ContactChange* c
       break;
     case events::Event::kQuarterApproved:
       break;  // the issued documents say the quarter is issued; the log keeps the names
+    case events::Event::kRouteStopRecorded:
+    case events::Event::kInterpretationProvided:
+    case events::Event::kContactReferred:
+    case events::Event::kRoomRegistered:
+    case events::Event::kBudgetSet:
+      break;  // ApplySection9 took them
     case events::Event::kCheckpointSigned:
       break;  // nothing to project: DIR/checkpoints is rebuilt from the log (tori proof)
     case events::Event::PAYLOAD_NOT_SET:
@@ -360,7 +378,7 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
   struct Counter {
     std::string key;
     ContactCounts counts;  // kContacts
-    int64_t minutes = 0;   // kBookings
+    int64_t minutes = 0;   // kBookings, kMeasures
   };
   std::vector<Counter> counters;
   counters.reserve(count_deltas_.size() + minute_deltas_.size());
@@ -410,6 +428,10 @@ absl::StatusOr<std::vector<KeyValue>> Projector::TakeWrites(StateStore& state) {
       int64_t minutes = 0;
       if (stored) {
         TORI_ASSIGN_OR_RETURN(minutes, projection::ReadMinutes(state, counter.key, *stored));
+      }
+      if (minutes + counter.minutes < 0) {  // video time taken back by a correction or void
+        return state.Damaged("projection", counter.key,
+                             "a measure holds at least what is taken back from it");
       }
       writes.emplace_back(counter.key,
                           projection::Seal(counter.key,

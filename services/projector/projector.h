@@ -16,6 +16,15 @@
 //   L quarter claim_id                -> SubsidyClaimIssued
 //   H quarter                         -> HostSharesIssued
 //   U agency (the predecessor)        -> AgencySucceeded (SPEC 8)
+// SPEC section 9 (measures.cc):
+//   X point quarter agency measure    -> int64, little-endian: the measure's sum, one of
+//                                        video_time (duration_s of video contacts, as
+//                                        corrected), interpretation_minutes, stops,
+//                                        stop_minutes, deliveries
+//   O point booking_id                -> RoomBooked (room utilisation, by room and month)
+//   M point room_id                   -> RoomRegistered
+//   F referral_id                     -> ContactReferred (billing looks its contact up)
+//   D budget_id                       -> BudgetSet
 // Quarters are Europe/Helsinki calendar quarters, written "2026Q1": a contact counts
 // in the quarter of its occurred_at, a booking in that of its start, a cost in that of
 // its period month. Integers are fixed-width little-endian (events/base/fixed.h).
@@ -56,7 +65,14 @@ namespace projection {
 inline constexpr char kAgency = 'A', kPoint = 'P', kSpace = 'S', kAgreement = 'G',
                       kContacts = 'K', kBookings = 'B', kCost = 'C', kInvoice = 'I',
                       kClaim = 'L', kHostShares = 'H',
-                      kApprovalPolicy = 'Y', kPrepared = 'Q', kSucceeded = 'U';  // SPEC section 8
+                      kApprovalPolicy = 'Y', kPrepared = 'Q', kSucceeded = 'U',  // SPEC section 8
+                      kMeasures = 'X', kBookingRecord = 'O', kRoom = 'M', kReferral = 'F',
+                      kBudget = 'D';  // SPEC section 9
+// The measures of kMeasures keys (SPEC section 9's keys, by their names).
+inline constexpr std::string_view kVideoTime = "video_time",
+                                  kInterpretationMinutes = "interpretation_minutes",
+                                  kStops = "stops", kStopMinutes = "stop_minutes",
+                                  kDeliveries = "deliveries";
 // kind + '\0'-joined parts, ending with '\0' when `open_end` (a prefix for scans).
 std::string Key(char kind, std::initializer_list<std::string_view> parts, bool open_end = false);
 std::vector<std::string_view> SplitKey(std::string_view key);  // parts after the kind
@@ -77,6 +93,10 @@ std::string RecordKey(const events::HostSharesIssued& e);
 std::string RecordKey(const events::ApprovalPolicySet& e);
 std::string RecordKey(const events::QuarterPrepared& e);
 std::string RecordKey(const events::AgencySucceeded& e);
+std::string RecordKey(const events::RoomBooked& e);
+std::string RecordKey(const events::RoomRegistered& e);
+std::string RecordKey(const events::ContactReferred& e);
+std::string RecordKey(const events::BudgetSet& e);
 
 // Checked reads: every reader of the projection goes through these. A key of an
 // unknown kind, or with other than its kind's number of parts, or a part that is not
@@ -88,6 +108,7 @@ absl::StatusOr<std::vector<std::string_view>> KeyParts(const StateStore& state,
                                                        std::string_view key);
 absl::StatusOr<ContactCounts> ReadCounts(const StateStore& state, std::string_view key,
                                          std::string_view value);
+// Booked minutes (kBookings) and section 9's measures (kMeasures): one int64 >= 0.
 absl::StatusOr<int64_t> ReadMinutes(const StateStore& state, std::string_view key,
                                     std::string_view value);
 // The bytes of a sealed value (see Seal).
@@ -127,7 +148,12 @@ class Projector {
  private:
   void AddContact(std::string_view point, std::string_view agency, std::string_view service_code,
                   events::HandledBy handled_by, int64_t duration_s, int64_t occurred_at_unix_ns,
-                  int sign);
+                  events::Channel channel, int sign);
+  // SPEC section 9's events (measures.cc); false when `event` is not one of them.
+  bool ApplySection9(const events::Event& event);
+  // Adds `delta` to the measure of (point, the quarter of `at_unix_ns`, agency).
+  void AddMeasure(std::string_view point, int64_t at_unix_ns, std::string_view agency,
+                  std::string_view measure, int64_t delta);
   void AddContact(const events::ContactState& contact, int sign);
   // Applies the batch's agency_updated events to the agencies' records, in order.
   absl::Status MergeAgencyUpdates(StateStore& state);

@@ -4,6 +4,7 @@
 // given its event id, so the file reads like the log of a real quarter.
 #include "tools/generate/demo_scenario.h"
 
+#include <tuple>
 #include <algorithm>
 #include <array>
 #include <span>
@@ -220,6 +221,10 @@ class DemoBuilder {
   void AddCosts();
   void AddContacts();
   void AddRoomBookings();
+  // SPEC section 9: Kalajärvi's halls registered, the city's service bus on a route,
+  // interpretation and referrals at Iso Omena, budgets; from a random stream of their
+  // own, so the scenario's other events are what they were.
+  void AddSection9(uint64_t seed);
   absl::Status Write(const std::function<void(std::string_view line)>& write_line);
 
  private:
@@ -265,6 +270,12 @@ class DemoBuilder {
   absl::TimeZone helsinki_;
   Random rng_;
   std::vector<Pending> pending_;
+  struct ContactSeen {
+    std::string id;
+    int agency;
+    absl::CivilSecond at;
+  };
+  std::vector<ContactSeen> iso_omena_contacts_;  // for referrals and interpretation
   int booking_count_ = 0;
 };
 
@@ -437,6 +448,7 @@ const ServiceSpec& DemoBuilder::PickService(int agency, absl::CivilDay day) {
 void DemoBuilder::AddContact(const PointSpec& point, absl::CivilSecond at,
                              const std::string& contact_id, int agency, bool pop_up) {
   const Profile& profile = kProfiles[agency];
+  if (&point == &kIsoOmena) iso_omena_contacts_.push_back({contact_id, agency, at});
   const ServiceSpec& service = PickService(agency, absl::CivilDay(at));
   size_t channel = pop_up ? size_t{kInPerson} : rng_.Pick(profile.channel_weights);
   if (channel == kMobile && &point != &kKalajarvi) channel = kInPerson;  // the bus visits Kalajärvi
@@ -555,6 +567,104 @@ void DemoBuilder::AddRoomBookings() {
   }
 }
 
+void DemoBuilder::AddSection9(uint64_t seed) {
+  Random rng(seed ^ 0x5eed5eed5eed5eedull);
+  const absl::CivilDay setup(2025, 12, 1);
+  // Kalajärvi's halls ("often stand empty"): bookable on open days and Saturdays.
+  int minute = 0;
+  for (const char* room : kRooms) {
+    Add("room_registered", At(setup, 9, minute++), [&](JsonObjectWriter& w) {
+      w.String("room_id", room).String("service_point_id", kKalajarvi.id)
+          .String("name", room).String("area_m2", room == kRooms[0] ? "180" : "85")
+          .Raw("bookable_hours", R"({"mon":"08:00-21:00","tue":"08:00-21:00","wed":"08:00-21:00","thu":"08:00-21:00","fri":"08:00-18:00","sat":"10:00-16:00"})");
+    });
+  }
+  // The city's service bus: Espoo hosts it; Kela, the wellbeing county and the library
+  // (the city) serve from it; the post delivers parcels on its stops.
+  const char* const bus = "espoon-palvelubussi";
+  Add("service_point_opened", At(setup, 10, 0), [&](JsonObjectWriter& w) {
+    w.String("service_point_id", bus).String("name", "Espoon palvelubussi")
+        .String("municipality", "Espoo").String("host_agency_id", "espoo")
+        .String("total_area_m2", "0").String("kind", "mobile");
+  });
+  Add("agreement_signed", At(setup, 10, 5), [&](JsonObjectWriter& w) {
+    w.String("agreement_id", "palvelubussi-2026").Int("version", 1)
+        .String("service_point_id", bus).String("effective_from", "2026-01-01")
+        .Raw("parties", R"(["espoo","kela","lansi-uusimaa"])")
+        .Raw("pools", R"({"mobile_service":{"tranches":[{"weight_pct":"50","key":"stops"},{"weight_pct":"30","key":"stop_minutes"},{"weight_pct":"20","key":"deliveries"}],"fallback_key":"equal"}})");
+  });
+  // Budgets for 2026: the bus, and Iso Omena's premises.
+  int b = 0;
+  for (const auto& [agency, point, pool, amount] :
+       std::initializer_list<std::tuple<const char*, const char*, const char*, const char*>>{
+           {"espoo", bus, "mobile_service", "110000.00"},
+           {"kela", bus, "mobile_service", "36000.00"},
+           {"lansi-uusimaa", bus, "mobile_service", "30000.00"},
+           {"kela", "iso-omena", "premises", "300000.00"},
+           {"vero", "iso-omena", "premises", "150000.00"},
+           {"tyollisyys", "iso-omena", "premises", "240000.00"}}) {
+    Add("budget_set", At(setup, 11, b), [&](JsonObjectWriter& w) {
+      w.String("budget_id", fmt::format("talousarvio-2026-{:02d}", ++b)).String("agency_id", agency)
+          .String("service_point_id", point).String("pool", pool).Int("year", 2026)
+          .String("amount", amount);
+    });
+  }
+  // The bus's costs and stops: Tuesdays and Thursdays, four villages a day.
+  for (int m = 1; m <= 3; ++m) {
+    Add("cost_posted", At(absl::CivilDay(2026, m, 28), 12, 0), [&](JsonObjectWriter& w) {
+      w.String("cost_id", fmt::format("bussi-2026-{:02d}", m)).String("service_point_id", bus)
+          .String("pool", "mobile_service").String("period", fmt::format("2026-{:02d}", m))
+          .String("amount", m == 1 ? "14250.00" : "13980.00")
+          .String("description", "Palvelubussin leasing, polttoaine ja kuljettaja");
+    });
+  }
+  const char* const kVillages[] = {"Kalajärvi", "Lahnus", "Nuuksio", "Röylä"};
+  int stop = 0;
+  for (absl::CivilDay day = kQuarterFirst; day < kQuarterEnd; ++day) {
+    const absl::Weekday weekday = absl::GetWeekday(day);
+    if (weekday != absl::Weekday::tuesday && weekday != absl::Weekday::thursday) continue;
+    for (int v = 0; v < 4; ++v) {
+      const absl::CivilSecond arrived = At(day, 9 + 2 * v, 15);
+      const std::string stop_id = fmt::format("bussi-pysakki-{:04d}", ++stop);
+      for (const char* agency : {"espoo", "kela", "lansi-uusimaa"}) {
+        if (std::string_view(agency) != "espoo" && !rng.Percent(6'000)) continue;
+        Add("route_stop_recorded", arrived + 3600, [&](JsonObjectWriter& w) {
+          w.String("stop_id", stop_id).String("service_point_id", bus).String("agency_id", agency)
+              .String("place", kVillages[v]).String("arrived_at", Instant(arrived))
+              .Int("minutes", 30 + 15 * static_cast<int64_t>(rng.Below(5)));
+          if (std::string_view(agency) == "espoo") {
+            w.Int("deliveries", static_cast<int64_t>(rng.Below(9)));  // library loans
+          }
+        });
+      }
+    }
+  }
+  // Iso Omena: interpretation for some contacts of Kela and Migri; referrals of the
+  // common customer between agencies.
+  int interpretation = 0, referral = 0;
+  for (const ContactSeen& c : iso_omena_contacts_) {
+    const std::string_view agency = kAgencies[c.agency].id;
+    if ((agency == "kela" || agency == "migri") && rng.Percent(400)) {
+      Add("interpretation_provided", c.at + 60, [&](JsonObjectWriter& w) {
+        w.String("interpretation_id", fmt::format("tulkkaus-{:04d}", ++interpretation))
+            .String("service_point_id", kIsoOmena.id).String("agency_id", agency)
+            .String("contact_id", c.id).String("language", rng.Percent(5'000) ? "ar" : "so")
+            .String("mode", rng.Percent(7'000) ? "remote" : "on_site")
+            .Int("minutes", 10 + static_cast<int64_t>(rng.Below(40)));
+      });
+    }
+    if (rng.Percent(150)) {
+      int to = static_cast<int>(rng.Below(kAgencyCount - 1));
+      if (to >= c.agency) ++to;
+      Add("contact_referred", c.at + 120, [&](JsonObjectWriter& w) {
+        w.String("referral_id", fmt::format("ohjaus-{:05d}", ++referral)).String("contact_id", c.id)
+            .String("from_agency_id", agency).String("to_agency_id", kAgencies[to].id)
+            .String("reason_code", rng.Percent(5'000) ? "TOIMEENTULO" : "TYONHAKU");
+      });
+    }
+  }
+}
+
 absl::Status DemoBuilder::Write(const std::function<void(std::string_view line)>& write_line) {
   if (pending_.size() > kEventsMax) {
     return absl::InternalError(
@@ -590,6 +700,7 @@ absl::Status GenerateDemoEvents(uint64_t seed,
   builder.AddCosts();
   builder.AddContacts();
   builder.AddRoomBookings();
+  builder.AddSection9(seed);
   return builder.Write(write_line);
 }
 

@@ -11,6 +11,7 @@
 #include "events/base/json_text.h"
 #include "fmt/format.h"
 #include "tools/generate/random.h"
+#include "tools/generate/section9.h"
 
 namespace tori {
 namespace {
@@ -247,6 +248,7 @@ absl::Status GenerateEvents(const GenerateOptions& options,
       emit(w);
     }
   }
+  GenerateSection9(options, *quarter, points, agencies[kStateAgencyCount].id, begin, emit);
   return absl::OkStatus();
 }
 

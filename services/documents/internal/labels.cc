@@ -230,7 +230,7 @@ const Labels& LabelsFor(Language language) {
 
 std::string_view KeyLabel(Key key, Language language) {
   const int l = language == Language::kFi ? 0 : language == Language::kSv ? 1 : 2;
-  static constexpr std::string_view kNames[8][3] = {
+  static constexpr std::string_view kNames[14][3] = {
       {"asiointitapahtumat", "kundkontakter", "contacts"},
       {"palveluneuvojan asiointitapahtumat", "servicerådgivarens kundkontakter",
        "advisor contacts"},
@@ -240,6 +240,12 @@ std::string_view KeyLabel(Key key, Language language) {
       {"tilavaraukset", "rumsbokningar", "room bookings"},
       {"sovitut osuudet", "fasta andelar", "fixed shares"},
       {"tasajako", "lika delning", "equal split"},
+      {"videoasiointiaika", "videohandläggningstid", "video time"},
+      {"tulkkausminuutit", "tolkningsminuter", "interpretation minutes"},
+      {"pysähdykset", "hållplatser", "route stops"},
+      {"pysähdysminuutit", "hållplatsminuter", "stop minutes"},
+      {"toimitukset", "leveranser", "deliveries"},
+      {"vastaanotetut ohjaukset", "mottagna hänvisningar", "referrals received"},
   };
   return kNames[static_cast<int>(key)][l];
 }
@@ -256,13 +262,16 @@ int KeyScale(Key key) {
   }
 }
 
-bool IsDurationKey(Key key) { return key == Key::kAdvisorTime; }
+bool IsDurationKey(Key key) { return key == Key::kAdvisorTime || key == Key::kVideoTime; }
 
 std::string_view KeyUnit(Key key, Language language) {
   switch (key) {
     case Key::kAdvisorTime:
+    case Key::kVideoTime:
       return "h:min:s";
     case Key::kBookedMinutes:
+    case Key::kInterpretationMinutes:
+    case Key::kStopMinutes:
       return "min";
     case Key::kFixedShares:
       return "%";
@@ -371,6 +380,13 @@ std::string WarningMessage(const engine::Warning& w, const DocumentContext& cont
                               "registrerande systemet använda efterträdarens id.",
                               point, w.contacts, agency, successor);
     }
+    case engine::WarningCode::kOverBudget:
+      return fi ? fmt::format("{}, pooli {}: osapuolen {} ennuste {} ylittää talousarvion {}.",
+                              point, pool, agency, MoneyText(w.amount_cents, lang),
+                              MoneyText(w.cap_cents, lang))
+                : fmt::format("{}, poolen {}: prognosen för {} {} överskrider budgeten {}.",
+                              point, pool, agency, MoneyText(w.amount_cents, lang),
+                              MoneyText(w.cap_cents, lang));
   }
   return w.message;
 }
