@@ -86,6 +86,10 @@ struct SkippedCopy {
 struct CatchUpOptions {
   // Stop at this position instead of the log's end.
   std::optional<LogPosition> until;
+  // And end each partition before its first record that occurred later than this
+  // (the log as it stood then: `bill --as-of DATE`); the state's applied position
+  // says where the replay ended.
+  std::optional<absl::Time> until_occurred;
   EventIdIndex event_ids = EventIdIndex::kWrite;
   // Sees each replayed record first, in log order per partition, on the reading
   // thread (e.g. verify's hash chain); it has seen them all when CatchUp returns OK.
