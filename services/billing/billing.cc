@@ -180,20 +180,34 @@ absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state
 struct ComputedAsOf {
   engine::BillingResult result;
   documents::DocumentContext context;
+  LogPosition as_of;  // where the replay ended
 };
 
-// The quarter's documents computed from the events before `as_of` only.
+// The quarter's documents computed from the events the replay `replay` applies
+// (CatchUpOptions::until or until_occurred).
 absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
-                                         const LogPosition& as_of) {
+                                         const CatchUpOptions& replay) {
   ComputedAsOf computed;
   TORI_RETURN_IF_ERROR(WithScratchReplay(
-      log, request.scratch_dir, as_of, [&](StateStore& scratch) -> absl::Status {
+      log, request.scratch_dir, replay, [&](StateStore& scratch) -> absl::Status {
+        computed.as_of = scratch.applied();
+        if (computed.as_of.next_offsets.empty()) {  // nothing replayed: an empty log
+          computed.as_of.next_offsets.assign(log.partition_count(), 0);
+        }
         TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(scratch, request.quarter));
         TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(scratch));
         TORI_ASSIGN_OR_RETURN(computed.context.pool_names, LoadPoolNames(scratch, request.quarter));
         return absl::OkStatus();
       }));
   return computed;
+}
+
+// The quarter's documents computed from the events before `as_of` only.
+absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
+                                         const LogPosition& as_of) {
+  CatchUpOptions replay;
+  replay.until = as_of;
+  return ComputeAsOf(log, request, replay);
 }
 
 // Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
@@ -320,7 +334,10 @@ absl::Status CheckIssuable(const BillRequest& request, const engine::BillingResu
 }  // namespace
 
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request) {
-  if (request.as_of && !request.dry_run) {
+  if (request.as_of && request.as_of_time) {
+    return absl::InvalidArgumentError("--as-of takes a log position or an instant, not both");
+  }
+  if ((request.as_of || request.as_of_time) && !request.dry_run) {
     return absl::InvalidArgumentError(
         "--as-of computes what the documents would have been; add --dry-run (nothing is issued "
         "from the past)");
@@ -343,6 +360,13 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     }
     outcome.as_of = *request.as_of;
     TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of));
+    outcome.result = std::move(computed.result);
+    context = std::move(computed.context);
+  } else if (request.as_of_time) {
+    CatchUpOptions replay;
+    replay.until_occurred = *request.as_of_time;
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, replay));
+    outcome.as_of = std::move(computed.as_of);
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
   } else if (issued_quarter != issued_quarters.end()) {

@@ -12,6 +12,9 @@
 // appended before a crash is never validated twice), so a killed ingest can simply
 // be run again: events already in the log count as duplicates.
 //
+// IngestFile, IngestLines, AppendEvents and CatchUp are configurations of one loop, a
+// source of events plus a commit policy (services/ingest/applier.h).
+//
 // Thread safety: one thread at a time.
 #ifndef TORI_SERVICES_INGEST_INGEST_H_
 #define TORI_SERVICES_INGEST_INGEST_H_
