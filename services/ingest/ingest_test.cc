@@ -530,8 +530,8 @@ TEST_F(IngestTest, AReplayUntilAnInstantEndsBeforeTheFirstLaterEvent) {
   auto replayed = StateStore::Open((dir_ / "replayed").string());
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   auto applied = CatchUp(*log_, **replayed,
-                         {.event_ids = EventIdIndex::kSkip,
-                          .until_occurred = absl::FromUnixSeconds(1768867200)});  // 2026-01-20
+                         {.until_occurred = absl::FromUnixSeconds(1768867200),  // 2026-01-20
+                          .event_ids = EventIdIndex::kSkip});
   ASSERT_TRUE(applied.ok()) << applied.status();
   EXPECT_EQ(*applied, 3u);  // the reference data; contact c1 (1 February) ends the log
   EXPECT_EQ((*replayed)->applied(), (LogPosition{{3}}));
