@@ -204,15 +204,21 @@ absl::StatusOr<documents::DocumentContext> LoadDocumentContext(StateStore& state
 struct ComputedAsOf {
   engine::BillingResult result;
   documents::DocumentContext context;
+  LogPosition as_of;  // where the replay ended
 };
 
-// The quarter's documents computed from the events before `as_of` only, with the VAT
-// of companies at the rate in force on `issue_date`.
+// The quarter's documents computed from the events the replay `replay` applies
+// (CatchUpOptions::until or until_occurred), with the VAT of companies at the rate in
+// force on `issue_date`.
 absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
-                                         const LogPosition& as_of, absl::CivilDay issue_date) {
+                                         const CatchUpOptions& replay, absl::CivilDay issue_date) {
   ComputedAsOf computed;
   TORI_RETURN_IF_ERROR(WithScratchReplay(
-      log, request.scratch_dir, as_of, [&](StateStore& scratch) -> absl::Status {
+      log, request.scratch_dir, replay, [&](StateStore& scratch) -> absl::Status {
+        computed.as_of = scratch.applied();
+        if (computed.as_of.next_offsets.empty()) {  // nothing replayed: an empty log
+          computed.as_of.next_offsets.assign(log.partition_count(), 0);
+        }
         TORI_ASSIGN_OR_RETURN(computed.result, ComputeRun(scratch, request.quarter));
         TORI_RETURN_IF_ERROR(ChargeVatToCompanies(scratch, issue_date, computed.result));
         TORI_ASSIGN_OR_RETURN(computed.context, LoadDocumentContext(scratch));
@@ -220,6 +226,14 @@ absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& reque
         return absl::OkStatus();
       }));
   return computed;
+}
+
+// The quarter's documents computed from the events before `as_of` only.
+absl::StatusOr<ComputedAsOf> ComputeAsOf(EventLog& log, const BillRequest& request,
+                                         const LogPosition& as_of, absl::CivilDay issue_date) {
+  CatchUpOptions replay;
+  replay.until = as_of;
+  return ComputeAsOf(log, request, replay, issue_date);
 }
 
 // Recomputes an issued quarter from the log as it stood at its as_of, in a scratch
@@ -404,7 +418,10 @@ absl::StatusOr<BillOutcome> Approve(EventLog& log, StateStore& state, BillReques
 }
 
 absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillRequest& request) {
-  if (request.as_of && !request.dry_run) {
+  if (request.as_of && request.as_of_time) {
+    return absl::InvalidArgumentError("--as-of takes a log position or an instant, not both");
+  }
+  if ((request.as_of || request.as_of_time) && !request.dry_run) {
     return absl::InvalidArgumentError(
         "--as-of computes what the documents would have been; add --dry-run (nothing is issued "
         "from the past)");
@@ -472,6 +489,17 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
     TORI_RETURN_IF_ERROR(ExtendHashChain(log, outcome.as_of, chain));
     heads = {chain.HeadsText(), chain.TreeHeads()};
     TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, outcome.as_of, issue_date));
+    outcome.result = std::move(computed.result);
+    context = std::move(computed.context);
+  } else if (request.as_of_time) {
+    CatchUpOptions replay;
+    replay.until_occurred = *request.as_of_time;
+    TORI_ASSIGN_OR_RETURN(ComputedAsOf computed, ComputeAsOf(log, request, replay, issue_date));
+    outcome.as_of = std::move(computed.as_of);
+    // The tree and chain heads at the position the replay stopped at (a hash pass only).
+    HashChain chain(log.partition_count());
+    TORI_RETURN_IF_ERROR(ExtendHashChain(log, outcome.as_of, chain));
+    heads = {chain.HeadsText(), chain.TreeHeads()};
     outcome.result = std::move(computed.result);
     context = std::move(computed.context);
   } else if (issued_quarter != issued_quarters.end()) {

@@ -112,6 +112,10 @@ struct BillRequest {
   // With a position: the documents as they would have been with only the events
   // before it (replayed into the scratch state); requires dry_run.
   std::optional<LogPosition> as_of;
+  // Or with an instant: the log as it stood then (each partition up to its first event
+  // that occurred later), found in the one replay; BillOutcome::as_of names the
+  // position. Requires dry_run; excludes `as_of`.
+  std::optional<absl::Time> as_of_time;
   absl::Time now = absl::Now();  // occurred_at of the issued events; when the quarter ends
   // Issue even a quarter that has not ended (Helsinki time) at `now`, or one without a
   // cost posted at any point. Issuing is irreversible: without `force` such a run is

@@ -40,8 +40,16 @@ absl::StatusOr<bool> ScratchReplay::StartOverUnlessCovered(const LogPosition& at
 
 absl::Status WithScratchReplay(EventLog& log, const std::string& dir, const LogPosition& until,
                                const std::function<absl::Status(StateStore&)>& use) {
+  CatchUpOptions replay;
+  replay.until = until;
+  return WithScratchReplay(log, dir, replay, use);
+}
+
+absl::Status WithScratchReplay(EventLog& log, const std::string& dir,
+                               const CatchUpOptions& replay,
+                               const std::function<absl::Status(StateStore&)>& use) {
   TORI_ASSIGN_OR_RETURN(std::unique_ptr<ScratchReplay> scratch, ScratchReplay::Open(dir));
-  TORI_RETURN_IF_ERROR(scratch->CatchUpTo(log, {.until = until}).status());
+  TORI_RETURN_IF_ERROR(scratch->CatchUpTo(log, replay).status());
   return use(scratch->state());
 }
 

@@ -52,6 +52,11 @@ class ScratchReplay {
 // removes it (also when `use` fails). `use`'s error is returned as it is.
 absl::Status WithScratchReplay(EventLog& log, const std::string& dir, const LogPosition& until,
                                const std::function<absl::Status(StateStore&)>& use);
+// The same for a replay that `replay` bounds (until, until_occurred); the state's
+// applied position says where it ended.
+absl::Status WithScratchReplay(EventLog& log, const std::string& dir,
+                               const CatchUpOptions& replay,
+                               const std::function<absl::Status(StateStore&)>& use);
 
 }  // namespace tori
 

@@ -7,7 +7,6 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <future>
 #include <vector>
 
 #include "events/base/check.h"
@@ -16,10 +15,9 @@
 #include "events/codec/codec.h"
 #include "events/validate/validator.h"
 #include "fmt/format.h"
+#include "services/ingest/applier.h"
 #include "services/ingest/batch_pipe.h"
 #include "services/ingest/line_reader.h"
-#include "services/projector/projector.h"
-#include "services/state/hash_chain.h"
 #include "simdjson.h"
 
 namespace tori {
@@ -90,216 +88,6 @@ class DeadLetterFile {
   std::FILE* file_ = nullptr;
 };
 
-// Accepted events waiting for the next durable append. The payloads are views (for
-// ingest, into the parsed batch's lines, which LogWriter copies before they go back).
-struct PendingBatch {
-  std::vector<std::string_view> payloads;
-  std::vector<std::string> keys;
-  void Clear() {
-    payloads.clear();
-    keys.clear();
-  }
-};
-
-// Appends the batch durably; returns the log's end after it.
-absl::StatusOr<LogPosition> AppendBatch(const PendingBatch& batch, EventLog& log) {
-  std::vector<AppendRecord> records;
-  records.reserve(batch.payloads.size());
-  for (size_t i = 0; i < batch.payloads.size(); ++i) {
-    records.push_back({batch.keys[i], batch.payloads[i]});
-  }
-  return log.Append(records);
-}
-
-// Ingest's appends, on a thread of their own while the next batches validate: each
-// batch is copied (its lines go back to the parse stage), appended, added to the hash
-// chain and synced there, so that the fdatasync, the kernel's copy and the chain do
-// not hold up the applying thread (BENCHMARKS.md). One batch at a time, in order;
-// Durable() waits until every batch handed over is durable, which the state's commits
-// and the end of ingest require, and gives the log's end after them.
-class LogWriter {
- public:
-  // `chain`: the hash chain at the log's end, to extend (hash_chain.h), or none.
-  LogWriter(EventLog& log, LogPosition end, std::optional<HashChain> chain)
-      : log_(log), end_(std::move(end)), chain_(std::move(chain)) {}
-  ~LogWriter() {
-    if (running_.valid()) (void)running_.get();
-  }
-  // Hands `batch` over; an error is an earlier batch's.
-  absl::Status Write(const PendingBatch& batch) {
-    if (running_.valid()) TORI_RETURN_IF_ERROR(running_.get());
-    Copy& copy = copies_[next_copy_];
-    next_copy_ ^= 1;  // the other copy is free now: its append is done
-    copy.bytes.clear();
-    copy.records.clear();
-    for (size_t i = 0; i < batch.payloads.size(); ++i) {
-      copy.bytes.append(batch.keys[i]).append(batch.payloads[i]);
-    }
-    for (size_t i = 0, at = 0; i < batch.payloads.size(); ++i) {
-      const std::string_view key(copy.bytes.data() + at, batch.keys[i].size());
-      at += key.size();
-      const std::string_view payload(copy.bytes.data() + at, batch.payloads[i].size());
-      copy.records.push_back({key, payload});
-      at += batch.payloads[i].size();
-    }
-    running_ = std::async(std::launch::async, [this, &copy] { return Append(copy.records); });
-    return absl::OkStatus();
-  }
-  absl::StatusOr<LogPosition> Durable() {
-    if (running_.valid()) TORI_RETURN_IF_ERROR(running_.get());
-    return end_;
-  }
-  // The chain at the end, when it could be kept (after Durable).
-  const std::optional<HashChain>& chain() const { return chain_; }
-
- private:
-  struct Copy {
-    std::string bytes;  // partition keys and payloads, side by side
-    std::vector<AppendRecord> records;
-  };
-  absl::Status Append(const std::vector<AppendRecord>& records) {
-    TORI_ASSIGN_OR_RETURN(LogPosition end, log_.AppendUnsynced(records));
-    // The chain takes the batch when its records alone came between the two ends.
-    const int64_t start = end.next_offsets.back() - static_cast<int64_t>(records.size());
-    if (chain_ && end.next_offsets.size() == 1 && start == chain_->covered().next_offsets[0]) {
-      for (const AppendRecord& record : records) chain_->Extend(0, record.payload);
-    } else {
-      chain_.reset();  // billing reads them
-    }
-    TORI_RETURN_IF_ERROR(log_.Sync());
-    end_ = std::move(end);
-    return absl::OkStatus();
-  }
-
-  EventLog& log_;
-  LogPosition end_;
-  std::optional<HashChain> chain_;
-  Copy copies_[2];
-  int next_copy_ = 0;
-  std::future<absl::Status> running_;
-};
-
-absl::Status CommitBatch(PendingBatch& batch, Validator& validator, Projector& projector,
-                         EventLog& log, StateStore& state) {
-  std::shared_ptr<const SealedBatch> sealed = validator.overlay().Seal();
-  if (batch.payloads.empty()) {
-    TORI_CHECK(sealed == nullptr);  // only accepted events write index entries
-    return absl::OkStatus();
-  }
-  TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-  TORI_ASSIGN_OR_RETURN(LogPosition end, AppendBatch(batch, log));
-  std::vector<KeyValue> index_writes;
-  if (sealed != nullptr) {
-    for (const auto& [key, value] : sealed->SortedWrites()) index_writes.emplace_back(key, value);
-  }
-  TORI_RETURN_IF_ERROR(state.Commit(index_writes, projection_writes, end));
-  if (sealed != nullptr) validator.overlay().Release(1);
-  batch.Clear();
-  return absl::OkStatus();
-}
-
-// The path of a new event, whatever its source (a file, tori's own documents, a JSON
-// Lines body): the validator judges it; an accepted one is applied to the projection
-// (with the change the validator found, for a correction or void) and queued for the
-// log under its partition key. Its payload must outlive the queue's append.
-class NewEvents {
- public:
-  NewEvents(Validator& validator, Projector& projector, PendingBatch& accepted)
-      : validator_(validator), projector_(projector), accepted_(accepted) {}
-
-  // `contact`: the event as a contact view, else `event`; `encoded`: its encoding;
-  // `item`: its place among the batch's read-ahead items, if the batch was read ahead.
-  absl::StatusOr<Verdict> Apply(const std::optional<ContactRecordedView>& contact,
-                                const events::Event& event, std::string_view encoded,
-                                std::string_view content_hash, std::optional<size_t> item,
-                                Rejection& rejection) {
-    if (item) validator_.overlay().AtItem(*item);
-    if (contact) {
-      TORI_ASSIGN_OR_RETURN(Verdict verdict,
-                            validator_.CheckContact(*contact, content_hash, rejection));
-      if (verdict != Verdict::kAccept) return verdict;
-      projector_.ApplyContact(*contact);
-      accepted_.keys.emplace_back(contact->service_point_id);
-    } else {
-      ContactChange change;
-      TORI_ASSIGN_OR_RETURN(Verdict verdict,
-                            validator_.Check(event, content_hash, rejection, &change));
-      if (verdict != Verdict::kAccept) return verdict;
-      const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
-      TORI_RETURN_IF_ERROR(projector_.Apply(event, changes_contact ? &change : nullptr));
-      accepted_.keys.push_back(PartitionKey(event, changes_contact ? &change.before : nullptr));
-    }
-    accepted_.payloads.push_back(encoded);
-    return Verdict::kAccept;
-  }
-
- private:
-  Validator& validator_;
-  Projector& projector_;
-  PendingBatch& accepted_;
-};
-
-// The path of an event read from the log (accepted before: a catch-up or a replay):
-// the validator records its index entries (the event_id's only when `event_ids` says
-// so) and the projector applies it, with the change the validator found for a
-// correction or void.
-class LoggedEvents {
- public:
-  LoggedEvents(Validator& validator, Projector& projector, EventIdIndex event_ids)
-      : validator_(validator), projector_(projector), event_ids_(event_ids) {}
-
-  // `contact`: the event as a contact view, else `event`; `content_hash`: unused when
-  // the event_id index is skipped.
-  absl::Status Apply(const std::optional<ContactRecordedView>& contact,
-                     const events::Event& event, std::string_view content_hash) {
-    const bool write_ids = event_ids_ == EventIdIndex::kWrite;
-    if (contact) {
-      if (write_ids) {
-        validator_.RecordContact(*contact, content_hash);
-      } else {
-        validator_.RecordContactEntities(*contact);
-      }
-      projector_.ApplyContact(*contact);
-      return absl::OkStatus();
-    }
-    ContactChange change;
-    TORI_RETURN_IF_ERROR(write_ids ? validator_.Record(event, content_hash, &change)
-                                   : validator_.RecordEntities(event, &change));
-    const bool changes_contact = event.has_contact_corrected() || event.has_contact_voided();
-    return projector_.Apply(event, changes_contact ? &change : nullptr);
-  }
-
- private:
-  Validator& validator_;
-  Projector& projector_;
-  const EventIdIndex event_ids_;
-};
-
-// The state's commits that run beside the applying thread (ingest and replays), one at
-// a time: Start hands one over, Finish waits for it.
-class CommitThread {
- public:
-  // `index_writes` runs on the commit thread and gives the entries sorted by key (the
-  // sort or merge happens there); what its views point into must live in what it
-  // captures.
-  void Start(StateStore& state, std::function<std::vector<KeyValueView>()> index_writes,
-             std::vector<KeyValue> projection_writes, const LogPosition& applied) {
-    TORI_CHECK(!running());
-    running_ = std::async(std::launch::async, [&state, index_writes = std::move(index_writes),
-                                               projection_writes = std::move(projection_writes),
-                                               applied] {
-      return state.CommitBulk(
-          index_writes(),
-          std::vector<KeyValueView>(projection_writes.begin(), projection_writes.end()), applied);
-    });
-  }
-  bool running() const { return running_.valid(); }
-  absl::Status Finish() { return running_.get(); }  // only while running()
-
- private:
-  std::future<absl::Status> running_;
-};
-
 }  // namespace
 
 std::string IngestSummary::Line() const {
@@ -332,31 +120,58 @@ std::string PartitionKey(const events::Event& event, const events::ContactState*
   }
 }
 
-absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
-                                    const std::vector<events::Event>& events) {
-  TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
-  Validator validator(state, absl::InfiniteFuture());
-  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  Projector projector(helsinki);
-  PendingBatch batch;
-  NewEvents new_events(validator, projector, batch);
-  std::deque<std::string> payloads;  // what batch.payloads views
-  for (const auto& event : events) {
-    const std::string& encoded = payloads.emplace_back(event.SerializeAsString());
+
+namespace {
+
+// The source of AppendEvents: tori's own events, one batch. A rejected one is an
+// internal error (nothing is appended: the batch is not ended).
+class IssuedEventsSource {
+ public:
+  explicit IssuedEventsSource(const std::vector<events::Event>& events) : events_(events) {}
+
+  absl::StatusOr<size_t> Take(ingest_internal::Applier&, bool& last) {
+    last = true;
+    return events_.size();
+  }
+  absl::Status Apply(size_t item, ingest_internal::Applier& applier) {
+    const events::Event& event = events_[item];
+    const std::string& encoded = encoded_.emplace_back(event.SerializeAsString());
     Rejection rejection;
     TORI_ASSIGN_OR_RETURN(Verdict verdict,
-                          new_events.Apply(std::nullopt, event, encoded,
+                          applier.ApplyNew(std::nullopt, event, encoded,
                                            Validator::ContentHash(encoded), std::nullopt,
                                            rejection));
     if (verdict == Verdict::kReject) {
       return absl::InternalError(fmt::format("cannot append {}: {} ({})", event.event_id(),
                                              rejection.message, RejectReasonName(rejection.reason)));
     }
+    if (verdict == Verdict::kAccept) ++appended_;
+    return absl::OkStatus();
   }
-  const size_t appended = batch.payloads.size();
-  TORI_RETURN_IF_ERROR(CommitBatch(batch, validator, projector, log, state));
-  TORI_RETURN_IF_ERROR(state.Flush());
-  return appended;
+  absl::Status GiveBack() { return absl::OkStatus(); }
+  std::optional<LogPosition> reached() const { return std::nullopt; }
+
+  size_t appended() const { return appended_; }
+
+ private:
+  const std::vector<events::Event>& events_;
+  std::deque<std::string> encoded_;  // what the applier's queue views until the batch ends
+  size_t appended_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<size_t> AppendEvents(EventLog& log, StateStore& state,
+                                    const std::vector<events::Event>& events) {
+  TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
+  ingest_internal::ApplierOptions options;
+  options.origin = ingest_internal::EventOrigin::kNew;
+  options.commit = ingest_internal::CommitPolicy::EachBatch();
+  options.now = absl::InfiniteFuture();  // tori's own events: no CLOCK rule
+  TORI_ASSIGN_OR_RETURN(auto applier, ingest_internal::Applier::Create(log, state, options));
+  IssuedEventsSource source(events);
+  TORI_RETURN_IF_ERROR(ingest_internal::RunApplier(source, *applier));
+  return source.appended();
 }
 
 // Replays commit the state every 131,072 events; ingest after the batch that reaches
@@ -413,14 +228,24 @@ struct DecodedBatch {
 class LogDecoder {
  public:
   // `hash`: whether records get their content hash (only the event_id index needs it).
+  // `until_occurred_ns`: each partition ends before its first record that occurred
+  // later (CatchUpOptions::until_occurred).
   LogDecoder(LogCursor& cursor, const LogPosition& from, const LogPosition& end, bool hash,
-             const std::function<void(const LogRecord&)>& observe_record, uint64_t records)
+             const std::function<void(const LogRecord&)>& observe_record, uint64_t records,
+             std::optional<int64_t> until_occurred_ns)
       : cursor_(cursor), end_(end), hash_(hash), observe_record_(observe_record),
-        done_(end.next_offsets.size(), false), replayed_ids_(records) {
+        until_occurred_ns_(until_occurred_ns), done_(end.next_offsets.size(), false),
+        replayed_ids_(records) {
     for (size_t p = 0; p < end.next_offsets.size(); ++p) {
-      if (from.next_offsets[p] >= end.next_offsets[p]) done_[p] = true, ++partitions_done_;
+      if (!end.Contains(static_cast<int32_t>(p), from.next_offsets[p])) {
+        done_[p] = true, ++partitions_done_;
+      }
     }
   }
+
+  // Where the records read end: `end`, or before the cut of `until_occurred_ns`. Final
+  // once Fill returned false.
+  const LogPosition& end() const { return end_; }
 
   // Fills `batch`; false when no records follow.
   bool Fill(DecodedBatch& batch, const std::atomic<bool>& stop) {
@@ -438,12 +263,7 @@ class LogDecoder {
         batch.status = more.status();
         return false;
       }
-      if (record_.offset >= end_.next_offsets[record_.partition]) continue;  // beyond `until`
-      if (record_.offset + 1 == end_.next_offsets[record_.partition]) {
-        done_[record_.partition] = true;
-        ++partitions_done_;
-      }
-      if (observe_record_) observe_record_(record_);
+      if (!end_.Contains(record_.partition, record_.offset)) continue;  // beyond the end
       DecodedRecord& decoded = batch.records[batch.size];
       // The cursor's payload is gone at its next record: a contact's view is of a copy.
       decoded.contact = DecodeContactView(batch.KeepPayload(record_.payload));
@@ -462,6 +282,19 @@ class LogDecoder {
             record_.partition, record_.offset, schema_version, kSchemaVersionRead));
         return false;
       }
+      if (until_occurred_ns_ &&
+          (decoded.contact ? decoded.contact->occurred_at_unix_ns
+                           : decoded.event.occurred_at_unix_ns()) > *until_occurred_ns_) {
+        end_.next_offsets[record_.partition] = record_.offset;  // the partition ends here
+        done_[record_.partition] = true;
+        ++partitions_done_;
+        continue;
+      }
+      if (record_.offset + 1 == end_.next_offsets[record_.partition]) {
+        done_[record_.partition] = true;
+        ++partitions_done_;
+      }
+      if (observe_record_) observe_record_(record_);
       if (hash_) decoded.content_hash = Validator::ContentHash(record_.payload);
       // Here, in reading order, on this thread: the applying thread is the replay's
       // critical path.
@@ -476,9 +309,10 @@ class LogDecoder {
 
  private:
   LogCursor& cursor_;
-  const LogPosition end_;
+  LogPosition end_;
   const bool hash_;
   const std::function<void(const LogRecord&)>& observe_record_;
+  const std::optional<int64_t> until_occurred_ns_;
   std::vector<bool> done_;
   size_t partitions_done_ = 0;
   LogRecord record_;
@@ -520,6 +354,63 @@ absl::StatusOr<std::optional<std::string>> CopyOf(const DecodedRecord& record,
   return std::nullopt;
 }
 
+
+// The source of CatchUp: the log's records between the state's position and the end,
+// read and decoded on a second thread (LogDecoder); copies of earlier records are
+// passed over (CopyOf).
+class LogSource {
+ public:
+  // `cursor` must outlive the source.
+  LogSource(LogCursor& cursor, const LogPosition& from, const LogPosition& end,
+            const CatchUpOptions& options, uint64_t records)
+      : options_(options),
+        decoder_(cursor, from, end, options.event_ids == EventIdIndex::kWrite,
+                 options.observe_record, records,
+                 options.until_occurred
+                     ? std::optional<int64_t>(absl::ToUnixNanos(*options.until_occurred))
+                     : std::nullopt),
+        pipe_(3, [this](DecodedBatch& batch, const std::atomic<bool>& stop) {
+          return decoder_.Fill(batch, stop);
+        }) {
+    // A state that held ids before the replay may hold any record's: ask the index.
+    for (int64_t offset : from.next_offsets) store_holds_ids_ = store_holds_ids_ || offset > 0;
+  }
+
+  absl::StatusOr<size_t> Take(ingest_internal::Applier&, bool& last) {
+    batch_ = pipe_.TakeReady(last);
+    return batch_->size;
+  }
+  absl::Status Apply(size_t item, ingest_internal::Applier& applier) {
+    const DecodedRecord& record = batch_->records[item];
+    applier.Passed(record.partition, record.offset);
+    if (record.copy != ReplayedIds::Copy::kFirst || store_holds_ids_) {
+      TORI_ASSIGN_OR_RETURN(std::optional<std::string> copy,
+                            CopyOf(record, applier.validator(), store_holds_ids_));
+      if (copy) {
+        if (options_.on_copy_skipped) {
+          options_.on_copy_skipped({record.partition, record.offset, std::move(*copy)});
+        }
+        return absl::OkStatus();
+      }
+    }
+    return applier.ApplyLogged(record.contact, record.event, record.content_hash);
+  }
+  absl::Status GiveBack() {
+    absl::Status status = std::move(batch_->status);
+    pipe_.GiveBack(std::move(batch_));
+    return status;
+  }
+  // After the last batch: every record before it was read.
+  std::optional<LogPosition> reached() const { return decoder_.end(); }
+
+ private:
+  const CatchUpOptions& options_;
+  bool store_holds_ids_ = false;
+  LogDecoder decoder_;
+  ingest_internal::BatchPipe<DecodedBatch> pipe_;  // after decoder_: its thread uses it
+  std::unique_ptr<DecodedBatch> batch_;
+};
+
 }  // namespace
 
 absl::Status CheckStateWithinLog(const LogPosition& applied, const LogPosition& log_end) {
@@ -530,16 +421,14 @@ absl::Status CheckStateWithinLog(const LogPosition& applied, const LogPosition& 
         "rebuild` or use the --data directory that belongs to this log",
         applied.next_offsets.size(), log_end.next_offsets.size()));
   }
-  for (size_t p = 0; p < log_end.next_offsets.size(); ++p) {
-    if (applied.next_offsets[p] > log_end.next_offsets[p]) {
-      return absl::DataLossError(fmt::format(
-          "the state has applied the log up to {}, but the log ends at {}: acknowledged events "
-          "(partition {}, offsets {}..{}) are missing from the log; restore the log from a backup",
-          applied.ToString(), log_end.ToString(), p, log_end.next_offsets[p],
-          applied.next_offsets[p] - 1));
-    }
-  }
-  return absl::OkStatus();
+  if (log_end.Covers(applied)) return absl::OkStatus();
+  size_t p = 0;  // the first partition the state is ahead in
+  while (log_end.Contains(static_cast<int32_t>(p), applied.next_offsets[p] - 1)) ++p;
+  return absl::DataLossError(fmt::format(
+      "the state has applied the log up to {}, but the log ends at {}: acknowledged events "
+      "(partition {}, offsets {}..{}) are missing from the log; restore the log from a backup",
+      applied.ToString(), log_end.ToString(), p, log_end.next_offsets[p],
+      applied.next_offsets[p] - 1));
 }
 
 absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUpOptions& options) {
@@ -547,13 +436,10 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
   if (from.next_offsets.empty()) from.next_offsets.assign(log.partition_count(), 0);
   const LogPosition log_end = log.End();
   const LogPosition end = options.until ? *options.until : log_end;
-  if (options.until) {
-    for (size_t p = 0; p < end.next_offsets.size() && end.next_offsets.size() == log_end.next_offsets.size(); ++p) {
-      if (end.next_offsets[p] > log_end.next_offsets[p]) {
-        return absl::InvalidArgumentError(fmt::format(
-            "position {} lies beyond the end of the log ({})", end.ToString(), log_end.ToString()));
-      }
-    }
+  if (options.until && end.next_offsets.size() == log_end.next_offsets.size() &&
+      !log_end.Covers(end)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "position {} lies beyond the end of the log ({})", end.ToString(), log_end.ToString()));
   }
   TORI_RETURN_IF_ERROR(CheckStateWithinLog(from, end));
   if (from == end) return 0;
@@ -561,85 +447,22 @@ absl::StatusOr<uint64_t> CatchUp(EventLog& log, StateStore& state, const CatchUp
   for (size_t p = 0; p < end.next_offsets.size(); ++p) {
     total += static_cast<uint64_t>(end.next_offsets[p] - from.next_offsets[p]);
   }
-  LogPosition position = from;
-  Validator validator(state, absl::InfinitePast());
-  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  Projector projector(helsinki);
-  // Each commit sorts and writes on a third thread while the next batch is applied;
-  // one at a time. Until it is done the validator reads its entries from memory; the
-  // projector reads counters from the state only after it (TakeWrites).
-  CommitThread committing;
-  bool committing_sealed = false;
-  auto finish_commit = [&]() -> absl::Status {
-    if (!committing.running()) return absl::OkStatus();
-    const absl::Status status = committing.Finish();
-    if (committing_sealed) validator.overlay().Release(1);
-    return status;
-  };
-  auto commit = [&]() -> absl::Status {
-    TORI_RETURN_IF_ERROR(finish_commit());
-    std::shared_ptr<const SealedBatch> index_batch = validator.overlay().Seal();
-    committing_sealed = index_batch != nullptr;
-    TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-    committing.Start(state,
-                     [index_batch] {
-                       return index_batch != nullptr ? index_batch->SortedWrites()
-                                                     : std::vector<IndexWriteView>{};
-                     },
-                     std::move(projection_writes), position);
-    return absl::OkStatus();
-  };
-  LoggedEvents logged_events(validator, projector, options.event_ids);
-  // Reading and decoding run on a second thread (the cursor lives longer than it).
-  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
-  LogDecoder decoder(*cursor, from, end, options.event_ids == EventIdIndex::kWrite,
-                     options.observe_record, total);
-  bool store_holds_ids = false;
-  for (int64_t offset : from.next_offsets) store_holds_ids = store_holds_ids || offset > 0;
-  ingest_internal::BatchPipe<DecodedBatch> pipe(
-      3, [&decoder](DecodedBatch& batch, const std::atomic<bool>& stop) {
-        return decoder.Fill(batch, stop);
-      });
-  uint64_t applied = 0;
-  bool last = false;
-  while (!last) {
-    std::unique_ptr<DecodedBatch> batch = pipe.TakeReady(last);
-    for (size_t i = 0; i < batch->size; ++i) {
-      const DecodedRecord& record = batch->records[i];
-      position.next_offsets[record.partition] = record.offset + 1;
-      if (record.copy != ReplayedIds::Copy::kFirst || store_holds_ids) {
-        TORI_ASSIGN_OR_RETURN(std::optional<std::string> copy,
-                              CopyOf(record, validator, store_holds_ids));
-        if (copy) {
-          if (options.on_copy_skipped) {
-            options.on_copy_skipped({record.partition, record.offset, std::move(*copy)});
-          }
-          continue;
-        }
-      }
-      TORI_RETURN_IF_ERROR(logged_events.Apply(record.contact, record.event,
-                                               record.content_hash));
-      // Counters are rewritten once per commit: commit in large steps (memory: the
-      // index entries of one step, ~100 B each).
-      if (++applied % kCatchUpCommitEvents == 0) {
-        TORI_RETURN_IF_ERROR(commit());
-        if (options.on_progress) options.on_progress(applied, total);
-      }
-    }
-    // Commit what was applied before reporting a read error: it stays valid.
-    if (!batch->status.ok()) {
-      TORI_RETURN_IF_ERROR(commit());
-      TORI_RETURN_IF_ERROR(finish_commit());
-      return batch->status;
-    }
-    pipe.GiveBack(std::move(batch));
+  ingest_internal::ApplierOptions applier_options;
+  applier_options.origin = ingest_internal::EventOrigin::kLogged;
+  // Counters are rewritten once per commit: commit in large steps (memory: the index
+  // entries of one step, ~100 B each).
+  applier_options.commit = ingest_internal::CommitPolicy::SortedFiles(kCatchUpCommitEvents);
+  applier_options.now = absl::InfinitePast();  // unused: logged events are not judged
+  applier_options.event_ids = options.event_ids;
+  if (options.on_progress) {
+    applier_options.on_commit = [&](uint64_t applied) { options.on_progress(applied, total); };
   }
-  // Every record before `end` was read: the state is at `end`, also where a partition
-  // ends with a Kafka transaction marker rather than a record.
-  position = end;
-  TORI_RETURN_IF_ERROR(commit());
-  TORI_RETURN_IF_ERROR(finish_commit());
-  return applied;
+  TORI_ASSIGN_OR_RETURN(auto applier,
+                        ingest_internal::Applier::Create(log, state, applier_options));
+  TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(from));
+  LogSource source(*cursor, from, end, options, total);
+  TORI_RETURN_IF_ERROR(ingest_internal::RunApplier(source, *applier));
+  return applier->logged_applied();
 }
 
 namespace {
@@ -745,6 +568,164 @@ class LineParser {
   JsonEventParser parser_;
 };
 
+
+// The source of IngestFile: the file's lines, read and parsed on a second thread
+// (LineParser), each batch's index entries read ahead; keeps the summary and writes
+// the dead letters.
+class FileSource {
+ public:
+  FileSource(ingest_internal::LineReader& reader, const IngestOptions& options,
+             ingest_internal::Applier& applier, StateStore& state, IngestSummary& summary,
+             DeadLetterFile& dead_letters)
+      : reader_(reader), options_(options), summary_(summary), dead_letters_(dead_letters),
+        parser_(reader, options.batch_events_max, state, applier.validator()),
+        pipe_(3, [this](ParsedBatch& batch, const std::atomic<bool>& stop) {
+          return parser_.Fill(batch, stop);
+        }),
+        started_(absl::Now()), next_progress_(started_ + options.progress_interval) {}
+
+  absl::StatusOr<size_t> Take(ingest_internal::Applier& applier, bool& last) {
+    batch_ = pipe_.TakeReady(last);
+    TORI_RETURN_IF_ERROR(batch_->index_entries.status());
+    TORI_RETURN_IF_ERROR(applier.validator().overlay().Prefetch(std::move(*batch_->index_entries)));
+    prefetched_event_ = 0;
+    return batch_->size;
+  }
+  absl::Status Apply(size_t item, ingest_internal::Applier& applier) {
+    ParsedLine& line = batch_->lines[item];
+    summary_.lines = line.number;
+    Verdict verdict = Verdict::kReject;
+    const ParsedEvent& parsed = line.parsed;
+    const std::string_view content_hash(line.content_hash.data(), line.content_hash.size());
+    if (line.rejection) {
+      rejection_ = std::move(*line.rejection);
+    } else {
+      // The accepted payload is copied (LogWriter) before the batch goes back.
+      TORI_ASSIGN_OR_RETURN(verdict, applier.ApplyNew(parsed.contact, parsed.event,
+                                                      parsed.encoded, content_hash,
+                                                      prefetched_event_++, rejection_));
+    }
+    switch (verdict) {
+      case Verdict::kAccept:
+        ++summary_.accepted;
+        break;
+      case Verdict::kDuplicate:
+        ++summary_.duplicates;
+        break;
+      case Verdict::kReject:
+        ++summary_.rejected;
+        ++summary_.rejected_by_reason[rejection_.reason];
+        if (!line.raw_kept) {
+          TORI_ASSIGN_OR_RETURN(line.raw, reader_.ReadAgain(line.file_offset, line.bytes));
+        }
+        if (rejection_.reason == RejectReason::kMalformed &&
+            !simdjson::validate_utf8(line.raw.data(), line.raw.size())) {
+          ++summary_.not_utf8_lines;
+        }
+        TORI_RETURN_IF_ERROR(
+            dead_letters_.Write(line.number, rejection_, line.raw, line.truncated));
+        break;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status GiveBack() {
+    const absl::Status read_status = batch_->status;
+    const uint64_t bytes_read = batch_->bytes_read;
+    pipe_.GiveBack(std::move(batch_));
+    TORI_RETURN_IF_ERROR(read_status);
+    if (options_.on_progress && absl::Now() >= next_progress_) {
+      next_progress_ = absl::Now() + options_.progress_interval;
+      options_.on_progress({bytes_read, reader_.file_bytes(), summary_.lines,
+                            absl::ToDoubleSeconds(absl::Now() - started_)});
+    }
+    return absl::OkStatus();
+  }
+  std::optional<LogPosition> reached() const { return std::nullopt; }
+
+ private:
+  ingest_internal::LineReader& reader_;
+  const IngestOptions& options_;
+  IngestSummary& summary_;
+  DeadLetterFile& dead_letters_;
+  LineParser parser_;
+  ingest_internal::BatchPipe<ParsedBatch> pipe_;  // after parser_: its thread uses it
+  std::unique_ptr<ParsedBatch> batch_;
+  size_t prefetched_event_ = 0;  // the read-ahead's items: the batch's parsed events
+  Rejection rejection_;
+  const absl::Time started_;
+  absl::Time next_progress_;
+};
+
+// The source of IngestLines: a request body's lines, one batch; an outcome per
+// non-blank line.
+class BodySource {
+ public:
+  explicit BodySource(std::string_view body) : body_(body) {}
+
+  absl::StatusOr<size_t> Take(ingest_internal::Applier&, bool& last) {
+    last = true;
+    uint64_t line_number = 0;
+    for (size_t from = 0; from < body_.size();) {
+      size_t end = body_.find('\n', from);
+      if (end == std::string_view::npos) end = body_.size();
+      std::string_view line = body_.substr(from, end - from);
+      from = end + 1;
+      ++line_number;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // no event
+      if (lines_.size() == kIngestLinesMax) {
+        return absl::InvalidArgumentError(fmt::format(
+            "the body has more than {} events; send them in several requests", kIngestLinesMax));
+      }
+      lines_.emplace_back(line_number, line);
+    }
+    outcomes_.reserve(lines_.size());
+    return lines_.size();
+  }
+  absl::Status Apply(size_t item, ingest_internal::Applier& applier) {
+    const auto& [line_number, line] = lines_[item];
+    LineOutcome& outcome = outcomes_.emplace_back();
+    outcome.line = line_number;
+    Rejection rejection;
+    Verdict verdict = Verdict::kReject;
+    ParsedEvent& parsed = parsed_events_.emplace_back();
+    if (auto problem = parser_.Parse(line, line.size(), parsed)) {
+      rejection = std::move(*problem);
+    } else {
+      TORI_ASSIGN_OR_RETURN(verdict, applier.ApplyNew(parsed.contact, parsed.event,
+                                                      parsed.encoded,
+                                                      Validator::ContentHash(parsed.encoded),
+                                                      std::nullopt, rejection));
+    }
+    switch (verdict) {
+      case Verdict::kAccept:
+        outcome.status = LineOutcome::Status::kAccepted;
+        break;
+      case Verdict::kDuplicate:
+        outcome.status = LineOutcome::Status::kDuplicate;
+        parsed_events_.pop_back();
+        break;
+      case Verdict::kReject:
+        outcome.status = LineOutcome::Status::kRejected;
+        outcome.rejection = std::move(rejection);
+        parsed_events_.pop_back();
+        break;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status GiveBack() { return absl::OkStatus(); }
+  std::optional<LogPosition> reached() const { return std::nullopt; }
+
+  std::vector<LineOutcome>& outcomes() { return outcomes_; }
+
+ private:
+  const std::string_view body_;
+  std::vector<std::pair<uint64_t, std::string_view>> lines_;  // number, text
+  JsonEventParser parser_;
+  std::deque<ParsedEvent> parsed_events_;  // what the applier's queue views
+  std::vector<LineOutcome> outcomes_;
+};
+
 }  // namespace
 
 absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
@@ -759,130 +740,18 @@ absl::StatusOr<IngestSummary> IngestFile(const std::string& path, EventLog& log,
   std::filesystem::remove(rejected_path, ec);  // a stale one would describe another run
   DeadLetterFile dead_letters(rejected_path, options.dead_letter_sink);
 
-  Validator validator(state, options.now, IndexOverlay::ReadAheads::kKeepForReadAheads);
-  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  Projector projector(helsinki);
-  PendingBatch accepted;
-  NewEvents new_events(validator, projector, accepted);
-  Rejection rejection;
-  const absl::Time started = absl::Now();
-  absl::Time next_progress = started + options.progress_interval;
-
-  // Each batch is appended to the log and synced on another thread (LogWriter); the
-  // state commits in larger steps, once the log holds them durably, as sorted files on
-  // a third thread while the next batches validate (sorted files, not the memtable's
-  // skip-list inserts of random ids: BENCHMARKS.md). Until a step is stored the
-  // validator answers from its sealed batches (IndexOverlay); the projector reads
-  // stored counters only after the step before is stored (TakeWrites). A crash leaves
-  // the state behind the log, and the next run's CatchUp replays the difference.
-  CommitThread committing;
-  size_t committing_batches = 0;
-  auto finish_commit = [&]() -> absl::Status {
-    if (!committing.running()) return absl::OkStatus();
-    TORI_RETURN_IF_ERROR(committing.Finish());
-    validator.overlay().Release(committing_batches);
-    return absl::OkStatus();
-  };
-  uint64_t accepted_since_commit = 0;
-  // The hash chain is extended over each batch appended to a one-partition log, while
-  // its records are in memory (hash_chain.h); one far behind the log is left to billing.
-  std::optional<HashChain> chain;
-  if (log.partition_count() == 1) {
-    TORI_ASSIGN_OR_RETURN(HashChain kept, LoadHashChain(state, 1));
-    const LogPosition log_end = log.End();
-    const int64_t behind = log_end.next_offsets[0] - kept.covered().next_offsets[0];
-    if (behind >= 0 && behind <= kChainCatchUpRecordsMax) {
-      TORI_RETURN_IF_ERROR(ExtendHashChain(log, log_end, kept));
-      chain = std::move(kept);
-    }
+  ingest_internal::ApplierOptions applier_options;
+  applier_options.origin = ingest_internal::EventOrigin::kNew;
+  applier_options.commit = ingest_internal::CommitPolicy::SortedFiles(kIngestCommitEvents);
+  applier_options.now = options.now;
+  applier_options.read_aheads = IndexOverlay::ReadAheads::kKeepForReadAheads;
+  applier_options.hash_chain_behind_max = kChainCatchUpRecordsMax;
+  TORI_ASSIGN_OR_RETURN(auto applier,
+                        ingest_internal::Applier::Create(log, state, applier_options));
+  {
+    FileSource source(reader, options, *applier, state, summary, dead_letters);
+    TORI_RETURN_IF_ERROR(ingest_internal::RunApplier(source, *applier));
   }
-  LogWriter log_writer(log, log.End(), std::move(chain));
-  auto commit = [&]() -> absl::Status {
-    TORI_RETURN_IF_ERROR(finish_commit());
-    std::vector<std::shared_ptr<const SealedBatch>> batches = validator.overlay().Unreleased();
-    if (batches.empty()) return absl::OkStatus();
-    // The state never runs ahead of the durable log.
-    TORI_ASSIGN_OR_RETURN(const LogPosition appended, log_writer.Durable());
-    TORI_ASSIGN_OR_RETURN(std::vector<KeyValue> projection_writes, projector.TakeWrites(state));
-    committing_batches = batches.size();
-    accepted_since_commit = 0;
-    committing.Start(state,
-                     [batches = std::move(batches)] { return IndexOverlay::MergedWrites(batches); },
-                     std::move(projection_writes), appended);
-    return absl::OkStatus();
-  };
-
-  LineParser parser(reader, options.batch_events_max, state, validator);
-  ingest_internal::BatchPipe<ParsedBatch> parse_stage(
-      3, [&parser](ParsedBatch& batch, const std::atomic<bool>& stop) {
-        return parser.Fill(batch, stop);
-      });
-  bool last = false;
-  while (!last) {
-    std::unique_ptr<ParsedBatch> batch = parse_stage.TakeReady(last);
-    TORI_RETURN_IF_ERROR(batch->index_entries.status());
-    TORI_RETURN_IF_ERROR(validator.overlay().Prefetch(std::move(*batch->index_entries)));
-    size_t prefetched_event = 0;  // the read-ahead's items: the parsed events
-    for (size_t i = 0; i < batch->size; ++i) {
-      ParsedLine& line = batch->lines[i];
-      summary.lines = line.number;
-      Verdict verdict = Verdict::kReject;
-      const ParsedEvent& parsed = line.parsed;
-      const std::string_view content_hash(line.content_hash.data(), line.content_hash.size());
-      if (line.rejection) {
-        rejection = std::move(*line.rejection);
-      } else {
-        // The accepted payload is copied (LogWriter) before the batch goes back.
-        TORI_ASSIGN_OR_RETURN(verdict, new_events.Apply(parsed.contact, parsed.event,
-                                                        parsed.encoded, content_hash,
-                                                        prefetched_event++, rejection));
-      }
-      switch (verdict) {
-        case Verdict::kAccept:
-          ++summary.accepted;
-          break;
-        case Verdict::kDuplicate:
-          ++summary.duplicates;
-          break;
-        case Verdict::kReject:
-          ++summary.rejected;
-          ++summary.rejected_by_reason[rejection.reason];
-          if (!line.raw_kept) {
-            TORI_ASSIGN_OR_RETURN(line.raw, reader.ReadAgain(line.file_offset, line.bytes));
-          }
-          if (rejection.reason == RejectReason::kMalformed &&
-              !simdjson::validate_utf8(line.raw.data(), line.raw.size())) {
-            ++summary.not_utf8_lines;
-          }
-          TORI_RETURN_IF_ERROR(
-              dead_letters.Write(line.number, rejection, line.raw, line.truncated));
-          break;
-      }
-    }
-    // Ends the validator's batch; it answers from the overlay until committed.
-    const bool wrote = validator.overlay().Seal() != nullptr;
-    TORI_CHECK(wrote == !accepted.payloads.empty());  // only accepted events write entries
-    if (wrote) {
-      TORI_RETURN_IF_ERROR(log_writer.Write(accepted));
-      accepted_since_commit += accepted.payloads.size();
-      accepted.Clear();
-    }
-    if (accepted_since_commit >= kIngestCommitEvents) TORI_RETURN_IF_ERROR(commit());
-    const absl::Status read_status = batch->status;
-    const uint64_t bytes_read = batch->bytes_read;
-    parse_stage.GiveBack(std::move(batch));
-    TORI_RETURN_IF_ERROR(read_status);
-    if (options.on_progress && absl::Now() >= next_progress) {
-      next_progress = absl::Now() + options.progress_interval;
-      options.on_progress({bytes_read, reader.file_bytes(), summary.lines,
-                           absl::ToDoubleSeconds(absl::Now() - started)});
-    }
-  }
-  TORI_RETURN_IF_ERROR(commit());
-  TORI_RETURN_IF_ERROR(finish_commit());
-  TORI_RETURN_IF_ERROR(log_writer.Durable().status());  // before the summary says accepted
-  if (log_writer.chain()) TORI_RETURN_IF_ERROR(SaveHashChain(state, *log_writer.chain()));
-  TORI_RETURN_IF_ERROR(state.Flush());
   TORI_ASSIGN_OR_RETURN(bool wrote_dead_letters, dead_letters.Close());
   if (wrote_dead_letters) summary.rejected_path = rejected_path;
   summary.log_end = log.End();
@@ -898,62 +767,19 @@ std::string_view LineOutcome::StatusName() const {
   return "rejected";
 }
 
+
 absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, EventLog& log,
                                                      StateStore& state, absl::Time now) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
-  Validator validator(state, now);
-  TORI_ASSIGN_OR_RETURN(absl::TimeZone helsinki, HelsinkiTimeZone());
-  Projector projector(helsinki);
-  PendingBatch accepted;
-  NewEvents new_events(validator, projector, accepted);
-  JsonEventParser parser;
-  std::deque<ParsedEvent> parsed_events;  // what accepted.payloads views
-  std::vector<LineOutcome> outcomes;
-  uint64_t line_number = 0;
-  for (size_t from = 0; from < body.size();) {
-    size_t end = body.find('\n', from);
-    if (end == std::string_view::npos) end = body.size();
-    std::string_view line = body.substr(from, end - from);
-    from = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // no event
-    if (outcomes.size() == kIngestLinesMax) {
-      return absl::InvalidArgumentError(fmt::format(
-          "the body has more than {} events; send them in several requests", kIngestLinesMax));
-    }
-    LineOutcome& outcome = outcomes.emplace_back();
-    outcome.line = line_number;
-    Rejection rejection;
-    Verdict verdict = Verdict::kReject;
-    ParsedEvent& parsed = parsed_events.emplace_back();
-    if (auto problem = parser.Parse(line, line.size(), parsed)) {
-      rejection = std::move(*problem);
-    } else {
-      TORI_ASSIGN_OR_RETURN(verdict, new_events.Apply(parsed.contact, parsed.event,
-                                                      parsed.encoded,
-                                                      Validator::ContentHash(parsed.encoded),
-                                                      std::nullopt, rejection));
-    }
-    switch (verdict) {
-      case Verdict::kAccept:
-        outcome.status = LineOutcome::Status::kAccepted;
-        break;
-      case Verdict::kDuplicate:
-        outcome.status = LineOutcome::Status::kDuplicate;
-        parsed_events.pop_back();
-        break;
-      case Verdict::kReject:
-        outcome.status = LineOutcome::Status::kRejected;
-        outcome.rejection = std::move(rejection);
-        parsed_events.pop_back();
-        break;
-    }
-  }
+  ingest_internal::ApplierOptions options;
+  options.origin = ingest_internal::EventOrigin::kNew;
   // Durable before it answers: the log's append is synced, then the state commits.
-  TORI_RETURN_IF_ERROR(CommitBatch(accepted, validator, projector, log, state));
-  TORI_RETURN_IF_ERROR(state.Flush());
-  return outcomes;
+  options.commit = ingest_internal::CommitPolicy::EachBatch();
+  options.now = now;
+  TORI_ASSIGN_OR_RETURN(auto applier, ingest_internal::Applier::Create(log, state, options));
+  BodySource source(body);
+  TORI_RETURN_IF_ERROR(ingest_internal::RunApplier(source, *applier));
+  return std::move(source.outcomes());
 }
 
 }  // namespace tori

@@ -12,6 +12,9 @@
 // appended before a crash is never validated twice), so a killed ingest can simply
 // be run again: events already in the log count as duplicates.
 //
+// IngestFile, IngestLines, AppendEvents and CatchUp are configurations of one loop, a
+// source of events plus a commit policy (services/ingest/applier.h).
+//
 // Thread safety: one thread at a time.
 #ifndef TORI_SERVICES_INGEST_INGEST_H_
 #define TORI_SERVICES_INGEST_INGEST_H_
@@ -86,6 +89,10 @@ struct SkippedCopy {
 struct CatchUpOptions {
   // Stop at this position instead of the log's end.
   std::optional<LogPosition> until;
+  // And end each partition before its first record that occurred later than this
+  // (the log as it stood then: `bill --as-of DATE`); the state's applied position
+  // says where the replay ended.
+  std::optional<absl::Time> until_occurred;
   EventIdIndex event_ids = EventIdIndex::kWrite;
   // Sees each replayed record first, in log order per partition, on the reading
   // thread (e.g. verify's hash chain); it has seen them all when CatchUp returns OK.

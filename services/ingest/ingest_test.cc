@@ -516,5 +516,39 @@ TEST_F(IngestTest, AReplayAppliesEachEventOfALogWithCopiesOnce) {
   EXPECT_EQ(Dump(*state_), expected_state);
 }
 
+TEST_F(IngestTest, AReplayUntilAnInstantEndsBeforeTheFirstLaterEvent) {
+  // `bill --as-of DATE` reads the log once: the replay itself ends the partition at its
+  // first event that occurred later, even where an earlier one follows it.
+  std::string early = Contact(2);
+  early.replace(early.find("2026-02-01"), 10, "2026-01-15");
+  const std::string body = std::string(kAgency) + "\n" + kHost + "\n" + kPoint + "\n" +
+                           Contact(1) + "\n" + early + "\n";
+  auto outcomes = IngestLines(body, *log_, *state_, kNow);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_EQ(log_->End(), (LogPosition{{5}}));
+
+  auto replayed = StateStore::Open((dir_ / "replayed").string());
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  auto applied = CatchUp(*log_, **replayed,
+                         {.until_occurred = absl::FromUnixSeconds(1768867200),  // 2026-01-20
+                          .event_ids = EventIdIndex::kSkip});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 3u);  // the reference data; contact c1 (1 February) ends the log
+  EXPECT_EQ((*replayed)->applied(), (LogPosition{{3}}));
+  auto counts = (*replayed)->GetProjection(
+      projection::Key(projection::kContacts, {"iso", "2026Q1", "kela", "S"}));
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_FALSE(counts->has_value());  // neither contact: the earlier one came after the cut
+
+  fs::remove_all(dir_ / "replayed2");
+  auto all = StateStore::Open((dir_ / "replayed2").string());
+  ASSERT_TRUE(all.ok()) << all.status();
+  applied = CatchUp(*log_, **all, {.until_occurred = kNow});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(*applied, 5u);
+  EXPECT_EQ((*all)->applied(), log_->End());
+  EXPECT_EQ(Dump(**all), Dump(*state_));
+}
+
 }  // namespace
 }  // namespace tori

@@ -45,19 +45,19 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   request.dry_run = dry_run;
   request.force = force;
   if (const auto* position = std::get_if<LogPosition>(&as_of)) request.as_of = *position;
-  if (const auto* instant = std::get_if<absl::Time>(&as_of)) {
-    auto at = LogPositionAt(*data->log, *instant);
-    if (!at.ok()) return Fail(at.status());
-    fmt::print("as of {}: log position {} (the log up to the first event that occurred later)\n",
-               FormatInstant(absl::ToUnixNanos(*instant)), at->ToString());
-    request.as_of = *at;
-  }
+  // An instant is turned into a position in the replay itself: the log is read once.
+  const absl::Time* instant = std::get_if<absl::Time>(&as_of);
+  if (instant != nullptr) request.as_of_time = *instant;
   request.language = language;
   request.csv_dialect = csv_dialect;
   request.scratch_dir = data->ScratchPath("replay");
   request.by = by;
   auto outcome = Bill(*data->log, *data->state, request);
   if (!outcome.ok()) return Fail(outcome.status());
+  if (instant != nullptr) {
+    fmt::print("as of {}: log position {} (the log up to the first event that occurred later)\n",
+               FormatInstant(absl::ToUnixNanos(*instant)), outcome->as_of.ToString());
+  }
 
   const auto& result = outcome->result;
   for (const auto& warning : result.warnings) {
@@ -69,9 +69,9 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
   for (const auto& invoice : result.invoices) {
     fmt::print("  {:<40} {:>16} EUR\n", invoice.invoice_id, FormatDecimal(invoice.total_cents, kMoneyScale));
   }
-  if (request.as_of) {
+  if (request.as_of || request.as_of_time) {
     fmt::print("dry run as of log position {}: nothing issued; the files are drafts\n",
-               request.as_of->ToString());
+               outcome->as_of.ToString());
   } else if (outcome->prepared) {
     fmt::print("prepared by {} for approval: nothing issued; the files are drafts (draft-*), and "
                "another person issues exactly these with `tori approve --quarter {} --by NAME`\n",

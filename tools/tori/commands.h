@@ -104,8 +104,8 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenWriterLog(const LogOptions& option
 int64_t LogRecords(const LogPosition& position);
 
 int RunIngest(const LogOptions& data, const std::string& file);
-// `as_of`: a log position, or an instant that LogPositionAt turns into one once the
-// data directory is open.
+// `as_of`: a log position, or an instant: the log as it stood then, each partition up
+// to its first event that occurred later (found by the replay, which reads the log once).
 using BillAsOf = std::variant<std::monostate, LogPosition, absl::Time>;
 int RunBill(const LogOptions& data, engine::Quarter quarter, const std::string& out_dir,
             bool dry_run, bool force, const BillAsOf& as_of, documents::Language language,
@@ -147,9 +147,6 @@ int RunLog(const LogOptions& data, const LogFilter& filter);
 // `--as-of`, `--since` and `--until` take them; nullopt for other text. `day_end`:
 // a date means the next midnight (as-of, until), else its own midnight (since).
 std::optional<absl::Time> ParseDateOrInstant(const std::string& text, bool day_end);
-// The log as it stood at `instant`: the position before the first event of each
-// partition whose occurred_at is later than `instant`.
-absl::StatusOr<LogPosition> LogPositionAt(EventLog& log, absl::Time instant);
 
 // `tori serve` (SPEC section 7).
 struct ServeOptions {
