@@ -264,7 +264,7 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
   // SPEC section 8: a company's invoice adds its VAT (the rate in the weight_pct column)
   // and the total with VAT, each a row of its own named in the first column.
   if (invoice.vat) {
-    std::vector<std::string> vat(17, "");
+    std::vector<std::string> vat(total.size(), "");
     vat[0] = "VAT";
     vat[1] = invoice.invoice_id;
     vat[8] = decimal(invoice.vat->rate_pct_e4, kPctScale);
@@ -272,7 +272,7 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
     vat[13] = decimal(invoice.vat->vat_cents, kMoneyScale);
     out += row(vat);
     const int64_t with_vat_cents = invoice.total_cents + invoice.vat->vat_cents;
-    std::vector<std::string> with_vat(17, "");
+    std::vector<std::string> with_vat(total.size(), "");
     with_vat[0] = "TOTAL_WITH_VAT";
     with_vat[1] = invoice.invoice_id;
     with_vat[12] = fmt::format("{}", with_vat_cents);
