@@ -78,25 +78,11 @@ absl::StatusOr<int64_t> ToInt64(absl::int128 value, std::string_view what) {
   return static_cast<int64_t>(value);
 }
 
-// Scans `prefix`, reading each value as a Proto record (checked: a damaged one is an
-// error, never skipped).
-template <typename Proto>
-absl::StatusOr<std::vector<Proto>> ScanRecords(StateStore& state, const std::string& prefix) {
-  std::vector<Proto> records;
-  TORI_RETURN_IF_ERROR(
-      state.ForEachInProjection(prefix, [&](std::string_view key, std::string_view value) {
-        TORI_ASSIGN_OR_RETURN(Proto proto, p::ReadRecord<Proto>(state, key, value));
-        records.push_back(std::move(proto));
-        return absl::OkStatus();
-      }));
-  return records;
-}
-
 // Sum over the quarter's days of each agency's allocated centi-m2 (SPEC: dedicated_area).
 absl::Status AddDedicatedArea(StateStore& state, const std::string& point, Quarter quarter,
                               std::map<std::string, engine::MeasuredKeys>& keys) {
   TORI_ASSIGN_OR_RETURN(auto allocations,
-                        ScanRecords<events::SpaceAllocated>(state, p::Key(p::kSpace, {point}, true)));
+                        p::ScanRecords<events::SpaceAllocated>(state, p::Key(p::kSpace, {point}, true)));
   const absl::CivilDay first = quarter.FirstDay();
   const absl::CivilDay end = quarter.EndDay();
   std::map<std::string, absl::int128> area_days;
@@ -129,7 +115,7 @@ struct AgreementVersions {
 absl::StatusOr<AgreementVersions> LoadAgreementVersions(StateStore& state,
                                                         const std::string& point_id) {
   AgreementVersions out;
-  TORI_ASSIGN_OR_RETURN(out.signed_versions, ScanRecords<events::AgreementSigned>(
+  TORI_ASSIGN_OR_RETURN(out.signed_versions, p::ScanRecords<events::AgreementSigned>(
                                                  state, p::Key(p::kAgreement, {point_id}, true)));
   for (const auto& e : out.signed_versions) {
     TORI_ASSIGN_OR_RETURN(engine::Agreement a, ToAgreement(e));
@@ -143,7 +129,7 @@ absl::StatusOr<AgreementVersions> LoadAgreementVersions(StateStore& state,
 namespace billing_internal {
 
 absl::StatusOr<engine::Successions> LoadSuccessions(StateStore& state) {
-  TORI_ASSIGN_OR_RETURN(auto records, ScanRecords<events::AgencySucceeded>(
+  TORI_ASSIGN_OR_RETURN(auto records, p::ScanRecords<events::AgencySucceeded>(
                                           state, p::Key(p::kSucceeded, {}, false) + '\0'));
   std::vector<engine::Succession> successions;
   for (const auto& e : records) {
@@ -223,9 +209,9 @@ absl::StatusOr<engine::SubsidyClaim> ToEngineClaim(const events::SubsidyClaimIss
 absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
   IssuedDocuments issued;
   TORI_ASSIGN_OR_RETURN(issued.invoice_events,
-                        ScanRecords<events::InvoiceIssued>(state, p::Key(p::kInvoice, {}, false) + '\0'));
+                        p::ScanRecords<events::InvoiceIssued>(state, p::Key(p::kInvoice, {}, false) + '\0'));
   TORI_ASSIGN_OR_RETURN(issued.claim_events,
-                        ScanRecords<events::SubsidyClaimIssued>(state, p::Key(p::kClaim, {}, false) + '\0'));
+                        p::ScanRecords<events::SubsidyClaimIssued>(state, p::Key(p::kClaim, {}, false) + '\0'));
   for (const auto& e : issued.invoice_events) {
     TORI_ASSIGN_OR_RETURN(engine::Invoice invoice, ToEngineInvoice(e));
     issued.invoices.push_back(std::move(invoice));
@@ -234,7 +220,7 @@ absl::StatusOr<IssuedDocuments> LoadIssued(StateStore& state) {
     TORI_ASSIGN_OR_RETURN(engine::SubsidyClaim claim, ToEngineClaim(e));
     issued.claims.push_back(std::move(claim));
   }
-  TORI_ASSIGN_OR_RETURN(auto host_share_events, ScanRecords<events::HostSharesIssued>(
+  TORI_ASSIGN_OR_RETURN(auto host_share_events, p::ScanRecords<events::HostSharesIssued>(
                                                     state, p::Key(p::kHostShares, {}, false) + '\0'));
   for (const auto& e : host_share_events) {
     engine::IssuedHostShares run;
@@ -273,7 +259,7 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
 
 absl::StatusOr<PoolNames> LoadPoolNames(StateStore& state, Quarter quarter) {
   PoolNames names;
-  TORI_ASSIGN_OR_RETURN(auto points, ScanRecords<events::ServicePointOpened>(
+  TORI_ASSIGN_OR_RETURN(auto points, p::ScanRecords<events::ServicePointOpened>(
                                          state, p::Key(p::kPoint, {}, false) + '\0'));
   for (const auto& point : points) {
     TORI_ASSIGN_OR_RETURN(AgreementVersions loaded,
@@ -311,7 +297,7 @@ absl::StatusOr<engine::BillingInput> LoadBillingInput(StateStore& state, Quarter
   engine::BillingInput input;
   input.quarter = quarter;
   const std::string q = engine::QuarterName(quarter);
-  TORI_ASSIGN_OR_RETURN(auto points, ScanRecords<events::ServicePointOpened>(
+  TORI_ASSIGN_OR_RETURN(auto points, p::ScanRecords<events::ServicePointOpened>(
                                          state, p::Key(p::kPoint, {}, false) + '\0'));
 
   for (const auto& point : points) {

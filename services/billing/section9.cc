@@ -20,18 +20,6 @@ namespace {
 namespace p = projection;
 using engine::Quarter;
 
-template <typename Proto>
-absl::StatusOr<std::vector<Proto>> Records(StateStore& state, const std::string& prefix) {
-  std::vector<Proto> records;
-  TORI_RETURN_IF_ERROR(
-      state.ForEachInProjection(prefix, [&](std::string_view key, std::string_view value) {
-        TORI_ASSIGN_OR_RETURN(Proto proto, p::ReadRecord<Proto>(state, key, value));
-        records.push_back(std::move(proto));
-        return absl::OkStatus();
-      }));
-  return records;
-}
-
 std::string AllOf(char kind) { return std::string(1, kind) + '\0'; }
 
 // A referral whose contact counts: (point, quarter of the contact, from, to).
@@ -46,7 +34,7 @@ struct CountedReferral {
 absl::StatusOr<std::vector<CountedReferral>> CountedReferrals(StateStore& state,
                                                               absl::TimeZone helsinki) {
   TORI_ASSIGN_OR_RETURN(auto referrals,
-                        Records<events::ContactReferred>(state, AllOf(p::kReferral)));
+                        p::ScanRecords<events::ContactReferred>(state, AllOf(p::kReferral)));
   std::vector<CountedReferral> counted;
   for (const auto& referral : referrals) {
     const std::string key = index_keys::Key(index_keys::kContact, referral.contact_id());
@@ -213,20 +201,20 @@ absl::Status AddSection9Reports(StateStore& state, const IssuedDocuments& issued
   }
 
   // Room utilisation per registered room and month (rooms in (point, room_id) order).
-  TORI_ASSIGN_OR_RETURN(auto rooms, Records<events::RoomRegistered>(state, AllOf(p::kRoom)));
+  TORI_ASSIGN_OR_RETURN(auto rooms, p::ScanRecords<events::RoomRegistered>(state, AllOf(p::kRoom)));
   std::string bookings_point;
   std::vector<events::RoomBooked> bookings;
   for (const auto& room : rooms) {
     if (room.service_point_id() != bookings_point) {
       bookings_point = room.service_point_id();
-      TORI_ASSIGN_OR_RETURN(bookings, Records<events::RoomBooked>(
+      TORI_ASSIGN_OR_RETURN(bookings, p::ScanRecords<events::RoomBooked>(
                                           state, p::Key(p::kBookingRecord, {bookings_point}, true)));
     }
     AddRoomReports(room, bookings, quarter, helsinki, result);
   }
 
   // Budgets of the quarter's year.
-  TORI_ASSIGN_OR_RETURN(auto budgets, Records<events::BudgetSet>(state, AllOf(p::kBudget)));
+  TORI_ASSIGN_OR_RETURN(auto budgets, p::ScanRecords<events::BudgetSet>(state, AllOf(p::kBudget)));
   for (const auto& budget : budgets) {
     if (budget.year() != quarter.year) continue;
     int64_t year_to_date = 0;

@@ -127,6 +127,19 @@ absl::StatusOr<Record> ReadRecord(const StateStore& state, std::string_view key,
   }
   return record;
 }
+// Every record under `prefix`, each read as ReadRecord does: a damaged one is an error,
+// never skipped.
+template <typename Record>
+absl::StatusOr<std::vector<Record>> ScanRecords(StateStore& state, std::string_view prefix) {
+  std::vector<Record> records;
+  TORI_RETURN_IF_ERROR(
+      state.ForEachInProjection(prefix, [&](std::string_view key, std::string_view value) {
+        TORI_ASSIGN_OR_RETURN(Record record, ReadRecord<Record>(state, key, value));
+        records.push_back(std::move(record));
+        return absl::OkStatus();
+      }));
+  return records;
+}
 }  // namespace projection
 
 class Projector {

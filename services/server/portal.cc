@@ -1,4 +1,5 @@
 #include "services/server/portal.h"
+#include "services/server/internal/text.h"
 
 #include <openssl/crypto.h>
 
@@ -23,24 +24,8 @@ struct Portal::Request : HttpRequest {
 
 namespace {
 
-std::vector<std::string_view> Split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (true) {
-    const size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) return parts;
-    start = end + 1;
-  }
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\n' || text.back() == '\r')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
+using internal::Split;
+using internal::Trim;
 
 constexpr std::string_view kSessionCookie = "tori_session";
 constexpr std::string_view kLoginCookie = "tori_login";

@@ -1,4 +1,5 @@
 #include "services/server/portal_strings.h"
+#include "services/server/internal/text.h"
 
 #include <array>
 #include <cstdlib>
@@ -11,22 +12,8 @@
 namespace tori::server {
 namespace {
 
-std::vector<std::string_view> Split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (true) {
-    const size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) return parts;
-    start = end + 1;
-  }
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  return text;
-}
+using internal::Split;
+using internal::Trim;
 
 struct Row {
   Text text;  // checked against the row's index at compile time

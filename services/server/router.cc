@@ -1,20 +1,13 @@
 #include "services/server/router.h"
+#include "services/server/internal/text.h"
 
 #include "fmt/format.h"
 
 namespace tori::server {
 namespace {
 
-std::vector<std::string_view> Split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  while (true) {
-    const size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) return parts;
-    start = end + 1;
-  }
-}
+using internal::Split;
+using internal::Trim;
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
