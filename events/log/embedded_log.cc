@@ -274,7 +274,10 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string
   if (log->lock_fd_ < 0) return Errno("cannot open", lock_path);
   if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return absl::FailedPreconditionError(fmt::format(
-        "the event log in {} is in use by another tori process; wait for it to finish", dir));
+        "the event log in {} is in use by another tori process (an ingest, a bill, or a "
+        "running `tori serve`); wait for it to finish, or while serve runs post events, bill "
+        "and grant through its API",
+        dir));
   }
   TORI_RETURN_IF_ERROR(log->FindSegments());
   TORI_RETURN_IF_ERROR(log->Recover());
@@ -298,8 +301,10 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::OpenReadOnly(const std
   if (log->lock_fd_ < 0 && errno != ENOENT) return Errno("cannot open", lock_path);
   if (log->lock_fd_ >= 0 && ::flock(log->lock_fd_, LOCK_SH | LOCK_NB) != 0) {
     return absl::FailedPreconditionError(fmt::format(
-        "the event log in {} is in use by a tori process that writes to it; wait for it to "
-        "finish", dir));
+        "the event log in {} is in use by a tori process that writes to it (an ingest, a "
+        "bill, or a running `tori serve`); wait for it to finish, or while serve runs read "
+        "through its API (invoices, explain, verify)",
+        dir));
   }
   TORI_RETURN_IF_ERROR(log->FindSegments());
   if (log->segments_.empty()) {
