@@ -24,6 +24,7 @@ using server::testing::Fetch;
 using server::testing::Reply;
 using testing::ReadFile;
 using testing::Serve;
+constexpr auto Field = testing::JsonStringField;
 
 std::string Brokers() {
   const char* env = std::getenv("TORI_KAFKA_BROKERS");
@@ -33,14 +34,6 @@ std::string Brokers() {
 int Tori(const std::string& args) {
   const int status = std::system(fmt::format("{} {}", TORI_BINARY, args).c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string Field(const std::string& json, const std::string& key) {
-  const std::string quoted = "\"" + key + "\":\"";
-  const size_t at = json.find(quoted);
-  if (at == std::string::npos) return "";
-  const size_t from = at + quoted.size();
-  return json.substr(from, json.find('"', from) - from);
 }
 
 // Polls `fetch` every 50 ms for up to 20 s until `done(reply)`; the last reply.

@@ -1,6 +1,6 @@
 // A running `tori serve` for the tests that talk to it as a process (serve_cli_test,
-// access_cli_test): started with TORI_BINARY, its port read from its "listening on"
-// line, stopped with SIGTERM.
+// access_cli_test, serve_write_test, serve_kafka_test): started with TORI_BINARY, its
+// port read from its "listening on" line, stopped with SIGTERM.
 #ifndef TORI_TESTS_SERVE_PROCESS_H_
 #define TORI_TESTS_SERVE_PROCESS_H_
 
@@ -26,6 +26,16 @@ inline std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The value of "key":"..." in a JSON answer ("" when absent): enough for the grants'
+// token and token_id, whose values hold no escapes.
+inline std::string JsonStringField(const std::string& json, const std::string& key) {
+  const std::string quoted = "\"" + key + "\":\"";
+  const size_t at = json.find(quoted);
+  if (at == std::string::npos) return "";
+  const size_t from = at + quoted.size();
+  return json.substr(from, json.find('"', from) - from);
 }
 
 // A running `tori serve`, stopped with SIGTERM.

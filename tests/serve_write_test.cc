@@ -22,19 +22,11 @@ namespace fs = std::filesystem;
 using server::testing::Fetch;
 using testing::ReadFile;
 using testing::Serve;
+constexpr auto Field = testing::JsonStringField;
 
 int Tori(const std::string& args) {
   const int status = std::system(fmt::format("{} {}", TORI_BINARY, args).c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// The value of "key":"..." in a JSON line.
-std::string Field(const std::string& json, const std::string& key) {
-  const std::string quoted = "\"" + key + "\":\"";
-  const size_t at = json.find(quoted);
-  if (at == std::string::npos) return "";
-  const size_t from = at + quoted.size();
-  return json.substr(from, json.find('"', from) - from);
 }
 
 // Every file under `dir`, relative path -> bytes.
