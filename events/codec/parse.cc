@@ -1,6 +1,8 @@
 // JSON line -> events::Event: the envelope, then one reader per event type.
 #include <algorithm>
 #include <cstring>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "events/base/calendar.h"
@@ -14,6 +16,23 @@
 
 namespace tori {
 namespace {
+
+// The schema version a user event of `type` carries when it is written; the types not
+// named are version 1. A company's agency_registered (3) and the section 9 types and
+// kinds (2) are set where they are read, since they depend on the content.
+uint32_t SchemaVersionOf(std::string_view type) {
+  static constexpr std::pair<std::string_view, uint32_t> kVersions[] = {
+      {"agency_updated", kSchemaVersionAgencyUpdated},
+      {"access_granted", kSchemaVersionAccess},
+      {"access_revoked", kSchemaVersionAccess},
+      {"approval_policy_set", kSchemaVersionApproval},
+      {"agency_succeeded", kSchemaVersionAgencySucceeded},
+  };
+  for (const auto& [name, version] : kVersions) {
+    if (name == type) return version;
+  }
+  return kSchemaVersion;
+}
 
 using codec_internal::Reader;
 using codec_internal::Text;
@@ -770,12 +789,7 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
   event.Clear();
   event.set_event_id(std::string(event_id));
   event.set_occurred_at_unix_ns(occurred_at);
-  event.set_schema_version(type == "agency_updated" ? kSchemaVersionAgencyUpdated
-                           : type == "access_granted" || type == "access_revoked"
-                               ? kSchemaVersionAccess
-                           : type == "approval_policy_set" ? kSchemaVersionApproval
-                           : type == "agency_succeeded" ? kSchemaVersionAgencySucceeded
-                                                        : kSchemaVersion);
+  event.set_schema_version(SchemaVersionOf(type));
 
   bool ok;
   if (type == "agency_registered") {
