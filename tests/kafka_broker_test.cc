@@ -14,13 +14,11 @@
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "tests/kafka/test_support.h"
 
 namespace {
 
-std::string Brokers() {
-  const char* env = std::getenv("TORI_KAFKA_BROKERS");
-  return env != nullptr ? env : "127.0.0.1:9092";
-}
+using tori::kafka_test::Brokers;
 
 std::unique_ptr<RdKafka::Conf> Config(const std::map<std::string, std::string>& settings) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));

@@ -18,6 +18,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/kafka/test_support.h"
 #include "tests/run_command.h"
 
 namespace {
@@ -25,10 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string Brokers() {
-  const char* env = std::getenv("TORI_KAFKA_BROKERS");
-  return env != nullptr ? env : "127.0.0.1:9092";
-}
+using tori::kafka_test::Brokers;
 
 using ShRun = tori::testing::CommandResult;
 ShRun Sh(const std::string& command) { return tori::testing::RunCommand(command); }

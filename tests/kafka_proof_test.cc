@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/kafka/test_support.h"
 #include "tests/run_command.h"
 
 namespace {
@@ -19,8 +20,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 TEST(KafkaProofTest, EachPartitionHasItsTreeAndAnInvoicesProofVerifies) {
-  const char* env = std::getenv("TORI_KAFKA_BROKERS");
-  const std::string brokers = env != nullptr ? env : "127.0.0.1:9092";
+  const std::string brokers = tori::kafka_test::Brokers();
   const fs::path dir = fs::temp_directory_path() / fmt::format("tori-kafka-proof-{}", ::getpid());
   fs::remove_all(dir);
   fs::create_directories(dir / "empty");

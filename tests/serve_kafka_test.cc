@@ -13,6 +13,7 @@
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "tests/kafka/test_support.h"
 #include "services/server/test_client.h"
 #include "tests/serve_process.h"
 
@@ -26,10 +27,7 @@ using testing::ReadFile;
 using testing::Serve;
 constexpr auto Field = testing::JsonStringField;
 
-std::string Brokers() {
-  const char* env = std::getenv("TORI_KAFKA_BROKERS");
-  return env != nullptr ? env : "127.0.0.1:9092";
-}
+using tori::kafka_test::Brokers;
 
 int Tori(const std::string& args) {
   const int status = std::system(fmt::format("{} {}", TORI_BINARY, args).c_str());
