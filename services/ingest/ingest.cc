@@ -112,6 +112,13 @@ std::string PartitionKey(const events::Event& event, const events::ContactState*
     case events::Event::kContactRecorded: return event.contact_recorded().service_point_id();
     case events::Event::kCostPosted: return event.cost_posted().service_point_id();
     case events::Event::kRoomBooked: return event.room_booked().service_point_id();
+    // SPEC section 9's events of a point go with it: route stops and interpretations
+    // come with the contacts' volume, so they must not all land on partition 0.
+    case events::Event::kRouteStopRecorded: return event.route_stop_recorded().service_point_id();
+    case events::Event::kInterpretationProvided:
+      return event.interpretation_provided().service_point_id();
+    case events::Event::kRoomRegistered: return event.room_registered().service_point_id();
+    case events::Event::kBudgetSet: return event.budget_set().service_point_id();
     case events::Event::kContactCorrected:
     case events::Event::kContactVoided:
       return contact != nullptr ? contact->service_point_id() : "";
