@@ -6,7 +6,8 @@
 //  - Open loop (`rate` > 0): a group's requests are due at t0 + k / rate, whatever the
 //    answers do; a due request waits in the group's queue until one of its connections
 //    is free, and its latency is counted from when it was due, not from when it could be
-//    sent, so a server that falls behind shows it (no coordinated omission).
+//    sent, so a server that falls behind shows it (no coordinated omission). The
+//    percentiles are of the 200 answers; refusals (503, 4xx) are counted by status.
 //    Closed loop (rate 0): each connection sends its next request once answered.
 //  - Bounded: a group stops issuing at its request count or at --duration-s, whichever
 //    comes first; what is still unanswered --drain-s after that is cut and counted as
@@ -14,6 +15,8 @@
 //  - One io_context on one thread, so the generator takes at most one of the machine's
 //    cores; bodies are built from templates (serve_load_events.h), about a millisecond
 //    for 10,000 lines.
+//  - A 503 is an answer (counted); a closed loop's connection then waits its Retry-After
+//    (at most 2 s) before sending again.
 //  - Every answer is counted by status, and for posts by outcome (accepted, duplicate,
 //    rejected, summed from the answer's counts); --check exits 1 unless every request
 //    was answered 200 and every posted event accepted.
@@ -45,6 +48,13 @@ namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 using tcp = asio::ip::tcp;
 
+// The whole of `text` as a number of type T.
+template <typename T>
+bool Parse(std::string_view text, T* value) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
 constexpr size_t kAnswerBytesMax = 256u << 20;  // a 10,000-line post's results are ~1 MB
 
 // A token and what it is for: a service point (intake; "" for a host's token, which
@@ -68,12 +78,13 @@ class Group;
 class Connection {
  public:
   Connection(asio::io_context& ioc, Group& group, const Credential& credential, size_t index)
-      : stream_(ioc), group_(group), credential_(credential), next_invoice_(index) {}
+      : stream_(ioc), retry_timer_(ioc), group_(group), credential_(credential), next_invoice_(index) {}
   absl::Status Connect(const tcp::endpoint& endpoint);
   void Send(Clock::time_point due);
   void Close() {
     beast::error_code ignored;
     stream_.socket().close(ignored);
+    retry_timer_.cancel();
   }
 
  private:
@@ -81,6 +92,7 @@ class Connection {
   void Reconnect();
 
   beast::tcp_stream stream_;
+  asio::steady_timer retry_timer_;  // a closed loop's wait after a 503's Retry-After
   tcp::endpoint endpoint_;
   Group& group_;
   const Credential& credential_;
@@ -161,10 +173,11 @@ class Group {
   void OnAnswer(Clock::time_point due, int status, const std::string& body, int64_t lines) {
     --in_flight_;
     last_answer_ = Clock::now();
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(last_answer_ - due).count();
-    stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
     ++stats_.statuses[status];
-    if (status != 200) {
+    if (status == 200) {  // a quick 503 is no answer to time: it is counted, not timed
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(last_answer_ - due).count();
+      stats_.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
+    } else {
       if (stats_.first_refusal.empty()) stats_.first_refusal = fmt::format("{} {}", status, body.substr(0, 300));
       return;
     }
@@ -322,12 +335,21 @@ void Connection::OnRead(beast::error_code ec) {
     return;
   }
   const auto& answer = parser_->get();
-  group_.OnAnswer(due_, static_cast<int>(answer.result_int()), answer.body(), lines_);
-  if (!answer.keep_alive()) {
-    Reconnect();
-  } else {
-    group_.OnIdle(this);
+  const int status = static_cast<int>(answer.result_int());
+  group_.OnAnswer(due_, status, answer.body(), lines_);
+  if (!answer.keep_alive()) return Reconnect();
+  // A closed loop waits as a 503's Retry-After asks (at most 2 s), as a front desk
+  // would, instead of spending its requests on refusals; an open loop keeps its rate.
+  int retry_after_s = 0;
+  if (status == 503 && group_.spec().rate_per_s == 0 &&
+      Parse(std::string_view(answer[http::field::retry_after]), &retry_after_s) && retry_after_s > 0) {
+    retry_timer_.expires_after(std::chrono::seconds(std::min(retry_after_s, 2)));
+    retry_timer_.async_wait([this](beast::error_code ec) {
+      if (!ec && !group_.aborted()) group_.OnIdle(this);
+    });
+    return;
   }
+  group_.OnIdle(this);
 }
 
 void Connection::Reconnect() {
@@ -342,13 +364,6 @@ void Connection::Reconnect() {
     stream_.socket().set_option(tcp::no_delay(true), ec);
     group_.OnIdle(this);
   });
-}
-
-// The whole of `text` as a number of type T.
-template <typename T>
-bool Parse(std::string_view text, T* value) {
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
-  return ec == std::errc() && end == text.data() + text.size();
 }
 
 // http://127.0.0.1:PORT[/] only: the generator never loads another machine.

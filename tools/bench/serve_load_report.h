@@ -32,10 +32,10 @@ struct GroupStats {
   std::map<int, int64_t> statuses;            // HTTP status -> answers
   std::map<std::string, int64_t> errors;      // transport errors (no answer) by message
   int64_t unanswered = 0;                     // scheduled or sent, not answered by the end
-  int64_t events_posted = 0;                  // lines in answered posts
+  int64_t events_posted = 0;                  // lines in posts answered 200
   int64_t accepted = 0, duplicates = 0, rejected = 0;  // summed from the answers
   std::string first_refusal;                  // the first non-200 answer or rejection, for the reader
-  std::vector<uint32_t> latencies_us;         // one per answer, from the scheduled send time
+  std::vector<uint32_t> latencies_us;         // one per 200 answer, from its due time (open loop) or send
   double wall_s = 0;                          // first scheduled send to last answer
 
   int64_t Answered() const;
