@@ -20,6 +20,8 @@
 //  - Every answer is counted by status, and for posts by outcome (accepted, duplicate,
 //    rejected, summed from the answer's counts); --check exits 1 unless every request
 //    was answered 200 and every posted event accepted.
+#include <sys/resource.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -224,12 +226,27 @@ class Group {
     stats_.unanswered += static_cast<int64_t>(pending_.size());
     pending_.clear();
     for (auto& c : connections_) c->Close();
+    CheckDone();
+  }
+
+  // After the loop: a group that never got done (cut with nothing in flight) is timed
+  // to its last answer too.
+  void Finish() {
+    if (!done_) stats_.wall_s = WallS();
+  }
+
+  // From t0 to the last answer; an open loop's window lasts at least until its next
+  // request would have been due (1 request at 0.2/s is 5 s of load, not its latency).
+  double WallS() const {
+    auto end = last_answer_;
+    if (spec_.rate_per_s > 0) end = std::max(end, std::min(Due(issued_), deadline_));
+    return std::chrono::duration<double>(end - t0_).count();
   }
 
   void CheckDone() {
     if (done_ || !stopped_ || !pending_.empty() || in_flight_ > 0) return;
     done_ = true;
-    stats_.wall_s = std::chrono::duration<double>(last_answer_ - t0_).count();
+    stats_.wall_s = WallS();
     on_done_();
   }
 
@@ -254,11 +271,11 @@ class Group {
     const auto now = Clock::now();
     while (!stopped_) {
       const auto due = Due(issued_);
-      if (due > now) break;
       if (issued_ >= spec_.requests_max || due >= deadline_) {
         stopped_ = true;
         break;
       }
+      if (due > now) break;
       pending_.push_back(due);
       ++issued_;
     }
@@ -578,9 +595,16 @@ absl::StatusOr<int> Run(const Options& options) {
   });
   ioc.run();  // until every group is done (or cut) and no reconnect is pending
 
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  fmt::print(stderr, "tori-serve-load: {:.2f} s of CPU in {:.2f} s\n", cpu_s,
+             std::chrono::duration<double>(Clock::now() - t0).count());
   PrintTableHeader();
   bool all_good = true;
   for (auto& g : groups) {
+    g->Finish();
     Report(g->spec(), g->stats(), options.markdown);
     all_good = all_good && g->stats().AllGood();
   }
