@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "fmt/format.h"
 #include "tools/bench/serve_load_events.h"
+#include "tools/bench/serve_load_options.h"
 #include "tools/bench/serve_load_report.h"
 
 namespace tori::bench {
@@ -50,22 +51,7 @@ namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 using tcp = asio::ip::tcp;
 
-// The whole of `text` as a number of type T.
-template <typename T>
-bool Parse(std::string_view text, T* value) {
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
 constexpr size_t kAnswerBytesMax = 256u << 20;  // a 10,000-line post's results are ~1 MB
-
-// A token and what it is for: a service point (intake; "" for a host's token, which
-// posts any point) or an agency (reads) with the invoices that agency sees.
-struct Credential {
-  std::string token;
-  std::string scope;
-  std::vector<std::string> invoices;
-};
 
 struct Shared {
   tcp::endpoint endpoint;
@@ -359,7 +345,7 @@ void Connection::OnRead(beast::error_code ec) {
   // would, instead of spending its requests on refusals; an open loop keeps its rate.
   int retry_after_s = 0;
   if (status == 503 && group_.spec().rate_per_s == 0 &&
-      Parse(std::string_view(answer[http::field::retry_after]), &retry_after_s) && retry_after_s > 0) {
+      ParseNumber(std::string_view(answer[http::field::retry_after]), &retry_after_s) && retry_after_s > 0) {
     retry_timer_.expires_after(std::chrono::seconds(std::min(retry_after_s, 2)));
     retry_timer_.async_wait([this](beast::error_code ec) {
       if (!ec && !group_.aborted()) group_.OnIdle(this);
@@ -381,86 +367,6 @@ void Connection::Reconnect() {
     stream_.socket().set_option(tcp::no_delay(true), ec);
     group_.OnIdle(this);
   });
-}
-
-// http://127.0.0.1:PORT[/] only: the generator never loads another machine.
-absl::StatusOr<tcp::endpoint> ParseUrl(std::string_view url) {
-  constexpr std::string_view kPrefix = "http://127.0.0.1:";
-  if (!url.starts_with(kPrefix)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "--url {}: only http://127.0.0.1:PORT is loaded (a local benchmark; no other host, no TLS)", url));
-  }
-  url.remove_prefix(kPrefix.size());
-  if (url.ends_with('/')) url.remove_suffix(1);
-  uint32_t port = 0;
-  if (!Parse(url, &port) || port == 0 || port > 65535) {
-    return absl::InvalidArgumentError(fmt::format("--url: '{}' is not a port (1..65535)", url));
-  }
-  return tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), static_cast<uint16_t>(port));
-}
-
-absl::StatusOr<Scenario> ParseScenario(std::string_view name) {
-  for (Scenario s : {Scenario::kPostSingle, Scenario::kPostBatch, Scenario::kReadInvoice, Scenario::kReadExplain}) {
-    if (name == ScenarioName(s)) return s;
-  }
-  return absl::InvalidArgumentError(
-      fmt::format("scenario '{}' is none of post-single, post-batch, read-invoice, read-explain", name));
-}
-
-// "SCENARIO[:key=value,...]" with keys name, rate, connections, lines, requests.
-absl::StatusOr<GroupSpec> ParseGroup(std::string_view text, GroupSpec spec) {
-  const size_t colon = text.find(':');
-  auto scenario = ParseScenario(text.substr(0, colon));
-  if (!scenario.ok()) return scenario.status();
-  spec.scenario = *scenario;
-  spec.name = ScenarioName(spec.scenario);
-  if (colon != std::string_view::npos) {
-    std::string_view rest = text.substr(colon + 1);
-    while (!rest.empty()) {
-      const size_t comma = rest.find(',');
-      const std::string_view pair = rest.substr(0, comma);
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      const size_t eq = pair.find('=');
-      const std::string_view key = pair.substr(0, eq), value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-      bool ok = !value.empty();
-      if (key == "name") {
-        ok = ok && value.size() <= 32 && value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") ==
-                                             std::string_view::npos;
-        spec.name = value;
-      } else if (key == "rate") {
-        ok = ok && Parse(value, &spec.rate_per_s) && spec.rate_per_s >= 0 && spec.rate_per_s <= 1e6;
-      } else if (key == "connections") {
-        ok = ok && Parse(value, &spec.connections);
-      } else if (key == "lines") {
-        ok = ok && Parse(value, &spec.lines);
-      } else if (key == "requests") {
-        ok = ok && Parse(value, &spec.requests_max);
-      } else {
-        ok = false;
-      }
-      if (!ok) {
-        return absl::InvalidArgumentError(fmt::format(
-            "--group {}: '{}' is not name=[a-z0-9-_]{{1,32}}, rate=R (0..1e6), connections=N, lines=N or requests=N",
-            text, pair));
-      }
-    }
-  }
-  if (spec.connections < 1 || spec.connections > 1000 || spec.lines < 1 || spec.lines > 100000 ||
-      spec.requests_max < 1) {
-    return absl::InvalidArgumentError(
-        fmt::format("--group {}: connections must be 1..1000, lines 1..100000, requests at least 1", text));
-  }
-  return spec;
-}
-
-// "SCOPE=TOKEN" (an intake's point or an agency) or, for posts, a bare host token.
-absl::StatusOr<Credential> ParseCredential(std::string_view text, bool scope_required) {
-  const size_t eq = text.find('=');
-  if (eq == std::string_view::npos) {
-    if (scope_required) return absl::InvalidArgumentError("--agency-token takes AGENCY=TOKEN");
-    return Credential{std::string(text), "", {}};
-  }
-  return Credential{std::string(text.substr(eq + 1)), std::string(text.substr(0, eq)), {}};
 }
 
 // The ids of the invoices `token` may see (GET /v1/invoices[?quarter=Q]), before the load.
@@ -505,9 +411,9 @@ struct Options {
 
 absl::StatusOr<int> Run(const Options& options) {
   Shared shared;
-  auto endpoint = ParseUrl(options.url);
-  if (!endpoint.ok()) return endpoint.status();
-  shared.endpoint = *endpoint;
+  auto port = ParseLocalUrl(options.url);
+  if (!port.ok()) return port.status();
+  shared.endpoint = tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), *port);
   shared.run_id = options.run_id;
   if (shared.run_id.empty()) {
     std::random_device random;

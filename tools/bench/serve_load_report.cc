@@ -71,7 +71,7 @@ void Report(const GroupSpec& spec, GroupStats& stats, const std::string& markdow
   const auto ok = stats.statuses.find(200);
   const double requests_per_s = (ok == stats.statuses.end() ? 0 : ok->second) / wall_s,
                events_per_s = stats.accepted / wall_s;
-  int64_t non_200 = stats.unanswered;
+  int64_t non_200 = stats.unanswered, requests = answered + stats.unanswered;
   std::string statuses, errors;
   for (const auto& [status, count] : stats.statuses) {
     statuses += fmt::format("{}\"{}\":{}", statuses.empty() ? "" : ",", status, count);
@@ -80,15 +80,16 @@ void Report(const GroupSpec& spec, GroupStats& stats, const std::string& markdow
   for (const auto& [message, count] : stats.errors) {
     errors += fmt::format("{}\"{}\":{}", errors.empty() ? "" : ",", JsonEscaped(message), count);
     non_200 += count;
+    requests += count;
   }
   const std::string rate = spec.rate_per_s > 0 ? fmt::format("{:g}", spec.rate_per_s) : "closed";
   fmt::print(
       "{{\"group\":\"{}\",\"scenario\":\"{}\",\"connections\":{},\"rate_per_s\":{:g},\"lines\":{},"
       "\"requests\":{},\"statuses\":{{{}}},\"errors\":{{{}}},\"unanswered\":{},\"events_posted\":{},"
-      "\"events_accepted\":{},\"duplicates\":{},\"rejected\":{},\"requests_per_s\":{:.1f},\"events_per_s\":{:.1f},"
+      "\"events_accepted\":{},\"duplicates\":{},\"rejected\":{},\"ok_requests_per_s\":{:.1f},\"events_per_s\":{:.1f},"
       "\"latency_ms\":{{\"p50\":{:.3f},\"p90\":{:.3f},\"p99\":{:.3f},\"max\":{:.3f}}},\"wall_s\":{:.3f}{}}}\n",
       spec.name, ScenarioName(spec.scenario), spec.connections, spec.rate_per_s, IsPost(spec.scenario) ? spec.lines : 0,
-      answered + stats.unanswered, statuses, errors, stats.unanswered, stats.events_posted, stats.accepted,
+      requests, statuses, errors, stats.unanswered, stats.events_posted, stats.accepted,
       stats.duplicates, stats.rejected, requests_per_s, events_per_s, p50, p90, p99, max, stats.wall_s,
       stats.first_refusal.empty() ? "" : fmt::format(",\"first_refusal\":\"{}\"", JsonEscaped(stats.first_refusal)));
   std::fflush(stdout);
@@ -97,7 +98,7 @@ void Report(const GroupSpec& spec, GroupStats& stats, const std::string& markdow
                                           stats.rejected)
                             : "";
   fmt::print(stderr, "{:<16} {:>5} {:>7} {:>7} {:>7} {:>9.1f} {:>10.0f} {:>8.2f} {:>8.2f} {:>8.2f} {:>8.2f} {:>7.2f}  {}\n",
-             spec.name, spec.connections, rate, answered + stats.unanswered, non_200, requests_per_s,
+             spec.name, spec.connections, rate, requests, non_200, requests_per_s,
              IsPost(spec.scenario) ? events_per_s : 0.0, p50, p90, p99, max, stats.wall_s, outcomes);
   if (!stats.first_refusal.empty()) fmt::print(stderr, "  first refusal: {}\n", stats.first_refusal.substr(0, 300));
   if (!markdown.empty()) {
