@@ -343,8 +343,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string
           "the event log in {} is in use by another tori process that writes to it (an "
           "ingest, a bill, a checkpoint, `tori project --follow` or a running `tori serve`); "
           "a directory has one writer at a time: wait for it to finish, or while serve runs "
-          "post events, bill, grant and sign checkpoints through its API (the commands that "
-          "only read, such as verify, explain, bill --dry-run, proof and status, run beside it)",
+          "write through its API (POST /v1/events, /v1/quarters/Q/bill, /v1/access, "
+          "/v1/checkpoint); the commands that only read (verify, explain, reconcile, bill "
+          "--dry-run, proof, status) run beside it",
           dir));
     }
     std::this_thread::sleep_for(kLockPoll);

@@ -190,6 +190,7 @@ TEST_F(EmbeddedLogReaderTest, ASecondWriterIsRefusedNamingWhatStillRuns) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(second.status().message(), HasSubstr("one writer at a time"));
   EXPECT_THAT(second.status().message(), HasSubstr("run beside it"));
+  EXPECT_THAT(second.status().message(), HasSubstr("/v1/checkpoint"));
 }
 
 TEST_F(EmbeddedLogReaderTest, AReaderWaitsForAWriterInRecoveryToPublish) {
