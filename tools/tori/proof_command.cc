@@ -510,7 +510,9 @@ ProofCommands AddProofCommands(CLI::App& app, LogOptions& data,
       "hashing only the new records, and sign each partition's tree head as a C2SP checkpoint (origin ORIGIN/pN, "
       "tree size, root) into DIR/checkpoints/pN/<tree size, 20 digits>, the file a witness cosigns (tori cosign) "
       "and proofs carry. A size signed before keeps its file (and its cosignatures). Appends each new checkpoint to "
-      "the log as a checkpoint_signed event, from which `tori proof` rebuilds DIR/checkpoints when it is missing.");
+      "the log as a checkpoint_signed event, from which `tori proof` rebuilds DIR/checkpoints when it is missing. "
+      "It writes to the log, so it is refused beside a running `tori serve`: there, start serve with "
+      "--checkpoint-key and POST /v1/checkpoint (host).");
   add_data_option(*commands.checkpoint, data);
   commands.checkpoint->add_option("--key", state->key, "the host's private key (tori keygen)")->required();
   commands.checkpoint->add_option("--origin", state->origin,
