@@ -350,17 +350,18 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string
     }
     std::this_thread::sleep_for(kLockPoll);
   }
-  // Readers beside this writer wait until the end is published again after recovery.
-  const std::string durable_path = dir + "/" + std::string(kDurableName);
-  log->durable_fd_ = ::open(durable_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (log->durable_fd_ < 0) return Errno("cannot open", durable_path);
-  if (::ftruncate(log->durable_fd_, 0) != 0) return Errno("cannot reset", durable_path);
   TORI_RETURN_IF_ERROR(log->FindSegments());
   TORI_RETURN_IF_ERROR(log->Recover());
   // A log from before manifests, or a crash between starting a segment and listing it.
   const bool listed_all =
       log->manifest_ && log->manifest_->size() == log->segments_.size();
   if (!listed_all) TORI_RETURN_IF_ERROR(log->WriteManifest());
+  // Opened only now, so that an open that fails changes nothing. Meanwhile readers use
+  // the end an earlier writer published, which is still a durable prefix: recovery cuts
+  // only what lies past every synced record.
+  const std::string durable_path = dir + "/" + std::string(kDurableName);
+  log->durable_fd_ = ::open(durable_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (log->durable_fd_ < 0) return Errno("cannot open", durable_path);
   log->PublishDurable(log->segments_.back().first_offset, log->tail_bytes_, log->next_offset_);
   return log;
 }

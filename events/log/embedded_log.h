@@ -33,7 +33,8 @@
 //   - Beside a writer (DIR/LOCK held exclusively): the writer publishes in DIR/DURABLE
 //     the end of what it has fdatasynced (its segment, that segment's bytes, the next
 //     offset), after each synced append, each Sync, each new segment and its Open's
-//     recovery. The reader reads exactly up to that end: every record below it must
+//     recovery (before that, the end an earlier writer published holds: recovery cuts
+//     only past it; with none yet, readers wait up to 10 s). The reader reads exactly up to that end: every record below it must
 //     check out (anything else is DataLoss, as always), and whatever lies past it (a
 //     record being appended, an unsynced batch, a segment being started) is not looked
 //     at, so an append in flight never looks like damage. DURABLE is a hint for readers
