@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "events/base/sha256.h"
+#include "events/log/embedded_log.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -143,6 +144,49 @@ TEST_F(ServeBesideTest, ReadersBesideServeSeeItsDurablePostsAsServeStoppedWould)
   EXPECT_THAT(beside.at("verify"), HasSubstr("from 41588 events replayed"));
   EXPECT_THAT(beside.at("verify"), HasSubstr("live state OK"));
   EXPECT_THAT(stopped.at("verify"), HasSubstr("from 41588 events replayed"));
+}
+
+// Beside a writer whose state on disk is behind the log (serve between a commit and its
+// flush), a reader replays the log into a temporary state: never a copy of a state in
+// use, and nothing in it changes.
+TEST_F(ServeBesideTest, AStateBehindTheLogBesideAWriterIsReplayedNotCopied) {
+  fs::copy(data_ + "/state", dir_ + "/state-before", fs::copy_options::recursive);
+  {
+    auto serve = StartServe();
+    ASSERT_EQ(Fetch(serve->port(), "POST", "/v1/events", host_token_, Contacts(0, 50)).status, 200);
+  }
+  fs::remove_all(data_ + "/state");
+  fs::copy(dir_ + "/state-before", data_ + "/state", fs::copy_options::recursive);
+  std::map<std::string, std::string> beside, alone;
+  auto state_files = [&] {
+    std::map<std::string, std::string> files;
+    for (const auto& e : fs::directory_iterator(data_ + "/state")) files[e.path().filename()] = ReadFile(e.path());
+    return files;
+  };
+  const auto state_before = state_files();
+  const std::string dry = fmt::format("bill --data {} --quarter 2026Q1 --dry-run --out {}/dry", data_, dir_);
+  const std::string explain = "explain --data " + data_ + " --invoice 2026Q1-espoo-kela --line 1";
+  {
+    auto writer = EmbeddedLog::Open(data_ + "/log");  // holds the log as serve would
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    for (const std::string& args : {dry, explain}) {
+      fs::remove_all(dir_ + "/dry");
+      const Output run = Tori(args);
+      ASSERT_EQ(run.exit_code, 0) << run.err;
+      EXPECT_THAT(run.err, HasSubstr("reading the 41588 events"));
+      EXPECT_THAT(run.err, HasSubstr("replaying the log into a temporary one"));
+      beside[args] = run.out;
+    }
+  }
+  for (const std::string& args : {dry, explain}) {
+    fs::remove_all(dir_ + "/dry");
+    const Output run = Tori(args);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("catching up in a temporary copy"));
+    alone[args] = run.out;
+  }
+  EXPECT_EQ(beside, alone);
+  EXPECT_EQ(state_files(), state_before);
 }
 
 TEST_F(ServeBesideTest, AWritingCommandBesideServeIsRefusedSayingWhatToDo) {
