@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "events/base/check.h"
 #include "events/base/crc32c.h"
