@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "events/base/check.h"
 #include "events/base/crc32c.h"
@@ -24,6 +26,56 @@ constexpr size_t kHeaderBytes = 20;
 constexpr uint32_t kPayloadBytesMax = 64u << 20;
 constexpr size_t kReadChunkBytes = 1 << 20;
 
+// DIR/DURABLE (embedded_log.h): "TORIDUR1" | u64 segment_first | u64 segment_bytes |
+// u64 next_offset | u32 crc32c(the 32 bytes before it).
+constexpr std::string_view kDurableName = "DURABLE";
+constexpr std::string_view kDurableMagic = "TORIDUR1";
+constexpr size_t kDurableBytes = 36;
+// How long a writer waits for readers that are finding the end (a shared flock held
+// for one scan of the last segment), and a reader for a writer in recovery to publish.
+constexpr auto kWriterLockWait = std::chrono::seconds(2);
+constexpr auto kReaderDurableWait = std::chrono::seconds(10);
+constexpr auto kLockPoll = std::chrono::milliseconds(20);
+
+struct DurableEnd {
+  int64_t segment_first;
+  uint64_t segment_bytes;
+  int64_t next_offset;
+};
+
+std::string EncodeDurable(const DurableEnd& end) {
+  std::string out(kDurableBytes, '\0');
+  std::memcpy(out.data(), kDurableMagic.data(), kDurableMagic.size());
+  EncodeFixed64(out.data() + 8, static_cast<uint64_t>(end.segment_first));
+  EncodeFixed64(out.data() + 16, end.segment_bytes);
+  EncodeFixed64(out.data() + 24, static_cast<uint64_t>(end.next_offset));
+  EncodeFixed32(out.data() + 32, Crc32c(0, out.data(), 32));
+  return out;
+}
+
+// nullopt when DIR/DURABLE is missing, empty (a writer in recovery) or does not check
+// out (read while being rewritten): the caller asks again.
+std::optional<DurableEnd> ReadDurable(const std::string& dir) {
+  const std::string path = dir + "/" + std::string(kDurableName);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char bytes[kDurableBytes];
+  const ssize_t got = ::pread(fd, bytes, sizeof(bytes), 0);
+  ::close(fd);
+  if (got != static_cast<ssize_t>(kDurableBytes) ||
+      std::string_view(bytes, kDurableMagic.size()) != kDurableMagic ||
+      DecodeFixed32(bytes + 32) != Crc32c(0, bytes, 32)) {
+    return std::nullopt;
+  }
+  DurableEnd end{static_cast<int64_t>(DecodeFixed64(bytes + 8)), DecodeFixed64(bytes + 16),
+                 static_cast<int64_t>(DecodeFixed64(bytes + 24))};
+  if (end.segment_first < 0 || end.next_offset < end.segment_first ||
+      end.segment_bytes < kSegmentMagic.size()) {
+    return std::nullopt;
+  }
+  return end;
+}
+
 using log_internal::Errno;
 using log_internal::SegmentName;
 using log_internal::SyncDirectory;
@@ -38,12 +90,23 @@ class SegmentReader {
     if (fd_ >= 0) ::close(fd_);
   }
 
-  absl::Status Open() {
+  // `bytes_max`: read only that many of the file's first bytes (a writer's durable
+  // end); a file shorter than that is DataLoss.
+  absl::Status Open(std::optional<uint64_t> bytes_max = std::nullopt) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return Errno("cannot open log segment", path_);
     const off_t size = ::lseek(fd_, 0, SEEK_END);
     if (size < 0) return Errno("cannot size log segment", path_);
     file_bytes_ = static_cast<uint64_t>(size);
+    if (bytes_max) {
+      if (file_bytes_ < *bytes_max) {
+        return absl::DataLossError(fmt::format(
+            "event log corrupt: segment {} holds {} bytes, but the writer that holds the log "
+            "synced {} bytes of it (DURABLE): the segment was cut; restore it from a backup",
+            path_, file_bytes_, *bytes_max));
+      }
+      file_bytes_ = *bytes_max;
+    }
     std::string magic(kSegmentMagic.size(), '\0');
     if (::pread(fd_, magic.data(), magic.size(), 0) != static_cast<ssize_t>(magic.size()) ||
         magic != kSegmentMagic) {
@@ -272,12 +335,20 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string
   const std::string lock_path = dir + "/LOCK";
   log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (log->lock_fd_ < 0) return Errno("cannot open", lock_path);
-  if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return absl::FailedPreconditionError(fmt::format(
-        "the event log in {} is in use by another tori process (an ingest, a bill, or a "
-        "running `tori serve`); wait for it to finish, or while serve runs post events, bill "
-        "and grant through its API",
-        dir));
+  // Readers hold the lock shared only while they find the log's end: wait for them.
+  const auto give_up = std::chrono::steady_clock::now() + kWriterLockWait;
+  while (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return absl::FailedPreconditionError(fmt::format(
+          "the event log in {} is in use by another tori process that writes to it (an "
+          "ingest, a bill, a checkpoint, `tori project --follow` or a running `tori serve`); "
+          "a directory has one writer at a time: wait for it to finish, or while serve runs "
+          "write through its API (POST /v1/events, /v1/quarters/Q/bill, /v1/access, "
+          "/v1/checkpoint); the commands that only read (verify, explain, reconcile, bill "
+          "--dry-run, proof, status) run beside it",
+          dir));
+    }
+    std::this_thread::sleep_for(kLockPoll);
   }
   TORI_RETURN_IF_ERROR(log->FindSegments());
   TORI_RETURN_IF_ERROR(log->Recover());
@@ -285,6 +356,13 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(const std::string
   const bool listed_all =
       log->manifest_ && log->manifest_->size() == log->segments_.size();
   if (!listed_all) TORI_RETURN_IF_ERROR(log->WriteManifest());
+  // Opened only now, so that an open that fails changes nothing. Meanwhile readers use
+  // the end an earlier writer published, which is still a durable prefix: recovery cuts
+  // only what lies past every synced record.
+  const std::string durable_path = dir + "/" + std::string(kDurableName);
+  log->durable_fd_ = ::open(durable_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (log->durable_fd_ < 0) return Errno("cannot open", durable_path);
+  log->PublishDurable(log->segments_.back().first_offset, log->tail_bytes_, log->next_offset_);
   return log;
 }
 
@@ -294,24 +372,46 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::OpenReadOnly(const std
     return absl::NotFoundError(fmt::format("there is no event log in {}: no such directory", dir));
   }
   std::unique_ptr<EmbeddedLog> log(new EmbeddedLog(dir, {}, /*read_only=*/true));
-  // A shared lock: readers side by side, never beside a writer. A copy without the
-  // lock file (e.g. an archive) is read without one.
+  // Whether a writer holds the lock decides how the end is found (see the header). A
+  // copy without the lock file (e.g. an archive) is read without one.
   const std::string lock_path = dir + "/LOCK";
-  log->lock_fd_ = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (log->lock_fd_ < 0 && errno != ENOENT) return Errno("cannot open", lock_path);
-  if (log->lock_fd_ >= 0 && ::flock(log->lock_fd_, LOCK_SH | LOCK_NB) != 0) {
-    return absl::FailedPreconditionError(fmt::format(
-        "the event log in {} is in use by a tori process that writes to it (an ingest, a "
-        "bill, or a running `tori serve`); wait for it to finish, or while serve runs read "
-        "through its API (invoices, explain, verify)",
-        dir));
+  const int lock_fd = ::open(lock_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (lock_fd < 0 && errno != ENOENT) return Errno("cannot open", lock_path);
+  struct LockCloser {
+    int fd;
+    ~LockCloser() {
+      if (fd >= 0) ::close(fd);  // also releases a shared flock
+    }
+  } closer{lock_fd};
+  const auto give_up = std::chrono::steady_clock::now() + kReaderDurableWait;
+  while (true) {
+    if (lock_fd < 0 || ::flock(lock_fd, LOCK_SH | LOCK_NB) == 0) {
+      TORI_RETURN_IF_ERROR(log->FindSegments());
+      if (log->segments_.empty()) {
+        return absl::NotFoundError(fmt::format("there is no event log in {}: no segment files", dir));
+      }
+      TORI_RETURN_IF_ERROR(log->FindEndReadOnly());
+      return log;  // the shared lock goes with `closer`: a writer may start now
+    }
+    if (errno != EWOULDBLOCK) return Errno("cannot lock", lock_path);
+    const absl::Status found = log->FindDurableEnd();
+    if (found.ok()) {
+      log->beside_writer_ = true;
+      return log;
+    }
+    if (!absl::IsNotFound(found)) return found;
+    log->segments_.clear();
+    log->manifest_.reset();
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return absl::FailedPreconditionError(fmt::format(
+          "the event log in {} is held by a tori process that writes to it, which has not "
+          "published where its durable records end ({}/{}) for {} s: it may still be "
+          "recovering the log; run the command again in a moment",
+          dir, dir, kDurableName,
+          std::chrono::duration_cast<std::chrono::seconds>(kReaderDurableWait).count()));
+    }
+    std::this_thread::sleep_for(kLockPoll);
   }
-  TORI_RETURN_IF_ERROR(log->FindSegments());
-  if (log->segments_.empty()) {
-    return absl::NotFoundError(fmt::format("there is no event log in {}: no segment files", dir));
-  }
-  TORI_RETURN_IF_ERROR(log->FindEndReadOnly());
-  return log;
 }
 
 bool EmbeddedLog::Exists(const std::string& dir) {
@@ -324,20 +424,67 @@ bool EmbeddedLog::Exists(const std::string& dir) {
   return false;
 }
 
-absl::Status EmbeddedLog::FindSegments() {
+absl::Status EmbeddedLog::FindSegments(std::optional<int64_t> last_first) {
   std::error_code ec;
   std::vector<int64_t> found;
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
     const std::optional<int64_t> first =
         log_internal::ParseSegmentName(entry.path().filename().string());
-    if (first) segments_.push_back({*first, entry.path().string()});
+    if (first && (!last_first || *first <= *last_first)) {
+      segments_.push_back({*first, entry.path().string()});
+    }
   }
   if (ec) return absl::InternalError(fmt::format("cannot list {}: {}", dir_, ec.message()));
   std::sort(segments_.begin(), segments_.end(),
             [](const Segment& a, const Segment& b) { return a.first_offset < b.first_offset; });
   for (const Segment& segment : segments_) found.push_back(segment.first_offset);
   TORI_ASSIGN_OR_RETURN(manifest_, log_internal::ReadManifest(dir_));
+  if (last_first && manifest_) {
+    // Segments the writer started after the end it published are not ours to check.
+    std::erase_if(*manifest_, [&](int64_t first) { return first > *last_first; });
+  }
   return log_internal::CheckSegments(dir_, manifest_, found);
+}
+
+absl::Status EmbeddedLog::FindDurableEnd() {
+  const std::optional<DurableEnd> end = ReadDurable(dir_);
+  if (!end) return absl::NotFoundError("no durable end published");
+  TORI_RETURN_IF_ERROR(FindSegments(end->segment_first));
+  if (segments_.empty() || segments_.back().first_offset != end->segment_first) {
+    return absl::DataLossError(fmt::format(
+        "event log incomplete: the writer that holds the log in {} synced records into segment "
+        "{}, which is not there; restore it from a backup",
+        dir_, log_internal::SegmentName(end->segment_first)));
+  }
+  const Segment& last = segments_.back();
+  SegmentReader reader(last.path, last.first_offset);
+  TORI_RETURN_IF_ERROR(reader.Open(end->segment_bytes));
+  std::string problem;
+  // Every record below the durable end is whole: a torn one there is damage too.
+  if (SkipRecords(reader, problem) != SegmentReader::Outcome::kEnd) {
+    return CorruptionError(reader, problem);
+  }
+  if (reader.expected_offset() != end->next_offset) {
+    return absl::DataLossError(fmt::format(
+        "event log corrupt: the first {} bytes of segment {} hold records up to offset {}, but "
+        "the writer that holds the log synced records up to offset {} there; restore the "
+        "segment from a backup",
+        end->segment_bytes, last.path, reader.expected_offset() - 1, end->next_offset - 1));
+  }
+  next_offset_ = end->next_offset;
+  return absl::OkStatus();
+}
+
+void EmbeddedLog::PublishDurable(int64_t segment_first, uint64_t segment_bytes,
+                                 int64_t next_offset) {
+  std::lock_guard<std::mutex> lock(tail_fd_mutex_);
+  if (durable_fd_ < 0 || next_offset < published_next_offset_) return;
+  const std::string bytes = EncodeDurable({segment_first, segment_bytes, next_offset});
+  // Best effort: a reader that finds it unreadable asks again; nothing here is the
+  // log's durability, which the fdatasync before this call gave.
+  if (::pwrite(durable_fd_, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size())) {
+    published_next_offset_ = next_offset;
+  }
 }
 
 absl::Status EmbeddedLog::WriteManifest() {
@@ -378,6 +525,7 @@ absl::Status EmbeddedLog::FindEndReadOnly() {
 
 EmbeddedLog::~EmbeddedLog() {
   if (tail_fd_ >= 0) ::close(tail_fd_);
+  if (durable_fd_ >= 0) ::close(durable_fd_);
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
@@ -413,6 +561,10 @@ absl::Status EmbeddedLog::Recover() {
       return Errno("cannot cut torn tail of", last.path);
     }
     if (::lseek(tail_fd_, 0, SEEK_END) < 0) return Errno("cannot seek", last.path);
+  } else if (::fdatasync(tail_fd_) != 0) {
+    // Records a writer before appended unsynced and left: durable before they are
+    // published to readers as such.
+    return Errno("cannot sync", last.path);
   }
   return absl::OkStatus();
 }
@@ -443,7 +595,10 @@ absl::Status EmbeddedLog::StartSegment(int64_t first_offset) {
     segments_.push_back({first_offset, path});
   }
   // Listed only once durable: a manifest never names a segment a crash could lose.
-  return WriteManifest();
+  TORI_RETURN_IF_ERROR(WriteManifest());
+  // Everything before this segment was synced above; readers may follow it once listed.
+  PublishDurable(first_offset, kSegmentMagic.size(), first_offset);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LogPosition> EmbeddedLog::Append(absl::Span<const AppendRecord> records) {
@@ -458,17 +613,21 @@ absl::Status EmbeddedLog::Sync() {
   if (read_only_) return ReadOnlyError(dir_);
   int fd;
   std::string path;
+  DurableEnd end;
   {
     // A duplicate, so that the sync (long) needs no lock and survives a segment change
     // (which syncs the segment it leaves itself).
     std::lock_guard<std::mutex> lock(tail_fd_mutex_);
     fd = ::dup(tail_fd_);
     path = segments_.back().path;
+    // What was written before the sync, which the sync makes durable.
+    end = {segments_.back().first_offset, tail_bytes_, next_offset_};
   }
   if (fd < 0) return Errno("cannot sync", path);
   const bool synced = ::fdatasync(fd) == 0;
   ::close(fd);
   if (!synced) return Errno("cannot sync", path);
+  PublishDurable(end.segment_first, end.segment_bytes, end.next_offset);
   return absl::OkStatus();
 }
 
@@ -503,8 +662,13 @@ absl::StatusOr<LogPosition> EmbeddedLog::AppendRecords(absl::Span<const AppendRe
     }
     return written;
   }
-  tail_bytes_ += write_buffer_.size();
-  next_offset_ = offset;
+  {
+    // Sync on another thread reads these under the mutex.
+    std::lock_guard<std::mutex> lock(tail_fd_mutex_);
+    tail_bytes_ += write_buffer_.size();
+    next_offset_ = offset;
+  }
+  if (sync) PublishDurable(segments_.back().first_offset, tail_bytes_, next_offset_);
   return End();
 }
 

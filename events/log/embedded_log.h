@@ -23,13 +23,30 @@
 // in `recovery_note()`.
 // Anything else that does not check out is DataLoss naming the segment and byte
 // offset: corruption is never skipped. Earlier segments are checked as they are read.
-// A second process opening the same directory gets FailedPrecondition (flock).
+// One writer: a second process opening the same directory to write gets
+// FailedPrecondition (flock LOCK_EX on DIR/LOCK, held while the log is open).
 //
 // OpenReadOnly is for commands that only read (verify, explain, bill --dry-run): it
-// writes nothing to the directory, not even the lock file. A torn tail is left in
-// place and reads stop before it (noted in recovery_note()); it shares the lock with
-// other readers, and a writer that holds it makes it fail, as a reader makes a writer
-// fail.
+// writes nothing to the directory, not even the lock file, and never cuts or repairs
+// anything. It works beside a writer (a running `tori serve`, `tori ingest`), reading
+// the log's durable prefix as it stood when it opened:
+//   - Beside a writer (DIR/LOCK held exclusively): the writer publishes in DIR/DURABLE
+//     the end of what it has fdatasynced (its segment, that segment's bytes, the next
+//     offset), after each synced append, each Sync, each new segment and its Open's
+//     recovery (before that, the end an earlier writer published holds: recovery cuts
+//     only past it; with none yet, readers wait up to 10 s). The reader reads exactly up to that end: every record below it must
+//     check out (anything else is DataLoss, as always), and whatever lies past it (a
+//     record being appended, an unsynced batch, a segment being started) is not looked
+//     at, so an append in flight never looks like damage. DURABLE is a hint for readers
+//     only, never fsynced: written after the data it covers was synced, it is never
+//     ahead of what is durable.
+//   - With no writer: the last segment is scanned as Open's recovery does, under a
+//     shared flock held only while the end is found (a writer starting then waits up
+//     to 2 s for it); a torn tail is left in place and reads stop before it
+//     (noted in recovery_note()).
+// Segments are never removed while the log is in use (only a segment cut short at
+// creation, by a writer's recovery, past every durable record), so the reader's
+// segments stay readable after it opened.
 //
 // Thread safety: one thread at a time.
 #ifndef TORI_EVENTS_LOG_EMBEDDED_LOG_H_
@@ -72,6 +89,9 @@ class EmbeddedLog : public EventLog {
   // What Open had to repair, e.g. "cut 37 bytes of torn tail at 00..0.log offset 812";
   // empty when nothing.
   const std::string& recovery_note() const { return recovery_note_; }
+  // OpenReadOnly only: whether a writer held the log when it opened (it reads the
+  // writer's durable end, see above).
+  bool beside_writer() const { return beside_writer_; }
 
  private:
   struct Segment {
@@ -80,11 +100,17 @@ class EmbeddedLog : public EventLog {
   };
   EmbeddedLog(std::string dir, EmbeddedLogOptions options, bool read_only)
       : dir_(std::move(dir)), options_(options), read_only_(read_only) {}
-  // Lists the segments and checks them against the manifest.
-  absl::Status FindSegments();
+  // Lists the segments and checks them against the manifest; with `last_first`, only
+  // the segments (and manifest lines) up to the one that starts there.
+  absl::Status FindSegments(std::optional<int64_t> last_first = std::nullopt);
   absl::Status Recover();
   // Recover's reading half for a read-only log: finds the end, cuts nothing.
   absl::Status FindEndReadOnly();
+  // OpenReadOnly beside a writer: the segments up to the writer's published durable
+  // end, and that end. NotFound when none is published yet (a writer in recovery).
+  absl::Status FindDurableEnd();
+  // Writes the end of what is durable to DIR/DURABLE (see above); never moves it back.
+  void PublishDurable(int64_t segment_first, uint64_t segment_bytes, int64_t next_offset);
   absl::Status WriteManifest();
   absl::Status StartSegment(int64_t first_offset);
   absl::StatusOr<LogPosition> AppendRecords(absl::Span<const AppendRecord> records, bool sync);
@@ -96,6 +122,9 @@ class EmbeddedLog : public EventLog {
   // From DIR/MANIFEST; nullopt when the log has none yet.
   std::optional<std::vector<int64_t>> manifest_;
   int lock_fd_ = -1;
+  int durable_fd_ = -1;  // DIR/DURABLE, the writer's; under tail_fd_mutex_
+  int64_t published_next_offset_ = -1;  // under tail_fd_mutex_
+  bool beside_writer_ = false;
   // The last segment, open for appending; Sync on another thread reads it under the
   // mutex (StartSegment replaces it).
   mutable std::mutex tail_fd_mutex_;

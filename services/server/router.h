@@ -69,6 +69,8 @@ inline constexpr RouteSpec kRouteTable[] = {
     {"GET", "/v1/verify", false, Roles({Role::kHost, Role::kAuditor}), Scope::kNone},
     {"POST", "/v1/access", false, Roles({Role::kHost}), Scope::kGrant},
     {"DELETE", "/v1/access/{token_id}", false, Roles({Role::kHost}), Scope::kToken},
+    // SPEC section 10 through the service (checkpoint_route.h): serve is the writer.
+    {"POST", "/v1/checkpoint", false, Roles({Role::kHost}), Scope::kNone},
 };
 
 // "GET /v1/invoices/{id}": the route's name in metrics and logs.

@@ -19,7 +19,9 @@
 #include "services/billing/billing.h"
 #include "services/documents/documents.h"
 #include "services/engine/engine.h"
+#include "events/merkle/note.h"
 #include "services/server/access.h"
+#include "services/server/checkpoint_route.h"
 #include "services/state/state_store.h"
 #include "tools/generate/generator.h"
 
@@ -154,6 +156,8 @@ struct ServeOptions {
   std::string tls_cert, tls_key;  // PEM files; both or neither
   std::string grants_file;        // more access grants as JSON Lines (beside the log's)
   std::string access_log;         // JSON lines; empty: stderr
+  // POST /v1/checkpoint signs with this key (`tori checkpoint --key`); empty: 409.
+  std::string checkpoint_key, checkpoint_origin;
 };
 // Serves until SIGINT/SIGTERM; prints "tori serve: listening on URL" on stdout once ready.
 int RunServe(const LogOptions& data, const ServeOptions& options);
@@ -194,6 +198,17 @@ ProofCommands AddProofCommands(CLI::App& app, LogOptions& data,
                                const std::function<void(CLI::App&, LogOptions&)>& add_data_option);
 int RunKeygen(const std::string& out, const std::string& name);
 int RunCheckpoint(const LogOptions& data, const std::string& key_file, const std::string& origin);
+// `tori checkpoint`'s key: the signer in `key_file`; `origin` gets `origin_flag`, or the
+// key's name (InvalidArgument naming --origin when it holds spaces, newlines or '+').
+absl::StatusOr<note::Signer> ReadCheckpointKey(const std::string& key_file, const std::string& origin_flag,
+                                               std::string& origin);
+// What `tori checkpoint` does once DIR is open as the writer (also POST /v1/checkpoint
+// in serve, checkpoint_route.h): brings DIR/merkle up to the log, writes each
+// partition's signed checkpoint, appends the checkpoint_signed events.
+absl::StatusOr<server::CheckpointOutcome> SignCheckpoints(EventLog& log, StateStore& state,
+                                                         const std::string& data_dir,
+                                                         const note::Signer& signer,
+                                                         const std::string& origin);
 int RunProofOfInvoice(const LogOptions& data, const std::string& invoice, const std::string& out);
 int RunProofOfConsistency(const LogOptions& data, const std::string& old_checkpoint, const std::string& out);
 // Needs no data directory: the proof and the public keys only.

@@ -2,8 +2,10 @@
 #include <stdlib.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "events/base/check.h"
 #include "events/log/embedded_log.h"
@@ -39,7 +41,10 @@ absl::Status CheckExists(const LogOptions& options) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool read_only) {
+// `beside_writer` (may be null): set when the embedded log was opened read-only beside
+// a process that writes to it (EmbeddedLog::beside_writer).
+absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, bool read_only,
+                                                  bool* beside_writer = nullptr) {
   if (!options.kafka_brokers.empty()) {
     KafkaLogOptions kafka;
     kafka.brokers = options.kafka_brokers;
@@ -58,6 +63,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogOptions& options, boo
     if (!log->recovery_note().empty()) {
       fmt::print(stderr, "tori: event log: {}\n", log->recovery_note());
     }
+    if (beside_writer != nullptr) *beside_writer = log->beside_writer();
   } else {
     TORI_ASSIGN_OR_RETURN(log, EmbeddedLog::Open(dir, EmbeddedLogOptionsFromEnvironment()));
     if (!log->recovery_note().empty()) {
@@ -114,6 +120,43 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenStateToRead(const std::string& l
   }
   TORI_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> state, StateStore::Open(scratch));
   TORI_RETURN_IF_ERROR(CatchUp(log, *state, {.event_ids = EventIdIndex::kSkip}).status());
+  return state;
+}
+
+// Beside a process that writes the directory (a running `tori serve`, an ingest): that
+// process owns DIR/state and changes it while this one reads, so it is opened
+// read-only only to be read as it stands (RocksDB's files are immutable once written;
+// an open that meets a file being replaced is tried again), never copied. Then the log
+// is opened again: the writer applies only durable records, so the log's durable end
+// is now at or past the state's position. kRead uses the live state when it is at the
+// log's end, else replays the log into a temporary state; kReadLog takes it as it is.
+absl::StatusOr<std::unique_ptr<StateStore>> OpenStateBesideWriter(const LogOptions& options,
+                                                                 DataDir& data, DataAccess access) {
+  const std::string live = options.data_dir + "/state";
+  absl::StatusOr<std::unique_ptr<StateStore>> opened = absl::NotFoundError("not opened");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    opened = StateStore::OpenReadOnly(live);
+    if (opened.ok() || absl::IsNotFound(opened.status())) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!opened.ok() && !absl::IsNotFound(opened.status())) return opened.status();
+  TORI_ASSIGN_OR_RETURN(data.log, OpenLog(options, /*read_only=*/true));
+  const LogPosition log_end = data.log->End();
+  fmt::print(stderr,
+             "tori: {}/log is being written by another tori process (a running serve or ingest): "
+             "reading the {} events that were durable when this command started\n",
+             options.data_dir, LogRecords(log_end));
+  std::unique_ptr<StateStore> state = opened.ok() ? *std::move(opened) : nullptr;
+  if (state != nullptr) TORI_RETURN_IF_ERROR(CheckStateWithinLog(state->applied(), log_end));
+  if (access == DataAccess::kReadLog) return state;
+  if (state != nullptr && state->applied() == log_end) return state;
+  fmt::print(stderr,
+             "tori: the state in {} is that process's and {}: replaying the log into a temporary "
+             "one\n",
+             live, state == nullptr ? "not there yet" : "behind the log");
+  state.reset();
+  TORI_ASSIGN_OR_RETURN(state, StateStore::Open(data.ScratchPath("state")));
+  TORI_RETURN_IF_ERROR(CatchUp(*data.log, *state, {.event_ids = EventIdIndex::kSkip}).status());
   return state;
 }
 
@@ -174,10 +217,13 @@ absl::StatusOr<DataDir> OpenDataDir(const LogOptions& options, DataAccess access
   if (read_only) {
     TORI_ASSIGN_OR_RETURN(data.temporary, TemporaryDir::Create());
   }
-  TORI_ASSIGN_OR_RETURN(data.log, OpenLog(options, read_only));
+  bool beside_writer = false;
+  TORI_ASSIGN_OR_RETURN(data.log, OpenLog(options, read_only, &beside_writer));
   const std::string state = options.data_dir + "/state";
   if (read_only) {
-    auto opened = OpenStateToRead(state, *data.log, data.ScratchPath("state"), access);
+    auto opened = beside_writer
+                      ? OpenStateBesideWriter(options, data, access)
+                      : OpenStateToRead(state, *data.log, data.ScratchPath("state"), access);
     if (!opened.ok()) {
       return absl::Status(opened.status().code(),
                           fmt::format("{} (nothing under {} was changed)",

@@ -294,9 +294,12 @@ int Main(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Serve the HTTP API of SPEC section 7 over the data directory until SIGINT or SIGTERM. Serve is "
-      "the state's writer, as `tori ingest` is (the embedded log stays locked while it runs; on Kafka "
-      "it is the topic's writer), and follows the log: what others append is applied within a "
-      "second, and /readyz is 200 once the state has caught up. Requests "
+      "the directory's one writer, as `tori ingest` is (on Kafka: the topic's writer): the commands "
+      "that write (ingest, bill, checkpoint, rebuild, access grant) are refused beside it; those "
+      "that only read (verify, explain, reconcile, bill --dry-run, proof, status, log, access "
+      "list) run beside it on the log's durable records as of their start. It follows the log: "
+      "what others append is applied within a second, and /readyz is 200 once the state has "
+      "caught up. Requests "
       "carry `Authorization: Bearer TOKEN`; 401 without a valid token, 403 for a role that may not, "
       "404 for anything of another agency. Routes: GET /healthz, /readyz, /metrics (no token); "
       "GET /v1/quarters, /v1/invoices?quarter=Q, /v1/invoices/{id}, /v1/invoices/{id}/csv, "
@@ -309,7 +312,8 @@ int Main(int argc, char** argv) {
       "auditor). POST /v1/events with a JSON Lines body (host; intake: its own point's contacts and "
       "bookings), the rules of `tori ingest`, answered once durable, at most 32,768 events (413); "
       "POST /v1/access {role, name, agency_id, service_point_id} and DELETE /v1/access/{token_id} "
-      "(host; a revoked token is refused at once). POST /v1/quarters/{Q}/bill and /approve (host: `tori bill --by` and `tori approve --by` as the token's name; 403 for the preparer's own approval). "
+      "(host; a revoked token is refused at once). POST /v1/checkpoint (host: `tori checkpoint` "
+      "with --checkpoint-key; 409 without). POST /v1/quarters/{Q}/bill and /approve (host: `tori bill --by` and `tori approve --by` as the token's name; 403 for the preparer's own approval). "
       "Limits: bodies 16 MiB (413), 10 s for a request's head, 60 s for its body, 64 requests in "
       "flight (503 with Retry-After). One JSON line per request on stderr (or --access-log): "
       "never a token, query or body. Prints 'tori serve: listening on URL' once ready.");
@@ -323,6 +327,12 @@ int Main(int argc, char** argv) {
                     "(host, agency, auditor, intake), name, agency_id, service_point_id, revoked}, in addition "
                     "to the grants of `tori access grant` in the log");
   serve->add_option("--access-log", serve_options.access_log, "append the access log's JSON lines here, not stderr");
+  serve->add_option("--checkpoint-key", serve_options.checkpoint_key,
+                    "the host's private key (`tori keygen`): POST /v1/checkpoint signs with it, as "
+                    "`tori checkpoint --key` would with serve stopped");
+  serve->add_option("--checkpoint-origin", serve_options.checkpoint_origin,
+                    "with --checkpoint-key: the checkpoints' origin, as `tori checkpoint --origin` "
+                    "(default: the key's name)");
 
   CLI::App* access = app.add_subcommand(
       "access",

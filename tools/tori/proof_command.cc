@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "events/base/check.h"
 #include "events/base/files.h"
 #include "events/merkle/inclusion.h"
@@ -167,50 +168,54 @@ int RunKeygen(const std::string& out, const std::string& name_flag) {
 
 // ---------------------------------------------------------------- checkpoint
 
-int RunCheckpoint(const LogOptions& options, const std::string& key_file, const std::string& origin_flag) {
-  auto signer = ReadSigner(key_file);
-  if (!signer.ok()) return Fail(signer.status());
-  const std::string origin = origin_flag.empty() ? signer->name : origin_flag;
+absl::StatusOr<note::Signer> ReadCheckpointKey(const std::string& key_file, const std::string& origin_flag,
+                                               std::string& origin) {
+  TORI_ASSIGN_OR_RETURN(note::Signer signer, ReadSigner(key_file));
+  origin = origin_flag.empty() ? signer.name : origin_flag;
   if (origin.empty() || origin.find_first_of(" \t\n+") != std::string::npos) {
-    fmt::print(stderr, "tori checkpoint: --origin '{}' must hold no spaces, newlines or '+'\n", origin);
-    return kExitUsage;
+    return absl::InvalidArgumentError(
+        fmt::format("--origin '{}' must hold no spaces, newlines or '+'", origin));
   }
-  // It appends its checkpoint_signed events, so it opens DIR as bill does.
-  LogOptions writer = options;
-  writer.kafka_writer = true;
-  auto data = OpenDataDir(writer, DataAccess::kWrite);
-  if (!data.ok()) return Fail(data.status());
+  return signer;
+}
+
+absl::StatusOr<server::CheckpointOutcome> SignCheckpoints(EventLog& log, StateStore& state,
+                                                         const std::string& data_dir,
+                                                         const note::Signer& signer,
+                                                         const std::string& origin) {
+  server::CheckpointOutcome outcome;
   const auto started = std::chrono::steady_clock::now();
-  auto trees = merkle::LogTrees::Open(options.data_dir + "/merkle", data->log->partition_count(), false);
-  if (!trees.ok()) return Fail(trees.status());
-  auto added = (*trees)->CatchUp(*data->log);
-  if (!added.ok()) return Fail(added.status());
-  const double catch_up_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  fmt::print("tree brought up to the log's end: {} new records hashed in {:.2f} s\n", *added, catch_up_s);
+  TORI_ASSIGN_OR_RETURN(auto trees, merkle::LogTrees::Open(data_dir + "/merkle", log.partition_count(), false));
+  TORI_ASSIGN_OR_RETURN(outcome.leaves_added, trees->CatchUp(log));
+  outcome.catch_up_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   // A size signed before is then found in its file and not appended again (its event
   // would have the same event_id and another occurred_at, which the log refuses).
-  if (auto s = EnsureCheckpointCache(*data->log, options.data_dir); !s.ok()) return Fail(s);
+  TORI_RETURN_IF_ERROR(EnsureCheckpointCache(log, data_dir));
   std::vector<events::Event> signed_events;
   const int64_t now_ns = absl::ToUnixNanos(absl::Now());
-  for (int32_t p = 0; p < (*trees)->partition_count(); ++p) {
-    merkle::LogTree& tree = (*trees)->partition(p);
+  for (int32_t p = 0; p < trees->partition_count(); ++p) {
+    merkle::LogTree& tree = trees->partition(p);
     const note::Checkpoint checkpoint{fmt::format("{}/p{}", origin, p), tree.size(), tree.tree().Root(), {}};
-    const std::string path = CheckpointPath(options.data_dir, p, tree.size());
+    server::SignedCheckpoint& out = outcome.checkpoints.emplace_back();
+    out.partition = p;
+    out.origin = checkpoint.origin;
+    out.tree_size = tree.size();
+    out.root_base64 = HashBase64(checkpoint.root);
+    out.path = CheckpointPath(data_dir, p, tree.size());
     // A checkpoint of this size that this key signed stays, with its cosignatures.
-    if (auto existing = ReadFile(path, kSmallFileBytesMax); existing.ok()) {
-      auto signed_checkpoint = merkle::ParseSignedCheckpoint(*existing, path);
+    if (auto existing = ReadFile(out.path, kSmallFileBytesMax); existing.ok()) {
+      auto signed_checkpoint = merkle::ParseSignedCheckpoint(*existing, out.path);
       if (signed_checkpoint.ok() && signed_checkpoint->note.text == checkpoint.Text() &&
-          note::Verify(signed_checkpoint->note, {signer->verifier()}).ok()) {
-        fmt::print("p{}: tree size {} unchanged since checkpoint {}\n", p, tree.size(), path);
+          note::Verify(signed_checkpoint->note, {signer.verifier()}).ok()) {
+        out.unchanged = true;
+        out.signed_note = *std::move(existing);
         continue;
       }
     }
     std::error_code ec;
-    fs::create_directories(CheckpointDir(options.data_dir, p), ec);
-    const std::string text = note::Sign(note::Note{checkpoint.Text(), {}}, *signer).Format();
-    if (auto s = WriteFileDurably(path, text); !s.ok()) return Fail(s);
-    fmt::print("p{}: checkpoint of tree size {}, root {}, signed by '{}' -> {}\n", p, tree.size(),
-               HashBase64(checkpoint.root), signer->name, path);
+    fs::create_directories(CheckpointDir(data_dir, p), ec);
+    out.signed_note = note::Sign(note::Note{checkpoint.Text(), {}}, signer).Format();
+    TORI_RETURN_IF_ERROR(WriteFileDurably(out.path, out.signed_note));
     events::Event& event = signed_events.emplace_back();
     event.set_event_id(fmt::format("tori-checkpoint-{}-{}", checkpoint.origin, tree.size()));
     event.set_occurred_at_unix_ns(now_ns);
@@ -219,15 +224,46 @@ int RunCheckpoint(const LogOptions& options, const std::string& key_file, const 
     e->set_origin(checkpoint.origin);
     e->set_tree_size(tree.size());
     e->set_root_hash(std::string(reinterpret_cast<const char*>(checkpoint.root.data()), checkpoint.root.size()));
-    e->set_signed_note(text);
+    e->set_signed_note(out.signed_note);
   }
   // The files first, then the log: a crash in between leaves a file the next
   // checkpoint keeps (same size, same text) and an event that is simply not there.
   if (!signed_events.empty()) {
-    auto appended = AppendEvents(*data->log, *data->state, signed_events);
-    if (!appended.ok()) return Fail(appended.status());
+    TORI_ASSIGN_OR_RETURN(const size_t appended, AppendEvents(log, state, signed_events));
+    outcome.events_appended = static_cast<int64_t>(appended);
+  }
+  return outcome;
+}
+
+int RunCheckpoint(const LogOptions& options, const std::string& key_file, const std::string& origin_flag) {
+  std::string origin;
+  auto signer = ReadCheckpointKey(key_file, origin_flag, origin);
+  if (absl::IsInvalidArgument(signer.status()) && absl::StartsWith(signer.status().message(), "--origin")) {
+    fmt::print(stderr, "tori checkpoint: {}\n", std::string(signer.status().message()));
+    return kExitUsage;
+  }
+  if (!signer.ok()) return Fail(signer.status());
+  // It appends its checkpoint_signed events, so it opens DIR as bill does (beside a
+  // running serve: POST /v1/checkpoint signs with serve's --checkpoint-key).
+  LogOptions writer = options;
+  writer.kafka_writer = true;
+  auto data = OpenDataDir(writer, DataAccess::kWrite);
+  if (!data.ok()) return Fail(data.status());
+  auto outcome = SignCheckpoints(*data->log, *data->state, options.data_dir, *signer, origin);
+  if (!outcome.ok()) return Fail(outcome.status());
+  fmt::print("tree brought up to the log's end: {} new records hashed in {:.2f} s\n", outcome->leaves_added,
+             outcome->catch_up_s);
+  for (const server::SignedCheckpoint& c : outcome->checkpoints) {
+    if (c.unchanged) {
+      fmt::print("p{}: tree size {} unchanged since checkpoint {}\n", c.partition, c.tree_size, c.path);
+    } else {
+      fmt::print("p{}: checkpoint of tree size {}, root {}, signed by '{}' -> {}\n", c.partition, c.tree_size,
+                 c.root_base64, signer->name, c.path);
+    }
+  }
+  if (outcome->events_appended > 0) {
     fmt::print("{} checkpoint_signed events appended to the log (DIR/checkpoints can be rebuilt from them)\n",
-               *appended);
+               outcome->events_appended);
   }
   return 0;
 }
@@ -474,7 +510,9 @@ ProofCommands AddProofCommands(CLI::App& app, LogOptions& data,
       "hashing only the new records, and sign each partition's tree head as a C2SP checkpoint (origin ORIGIN/pN, "
       "tree size, root) into DIR/checkpoints/pN/<tree size, 20 digits>, the file a witness cosigns (tori cosign) "
       "and proofs carry. A size signed before keeps its file (and its cosignatures). Appends each new checkpoint to "
-      "the log as a checkpoint_signed event, from which `tori proof` rebuilds DIR/checkpoints when it is missing.");
+      "the log as a checkpoint_signed event, from which `tori proof` rebuilds DIR/checkpoints when it is missing. "
+      "It writes to the log, so it is refused beside a running `tori serve`: there, start serve with "
+      "--checkpoint-key and POST /v1/checkpoint (host).");
   add_data_option(*commands.checkpoint, data);
   commands.checkpoint->add_option("--key", state->key, "the host's private key (tori keygen)")->required();
   commands.checkpoint->add_option("--origin", state->origin,

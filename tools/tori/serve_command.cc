@@ -1,8 +1,10 @@
 // `tori serve`: the HTTP API of SPEC section 7 over the data directory, until SIGINT or
 // SIGTERM. Serve is the state's writer (write_routes.h): it opens the data directory as
-// `tori ingest` does (on the embedded log it holds the log's lock, so the command line's
-// other commands refuse that directory, saying the log is in use, until it stops; on
-// Kafka it is the topic's writer), and follows the log four times a second.
+// `tori ingest` does (on the embedded log it holds the log's writer lock, so the command
+// line's writing commands refuse that directory, saying the log is in use, until it
+// stops, while those that only read run beside it: ARCHITECTURE.md, "The service"; on
+// Kafka it is the topic's writer), and follows the log four times a second. It signs
+// checkpoints on POST /v1/checkpoint with --checkpoint-key (checkpoint_route.h).
 #include <signal.h>
 
 #include <algorithm>
@@ -11,10 +13,12 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "fmt/format.h"
 #include "services/server/api.h"
+#include "services/server/checkpoint_route.h"
 #include "services/server/http_server.h"
 #include "services/server/write_routes.h"
 #include "tools/tori/commands.h"
@@ -81,6 +85,19 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
     fmt::print(stderr, "tori serve: TLS needs both --tls-cert and --tls-key\n");
     return kExitUsage;
   }
+  std::optional<note::Signer> checkpoint_signer;
+  std::string checkpoint_origin;
+  if (!options.checkpoint_key.empty()) {
+    auto signer = ReadCheckpointKey(options.checkpoint_key, options.checkpoint_origin, checkpoint_origin);
+    if (!signer.ok()) {
+      fmt::print(stderr, "tori serve: --checkpoint-key: {}\n", std::string(signer.status().message()));
+      return kExitUsage;
+    }
+    checkpoint_signer = *std::move(signer);
+  } else if (!options.checkpoint_origin.empty()) {
+    fmt::print(stderr, "tori serve: --checkpoint-origin needs --checkpoint-key\n");
+    return kExitUsage;
+  }
   LogOptions writer_options = data_options;
   writer_options.kafka_writer = true;
   auto data = OpenDataDir(writer_options, DataAccess::kWrite);
@@ -129,6 +146,13 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   server::Writer writer(writer_setup);
   server::ApiOptions api_options;
   api_options.more_handlers = writer.Handlers();
+  server::CheckpointSigner sign_checkpoints;
+  if (checkpoint_signer) {
+    sign_checkpoints = [&log, &data, &checkpoint_signer, &checkpoint_origin, &data_options] {
+      return SignCheckpoints(log, *data->state, data_options.data_dir, *checkpoint_signer, checkpoint_origin);
+    };
+  }
+  api_options.more_handlers["POST /v1/checkpoint"] = server::CheckpointHandler(sign_checkpoints, &state_mutex);
   api_options.state_mutex = &state_mutex;
   api_options.log = &log;
   api_options.state = data->state.get();
