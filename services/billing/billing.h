@@ -178,6 +178,14 @@ bool SamePerson(std::string_view a, std::string_view b);
 absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& state, std::string_view invoice_id,
                                                      documents::Language language, const std::string& scratch_dir);
 
+// A digest of every issued document the state holds: the key and value bytes of the
+// invoice, subsidy claim and host-share records, the records LoadIssued reads.
+// Explain, IssuedEInvoices and IssuedQuarterReports answer from those records and from
+// the log up to an as_of that an issued record names (a log prefix, which later
+// appends never change): while this digest stays, so do their answers. `tori serve`
+// keys its cache of them by it (services/server/read_cache.h).
+absl::StatusOr<Sha256Digest> IssuedDocumentsDigest(StateStore& state);
+
 // The workbook and the HTML report of the issued quarter `quarter`, byte for byte the
 // invoices-<Q>.xlsx and report-<Q>.html `tori bill --lang language` wrote: the quarter
 // recomputed from the log up to its as_of (checked against every issued document's

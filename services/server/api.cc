@@ -87,6 +87,15 @@ absl::StatusOr<std::set<std::string>> DocumentsOf(StateStore& state, const std::
   return ids;
 }
 
+// The hosts of the state's service points.
+absl::StatusOr<std::set<std::string>> HostsOfPoints(StateStore& state) {
+  std::set<std::string> hosts;
+  TORI_ASSIGN_OR_RETURN(auto points,
+                        p::ScanRecords<events::ServicePointOpened>(state, p::Key(p::kPoint, {}, false) + '\0'));
+  for (const auto& point : points) hosts.insert(point.host_agency_id());
+  return hosts;
+}
+
 // Events in the log after the state's position.
 int64_t LagEvents(const LogPosition& applied, const LogPosition& end) {
   int64_t lag = 0;
@@ -105,6 +114,7 @@ void ClearDirectory(const std::string& dir) {
 
 Api::Api(ApiOptions options)
     : options_(std::move(options)),
+      read_cache_(options_.read_cache_bytes),
       state_mutex_(options_.state_mutex != nullptr ? *options_.state_mutex : own_state_mutex_),
       router_(options_.access, Handlers()) {
   if (options_.access != nullptr) {
@@ -165,15 +175,57 @@ std::vector<RouteHandler> Api::Handlers() {
     return r;
   });
 
+  // SPEC 7 "quarters billed and their state": issued (invoices in the projection) or
+  // prepared (a quarter_prepared of section 8, no invoice issued yet). Who sees which
+  // (ARCHITECTURE.md, "The service"): an auditor every quarter; a host or an agency an
+  // issued quarter only when it issues or receives an invoice of it; a prepared quarter
+  // an auditor and the host whose documents it prepared (its drafts are not yet
+  // anything an agency receives: the agency sees the quarter once it is approved).
   set("GET", "/v1/quarters", [with_state](const RouteRequest& request) {
     return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      const AccessGrant& caller = *request.caller;
       TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
       std::map<std::string, int64_t> visible;  // quarter -> invoices the caller sees
-      for (const auto& e : invoices) visible[e.quarter()] += SeesInvoice(*request.caller, e);
+      for (const auto& e : invoices) {
+        if (SeesInvoice(caller, e)) {
+          ++visible[e.quarter()];
+        } else if (caller.role == Role::kAuditor) {
+          visible[e.quarter()] += 0;
+        }
+      }
+      std::set<std::string> issued_quarters;
+      for (const auto& e : invoices) issued_quarters.insert(e.quarter());
+      TORI_ASSIGN_OR_RETURN(auto prepared, p::ScanRecords<events::QuarterPrepared>(
+                                               state, p::Key(p::kPrepared, {}, false) + '\0'));
+      TORI_ASSIGN_OR_RETURN(std::set<std::string> hosts, HostsOfPoints(state));
+      std::map<std::string, const events::QuarterPrepared*> prepared_visible;
+      for (const auto& q : prepared) {
+        if (issued_quarters.contains(q.quarter())) continue;  // approved (or issued) since
+        bool sees = caller.role == Role::kAuditor;
+        if (caller.role == Role::kHost && hosts.contains(caller.agency_id)) {
+          // Its documents: the invoices it issues are named QUARTER-ISSUER-RECIPIENT.
+          const std::string own = q.quarter() + "-" + caller.agency_id + "-";
+          for (const auto& d : q.documents()) sees |= d.document_id().starts_with(own);
+        }
+        if (sees) prepared_visible[q.quarter()] = &q;
+      }
+      std::set<std::string> quarters;
+      for (const auto& [q, count] : visible) quarters.insert(q);
+      for (const auto& [q, e] : prepared_visible) quarters.insert(q);
       std::string list = "[";
-      for (const auto& [quarter, count] : visible) {
+      for (const std::string& quarter : quarters) {
         if (list.size() > 1) list += ",";
-        JsonObjectWriter(list).String("quarter", quarter).String("state", "issued").Int("invoices", count).Close();
+        JsonObjectWriter w(list);
+        w.String("quarter", quarter);
+        if (auto it = prepared_visible.find(quarter); it != prepared_visible.end()) {
+          w.String("state", "prepared")
+              .Int("invoices", 0)
+              .String("prepared_by", it->second->prepared_by())
+              .String("as_of", it->second->as_of());
+        } else {
+          w.String("state", "issued").Int("invoices", visible[quarter]);
+        }
+        w.Close();
       }
       list += "]";
       std::string body;
@@ -211,15 +263,25 @@ std::vector<RouteHandler> Api::Handlers() {
         if (!any || !all_visible) {
           return ErrorResponse(404, "NOT_FOUND", "no such quarter's report among those you may see");
         }
+        HttpResponse r;
+        r.content_type = xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                              : "text/html; charset=utf-8";
+        // Both files come from one replay: both are kept (read_cache.h says why that is right).
+        const std::string key = fmt::format("report\n{}\n{}\n", engine::QuarterName(*quarter),
+                                            documents::LanguageCode(language));
+        TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
+        if (auto hit = read_cache_.Find(key + (xlsx ? "xlsx" : "html"), digest)) {
+          r.body = *hit;
+          return r;
+        }
         const std::string scratch = options_.scratch_dir + "/report";
         ClearDirectory(scratch);
         auto reports = IssuedQuarterReports(*options_.log, state, *quarter, language, scratch);
         ClearDirectory(scratch);
         if (!reports.ok()) return reports.status();
-        HttpResponse r;
-        r.content_type = xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                              : "text/html; charset=utf-8";
-        r.body = xlsx ? std::move(reports->xlsx) : std::move(reports->html);
+        r.body = xlsx ? reports->xlsx : reports->html;
+        read_cache_.Put(key + "xlsx", digest, std::move(reports->xlsx));
+        read_cache_.Put(key + "html", digest, std::move(reports->html));
         return r;
       });
     };
@@ -304,6 +366,15 @@ std::vector<RouteHandler> Api::Handlers() {
       return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
         TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
         if (!e) return NotFound();
+        HttpResponse r;
+        r.content_type = "application/xml; charset=utf-8";
+        const std::string key =
+            fmt::format("einvoice\n{}\n{}\n", e->invoice_id(), documents::LanguageCode(language));
+        TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
+        if (auto hit = read_cache_.Find(key + (finvoice ? "finvoice" : "peppol"), digest)) {
+          r.body = *hit;
+          return r;
+        }
         const std::string scratch = options_.scratch_dir + "/einvoice";
         auto documents = IssuedEInvoices(*options_.log, state, e->invoice_id(), language, scratch);
         ClearDirectory(scratch);
@@ -311,9 +382,9 @@ std::vector<RouteHandler> Api::Handlers() {
           return ErrorResponse(404, finvoice ? "NO_FINVOICE" : "NO_PEPPOL", std::string(documents.status().message()));
         }
         if (!documents.ok()) return documents.status();
-        HttpResponse r;
-        r.content_type = "application/xml; charset=utf-8";
-        r.body = finvoice ? std::move(documents->finvoice_xml) : std::move(documents->peppol_xml);
+        r.body = finvoice ? documents->finvoice_xml : documents->peppol_xml;
+        read_cache_.Put(key + "finvoice", digest, std::move(documents->finvoice_xml));
+        read_cache_.Put(key + "peppol", digest, std::move(documents->peppol_xml));
         return r;
       });
     };
@@ -358,11 +429,21 @@ std::vector<RouteHandler> Api::Handlers() {
       explain.line = line;
       explain.list_contacts = request.Query("events") == "true";
       explain.json = true;
+      // An explanation is fixed while the issued documents are (read_cache.h): the
+      // replay runs once per invoice, line and ?events, not once per read.
+      const std::string key =
+          fmt::format("explain\n{}\n{}\n{}", e->invoice_id(), line.value_or(0), explain.list_contacts);
+      TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
+      if (auto hit = read_cache_.Find(key, digest)) return Json(*hit);
       explain.scratch_dir = options_.scratch_dir + "/explain";
       ClearDirectory(explain.scratch_dir);
       auto text = Explain(*options_.log, state, explain);
       ClearDirectory(explain.scratch_dir);
       if (!text.ok()) return text.status();
+      // Explain catches the state up with the log first: keep the answer only when the
+      // issued documents are still the ones of `digest`.
+      TORI_ASSIGN_OR_RETURN(const Sha256Digest after, IssuedDocumentsDigest(state));
+      if (after == digest) read_cache_.Put(key, digest, *text);
       return Json(*std::move(text));
     });
   });

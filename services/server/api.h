@@ -10,6 +10,9 @@
 //
 // The state is read one request at a time (StateStore is single-threaded): handlers
 // that read it hold one mutex; health, readiness and metrics never wait for it.
+// Explanations, the quarter's reports and the e-invoices replay the log up to the
+// document's as_of (hundreds of ms) the first time only: the answer is kept in a
+// ReadCache keyed by the issued documents (read_cache.h).
 //
 // Thread safety: Handle may be called from any number of threads at once.
 #ifndef TORI_SERVICES_SERVER_API_H_
@@ -26,6 +29,7 @@
 #include "services/server/http_server.h"
 #include "services/server/metrics.h"
 #include "services/server/portal.h"
+#include "services/server/read_cache.h"
 #include "services/server/router.h"
 #include "services/state/state_store.h"
 
@@ -48,6 +52,8 @@ struct ApiOptions {
   // The mutex around the state, shared with `more_handlers`; null: the Api's own.
   std::mutex* state_mutex = nullptr;
   bool portal_secure_cookies = false;  // served over TLS: the portal's cookies are Secure
+  // The cache of explanations, reports and e-invoices (read_cache.h); 0: none kept.
+  size_t read_cache_bytes = kReadCacheBytesMax;
 };
 
 class Api {
@@ -56,11 +62,13 @@ class Api {
   HttpResponse Handle(const HttpRequest& request);
   const Router& router() const { return router_; }
   Metrics& metrics() { return metrics_; }
+  const ReadCache& read_cache() const { return read_cache_; }
 
  private:
   std::vector<RouteHandler> Handlers();
   ApiOptions options_;
   Metrics metrics_;
+  ReadCache read_cache_;
   std::mutex own_state_mutex_;
   std::mutex& state_mutex_;  // options_.state_mutex, or own_state_mutex_
   Router router_;
