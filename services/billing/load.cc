@@ -445,6 +445,14 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
   return result;
 }
 
+absl::StatusOr<IssuedSnapshot> SnapshotIssued(StateStore& state) {
+  IssuedSnapshot snapshot;
+  TORI_ASSIGN_OR_RETURN(snapshot.digest, IssuedDocumentsDigest(state));
+  TORI_ASSIGN_OR_RETURN(auto documents, billing_internal::LoadIssued(state));
+  snapshot.documents = std::make_shared<const billing_internal::IssuedDocuments>(std::move(documents));
+  return snapshot;
+}
+
 absl::StatusOr<Sha256Digest> IssuedDocumentsDigest(StateStore& state) {
   // The prefixes of LoadIssued, each ended by '\0' as there; every record's key and
   // value, length-prefixed so that no two sequences of records hash alike.

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "events/base/check.h"
 #include "events/base/json_text.h"
@@ -12,6 +13,7 @@
 #include "services/audit/audit.h"
 #include "services/billing/billing.h"
 #include "services/projector/projector.h"
+#include "services/server/locked_read_log.h"
 #include "services/server/quarter_routes.h"
 
 namespace tori::server {
@@ -252,7 +254,11 @@ std::vector<RouteHandler> Api::Handlers() {
         }
         language = *parsed;
       }
-      return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      const std::string key = fmt::format("report\n{}\n{}\n", engine::QuarterName(*quarter),
+                                          documents::LanguageCode(language));
+      const std::string file = xlsx ? "xlsx" : "html";
+      std::optional<IssuedSnapshot> issued;  // set when the answer needs a replay
+      HttpResponse r = with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
         TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
         bool any = false, all_visible = true;
         for (const auto& e : invoices) {
@@ -263,27 +269,27 @@ std::vector<RouteHandler> Api::Handlers() {
         if (!any || !all_visible) {
           return ErrorResponse(404, "NOT_FOUND", "no such quarter's report among those you may see");
         }
-        HttpResponse r;
+        TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
+        if (auto hit = read_cache_.Find(key + file, digest)) return Json(*hit);
+        TORI_ASSIGN_OR_RETURN(issued, SnapshotIssued(state));
+        return Json("");
+      });
+      if (issued) {
+        // Both files come from one replay: both are kept (read_cache.h says why that is right).
+        auto body = Replayed(key + file, *issued, [&](EventLog& log, const std::string& scratch)
+                                                      -> absl::StatusOr<std::map<std::string, std::string>> {
+          TORI_ASSIGN_OR_RETURN(QuarterReports reports,
+                                IssuedQuarterReports(log, *issued, *quarter, language, scratch));
+          return std::map<std::string, std::string>{{key + "xlsx", std::move(reports.xlsx)},
+                                                    {key + "html", std::move(reports.html)}};
+        });
+        r = body.ok() ? Json(**body) : FromStatus(body.status());
+      }
+      if (r.status == 200) {
         r.content_type = xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                               : "text/html; charset=utf-8";
-        // Both files come from one replay: both are kept (read_cache.h says why that is right).
-        const std::string key = fmt::format("report\n{}\n{}\n", engine::QuarterName(*quarter),
-                                            documents::LanguageCode(language));
-        TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
-        if (auto hit = read_cache_.Find(key + (xlsx ? "xlsx" : "html"), digest)) {
-          r.body = *hit;
-          return r;
-        }
-        const std::string scratch = options_.scratch_dir + "/report";
-        ClearDirectory(scratch);
-        auto reports = IssuedQuarterReports(*options_.log, state, *quarter, language, scratch);
-        ClearDirectory(scratch);
-        if (!reports.ok()) return reports.status();
-        r.body = xlsx ? reports->xlsx : reports->html;
-        read_cache_.Put(key + "xlsx", digest, std::move(reports->xlsx));
-        read_cache_.Put(key + "html", digest, std::move(reports->html));
-        return r;
-      });
+      }
+      return r;
     };
   };
   set("GET", "/v1/quarters/{quarter}/report.xlsx", report(true));
@@ -363,30 +369,35 @@ std::vector<RouteHandler> Api::Handlers() {
         }
         language = *parsed;
       }
-      return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      std::string key;
+      const std::string file = finvoice ? "finvoice" : "peppol";
+      std::optional<IssuedSnapshot> issued;  // set when the answer needs a replay
+      std::string invoice_id;
+      HttpResponse r = with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
         TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
         if (!e) return NotFound();
-        HttpResponse r;
-        r.content_type = "application/xml; charset=utf-8";
-        const std::string key =
-            fmt::format("einvoice\n{}\n{}\n", e->invoice_id(), documents::LanguageCode(language));
+        invoice_id = e->invoice_id();
+        key = fmt::format("einvoice\n{}\n{}\n", invoice_id, documents::LanguageCode(language));
         TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
-        if (auto hit = read_cache_.Find(key + (finvoice ? "finvoice" : "peppol"), digest)) {
-          r.body = *hit;
-          return r;
-        }
-        const std::string scratch = options_.scratch_dir + "/einvoice";
-        auto documents = IssuedEInvoices(*options_.log, state, e->invoice_id(), language, scratch);
-        ClearDirectory(scratch);
-        if (absl::IsFailedPrecondition(documents.status())) {
-          return ErrorResponse(404, finvoice ? "NO_FINVOICE" : "NO_PEPPOL", std::string(documents.status().message()));
-        }
-        if (!documents.ok()) return documents.status();
-        r.body = finvoice ? documents->finvoice_xml : documents->peppol_xml;
-        read_cache_.Put(key + "finvoice", digest, std::move(documents->finvoice_xml));
-        read_cache_.Put(key + "peppol", digest, std::move(documents->peppol_xml));
-        return r;
+        if (auto hit = read_cache_.Find(key + file, digest)) return Json(*hit);
+        TORI_ASSIGN_OR_RETURN(issued, SnapshotIssued(state));
+        return Json("");
       });
+      if (issued) {
+        auto body = Replayed(key + file, *issued, [&](EventLog& log, const std::string& scratch)
+                                                      -> absl::StatusOr<std::map<std::string, std::string>> {
+          TORI_ASSIGN_OR_RETURN(documents::EInvoices documents,
+                                IssuedEInvoices(log, *issued, invoice_id, language, scratch));
+          return std::map<std::string, std::string>{{key + "finvoice", std::move(documents.finvoice_xml)},
+                                                    {key + "peppol", std::move(documents.peppol_xml)}};
+        });
+        if (absl::IsFailedPrecondition(body.status())) {
+          return ErrorResponse(404, finvoice ? "NO_FINVOICE" : "NO_PEPPOL", std::string(body.status().message()));
+        }
+        r = body.ok() ? Json(**body) : FromStatus(body.status());
+      }
+      if (r.status == 200) r.content_type = "application/xml; charset=utf-8";
+      return r;
     };
   };
   set("GET", "/v1/invoices/{id}/finvoice", einvoice(true));
@@ -421,31 +432,33 @@ std::vector<RouteHandler> Api::Handlers() {
       }
       line = value;
     }
-    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+    ExplainRequest explain;
+    explain.line = line;
+    explain.list_contacts = request.Query("events") == "true";
+    explain.json = true;
+    std::string key;
+    std::optional<IssuedSnapshot> issued;  // set when the answer needs a replay
+    HttpResponse r = with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
       TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
       if (!e) return NotFound();
-      ExplainRequest explain;
       explain.invoice_id = e->invoice_id();
-      explain.line = line;
-      explain.list_contacts = request.Query("events") == "true";
-      explain.json = true;
       // An explanation is fixed while the issued documents are (read_cache.h): the
       // replay runs once per invoice, line and ?events, not once per read.
-      const std::string key =
-          fmt::format("explain\n{}\n{}\n{}", e->invoice_id(), line.value_or(0), explain.list_contacts);
+      key = fmt::format("explain\n{}\n{}\n{}", e->invoice_id(), line.value_or(0), explain.list_contacts);
       TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
       if (auto hit = read_cache_.Find(key, digest)) return Json(*hit);
-      explain.scratch_dir = options_.scratch_dir + "/explain";
-      ClearDirectory(explain.scratch_dir);
-      auto text = Explain(*options_.log, state, explain);
-      ClearDirectory(explain.scratch_dir);
-      if (!text.ok()) return text.status();
-      // Explain catches the state up with the log first: keep the answer only when the
-      // issued documents are still the ones of `digest`.
-      TORI_ASSIGN_OR_RETURN(const Sha256Digest after, IssuedDocumentsDigest(state));
-      if (after == digest) read_cache_.Put(key, digest, *text);
-      return Json(*std::move(text));
+      TORI_ASSIGN_OR_RETURN(issued, SnapshotIssued(state));
+      return Json("");
     });
+    if (!issued) return r;
+    auto body = Replayed(key, *issued, [&](EventLog& log, const std::string& scratch)
+                                           -> absl::StatusOr<std::map<std::string, std::string>> {
+      ExplainRequest in_scratch = explain;
+      in_scratch.scratch_dir = scratch;
+      TORI_ASSIGN_OR_RETURN(std::string text, Explain(log, *issued, in_scratch));
+      return std::map<std::string, std::string>{{key, std::move(text)}};
+    });
+    return body.ok() ? Json(**body) : FromStatus(body.status());
   });
   set("GET", "/v1/verify", [this, with_state](const RouteRequest& request) {
     return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
@@ -516,6 +529,27 @@ std::vector<RouteHandler> Api::Handlers() {
         });
   }
   return handlers;
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> Api::Replayed(const std::string& key, const IssuedSnapshot& issued,
+                                                                 const Replay& replay) {
+  replay_slots_.acquire();
+  absl::Cleanup release = [this] { replay_slots_.release(); };
+  // Another request may have computed it while this one waited for a slot.
+  if (auto hit = read_cache_.Find(key, issued.digest)) return hit;
+  const std::string scratch = fmt::format("{}/replay-{}", options_.scratch_dir, replays_started_++);
+  ClearDirectory(scratch);
+  LockedReadLog log(*options_.log, state_mutex_);
+  auto answers = replay(log, scratch);
+  ClearDirectory(scratch);
+  if (!answers.ok()) return answers.status();
+  std::shared_ptr<const std::string> answer;
+  for (auto& [name, bytes] : *answers) {
+    if (name == key) answer = std::make_shared<const std::string>(bytes);
+    read_cache_.Put(name, issued.digest, std::move(bytes));
+  }
+  if (answer == nullptr) return absl::InternalError(fmt::format("the replay did not compute '{}'", key));
+  return answer;
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {

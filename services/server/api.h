@@ -12,13 +12,17 @@
 // that read it hold one mutex; health, readiness and metrics never wait for it.
 // Explanations, the quarter's reports and the e-invoices replay the log up to the
 // document's as_of (hundreds of ms) the first time only: the answer is kept in a
-// ReadCache keyed by the issued documents (read_cache.h).
+// ReadCache keyed by the issued documents (read_cache.h). The replay runs outside the
+// state's mutex (the issued documents read under it first; the log read through a
+// LockedReadLog, locked_read_log.h), so a cold explanation holds up no other request.
 //
 // Thread safety: Handle may be called from any number of threads at once.
 #ifndef TORI_SERVICES_SERVER_API_H_
 #define TORI_SERVICES_SERVER_API_H_
 
+#include <atomic>
 #include <cstdio>
+#include <semaphore>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +34,7 @@
 #include "services/server/metrics.h"
 #include "services/server/portal.h"
 #include "services/server/read_cache.h"
+#include "services/billing/billing.h"
 #include "services/server/router.h"
 #include "services/state/state_store.h"
 
@@ -66,9 +71,21 @@ class Api {
 
  private:
   std::vector<RouteHandler> Handlers();
+  // The kept answer `key` from `issued`, or, on a miss, the answers `replay` computes
+  // (key -> bytes; `key` among them), kept and returned. Called WITHOUT the state's
+  // mutex: `replay` reads the log through a LockedReadLog and a scratch directory of
+  // its own, at most kReplaysMax at once; a request that waited for a slot finds what
+  // the one before computed.
+  using Replay = std::function<absl::StatusOr<std::map<std::string, std::string>>(EventLog& log,
+                                                                                 const std::string& scratch_dir)>;
+  absl::StatusOr<std::shared_ptr<const std::string>> Replayed(const std::string& key, const IssuedSnapshot& issued,
+                                                              const Replay& replay);
+  static constexpr int kReplaysMax = 2;  // the machine's cores
   ApiOptions options_;
   Metrics metrics_;
   ReadCache read_cache_;
+  std::counting_semaphore<kReplaysMax> replay_slots_{kReplaysMax};
+  std::atomic<uint64_t> replays_started_{0};  // names each replay's scratch directory
   std::mutex own_state_mutex_;
   std::mutex& state_mutex_;  // options_.state_mutex, or own_state_mutex_
   Router router_;

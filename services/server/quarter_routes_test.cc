@@ -16,6 +16,7 @@
 #include "services/billing/billing.h"
 #include "services/projector/projector.h"
 #include "services/server/api.h"
+#include "services/server/locked_read_log.h"
 #include "services/server/read_cache.h"
 
 namespace tori::server {
@@ -269,6 +270,48 @@ TEST(ReadCacheTest, KeepsAtMostItsBytesAndServesOnlyTheDigestItWasGiven) {
   EXPECT_NE(cache.Find("k9", a), nullptr);
   EXPECT_EQ(cache.Find("k5", a), nullptr);  // least recently used: evicted
   EXPECT_GE(cache.stats().evicted, 6u);
+}
+
+// The replays of explain and the reports read the log outside the state's mutex through
+// a LockedReadLog: every record arrives as written, and between two records the mutex
+// is free (the cursor takes it only to fetch the next batch), so the writers and the
+// other reads of `tori serve` go on during a replay; appends are refused.
+TEST(LockedReadLogTest, ReadsEveryRecordAndLeavesTheMutexFreeBetweenThem) {
+  const fs::path dir = fs::path(::testing::TempDir()) / fmt::format("locked-read-log-{}", ::getpid());
+  fs::remove_all(dir);
+  auto log = EmbeddedLog::Open(dir.string());
+  ASSERT_TRUE(log.ok()) << log.status();
+  constexpr int kRecords = 10000;  // more than one batch (kRecordsPerLock)
+  std::vector<std::string> payloads;
+  for (int i = 0; i < kRecords; ++i) payloads.push_back(fmt::format("record-{}", i));
+  std::vector<AppendRecord> records;
+  for (const auto& p : payloads) records.push_back({"k", p});
+  ASSERT_TRUE((*log)->Append(records).ok());
+
+  std::mutex mutex;
+  LockedReadLog locked(**log, mutex);
+  EXPECT_EQ(locked.End().next_offsets, std::vector<int64_t>{kRecords});
+  EXPECT_EQ(locked.Append(records).status().code(), absl::StatusCode::kFailedPrecondition);
+  LogPosition start;
+  start.next_offsets = {0};
+  auto cursor = locked.Read(start);
+  ASSERT_TRUE(cursor.ok()) << cursor.status();
+  LogRecord record;
+  int read = 0;
+  while (true) {
+    auto more = (*cursor)->Next(record);
+    ASSERT_TRUE(more.ok()) << more.status();
+    if (!*more) break;
+    ASSERT_EQ(record.offset, read);
+    ASSERT_EQ(record.payload, payloads[read]);
+    ASSERT_TRUE(mutex.try_lock()) << "the mutex is held between records, at " << read;
+    mutex.unlock();
+    ++read;
+  }
+  EXPECT_EQ(read, kRecords);
+  cursor->reset();
+  log->reset();
+  fs::remove_all(dir);
 }
 
 }  // namespace
