@@ -98,6 +98,14 @@ absl::StatusOr<std::set<std::string>> HostsOfPoints(StateStore& state) {
   return hosts;
 }
 
+// The cache's keys (read_cache.h): what the answer depends on besides the issued documents.
+std::string ExplainKey(const std::string& invoice_id, int line, bool list_contacts) {
+  return fmt::format("explain\n{}\n{}\n{}", invoice_id, line, list_contacts);
+}
+std::string ReportKey(const std::string& quarter, documents::Language language) {
+  return fmt::format("report\n{}\n{}\n", quarter, documents::LanguageCode(language));  // + "xlsx" or "html"
+}
+
 // Events in the log after the state's position.
 int64_t LagEvents(const LogPosition& applied, const LogPosition& end) {
   int64_t lag = 0;
@@ -119,6 +127,7 @@ Api::Api(ApiOptions options)
       read_cache_(options_.read_cache_bytes),
       state_mutex_(options_.state_mutex != nullptr ? *options_.state_mutex : own_state_mutex_),
       router_(options_.access, Handlers()) {
+  if (options_.warm_reads) warmer_ = std::thread([this] { WarmLoop(); });
   if (options_.access != nullptr) {
     portal_ = std::make_unique<Portal>(
         PortalOptions{.api = &router_, .access = options_.access, .secure_cookies = options_.portal_secure_cookies});
@@ -254,8 +263,7 @@ std::vector<RouteHandler> Api::Handlers() {
         }
         language = *parsed;
       }
-      const std::string key = fmt::format("report\n{}\n{}\n", engine::QuarterName(*quarter),
-                                          documents::LanguageCode(language));
+      const std::string key = ReportKey(engine::QuarterName(*quarter), language);
       const std::string file = xlsx ? "xlsx" : "html";
       std::optional<IssuedSnapshot> issued;  // set when the answer needs a replay
       HttpResponse r = with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
@@ -275,14 +283,7 @@ std::vector<RouteHandler> Api::Handlers() {
         return Json("");
       });
       if (issued) {
-        // Both files come from one replay: both are kept (read_cache.h says why that is right).
-        auto body = Replayed(key + file, *issued, [&](EventLog& log, const std::string& scratch)
-                                                      -> absl::StatusOr<std::map<std::string, std::string>> {
-          TORI_ASSIGN_OR_RETURN(QuarterReports reports,
-                                IssuedQuarterReports(log, *issued, *quarter, language, scratch));
-          return std::map<std::string, std::string>{{key + "xlsx", std::move(reports.xlsx)},
-                                                    {key + "html", std::move(reports.html)}};
-        });
+        auto body = ReplayedReport(key + file, *quarter, language, *issued);
         r = body.ok() ? Json(**body) : FromStatus(body.status());
       }
       if (r.status == 200) {
@@ -444,20 +445,14 @@ std::vector<RouteHandler> Api::Handlers() {
       explain.invoice_id = e->invoice_id();
       // An explanation is fixed while the issued documents are (read_cache.h): the
       // replay runs once per invoice, line and ?events, not once per read.
-      key = fmt::format("explain\n{}\n{}\n{}", e->invoice_id(), line.value_or(0), explain.list_contacts);
+      key = ExplainKey(e->invoice_id(), line.value_or(0), explain.list_contacts);
       TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
       if (auto hit = read_cache_.Find(key, digest)) return Json(*hit);
       TORI_ASSIGN_OR_RETURN(issued, SnapshotIssued(state));
       return Json("");
     });
     if (!issued) return r;
-    auto body = Replayed(key, *issued, [&](EventLog& log, const std::string& scratch)
-                                           -> absl::StatusOr<std::map<std::string, std::string>> {
-      ExplainRequest in_scratch = explain;
-      in_scratch.scratch_dir = scratch;
-      TORI_ASSIGN_OR_RETURN(std::string text, Explain(log, *issued, in_scratch));
-      return std::map<std::string, std::string>{{key, std::move(text)}};
-    });
+    auto body = ReplayedExplanation(key, explain, *issued);
     return body.ok() ? Json(**body) : FromStatus(body.status());
   });
   set("GET", "/v1/verify", [this, with_state](const RouteRequest& request) {
@@ -550,6 +545,84 @@ absl::StatusOr<std::shared_ptr<const std::string>> Api::Replayed(const std::stri
   }
   if (answer == nullptr) return absl::InternalError(fmt::format("the replay did not compute '{}'", key));
   return answer;
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> Api::ReplayedExplanation(const std::string& key,
+                                                                            const ExplainRequest& explain,
+                                                                            const IssuedSnapshot& issued) {
+  return Replayed(key, issued, [&](EventLog& log, const std::string& scratch)
+                                   -> absl::StatusOr<std::map<std::string, std::string>> {
+    ExplainRequest in_scratch = explain;
+    in_scratch.scratch_dir = scratch;
+    TORI_ASSIGN_OR_RETURN(std::string text, Explain(log, issued, in_scratch));
+    return std::map<std::string, std::string>{{key, std::move(text)}};
+  });
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> Api::ReplayedReport(const std::string& key, engine::Quarter quarter,
+                                                                       documents::Language language,
+                                                                       const IssuedSnapshot& issued) {
+  // Both files come from one replay: both are kept (read_cache.h says why that is right).
+  const std::string base = ReportKey(engine::QuarterName(quarter), language);
+  return Replayed(key, issued, [&](EventLog& log, const std::string& scratch)
+                                   -> absl::StatusOr<std::map<std::string, std::string>> {
+    TORI_ASSIGN_OR_RETURN(QuarterReports reports, IssuedQuarterReports(log, issued, quarter, language, scratch));
+    return std::map<std::string, std::string>{{base + "xlsx", std::move(reports.xlsx)},
+                                              {base + "html", std::move(reports.html)}};
+  });
+}
+
+Api::~Api() {
+  {
+    std::lock_guard lock(warm_mutex_);
+    stopping_ = true;
+  }
+  warm_wakeup_.notify_all();
+  if (warmer_.joinable()) warmer_.join();
+}
+
+void Api::WarmLoop() {
+  std::optional<Sha256Digest> warmed;  // the issued documents last warmed
+  while (true) {
+    {
+      std::unique_lock lock(warm_mutex_);
+      if (warm_wakeup_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) return;
+    }
+    // The latest quarter with issued invoices: what agencies and hosts read now.
+    std::optional<IssuedSnapshot> issued;
+    std::vector<std::string> ids;
+    std::string quarter;
+    {
+      std::lock_guard lock(state_mutex_);
+      auto digest = IssuedDocumentsDigest(*options_.state);
+      if (!digest.ok() || *digest == warmed) continue;
+      auto snapshot = SnapshotIssued(*options_.state);
+      auto invoices = IssuedInvoices(*options_.state);
+      if (!snapshot.ok() || !invoices.ok()) continue;
+      issued = *std::move(snapshot);
+      for (const auto& e : *invoices) quarter = std::max(quarter, e.quarter());
+      for (const auto& e : *invoices) {
+        if (e.quarter() == quarter) ids.push_back(e.invoice_id());
+      }
+    }
+    bool done = true;
+    for (const std::string& id : ids) {
+      {
+        std::lock_guard lock(warm_mutex_);
+        if (stopping_) return;
+      }
+      ExplainRequest explain;
+      explain.invoice_id = id;
+      explain.json = true;
+      done &= ReplayedExplanation(ExplainKey(id, 0, false), explain, *issued).ok();
+    }
+    if (auto q = engine::ParseQuarter(quarter); q.ok()) {
+      done &= ReplayedReport(ReportKey(quarter, documents::Language::kFi) + "html", *q, documents::Language::kFi,
+                             *issued)
+                  .ok();
+    }
+    if (done) warmed = issued->digest;  // else: again in a second (e.g. a quarter that cannot be recomputed)
+  }
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {

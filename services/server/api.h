@@ -21,6 +21,8 @@
 #define TORI_SERVICES_SERVER_API_H_
 
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <cstdio>
 #include <semaphore>
 #include <map>
@@ -34,6 +36,7 @@
 #include "services/server/metrics.h"
 #include "services/server/portal.h"
 #include "services/server/read_cache.h"
+#include "services/audit/audit.h"
 #include "services/billing/billing.h"
 #include "services/server/router.h"
 #include "services/state/state_store.h"
@@ -59,11 +62,19 @@ struct ApiOptions {
   bool portal_secure_cookies = false;  // served over TLS: the portal's cookies are Secure
   // The cache of explanations, reports and e-invoices (read_cache.h); 0: none kept.
   size_t read_cache_bytes = kReadCacheBytesMax;
+  // Keep the latest quarter's explanations (whole invoice, JSON) and its Finnish reports
+  // computed ahead: a thread checks the issued documents every second and replays what
+  // changed (outside the state's mutex), so that the first reads after a bill do not
+  // all wait for replays. `tori serve` sets it; tests leave it off.
+  bool warm_reads = false;
 };
 
 class Api {
  public:
   explicit Api(ApiOptions options);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
   HttpResponse Handle(const HttpRequest& request);
   const Router& router() const { return router_; }
   Metrics& metrics() { return metrics_; }
@@ -81,6 +92,14 @@ class Api {
   absl::StatusOr<std::shared_ptr<const std::string>> Replayed(const std::string& key, const IssuedSnapshot& issued,
                                                               const Replay& replay);
   static constexpr int kReplaysMax = 2;  // the machine's cores
+  absl::StatusOr<std::shared_ptr<const std::string>> ReplayedExplanation(const std::string& key,
+                                                                         const ExplainRequest& explain,
+                                                                         const IssuedSnapshot& issued);
+  // `key`: the xlsx's or the html's; both are kept.
+  absl::StatusOr<std::shared_ptr<const std::string>> ReplayedReport(const std::string& key, engine::Quarter quarter,
+                                                                    documents::Language language,
+                                                                    const IssuedSnapshot& issued);
+  void WarmLoop();  // ApiOptions::warm_reads
   ApiOptions options_;
   Metrics metrics_;
   ReadCache read_cache_;
@@ -90,6 +109,10 @@ class Api {
   std::mutex& state_mutex_;  // options_.state_mutex, or own_state_mutex_
   Router router_;
   std::unique_ptr<Portal> portal_;  // "/" and "/portal/...": pages over router_
+  std::mutex warm_mutex_;
+  std::condition_variable warm_wakeup_;
+  bool stopping_ = false;  // under warm_mutex_
+  std::thread warmer_;     // last: started after everything it uses, joined first
 };
 
 }  // namespace tori::server
