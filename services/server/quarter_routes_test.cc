@@ -170,6 +170,35 @@ TEST_F(QuarterRoutesTest, TheQuartersListShowsAPreparedQuarterToItsHostAndAudito
   EXPECT_EQ(Get("/v1/quarters", "Vantaa").body, "{\"quarters\":[]}\n");
   EXPECT_EQ(Get("/v1/quarters", "Kela").body, "{\"quarters\":[]}\n");
 
+  // The portal's quarter list shows it too, with who prepared it (Pekka approves).
+  HttpRequest form;
+  form.method = "GET";
+  form.target = "/portal/login?lang=en";
+  HttpResponse login_form = api_->Handle(form);
+  std::string nonce;
+  for (const auto& [name, value] : login_form.headers) {
+    if (name == "Set-Cookie" && value.starts_with("tori_login=")) nonce = value.substr(0, value.find(';'));
+  }
+  ASSERT_FALSE(nonce.empty());
+  HttpRequest login;
+  login.method = "POST";
+  login.target = "/portal/login";
+  login.content_type = "application/x-www-form-urlencoded";
+  login.cookie = nonce;
+  login.body = fmt::format("login_csrf={}&token={}", nonce.substr(nonce.find('=') + 1), tokens_.at("Pekka").token);
+  HttpResponse logged_in = api_->Handle(login);
+  ASSERT_EQ(logged_in.status, 303) << logged_in.body;
+  HttpRequest home;
+  home.method = "GET";
+  home.target = "/?lang=en";
+  for (const auto& [name, value] : logged_in.headers) {
+    if (name == "Set-Cookie" && value.starts_with("tori_session=")) home.cookie = value.substr(0, value.find(';'));
+  }
+  const HttpResponse page = api_->Handle(home);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("2026Q1</a></td><td>prepared, awaiting approval (Maija)</td>"), std::string::npos)
+      << page.body;
+
   ASSERT_EQ(Post("/v1/quarters/2026Q1/approve", "Pekka").status, 200);
   EXPECT_EQ(Get("/v1/quarters", "Kela").body,
             "{\"quarters\":[{\"quarter\":\"2026Q1\",\"state\":\"issued\",\"invoices\":1}]}\n");
