@@ -198,11 +198,7 @@ std::vector<RouteHandler> Api::Handlers() {
       TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
       std::map<std::string, int64_t> visible;  // quarter -> invoices the caller sees
       for (const auto& e : invoices) {
-        if (SeesInvoice(caller, e)) {
-          ++visible[e.quarter()];
-        } else if (caller.role == Role::kAuditor) {
-          visible[e.quarter()] += 0;
-        }
+        if (SeesInvoice(caller, e)) ++visible[e.quarter()];  // an auditor sees every invoice
       }
       std::set<std::string> issued_quarters;
       for (const auto& e : invoices) issued_quarters.insert(e.quarter());
@@ -605,7 +601,9 @@ void Api::WarmLoop() {
         if (e.quarter() == quarter) ids.push_back(e.invoice_id());
       }
     }
-    bool done = true;
+    // What fails here (e.g. a quarter issued by a tori that did not record its invoice
+    // date) fails for the request too, which says why; it is not tried again until the
+    // issued documents change.
     for (const std::string& id : ids) {
       {
         std::lock_guard lock(warm_mutex_);
@@ -614,14 +612,13 @@ void Api::WarmLoop() {
       ExplainRequest explain;
       explain.invoice_id = id;
       explain.json = true;
-      done &= ReplayedExplanation(ExplainKey(id, 0, false), explain, *issued).ok();
+      (void)ReplayedExplanation(ExplainKey(id, 0, false), explain, *issued);
     }
     if (auto q = engine::ParseQuarter(quarter); q.ok()) {
-      done &= ReplayedReport(ReportKey(quarter, documents::Language::kFi) + "html", *q, documents::Language::kFi,
-                             *issued)
-                  .ok();
+      (void)ReplayedReport(ReportKey(quarter, documents::Language::kFi) + "html", *q, documents::Language::kFi,
+                           *issued);
     }
-    if (done) warmed = issued->digest;  // else: again in a second (e.g. a quarter that cannot be recomputed)
+    warmed = issued->digest;
   }
 }
 

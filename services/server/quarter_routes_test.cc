@@ -280,6 +280,38 @@ TEST_F(QuarterRoutesTest, AKeptExplanationOrReportIsNeverServedForOtherIssuedDoc
   EXPECT_EQ(again.body, reports->html);
 }
 
+// `tori serve` (warm_reads) computes the latest quarter's explanations and report
+// ahead, once the quarter is issued: the first read is then already a hit.
+TEST_F(QuarterRoutesTest, TheWarmerKeepsTheLatestQuartersExplanationsReady) {
+  ASSERT_EQ(Post("/v1/quarters/2026Q1/bill", "Maija").status, 200);
+  ASSERT_EQ(Post("/v1/quarters/2026Q1/approve", "Pekka").status, 200);
+  api_.reset();
+  ApiOptions options;
+  options.log = log_.get();
+  options.state = state_.get();
+  options.scratch_dir = (dir_ / "scratch").string();
+  options.access = &access_;
+  options.warm_reads = true;
+  api_ = std::make_unique<Api>(options);
+  // Every invoice's explanation, then the report's two files.
+  const std::string list = Get("/v1/invoices?quarter=2026Q1", "Auditor").body;
+  size_t expected = 2;
+  for (size_t at = list.find("\"invoice_id\""); at != std::string::npos; at = list.find("\"invoice_id\"", at + 1)) {
+    ++expected;
+  }
+  ASSERT_GE(expected, 3u) << list;
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (api_->read_cache().stats().entries < expected && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(api_->read_cache().stats().entries, expected);
+  const uint64_t misses = api_->read_cache().stats().misses;
+  const HttpResponse explain = Get("/v1/invoices/2026Q1-espoo-kela/explain", "Kela");
+  ASSERT_EQ(explain.status, 200) << explain.body;
+  EXPECT_EQ(api_->read_cache().stats().misses, misses);
+  api_.reset();  // stops the warmer
+}
+
 TEST(ReadCacheTest, KeepsAtMostItsBytesAndServesOnlyTheDigestItWasGiven) {
   ReadCache cache(4000);
   const Sha256Digest a = Sha256Of("a"), b = Sha256Of("b");
