@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "events/log/event_log.h"
+#include "services/billing/billing.h"
 #include "services/engine/engine.h"
 #include "services/state/state_store.h"
 
@@ -80,6 +81,9 @@ struct ExplainRequest {
 
 // A readable explanation, ready to print (or JSON, see ExplainRequest::json).
 absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request);
+// The same from issued documents read beforehand (SnapshotIssued, billing.h) and the
+// log: the state is not touched (and not caught up: the snapshot is as of its reading).
+absl::StatusOr<std::string> Explain(EventLog& log, const IssuedSnapshot& issued, const ExplainRequest& request);
 
 // ---------------------------------------------------------------- issued documents
 // The numbers printed on an issued quarter's invoices: the issuing run numbered them in

@@ -347,7 +347,12 @@ void AppendChanges(const LineChanges& changes, std::string& out) {
 
 absl::StatusOr<std::string> Explain(EventLog& log, StateStore& state, const ExplainRequest& request) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
-  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  TORI_ASSIGN_OR_RETURN(IssuedSnapshot issued, SnapshotIssued(state));
+  return Explain(log, issued, request);
+}
+
+absl::StatusOr<std::string> Explain(EventLog& log, const IssuedSnapshot& snapshot, const ExplainRequest& request) {
+  const billing_internal::IssuedDocuments& issued = *snapshot.documents;
   TORI_ASSIGN_OR_RETURN(IssuedDocumentId document,
                         audit_internal::FindIssuedDocumentIn(issued, request.invoice_id));
   if (document.kind == IssuedDocumentId::Kind::kSubsidyClaim) {

@@ -613,7 +613,14 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
 
 absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& state, std::string_view invoice_id,
                                                      documents::Language language, const std::string& scratch_dir) {
-  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  TORI_ASSIGN_OR_RETURN(IssuedSnapshot issued, SnapshotIssued(state));
+  return IssuedEInvoices(log, issued, invoice_id, language, scratch_dir);
+}
+
+absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, const IssuedSnapshot& snapshot,
+                                                     std::string_view invoice_id, documents::Language language,
+                                                     const std::string& scratch_dir) {
+  const billing_internal::IssuedDocuments& issued = *snapshot.documents;
   const events::InvoiceIssued* found = nullptr;
   for (const auto& e : issued.invoice_events) {
     if (e.invoice_id() == invoice_id) found = &e;
@@ -656,7 +663,14 @@ absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& 
 
 absl::StatusOr<QuarterReports> IssuedQuarterReports(EventLog& log, StateStore& state, engine::Quarter quarter,
                                                     documents::Language language, const std::string& scratch_dir) {
-  TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
+  TORI_ASSIGN_OR_RETURN(IssuedSnapshot issued, SnapshotIssued(state));
+  return IssuedQuarterReports(log, issued, quarter, language, scratch_dir);
+}
+
+absl::StatusOr<QuarterReports> IssuedQuarterReports(EventLog& log, const IssuedSnapshot& snapshot,
+                                                    engine::Quarter quarter, documents::Language language,
+                                                    const std::string& scratch_dir) {
+  const billing_internal::IssuedDocuments& issued = *snapshot.documents;
   const std::string q = engine::QuarterName(quarter);
   const std::map<std::string, IssuedQuarter> issued_quarters = IssuedByQuarter(issued);
   const auto issued_quarter = issued_quarters.find(q);

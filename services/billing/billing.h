@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -167,6 +168,28 @@ absl::StatusOr<BillOutcome> Approve(EventLog& log, StateStore& state, BillReques
 // and surrounding spaces.
 bool SamePerson(std::string_view a, std::string_view b);
 
+// A digest of every issued document the state holds: the key and value bytes of the
+// invoice, subsidy claim and host-share records, the records LoadIssued reads.
+// Explain, IssuedEInvoices and IssuedQuarterReports answer from those records and from
+// the log up to an as_of that an issued record names (a log prefix, which later
+// appends never change): while this digest stays, so do their answers. `tori serve`
+// keys its cache of them by it (services/server/read_cache.h).
+absl::StatusOr<Sha256Digest> IssuedDocumentsDigest(StateStore& state);
+
+// The issued documents read once from the state, with their digest: for the variants
+// of Explain (audit.h), IssuedEInvoices and IssuedQuarterReports that compute from
+// them and the log alone. Those never touch the state, so a caller may run them
+// without the state's lock, with a log that is safe to read meanwhile (`tori serve`:
+// services/server/locked_read_log.h).
+namespace billing_internal {
+struct IssuedDocuments;
+}
+struct IssuedSnapshot {
+  std::shared_ptr<const billing_internal::IssuedDocuments> documents;
+  Sha256Digest digest{};
+};
+absl::StatusOr<IssuedSnapshot> SnapshotIssued(StateStore& state);
+
 // The Finvoice and Peppol UBL of the issued invoice `invoice_id`, byte for byte the
 // finvoice-<id>.xml and peppol-<id>.xml `tori bill --lang language` wrote for it: its
 // quarter recomputed from the log up to its as_of in a scratch state (`scratch_dir`,
@@ -177,6 +200,9 @@ bool SamePerson(std::string_view a, std::string_view b);
 // never writes it.
 absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, StateStore& state, std::string_view invoice_id,
                                                      documents::Language language, const std::string& scratch_dir);
+absl::StatusOr<documents::EInvoices> IssuedEInvoices(EventLog& log, const IssuedSnapshot& issued,
+                                                     std::string_view invoice_id, documents::Language language,
+                                                     const std::string& scratch_dir);
 
 // The workbook and the HTML report of the issued quarter `quarter`, byte for byte the
 // invoices-<Q>.xlsx and report-<Q>.html `tori bill --lang language` wrote: the quarter
@@ -190,6 +216,9 @@ struct QuarterReports {
 };
 absl::StatusOr<QuarterReports> IssuedQuarterReports(EventLog& log, StateStore& state, engine::Quarter quarter,
                                                     documents::Language language, const std::string& scratch_dir);
+absl::StatusOr<QuarterReports> IssuedQuarterReports(EventLog& log, const IssuedSnapshot& issued,
+                                                    engine::Quarter quarter, documents::Language language,
+                                                    const std::string& scratch_dir);
 
 // ---------------------------------------------------------------- audit (SPEC section 5)
 struct VerifiedDocument {

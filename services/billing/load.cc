@@ -8,6 +8,7 @@
 #include "absl/time/civil_time.h"
 #include "events/base/calendar.h"
 #include "events/base/check.h"
+#include "events/base/sha256.h"
 #include "fmt/format.h"
 #include "services/billing/billing.h"
 #include "services/billing/internal/issued.h"
@@ -442,6 +443,30 @@ absl::StatusOr<engine::BillingResult> ComputeRun(StateStore& state, Quarter quar
   std::erase_if(result.invoices, [](const engine::Invoice& invoice) { return invoice.lines.empty(); });
   TORI_RETURN_IF_ERROR(billing_internal::AddSection9Reports(state, issued, result));
   return result;
+}
+
+absl::StatusOr<IssuedSnapshot> SnapshotIssued(StateStore& state) {
+  IssuedSnapshot snapshot;
+  TORI_ASSIGN_OR_RETURN(snapshot.digest, IssuedDocumentsDigest(state));
+  TORI_ASSIGN_OR_RETURN(auto documents, billing_internal::LoadIssued(state));
+  snapshot.documents = std::make_shared<const billing_internal::IssuedDocuments>(std::move(documents));
+  return snapshot;
+}
+
+absl::StatusOr<Sha256Digest> IssuedDocumentsDigest(StateStore& state) {
+  // The prefixes of LoadIssued, each ended by '\0' as there; every record's key and
+  // value, length-prefixed so that no two sequences of records hash alike.
+  Sha256 hash;
+  for (char kind : {p::kInvoice, p::kClaim, p::kHostShares}) {
+    TORI_RETURN_IF_ERROR(state.ScanProjection(p::Key(kind, {}, false) + '\0',
+                                              [&](std::string_view key, std::string_view value) {
+                                                const uint64_t sizes[2] = {key.size(), value.size()};
+                                                hash.Update(sizes, sizeof sizes).Update(key).Update(value);
+                                                return true;
+                                              }));
+    hash.Update(&kind, 1);
+  }
+  return hash.Finish();
 }
 
 }  // namespace tori

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "events/base/check.h"
 #include "events/base/json_text.h"
@@ -12,6 +13,7 @@
 #include "services/audit/audit.h"
 #include "services/billing/billing.h"
 #include "services/projector/projector.h"
+#include "services/server/locked_read_log.h"
 #include "services/server/quarter_routes.h"
 
 namespace tori::server {
@@ -87,6 +89,23 @@ absl::StatusOr<std::set<std::string>> DocumentsOf(StateStore& state, const std::
   return ids;
 }
 
+// The hosts of the state's service points.
+absl::StatusOr<std::set<std::string>> HostsOfPoints(StateStore& state) {
+  std::set<std::string> hosts;
+  TORI_ASSIGN_OR_RETURN(auto points,
+                        p::ScanRecords<events::ServicePointOpened>(state, p::Key(p::kPoint, {}, false) + '\0'));
+  for (const auto& point : points) hosts.insert(point.host_agency_id());
+  return hosts;
+}
+
+// The cache's keys (read_cache.h): what the answer depends on besides the issued documents.
+std::string ExplainKey(const std::string& invoice_id, int line, bool list_contacts) {
+  return fmt::format("explain\n{}\n{}\n{}", invoice_id, line, list_contacts);
+}
+std::string ReportKey(const std::string& quarter, documents::Language language) {
+  return fmt::format("report\n{}\n{}\n", quarter, documents::LanguageCode(language));  // + "xlsx" or "html"
+}
+
 // Events in the log after the state's position.
 int64_t LagEvents(const LogPosition& applied, const LogPosition& end) {
   int64_t lag = 0;
@@ -105,8 +124,10 @@ void ClearDirectory(const std::string& dir) {
 
 Api::Api(ApiOptions options)
     : options_(std::move(options)),
+      read_cache_(options_.read_cache_bytes),
       state_mutex_(options_.state_mutex != nullptr ? *options_.state_mutex : own_state_mutex_),
       router_(options_.access, Handlers()) {
+  if (options_.warm_reads) warmer_ = std::thread([this] { WarmLoop(); });
   if (options_.access != nullptr) {
     portal_ = std::make_unique<Portal>(
         PortalOptions{.api = &router_, .access = options_.access, .secure_cookies = options_.portal_secure_cookies});
@@ -165,15 +186,53 @@ std::vector<RouteHandler> Api::Handlers() {
     return r;
   });
 
+  // SPEC 7 "quarters billed and their state": issued (invoices in the projection) or
+  // prepared (a quarter_prepared of section 8, no invoice issued yet). Who sees which
+  // (ARCHITECTURE.md, "The service"): an auditor every quarter; a host or an agency an
+  // issued quarter only when it issues or receives an invoice of it; a prepared quarter
+  // an auditor and the host whose documents it prepared (its drafts are not yet
+  // anything an agency receives: the agency sees the quarter once it is approved).
   set("GET", "/v1/quarters", [with_state](const RouteRequest& request) {
     return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      const AccessGrant& caller = *request.caller;
       TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
       std::map<std::string, int64_t> visible;  // quarter -> invoices the caller sees
-      for (const auto& e : invoices) visible[e.quarter()] += SeesInvoice(*request.caller, e);
+      for (const auto& e : invoices) {
+        if (SeesInvoice(caller, e)) ++visible[e.quarter()];  // an auditor sees every invoice
+      }
+      std::set<std::string> issued_quarters;
+      for (const auto& e : invoices) issued_quarters.insert(e.quarter());
+      TORI_ASSIGN_OR_RETURN(auto prepared, p::ScanRecords<events::QuarterPrepared>(
+                                               state, p::Key(p::kPrepared, {}, false) + '\0'));
+      TORI_ASSIGN_OR_RETURN(std::set<std::string> hosts, HostsOfPoints(state));
+      std::map<std::string, const events::QuarterPrepared*> prepared_visible;
+      for (const auto& q : prepared) {
+        if (issued_quarters.contains(q.quarter())) continue;  // approved (or issued) since
+        bool sees = caller.role == Role::kAuditor;
+        if (caller.role == Role::kHost && hosts.contains(caller.agency_id)) {
+          // Its documents: the invoices it issues are named QUARTER-ISSUER-RECIPIENT.
+          const std::string own = q.quarter() + "-" + caller.agency_id + "-";
+          for (const auto& d : q.documents()) sees |= d.document_id().starts_with(own);
+        }
+        if (sees) prepared_visible[q.quarter()] = &q;
+      }
+      std::set<std::string> quarters;
+      for (const auto& [q, count] : visible) quarters.insert(q);
+      for (const auto& [q, e] : prepared_visible) quarters.insert(q);
       std::string list = "[";
-      for (const auto& [quarter, count] : visible) {
+      for (const std::string& quarter : quarters) {
         if (list.size() > 1) list += ",";
-        JsonObjectWriter(list).String("quarter", quarter).String("state", "issued").Int("invoices", count).Close();
+        JsonObjectWriter w(list);
+        w.String("quarter", quarter);
+        if (auto it = prepared_visible.find(quarter); it != prepared_visible.end()) {
+          w.String("state", "prepared")
+              .Int("invoices", 0)
+              .String("prepared_by", it->second->prepared_by())
+              .String("as_of", it->second->as_of());
+        } else {
+          w.String("state", "issued").Int("invoices", visible[quarter]);
+        }
+        w.Close();
       }
       list += "]";
       std::string body;
@@ -200,7 +259,10 @@ std::vector<RouteHandler> Api::Handlers() {
         }
         language = *parsed;
       }
-      return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      const std::string key = ReportKey(engine::QuarterName(*quarter), language);
+      const std::string file = xlsx ? "xlsx" : "html";
+      std::optional<IssuedSnapshot> issued;  // set when the answer needs a replay
+      HttpResponse r = with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
         TORI_ASSIGN_OR_RETURN(auto invoices, IssuedInvoices(state));
         bool any = false, all_visible = true;
         for (const auto& e : invoices) {
@@ -211,17 +273,20 @@ std::vector<RouteHandler> Api::Handlers() {
         if (!any || !all_visible) {
           return ErrorResponse(404, "NOT_FOUND", "no such quarter's report among those you may see");
         }
-        const std::string scratch = options_.scratch_dir + "/report";
-        ClearDirectory(scratch);
-        auto reports = IssuedQuarterReports(*options_.log, state, *quarter, language, scratch);
-        ClearDirectory(scratch);
-        if (!reports.ok()) return reports.status();
-        HttpResponse r;
+        TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
+        if (auto hit = read_cache_.Find(key + file, digest)) return Json(*hit);
+        TORI_ASSIGN_OR_RETURN(issued, SnapshotIssued(state));
+        return Json("");
+      });
+      if (issued) {
+        auto body = ReplayedReport(key + file, *quarter, language, *issued);
+        r = body.ok() ? Json(**body) : FromStatus(body.status());
+      }
+      if (r.status == 200) {
         r.content_type = xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                               : "text/html; charset=utf-8";
-        r.body = xlsx ? std::move(reports->xlsx) : std::move(reports->html);
-        return r;
-      });
+      }
+      return r;
     };
   };
   set("GET", "/v1/quarters/{quarter}/report.xlsx", report(true));
@@ -301,21 +366,35 @@ std::vector<RouteHandler> Api::Handlers() {
         }
         language = *parsed;
       }
-      return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      std::string key;
+      const std::string file = finvoice ? "finvoice" : "peppol";
+      std::optional<IssuedSnapshot> issued;  // set when the answer needs a replay
+      std::string invoice_id;
+      HttpResponse r = with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
         TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
         if (!e) return NotFound();
-        const std::string scratch = options_.scratch_dir + "/einvoice";
-        auto documents = IssuedEInvoices(*options_.log, state, e->invoice_id(), language, scratch);
-        ClearDirectory(scratch);
-        if (absl::IsFailedPrecondition(documents.status())) {
-          return ErrorResponse(404, finvoice ? "NO_FINVOICE" : "NO_PEPPOL", std::string(documents.status().message()));
-        }
-        if (!documents.ok()) return documents.status();
-        HttpResponse r;
-        r.content_type = "application/xml; charset=utf-8";
-        r.body = finvoice ? std::move(documents->finvoice_xml) : std::move(documents->peppol_xml);
-        return r;
+        invoice_id = e->invoice_id();
+        key = fmt::format("einvoice\n{}\n{}\n", invoice_id, documents::LanguageCode(language));
+        TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
+        if (auto hit = read_cache_.Find(key + file, digest)) return Json(*hit);
+        TORI_ASSIGN_OR_RETURN(issued, SnapshotIssued(state));
+        return Json("");
       });
+      if (issued) {
+        auto body = Replayed(key + file, *issued, [&](EventLog& log, const std::string& scratch)
+                                                      -> absl::StatusOr<std::map<std::string, std::string>> {
+          TORI_ASSIGN_OR_RETURN(documents::EInvoices documents,
+                                IssuedEInvoices(log, *issued, invoice_id, language, scratch));
+          return std::map<std::string, std::string>{{key + "finvoice", std::move(documents.finvoice_xml)},
+                                                    {key + "peppol", std::move(documents.peppol_xml)}};
+        });
+        if (absl::IsFailedPrecondition(body.status())) {
+          return ErrorResponse(404, finvoice ? "NO_FINVOICE" : "NO_PEPPOL", std::string(body.status().message()));
+        }
+        r = body.ok() ? Json(**body) : FromStatus(body.status());
+      }
+      if (r.status == 200) r.content_type = "application/xml; charset=utf-8";
+      return r;
     };
   };
   set("GET", "/v1/invoices/{id}/finvoice", einvoice(true));
@@ -350,21 +429,27 @@ std::vector<RouteHandler> Api::Handlers() {
       }
       line = value;
     }
-    return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+    ExplainRequest explain;
+    explain.line = line;
+    explain.list_contacts = request.Query("events") == "true";
+    explain.json = true;
+    std::string key;
+    std::optional<IssuedSnapshot> issued;  // set when the answer needs a replay
+    HttpResponse r = with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
       TORI_ASSIGN_OR_RETURN(auto e, VisibleInvoice(state, *request.caller, request.Param("id")));
       if (!e) return NotFound();
-      ExplainRequest explain;
       explain.invoice_id = e->invoice_id();
-      explain.line = line;
-      explain.list_contacts = request.Query("events") == "true";
-      explain.json = true;
-      explain.scratch_dir = options_.scratch_dir + "/explain";
-      ClearDirectory(explain.scratch_dir);
-      auto text = Explain(*options_.log, state, explain);
-      ClearDirectory(explain.scratch_dir);
-      if (!text.ok()) return text.status();
-      return Json(*std::move(text));
+      // An explanation is fixed while the issued documents are (read_cache.h): the
+      // replay runs once per invoice, line and ?events, not once per read.
+      key = ExplainKey(e->invoice_id(), line.value_or(0), explain.list_contacts);
+      TORI_ASSIGN_OR_RETURN(const Sha256Digest digest, IssuedDocumentsDigest(state));
+      if (auto hit = read_cache_.Find(key, digest)) return Json(*hit);
+      TORI_ASSIGN_OR_RETURN(issued, SnapshotIssued(state));
+      return Json("");
     });
+    if (!issued) return r;
+    auto body = ReplayedExplanation(key, explain, *issued);
+    return body.ok() ? Json(**body) : FromStatus(body.status());
   });
   set("GET", "/v1/verify", [this, with_state](const RouteRequest& request) {
     return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
@@ -435,6 +520,106 @@ std::vector<RouteHandler> Api::Handlers() {
         });
   }
   return handlers;
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> Api::Replayed(const std::string& key, const IssuedSnapshot& issued,
+                                                                 const Replay& replay) {
+  replay_slots_.acquire();
+  absl::Cleanup release = [this] { replay_slots_.release(); };
+  // Another request may have computed it while this one waited for a slot.
+  if (auto hit = read_cache_.Find(key, issued.digest)) return hit;
+  const std::string scratch = fmt::format("{}/replay-{}", options_.scratch_dir, replays_started_++);
+  ClearDirectory(scratch);
+  LockedReadLog log(*options_.log, state_mutex_);
+  auto answers = replay(log, scratch);
+  ClearDirectory(scratch);
+  if (!answers.ok()) return answers.status();
+  std::shared_ptr<const std::string> answer;
+  for (auto& [name, bytes] : *answers) {
+    if (name == key) answer = std::make_shared<const std::string>(bytes);
+    read_cache_.Put(name, issued.digest, std::move(bytes));
+  }
+  if (answer == nullptr) return absl::InternalError(fmt::format("the replay did not compute '{}'", key));
+  return answer;
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> Api::ReplayedExplanation(const std::string& key,
+                                                                            const ExplainRequest& explain,
+                                                                            const IssuedSnapshot& issued) {
+  return Replayed(key, issued, [&](EventLog& log, const std::string& scratch)
+                                   -> absl::StatusOr<std::map<std::string, std::string>> {
+    ExplainRequest in_scratch = explain;
+    in_scratch.scratch_dir = scratch;
+    TORI_ASSIGN_OR_RETURN(std::string text, Explain(log, issued, in_scratch));
+    return std::map<std::string, std::string>{{key, std::move(text)}};
+  });
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> Api::ReplayedReport(const std::string& key, engine::Quarter quarter,
+                                                                       documents::Language language,
+                                                                       const IssuedSnapshot& issued) {
+  // Both files come from one replay: both are kept (read_cache.h says why that is right).
+  const std::string base = ReportKey(engine::QuarterName(quarter), language);
+  return Replayed(key, issued, [&](EventLog& log, const std::string& scratch)
+                                   -> absl::StatusOr<std::map<std::string, std::string>> {
+    TORI_ASSIGN_OR_RETURN(QuarterReports reports, IssuedQuarterReports(log, issued, quarter, language, scratch));
+    return std::map<std::string, std::string>{{base + "xlsx", std::move(reports.xlsx)},
+                                              {base + "html", std::move(reports.html)}};
+  });
+}
+
+Api::~Api() {
+  {
+    std::lock_guard lock(warm_mutex_);
+    stopping_ = true;
+  }
+  warm_wakeup_.notify_all();
+  if (warmer_.joinable()) warmer_.join();
+}
+
+void Api::WarmLoop() {
+  std::optional<Sha256Digest> warmed;  // the issued documents last warmed
+  while (true) {
+    {
+      std::unique_lock lock(warm_mutex_);
+      if (warm_wakeup_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) return;
+    }
+    // The latest quarter with issued invoices: what agencies and hosts read now.
+    std::optional<IssuedSnapshot> issued;
+    std::vector<std::string> ids;
+    std::string quarter;
+    {
+      std::lock_guard lock(state_mutex_);
+      auto digest = IssuedDocumentsDigest(*options_.state);
+      if (!digest.ok() || *digest == warmed) continue;
+      auto snapshot = SnapshotIssued(*options_.state);
+      auto invoices = IssuedInvoices(*options_.state);
+      if (!snapshot.ok() || !invoices.ok()) continue;
+      issued = *std::move(snapshot);
+      for (const auto& e : *invoices) quarter = std::max(quarter, e.quarter());
+      for (const auto& e : *invoices) {
+        if (e.quarter() == quarter) ids.push_back(e.invoice_id());
+      }
+    }
+    // What fails here (e.g. a quarter issued by a tori that did not record its invoice
+    // date) fails for the request too, which says why; it is not tried again until the
+    // issued documents change.
+    for (const std::string& id : ids) {
+      {
+        std::lock_guard lock(warm_mutex_);
+        if (stopping_) return;
+      }
+      ExplainRequest explain;
+      explain.invoice_id = id;
+      explain.json = true;
+      (void)ReplayedExplanation(ExplainKey(id, 0, false), explain, *issued);
+    }
+    if (auto q = engine::ParseQuarter(quarter); q.ok()) {
+      (void)ReplayedReport(ReportKey(quarter, documents::Language::kFi) + "html", *q, documents::Language::kFi,
+                           *issued);
+    }
+    warmed = issued->digest;
+  }
 }
 
 HttpResponse Api::Handle(const HttpRequest& request) {

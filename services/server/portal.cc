@@ -510,9 +510,11 @@ std::vector<RouteHandler> Portal::Handlers() {
     std::string rows;
     for (simdjson::dom::element q : Array(doc, "quarters")) {
       const std::string quarter = Str(q, "quarter"), state = Str(q, "state");
-      const std::string state_text = state == "issued"     ? std::string(T(Text::kStateIssued, lang))
-                                     : state == "prepared" ? std::string(T(Text::kStatePrepared, lang))
-                                                           : HtmlEscape(state);
+      // A prepared quarter names who prepared it: the other person approves it (SPEC 8).
+      const std::string state_text =
+          state == "issued"     ? std::string(T(Text::kStateIssued, lang))
+          : state == "prepared" ? fmt::format("{} ({})", T(Text::kStatePrepared, lang), HtmlEscape(Str(q, "prepared_by")))
+                                : HtmlEscape(state);
       rows += fmt::format("<tr><td><a href=\"/portal/quarters/{}\">{}</a></td><td>{}</td><td class=\"money\">{}</td></tr>",
                           UrlEncode(quarter), HtmlEscape(quarter), state_text, Int(q, "invoices"));
     }

@@ -161,6 +161,7 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   api_options.access = &access;
   api_options.access_log = access_log;
   api_options.portal_secure_cookies = !options.tls_cert.empty();
+  api_options.warm_reads = true;  // the latest quarter's explanations and reports computed ahead
   server::Api api(api_options);
   writer.set_metrics(&api.metrics());
   // Not ready until the state has caught up with the log (the first Follow below).
