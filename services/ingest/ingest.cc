@@ -664,7 +664,8 @@ class FileSource {
 // per non-blank line.
 class BodySource {
  public:
-  BodySource(std::string_view body, StateStore& state) : body_(body), state_(state) {}
+  BodySource(std::string_view body, StateStore& state, const LineGate& gate)
+      : body_(body), state_(state), gate_(gate) {}
 
   absl::StatusOr<size_t> Take(ingest_internal::Applier& applier, bool& last) {
     last = true;
@@ -721,8 +722,21 @@ class BodySource {
     outcome.line = line.number;
     Rejection rejection;
     Verdict verdict = Verdict::kReject;
+    std::optional<Rejection> refused;
+    if (!line.rejection && gate_) {
+      Validator& validator = applier.validator();
+      const ContactPointLookup contact_point =
+          [&validator](std::string_view id) -> absl::StatusOr<std::optional<std::string>> {
+        TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> contact, validator.FindContact(id));
+        if (!contact) return std::nullopt;
+        return contact->service_point_id();
+      };
+      TORI_ASSIGN_OR_RETURN(refused, gate_(line.number, parsed_[item], contact_point));
+    }
     if (line.rejection) {
       rejection = std::move(*line.rejection);
+    } else if (refused) {
+      rejection = std::move(*refused);
     } else {
       // The accepted encoding stays in parsed_ until the applier's commit (EndBatch).
       const ParsedEvent& parsed = parsed_[item];
@@ -760,6 +774,7 @@ class BodySource {
   };
   const std::string_view body_;
   StateStore& state_;
+  const LineGate& gate_;
   std::vector<Line> lines_;
   JsonEventParser parser_;
   std::vector<ParsedEvent> parsed_;  // of lines_; what the applier's queue views
@@ -809,7 +824,8 @@ std::string_view LineOutcome::StatusName() const {
 
 
 absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, EventLog& log,
-                                                     StateStore& state, absl::Time now) {
+                                                     StateStore& state, absl::Time now,
+                                                     const LineGate& gate) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   ingest_internal::ApplierOptions options;
   options.origin = ingest_internal::EventOrigin::kNew;
@@ -820,7 +836,7 @@ absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, Even
   options.flush_state_at_finish = false;
   options.read_aheads = IndexOverlay::ReadAheads::kKeepForReadAheads;
   TORI_ASSIGN_OR_RETURN(auto applier, ingest_internal::Applier::Create(log, state, options));
-  BodySource source(body, state);
+  BodySource source(body, state, gate);
   TORI_RETURN_IF_ERROR(ingest_internal::RunApplier(source, *applier));
   return std::move(source.outcomes());
 }
