@@ -251,6 +251,19 @@ void Writer::TakeQueuedWrites() {
       queue_.pop_front();
     }
   }
+  try {
+    RunGroup(batch);
+  } catch (const std::exception& e) {  // e.g. bad_alloc: the group fails, its posts are answered
+    for (PendingWrite* write : batch) {
+      write->outcomes = absl::InternalError(fmt::format("the write failed: {}", e.what()));
+    }
+  }
+  // Answered: the leader wakes the group's posts (PostEvents) once it is done.
+  std::lock_guard queue_lock(queue_mutex_);
+  for (PendingWrite* write : batch) write->done = true;
+}
+
+void Writer::RunGroup(const std::vector<PendingWrite*>& batch) {
   // The bodies one after another, each ending with a newline: body i's line n is line
   // first_line[i] + n of the whole, as IngestLines numbers lines. One body is taken as
   // it is.
@@ -307,9 +320,6 @@ void Writer::TakeQueuedWrites() {
       batch[i]->outcomes->push_back(std::move(outcome));
     }
   }
-  // Answered: the leader wakes the group's posts (PostEvents) once it is done.
-  std::lock_guard queue_lock(queue_mutex_);
-  for (PendingWrite* write : batch) write->done = true;
 }
 
 }  // namespace tori::server

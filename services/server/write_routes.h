@@ -136,6 +136,8 @@ class Writer {
   // The leader's work: takes the queued writes (at least the oldest one) and marks them
   // done; under state_mutex.
   void TakeQueuedWrites();
+  // Ingests `batch`'s bodies as one and gives each its outcomes (or the error).
+  void RunGroup(const std::vector<PendingWrite*>& batch);
   std::mutex queue_mutex_;
   std::deque<PendingWrite*> queue_;  // under queue_mutex_; bounded by the requests in flight
   bool leading_ = false;              // under queue_mutex_: a post is taking a group
