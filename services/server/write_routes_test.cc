@@ -111,6 +111,18 @@ TEST_F(WriterTest, AnIntakeMayNotVoidAnotherPointsContactPostedInTheSameGroup) {
   EXPECT_EQ(log_->End(), (LogPosition{{5}}));
 }
 
+TEST_F(WriterTest, RecordingAnotherPointsContactIdAgainDoesNotLetAnIntakeVoidIt) {
+  ASSERT_THAT(Post(host_, Contact("c8", "kala") + "\n").body, HasSubstr(R"("accepted":1,)"));
+  // The same contact id recorded at iso under another event_id is a conflict, so c8
+  // stays kala's, and the void that follows it is forbidden.
+  std::string again = Contact("c8", "iso");
+  again.replace(again.find("r-c8"), 4, "r-c8-again");
+  const std::string answer = Post(intake_, again + "\n" + Void("c8") + "\n").body;
+  EXPECT_THAT(answer, HasSubstr(R"({"line":1,"status":"rejected","reason":"DUPLICATE_CONFLICT")")) << answer;
+  EXPECT_THAT(answer, HasSubstr(R"({"line":2,"status":"rejected","reason":"FORBIDDEN","field":"contact_id")"));
+  EXPECT_EQ(log_->End(), (LogPosition{{5}}));
+}
+
 TEST_F(WriterTest, AnIntakesVoidBeforeItsContactInTheGroupIsForbiddenAsUnknown) {
   // Queue order is the order of judgement: the void comes first, when c3 is unknown.
   const auto answers = PostInOneGroup({{&intake_, Void("c3") + "\n"}, {&intake_, Contact("c3", "iso") + "\n"}});
