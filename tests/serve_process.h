@@ -66,6 +66,12 @@ class Serve {
     if (pid_ > 0) Stop();
   }
   uint16_t port() const { return port_; }
+  // SIGKILL, as a crash would end it.
+  void Kill() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
   int Stop() {
     ::kill(pid_, SIGTERM);
     int status = 0;

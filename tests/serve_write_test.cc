@@ -169,6 +169,44 @@ TEST_F(ServeWriteTest, AnIntakePostsOnlyItsOwnPointsEventsLineByLine) {
   EXPECT_EQ(Fetch(serve->port(), "GET", "/v1/invoices", desk).status, 403);
 }
 
+// An answer means durable. Serve does not flush the state per post (it writes no WAL:
+// what it has not flushed is lost in a crash); the answer waits for the log's synced
+// append, and the next run replays the log from the state's position. So a serve killed
+// right after its answers loses none of the answered events, though its state on disk
+// is behind them.
+TEST_F(ServeWriteTest, AnsweredPostsSurviveAKilledServe) {
+  auto contact = [](int i) {
+    return fmt::format(
+        R"({{"event_id":"kill-{0}","type":"contact_recorded","occurred_at":"2026-03-02T10:00:00+02:00",)"
+        R"("contact_id":"kill-{0}","service_point_id":"iso-omena","agency_id":"kela",)"
+        R"("service_code":"KELA-TOIMEENTULOTUKI","channel":"in_person","handled_by":"shared_advisor","duration_s":300}})"
+        "\n",
+        i);
+  };
+  std::string posted;
+  {
+    auto serve = Start(dir_ + "/data");
+    for (int i = 0; i < 20; ++i) {  // single contacts
+      const auto reply = Fetch(serve->port(), "POST", "/v1/events", host_token_, contact(i));
+      ASSERT_NE(reply.body.find(R"("accepted":1,)"), std::string::npos) << reply.body;
+      posted += contact(i);
+    }
+    std::string bulk;
+    for (int i = 20; i < 520; ++i) bulk += contact(i);
+    const auto reply = Fetch(serve->port(), "POST", "/v1/events", host_token_, bulk);
+    ASSERT_NE(reply.body.find(R"("accepted":500,)"), std::string::npos) << reply.body.substr(0, 300);
+    posted += bulk;
+    serve->Kill();
+  }
+  ASSERT_EQ(Tori(fmt::format("status --data {0}/data >{0}/status.out 2>&1", dir_)), 0);
+  EXPECT_NE(ReadFile(dir_ + "/status.out").find("520 events behind the log"), std::string::npos)
+      << ReadFile(dir_ + "/status.out");
+  std::ofstream(dir_ + "/posted.jsonl") << posted;
+  ASSERT_EQ(Tori(fmt::format("ingest --data {0}/data {0}/posted.jsonl >{0}/again.out 2>&1", dir_)), 0);
+  EXPECT_NE(ReadFile(dir_ + "/again.out").find("accepted 0, duplicates 520, rejected 0"), std::string::npos)
+      << ReadFile(dir_ + "/again.out");
+}
+
 TEST_F(ServeWriteTest, GrantsHoldAndRevokedTokensAreRefusedAtOnce) {
   auto serve = Start(dir_ + "/data");
   const auto [kela_id, kela] = Grant(serve->port(), R"({"role":"agency","name":"Kela","agency_id":"kela"})");

@@ -260,7 +260,7 @@ absl::Status Applier::Finish(const std::optional<LogPosition>& reached) {
     TORI_RETURN_IF_ERROR(log_writer_->Durable().status());  // before a summary says accepted
     if (log_writer_->chain()) TORI_RETURN_IF_ERROR(SaveHashChain(state_, *log_writer_->chain()));
   }
-  return state_.Flush();
+  return options_.flush_state_at_finish ? state_.Flush() : absl::OkStatus();
 }
 
 }  // namespace tori::ingest_internal

@@ -80,6 +80,12 @@ struct ApplierOptions {
   // Called after each commit the policy starts (not Finish's): how many logged events
   // were applied so far.
   std::function<void(uint64_t applied)> on_commit;
+  // Whether Finish flushes the state's memtables (StateStore::Flush). The state writes
+  // no WAL, so a commit still in a memtable is lost in a crash and replayed from the
+  // log (CatchUp): the flush only shortens that replay. A command flushes at its end;
+  // `tori serve`'s posts do not (each would pay a memtable flush: BENCHMARKS.md, tenth
+  // session): their events are durable once the log's append is synced.
+  bool flush_state_at_finish = true;
 };
 
 class LogWriter;

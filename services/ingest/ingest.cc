@@ -1,6 +1,7 @@
 #include "services/ingest/ingest.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -663,13 +664,17 @@ class FileSource {
   absl::Time next_progress_;
 };
 
-// The source of IngestLines: a request body's lines, one batch; an outcome per
-// non-blank line.
+// The source of IngestLines: a request body's lines, one batch, judged as FileSource
+// judges a file's (LineParser): every line parsed and hashed first, the index entries
+// the batch's events look up read ahead in one MultiGet (IndexOverlay::ReadAhead) and
+// laid over the overlay (Prefetch), then each event judged in line order. An outcome
+// per non-blank line.
 class BodySource {
  public:
-  explicit BodySource(std::string_view body) : body_(body) {}
+  BodySource(std::string_view body, StateStore& state, const LineGate& gate)
+      : body_(body), state_(state), gate_(gate) {}
 
-  absl::StatusOr<size_t> Take(ingest_internal::Applier&, bool& last) {
+  absl::StatusOr<size_t> Take(ingest_internal::Applier& applier, bool& last) {
     last = true;
     uint64_t line_number = 0;
     for (size_t from = 0; from < body_.size();) {
@@ -684,25 +689,68 @@ class BodySource {
         return absl::InvalidArgumentError(fmt::format(
             "the body has more than {} events; send them in several requests", kIngestLinesMax));
       }
-      lines_.emplace_back(line_number, line);
+      lines_.push_back({line_number, line});
     }
+    // Parsed in place (the rest of the body is readable after a line, which spares a
+    // copy when it is at least the parser's padding), each into its own slot: a contact
+    // is a view into its slot's encoding, so the slots never move.
+    parsed_.resize(lines_.size());
+    std::vector<std::string> keys;
+    std::vector<uint32_t> owner;
+    keys.reserve(2 * lines_.size());
+    owner.reserve(2 * lines_.size());
+    uint32_t items = 0;  // the parsed events, in order: the read-ahead's items
+    const char* body_end = body_.data() + body_.size();
+    for (size_t i = 0; i < lines_.size(); ++i) {
+      Line& line = lines_[i];
+      ParsedEvent& parsed = parsed_[i];
+      line.rejection = parser_.Parse(line.text, static_cast<size_t>(body_end - line.text.data()), parsed);
+      if (line.rejection) continue;
+      Validator::ContentHash(parsed.encoded, line.content_hash);
+      line.item = items;
+      if (parsed.contact) {
+        Validator::ReadAheadKeysOf(*parsed.contact, items++, keys, owner);
+      } else {
+        Validator::ReadAheadKeysOf(parsed.event, items++, keys, owner);
+      }
+    }
+    IndexOverlay& overlay = applier.validator().overlay();
+    TORI_ASSIGN_OR_RETURN(
+        IndexOverlay::ReadAheadEntries entries,
+        IndexOverlay::ReadAhead(state_, IndexOverlay::SortKeys(std::move(keys), owner, items),
+                                overlay.released_batches()));
+    TORI_RETURN_IF_ERROR(overlay.Prefetch(std::move(entries)));
     outcomes_.reserve(lines_.size());
     return lines_.size();
   }
   absl::Status Apply(size_t item, ingest_internal::Applier& applier) {
-    const auto& [line_number, line] = lines_[item];
+    Line& line = lines_[item];
     LineOutcome& outcome = outcomes_.emplace_back();
-    outcome.line = line_number;
+    outcome.line = line.number;
     Rejection rejection;
     Verdict verdict = Verdict::kReject;
-    ParsedEvent& parsed = parsed_events_.emplace_back();
-    if (auto problem = parser_.Parse(line, line.size(), parsed)) {
-      rejection = std::move(*problem);
+    std::optional<Rejection> refused;
+    if (!line.rejection && gate_) {
+      Validator& validator = applier.validator();
+      const ContactPointLookup contact_point =
+          [&validator](std::string_view id) -> absl::StatusOr<std::optional<std::string>> {
+        TORI_ASSIGN_OR_RETURN(std::optional<events::ContactState> contact, validator.FindContact(id));
+        if (!contact) return std::nullopt;
+        return contact->service_point_id();
+      };
+      TORI_ASSIGN_OR_RETURN(refused, gate_(line.number, parsed_[item], contact_point));
+    }
+    if (line.rejection) {
+      rejection = std::move(*line.rejection);
+    } else if (refused) {
+      rejection = std::move(*refused);
     } else {
-      TORI_ASSIGN_OR_RETURN(verdict, applier.ApplyNew(parsed.contact, parsed.event,
-                                                      parsed.encoded,
-                                                      Validator::ContentHash(parsed.encoded),
-                                                      std::nullopt, rejection));
+      // The accepted encoding stays in parsed_ until the applier's commit (EndBatch).
+      const ParsedEvent& parsed = parsed_[item];
+      TORI_ASSIGN_OR_RETURN(
+          verdict, applier.ApplyNew(parsed.contact, parsed.event, parsed.encoded,
+                                    std::string_view(line.content_hash.data(), line.content_hash.size()),
+                                    line.item, rejection));
     }
     switch (verdict) {
       case Verdict::kAccept:
@@ -710,12 +758,10 @@ class BodySource {
         break;
       case Verdict::kDuplicate:
         outcome.status = LineOutcome::Status::kDuplicate;
-        parsed_events_.pop_back();
         break;
       case Verdict::kReject:
         outcome.status = LineOutcome::Status::kRejected;
         outcome.rejection = std::move(rejection);
-        parsed_events_.pop_back();
         break;
     }
     return absl::OkStatus();
@@ -726,10 +772,19 @@ class BodySource {
   std::vector<LineOutcome>& outcomes() { return outcomes_; }
 
  private:
+  struct Line {
+    uint64_t number = 0;  // 1-based, blank lines counted
+    std::string_view text;
+    std::optional<Rejection> rejection;  // the parser's
+    std::array<char, 16> content_hash{};
+    size_t item = 0;  // among the parsed events
+  };
   const std::string_view body_;
-  std::vector<std::pair<uint64_t, std::string_view>> lines_;  // number, text
+  StateStore& state_;
+  const LineGate& gate_;
+  std::vector<Line> lines_;
   JsonEventParser parser_;
-  std::deque<ParsedEvent> parsed_events_;  // what the applier's queue views
+  std::vector<ParsedEvent> parsed_;  // of lines_; what the applier's queue views
   std::vector<LineOutcome> outcomes_;
 };
 
@@ -776,15 +831,19 @@ std::string_view LineOutcome::StatusName() const {
 
 
 absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, EventLog& log,
-                                                     StateStore& state, absl::Time now) {
+                                                     StateStore& state, absl::Time now,
+                                                     const LineGate& gate) {
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   ingest_internal::ApplierOptions options;
   options.origin = ingest_internal::EventOrigin::kNew;
   // Durable before it answers: the log's append is synced, then the state commits.
   options.commit = ingest_internal::CommitPolicy::EachBatch();
   options.now = now;
+  // Durable without a memtable flush: see ApplierOptions::flush_state_at_finish.
+  options.flush_state_at_finish = false;
+  options.read_aheads = IndexOverlay::ReadAheads::kKeepForReadAheads;
   TORI_ASSIGN_OR_RETURN(auto applier, ingest_internal::Applier::Create(log, state, options));
-  BodySource source(body);
+  BodySource source(body, state, gate);
   TORI_RETURN_IF_ERROR(ingest_internal::RunApplier(source, *applier));
   return std::move(source.outcomes());
 }

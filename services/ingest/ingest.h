@@ -148,9 +148,21 @@ inline constexpr size_t kIngestLinesMax = 32768;
 // than kIngestLinesMax events; another error means the log or state failed, and nothing
 // of the body is acknowledged (a retry's already appended events count as duplicates).
 // Rejected lines go nowhere else: the caller answers them.
+//
+// `gate`, when given, is asked about each line that parsed, in line order, just before
+// the rules judge it; a rejection it returns is the line's outcome (the line is not
+// judged and changes nothing). `contact_point(id)` gives the service point of contact
+// `id` as the state stands at that line: what was stored before the call and what the
+// body's earlier accepted lines did (nullopt: no such contact). tori serve's intake
+// scope (write_routes.h) is such a gate; an error from it fails the call.
+using ContactPointLookup =
+    std::function<absl::StatusOr<std::optional<std::string>>(std::string_view contact_id)>;
+using LineGate = std::function<absl::StatusOr<std::optional<Rejection>>(
+    uint64_t line, const ParsedEvent& parsed, const ContactPointLookup& contact_point)>;
 absl::StatusOr<std::vector<LineOutcome>> IngestLines(std::string_view body, EventLog& log,
                                                      StateStore& state,
-                                                     absl::Time now = absl::Now());
+                                                     absl::Time now = absl::Now(),
+                                                     const LineGate& gate = {});
 
 // The partition key of an event in the log: its service point, so a point's events
 // keep their order (corrections and voids go with their contact's point).

@@ -550,5 +550,93 @@ TEST_F(IngestTest, AReplayUntilAnInstantEndsBeforeTheFirstLaterEvent) {
   EXPECT_EQ(Dump(**all), Dump(*state_));
 }
 
+TEST_F(IngestTest, ABodyIsJudgedLineForLineAsTheSameFileIs) {
+  // POST /v1/events judges a body as a batch (every line parsed first, the index
+  // entries read ahead in one MultiGet): the outcomes, the log and the state must be
+  // those of `tori ingest` of the same lines, also where the body repeats, conflicts
+  // with and changes what an earlier line of it (or an earlier body) wrote.
+  std::vector<std::string> first = {kAgency, kHost, kPoint, Contact(1), Contact(2)};
+  std::vector<std::string> body_lines = {
+      Contact(2),                                   // a duplicate of an earlier body's
+      Contact(3),                                   // new
+      Contact(3),                                   // a duplicate within the body
+      Contact(4),                                   // new; the next line reuses its event_id
+      R"({"event_id":"c-4","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z","contact_id":"c4","service_point_id":"iso","agency_id":"kela","service_code":"S","channel":"in_person","handled_by":"shared_advisor","duration_s":4})",
+      R"({"event_id":"c-x","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z","contact_id":"c3","service_point_id":"iso","agency_id":"kela","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":9})",
+      R"({"event_id":"k1","type":"contact_corrected","occurred_at":"2026-02-02T10:00:00Z","contact_id":"c3","changes":{"channel":"in_person"},"reason":"x"})",
+      R"({"event_id":"v1","type":"contact_voided","occurred_at":"2026-02-02T11:00:00Z","contact_id":"c3","reason":"x"})",
+      R"({"event_id":"v2","type":"contact_voided","occurred_at":"2026-02-02T12:00:00Z","contact_id":"c3","reason":"again"})",
+      R"({"event_id":"v3","type":"contact_voided","occurred_at":"2026-02-02T12:00:00Z","contact_id":"c1","reason":"stored"})",
+      R"({"event_id":"v4","type":"contact_voided","occurred_at":"2026-02-02T12:00:00Z","contact_id":"ghost","reason":"x"})",
+      "{not json",
+      "",
+      R"({"event_id":"c-9","type":"contact_recorded","occurred_at":"2026-02-01T10:00:00Z","contact_id":"c9","service_point_id":"nowhere","agency_id":"kela","service_code":"S","channel":"phone","handled_by":"shared_advisor","duration_s":9})",
+      Contact(6),
+  };
+  auto join = [](const std::vector<std::string>& lines) {
+    std::string text;
+    for (const std::string& line : lines) text += line + "\n";
+    return text;
+  };
+
+  auto outcomes = IngestLines(join(first), *log_, *state_, kNow);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  outcomes = IngestLines(join(body_lines), *log_, *state_, kNow);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  std::vector<std::string> seen;
+  for (const LineOutcome& outcome : *outcomes) {
+    seen.push_back(fmt::format("{} {}{}", outcome.line, outcome.StatusName(),
+                               outcome.rejection ? " " + std::string(RejectReasonName(outcome.rejection->reason)) : ""));
+  }
+  const std::string body_state = Dump(*state_);
+  const LogPosition body_end = log_->End();
+  std::vector<std::string> body_log;
+  {
+    auto cursor = *log_->Read(LogPosition{{0}});
+    LogRecord record;
+    while (*cursor->Next(record)) body_log.emplace_back(record.payload);
+  }
+
+  // The same lines by `tori ingest`, into a fresh data directory.
+  Close();
+  fs::rename(dir_ / "data", dir_ / "by-body");
+  Open();
+  ASSERT_TRUE(Ingest(WriteFile("first.jsonl", join(first))).ok());
+  const std::string path = WriteFile("body.jsonl", join(body_lines));
+  auto summary = Ingest(path);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  std::vector<std::string> expected(body_lines.size() + 1, "");
+  for (const std::string& record : Lines(path + ".rejected.jsonl")) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element e = parser.parse(record);
+    const auto line = static_cast<size_t>(int64_t(e["line"]));
+    expected[line] = fmt::format("{} rejected {}", line, std::string_view(e["reason"]));
+  }
+  size_t accepted = 0, duplicates = 0;
+  for (const std::string& s : seen) {
+    if (s.find(" accepted") != std::string::npos) ++accepted;
+    if (s.find(" duplicate") != std::string::npos) ++duplicates;
+    if (s.find(" rejected") != std::string::npos) {
+      EXPECT_EQ(expected[std::stoul(s)], s);
+    }
+  }
+  EXPECT_EQ(accepted, summary->accepted);
+  EXPECT_EQ(duplicates, summary->duplicates);
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      "1 duplicate", "2 accepted", "3 duplicate", "4 accepted",
+                      "5 rejected DUPLICATE_CONFLICT", "6 rejected DUPLICATE_CONFLICT", "7 accepted",
+                      "8 accepted", "9 rejected INVALID_STATE", "10 accepted", "11 rejected UNKNOWN_REFERENCE",
+                      "12 rejected MALFORMED", "14 rejected UNKNOWN_REFERENCE", "15 accepted"}));
+  EXPECT_EQ(log_->End(), body_end);
+  std::vector<std::string> file_log;
+  {
+    auto cursor = *log_->Read(LogPosition{{0}});
+    LogRecord record;
+    while (*cursor->Next(record)) file_log.emplace_back(record.payload);
+  }
+  EXPECT_EQ(file_log, body_log);
+  EXPECT_EQ(Dump(*state_), body_state);
+}
+
 }  // namespace
 }  // namespace tori

@@ -35,119 +35,78 @@ void ForEachEventLine(std::string_view body, Visit&& visit) {
   }
 }
 
-LineOutcome Forbidden(uint64_t line, std::string field, std::string message) {
-  LineOutcome outcome;
-  outcome.line = line;
-  outcome.status = LineOutcome::Status::kRejected;
-  // FORBIDDEN is an answer of the API, not an ingest rule: the line never reaches
-  // ingest, so it has no RejectReason (and no dead letter); ResultsJson names it.
-  outcome.rejection = Rejection{RejectReason::kSchema, std::move(field), std::move(message)};
-  return outcome;
-}
-
-// The lines of `body` an intake for `point` may not post (see write_routes.h), as
-// outcomes; `allowed` gets the body with those lines blanked (numbering kept).
-absl::StatusOr<std::vector<LineOutcome>> IntakeScope(std::string_view body, const std::string& point,
-                                                     StateStore& state, std::string& allowed) {
-  std::vector<LineOutcome> forbidden;
-  std::set<std::string, std::less<>> own_contacts;  // recorded at `point` earlier in the body
-  JsonEventParser parser;
-  events::Event event;
-  absl::Status failed;
-  allowed.reserve(body.size());
-  ForEachEventLine(body, [&](uint64_t line_number, std::string_view line) {
-    if (!failed.ok()) return;
-    if (parser.Parse(line, event).has_value()) return;  // ingest rejects it, as `tori ingest` would
-    std::string field = "service_point_id", at;
+// Why an intake for `point` may not post `parsed` (see write_routes.h), or nullopt when
+// it may. A correction or void names the point of its contact as the state stands at
+// its line (IngestLines' `contact_point`: stored, or recorded by an accepted line before
+// it, also one of another request of the same group commit).
+absl::StatusOr<std::optional<Rejection>> IntakeRefusal(const std::string& point, const ParsedEvent& parsed,
+                                                       const ContactPointLookup& contact_point) {
+  auto forbidden = [](std::string field, std::string message) {
+    // FORBIDDEN is an answer of the API, not an ingest rule: it has no RejectReason (and
+    // no dead letter); the writer remembers the line and ResultsJson names it.
+    return Rejection{RejectReason::kSchema, std::move(field), std::move(message)};
+  };
+  std::string_view at;
+  if (parsed.contact) {
+    at = parsed.contact->service_point_id;
+  } else {
+    const events::Event& event = parsed.event;
     switch (event.payload_case()) {
-      case events::Event::kContactRecorded:
-        at = event.contact_recorded().service_point_id();
-        if (at == point) own_contacts.insert(event.contact_recorded().contact_id());
-        break;
+      case events::Event::kContactRecorded: at = event.contact_recorded().service_point_id(); break;
       case events::Event::kRoomBooked: at = event.room_booked().service_point_id(); break;
       case events::Event::kContactCorrected:
       case events::Event::kContactVoided: {
         const std::string& id = event.has_contact_corrected() ? event.contact_corrected().contact_id()
-                                                               : event.contact_voided().contact_id();
-        field = "contact_id";
-        if (own_contacts.contains(id)) {
-          at = point;
-          break;
-        }
-        auto stored = state.Get(index_keys::Key(index_keys::kContact, id));
-        if (!stored.ok()) {
-          failed = stored.status();
-          return;
-        }
-        events::ContactState contact;
-        if (*stored && contact.ParseFromString(**stored)) at = contact.service_point_id();
-        if (at != point) {
+                                                              : event.contact_voided().contact_id();
+        TORI_ASSIGN_OR_RETURN(std::optional<std::string> contact_at, contact_point(id));
+        if (contact_at != point) {
           // The same answer for a contact of another point and one that does not exist.
-          forbidden.push_back(Forbidden(
-              line_number, field,
-              fmt::format("contact '{}' is not a contact of service point '{}', the only one this intake token "
-                          "posts for",
-                          id, point)));
-          return;
+          return forbidden("contact_id",
+                           fmt::format("contact '{}' is not a contact of service point '{}', the only one this "
+                                       "intake token posts for",
+                                       id, point));
         }
-        break;
+        return std::nullopt;
       }
       default: {
         const auto* type = events::Event::descriptor()->FindFieldByNumber(event.payload_case());
-        forbidden.push_back(Forbidden(
-            line_number, "type",
-            fmt::format("an intake token posts contact_recorded, contact_corrected, contact_voided and room_booked "
-                        "events of its own service point; an event of type {} needs a host token",
-                        type != nullptr ? type->name() : "payload-less")));
-        return;
+        return forbidden("type", fmt::format("an intake token posts contact_recorded, contact_corrected, "
+                                             "contact_voided and room_booked events of its own service point; an "
+                                             "event of type {} needs a host token",
+                                             type != nullptr ? type->name() : "payload-less"));
       }
     }
-    if (at != point) {
-      forbidden.push_back(Forbidden(
-          line_number, field,
-          fmt::format("service point '{}' is not '{}', the only one this intake token posts for", at, point)));
-    }
-  });
-  TORI_RETURN_IF_ERROR(failed);
-  if (forbidden.empty()) return forbidden;
-  // Blank the forbidden lines, keeping their newlines, so IngestLines numbers the rest
-  // as the body does (`forbidden` is in line order).
-  size_t next = 0;
-  uint64_t line_number = 0;
-  for (size_t from = 0; from < body.size();) {
-    size_t end = body.find('\n', from);
-    const bool newline = end != std::string_view::npos;
-    if (!newline) end = body.size();
-    ++line_number;
-    if (next < forbidden.size() && forbidden[next].line == line_number) {
-      ++next;
-    } else {
-      allowed.append(body.substr(from, end - from));
-    }
-    if (newline) allowed.push_back('\n');
-    from = end + 1;
   }
-  return forbidden;
+  if (at != point) {
+    return forbidden("service_point_id",
+                     fmt::format("service point '{}' is not '{}', the only one this intake token posts for", at, point));
+  }
+  return std::nullopt;
 }
 
 std::string ResultsJson(const std::vector<LineOutcome>& outcomes, const std::set<uint64_t>& forbidden_lines) {
   int64_t accepted = 0, duplicates = 0, rejected = 0;
   std::string results = "[";
+  results.reserve(72 * outcomes.size());
   for (const LineOutcome& o : outcomes) {
     if (results.size() > 1) results += ",";
-    JsonObjectWriter w(results);
-    w.Int("line", static_cast<int64_t>(o.line)).String("status", o.StatusName());
-    if (o.status == LineOutcome::Status::kRejected) {
-      ++rejected;
-      const bool forbidden = forbidden_lines.contains(o.line);
-      w.String("reason", forbidden ? "FORBIDDEN" : RejectReasonName(o.rejection->reason))
-          .String("field", o.rejection->field)
-          .String("message", o.rejection->message);
-    } else {
+    if (o.status != LineOutcome::Status::kRejected) {
+      // The common case written directly: what JsonObjectWriter writes for it.
       o.status == LineOutcome::Status::kAccepted ? ++accepted : ++duplicates;
-      w.String("reason", "").String("field", "").String("message", "");
+      fmt::format_to(std::back_inserter(results),
+                     R"({{"line":{},"status":"{}","reason":"","field":"","message":""}})", o.line,
+                     o.StatusName());
+      continue;
     }
-    w.Close();
+    ++rejected;
+    const bool forbidden = forbidden_lines.contains(o.line);
+    JsonObjectWriter(results)
+        .Int("line", static_cast<int64_t>(o.line))
+        .String("status", o.StatusName())
+        .String("reason", forbidden ? "FORBIDDEN" : RejectReasonName(o.rejection->reason))
+        .String("field", o.rejection->field)
+        .String("message", o.rejection->message)
+        .Close();
   }
   results += "]";
   std::string body;
@@ -170,8 +129,10 @@ int64_t LagEvents(const LogPosition& applied, const LogPosition& end) {
   return lag;
 }
 
-absl::StatusOr<std::vector<LineOutcome>> Writer::Ingest(std::string_view body) {
-  auto outcomes = IngestLines(body, *options_.log, *options_.state);
+absl::StatusOr<std::vector<LineOutcome>> Writer::Ingest(std::string_view body, const LineGate& gate,
+                                                         const std::function<void()>& before_attempt) {
+  if (before_attempt) before_attempt();
+  auto outcomes = IngestLines(body, *options_.log, *options_.state, absl::Now(), gate);
   // Fenced by another writer: nothing of this attempt is visible. Fence it in turn;
   // IngestLines then catches up with all it committed before judging the body again.
   // Two replicas written at once fence each other back and forth: a random pause that
@@ -182,13 +143,14 @@ absl::StatusOr<std::vector<LineOutcome>> Writer::Ingest(std::string_view body) {
        ++attempt) {
     absl::SleepFor(absl::Milliseconds(std::uniform_int_distribution<int>(0, 25 * attempt)(random)));
     TORI_RETURN_IF_ERROR(options_.regain_writer());
-    outcomes = IngestLines(body, *options_.log, *options_.state);
+    if (before_attempt) before_attempt();
+    outcomes = IngestLines(body, *options_.log, *options_.state, absl::Now(), gate);
   }
   return outcomes;
 }
 
 absl::StatusOr<LineOutcome> Writer::TakeEvent(const events::Event& event) {
-  TORI_ASSIGN_OR_RETURN(auto outcomes, Ingest(EventToJson(event)));
+  TORI_ASSIGN_OR_RETURN(auto outcomes, Ingest(EventToJson(event), {}, {}));
   if (outcomes.size() != 1) {
     return absl::InternalError(fmt::format("one event gave {} outcomes", outcomes.size()));
   }
@@ -204,7 +166,7 @@ std::map<std::string, RouteHandler> Writer::Handlers() {
 }
 
 absl::StatusOr<int64_t> Writer::Follow() {
-  std::lock_guard lock(*options_.state_mutex);
+  std::unique_lock lock(*options_.state_mutex);
   const LogPosition end = options_.log->End();
   if (!(options_.state->applied() == end) || !followed_once_) {
     TORI_RETURN_IF_ERROR(CatchUp(*options_.log, *options_.state).status());
@@ -213,6 +175,15 @@ absl::StatusOr<int64_t> Writer::Follow() {
   }
   const int64_t lag = std::max<int64_t>(0, LagEvents(options_.state->applied(), end));
   if (options_.metrics != nullptr) options_.metrics->SetLogLagEvents(lag);
+  lock.unlock();
+  // Posts go on meanwhile: a flush persists the state as of one commit, all families at
+  // once (atomic_flush), whichever commit it is (StateStore: Flush on any thread).
+  const absl::Time now = absl::Now();
+  if (unflushed_posts_.load() > 0 && now - last_flush_ >= kStateFlushInterval) {
+    unflushed_posts_ = 0;
+    last_flush_ = now;
+    TORI_RETURN_IF_ERROR(options_.state->Flush());
+  }
   return lag;
 }
 
@@ -226,38 +197,41 @@ HttpResponse Writer::PostEvents(const RouteRequest& request) {
                                      "taken: send them in several requests",
                                      events, kIngestLinesMax));
   }
-  std::vector<LineOutcome> forbidden;
-  std::string allowed;
-  if (request.caller->role == Role::kIntake) {
-    std::lock_guard lock(*options_.state_mutex);
-    auto scoped = IntakeScope(body, request.caller->service_point_id, *options_.state, allowed);
-    if (!scoped.ok()) return WriteFailed(scoped.status());
-    forbidden = *std::move(scoped);
-  }
   PendingWrite pending;
-  pending.body = forbidden.empty() ? body : std::string_view(allowed);
-  pending.events = events - forbidden.size();
+  pending.body = body;
+  pending.events = events;
+  if (request.caller->role == Role::kIntake) pending.intake_point = &request.caller->service_point_id;
   {
-    std::lock_guard queue_lock(queue_mutex_);
+    // One post at a time leads: it takes the state and every write queued then, in one
+    // IngestLines call. The others wait here, not for the state: a post whose group is
+    // done returns at once, even while the next group holds the state.
+    std::unique_lock queue_lock(queue_mutex_);
     queue_.push_back(&pending);
-  }
-  absl::StatusOr<std::vector<LineOutcome>> outcomes;
-  {
-    // Whoever holds the state takes every write waiting then, in one IngestLines call.
-    std::lock_guard lock(*options_.state_mutex);
-    while (!pending.done) TakeQueuedWrites();
-    outcomes = std::move(pending.outcomes);
-    if (!outcomes.ok()) return WriteFailed(outcomes.status());
-    // A host may post grants and revocations as events too: they hold from now on.
-    if (request.caller->role == Role::kHost && body.find("\"access_") != std::string_view::npos) {
-      if (absl::Status s = RefreshAccessList(*options_.state, *options_.access); !s.ok()) return WriteFailed(s);
+    while (!pending.done) {
+      if (leading_) {
+        group_done_.wait(queue_lock);
+        continue;
+      }
+      leading_ = true;
+      queue_lock.unlock();
+      {
+        std::lock_guard lock(*options_.state_mutex);
+        TakeQueuedWrites();
+      }
+      queue_lock.lock();
+      leading_ = false;
+      group_done_.notify_all();
     }
   }
-  std::set<uint64_t> forbidden_lines;
-  for (const LineOutcome& o : forbidden) forbidden_lines.insert(o.line);
-  std::vector<LineOutcome> all = *std::move(outcomes);
-  all.insert(all.end(), std::make_move_iterator(forbidden.begin()), std::make_move_iterator(forbidden.end()));
-  std::sort(all.begin(), all.end(), [](const LineOutcome& a, const LineOutcome& b) { return a.line < b.line; });
+  absl::StatusOr<std::vector<LineOutcome>> outcomes = std::move(pending.outcomes);
+  if (!outcomes.ok()) return WriteFailed(outcomes.status());
+  // A host may post grants and revocations as events too: they hold from now on.
+  if (request.caller->role == Role::kHost && body.find("\"access_") != std::string_view::npos) {
+    std::lock_guard lock(*options_.state_mutex);
+    if (absl::Status s = RefreshAccessList(*options_.state, *options_.access); !s.ok()) return WriteFailed(s);
+  }
+  const std::vector<LineOutcome>& all = *outcomes;
+  const std::set<uint64_t>& forbidden_lines = pending.forbidden_lines;
   if (options_.metrics != nullptr) {
     uint64_t taken[3] = {0, 0, 0};
     for (const LineOutcome& o : all) ++taken[static_cast<int>(o.status)];
@@ -277,39 +251,74 @@ void Writer::TakeQueuedWrites() {
       queue_.pop_front();
     }
   }
-  if (batch.size() == 1) {
-    batch[0]->outcomes = Ingest(batch[0]->body);
-    batch[0]->done = true;
-    return;
+  try {
+    RunGroup(batch);
+  } catch (const std::exception& e) {  // e.g. bad_alloc: the group fails, its posts are answered
+    for (PendingWrite* write : batch) {
+      write->outcomes = absl::InternalError(fmt::format("the write failed: {}", e.what()));
+    }
   }
+  // Answered: the leader wakes the group's posts (PostEvents) once it is done.
+  std::lock_guard queue_lock(queue_mutex_);
+  for (PendingWrite* write : batch) write->done = true;
+}
+
+void Writer::RunGroup(const std::vector<PendingWrite*>& batch) {
   // The bodies one after another, each ending with a newline: body i's line n is line
-  // first_line[i] + n of the whole, as IngestLines numbers lines.
-  std::string whole;
+  // first_line[i] + n of the whole, as IngestLines numbers lines. One body is taken as
+  // it is.
+  std::string joined;
   std::vector<uint64_t> first_line;
   uint64_t lines = 0;
   for (const PendingWrite* write : batch) {
     first_line.push_back(lines);
-    whole.append(write->body);
-    if (!write->body.empty() && write->body.back() != '\n') whole.push_back('\n');
-    lines = static_cast<uint64_t>(std::count(whole.begin(), whole.end(), '\n'));
+    lines += static_cast<uint64_t>(std::count(write->body.begin(), write->body.end(), '\n'));
+    if (batch.size() == 1) break;
+    joined.append(write->body);
+    if (!write->body.empty() && write->body.back() != '\n') {
+      joined.push_back('\n');
+      ++lines;
+    }
   }
-  auto outcomes = Ingest(whole);
+  const std::string_view whole = batch.size() == 1 ? batch[0]->body : std::string_view(joined);
+  // The body (in `batch`) a line of the whole belongs to: the last that starts before it.
+  auto body_of = [&first_line](uint64_t line) {
+    return static_cast<size_t>(std::upper_bound(first_line.begin(), first_line.end(), line - 1) -
+                               first_line.begin()) - 1;
+  };
+  // An intake's lines pass its scope at their place in the whole, after the lines before
+  // them, of its body and of the bodies before it, were judged.
+  const bool any_intake =
+      std::any_of(batch.begin(), batch.end(), [](const PendingWrite* w) { return w->intake_point != nullptr; });
+  LineGate gate;
+  if (any_intake) {
+    gate = [&](uint64_t line, const ParsedEvent& parsed,
+               const ContactPointLookup& contact_point) -> absl::StatusOr<std::optional<Rejection>> {
+      PendingWrite* write = batch[body_of(line)];
+      if (write->intake_point == nullptr) return std::nullopt;
+      TORI_ASSIGN_OR_RETURN(std::optional<Rejection> refused,
+                            IntakeRefusal(*write->intake_point, parsed, contact_point));
+      if (refused) write->forbidden_lines.insert(line - first_line[body_of(line)]);
+      return refused;
+    };
+  }
+  auto outcomes = Ingest(whole, gate, [&batch] {
+    for (PendingWrite* write : batch) write->forbidden_lines.clear();
+  });
   for (PendingWrite* write : batch) {
-    write->done = true;
     if (!outcomes.ok()) {
       write->outcomes = outcomes.status();
     } else {
       write->outcomes = std::vector<LineOutcome>();
     }
   }
-  if (!outcomes.ok()) return;
-  for (LineOutcome& outcome : *outcomes) {
-    // The last body that starts before the line (an empty body has no lines).
-    const size_t i =
-        static_cast<size_t>(std::upper_bound(first_line.begin(), first_line.end(), outcome.line - 1) -
-                            first_line.begin()) - 1;
-    outcome.line -= first_line[i];
-    batch[i]->outcomes->push_back(std::move(outcome));
+  if (outcomes.ok()) {
+    ++unflushed_posts_;
+    for (LineOutcome& outcome : *outcomes) {
+      const size_t i = body_of(outcome.line);
+      outcome.line -= first_line[i];
+      batch[i]->outcomes->push_back(std::move(outcome));
+    }
   }
 }
 

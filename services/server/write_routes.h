@@ -32,7 +32,9 @@
 //   - an intake posts contact_recorded, contact_corrected, contact_voided and
 //     room_booked events of its own service point (a correction or void: of a contact
 //     recorded at its point); any other line is answered `rejected`, reason FORBIDDEN,
-//     field service_point_id (or type), and never reaches ingest; the other lines of the
+//     field service_point_id (or type), and the rules never judge it (IngestLines' gate,
+//     asked at the line's place: a contact recorded by an earlier line, also of another
+//     post of the same group commit, counts as recorded); the other lines of the
 //     body are taken;
 //   - a host grants host tokens of its own agency, intake tokens of the points it hosts
 //     and agency tokens of its agency and of the parties to agreements at its points
@@ -44,10 +46,13 @@
 #ifndef TORI_SERVICES_SERVER_WRITE_ROUTES_H_
 #define TORI_SERVICES_SERVER_WRITE_ROUTES_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -73,6 +78,14 @@ struct WriterOptions {
   std::function<absl::Status()> regain_writer;
 };
 
+// Posts are durable once the log's append is synced; the state commits them to RocksDB's
+// memtables without a WAL and without a flush per post (BENCHMARKS.md, tenth session),
+// so a crash loses the unflushed commits and the next start replays them from the log
+// (ARCHITECTURE.md, "The service"). Follow flushes the state when posts were taken and
+// the last flush is this old, to keep that replay short; a stopping serve's state
+// flushes as it closes.
+inline constexpr absl::Duration kStateFlushInterval = absl::Seconds(30);
+
 // How often one write regains a fenced writer before it answers 503.
 inline constexpr int kRegainAttemptsMax = 8;
 
@@ -86,33 +99,53 @@ class Writer {
   std::map<std::string, RouteHandler> Handlers();
   void set_metrics(Metrics* metrics) { options_.metrics = metrics; }
   // Applies every event another writer appended, refreshes the grants, and returns the
-  // lag left (0 once caught up).
+  // lag left (0 once caught up); flushes the state when due (kStateFlushInterval), without
+  // holding the state's mutex. From one thread at a time.
   absl::StatusOr<int64_t> Follow();
+  // How many posts wait for the state now (tests: to hold posts in one group commit).
+  size_t queued_writes() {
+    std::lock_guard lock(queue_mutex_);
+    return queue_.size();
+  }
 
  private:
   HttpResponse PostEvents(const RouteRequest& request);
   HttpResponse PostAccess(const RouteRequest& request);
   HttpResponse DeleteAccess(const RouteRequest& request);
-  // IngestLines, once more after regaining the writer when another one fenced this one.
-  absl::StatusOr<std::vector<LineOutcome>> Ingest(std::string_view body);
+  // IngestLines (with `gate`), once more after regaining the writer when another one
+  // fenced this one; `before_attempt` (may be empty) runs before each attempt.
+  absl::StatusOr<std::vector<LineOutcome>> Ingest(std::string_view body, const LineGate& gate,
+                                                  const std::function<void()>& before_attempt);
   absl::StatusOr<LineOutcome> TakeEvent(const events::Event& event);
 
   // Group commit: a POST /v1/events body waiting for the state. The thread that holds
   // the state takes every body queued then (up to kIngestLinesMax events in all) as one
-  // IngestLines call, so concurrent posts share one append, sync and flush; each gets
-  // the outcomes of its own lines, numbered as in its body.
+  // IngestLines call, so concurrent posts share one append, sync and commit; each gets
+  // the outcomes of its own lines, numbered as in its body. An intake's lines pass its
+  // scope in that call (IngestLines' gate), each at its place: a correction may follow
+  // its contact's recording in another request of the same group.
   struct PendingWrite {
     std::string_view body;
     size_t events = 0;
-    bool done = false;  // under state_mutex
+    const std::string* intake_point = nullptr;  // an intake's: its service point
+    // Written by the group's leader; read by the post once `done` (under queue_mutex_).
     absl::StatusOr<std::vector<LineOutcome>> outcomes;
+    std::set<uint64_t> forbidden_lines;  // refused by the intake's scope (FORBIDDEN)
+    bool done = false;
   };
-  // Takes the queued writes (at least the oldest one); under state_mutex.
+  // The leader's work: takes the queued writes (at least the oldest one) and marks them
+  // done; under state_mutex.
   void TakeQueuedWrites();
+  // Ingests `batch`'s bodies as one and gives each its outcomes (or the error).
+  void RunGroup(const std::vector<PendingWrite*>& batch);
   std::mutex queue_mutex_;
   std::deque<PendingWrite*> queue_;  // under queue_mutex_; bounded by the requests in flight
+  bool leading_ = false;              // under queue_mutex_: a post is taking a group
+  std::condition_variable group_done_;  // a group is done (or no post leads)
   WriterOptions options_;
   bool followed_once_ = false;  // under state_mutex
+  std::atomic<uint64_t> unflushed_posts_{0};  // groups committed since Follow's last flush
+  absl::Time last_flush_ = absl::Now();       // Follow's thread
 };
 
 // Events in the log after `applied` (per partition, summed).

@@ -274,6 +274,19 @@ absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetProj
 absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
     rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& sorted_keys) {
   std::vector<std::optional<std::string>> out(sorted_keys.size());
+  // A few keys (a one-contact post of tori serve): point reads. An iterator and a
+  // chunk of lookup state cost more than such reads (BENCHMARKS.md, tenth session).
+  constexpr size_t kPointReadsMax = 8;
+  if (sorted_keys.size() <= kPointReadsMax) {
+    std::string value;
+    for (size_t i = 0; i < sorted_keys.size(); ++i) {
+      const auto s = db_->Get(rocksdb::ReadOptions(), family, ToSlice(sorted_keys[i]), &value);
+      if (s.IsNotFound()) continue;
+      TORI_RETURN_IF_ERROR(FromRocks(s, "cannot read", rebuild_advice_));
+      out[i] = value;
+    }
+    return out;
+  }
   size_t next;
   {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
@@ -282,11 +295,12 @@ absl::StatusOr<std::vector<std::optional<std::string>>> StateStore::MultiGetIn(
   // The rest by lookups, in chunks: RocksDB allocates its per-key state for each
   // call, and for a whole batch's keys that is megabytes of fresh pages each time.
   constexpr size_t kChunkKeys = 1024;
-  std::vector<rocksdb::Slice> slices(kChunkKeys);
-  std::vector<rocksdb::PinnableSlice> values(kChunkKeys);
-  std::vector<rocksdb::Status> statuses(kChunkKeys);
+  const size_t chunk_keys = std::min(kChunkKeys, sorted_keys.size() - next);
+  std::vector<rocksdb::Slice> slices(chunk_keys);
+  std::vector<rocksdb::PinnableSlice> values(chunk_keys);
+  std::vector<rocksdb::Status> statuses(chunk_keys);
   for (size_t from = next; from < sorted_keys.size(); from += kChunkKeys) {
-    const size_t count = std::min(kChunkKeys, sorted_keys.size() - from);
+    const size_t count = std::min(chunk_keys, sorted_keys.size() - from);
     for (size_t i = 0; i < count; ++i) {
       slices[i] = ToSlice(sorted_keys[from + i]);
       values[i].Reset();

@@ -22,7 +22,9 @@
 // make the state anew: `tori rebuild --data DIR` (the state is derived from the log).
 //
 // Thread safety: RocksDB is thread-safe, but tori uses a StateStore from one thread,
-// except that one CommitBulk may run on another thread while this one reads.
+// except that one CommitBulk may run on another thread while this one reads, and
+// Flush may run on any thread at any time (tori serve flushes beside its posts: the
+// flush persists the state as of one commit, every family at once).
 #ifndef TORI_SERVICES_STATE_STATE_STORE_H_
 #define TORI_SERVICES_STATE_STATE_STORE_H_
 
