@@ -41,6 +41,7 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   if (line.issued_cents) out.set_issued_cents(*line.issued_cents);
   if (line.recomputed_cents) out.set_recomputed_cents(*line.recomputed_cents);
   if (line.predecessor_agency_id) out.set_predecessor_agency_id(*line.predecessor_agency_id);
+  if (line.predecessor_host_agency_id) out.set_predecessor_host_agency_id(*line.predecessor_host_agency_id);
   return out;
 }
 
