@@ -577,6 +577,40 @@ TEST_F(BillingTest, VerifyRefusesAWrongRecordedTreeHead) {
   EXPECT_TRUE(report->ok());
 }
 
+// #20's note: the host_shares_issued record's tree heads are checked too. A wrong one,
+// with every document intact, is named on its own.
+TEST_F(BillingTest, VerifyNamesAWrongTreeHeadOfTheHostShares) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  auto copy = *EmbeddedLog::Open((dir_ / "host-shares").string());
+  auto cursor = *log_->Read(LogPosition{{0}});
+  LogRecord record;
+  int changed = 0;
+  while (*cursor->Next(record)) {
+    events::Event event;
+    ASSERT_TRUE(event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size())));
+    if (event.has_host_shares_issued()) {
+      auto* heads = event.mutable_host_shares_issued()->mutable_tree_heads();
+      ASSERT_EQ(heads->size(), 1);
+      (*heads->Mutable(0)->mutable_root_hash())[0] ^= 0x40;
+      ++changed;
+    }
+    ASSERT_TRUE(copy->Append({AppendRecord{"", event.SerializeAsString()}}).ok());
+  }
+  ASSERT_EQ(changed, 1);
+  auto report = Verify(*copy, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->ok());
+  std::vector<std::string> differ;
+  for (const auto& doc : report->documents) {
+    if (doc.ok) continue;
+    differ.push_back(doc.document_id);
+    EXPECT_THAT(doc.difference, HasSubstr("host_shares_issued: the Merkle tree head of partition 0 at as_of "
+                                          "differs"));
+  }
+  EXPECT_EQ(differ, std::vector<std::string>{"2026Q1-host-shares"});
+}
+
 TEST_F(BillingTest, VerifyNamesTheFieldAForgedEventChanges) {
   Ingest(kGoldenEvents);
   ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
