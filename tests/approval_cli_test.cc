@@ -5,6 +5,7 @@
 // prepared as_of (later events reach the quarter as adjustments only).
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -303,17 +304,28 @@ TEST_F(ApprovalCliTest, AnApprovalCutOffAtEveryRecordIsCompletedWithItsApprover)
   }
 }
 
-// The same with real kills: `tori approve` killed with SIGKILL at random moments, again
-// and again, then one `tori bill`; the quarter ends approved by the approver, once.
+// The same with real kills: `tori approve` killed with SIGKILL at random moments near
+// the end of its run (it appends last), again and again, then one `tori bill` (or,
+// when no kill let it begin, Pekka's approval again); the quarter ends approved by the
+// approver, once. The cut between two records is the test above's (one write here).
 TEST_F(ApprovalCliTest, AnApprovalKilledRepeatedlyEndsApprovedOnceByItsApprover) {
   ASSERT_EQ(Bill("prepared", "--by Maija").exit_code, 0);
+  // How long an uninterrupted approval takes, on a copy.
+  fs::copy(data_, dir_ / "timing", fs::copy_options::recursive);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(Tori(fmt::format("approve --data {} --quarter 2026Q1 --by Pekka --out {}", (dir_ / "timing").string(),
+                             (dir_ / "timing-out").string()))
+                .exit_code,
+            0);
+  const int64_t full_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   const uint64_t seed = std::random_device()();
   std::mt19937_64 rng(seed);
-  SCOPED_TRACE(fmt::format("seed {}", seed));
+  SCOPED_TRACE(fmt::format("seed {}, uninterrupted approval {} ms", seed, full_ms));
   const int killed = tori::testing::StartAndKill(
       {TORI_BINARY, "approve", "--data", data_, "--quarter", "2026Q1", "--by", "Pekka", "--out",
        (dir_ / "killed").string()},
-      6, 5, 400, rng);
+      8, full_ms * 3 / 4, full_ms * 5 / 4, rng);
   ASSERT_GE(killed, 0);
   RecordProperty("killed_running", killed);
   // Killed before its first record, the approval did not happen: Pekka approves again.
