@@ -5,8 +5,11 @@
 // prepared as_of (later events reach the quarter as adjustments only).
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -14,6 +17,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/log_segment_bytes.h"
 #include "tests/run_command.h"
 
 namespace {
@@ -224,6 +228,117 @@ TEST_F(ApprovalCliTest, APolicyOfAnUnknownHostOrThreeApprovalsIsRejected) {
   const std::string rejected = ReadAll(dir_ / "bad.jsonl.rejected.jsonl");
   EXPECT_THAT(rejected, HasSubstr("UNKNOWN_REFERENCE"));
   EXPECT_THAT(rejected, HasSubstr("RANGE"));
+}
+
+
+// Every file under `dir` (relative path -> bytes).
+std::map<std::string, std::string> FilesUnder(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file()) files[fs::relative(entry.path(), dir).string()] = ReadAll(entry.path());
+  }
+  return files;
+}
+
+// How often `needle` occurs in `text`.
+size_t Count(const std::string& text, std::string_view needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Issue #18's debt: an approval cut off between its records (documents, host shares,
+// quarter_approved) is completed, by `tori bill` or by `tori approve` (of anyone), with
+// the record naming the person who approved, never the one who resumed.
+TEST_F(ApprovalCliTest, AnApprovalCutOffAtEveryRecordIsCompletedWithItsApprover) {
+  ASSERT_EQ(Bill("prepared", "--by Maija").exit_code, 0);
+  const fs::path data(data_);
+  fs::copy(data, dir_ / "before-approve", fs::copy_options::recursive);
+  auto reference = Approve("reference", "Pekka");
+  ASSERT_EQ(reference.exit_code, 0) << reference.out;
+  const std::string segment_name = "00000000000000000000.log";  // the only one
+  const std::string segment = ReadAll(data / "log" / segment_name);
+  const std::vector<size_t> ends = tori::testing::RecordEnds(segment);
+  const size_t before = tori::testing::RecordEnds(ReadAll(dir_ / "before-approve/log" / segment_name)).size();
+  const size_t appended = ends.size() - before;  // 6 documents, host shares, quarter_approved
+  ASSERT_EQ(appended, 8u);
+  const auto reference_files = FilesUnder(dir_ / "reference");
+
+  for (size_t kept = 1; kept < appended; ++kept) {
+    for (const bool by_approve : {false, true}) {
+      SCOPED_TRACE(fmt::format("{} of the approval's {} records kept, resumed by {}", kept, appended,
+                               by_approve ? "approve" : "bill"));
+      fs::remove_all(data);
+      fs::copy(dir_ / "before-approve", data, fs::copy_options::recursive);
+      // What a power loss leaves: whole records, then a torn one; the state has none.
+      std::ofstream(data / "log" / segment_name, std::ios::binary | std::ios::trunc)
+          << segment.substr(0, ends[before + kept - 1] + 13);
+      auto verify = Tori("verify --data " + data_);
+      EXPECT_EQ(verify.exit_code, 1) << verify.out;
+      EXPECT_THAT(verify.out, HasSubstr("cut off")) << verify.out;
+      if (!by_approve) {  // another quarter waits for it
+        auto other = Tori(fmt::format("bill --data {} --quarter 2026Q2 --out {} --by Maija", data_,
+                                      (dir_ / "q2").string()));
+        EXPECT_EQ(other.exit_code, 1) << other.out;
+      }
+      fs::remove_all(dir_ / "resumed");
+      auto resumed = by_approve ? Approve("resumed", "Liisa") : Bill("resumed", "");
+      ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+      EXPECT_THAT(resumed.out, HasSubstr("approval by Pekka (prepared by Maija) was cut off")) << resumed.out;
+      const std::string log = Log();
+      EXPECT_EQ(Count(log, "\"type\":\"quarter_approved\""), 1u) << log;
+      EXPECT_THAT(log, HasSubstr("\"approved_by\":\"Pekka\""));
+      EXPECT_THAT(log, Not(HasSubstr("Liisa")));
+      EXPECT_EQ(Count(log, "\"type\":\"invoice_issued\"") + Count(log, "\"type\":\"subsidy_claim_issued\""), 6u);
+      EXPECT_EQ(Count(log, "\"type\":\"host_shares_issued\""), 1u);
+      EXPECT_TRUE(FilesUnder(dir_ / "resumed") == reference_files);
+      verify = Tori("verify --data " + data_);
+      EXPECT_EQ(verify.exit_code, 0) << verify.out;
+      // Complete now: nothing more is appended, and approving again is refused.
+      const size_t records = tori::testing::RecordEnds(ReadAll(data / "log" / segment_name)).size();
+      auto again = Approve("again", "Liisa");
+      EXPECT_EQ(again.exit_code, 1) << again.out;
+      EXPECT_THAT(again.out, HasSubstr("is issued already"));
+      EXPECT_EQ(tori::testing::RecordEnds(ReadAll(data / "log" / segment_name)).size(), records);
+    }
+  }
+}
+
+// The same with real kills: `tori approve` killed with SIGKILL at random moments near
+// the end of its run (it appends last), again and again, then one `tori bill` (or,
+// when no kill let it begin, Pekka's approval again); the quarter ends approved by the
+// approver, once. The cut between two records is the test above's (one write here).
+TEST_F(ApprovalCliTest, AnApprovalKilledRepeatedlyEndsApprovedOnceByItsApprover) {
+  ASSERT_EQ(Bill("prepared", "--by Maija").exit_code, 0);
+  // How long an uninterrupted approval takes, on a copy.
+  fs::copy(data_, dir_ / "timing", fs::copy_options::recursive);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(Tori(fmt::format("approve --data {} --quarter 2026Q1 --by Pekka --out {}", (dir_ / "timing").string(),
+                             (dir_ / "timing-out").string()))
+                .exit_code,
+            0);
+  const int64_t full_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  const uint64_t seed = std::random_device()();
+  std::mt19937_64 rng(seed);
+  SCOPED_TRACE(fmt::format("seed {}, uninterrupted approval {} ms", seed, full_ms));
+  const int killed = tori::testing::StartAndKill(
+      {TORI_BINARY, "approve", "--data", data_, "--quarter", "2026Q1", "--by", "Pekka", "--out",
+       (dir_ / "killed").string()},
+      8, full_ms * 3 / 4, full_ms * 5 / 4, rng);
+  ASSERT_GE(killed, 0);
+  RecordProperty("killed_running", killed);
+  // Killed before its first record, the approval did not happen: Pekka approves again.
+  const bool begun = Log().find("\"type\":\"invoice_issued\"") != std::string::npos;
+  auto finish = begun ? Bill("finish", "") : Approve("finish", "Pekka");
+  ASSERT_EQ(finish.exit_code, 0) << finish.out;
+  RecordProperty("begun", begun ? 1 : 0);
+  const std::string log = Log();
+  EXPECT_EQ(Count(log, "\"type\":\"quarter_approved\""), 1u) << finish.out;
+  EXPECT_THAT(log, HasSubstr("\"approved_by\":\"Pekka\""));
+  EXPECT_EQ(Count(log, "\"type\":\"invoice_issued\"") + Count(log, "\"type\":\"subsidy_claim_issued\""), 6u);
+  auto verify = Tori("verify --data " + data_);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
 
 }  // namespace

@@ -157,6 +157,10 @@ absl::Status ExplainLine(StateStore& scratch, engine::Quarter quarter, const eng
     out += fmt::format("  {} stands in the place of {} (agency_succeeded)\n",
                        invoice.recipient_agency_id, *line.predecessor_agency_id);
   }
+  if (line.predecessor_host_agency_id) {
+    out += fmt::format("  {} hosts the point in the place of {} (agency_succeeded)\n",
+                       invoice.issuer_agency_id, *line.predecessor_host_agency_id);
+  }
   for (size_t i = 0; i < parties.size(); ++i) {
     const auto& s = split.steps[i];
     out += fmt::format("    {} {:<20} {:>14}  floor {:>14}  remainder {:>12}{}  = {} EUR\n",

@@ -9,6 +9,7 @@
 #include "events/base/calendar.h"
 #include "events/base/check.h"
 #include "events/base/files.h"
+#include "events/validate/index_keys.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "services/state/hash_chain.h"
@@ -40,6 +41,7 @@ events::IssuedLine ToIssuedLine(const engine::InvoiceLine& line) {
   if (line.issued_cents) out.set_issued_cents(*line.issued_cents);
   if (line.recomputed_cents) out.set_recomputed_cents(*line.recomputed_cents);
   if (line.predecessor_agency_id) out.set_predecessor_agency_id(*line.predecessor_agency_id);
+  if (line.predecessor_host_agency_id) out.set_predecessor_host_agency_id(*line.predecessor_host_agency_id);
   return out;
 }
 
@@ -53,10 +55,12 @@ void SetTreeHeads(const std::vector<merkle::TreeHead>& heads,
 }
 
 // The events that issue `result`'s documents, in document order; `heads` are the log's
-// at as_of.
+// at as_of. `approved_by`: the run is `tori approve`'s, and every event names the
+// approver (so that a run cut off before its quarter_approved record can be completed).
 std::vector<events::Event> IssueEvents(const engine::BillingResult& result, const LogPosition& as_of,
                                        const LogHeads& heads, absl::CivilDay issue_date,
-                                       absl::Time now) {
+                                       absl::Time now,
+                                       const std::optional<std::string>& approved_by) {
   const std::string& chain_head = heads.chain_heads;
   std::vector<events::Event> out;
   const int64_t now_ns = absl::ToUnixNanos(now);
@@ -79,6 +83,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_issue_date(absl::FormatCivilTime(issue_date));
     e->set_run_document_count(run_document_count);
     SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
+    if (approved_by) e->set_approved_by(*approved_by);
     for (const auto& line : invoice.lines) *e->add_lines() = ToIssuedLine(line);
     if (invoice.vat) {
       e->set_vat_rate_pct_e4(invoice.vat->rate_pct_e4);
@@ -105,6 +110,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
     e->set_chain_head(chain_head);
     e->set_run_document_count(run_document_count);
     SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
+    if (approved_by) e->set_approved_by(*approved_by);
     out.push_back(std::move(event));
   }
   // The host's shares, so that later runs can report the change of them (not a document).
@@ -117,6 +123,7 @@ std::vector<events::Event> IssueEvents(const engine::BillingResult& result, cons
   e->set_quarter(engine::QuarterName(result.quarter));
   e->set_as_of(as_of.ToString());
   SetTreeHeads(heads.tree_heads, *e->mutable_tree_heads());
+  if (approved_by) e->set_approved_by(*approved_by);
   for (const auto& share : result.host_shares) {
     auto* s = e->add_shares();
     s->set_agency_id(share.agency_id);
@@ -136,6 +143,10 @@ struct IssuedQuarter {
   std::string as_of;
   LogHeads heads;  // as recorded (tree heads empty: a log of a version before them)
   int32_t run_document_count = 0;
+  // SPEC section 8: the approver its events name (a run of `tori approve`), and whether
+  // the log lacks the run's quarter_approved record (set by MarkMissingApprovals).
+  std::optional<std::string> approved_by;
+  bool approval_missing = false;
   bool interrupted() const {
     return run_document_count > static_cast<int32_t>(sha256_by_id.size());
   }
@@ -151,19 +162,45 @@ std::map<std::string, IssuedQuarter> IssuedByQuarter(
     q.heads.chain_heads = e.chain_head();
     q.heads.tree_heads = billing_internal::RecordedTreeHeads(e.tree_heads());
     q.run_document_count = std::max(q.run_document_count, e.run_document_count());
+    if (e.has_approved_by()) q.approved_by = e.approved_by();
   };
   for (const auto& e : issued.invoice_events) add(e, e.invoice_id());
   for (const auto& e : issued.claim_events) add(e, e.claim_id());
   return quarters;
 }
 
+std::string ApprovedEventId(std::string_view quarter) {
+  return fmt::format("{}{}-approved", kIssuedEventIdPrefix, quarter);
+}
+
+// Sets approval_missing of each quarter issued by `tori approve` whose quarter_approved
+// record (its event id) is not in the state: the approval was cut off after its first
+// issuing record.
+absl::Status MarkMissingApprovals(StateStore& state, std::map<std::string, IssuedQuarter>& quarters) {
+  for (auto& [quarter, q] : quarters) {
+    if (!q.approved_by) continue;
+    TORI_ASSIGN_OR_RETURN(std::optional<std::string> seen,
+                          state.Get(index_keys::Key(index_keys::kEventId, ApprovedEventId(quarter))));
+    q.approval_missing = !seen.has_value();
+  }
+  return absl::OkStatus();
+}
+
 // A quarter whose issuing run was interrupted holds too few documents: billing any
 // other quarter would take the missing ones for changes and bill them again as
-// adjustments, so it waits until the run is complete.
+// adjustments, so it waits until the run is complete. So does an approval cut off
+// before its quarter_approved record: the audited history would not say who approved.
 absl::Status RefuseWhileAnotherRunIsInterrupted(
     const std::map<std::string, IssuedQuarter>& quarters, const std::string& billed) {
   for (const auto& [quarter, q] : quarters) {
-    if (quarter == billed || !q.interrupted()) continue;
+    if (quarter == billed) continue;
+    if (q.approval_missing && !q.interrupted()) {
+      return absl::FailedPreconditionError(fmt::format(
+          "{}'s approval by {} (as_of {}) was cut off before its quarter_approved record; run "
+          "`tori bill --quarter {}` (or `tori approve --quarter {}`) to complete it, then bill {} again",
+          quarter, *q.approved_by, q.as_of, quarter, quarter, billed));
+    }
+    if (!q.interrupted()) continue;
     return absl::FailedPreconditionError(fmt::format(
         "{} was issued only in part: the log holds {} of the {} documents its billing run "
         "(as_of {}) issues, the run was interrupted; run `tori bill --quarter {}` to issue "
@@ -394,7 +431,7 @@ absl::Status CheckApproval(const std::string& q, const std::optional<events::Qua
 events::Event ApprovedEvent(const events::QuarterPrepared& prepared, const std::string& approved_by,
                             absl::Time now) {
   events::Event event;
-  event.set_event_id(std::string(kIssuedEventIdPrefix) + prepared.quarter() + "-approved");
+  event.set_event_id(ApprovedEventId(prepared.quarter()));
   event.set_occurred_at_unix_ns(absl::ToUnixNanos(now));
   event.set_schema_version(kSchemaVersionApproval);
   auto* e = event.mutable_quarter_approved();
@@ -429,9 +466,16 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   TORI_RETURN_IF_ERROR(CatchUp(log, state).status());
   TORI_ASSIGN_OR_RETURN(auto issued, billing_internal::LoadIssued(state));
   const std::string q = engine::QuarterName(request.quarter);
-  const std::map<std::string, IssuedQuarter> issued_quarters = IssuedByQuarter(issued);
+  std::map<std::string, IssuedQuarter> issued_quarters = IssuedByQuarter(issued);
+  TORI_RETURN_IF_ERROR(MarkMissingApprovals(state, issued_quarters));
   TORI_RETURN_IF_ERROR(RefuseWhileAnotherRunIsInterrupted(issued_quarters, q));
   const auto issued_quarter = issued_quarters.find(q);
+  // SPEC section 8: an approval cut off part way (some of its records in the log, not
+  // its quarter_approved) is completed as it began, by `tori approve` as by `tori bill`:
+  // the rest of its documents, then the record naming the approver its events name.
+  const bool completing_approval =
+      issued_quarter != issued_quarters.end() && issued_quarter->second.approved_by &&
+      (issued_quarter->second.approval_missing || issued_quarter->second.interrupted());
   std::set<std::string> missing_ids;  // of an interrupted run
 
   // The invoice date: the one printed when the quarter was issued (unless --as-of asks
@@ -455,7 +499,7 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   if (request.by) {
     TORI_ASSIGN_OR_RETURN(by, billing_internal::CheckedPerson(*request.by));
   }
-  if (request.approve) {
+  if (request.approve && !completing_approval) {
     TORI_ASSIGN_OR_RETURN(approving, billing_internal::LoadPrepared(state, request.quarter));
     TORI_RETURN_IF_ERROR(CheckApproval(q, approving, issued_quarter != issued_quarters.end(), by));
     TORI_ASSIGN_OR_RETURN(outcome.as_of, LogPosition::Parse(approving->as_of()));
@@ -587,26 +631,49 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
   }
   if (!outcome.already_issued) {
     std::vector<events::Event> events =
-        IssueEvents(outcome.result, outcome.as_of, heads, issue_date, request.now);
-    if (approving) events.push_back(ApprovedEvent(*approving, *by, request.now));
+        IssueEvents(outcome.result, outcome.as_of, heads, issue_date, request.now,
+                    approving ? by : std::nullopt);
+    if (approving) {
+      events.push_back(ApprovedEvent(*approving, *by, request.now));
+      outcome.approved_by = *by;
+    }
     TORI_ASSIGN_OR_RETURN(const size_t appended, AppendEvents(log, state, events));
     // Not the host shares' record, nor the approval's.
     outcome.documents_issued = appended > (approving ? 2 : 1) ? appended - (approving ? 2 : 1) : 0;
-  } else if (!missing_ids.empty()) {
+  } else if (!missing_ids.empty() || completing_approval) {
     // The rest of an interrupted run: the same documents, as_of, chain head and invoice
     // date as the ones already in the log, so the quarter reads as one run. The host's
-    // shares come after the documents, so a run cut short lacks them too.
+    // shares come after the documents, so a run cut short lacks them too; an approval's
+    // record comes last of all.
+    const IssuedQuarter& run = issued_quarter->second;
     const bool host_shares_missing =
         std::none_of(issued.host_shares.begin(), issued.host_shares.end(),
                      [&](const engine::IssuedHostShares& h) { return h.quarter == request.quarter; });
     std::vector<events::Event> rest =
-        IssueEvents(outcome.result, outcome.as_of, heads, issue_date, request.now);
+        IssueEvents(outcome.result, outcome.as_of, heads, issue_date, request.now, run.approved_by);
     std::erase_if(rest, [&](const events::Event& e) {
       if (e.has_host_shares_issued()) return !host_shares_missing;
       return !missing_ids.contains(e.event_id().substr(kIssuedEventIdPrefix.size()));
     });
+    const size_t records_not_documents = (host_shares_missing ? 1 : 0) + (completing_approval ? 1 : 0);
+    if (completing_approval) {
+      // The preparation it approved: the quarter's latest, at the run's as_of (a quarter
+      // issued in part is never prepared again).
+      TORI_ASSIGN_OR_RETURN(std::optional<events::QuarterPrepared> prepared,
+                            billing_internal::LoadPrepared(state, request.quarter));
+      if (!prepared || prepared->as_of() != run.as_of) {
+        return absl::DataLossError(fmt::format(
+            "{} was issued by an approval of {} (as_of {}), but the state holds no preparation at that "
+            "as_of; run `tori verify`",
+            q, *run.approved_by, run.as_of));
+      }
+      rest.push_back(ApprovedEvent(*prepared, *run.approved_by, request.now));
+      outcome.prepared_by = prepared->prepared_by();
+      outcome.approved_by = *run.approved_by;
+      outcome.approval_completed = true;
+    }
     TORI_ASSIGN_OR_RETURN(const size_t appended, AppendEvents(log, state, rest));
-    outcome.documents_issued = appended - (host_shares_missing && appended > 0 ? 1 : 0);
+    outcome.documents_issued = appended > records_not_documents ? appended - records_not_documents : 0;
   }
   return outcome;
 }

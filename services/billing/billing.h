@@ -149,6 +149,11 @@ struct BillOutcome {
   std::vector<std::string> notes;  // for people: e.g. why documents were not written
   bool prepared = false;           // the run prepared the quarter for approval (drafts)
   std::string prepared_by;         // with prepared, or an approval: who prepared it
+  // An approval: the approver that quarter_approved names. With approval_completed, the
+  // run completed an approval cut off part way (SPEC section 8): its approver is the one
+  // its first records named, whoever ran the command that completed it.
+  std::string approved_by;
+  bool approval_completed = false;
 };
 
 // Brings the state up to the log, computes (or recomputes, for an issued quarter) the
@@ -161,7 +166,10 @@ absl::StatusOr<BillOutcome> Bill(EventLog& log, StateStore& state, const BillReq
 // request.by is the approver: FailedPrecondition when the quarter is not prepared or is
 // issued already; PermissionDenied when the approver is the preparer (names compared
 // without case and surrounding spaces); DataLoss when the recomputation does not give
-// the prepared hashes. Uses quarter, out_dir, now, scratch_dir, write_documents,
+// the prepared hashes. An approval cut off part way (the log holds some of its records
+// but not its quarter_approved) is completed instead, by Approve as by Bill: the rest
+// of its records, then quarter_approved naming the approver its records name
+// (BillOutcome::approval_completed). Uses quarter, out_dir, now, scratch_dir, write_documents,
 // language and csv_dialect of `request`.
 absl::StatusOr<BillOutcome> Approve(EventLog& log, StateStore& state, BillRequest request);
 // Whether two names (`--by`, a token's name) are one person: equal but for ASCII case

@@ -178,7 +178,7 @@ TEST_F(BillingTest, GoldenQuarterMatchesHandComputedCents) {
   EXPECT_THAT(json, HasSubstr(R"("invoice_id":"2026Q1-espoo-kela","issuer_agency_id":"espoo","recipient_agency_id":"kela","quarter":"2026Q1","total_cents":238334,"total":"2383.34")"));
   const std::string csv = ReadFile("q1", "invoice-2026Q1-espoo-vero.csv");
   EXPECT_THAT(csv, HasSubstr("\n\nTOTAL,2026Q1-espoo-vero,"));
-  EXPECT_THAT(csv, HasSubstr(",88333,883.33,,,,\n"));
+  EXPECT_THAT(csv, HasSubstr(",88333,883.33,,,,,\n"));
 }
 
 // Operators accept an e-invoice without the buyer's address and never deliver it: the
@@ -309,7 +309,7 @@ TEST_F(BillingTest, LateEventBecomesAnAdjustmentLineOnTheNextQuarter) {
   EXPECT_THAT(ReadFile("q2", "invoices.json"), HasSubstr(R"("adjusts_quarter":"2026Q1")"));
   EXPECT_THAT(ReadFile("q2", "invoices.json"),
               HasSubstr(R"("amount_cents":-9000,"amount":"-90.00","adjusts_quarter":"2026Q1","issued_cents":45001,"issued":"450.01","recomputed_cents":36001,"recomputed":"360.01"})"));
-  EXPECT_THAT(ReadFile("q2", "invoice-2026Q2-espoo-kela.csv"), HasSubstr(",-9000,-90.00,2026Q1,45001,36001,\n"));
+  EXPECT_THAT(ReadFile("q2", "invoice-2026Q2-espoo-kela.csv"), HasSubstr(",-9000,-90.00,2026Q1,45001,36001,,\n"));
   // Re-billed, the adjustments' quarter writes the same bytes (the fields are issued).
   auto again = BillQuarter({2026, 2}, "q2-again");
   ASSERT_TRUE(again.ok()) << again.status();
@@ -575,6 +575,40 @@ TEST_F(BillingTest, VerifyRefusesAWrongRecordedTreeHead) {
   auto report = Verify(*log_, (dir_ / "verify").string());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->ok());
+}
+
+// #20's note: the host_shares_issued record's tree heads are checked too. A wrong one,
+// with every document intact, is named on its own.
+TEST_F(BillingTest, VerifyNamesAWrongTreeHeadOfTheHostShares) {
+  Ingest(kGoldenEvents);
+  ASSERT_TRUE(BillQuarter({2026, 1}, "q1").ok());
+  auto copy = *EmbeddedLog::Open((dir_ / "host-shares").string());
+  auto cursor = *log_->Read(LogPosition{{0}});
+  LogRecord record;
+  int changed = 0;
+  while (*cursor->Next(record)) {
+    events::Event event;
+    ASSERT_TRUE(event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size())));
+    if (event.has_host_shares_issued()) {
+      auto* heads = event.mutable_host_shares_issued()->mutable_tree_heads();
+      ASSERT_EQ(heads->size(), 1);
+      (*heads->Mutable(0)->mutable_root_hash())[0] ^= 0x40;
+      ++changed;
+    }
+    ASSERT_TRUE(copy->Append({AppendRecord{"", event.SerializeAsString()}}).ok());
+  }
+  ASSERT_EQ(changed, 1);
+  auto report = Verify(*copy, (dir_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->ok());
+  std::vector<std::string> differ;
+  for (const auto& doc : report->documents) {
+    if (doc.ok) continue;
+    differ.push_back(doc.document_id);
+    EXPECT_THAT(doc.difference, HasSubstr("host_shares_issued: the Merkle tree head of partition 0 at as_of "
+                                          "differs"));
+  }
+  EXPECT_EQ(differ, std::vector<std::string>{"2026Q1-host-shares"});
 }
 
 TEST_F(BillingTest, VerifyNamesTheFieldAForgedEventChanges) {

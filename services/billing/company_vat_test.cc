@@ -195,9 +195,9 @@ TEST_F(CompanyVatTest, ACompanysInvoiceCarriesItsVatInEveryFormat) {
   auto issued = BillAt(kQ2, "2024-08-15T09:00:00Z", "out");
   ASSERT_TRUE(issued.ok()) << issued.status();
   const std::string csv = ReadFile("out", "invoice-2024Q2-espoo-posti.csv");
-  EXPECT_THAT(csv, HasSubstr("\nTOTAL,2024Q2-espoo-posti,,,,,,,,,,,20600,206.00,,,,\n"
-                             "VAT,2024Q2-espoo-posti,,,,,,,24.0000,,,,4944,49.44,,,,\n"
-                             "TOTAL_WITH_VAT,2024Q2-espoo-posti,,,,,,,,,,,25544,255.44,,,,\n"));
+  EXPECT_THAT(csv, HasSubstr("\nTOTAL,2024Q2-espoo-posti,,,,,,,,,,,20600,206.00,,,,,\n"
+                             "VAT,2024Q2-espoo-posti,,,,,,,24.0000,,,,4944,49.44,,,,,\n"
+                             "TOTAL_WITH_VAT,2024Q2-espoo-posti,,,,,,,,,,,25544,255.44,,,,,\n"));
   EXPECT_THAT(ReadFile("out", "invoice-2024Q2-espoo-kela.csv"), Not(HasSubstr("VAT")));
 
   const std::string finvoice = ReadFile("out", "finvoice-2024Q2-espoo-posti.xml");

@@ -49,6 +49,10 @@ std::string LineJson(const engine::InvoiceLine& line) {
   }
   // The agency whose place the recipient took (agency_succeeded); only on such lines.
   if (line.predecessor_agency_id) w.String("predecessor_agency_id", *line.predecessor_agency_id);
+  // The host whose place the issuer took (the host was succeeded); only on such lines.
+  if (line.predecessor_host_agency_id) {
+    w.String("predecessor_host_agency_id", *line.predecessor_host_agency_id);
+  }
   w.Close();
   return out;
 }
@@ -237,7 +241,8 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
   out += row({"invoice_id", "issuer_agency_id", "recipient_agency_id", "quarter",
               "service_point_id", "pool", "key", "fallback_from", "weight_pct", "basis_quantity",
               "basis_total", "basis_unit", "amount_cents", "amount", "adjusts_quarter",
-              "issued_cents", "recomputed_cents", "predecessor_agency_id"});
+              "issued_cents", "recomputed_cents", "predecessor_agency_id",
+              "predecessor_host_agency_id"});
   for (const auto& line : invoice.lines) {
     out += row({invoice.invoice_id, invoice.issuer_agency_id, invoice.recipient_agency_id,
                 QuarterName(invoice.quarter), line.service_point_id, line.pool,
@@ -251,11 +256,12 @@ std::string InvoiceCsv(const engine::Invoice& invoice, const CsvOptions& options
                 line.adjusts_quarter ? QuarterName(*line.adjusts_quarter) : "",
                 line.issued_cents ? fmt::format("{}", *line.issued_cents) : "",
                 line.recomputed_cents ? fmt::format("{}", *line.recomputed_cents) : "",
-                line.predecessor_agency_id.value_or("")});
+                line.predecessor_agency_id.value_or(""),
+                line.predecessor_host_agency_id.value_or("")});
   }
   // After an empty row, and named in the first column: never one of the lines.
   out += eol;
-  std::vector<std::string> total(18, "");
+  std::vector<std::string> total(19, "");
   total[0] = "TOTAL";
   total[1] = invoice.invoice_id;
   total[12] = fmt::format("{}", invoice.total_cents);

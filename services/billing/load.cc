@@ -169,6 +169,7 @@ absl::StatusOr<engine::Invoice> ToEngineInvoice(const events::InvoiceIssued& e) 
     if (l.has_issued_cents()) line.issued_cents = l.issued_cents();
     if (l.has_recomputed_cents()) line.recomputed_cents = l.recomputed_cents();
     if (l.has_predecessor_agency_id()) line.predecessor_agency_id = l.predecessor_agency_id();
+    if (l.has_predecessor_host_agency_id()) line.predecessor_host_agency_id = l.predecessor_host_agency_id();
     line.amount_cents = l.amount_cents();
     if (l.has_adjusts_quarter()) {
       TORI_ASSIGN_OR_RETURN(Quarter q, engine::ParseQuarter(l.adjusts_quarter()));

@@ -3,6 +3,7 @@
 // Kerava on 1.1.2025. The successor is billed exactly what it would have been had its
 // id been written in the events; an adjustment of the predecessor's quarter goes to the
 // successor naming the predecessor; contacts still recorded under the old id warn.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -206,7 +207,7 @@ TEST_F(SuccessionBillingTest, AnAdjustmentOfThePredecessorsQuarterGoesToTheSucce
   const std::string id = successor->invoice_id;
   EXPECT_EQ(id, "2025Q1-vantaa-vantaa-kerava-tyo");
   EXPECT_THAT(Read("q1", "invoices.json"), HasSubstr(R"("predecessor_agency_id":"te-uusimaa")"));
-  EXPECT_THAT(Read("q1", "invoice-" + id + ".csv"), HasSubstr(",te-uusimaa\n"));
+  EXPECT_THAT(Read("q1", "invoice-" + id + ".csv"), HasSubstr(",te-uusimaa,\n"));
   const std::string finvoice = Read("q1", "finvoice-" + id + ".xml");
   EXPECT_THAT(finvoice, HasSubstr("edeltäjän sijaan: te-uusimaa"));
   EXPECT_THAT(finvoice, HasSubstr("003734572138"));
@@ -228,6 +229,68 @@ TEST_F(SuccessionBillingTest, AnAdjustmentOfThePredecessorsQuarterGoesToTheSucce
   for (const auto& invoice : q2.invoices) {
     for (const auto& line : invoice.lines) EXPECT_FALSE(line.adjusts_quarter) << invoice.invoice_id;
   }
+}
+
+// The host itself succeeded (issue #18's debt): vantaa's duties as host pass to a
+// municipal company on 1.1.2025. Its invoices of 2025Q1 and the adjustment of vantaa's
+// own 2024Q4 come from the successor, every line naming the host it replaced, in every
+// format, and the successor's account is the one paid to.
+TEST_F(SuccessionBillingTest, WhenTheHostIsSucceededEveryLineNamesThePredecessorHost) {
+  Ingest(WithAgency("te-uusimaa"));
+  Ingest(R"({"event_id":"a9","type":"agency_registered","occurred_at":"2024-09-01T08:00:00Z","agency_id":"vantaa-palvelut","name":"Vantaan Asiointipalvelut","kind":"municipality","business_id":"1234567-1","iban":"FI4250001510000023","bic":"OKOYFIHH"})");
+  Ingest(R"({"event_id":"u9","type":"agency_succeeded","occurred_at":"2024-12-01T08:00:00Z","agency_id":"vantaa","successor_agency_id":"vantaa-palvelut","effective_from":"2025-01-01"})");
+  const engine::BillingResult q4 = Bill({2024, 4}, "q4", /*dry_run=*/false);
+  ASSERT_FALSE(q4.invoices.empty());
+  for (const auto& invoice : q4.invoices) {
+    EXPECT_EQ(invoice.issuer_agency_id, "vantaa");  // before the date: its own quarter
+    for (const auto& line : invoice.lines) EXPECT_FALSE(line.predecessor_host_agency_id) << invoice.invoice_id;
+  }
+  EXPECT_THAT(Read("q4", "invoices.json"), Not(HasSubstr("predecessor_host_agency_id\":")));
+  Ingest(R"({"event_id":"k9","type":"cost_posted","occurred_at":"2025-01-20T08:00:00Z","cost_id":"k9","service_point_id":"tikkurila","pool":"premises","period":"2024-12","amount":"1000.00","description":"vuokran tarkistus"})");
+  const engine::BillingResult q1 = Bill({2025, 1}, "q1", /*dry_run=*/false);
+  ASSERT_EQ(q1.invoices.size(), 2u);
+  int adjustments = 0;
+  for (const auto& invoice : q1.invoices) {
+    EXPECT_EQ(invoice.issuer_agency_id, "vantaa-palvelut") << invoice.invoice_id;
+    for (const auto& line : invoice.lines) {
+      EXPECT_EQ(line.predecessor_host_agency_id, "vantaa") << invoice.invoice_id << " " << line.pool;
+      adjustments += line.adjusts_quarter.has_value();
+    }
+  }
+  EXPECT_EQ(adjustments, 2);  // kela's and te-uusimaa's share of k9
+  for (const auto& share : q1.host_shares) EXPECT_EQ(share.agency_id, "vantaa-palvelut");
+
+  const std::string id = "2025Q1-vantaa-palvelut-kela";
+  const std::string json = Read("q1", "invoices.json");
+  EXPECT_THAT(json, HasSubstr(R"("predecessor_host_agency_id":"vantaa")"));
+  const std::string csv = Read("q1", "invoice-" + id + ".csv");
+  EXPECT_THAT(csv, HasSubstr(",predecessor_agency_id,predecessor_host_agency_id\n"));
+  EXPECT_THAT(csv, HasSubstr(",vantaa\n"));
+  for (const std::string& name : {"finvoice-" + id + ".xml", "peppol-" + id + ".xml"}) {
+    const std::string xml = Read("q1", name);
+    EXPECT_THAT(xml, HasSubstr("isäntänä edeltäjän sijaan: vantaa")) << name;
+    EXPECT_THAT(xml, HasSubstr("FI4250001510000023")) << name;  // the successor's IBAN
+    EXPECT_THAT(xml, Not(HasSubstr("FI2112345600000785"))) << name;
+  }
+  EXPECT_THAT(Read("q1", "report-2025Q1.html"), HasSubstr("isäntänä edeltäjän sijaan: Vantaan kaupunki"));
+  // The workbook's shared strings (deflated in the zip; unzip reads them).
+  const std::string xlsx = (data_ / "q1" / "invoices-2025Q1.xlsx").string();
+  if (FILE* pipe = ::popen(("unzip -p '" + xlsx + "' xl/sharedStrings.xml").c_str(), "r")) {
+    std::string strings;
+    char buffer[4096];
+    for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) strings.append(buffer, n);
+    EXPECT_EQ(::pclose(pipe), 0);
+    EXPECT_THAT(strings, HasSubstr("isäntänä edeltäjän sijaan: Vantaan kaupunki"));
+  } else {
+    ADD_FAILURE() << "cannot run unzip";
+  }
+
+  // Issued: the same bytes again, and verify recomputes them.
+  Bill({2025, 1}, "q1-again", /*dry_run=*/false);
+  EXPECT_EQ(Read("q1-again", "invoices.json"), json);
+  auto report = Verify(*log_, (data_ / "verify").string());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok());
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // tori verify: every issued document, recomputed from the log alone.
 #include <map>
+#include <optional>
+#include <set>
 
 #include "events/base/check.h"
 #include "events/base/json_text.h"
@@ -29,6 +31,12 @@ struct IssuedRun {
   std::vector<events::InvoiceIssued> invoices;
   std::vector<events::SubsidyClaimIssued> claims;
   int32_t run_document_count = 0;  // as recorded at issue; 0: not recorded
+  // The run's host_shares_issued record (its tree heads are checked too).
+  std::optional<events::HostSharesIssued> host_shares;
+  // SPEC section 8: the approver its records name (a run of `tori approve`), and
+  // whether the log holds the run's quarter_approved record.
+  std::optional<std::string> approved_by;
+  bool approval_recorded = false;
 };
 
 std::string FirstDifference(const engine::Invoice& stored, const engine::Invoice& computed) {
@@ -88,7 +96,9 @@ bool MayBeDocument(std::string_view payload) {
   while (const uint32_t tag = input.ReadTag()) {
     const int field = google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag);
     if (field == events::Event::kInvoiceIssuedFieldNumber ||
-        field == events::Event::kSubsidyClaimIssuedFieldNumber) {
+        field == events::Event::kSubsidyClaimIssuedFieldNumber ||
+        field == events::Event::kHostSharesIssuedFieldNumber ||
+        field == events::Event::kQuarterApprovedFieldNumber) {
       return true;
     }
     if (!google::protobuf::internal::WireFormatLite::SkipField(&input, tag)) return true;
@@ -96,13 +106,16 @@ bool MayBeDocument(std::string_view payload) {
   return !input.ConsumedEntireMessage();
 }
 
-// Pass 1: the issued documents, grouped by run, from the log itself.
+// Pass 1: the issued documents, grouped by run, from the log itself (with each run's
+// host_shares_issued and quarter_approved records).
 absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
   LogPosition start;
   start.next_offsets.assign(log.partition_count(), 0);
   TORI_ASSIGN_OR_RETURN(auto cursor, log.Read(start));
   std::map<std::pair<std::string, std::string>, size_t> run_index;  // (as_of, quarter)
   std::vector<IssuedRun> runs;
+  std::set<std::pair<std::string, std::string>> approved;  // (as_of, quarter)
+  std::vector<events::HostSharesIssued> host_shares;
   LogRecord record;
   events::Event event;
   while (true) {
@@ -112,6 +125,14 @@ absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
     if (!event.ParseFromArray(record.payload.data(), static_cast<int>(record.payload.size()))) {
       return absl::DataLossError(fmt::format("log record at partition {} offset {} is not a tori event",
                                              record.partition, record.offset));
+    }
+    if (event.has_quarter_approved()) {
+      approved.emplace(event.quarter_approved().as_of(), event.quarter_approved().quarter());
+      continue;
+    }
+    if (event.has_host_shares_issued()) {
+      host_shares.push_back(event.host_shares_issued());
+      continue;
     }
     if (!event.has_invoice_issued() && !event.has_subsidy_claim_issued()) continue;
     const std::string& as_of = event.has_invoice_issued() ? event.invoice_issued().as_of()
@@ -127,6 +148,11 @@ absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
       runs.push_back(std::move(run));
     }
     IssuedRun& run = runs[it->second];
+    if (event.has_invoice_issued() && event.invoice_issued().has_approved_by()) {
+      run.approved_by = event.invoice_issued().approved_by();
+    } else if (event.has_subsidy_claim_issued() && event.subsidy_claim_issued().has_approved_by()) {
+      run.approved_by = event.subsidy_claim_issued().approved_by();
+    }
     if (event.has_invoice_issued()) {
       run.invoices.push_back(event.invoice_issued());
       run.run_document_count =
@@ -136,6 +162,24 @@ absl::StatusOr<std::vector<IssuedRun>> CollectIssued(EventLog& log) {
       run.run_document_count =
           std::max(run.run_document_count, event.subsidy_claim_issued().run_document_count());
     }
+  }
+  for (auto& run : runs) {
+    run.approval_recorded = approved.contains({run.as_of_text, engine::QuarterName(run.quarter)});
+  }
+  // A host_shares_issued record belongs to the run of its (as_of, quarter); one without
+  // documents (a run that issued none) is checked on its own.
+  for (auto& shares : host_shares) {
+    auto [it, added] = run_index.emplace(std::make_pair(shares.as_of(), shares.quarter()), runs.size());
+    if (added) {
+      IssuedRun run;
+      TORI_ASSIGN_OR_RETURN(run.as_of, LogPosition::Parse(shares.as_of()));
+      run.as_of_text = shares.as_of();
+      TORI_ASSIGN_OR_RETURN(run.quarter, engine::ParseQuarter(shares.quarter()));
+      if (shares.has_approved_by()) run.approved_by = shares.approved_by();
+      run.approval_recorded = approved.contains({run.as_of_text, shares.quarter()});
+      runs.push_back(std::move(run));
+    }
+    runs[it->second].host_shares = std::move(shares);
   }
   // Replay order: ascending positions (each run's as_of is the log end when it began).
   std::stable_sort(runs.begin(), runs.end(), [](const IssuedRun& a, const IssuedRun& b) {
@@ -149,12 +193,7 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
   // (the change did not touch it), but the history it was issued from is gone.
   // So do the Merkle tree heads (SPEC section 10), which the document's proof and the
   // host's checkpoints rest on; none recorded: a log of a version before them.
-  auto chain_difference = [&](const std::string& stored_head, const auto& stored_trees)
-      -> std::optional<std::string> {
-    if (stored_head != run.chain_head) {
-      return "the log's hash chain at as_of differs from the one recorded at issue: events before "
-             "as_of were changed, removed or reordered";
-    }
+  auto tree_difference = [&](const auto& stored_trees) -> std::optional<std::string> {
     if (stored_trees.empty()) return std::nullopt;
     const std::vector<merkle::TreeHead> recorded = billing_internal::RecordedTreeHeads(stored_trees);
     for (size_t p = 0; p < std::max(recorded.size(), run.tree_heads.size()); ++p) {
@@ -167,6 +206,14 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
           p < run.tree_heads.size() ? fmt::format("size {}", run.tree_heads[p].tree_size) : std::string("none"));
     }
     return std::nullopt;
+  };
+  auto chain_difference = [&](const std::string& stored_head, const auto& stored_trees)
+      -> std::optional<std::string> {
+    if (stored_head != run.chain_head) {
+      return "the log's hash chain at as_of differs from the one recorded at issue: events before "
+             "as_of were changed, removed or reordered";
+    }
+    return tree_difference(stored_trees);
   };
   // Each recomputed invoice in the format its issued event was written in.
   std::vector<engine::Invoice> as_issued = computed.invoices;
@@ -181,11 +228,13 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
   for (const auto& claim : computed.subsidy_claims) computed_claims[SubsidyClaimId(claim)] = &claim;
   const std::string quarter = engine::QuarterName(run.quarter);
 
+  bool history_differs = false;  // a document's chain or tree heads differ
   auto check = [&](const auto& e, const std::string& id, auto stored_doc, auto& computed_map, auto to_json) {
     const std::string& stored_hash = e.content_sha256();
     VerifiedDocument doc{id, quarter, run.as_of_text, false, ""};
     if (auto chain = chain_difference(e.chain_head(), e.tree_heads())) {
       doc.difference = *chain;
+      history_differs = true;
     } else if (!stored_doc.ok()) {
       doc.difference = fmt::format("the issued event cannot be read: {}",
                                    std::string(stored_doc.status().message()));
@@ -206,6 +255,24 @@ void CheckRun(const IssuedRun& run, const engine::BillingResult& computed, Verif
   }
   for (const auto& e : run.claims) {
     check(e, e.claim_id(), ToEngineClaim(e), computed_claims, SubsidyClaimJson);
+  }
+  // The host's shares record the same tree heads (#20); only a difference is listed,
+  // since the record is not a document, and only one of its own (the documents name a
+  // changed history already).
+  if (run.host_shares && !history_differs) {
+    if (auto trees = tree_difference(run.host_shares->tree_heads())) {
+      report.documents.push_back({quarter + "-host-shares", quarter, run.as_of_text, false,
+                                  "host_shares_issued: " + *trees});
+    }
+  }
+  // SPEC section 8: an approval cut off before its quarter_approved record; only listed
+  // when missing (not a document).
+  if (run.approved_by && !run.approval_recorded) {
+    report.documents.push_back(
+        {quarter + "-approved", quarter, run.as_of_text, false,
+         fmt::format("the approval by {} was cut off before its quarter_approved record, so the log does not "
+                     "say who approved {}: `tori bill --quarter {}` completes it",
+                     *run.approved_by, quarter, quarter)});
   }
   // A run interrupted while issuing lacks the rest of its documents; billing the
   // quarter again issues them.

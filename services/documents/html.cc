@@ -258,6 +258,10 @@ std::string InvoiceSection(const engine::Invoice& invoice, const InvoiceMeta& me
              (line.predecessor_agency_id
                   ? fmt::format("<span class=\"adjusts\">{} {}</span>", E(l.predecessor),
                                 E(AgencyName(context, *line.predecessor_agency_id)))
+                  : "") +
+             (line.predecessor_host_agency_id
+                  ? fmt::format("<span class=\"adjusts\">{} {}</span>", E(l.predecessor_host),
+                                E(AgencyName(context, *line.predecessor_host_agency_id)))
                   : ""),
          key,
          E(PercentText(line.weight_pct_e4, lang) + "\u00a0%"),

@@ -372,7 +372,16 @@ void WriteInvoiceSheet(Book& book, const engine::Invoice& invoice, const Invoice
     const engine::InvoiceLine& line = invoice.lines[i];
     sheet.Number(row, 0, static_cast<double>(i + 1), book.f.quantity[0]);
     sheet.Text(row, 1, PointName(book.context, line.service_point_id));
-    sheet.Text(row, 2, PoolName(book.context, line.service_point_id, line.pool));
+    // SPEC section 8: a successor's line names its predecessor (and the host's) after the
+    // pool, as the HTML report does.
+    std::string pool = PoolName(book.context, line.service_point_id, line.pool);
+    if (line.predecessor_agency_id) {
+      pool += fmt::format(" ({} {})", l.predecessor, AgencyName(book.context, *line.predecessor_agency_id));
+    }
+    if (line.predecessor_host_agency_id) {
+      pool += fmt::format(" ({} {})", l.predecessor_host, AgencyName(book.context, *line.predecessor_host_agency_id));
+    }
+    sheet.Text(row, 2, pool);
     sheet.Text(row, 3, KeyLabel(line.key, lang));
     if (line.fallback_from) sheet.Text(row, 4, KeyLabel(*line.fallback_from, lang));
     sheet.Number(row, 5, static_cast<double>(line.weight_pct_e4) / 1e6, book.f.percent);

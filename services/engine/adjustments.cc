@@ -34,6 +34,7 @@ struct LineSums {
   std::optional<InvoiceLine> recomputed;  // the first recomputed line, for its basis
   // An issued line's predecessor (succession.h), for a line that is gone.
   std::optional<std::string> issued_predecessor_agency_id;
+  std::optional<std::string> issued_predecessor_host_agency_id;  // the same for the host
 };
 
 struct ClaimSums {
@@ -109,6 +110,9 @@ absl::StatusOr<std::vector<Invoice>> AdjustInvoices(
       if (!line_sums.issued_predecessor_agency_id) {
         line_sums.issued_predecessor_agency_id = line.predecessor_agency_id;
       }
+      if (!line_sums.issued_predecessor_host_agency_id) {
+        line_sums.issued_predecessor_host_agency_id = line.predecessor_host_agency_id;
+      }
     }
   }
 
@@ -131,6 +135,9 @@ absl::StatusOr<std::vector<Invoice>> AdjustInvoices(
       line.basis_total = 0;
     }
     if (!line.predecessor_agency_id) line.predecessor_agency_id = line_sums.issued_predecessor_agency_id;
+    if (!line.predecessor_host_agency_id) {
+      line.predecessor_host_agency_id = line_sums.issued_predecessor_host_agency_id;
+    }
     line.amount_cents = difference_cents;
     line.adjusts_quarter = earlier;
     TORI_ASSIGN_OR_RETURN(line.issued_cents, Difference(line_sums.issued_cents, 0, "issued line"));

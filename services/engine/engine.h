@@ -216,6 +216,9 @@ struct ServicePointInput {
   // By successor: the agencies named here whose place a successor took (empty without
   // agency_succeeded events in effect). The engine ignores it; MarkSuccessions uses it.
   std::vector<SuccessionAtPoint> successions;
+  // The host named here whose place a successor took (the successor is host_agency_id
+  // after ApplySuccessions); absent without such a succession. MarkSuccessions uses it.
+  std::optional<std::string> predecessor_host_agency_id;
 };
 
 struct BillingInput {
@@ -250,6 +253,9 @@ struct InvoiceLine {
   // The agency whose place the recipient took at this point (agency_succeeded, SPEC
   // section 8; services/engine/succession.h); absent on every other line.
   std::optional<std::string> predecessor_agency_id;
+  // The same for the issuer: the host whose place the issuer took at this point (the
+  // host itself succeeded); absent on every other line.
+  std::optional<std::string> predecessor_host_agency_id;
   friend bool operator==(const InvoiceLine&, const InvoiceLine&) = default;
 };
 

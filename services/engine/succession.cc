@@ -121,7 +121,9 @@ void ApplySuccessions(const Successions& successions, BillingInput* input) {
   const absl::CivilDay day = input->quarter.FirstDay();
   for (ServicePointInput& point : input->service_points) {
     PointResolver resolver(successions, day);
-    point.host_agency_id = resolver.Resolve(point.host_agency_id);
+    const std::string& host = resolver.Resolve(point.host_agency_id);
+    if (host != point.host_agency_id) point.predecessor_host_agency_id = point.host_agency_id;
+    point.host_agency_id = host;
     if (point.agreement.has_value()) ApplyToAgreement(resolver, *point.agreement);
     std::map<std::string, MeasuredKeys> keys;
     for (const auto& [agency, values] : point.key_values) {
@@ -142,9 +144,23 @@ void ApplySuccessions(const Successions& successions, BillingInput* input) {
 
 void MarkSuccessions(const BillingInput& input, BillingResult* result) {
   std::map<std::pair<std::string, std::string>, const SuccessionAtPoint*> at;  // (point, successor)
+  std::map<std::string, std::string> host_predecessor;  // point -> the host it replaced
   for (const ServicePointInput& point : input.service_points) {
     for (const SuccessionAtPoint& s : point.successions) {
       at[{point.service_point_id, s.successor_agency_id}] = &s;
+    }
+    if (point.predecessor_host_agency_id) {
+      host_predecessor[point.service_point_id] = *point.predecessor_host_agency_id;
+    }
+  }
+  // A succeeded host: every line of the point names the host whose place the issuer
+  // took, as a successor's lines name its predecessor.
+  for (Invoice& invoice : result->invoices) {
+    for (InvoiceLine& line : invoice.lines) {
+      auto it = host_predecessor.find(line.service_point_id);
+      if (it != host_predecessor.end() && !line.predecessor_host_agency_id.has_value()) {
+        line.predecessor_host_agency_id = it->second;
+      }
     }
   }
   if (at.empty()) return;
@@ -180,7 +196,15 @@ void ResolveInvoices(const Successions& successions, absl::CivilDay day,
                      std::vector<Invoice>* invoices) {
   if (successions.empty()) return;
   for (Invoice& invoice : *invoices) {
-    invoice.issuer_agency_id = successions.Resolve(invoice.issuer_agency_id, day);
+    const std::string& issuer = successions.Resolve(invoice.issuer_agency_id, day);
+    if (issuer != invoice.issuer_agency_id) {
+      for (InvoiceLine& line : invoice.lines) {
+        if (!line.predecessor_host_agency_id.has_value()) {
+          line.predecessor_host_agency_id = invoice.issuer_agency_id;
+        }
+      }
+      invoice.issuer_agency_id = issuer;
+    }
     const std::string& recipient = successions.Resolve(invoice.recipient_agency_id, day);
     if (recipient == invoice.recipient_agency_id) continue;
     for (InvoiceLine& line : invoice.lines) {

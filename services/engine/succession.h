@@ -72,14 +72,16 @@ class Successions {
 void ApplySuccessions(const Successions& successions, BillingInput* input);
 
 // After ComputeBilling of an input ApplySuccessions rewrote: names the predecessor on
-// every line to a successor at a point where it replaced one, and adds a
+// every line to a successor at a point where it replaced one, names the predecessor
+// host on every line of a point whose host a successor replaced, and adds a
 // PREDECESSOR_CONTACT warning per point and successor whose predecessors' ids still
 // carried contacts (after the point's other warnings).
 void MarkSuccessions(const BillingInput& input, BillingResult* result);
 
 // Resolves documents as of `day` (the first day of the quarter that adjusts them):
 // issuers, recipients, claimants and hosts become who stands in their place. A line
-// whose recipient changed names the recipient it had (unless it names one already).
+// whose recipient changed names the recipient it had (unless it names one already);
+// one whose issuer changed names the issuer it had (predecessor_host_agency_id).
 void ResolveInvoices(const Successions& successions, absl::CivilDay day,
                      std::vector<Invoice>* invoices);
 void ResolveClaims(const Successions& successions, absl::CivilDay day,

@@ -45,6 +45,8 @@ constexpr AgencySpec kAgencies[] = {
 };
 enum AgencyIndex { kEspoo, kKela, kVero, kTyollisyys, kPoliisi, kDvv, kLansiUusimaa, kMigri };
 constexpr int kAgencyCount = 8;
+// The company partner (kind company, VAT): a party of the service bus only.
+constexpr char kPosti[] = "posti";
 
 // A Y-tunnus with a valid check digit: the first valid one from `base` upwards (a base
 // whose weighted sum leaves remainder 1 has no check digit). Synthetic, not looked up.
@@ -322,6 +324,17 @@ void DemoBuilder::AddAgenciesAndPoints() {
       if (i == kEspoo) w.String("iban", "FI2112345600000785").String("bic", "NDEAFIHH");
     });
   }
+  // SPEC section 8: a partner that is a company (schema version 3 of agency_registered):
+  // the post, on the service bus's route. Not in kAgencies: it is no party at the
+  // service squares, and the seeded contacts and referrals stay as they were.
+  {
+    const std::string business_id = BusinessIdFrom(3'614'201 + 1'013 * kAgencyCount);
+    Add("agency_registered", At(registered, 9, kAgencyCount), [&](JsonObjectWriter& w) {
+      w.String("agency_id", kPosti).String("name", "Posti Oy").String("kind", "company")
+          .String("business_id", business_id)
+          .String("einvoice_address", "0037" + business_id.substr(0, 7) + business_id.substr(8));
+    });
+  }
   for (const PointSpec* p : {&kIsoOmena, &kKalajarvi}) {
     Add("service_point_opened", At(registered, 10, p == &kIsoOmena ? 0 : 5),
         [&](JsonObjectWriter& w) {
@@ -590,7 +603,7 @@ void DemoBuilder::AddSection9(uint64_t seed) {
   Add("agreement_signed", At(setup, 10, 5), [&](JsonObjectWriter& w) {
     w.String("agreement_id", "palvelubussi-2026").Int("version", 1)
         .String("service_point_id", bus).String("effective_from", "2026-01-01")
-        .Raw("parties", R"(["espoo","kela","lansi-uusimaa"])")
+        .Raw("parties", R"(["espoo","kela","lansi-uusimaa","posti"])")
         .Raw("pools", R"({"mobile_service":{"tranches":[{"weight_pct":"50","key":"stops"},{"weight_pct":"30","key":"stop_minutes"},{"weight_pct":"20","key":"deliveries"}],"fallback_key":"equal"}})");
   });
   // Budgets for 2026: the bus, and Iso Omena's premises.
@@ -619,6 +632,7 @@ void DemoBuilder::AddSection9(uint64_t seed) {
     });
   }
   const char* const kVillages[] = {"Kalajärvi", "Lahnus", "Nuuksio", "Röylä"};
+  Random posti_rng(seed ^ 0x706f737469ull);  // "posti"
   int stop = 0;
   for (absl::CivilDay day = kQuarterFirst; day < kQuarterEnd; ++day) {
     const absl::Weekday weekday = absl::GetWeekday(day);
@@ -635,6 +649,15 @@ void DemoBuilder::AddSection9(uint64_t seed) {
           if (std::string_view(agency) == "espoo") {
             w.Int("deliveries", static_cast<int64_t>(rng.Below(9)));  // library loans
           }
+        });
+      }
+      // The post's parcel point on Thursdays, from a generator of its own so that the
+      // other agencies' draws stay as they were.
+      if (weekday == absl::Weekday::thursday) {
+        Add("route_stop_recorded", arrived + 3600, [&](JsonObjectWriter& w) {
+          w.String("stop_id", stop_id).String("service_point_id", bus).String("agency_id", kPosti)
+              .String("place", kVillages[v]).String("arrived_at", Instant(arrived))
+              .Int("minutes", 15).Int("deliveries", 4 + static_cast<int64_t>(posti_rng.Below(20)));
         });
       }
     }

@@ -30,6 +30,12 @@
 // or duration), 0.5 % voids (disjoint from the corrected ones) and a few hundred room
 // bookings of Kalajärvi's halls.
 //
+// The service bus (`espoon-palvelubussi`, kind mobile, SPEC section 9): Espoo, Kela,
+// the wellbeing county and the post (Posti Oy, `posti`: the partner that is a company,
+// kind company with VAT, SPEC section 8) share it by stops, stop minutes and
+// deliveries; the post stops on Thursdays with parcels, drawn from a generator of its
+// own so the other agencies' data do not depend on it.
+//
 // Determinism: the reference data and the costs are fixed; the seed drives the
 // contacts, corrections, voids and bookings through a fixed splitmix64 generator
 // and integer arithmetic only. Instants carry Helsinki's offset from the calendar's

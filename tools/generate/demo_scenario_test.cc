@@ -53,18 +53,24 @@ TEST(DemoScenarioTest, SameSeedGivesSameBytes) {
 TEST(DemoScenarioTest, BusinessIdsAreValidAndEinvoiceAddressesAreOvt) {
   const auto events = ParseAll(1, Generate(1));
   std::set<std::string> business_ids;
+  int companies = 0;
   for (const events::Event& e : events) {
     if (!e.has_agency_registered()) continue;
     const auto& a = e.agency_registered();
     EXPECT_TRUE(IsValidBusinessId(a.business_id())) << a.agency_id() << " " << a.business_id();
     EXPECT_TRUE(business_ids.insert(a.business_id()).second) << a.business_id();
+    if (a.kind() == events::AGENCY_KIND_COMPANY) {  // SPEC section 8: VAT, schema 3
+      ++companies;
+      EXPECT_EQ(e.schema_version(), 3) << a.agency_id();
+    }
     if (a.has_einvoice_address()) {
       std::string digits = a.business_id();
       digits.erase(7, 1);
       EXPECT_EQ(a.einvoice_address(), "0037" + digits);
     }
   }
-  EXPECT_EQ(business_ids.size(), 8u);
+  EXPECT_EQ(business_ids.size(), 9u);  // the eight agencies and the post (a company)
+  EXPECT_EQ(companies, 1);
 }
 
 // What the validator checks against earlier events (SPEC section 2), checked here in

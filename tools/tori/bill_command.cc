@@ -86,6 +86,12 @@ int RunBill(const LogOptions& options, engine::Quarter quarter, const std::strin
           "documents, computed at the same as_of\n",
           engine::QuarterName(quarter), outcome->documents_issued);
     }
+    if (outcome->approval_completed) {
+      fmt::print("{}'s approval by {} (prepared by {}) was cut off before its quarter_approved "
+                 "record: completed it, the record names {}\n",
+                 engine::QuarterName(quarter), outcome->approved_by, outcome->prepared_by,
+                 outcome->approved_by);
+    }
     fmt::print("{} was issued before: these are the issued documents, recomputed from the log "
                "up to {} and checked against their hashes; later events show up as adjustments "
                "on the next quarter billed\n",
@@ -116,9 +122,17 @@ int RunApprove(const LogOptions& options, engine::Quarter quarter, const std::st
   for (const auto& warning : outcome->result.warnings) {
     fmt::print(stderr, "warning {}: {}\n", engine::WarningCodeName(warning.code), warning.message);
   }
-  fmt::print("{} approved by {} (prepared by {}) and issued as of log position {}: {} documents\n",
-             engine::QuarterName(quarter), by, outcome->prepared_by, outcome->as_of.ToString(),
-             outcome->documents_issued);
+  if (outcome->approval_completed) {
+    // SPEC section 8: the approval was made already, by the person its records name.
+    fmt::print("{}'s approval by {} (prepared by {}) was cut off part way: completed it as of log "
+               "position {}, issuing the other {} documents and the quarter_approved record naming {}\n",
+               engine::QuarterName(quarter), outcome->approved_by, outcome->prepared_by,
+               outcome->as_of.ToString(), outcome->documents_issued, outcome->approved_by);
+  } else {
+    fmt::print("{} approved by {} (prepared by {}) and issued as of log position {}: {} documents\n",
+               engine::QuarterName(quarter), by, outcome->prepared_by, outcome->as_of.ToString(),
+               outcome->documents_issued);
+  }
   PrintFiles(*outcome);
   return 0;
 }

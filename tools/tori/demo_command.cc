@@ -84,7 +84,7 @@ int RunDemo(const std::string& dir, documents::Language language) {
     if (!status.ok()) return Fail(status);
     if (!ok) return Fail(absl::InternalError(fmt::format("cannot write {}", events_path)));
   }
-  fmt::print("tori demo: Espoo's Iso Omena and Kalajärvi service points, quarter 2026Q1\n");
+  fmt::print("tori demo: Espoo's Iso Omena and Kalajärvi service points and its service bus, quarter 2026Q1\n");
   fmt::print("events: {}\n", events_path);
 
   LogOptions log_options;
@@ -106,8 +106,14 @@ int RunDemo(const std::string& dir, documents::Language language) {
 
   fmt::print("\ninvoices\n");
   for (const auto& invoice : outcome->result.invoices) {
-    fmt::print("  {:<36} {:>14} EUR  {} lines\n", invoice.invoice_id, Euros(invoice.total_cents),
+    fmt::print("  {:<36} {:>14} EUR  {} lines", invoice.invoice_id, Euros(invoice.total_cents),
                invoice.lines.size());
+    // SPEC section 8: a company's invoice carries VAT (the post's, on the service bus).
+    if (invoice.vat) {
+      fmt::print("  + VAT {} % {} = {} EUR", FormatDecimal(invoice.vat->rate_pct_e4, kPctScale),
+                 Euros(invoice.vat->vat_cents), Euros(invoice.total_cents + invoice.vat->vat_cents));
+    }
+    fmt::print("\n");
   }
   if (!outcome->result.warnings.empty()) {
     fmt::print("\nwarnings\n");

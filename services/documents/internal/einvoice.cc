@@ -78,6 +78,9 @@ std::string TrancheText(const engine::InvoiceLine& line, Language language) {
   if (line.predecessor_agency_id) {
     text += fmt::format("; {} {}", LabelsFor(language).predecessor, *line.predecessor_agency_id);
   }
+  if (line.predecessor_host_agency_id) {
+    text += fmt::format("; {} {}", LabelsFor(language).predecessor_host, *line.predecessor_host_agency_id);
+  }
   return text;
 }
 

@@ -52,6 +52,7 @@ struct Labels {
   std::string_view adjustments;  // matrix column: prior-period adjustments
   std::string_view fallback_from;
   std::string_view predecessor;  // a successor's line: "in place of" the predecessor
+  std::string_view predecessor_host;  // the same for the host (the issuer's predecessor)
   std::string_view host;
   std::string_view host_shares;
   std::string_view invoiced;
