@@ -2,6 +2,7 @@
 // over two stream types), reading with deadlines and limits, handlers on their own pool.
 #include "services/server/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <optional>
@@ -92,17 +93,31 @@ std::optional<HttpResponse> ReadErrorResponse(const beast::error_code& ec, size_
 
 // What every session shares; owned by the server, outlives every session (Stop joins
 // all threads before it is destroyed).
+// One request class's handler threads and the count of its requests in flight.
+struct ClassState {
+  RequestClass limits;
+  std::unique_ptr<asio::thread_pool> pool;
+  std::atomic<int> in_flight{0};
+};
+
 struct Shared {
   HttpServerOptions options;
   HttpHandler handler;
-  asio::thread_pool* handler_pool = nullptr;
-  std::atomic<int> in_flight{0};
+  std::vector<std::unique_ptr<ClassState>> classes;  // never empty
   std::atomic<int> connections{0};
+
+  ClassState& ClassOf(const BeastRequest& request) const {
+    size_t i = 0;
+    if (options.classify) i = options.classify(request.method_string(), request.target());
+    return *classes[std::min(i, classes.size() - 1)];
+  }
 };
 
-HttpResponse OverloadedResponse() {
-  HttpResponse r = ErrorResponse(503, "OVERLOADED",
-                                 "too many requests in flight; retry after the time in Retry-After");
+HttpResponse OverloadedResponse(const RequestClass& limits) {
+  HttpResponse r = ErrorResponse(
+      503, "OVERLOADED",
+      fmt::format("too many requests of this kind ({}) in flight, more than {}; retry after the time in "
+                  "Retry-After", limits.name, limits.in_flight_max));
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
@@ -157,19 +172,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     BeastRequest request = parser_->release();
     version_ = request.version();
     keep_alive_ = request.keep_alive();
-    if (shared_->in_flight.fetch_add(1) >= shared_->options.requests_in_flight_max) {
-      --shared_->in_flight;
-      return Write(OverloadedResponse());
+    ClassState& klass = shared_->ClassOf(request);
+    if (klass.in_flight.fetch_add(1) >= klass.limits.in_flight_max) {
+      --klass.in_flight;
+      return Write(OverloadedResponse(klass.limits));
     }
-    asio::post(*shared_->handler_pool, [self = this->shared_from_this(),
-                                        request = FromBeast(request, remote_)]() mutable {
+    asio::post(*klass.pool, [self = this->shared_from_this(), &klass,
+                             request = FromBeast(request, remote_)]() mutable {
       HttpResponse response;
       try {
         response = self->shared_->handler(request);
       } catch (const std::exception& e) {  // e.g. bad_alloc: the request fails, not the server
         response = ErrorResponse(500, "INTERNAL", fmt::format("the request failed: {}", e.what()));
       }
-      --self->shared_->in_flight;
+      --klass.in_flight;
       auto executor = self->stream_.get_executor();
       asio::post(executor, [self = std::move(self), response = std::move(response)]() mutable {
         self->Write(response);
@@ -224,11 +240,20 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 class ServerImpl final : public HttpServer {
  public:
   ServerImpl(const HttpServerOptions& options, HttpHandler handler)
-      : ioc_(options.io_threads), handler_pool_(static_cast<size_t>(options.handler_threads)),
-        acceptor_(ioc_), tls_context_(ssl::context::tls_server) {
+      : ioc_(options.io_threads), acceptor_(ioc_), tls_context_(ssl::context::tls_server) {
     shared_.options = options;
     shared_.handler = std::move(handler);
-    shared_.handler_pool = &handler_pool_;
+    std::vector<RequestClass> classes = options.request_classes;
+    if (classes.empty()) {
+      classes.push_back({.name = "requests", .handler_threads = options.handler_threads,
+                         .in_flight_max = options.requests_in_flight_max});
+    }
+    for (const RequestClass& limits : classes) {
+      auto klass = std::make_unique<ClassState>();
+      klass->limits = limits;
+      klass->pool = std::make_unique<asio::thread_pool>(static_cast<size_t>(limits.handler_threads));
+      shared_.classes.push_back(std::move(klass));
+    }
   }
   ~ServerImpl() override { Stop(); }
 
@@ -284,7 +309,8 @@ class ServerImpl final : public HttpServer {
     ioc_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
-    handler_pool_.join();  // handlers still running finish; their answers are dropped
+    // Handlers still running finish; their answers are dropped.
+    for (auto& klass : shared_.classes) klass->pool->join();
   }
 
  private:
@@ -317,7 +343,6 @@ class ServerImpl final : public HttpServer {
 
   Shared shared_;
   asio::io_context ioc_;
-  asio::thread_pool handler_pool_;
   tcp::acceptor acceptor_;
   ssl::context tls_context_;
   bool tls_ = false;
@@ -364,6 +389,22 @@ HttpResponse HandleRequestBytes(std::string_view bytes, const HttpHandler& handl
   return handler(FromBeast(parser.get(), "fuzz"));
 }
 
+size_t ClassifyServeRequest(std::string_view method, std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const bool get = method == "GET" || method == "HEAD";
+  if (get) {
+    return path == "/healthz" || path == "/readyz" || path == "/metrics" ? kProbeClass : kReadClass;
+  }
+  if (path.starts_with("/v1/") && path != "/v1/reconcile") return kWriteClass;
+  return kReadClass;
+}
+
+std::vector<RequestClass> ServeRequestClasses() {
+  return {{.name = "probes", .handler_threads = 2, .in_flight_max = 16},
+          {.name = "writes", .handler_threads = 16, .in_flight_max = 64},
+          {.name = "reads", .handler_threads = 8, .in_flight_max = 64}};
+}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
                                                                HttpHandler handler) {
   if (options.tls_cert_path.empty() != options.tls_key_path.empty()) {
@@ -371,6 +412,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOp
   }
   if (options.io_threads < 1 || options.handler_threads < 1 || options.requests_in_flight_max < 1) {
     return absl::InvalidArgumentError("the server needs at least one thread of each kind and one request in flight");
+  }
+  for (const RequestClass& limits : options.request_classes) {
+    if (limits.handler_threads < 1 || limits.in_flight_max < 1) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the request class '{}' needs at least one handler thread and one request in flight", limits.name));
+    }
   }
   auto server = std::make_unique<ServerImpl>(options, std::move(handler));
   if (absl::Status listening = server->Listen(); !listening.ok()) return listening;

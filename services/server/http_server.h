@@ -7,13 +7,17 @@
 //   - the head must arrive within header_timeout, the body within body_timeout, a TLS
 //     handshake within header_timeout, an idle keep-alive connection is closed after
 //     idle_timeout;
-//   - at most requests_in_flight_max requests are being handled at once; beyond that the
-//     answer is 503 with Retry-After, without running the handler;
+//   - requests fall into classes (HttpServerOptions::request_classes, chosen by `classify`
+//     from the method and path alone, before the handler and its token check); each class
+//     has its own handler threads and its own cap on requests in flight, beyond which its
+//     answer is 503 with Retry-After, without running the handler. One class's backlog
+//     (posts waiting for their group commit) never takes another's slots or threads;
+//     without classes there is one, of handler_threads and requests_in_flight_max;
 //   - connections at most connections_max (beyond: accepted and closed at once).
 //
 // Sockets are served by asynchronous I/O on `io_threads` threads; handlers (which may
-// block on the state) run on `handler_threads` other threads, so a long handler delays
-// only requests that wait for a handler, never the reading or writing of others.
+// block on the state) run on their class's threads, so a long handler delays only
+// requests of its class that wait for a handler, never the reading or writing of others.
 //
 // Thread safety: Start, port and Stop may be called from any one thread; the handler is
 // called from several threads at once and must be thread-safe.
@@ -57,6 +61,19 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 inline constexpr size_t kHeaderBytesMax = 16 * 1024;
 inline constexpr size_t kBodyBytesMax = 16 * 1024 * 1024;  // SPEC section 7
 
+// A class of requests: its own handler threads and its own cap on requests in flight
+// (being handled or waiting for one of its threads).
+struct RequestClass {
+  std::string name;  // for messages, e.g. "reads"
+  int handler_threads = 4;
+  int in_flight_max = 64;
+};
+
+// Picks a request's class, an index into HttpServerOptions::request_classes, from the
+// method and the target (path and query as sent) alone. Runs on an I/O thread before the
+// handler: it must be cheap and must not block. An index out of range means the last class.
+using RequestClassifier = std::function<size_t(std::string_view method, std::string_view target)>;
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;  // 0: an ephemeral port (see HttpServer::port)
@@ -70,8 +87,26 @@ struct HttpServerOptions {
   absl::Duration body_timeout = absl::Seconds(60);
   absl::Duration idle_timeout = absl::Seconds(30);
   int requests_in_flight_max = 64;
+  // When not empty, these classes (and `classify`; without it every request is of the
+  // first class) replace handler_threads and requests_in_flight_max.
+  std::vector<RequestClass> request_classes;
+  RequestClassifier classify;
   int connections_max = 1024;
 };
+
+// The request classes of `tori serve` (ARCHITECTURE.md, "The service"), by index:
+//   kProbeClass: GET (or HEAD) /healthz, /readyz, /metrics: cheap, never wait for the state;
+//   kWriteClass: every other method than GET and HEAD under /v1/ (posts of events,
+//     bill, approve, access, checkpoint) except POST /v1/reconcile, which only reads;
+//   kReadClass: everything else (GET /v1/..., the portal, its forms, reconcile).
+inline constexpr size_t kProbeClass = 0;
+inline constexpr size_t kWriteClass = 1;
+inline constexpr size_t kReadClass = 2;
+size_t ClassifyServeRequest(std::string_view method, std::string_view target);
+// serve's classes, in the order of the indices above: probes 2 threads and 16 in flight,
+// writes 16 threads (the more posts wait, the more one group commit takes) and 64, reads
+// 8 threads and 64.
+std::vector<RequestClass> ServeRequestClasses();
 
 // The answer to a request that never reaches a handler (bad syntax, limits).
 HttpResponse ErrorResponse(int status, std::string_view reason, std::string_view message);

@@ -146,6 +146,89 @@ TEST(HttpServer, AnswersBeyondTheRequestsInFlightWith503AndRetryAfter) {
   EXPECT_EQ(Fetch(server->port(), "GET", "/after").status, 200);
 }
 
+// Class 0 ("slow"): one thread, two in flight; class 1 ("fast"): its own thread and cap.
+// While class 0's thread is blocked and its cap is full, class 1 is answered at once and
+// class 0 gets 503 with Retry-After naming its class.
+TEST(HttpServer, OneClassBacklogNeverTakesAnothersThreadsOrSlots) {
+  HttpServerOptions options;
+  options.request_classes = {{.name = "slow", .handler_threads = 1, .in_flight_max = 2},
+                             {.name = "fast", .handler_threads = 1, .in_flight_max = 1}};
+  options.classify = [](std::string_view, std::string_view target) -> size_t {
+    return target.starts_with("/slow") ? 0 : 1;
+  };
+  std::atomic<bool> release{false};
+  std::atomic<int> entered{0};
+  auto server = StartServer(options, [&](const HttpRequest& r) {
+    if (r.target.starts_with("/slow")) {
+      ++entered;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return Echo(r);
+  });
+  // The first holds class 0's only thread, the second waits for it: class 0 is full.
+  std::thread first([&] { EXPECT_EQ(Fetch(server->port(), "GET", "/slow/1").status, 200); });
+  while (entered == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread second([&] { EXPECT_EQ(Fetch(server->port(), "GET", "/slow/2").status, 200); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  testing::Reply third;
+  // The second post may not have reached the server yet: wait until class 0 refuses.
+  do {
+    third = Fetch(server->port(), "GET", "/slow/3");
+    if (third.status != 503) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  } while (third.status != 503 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(third.status, 503);
+  EXPECT_EQ(third.retry_after, "1");
+  EXPECT_NE(third.body.find("slow"), std::string::npos) << third.body;
+  for (int i = 0; i < 5; ++i) {
+    const auto fast = Fetch(server->port(), "GET", "/fast");
+    EXPECT_EQ(fast.status, 200);
+    EXPECT_EQ(fast.body, "GET /fast 0");
+  }
+  release = true;
+  first.join();
+  second.join();
+  EXPECT_EQ(Fetch(server->port(), "GET", "/slow/after").status, 200);
+}
+
+TEST(HttpServer, RefusesARequestClassWithoutThreadsOrSlots) {
+  HttpServerOptions options;
+  options.request_classes = {{.name = "reads", .handler_threads = 0, .in_flight_max = 4}};
+  auto server = HttpServer::Start(options, Echo);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.status().message().find("'reads'"), std::string::npos) << server.status();
+}
+
+TEST(ClassifyServeRequest, ProbesWritesAndReadsByMethodAndPathOnly) {
+  EXPECT_EQ(ClassifyServeRequest("GET", "/healthz"), kProbeClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/readyz"), kProbeClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/metrics"), kProbeClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/metrics?x=1"), kProbeClass);
+  EXPECT_EQ(ClassifyServeRequest("HEAD", "/healthz"), kProbeClass);
+  // Only those paths exactly, only read: a post to a probe's path is no probe.
+  EXPECT_EQ(ClassifyServeRequest("POST", "/metrics"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/metricsx"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/healthz/"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("POST", "/v1/events"), kWriteClass);
+  EXPECT_EQ(ClassifyServeRequest("POST", "/v1/quarters/2026Q1/bill"), kWriteClass);
+  EXPECT_EQ(ClassifyServeRequest("POST", "/v1/quarters/2026Q1/approve"), kWriteClass);
+  EXPECT_EQ(ClassifyServeRequest("POST", "/v1/access"), kWriteClass);
+  EXPECT_EQ(ClassifyServeRequest("DELETE", "/v1/access/abc"), kWriteClass);
+  EXPECT_EQ(ClassifyServeRequest("POST", "/v1/checkpoint"), kWriteClass);
+  // Reconcile posts a CSV but only reads the state.
+  EXPECT_EQ(ClassifyServeRequest("POST", "/v1/reconcile?agency=A&quarter=2026Q1"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/v1/invoices?quarter=2026Q1"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/v1/invoices/X/explain"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/v1/events"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("GET", "/"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("POST", "/portal/login"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("POST", "/portal/reconcile"), kReadClass);
+  EXPECT_EQ(ClassifyServeRequest("", ""), kReadClass);
+  EXPECT_EQ(ServeRequestClasses().size(), 3u);
+  EXPECT_EQ(ServeRequestClasses()[kProbeClass].name, "probes");
+  EXPECT_EQ(ServeRequestClasses()[kWriteClass].name, "writes");
+  EXPECT_EQ(ServeRequestClasses()[kReadClass].name, "reads");
+}
+
 TEST(HttpServer, NamesAMissingTlsFile) {
   HttpServerOptions options;
   options.port = 0;

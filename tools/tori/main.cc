@@ -314,8 +314,11 @@ int Main(int argc, char** argv) {
       "POST /v1/access {role, name, agency_id, service_point_id} and DELETE /v1/access/{token_id} "
       "(host; a revoked token is refused at once). POST /v1/checkpoint (host: `tori checkpoint` "
       "with --checkpoint-key; 409 without). POST /v1/quarters/{Q}/bill and /approve (host: `tori bill --by` and `tori approve --by` as the token's name; 403 for the preparer's own approval). "
-      "Limits: bodies 16 MiB (413), 10 s for a request's head, 60 s for its body, 64 requests in "
-      "flight (503 with Retry-After). One JSON line per request on stderr (or --access-log): "
+      "Limits: bodies 16 MiB (413), 10 s for a request's head, 60 s for its body; requests in "
+      "flight per class, each class on its own handler threads (beyond its cap: 503 with Retry-After): "
+      "probes (GET /healthz, /readyz, /metrics) 16 on 2 threads, writes (POST and DELETE under /v1/ "
+      "but reconcile) 64 on 16 threads, reads (the rest) 64 on 8 threads, so that posts waiting for "
+      "their group commit never starve reads or probes. One JSON line per request on stderr (or --access-log): "
       "never a token, query or body. Prints 'tori serve: listening on URL' once ready.");
   AddDataOption(*serve, data_dir);
   serve->add_option("--listen", serve_options.listen, "ADDRESS:PORT to listen on (port 0: any free port)")

@@ -181,9 +181,12 @@ int RunServe(const LogOptions& data_options, const ServeOptions& options) {
   server_options.port = listen->second;
   server_options.tls_cert_path = options.tls_cert;
   server_options.tls_key_path = options.tls_key;
-  // Posts wait for the state in handler threads; the more wait, the more one group
-  // commit takes at once (write_routes.h, PendingWrite).
-  server_options.handler_threads = 16;
+  // Probes, writes and reads each on their own handler threads with their own cap on
+  // requests in flight (http_server.h, ServeRequestClasses): posts that wait for their
+  // group commit (the more wait, the more one commit takes: write_routes.h, PendingWrite)
+  // never take a read's or a probe's slot or thread.
+  server_options.request_classes = server::ServeRequestClasses();
+  server_options.classify = server::ClassifyServeRequest;
   auto http = server::HttpServer::Start(server_options, [&api](const server::HttpRequest& r) { return api.Handle(r); });
   if (!http.ok()) return Fail(http.status());
   const std::string address =
