@@ -157,9 +157,10 @@ std::string* ApiTest::dir_ = nullptr;
 // vantaa's); POST /v1/access grants kela an agency token (kela is a party at espoo's
 // points, at none of vantaa's).
 //
-// A second host, lahti, joins the copy (a point where kela is a party), and espoo and
-// lahti each grant kela a token through POST /v1/access (ARCHITECTURE.md, "Cross-host
-// visibility"): espoo's sees espoo's invoice to kela, lahti's sees none of espoo's
+// After that walk, a second host, lahti, joins the copy (a point where kela is a party,
+// so POST .../bill now answers OTHER_HOSTS), espoo and lahti each grant kela a token
+// through POST /v1/access (ARCHITECTURE.md, "Cross-host visibility"), and those two
+// walk every route: espoo's sees espoo's invoice to kela, lahti's sees none of espoo's
 // invoices (404 wherever an id names one, empty lists), while the machine-granted
 // agency-kela token sees espoo's as before; neither reconciles (the directory has two
 // hosts' points). The grants' granter survives the log: `tori rebuild` of the copy, a
