@@ -44,6 +44,10 @@ inline constexpr uint32_t kSchemaVersionAgencySucceeded = 2;
 // agency_registered of kind company (SPEC section 8) carries 3: a reader of version 2
 // would bill the partner without VAT. Other agencies keep version 1 and their bytes.
 inline constexpr uint32_t kSchemaVersionCompany = 3;
+// An access_granted with granted_by_agency_id (a host's grant through the API) carries
+// 3: a reader of version 2 would give the token the view of every host's invoices.
+// Machine grants keep version 2 and their bytes.
+inline constexpr uint32_t kSchemaVersionGrantedBy = 3;
 // The highest schema version this build reads.
 inline constexpr uint32_t kSchemaVersionRead = 3;
 // SPEC section 9's event types and a mobile service_point_opened.

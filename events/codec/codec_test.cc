@@ -55,6 +55,18 @@ TEST(Codec, AccessEventsRoundTripWithVersionTwoAndCheckTheirRole) {
   ASSERT_FALSE(parser.Parse(revoke, event).has_value());
   EXPECT_EQ(event.schema_version(), 2u);
   EXPECT_EQ(EventToJson(event), revoke);
+  // A grant a host made through the API names the host (field 80); written back as read.
+  const std::string by_host =
+      R"({"event_id":"g3","type":"access_granted","occurred_at":"2026-04-01T08:00:00Z","token_id":"t3","token_sha256":")" +
+      hash + R"(","role":"agency","name":"Kela","agency_id":"kela","granted_by_agency_id":"espoo"})";
+  ASSERT_FALSE(parser.Parse(by_host, event).has_value());
+  EXPECT_EQ(event.access_granted().granted_by_agency_id(), "espoo");
+  EXPECT_EQ(event.schema_version(), kSchemaVersionGrantedBy);  // a version 2 reader would widen its view
+  EXPECT_LE(kSchemaVersionGrantedBy, kSchemaVersionRead);
+  EXPECT_EQ(EventToJson(event), by_host);
+  events::Event decoded;
+  ASSERT_TRUE(decoded.ParseFromString(event.SerializeAsString()));
+  EXPECT_EQ(decoded.access_granted().granted_by_agency_id(), "espoo");
 
   const struct {
     std::string rest;
@@ -67,6 +79,8 @@ TEST(Codec, AccessEventsRoundTripWithVersionTwoAndCheckTheirRole) {
       {R"("token_sha256":")" + hash + R"(","role":"auditor","name":"X","agency_id":"kela")", RejectReason::kSchema, "agency_id"},
       {R"("token_sha256":")" + hash + R"(","role":"intake","name":"X")", RejectReason::kSchema, "service_point_id"},
       {R"("token":"secret","token_sha256":")" + hash + R"(","role":"auditor","name":"X")", RejectReason::kSchema, "token"},
+      {R"("token_sha256":")" + hash + R"(","role":"auditor","name":"X","granted_by_agency_id":"espoo")",
+       RejectReason::kSchema, "granted_by_agency_id"},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.rest);

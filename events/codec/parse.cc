@@ -138,6 +138,9 @@ bool ReadAccessGranted(Reader& r, dom::object o, events::AccessGranted* e) {
   if (present) e->set_agency_id(text);
   if (!r.OptionalString(o, "", "service_point_id", Text::kId, &text, &present)) return false;
   if (present) e->set_service_point_id(text);
+  // Who granted it through the API (a host agency); absent for a grant on the machine.
+  if (!r.OptionalString(o, "", "granted_by_agency_id", Text::kId, &text, &present)) return false;
+  if (present) e->set_granted_by_agency_id(text);
   const bool needs_agency = role == "host" || role == "agency";
   const bool needs_point = role == "intake";
   if (needs_agency != !e->agency_id().empty()) {
@@ -149,6 +152,10 @@ bool ReadAccessGranted(Reader& r, dom::object o, events::AccessGranted* e) {
     return r.Fail(RejectReason::kSchema, "service_point_id",
                   needs_point ? fmt::format("role {} needs service_point_id", role)
                               : fmt::format("role {} takes no service_point_id", role));
+  }
+  if (role == "auditor" && !e->granted_by_agency_id().empty()) {
+    return r.Fail(RejectReason::kSchema, "granted_by_agency_id",
+                  "an auditor is granted only on the machine (`tori access grant`): no granted_by_agency_id");
   }
   return true;
 }
@@ -807,8 +814,11 @@ std::optional<Rejection> JsonEventParser::Parse(std::string_view line, size_t re
          ReadAgencySucceeded(r, o, event.mutable_agency_succeeded());
   } else if (type == "access_granted") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "token_id", "token_sha256", "role", "name",
-                               "agency_id", "service_point_id"}) &&
+                               "agency_id", "service_point_id", "granted_by_agency_id"}) &&
          ReadAccessGranted(r, o, event.mutable_access_granted());
+    if (ok && !event.access_granted().granted_by_agency_id().empty()) {
+      event.set_schema_version(kSchemaVersionGrantedBy);
+    }
   } else if (type == "access_revoked") {
     ok = r.CheckFields(o, "", {TORI_ENVELOPE, "token_id"}) &&
          r.String(o, "", "token_id", Text::kId, event.mutable_access_revoked()->mutable_token_id());

@@ -213,6 +213,7 @@ std::string EventToJson(const events::Event& event) {
           .String("role", e.role()).String("name", e.name());
       if (!e.agency_id().empty()) w.String("agency_id", e.agency_id());
       if (!e.service_point_id().empty()) w.String("service_point_id", e.service_point_id());
+      if (!e.granted_by_agency_id().empty()) w.String("granted_by_agency_id", e.granted_by_agency_id());
       break;
     }
     case events::Event::kAccessRevoked:

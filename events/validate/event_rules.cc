@@ -205,7 +205,8 @@ void RoomBookedReferences(const Event& event, std::vector<Reference>& out) {
   out.push_back({keys::kAgency, e.agency_id(), "agency_id"});
 }
 
-// --- access_granted (SPEC 7): a new token_id; its agency or point must be known.
+// --- access_granted (SPEC 7): a new token_id; its agency or point, and its granter
+// when it has one, must be known.
 std::optional<Created> AccessGrantedCreates(const Event& event) {
   const auto& e = event.access_granted();
   return New(keys::kToken, e.token_id(), e.SerializeAsString(), "token_id", "token_id");
@@ -215,6 +216,9 @@ void AccessGrantedReferences(const Event& event, std::vector<Reference>& out) {
   if (!e.agency_id().empty()) out.push_back({keys::kAgency, e.agency_id(), "agency_id"});
   if (!e.service_point_id().empty()) {
     out.push_back({keys::kPoint, e.service_point_id(), "service_point_id"});
+  }
+  if (!e.granted_by_agency_id().empty()) {
+    out.push_back({keys::kAgency, e.granted_by_agency_id(), "granted_by_agency_id"});
   }
 }
 

@@ -170,6 +170,11 @@ TEST_F(ValidatorTest, AccessGrantsAndRevocationsFollowTheirRows) {
                  RejectReason::kUnknownReference, "agency_id", "agency 'poliisi' is not known");
   ExpectRejected(grant("g5", "t5", R"("role":"intake","name":"D","service_point_id":"nowhere")"),
                  RejectReason::kUnknownReference, "service_point_id", "service point 'nowhere' is not known");
+  // A grant a host made through the API names it: a known agency.
+  EXPECT_EQ(Feed(grant("g6", "t6", R"("role":"agency","name":"K","agency_id":"kela","granted_by_agency_id":"espoo")")),
+            Verdict::kAccept);
+  ExpectRejected(grant("g7", "t7", R"("role":"agency","name":"K","agency_id":"kela","granted_by_agency_id":"lahti")"),
+                 RejectReason::kUnknownReference, "granted_by_agency_id", "agency 'lahti' is not known");
   ExpectRejected(revoke("r0", "ghost"), RejectReason::kUnknownReference, "token_id",
                  "token_id 'ghost' is not known; send its access_granted event first");
   EXPECT_EQ(Feed(revoke("r1", "t1")), Verdict::kAccept);

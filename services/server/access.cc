@@ -22,6 +22,21 @@ std::string Hex(const unsigned char* bytes, size_t size) {
 
 }  // namespace
 
+bool SeesParties(const AccessGrant& grant, std::string_view issuer_agency_id, std::string_view recipient_agency_id) {
+  switch (grant.role) {
+    case Role::kAuditor: return true;
+    case Role::kHost:
+    case Role::kAgency: {
+      const auto party = [&](std::string_view agency) {
+        return issuer_agency_id == agency || recipient_agency_id == agency;
+      };
+      return party(grant.agency_id) && (grant.granted_by_agency_id.empty() || party(grant.granted_by_agency_id));
+    }
+    case Role::kIntake: return false;
+  }
+  return false;
+}
+
 std::optional<Sha256Digest> DigestOfHex(std::string_view hex) {
   if (hex.size() != 2 * kSha256Bytes) return std::nullopt;
   Sha256Digest digest{};

@@ -48,7 +48,19 @@ struct AccessGrant {
   std::string agency_id;         // host and agency roles
   std::string service_point_id;  // intake
   bool revoked = false;
+  // The host agency that granted it through `POST /v1/access`; empty for a grant made
+  // on the machine (`tori access grant`, `--grants`). See SeesParties. (Last, so that
+  // the aggregate initializers of the fields above stay as they were.)
+  std::string granted_by_agency_id;
 };
+
+// Whether `grant` sees a document its issuer sends its recipient (an invoice): an
+// auditor every one; a host or agency one its agency issues or receives, and, when a
+// host granted the token through the API, only one that host also issues or receives
+// (so a host granting an agency a token never widens the agency's view to another
+// host's invoices in the same data directory); an intake token none. The one rule every
+// route that names or lists invoices asks (services/server/api.cc, SeesInvoice).
+bool SeesParties(const AccessGrant& grant, std::string_view issuer_agency_id, std::string_view recipient_agency_id);
 
 // A new token and its id (both lower-case hex, from RAND_bytes): the token is 64 hex
 // characters (256 bits), the id 16 (64 bits).

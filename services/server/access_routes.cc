@@ -84,11 +84,12 @@ bool PlausibleTokenId(std::string_view id) {
 }  // namespace
 
 events::Event GrantEvent(const NewToken& token, std::string_view role, std::string_view name,
-                         std::string_view agency_id, std::string_view service_point_id, absl::Time now) {
+                         std::string_view agency_id, std::string_view service_point_id, absl::Time now,
+                         std::string_view granted_by_agency_id) {
   events::Event event;
   event.set_event_id("access-granted-" + token.token_id);
   event.set_occurred_at_unix_ns(absl::ToUnixNanos(now));
-  event.set_schema_version(kSchemaVersionAccess);
+  event.set_schema_version(granted_by_agency_id.empty() ? kSchemaVersionAccess : kSchemaVersionGrantedBy);
   auto* e = event.mutable_access_granted();
   e->set_token_id(token.token_id);
   e->set_token_sha256(Sha256Hex(token.token));
@@ -96,6 +97,7 @@ events::Event GrantEvent(const NewToken& token, std::string_view role, std::stri
   e->set_name(std::string(name));
   e->set_agency_id(std::string(agency_id));
   e->set_service_point_id(std::string(service_point_id));
+  e->set_granted_by_agency_id(std::string(granted_by_agency_id));
   return event;
 }
 
@@ -140,6 +142,7 @@ absl::Status RefreshAccessList(StateStore& state, InMemoryAccessList& access, si
         grant.name = e.name();
         grant.agency_id = e.agency_id();
         grant.service_point_id = e.service_point_id();
+        grant.granted_by_agency_id = e.granted_by_agency_id();
         return access.Grant(grant);
       }));
   for (const std::string& id : revoked) {
@@ -186,8 +189,10 @@ HttpResponse Writer::PostAccess(const RouteRequest& request) {
   }
   auto token = MakeToken();
   if (!token.ok()) return WriteFailed(token.status());
-  const events::Event event =
-      GrantEvent(*token, fields["role"], fields["name"], fields["agency_id"], fields["service_point_id"], absl::Now());
+  // The caller's agency is the granter: the token sees only what that host issues or
+  // receives (SeesParties), never another host's invoices to the same agency.
+  const events::Event event = GrantEvent(*token, fields["role"], fields["name"], fields["agency_id"],
+                                         fields["service_point_id"], absl::Now(), request.caller->agency_id);
   auto outcome = TakeEvent(event);
   if (!outcome.ok()) return WriteFailed(outcome.status());
   if (outcome->status == LineOutcome::Status::kRejected) return Rejected(*outcome->rejection);

@@ -40,14 +40,9 @@ HttpResponse FromStatus(const absl::Status& status) {
   return ErrorResponse(500, "INTERNAL", std::string(status.message()));
 }
 
+// Every route that names or lists invoices asks here (the rule: access.h, SeesParties).
 bool SeesInvoice(const AccessGrant& caller, const events::InvoiceIssued& e) {
-  switch (caller.role) {
-    case Role::kAuditor: return true;
-    case Role::kHost:
-    case Role::kAgency: return e.issuer_agency_id() == caller.agency_id || e.recipient_agency_id() == caller.agency_id;
-    case Role::kIntake: return false;
-  }
-  return false;
+  return SeesParties(caller, e.issuer_agency_id(), e.recipient_agency_id());
 }
 
 absl::StatusOr<std::vector<events::InvoiceIssued>> IssuedInvoices(StateStore& state) {
@@ -483,6 +478,16 @@ std::vector<RouteHandler> Api::Handlers() {
       return ErrorResponse(404, "NOT_FOUND", "no such agency among those you may reconcile");
     }
     return with_state([&](StateStore& state) -> absl::StatusOr<HttpResponse> {
+      // A token a host granted through the API sees only that host's documents
+      // (SeesParties); Reconcile covers the agency's contacts at every point of the
+      // directory, so such a token reconciles only where the granter hosts every point.
+      if (const std::string& granter = request.caller->granted_by_agency_id; !granter.empty()) {
+        TORI_ASSIGN_OR_RETURN(std::set<std::string> hosts, HostsOfPoints(state));
+        if (hosts.size() > 1 || (hosts.size() == 1 && !hosts.contains(granter))) {
+          // The same answer as for another agency (what other hosts exist is not its to know).
+          return ErrorResponse(404, "NOT_FOUND", "no such agency among those you may reconcile");
+        }
+      }
       const std::string dir = options_.scratch_dir + "/reconcile";
       ClearDirectory(dir);
       std::filesystem::create_directories(dir);

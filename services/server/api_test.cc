@@ -39,10 +39,12 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// The callers of the isolation walk. `agency` is whose ids are "own".
-enum class Caller { kNone, kRevoked, kHost, kAgency, kAuditor, kIntake };
-constexpr Caller kCallers[] = {Caller::kNone, Caller::kRevoked, Caller::kHost,
-                               Caller::kAgency, Caller::kAuditor, Caller::kIntake};
+// The callers of the isolation walk. `agency` is whose ids are "own". kGranted: a kela
+// agency token a host granted through POST /v1/access: espoo's ("own": espoo's invoices
+// to kela are its own) or a second host's (espoo's invoices to kela are "another's").
+enum class Caller { kNone, kRevoked, kHost, kAgency, kAuditor, kIntake, kGranted };
+constexpr Caller kCallers[] = {Caller::kNone,    Caller::kRevoked, Caller::kHost,   Caller::kAgency,
+                               Caller::kAuditor, Caller::kIntake,  Caller::kGranted};
 std::string_view CallerName(Caller c) {
   switch (c) {
     case Caller::kNone: return "none";
@@ -51,6 +53,7 @@ std::string_view CallerName(Caller c) {
     case Caller::kAgency: return "agency";
     case Caller::kAuditor: return "auditor";
     case Caller::kIntake: return "intake";
+    case Caller::kGranted: return "agency granted by a host";
   }
   return "?";
 }
@@ -102,10 +105,11 @@ class ApiTest : public ::testing::Test {
 
   static std::string Data() { return *dir_ + "/data"; }
 
-  void Grant(const std::string& name, Role role, const std::string& agency, const std::string& point = "") {
+  void Grant(const std::string& name, Role role, const std::string& agency, const std::string& point = "",
+             const std::string& granted_by = "") {
     NewToken token = *MakeToken();
     tokens_[name] = token;
-    AccessGrant g{token.token_id, Sha256Of(token.token), role, name, agency, point, false};
+    AccessGrant g{token.token_id, Sha256Of(token.token), role, name, agency, point, false, granted_by};
     ASSERT_TRUE(access_.Grant(g).ok());
   }
 
@@ -152,6 +156,15 @@ std::string* ApiTest::dir_ = nullptr;
 // {token_id} is a second intake grant at espoo's point iso-omena (espoo's to revoke, not
 // vantaa's); POST /v1/access grants kela an agency token (kela is a party at espoo's
 // points, at none of vantaa's).
+//
+// After that walk, a second host, lahti, joins the copy (a point where kela is a party,
+// so POST .../bill now answers OTHER_HOSTS), espoo and lahti each grant kela a token
+// through POST /v1/access (ARCHITECTURE.md, "Cross-host visibility"), and those two
+// walk every route: espoo's sees espoo's invoice to kela, lahti's sees none of espoo's
+// invoices (404 wherever an id names one, empty lists), while the machine-granted
+// agency-kela token sees espoo's as before; neither reconciles (the directory has two
+// hosts' points). The grants' granter survives the log: `tori rebuild` of the copy, a
+// fresh access list from its index, and lahti's token is still held to lahti's view.
 TEST_F(ApiTest, EveryRouteForEveryRoleAnswersAsTheRouteTableSays) {
   const std::string copy = *dir_ + "/walk-data";
   std::filesystem::remove_all(copy);
@@ -176,55 +189,149 @@ TEST_F(ApiTest, EveryRouteForEveryRoleAnswersAsTheRouteTableSays) {
   options.state_mutex = &state_mutex;
   api_ = std::make_unique<Api>(options);
   const Router& router = api_->router();
-  for (size_t i = 0; i < std::size(kRouteTable); ++i) {
-    const RouteSpec& route = kRouteTable[i];
-    for (Caller caller : kCallers) {
-      for (bool own : {true, false}) {
-        // Whose ids: espoo's host owns every espoo invoice; vantaa's owns none; kela
-        // owns 2026Q1-espoo-kela, not 2026Q1-espoo-dvv.
-        std::string token, target_agency;
-        Role role = Role::kAuditor;
-        switch (caller) {
-          case Caller::kNone: token = ""; break;
-          case Caller::kRevoked: token = "revoked"; break;
-          case Caller::kHost: token = own ? "host-espoo" : "host-vantaa"; role = Role::kHost; break;
-          case Caller::kAgency: token = "agency-kela"; role = Role::kAgency; break;
-          case Caller::kAuditor: token = "auditor"; role = Role::kAuditor; break;
-          case Caller::kIntake: token = "intake"; role = Role::kIntake; break;
-        }
-        target_agency = own ? "kela" : "dvv";
-        if (caller == Caller::kHost && route.scope == Scope::kAgencyQuery) target_agency = own ? "espoo" : "kela";
-        const std::string target = Target(route, target_agency, desk2.token_id);
-        std::string body = route.scope == Scope::kAgencyQuery ? "contact_id\n" : "";
-        if (route.scope == Scope::kGrant) body = R"({"role":"agency","name":"walk","agency_id":"kela"})";
+  // The second host joins after the walk of the other callers: with two hosts in the
+  // directory POST .../bill and /approve answer OTHER_HOSTS, which the first pass checks
+  // as 200 and 409.
+  auto add_second_host = [&] {
+    // The second host: lahti, at whose point kela is a party from 2026Q3 (after the
+    // quarter the walk reads, so 2026Q1's bill does not change).
+    auto second_host = IngestLines(
+        R"({"event_id":"walk-lahti-1","type":"agency_registered","occurred_at":"2026-06-01T08:00:00+03:00","agency_id":"lahti","name":"Lahden kaupunki","kind":"municipality","business_id":"1234567-1"})"
+        "\n"
+        R"({"event_id":"walk-lahti-2","type":"service_point_opened","occurred_at":"2026-06-01T09:00:00+03:00","service_point_id":"lahti-tori","name":"Lahden palvelutori","municipality":"Lahti","host_agency_id":"lahti","total_area_m2":"100.00"})"
+        "\n"
+        R"({"event_id":"walk-lahti-3","type":"agreement_signed","occurred_at":"2026-06-02T09:00:00+03:00","agreement_id":"lahti-tori-1","version":1,"service_point_id":"lahti-tori","effective_from":"2026-07-01","parties":["lahti","kela"],"pools":{"premises":{"tranches":[{"weight_pct":"100","key":"equal"}]}}})"
+        "\n",
+        **log, **state);
+    ASSERT_TRUE(second_host.ok()) << second_host.status();
+    for (const LineOutcome& o : *second_host) {
+      ASSERT_EQ(o.status, LineOutcome::Status::kAccepted)
+          << (o.rejection ? o.rejection->field + ": " + o.rejection->message : "");
+    }
+    Grant("host-lahti", Role::kHost, "lahti");
+    for (const std::string host : {"espoo", "lahti"}) {
+      const HttpResponse granted_by_host = Call("POST", "/v1/access", "host-" + host,
+                                                R"({"role":"agency","name":"kela by a host","agency_id":"kela"})");
+      ASSERT_EQ(granted_by_host.status, 200) << host << ": " << granted_by_host.body;
+      auto field = [&](std::string_view name) {
+        const std::string key = fmt::format("\"{}\":\"", name);
+        const size_t at = granted_by_host.body.find(key) + key.size();
+        return granted_by_host.body.substr(at, granted_by_host.body.find('"', at) - at);
+      };
+      tokens_["granted-" + host] = NewToken{field("token_id"), field("token")};
+      auto grant = access_.Find(field("token_id"));
+      ASSERT_TRUE(grant.has_value());
+      EXPECT_EQ(grant->granted_by_agency_id, host);
+      EXPECT_EQ(grant->agency_id, "kela");
+    }
+    EXPECT_EQ(access_.Find(desk2.token_id).value().granted_by_agency_id, "");  // granted on the machine
+  };
+  for (const bool second_host_pass : {false, true}) {
+    if (second_host_pass) {
+      add_second_host();
+      if (HasFatalFailure()) return;
+    }
+    for (size_t i = 0; i < std::size(kRouteTable); ++i) {
+      const RouteSpec& route = kRouteTable[i];
+      for (Caller caller : kCallers) {
+        if ((caller == Caller::kGranted) != second_host_pass) continue;
+        for (bool own : {true, false}) {
+          // Whose ids: espoo's host owns every espoo invoice; vantaa's owns none; kela
+          // owns 2026Q1-espoo-kela, not 2026Q1-espoo-dvv.
+          std::string token, target_agency;
+          Role role = Role::kAuditor;
+          switch (caller) {
+            case Caller::kNone: token = ""; break;
+            case Caller::kRevoked: token = "revoked"; break;
+            case Caller::kHost: token = own ? "host-espoo" : "host-vantaa"; role = Role::kHost; break;
+            case Caller::kAgency: token = "agency-kela"; role = Role::kAgency; break;
+            case Caller::kAuditor: token = "auditor"; role = Role::kAuditor; break;
+            case Caller::kIntake: token = "intake"; role = Role::kIntake; break;
+            case Caller::kGranted: token = own ? "granted-espoo" : "granted-lahti"; role = Role::kAgency; break;
+          }
+          target_agency = own || caller == Caller::kGranted ? "kela" : "dvv";
+          if (caller == Caller::kHost && route.scope == Scope::kAgencyQuery) target_agency = own ? "espoo" : "kela";
+          const std::string target = Target(route, target_agency, desk2.token_id);
+          std::string body = route.scope == Scope::kAgencyQuery ? "contact_id\n" : "";
+          if (route.scope == Scope::kGrant) body = R"({"role":"agency","name":"walk","agency_id":"kela"})";
 
-        int expected = 200;
-        if (route.public_route) {
-          expected = 200;
-        } else if (caller == Caller::kNone || caller == Caller::kRevoked) {
-          expected = 401;
-        } else if (!Has(route.roles, role)) {
-          expected = 403;
-        } else if (!router.Implements(i)) {
-          expected = 501;
-        } else if (route.scope != Scope::kNone && (role == Role::kHost || role == Role::kAgency) && !own) {
-          expected = 404;
-        } else if (route.pattern == "/v1/quarters/{quarter}/approve") {
-          expected = 409;  // the demo's 2026Q1 is issued (never prepared): nothing to approve
-        }
-        const HttpResponse response = Call(std::string(route.method), target, token, body);
-        EXPECT_EQ(response.status, expected)
-            << RouteName(route) << " as " << CallerName(caller) << (own ? " (own ids) " : " (other's ids) ")
-            << target << ": " << response.body.substr(0, 300);
-        // What is answered with 200 holds nothing of another agency's invoices.
-        if (response.status == 200 && (caller == Caller::kAgency || caller == Caller::kHost)) {
-          if (caller == Caller::kAgency || !own) {
-            EXPECT_EQ(response.body.find("2026Q1-espoo-dvv"), std::string::npos)
-                << RouteName(route) << " as " << CallerName(caller) << " shows dvv's invoice";
+          int expected = 200;
+          if (route.public_route) {
+            expected = 200;
+          } else if (caller == Caller::kNone || caller == Caller::kRevoked) {
+            expected = 401;
+          } else if (!Has(route.roles, role)) {
+            expected = 403;
+          } else if (!router.Implements(i)) {
+            expected = 501;
+          } else if (route.scope != Scope::kNone && (role == Role::kHost || role == Role::kAgency) && !own) {
+            expected = 404;
+          } else if (caller == Caller::kGranted && route.scope == Scope::kAgencyQuery) {
+            expected = 404;  // a host's grant reconciles only where that host hosts every point
+          } else if (route.pattern == "/v1/quarters/{quarter}/approve") {
+            expected = 409;  // the demo's 2026Q1 is issued (never prepared): nothing to approve
+          }
+          const HttpResponse response = Call(std::string(route.method), target, token, body);
+          EXPECT_EQ(response.status, expected)
+              << RouteName(route) << " as " << CallerName(caller) << (own ? " (own ids) " : " (other's ids) ")
+              << target << ": " << response.body.substr(0, 300);
+          // What is answered with 200 holds nothing of another agency's invoices.
+          if (response.status == 200 && (caller == Caller::kAgency || caller == Caller::kHost)) {
+            if (caller == Caller::kAgency || !own) {
+              EXPECT_EQ(response.body.find("2026Q1-espoo-dvv"), std::string::npos)
+                  << RouteName(route) << " as " << CallerName(caller) << " shows dvv's invoice";
+            }
+          }
+          if (response.status == 200 && caller == Caller::kGranted) {
+            EXPECT_EQ(response.body.find(own ? "2026Q1-espoo-dvv" : "2026Q1-espoo-"), std::string::npos)
+                << RouteName(route) << " as " << CallerName(caller) << (own ? " espoo" : " lahti")
+                << " shows an invoice it may not see: " << response.body.substr(0, 300);
           }
         }
       }
     }
+  }
+  // The lists: lahti's grant sees no quarter and no invoice of espoo's; espoo's and the
+  // machine's see espoo's invoice to kela.
+  EXPECT_EQ(Call("GET", "/v1/invoices", "granted-lahti").body, "{\"invoices\":[]}\n");
+  EXPECT_EQ(Call("GET", "/v1/quarters", "granted-lahti").body, "{\"quarters\":[]}\n");
+  for (const std::string token : {"granted-espoo", "agency-kela"}) {
+    EXPECT_NE(Call("GET", "/v1/invoices", token).body.find("\"invoice_id\":\"2026Q1-espoo-kela\""), std::string::npos)
+        << token;
+    EXPECT_EQ(Call("GET", "/v1/invoices/2026Q1-espoo-kela", token).status, 200) << token;
+  }
+
+  // The granter is in the log: `tori log` writes it, and a state rebuilt from the log
+  // gives a fresh access list (a restarted serve's) the same view.
+  const std::string lahti_token_id = tokens_.at("granted-lahti").token_id;
+  api_.reset();
+  state->reset();
+  log->reset();
+  const std::string logged = Output(fmt::format("{} log --data {} --type access_granted", TORI_BINARY, copy));
+  EXPECT_NE(logged.find(R"("granted_by_agency_id":"lahti")"), std::string::npos) << logged;
+  EXPECT_NE(logged.find(R"("granted_by_agency_id":"espoo")"), std::string::npos) << logged;
+  ASSERT_EQ(std::system(fmt::format("{} rebuild --data {} >/dev/null 2>&1", TORI_BINARY, copy).c_str()), 0);
+  auto rebuilt_log = EmbeddedLog::OpenReadOnly(copy + "/log");
+  ASSERT_TRUE(rebuilt_log.ok()) << rebuilt_log.status();
+  auto rebuilt = StateStore::OpenReadOnly(copy + "/state");
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  InMemoryAccessList restarted;
+  ASSERT_TRUE(RefreshAccessList(**rebuilt, restarted).ok());
+  ASSERT_TRUE(restarted.Find(lahti_token_id).has_value());
+  EXPECT_EQ(restarted.Find(lahti_token_id)->granted_by_agency_id, "lahti");
+  ApiOptions after;
+  after.log = rebuilt_log->get();
+  after.state = rebuilt->get();
+  after.scratch_dir = *dir_ + "/walk-scratch";
+  after.data_dir = copy;
+  after.access = &restarted;
+  Api restarted_api(after);
+  for (const auto& [token, status] : {std::pair{"granted-lahti", 404}, std::pair{"granted-espoo", 200}}) {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = "/v1/invoices/2026Q1-espoo-kela";
+    r.authorization = "Bearer " + tokens_.at(token).token;
+    EXPECT_EQ(restarted_api.Handle(r).status, status) << token;
   }
 }
 
@@ -543,13 +650,18 @@ TEST_F(ApiTest, EveryPortalPageForEveryRoleAnswersAsTheAPIWould) {
           case Caller::kAgency: token = "agency-kela"; role = Role::kAgency; break;
           case Caller::kAuditor: token = "auditor"; role = Role::kAuditor; break;
           case Caller::kIntake: token = "intake"; role = Role::kIntake; break;
+          case Caller::kGranted:  // as if espoo or lahti (a host of nothing here) had granted it
+            token = own ? "portal-granted-espoo" : "portal-granted-lahti";
+            if (!tokens_.contains(token)) Grant(token, Role::kAgency, "kela", "", own ? "espoo" : "lahti");
+            role = Role::kAgency;
+            break;
         }
         PortalLogin session;
         if (!token.empty()) session = login(token);
         if (caller == Caller::kRevoked) {
           ASSERT_TRUE(access_.Revoke(tokens_[token].token_id).ok());
         }
-        std::string target_agency = own ? "kela" : "dvv";
+        std::string target_agency = own || caller == Caller::kGranted ? "kela" : "dvv";
         if (caller == Caller::kHost && route.scope == Scope::kAgencyQuery) target_agency = own ? "espoo" : "kela";
         std::string path(route.pattern);
         if (size_t at = path.find("{quarter}"); at != std::string::npos) path.replace(at, 9, "2026Q1");
@@ -589,6 +701,10 @@ TEST_F(ApiTest, EveryPortalPageForEveryRoleAnswersAsTheAPIWould) {
         if (response.status == 200 && (caller == Caller::kAgency || (caller == Caller::kHost && !own))) {
           EXPECT_EQ(response.body.find("2026Q1-espoo-dvv"), std::string::npos)
               << RouteName(route) << " as " << CallerName(caller) << " shows dvv's invoice";
+        }
+        if (response.status == 200 && caller == Caller::kGranted) {
+          EXPECT_EQ(response.body.find(own ? "2026Q1-espoo-dvv" : "2026Q1-espoo-"), std::string::npos)
+              << RouteName(route) << " as " << CallerName(caller) << " shows an invoice it may not see";
         }
         bool has_csp = false;
         for (const auto& [h, v] : response.headers) has_csp |= h == "Content-Security-Policy";

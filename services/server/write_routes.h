@@ -159,8 +159,10 @@ absl::Status RefreshAccessList(StateStore& state, InMemoryAccessList& access, si
 // The events `tori access grant` and `revoke` (and the API) append: the grant's event_id
 // is access-granted-TOKEN_ID; a revocation's names the moment too, so that a second
 // revocation meets the rule (revoked already), not the event_id's idempotency check.
+// `granted_by_agency_id`: the host agency granting through the API; empty on the machine.
 events::Event GrantEvent(const NewToken& token, std::string_view role, std::string_view name,
-                         std::string_view agency_id, std::string_view service_point_id, absl::Time now);
+                         std::string_view agency_id, std::string_view service_point_id, absl::Time now,
+                         std::string_view granted_by_agency_id = "");
 events::Event RevokeEvent(std::string_view token_id, absl::Time now);
 
 }  // namespace tori::server
