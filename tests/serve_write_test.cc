@@ -239,9 +239,10 @@ TEST_F(ServeWriteTest, GrantsHoldAndRevokedTokensAreRefusedAtOnce) {
         << id;
   }
   EXPECT_EQ(serve->Stop(), 0);
-  // The revocation is an event: the list says so, and a restarted serve refuses it too.
+  // The revocation is an event: the list says so (and who granted it), and a restarted
+  // serve refuses it too.
   ASSERT_EQ(Tori(fmt::format("access list --data {0}/data >{0}/list.out 2>&1", dir_)), 0);
-  EXPECT_NE(ReadFile(dir_ + "/list.out").find(fmt::format(R"("token_id":"{}","role":"agency","name":"Kela","agency_id":"kela","revoked":true)", kela_id)),
+  EXPECT_NE(ReadFile(dir_ + "/list.out").find(fmt::format(R"("token_id":"{}","role":"agency","name":"Kela","agency_id":"kela","granted_by_agency_id":"espoo","revoked":true)", kela_id)),
             std::string::npos)
       << ReadFile(dir_ + "/list.out");
   auto again = Start(dir_ + "/data");

@@ -83,6 +83,8 @@ int RunAccessList(const LogOptions& data_options) {
     w.String("token_id", g.token_id).String("role", server::RoleName(g.role)).String("name", g.name);
     if (!g.agency_id.empty()) w.String("agency_id", g.agency_id);
     if (!g.service_point_id.empty()) w.String("service_point_id", g.service_point_id);
+    // Granted through POST /v1/access: the host whose invoices alone the token sees.
+    if (!g.granted_by_agency_id.empty()) w.String("granted_by_agency_id", g.granted_by_agency_id);
     w.Raw("revoked", g.revoked ? "true" : "false").Close();
     fmt::print("{}\n", out);
   }
