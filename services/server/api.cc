@@ -84,15 +84,6 @@ absl::StatusOr<std::set<std::string>> DocumentsOf(StateStore& state, const std::
   return ids;
 }
 
-// The hosts of the state's service points.
-absl::StatusOr<std::set<std::string>> HostsOfPoints(StateStore& state) {
-  std::set<std::string> hosts;
-  TORI_ASSIGN_OR_RETURN(auto points,
-                        p::ScanRecords<events::ServicePointOpened>(state, p::Key(p::kPoint, {}, false) + '\0'));
-  for (const auto& point : points) hosts.insert(point.host_agency_id());
-  return hosts;
-}
-
 // The cache's keys (read_cache.h): what the answer depends on besides the issued documents.
 std::string ExplainKey(const std::string& invoice_id, int line, bool list_contacts) {
   return fmt::format("explain\n{}\n{}\n{}", invoice_id, line, list_contacts);
@@ -116,6 +107,14 @@ void ClearDirectory(const std::string& dir) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::set<std::string>> HostsOfPoints(StateStore& state) {
+  std::set<std::string> hosts;
+  TORI_ASSIGN_OR_RETURN(auto points,
+                        p::ScanRecords<events::ServicePointOpened>(state, p::Key(p::kPoint, {}, false) + '\0'));
+  for (const auto& point : points) hosts.insert(point.host_agency_id());
+  return hosts;
+}
 
 Api::Api(ApiOptions options)
     : options_(std::move(options)),

@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "events/log/event_log.h"
@@ -68,6 +69,9 @@ struct ApiOptions {
   // all wait for replays. `tori serve` sets it; tests leave it off.
   bool warm_reads = false;
 };
+
+// The hosts of the state's service points: the agencies a host token may act for.
+absl::StatusOr<std::set<std::string>> HostsOfPoints(StateStore& state);
 
 class Api {
  public:

@@ -7,24 +7,11 @@
 
 #include "fmt/format.h"
 #include "services/billing/billing.h"
+#include "services/server/api.h"
 #include "services/projector/projector.h"
 
 namespace tori::server {
 namespace {
-
-// The hosts of the state's service points.
-absl::StatusOr<std::set<std::string>> PointHosts(StateStore& state) {
-  std::set<std::string> hosts;
-  TORI_RETURN_IF_ERROR(state.ForEachInProjection(
-      projection::Key(projection::kPoint, {}, true),
-      [&](std::string_view key, std::string_view value) -> absl::Status {
-        TORI_ASSIGN_OR_RETURN(auto point,
-                              projection::ReadRecord<events::ServicePointOpened>(state, key, value));
-        hosts.insert(point.host_agency_id());
-        return absl::OkStatus();
-      }));
-  return hosts;
-}
 
 HttpResponse FromBillStatus(const absl::Status& status) {
   const std::string message(status.message());
@@ -55,7 +42,7 @@ HttpResponse BillQuarter(const RouteRequest& request, EventLog& log, StateStore&
   if (person.empty()) {
     return ErrorResponse(400, "MISSING_BY", "this token has no name: name the person with ?by=NAME");
   }
-  auto hosts = PointHosts(state);
+  auto hosts = HostsOfPoints(state);
   if (!hosts.ok()) return FromBillStatus(hosts.status());
   if (!hosts->contains(caller.agency_id)) {
     return ErrorResponse(404, "NOT_FOUND", fmt::format("{} hosts no service point", caller.agency_id));
