@@ -21,10 +21,7 @@ using testing::ReadFile;
 using testing::Serve;
 constexpr auto Field = testing::JsonStringField;
 
-int Shell(const std::string& command) {
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using testing::Shell;
 
 // The integer value of "key": in `json` (-1 when absent).
 int64_t IntField(const std::string& json, const std::string& key) {

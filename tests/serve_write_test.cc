@@ -24,10 +24,7 @@ using testing::ReadFile;
 using testing::Serve;
 constexpr auto Field = testing::JsonStringField;
 
-int Tori(const std::string& args) {
-  const int status = std::system(fmt::format("{} {}", TORI_BINARY, args).c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+int Tori(const std::string& args) { return testing::Shell(fmt::format("{} {}", TORI_BINARY, args)); }
 
 // Every file under `dir`, relative path -> bytes.
 std::map<std::string, std::string> Files(const std::string& dir) {
